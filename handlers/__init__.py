@@ -1,0 +1,20 @@
+"""Telegram handlers: each module translates updates into one use case call and renders the reply."""
+
+from __future__ import annotations
+
+from telegram.ext import Application
+
+from handlers import buttons, commands, errors, membership, messages
+
+
+def register_all(application: Application) -> None:
+    """Register every handler. Order matters: the first matching handler in a group wins."""
+    # Someone blocking or unblocking the bot: not a message, so it never collides with the rest.
+    membership.register(application)
+    # Commands before free text, so "/today" is never read as an answer to a question.
+    commands.register(application)
+    # Button presses, routed by the payload's kind.
+    buttons.register(application)
+    # Typed answers, then everything else we did not understand. Must come last.
+    messages.register(application)
+    errors.register(application)

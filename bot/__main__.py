@@ -1,0 +1,46 @@
+"""Run the bot: `python -m bot` or `ldn-bot`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from telegram import Update
+
+from bot.application import build_application
+from bot.settings import SettingsError, load_settings
+
+NO_TOKEN = (
+    "BOT_TOKEN is not set. Ask @BotFather in Telegram for a token (send it /newbot), "
+    "then put it in .env as BOT_TOKEN=... (see .env.example)."
+)
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=level)
+    # httpx logs every request URL at INFO, and Telegram's URLs carry the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Read the settings, then poll Telegram until stopped."""
+    parser = argparse.ArgumentParser(prog="ldn-bot", description="The LDN titration reminder bot.")
+    parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(f"Cannot start: {error}", file=sys.stderr)
+        return 2
+    if not settings.token:
+        print(f"Cannot start: {NO_TOKEN}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    application = build_application(settings)
+    application.run_polling(allowed_updates=Update.ALL_TYPES)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""Wire everything together: one `build_application(settings)`, nothing built at import time."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from telegram import BotCommand
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CallbackContext, ContextTypes, ExtBot
+from telegram.request import BaseRequest
+
+from bot.care import Care
+from bot.clock import Clock, SystemClock
+from bot.notifier import TelegramNotifier
+from bot.onboarding import Conversation
+from bot.reminders import Reminders
+from bot.settings import Settings
+from bot.texts import t
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+MENU_COMMANDS = ("today", "plan", "settings", "help", "stop", "start")
+
+
+@dataclass
+class Services:
+    """The use cases and what they stand on, shared by every handler and job."""
+
+    settings: Settings
+    db: Database
+    clock: Clock
+    reminders: Reminders
+    conversation: Conversation
+    care: Care
+
+
+class BotData:
+    """Typed `bot_data`: the services, set once in `post_init`."""
+
+    services: Services
+
+
+class Context(CallbackContext[ExtBot[None], dict, dict, BotData]):
+    @property
+    def services(self) -> Services:
+        return self.bot_data.services
+
+
+def build_application(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+) -> Application:
+    """Build the bot; `request` swaps the HTTP transport (the tests answer it themselves)."""
+    from handlers import register_all
+
+    builder = (
+        ApplicationBuilder()
+        .token(settings.token)
+        .base_url(f"{settings.telegram_api_base_url}")
+        .base_file_url(f"{settings.telegram_api_base_url.removesuffix('/bot')}/file/bot")
+        .context_types(ContextTypes(context=Context, bot_data=BotData))
+        # Up to 30 messages a second overall; a flood-wait answer is waited out and tried again.
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    if request is not None:
+        builder = builder.request(request)
+    if get_updates_request is not None:
+        builder = builder.get_updates_request(get_updates_request)
+    application = builder.build()
+
+    db = Database(settings.database_url)
+    clock = clock or SystemClock()
+    reminders = Reminders(db, TelegramNotifier(application.bot), clock, settings)
+    application.bot_data.services = Services(
+        settings=settings,
+        db=db,
+        clock=clock,
+        reminders=reminders,
+        conversation=Conversation(db, reminders, clock, settings),
+        care=Care(db, reminders, clock, settings),
+    )
+    register_all(application)
+    return application
+
+
+async def dispatch_job(context: Context) -> None:
+    """The one scheduler job: send whatever the database says is due."""
+    await context.services.reminders.dispatch()
+
+
+async def _post_init(application: Application) -> None:
+    services: Services = application.bot_data.services
+    await services.db.migrate()
+    await application.bot.set_my_commands(
+        [BotCommand(name, t(f"command_{name}")) for name in MENU_COMMANDS]
+    )
+    if application.job_queue is not None:
+        application.job_queue.run_repeating(
+            dispatch_job,
+            interval=services.settings.dispatch_interval_seconds,
+            first=1,
+            name="dispatcher",
+            # APScheduler drops a run that starts over a second late unless told otherwise; a
+            # stalled loop must delay the dispatcher, never skip it.
+            job_kwargs={
+                "id": "dispatcher",
+                "replace_existing": True,
+                "misfire_grace_time": None,
+                "coalesce": True,
+                "max_instances": 1,
+            },
+        )
+    log.info("Bot started")
+
+
+async def _post_shutdown(application: Application) -> None:
+    await application.bot_data.services.db.dispose()

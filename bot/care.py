@@ -1,0 +1,114 @@
+"""The patient's own commands: tonight's dose, the whole plan, settings, pausing and stopping."""
+
+from __future__ import annotations
+
+from bot import callbacks, messages
+from bot.clock import Clock
+from bot.plans import schedule, tonight
+from bot.reminders import Reminders, holds_of, plan_of, zone_of
+from bot.settings import Settings
+from bot.texts import t
+from bot.timing import local_today
+from bot.views import Button, Reply
+from storage.db import Database
+from storage.models import Patient
+from storage.repositories import Repository
+
+
+class Care:
+    """Read-mostly views of a patient's plan, and their own reminder settings."""
+
+    def __init__(self, db: Database, reminders: Reminders, clock: Clock, settings: Settings) -> None:
+        self.db = db
+        self.reminders = reminders
+        self.clock = clock
+        self.settings = settings
+
+    async def today(self, user_id: int) -> Reply:
+        """Tonight's dose, whether it is recorded, and the next step."""
+        async with self.db.session() as session:
+            repo = Repository(session)
+            patient = await _enrolled(repo, user_id)
+            if patient is None:
+                return Reply(t("not_enrolled"))
+            assert patient.start_date is not None and patient.bedtime is not None
+            plan, night = plan_of(patient), local_today(self.clock.now(), zone_of(patient))
+            info = tonight(plan, patient.start_date, night, holds_of(patient))
+            if info is None:
+                first = plan.steps[0]
+                lines = [t("today_before_start", date=messages.day(patient.start_date, night), dose=messages.step_words(first))]
+            else:
+                lines = [t("today", night=messages.day(night), dose=messages.step_words(info.step), step=info.step.number, steps=len(plan.steps))]
+                dose = await repo.dose_on(patient.id, night)
+                if dose is not None and dose.status in ("taken", "skipped", "missed"):
+                    lines.append(t("today_status", status=dose.status))
+                if info.next_step is not None and info.next_step_on is not None:
+                    lines.append(t("today_next", dose=messages.step_words(info.next_step), date=messages.day(info.next_step_on, night)))
+                elif info.next_step is not None:
+                    lines.append(t("today_held_next"))
+                else:
+                    lines.append(t("today_last_step"))
+            lines.append(t("today_paused") if patient.reminders_paused else t("today_reminder_at", bedtime=messages.clock(patient.bedtime)))
+            return Reply("\n".join(lines))
+
+    async def plan(self, user_id: int) -> Reply:
+        """The whole plan with dates, marking where the patient is."""
+        async with self.db.session() as session:
+            patient = await _enrolled(Repository(session), user_id)
+            if patient is None:
+                return Reply(t("not_enrolled"))
+            assert patient.start_date is not None
+            plan, today = plan_of(patient), local_today(self.clock.now(), zone_of(patient))
+            info = tonight(plan, patient.start_date, today, holds_of(patient))
+            lines = [t("plan_header", plan=messages.plan_name(plan))]
+            lines += messages.plan_lines(
+                schedule(plan, patient.start_date, holds_of(patient)), info.step.number if info else None, today
+            )
+            if info is not None:
+                lines.append(t("plan_legend"))
+            return Reply("\n".join(lines))
+
+    async def settings_menu(self, user_id: int) -> Reply:
+        async with self.db.session() as session:
+            patient = await _enrolled(Repository(session), user_id)
+            if patient is None:
+                return Reply(t("not_enrolled"))
+            return self._menu(patient)
+
+    async def set_paused(self, user_id: int, paused: bool, *, stop: bool = False) -> Reply:
+        """Pause or resume reminders; the plan and history stay."""
+        async with self.db.session() as session:
+            repo = Repository(session)
+            patient = await _enrolled(repo, user_id)
+            if patient is None:
+                return Reply(t("not_enrolled"))
+            patient.reminders_paused = paused
+            patient.awaiting = None
+            await self.reminders.replan(repo, patient)
+            await repo.commit()
+            if stop:
+                return Reply(t("stopped"))
+            assert patient.bedtime is not None
+            return Reply(t("paused") if paused else t("resumed", bedtime=messages.clock(patient.bedtime)))
+
+    def _menu(self, patient: Patient) -> Reply:
+        assert patient.bedtime is not None and patient.timezone is not None
+        toggle = ("resume", t("button_resume")) if patient.reminders_paused else ("pause", t("button_pause"))
+        return Reply(
+            t(
+                "settings",
+                bedtime=messages.clock(patient.bedtime),
+                zone=patient.timezone.replace("_", " "),
+                state=t("settings_off") if patient.reminders_paused else t("settings_on"),
+            ),
+            (
+                (Button(t("button_change_bedtime"), callbacks.settings("bedtime")),),
+                (Button(t("button_change_zone"), callbacks.settings("zone")),),
+                (Button(toggle[1], callbacks.settings(toggle[0])),),
+            ),
+        )
+
+
+async def _enrolled(repo: Repository, user_id: int) -> Patient | None:
+    patient = await repo.patient_by_user(user_id)
+    return patient if patient is not None and patient.enrolled else None

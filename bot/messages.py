@@ -1,0 +1,68 @@
+"""Compose what the patient reads from plan facts and the texts catalog."""
+
+from __future__ import annotations
+
+from datetime import date, time
+from decimal import Decimal
+
+from bot import callbacks
+from bot.nightly import Answer
+from bot.plans import Plan, ScheduledStep, Step
+from bot.texts import t
+from bot.views import Button, Reply
+
+
+def mg(value: Decimal) -> str:
+    """Write milligrams the way a prescription does: 0.5, 1, 4.5."""
+    return format(value.normalize(), "f")
+
+
+def dose_words(dose_mg: Decimal, capsules: int, capsule_mg: Decimal) -> str:
+    word = t("capsule_one") if capsules == 1 else t("capsule_many")
+    return t("dose", mg=mg(dose_mg), count=capsules, capsule=mg(capsule_mg), capsule_word=word)
+
+
+def step_words(step: Step) -> str:
+    return dose_words(step.dose_mg, step.capsules, step.capsule_mg)
+
+
+def day(value: date, today: date | None = None) -> str:
+    """A short date: 'Mon 1 Dec', with the year when it is not this year's."""
+    text = f"{value:%a} {value.day} {value:%b}"
+    return text if today is None or value.year == today.year else f"{text} {value.year}"
+
+
+def clock(value: time) -> str:
+    return value.strftime("%H:%M")
+
+
+def plan_name(plan: Plan) -> str:
+    return t(f"plan_name_{plan.key}", target=mg(plan.target_mg))
+
+
+def plan_lines(schedule: list[ScheduledStep], current: int | None, today: date) -> list[str]:
+    """One line per step, with its dates, marking where the patient is."""
+    lines = []
+    for entry in schedule:
+        if entry.start is None:
+            when = t("plan_waiting")
+        elif entry.end is None:
+            when = t("plan_from", start=day(entry.start, today))
+        else:
+            last_night = date.fromordinal(entry.end.toordinal() - 1)
+            when = t("plan_from_to", start=day(entry.start, today), end=day(last_night, today))
+        marker = "▶" if entry.step.number == current else "•"
+        lines.append(
+            t("plan_line", marker=marker, step=entry.step.number, dose=step_words(entry.step), when=when)
+        )
+    return lines
+
+
+def dose_buttons(dose_id: int) -> tuple[tuple[Button, ...], ...]:
+    return (
+        (Button(t("button_taken"), callbacks.dose(dose_id, Answer.TAKEN)),),
+        (
+            Button(t("button_snooze"), callbacks.dose(dose_id, Answer.SNOOZE)),
+            Button(t("button_skip"), callbacks.dose(dose_id, Answer.SKIPPED)),
+        ),
+    )

@@ -1,0 +1,85 @@
+"""Sending to patients, with Telegram's failures turned into what the use cases decide on."""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from bot.views import Reply
+
+log = logging.getLogger(__name__)
+
+# Retry delays for network trouble, growing with each attempt.
+BACKOFF_SECONDS = (5, 15, 60, 120, 300)
+
+
+class Unreachable(Exception):
+    """The patient blocked the bot or their chat is gone: stop sending, never retry."""
+
+
+class TryLater(Exception):
+    """Telegram asked us to slow down or the network failed: send again after `seconds`."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"try again in {seconds:.0f} s")
+        self.seconds = seconds
+
+
+class Notifier(Protocol):
+    async def send(self, chat_id: int, reply: Reply, attempt: int = 0) -> int: ...
+
+    async def clear_buttons(self, chat_id: int, message_id: int) -> None: ...
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    """Turn our buttons into Telegram's inline keyboard."""
+    if not reply.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in reply.buttons]
+    )
+
+
+def backoff(attempt: int) -> float:
+    return BACKOFF_SECONDS[min(attempt, len(BACKOFF_SECONDS) - 1)]
+
+
+class TelegramNotifier:
+    """Send through the bot, classifying every failure as retry-later or unreachable."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def send(self, chat_id: int, reply: Reply, attempt: int = 0) -> int:
+        """Send a message and return its id."""
+        try:
+            message = await self.bot.send_message(chat_id, reply.text, reply_markup=keyboard(reply))
+        except Forbidden as exc:
+            raise Unreachable(type(exc).__name__) from None
+        except RetryAfter as exc:
+            raise TryLater(_seconds(exc.retry_after) + 1) from None
+        except ChatMigrated:
+            raise Unreachable("chat migrated") from None
+        except BadRequest as exc:
+            if "chat not found" in exc.message.lower():
+                raise Unreachable("chat not found") from None
+            raise
+        except NetworkError:
+            # TimedOut is a NetworkError too; Telegram may or may not have delivered it.
+            raise TryLater(backoff(attempt)) from None
+        return message.message_id
+
+    async def clear_buttons(self, chat_id: int, message_id: int) -> None:
+        """Take the buttons off an old message; a failure here loses nothing."""
+        try:
+            await self.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
+        except TelegramError as exc:
+            log.info("Could not clear buttons: %s", type(exc).__name__)
+
+
+def _seconds(value: object) -> float:
+    total = getattr(value, "total_seconds", None)
+    return float(total()) if callable(total) else float(value)  # type: ignore[arg-type]

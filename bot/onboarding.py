@@ -1,0 +1,268 @@
+"""Enrollment as a conversation whose state lives in the database, so a restart resumes it.
+
+Each question is a value of `Patient.awaiting`; an answer is either typed or a button press naming
+the question it answers, so a press on an old question is recognised and refused kindly.
+"""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot import callbacks, messages
+from bot.clock import Clock
+from bot.parsing import match_timezone, parse_bedtime, parse_start_date
+from bot.plans import BUILTIN_PLANS, Plan, schedule
+from bot.reminders import Reminders, plan_of, zone_of
+from bot.settings import Settings
+from bot.texts import t
+from bot.timing import local_now, local_today
+from bot.views import Button, Reply
+from storage.db import Database
+from storage.models import Patient
+from storage.repositories import Repository
+
+BEDTIME_CHOICES = ("21:00", "21:30", "22:00", "22:30", "23:00", "23:30")
+START_PAST_DAYS = 365  # a patient already on a plan may start using the bot mid-way
+START_FUTURE_DAYS = 92
+SUMMARY_STEPS = 3
+ONBOARDING = ("consent", "plan", "start", "bedtime", "zone", "zone_confirm", "summary")
+SETTINGS = ("set_bedtime", "set_zone", "set_zone_confirm")
+
+
+class Conversation:
+    """Answer /start, typed answers and question buttons, for onboarding and settings changes."""
+
+    def __init__(self, db: Database, reminders: Reminders, clock: Clock, settings: Settings) -> None:
+        self.db = db
+        self.reminders = reminders
+        self.clock = clock
+        self.settings = settings
+
+    async def start(self, user_id: int, chat_id: int) -> list[Reply]:
+        """Begin enrollment, resume it, or welcome an enrolled patient back."""
+        async with self.db.session() as session:
+            repo = Repository(session)
+            patient = await repo.patient_by_user(user_id)
+            if patient is None:
+                patient = await repo.add_patient(user_id, chat_id, self.clock.now())
+                patient.awaiting = "consent"
+                await repo.commit()
+                return [Reply(self._fill("welcome")), self.prompt(patient)]
+            patient.chat_id = chat_id
+            if not patient.enrolled:
+                await repo.commit()
+                return [Reply(t("onboarding_resume")), self.prompt(patient)]
+            patient.awaiting = None
+            if patient.blocked_bot or patient.reminders_paused:
+                patient.blocked_bot = False
+                patient.reminders_paused = False
+                await self.reminders.replan(repo, patient)
+                await repo.commit()
+                return [Reply(t("welcome_back_resumed", bedtime=_bedtime(patient)))]
+            await repo.commit()
+            return [Reply(t("already_enrolled"))]
+
+    async def text(self, user_id: int, text: str) -> list[Reply] | None:
+        """Take a typed answer; None when the patient is not being asked anything."""
+        async with self.db.session() as session:
+            repo = Repository(session)
+            patient = await repo.patient_by_user(user_id)
+            if patient is None or patient.awaiting is None:
+                return None
+            replies = await self._typed(repo, patient, text.strip())
+            await repo.commit()
+            return replies
+
+    async def press(self, user_id: int, step: str, value: str) -> list[Reply]:
+        """Take a button answer, if it answers the question being asked now."""
+        async with self.db.session() as session:
+            repo = Repository(session)
+            patient = await repo.patient_by_user(user_id)
+            if patient is None:
+                return [Reply(t("not_enrolled"))]
+            if patient.awaiting != step:
+                if patient.awaiting is None:
+                    return [Reply(t("toast_unknown"))]
+                return [Reply(t("stale_button")), self.prompt(patient)]
+            replies = await self._pressed(repo, patient, value)
+            await repo.commit()
+            return replies
+
+    async def ask(self, user_id: int, question: str) -> list[Reply]:
+        """Start a settings question for an enrolled patient."""
+        async with self.db.session() as session:
+            repo = Repository(session)
+            patient = await repo.patient_by_user(user_id)
+            if patient is None or not patient.enrolled:
+                return [Reply(t("not_enrolled"))]
+            patient.awaiting = question
+            await repo.commit()
+            return [self.prompt(patient)]
+
+    # The questions
+
+    def prompt(self, patient: Patient) -> Reply:
+        """The question for the patient's current state, with its buttons."""
+        step = patient.awaiting
+        if step == "consent":
+            return Reply(t("consent"), _row(step, ("yes", t("button_consent_yes")), ("no", t("button_consent_no"))))
+        if step == "plan":
+            choices = [(key, t(f"button_plan_{key}")) for key in BUILTIN_PLANS] + [("other", t("button_plan_other"))]
+            return Reply(t("ask_plan"), tuple((Button(label, callbacks.onboarding(step, key)),) for key, label in choices))
+        if step == "start":
+            return Reply(t("ask_start"), _row(step, ("today", t("button_today")), ("tomorrow", t("button_tomorrow"))))
+        if step in ("bedtime", "set_bedtime"):
+            buttons = [Button(c, callbacks.onboarding(step, c.replace(":", ""))) for c in BEDTIME_CHOICES]
+            return Reply(t("ask_bedtime"), (tuple(buttons[:3]), tuple(buttons[3:])))
+        if step in ("zone", "set_zone"):
+            default = self.settings.default_timezone
+            return Reply(
+                t("ask_timezone"),
+                ((Button(default.replace("_", " "), callbacks.onboarding(step, default)),),
+                 (Button(t("button_zone_other"), callbacks.onboarding(step, "other")),)),
+            )
+        if step in ("zone_confirm", "set_zone_confirm"):
+            return Reply(t("ask_timezone_city"))
+        if step == "summary":
+            return self._summary(patient)
+        return Reply(t("toast_unknown"))
+
+    async def _typed(self, repo: Repository, patient: Patient, text: str) -> list[Reply]:
+        step = patient.awaiting
+        if step in ("bedtime", "set_bedtime"):
+            bedtime = parse_bedtime(text)
+            if bedtime is None:
+                return [Reply(t("bad_bedtime")), self.prompt(patient)]
+            return await self._set_bedtime(repo, patient, bedtime)
+        if step in ("zone", "set_zone", "zone_confirm", "set_zone_confirm"):
+            matches = match_timezone(text)
+            if not matches:
+                return [Reply(t("bad_timezone"))]
+            patient.awaiting = "set_zone_confirm" if step.startswith("set_") else "zone_confirm"
+            now = self.clock.now()
+            buttons = tuple(
+                (Button(f"{m.label} · {messages.clock(local_now(now, ZoneInfo(m.zone)).time())}",
+                        callbacks.onboarding(patient.awaiting, m.zone)),)
+                for m in matches
+            ) + ((Button(t("button_no_other"), callbacks.onboarding(patient.awaiting, "other")),),)
+            first = matches[0]
+            local = messages.clock(local_now(now, ZoneInfo(first.zone)).time())
+            return [Reply(t("confirm_timezone", zone=first.label, local_time=local), buttons)]
+        if step == "start":
+            today = self._today(patient)
+            start = parse_start_date(text, today)
+            if start is None:
+                return [Reply(t("bad_start")), self.prompt(patient)]
+            return self._set_start(patient, start)
+        # Questions answered only with buttons: ask again, kindly.
+        return [self.prompt(patient)]
+
+    async def _pressed(self, repo: Repository, patient: Patient, value: str) -> list[Reply]:
+        step = patient.awaiting
+        if step == "consent":
+            if value != "yes":
+                await repo.session.delete(patient)
+                return [Reply(t("consent_declined"))]
+            patient.consent_at = self.clock.now()
+            return self._advance(patient, "plan")
+        if step == "plan":
+            if value not in BUILTIN_PLANS:
+                return [Reply(self._fill("plan_other")), self.prompt(patient)]
+            patient.plan = BUILTIN_PLANS[value].to_dict()
+            return [Reply(t("plan_chosen", plan=messages.plan_name(BUILTIN_PLANS[value])))] + self._advance(patient, "start")
+        if step == "start" and value in ("today", "tomorrow"):
+            today = self._today(patient)
+            return self._set_start(patient, today if value == "today" else today + timedelta(days=1))
+        if step in ("bedtime", "set_bedtime"):
+            bedtime = parse_bedtime(value[:2] + ":" + value[2:]) if len(value) == 4 else None
+            if bedtime is None:
+                return [self.prompt(patient)]
+            return await self._set_bedtime(repo, patient, bedtime)
+        if step in ("zone", "set_zone", "zone_confirm", "set_zone_confirm"):
+            if value == "other":
+                patient.awaiting = "set_zone_confirm" if step.startswith("set_") else "zone_confirm"
+                return [Reply(t("ask_timezone_city"))]
+            if not _real_zone(value):
+                return [self.prompt(patient)]
+            return await self._set_zone(repo, patient, value)
+        if step == "summary":
+            if value == "restart":
+                patient.plan, patient.start_date, patient.bedtime, patient.timezone = None, None, None, None
+                return self._advance(patient, "plan")
+            patient.awaiting = None
+            patient.enrolled_at = self.clock.now()
+            await self.reminders.plan_next_night(repo, patient, backfill=False)
+            return [Reply(t("enrolled", bedtime=_bedtime(patient)))]
+        return [self.prompt(patient)]
+
+    # Applying answers
+
+    def _set_start(self, patient: Patient, start) -> list[Reply]:  # type: ignore[no-untyped-def]
+        today = self._today(patient)
+        if not (today - timedelta(days=START_PAST_DAYS) <= start <= today + timedelta(days=START_FUTURE_DAYS)):
+            return [Reply(t("start_out_of_range")), self.prompt(patient)]
+        patient.start_date = start
+        return self._advance(patient, "bedtime")
+
+    async def _set_bedtime(self, repo: Repository, patient: Patient, bedtime: time) -> list[Reply]:
+        patient.bedtime = bedtime
+        if patient.awaiting == "set_bedtime":
+            patient.awaiting = None
+            await self.reminders.replan(repo, patient)
+            return [Reply(t("bedtime_changed", bedtime=_bedtime(patient)))]
+        return self._advance(patient, "zone")
+
+    async def _set_zone(self, repo: Repository, patient: Patient, zone: str) -> list[Reply]:
+        patient.timezone = zone
+        if patient.awaiting in ("set_zone", "set_zone_confirm"):
+            patient.awaiting = None
+            await self.reminders.replan(repo, patient)
+            return [Reply(t("zone_changed", zone=zone.replace("_", " ")))]
+        return self._advance(patient, "summary")
+
+    def _advance(self, patient: Patient, step: str) -> list[Reply]:
+        patient.awaiting = step
+        return [self.prompt(patient)]
+
+    def _summary(self, patient: Patient) -> Reply:
+        plan: Plan = plan_of(patient)
+        assert patient.start_date is not None
+        today = self._today(patient)
+        steps = schedule(plan, patient.start_date, [])
+        current = next((s for s in steps if s.end is None or s.end > today), steps[-1])
+        upcoming = [s for s in steps if s.step.number >= current.step.number][:SUMMARY_STEPS]
+        text = t(
+            "summary",
+            plan=messages.plan_name(plan),
+            start=messages.day(patient.start_date, today),
+            bedtime=_bedtime(patient),
+            zone=(patient.timezone or "").replace("_", " "),
+            steps="\n".join(messages.plan_lines(upcoming, None, today)),
+        )
+        return Reply(text, _row("summary", ("confirm", t("button_confirm")), ("restart", t("button_restart"))))
+
+    def _today(self, patient: Patient):  # type: ignore[no-untyped-def]
+        zone = zone_of(patient) if patient.timezone else ZoneInfo(self.settings.default_timezone)
+        return local_today(self.clock.now(), zone)
+
+    def _fill(self, key: str) -> str:
+        s = self.settings
+        return t(key, clinic=s.clinic_name, contact=s.clinic_contact, emergency=s.emergency_number)
+
+
+def _row(step: str, *choices: tuple[str, str]) -> tuple[tuple[Button, ...], ...]:
+    return (tuple(Button(label, callbacks.onboarding(step, value)) for value, label in choices),)
+
+
+def _bedtime(patient: Patient) -> str:
+    assert patient.bedtime is not None
+    return messages.clock(patient.bedtime)
+
+
+def _real_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (KeyError, ValueError):
+        return False
+    return True

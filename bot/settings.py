@@ -1,0 +1,96 @@
+"""Typed settings, read once from the environment and `.env`."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+TELEGRAM_API = "https://api.telegram.org/bot"
+
+
+class SettingsError(Exception):
+    """A setting that stops start-up; the message is one line naming the variable."""
+
+
+class Settings(BaseSettings):
+    """Everything a clinic's admin configures; `.env.example` mirrors it line for line."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: SecretStr = SecretStr("")
+    database_url: str = "sqlite+aiosqlite:///data/ldn-bot.sqlite3"
+    telegram_api_base_url: str = TELEGRAM_API
+    clinic_name: str = "your clinic"
+    clinic_contact: str = "your clinic's usual phone number"
+    emergency_number: str = "911"
+    default_timezone: str = "America/New_York"
+    reminder_followup_minutes: int = Field(default=30, ge=5, le=180)
+    reminder_cutoff_hours: int = Field(default=4, ge=1, le=12)
+    max_dose_mg: Decimal = Field(default=Decimal("4.5"), gt=0, le=Decimal("4.5"))
+    capsule_notice_days: int = Field(default=7, ge=1, le=21)
+    dispatch_interval_seconds: int = Field(default=20, ge=1, le=300)
+    log_level: str = "INFO"
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr) -> SecretStr:
+        token = value.get_secret_value().strip()
+        if token and (":" not in token or not token.split(":", 1)[0].isdigit()):
+            raise ValueError("does not look like a bot token (digits, a colon, then letters)")
+        if token.lower() in {"changeme", "your-token-here"}:
+            raise ValueError("is still the placeholder from .env.example")
+        return SecretStr(token)
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if value.startswith("postgresql://") or value.startswith("postgres://"):
+            return "postgresql+asyncpg://" + value.split("://", 1)[1]
+        if value.startswith("sqlite://") and not value.startswith("sqlite+aiosqlite://"):
+            return "sqlite+aiosqlite://" + value.split("://", 1)[1]
+        if not (value.startswith("sqlite+aiosqlite://") or value.startswith("postgresql+asyncpg://")):
+            raise ValueError("must be a sqlite:// or postgresql:// URL")
+        return value
+
+    @field_validator("telegram_api_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone such as Europe/London") from None
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    @property
+    def token(self) -> str:
+        """Return the bot token; only the Telegram client should ever see it."""
+        return self.bot_token.get_secret_value()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning a validation failure into one readable line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]).upper() if error["loc"] else "a setting"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"{name}: {message[:1].lower()}{message[1:]}") from None

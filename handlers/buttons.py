@@ -1,0 +1,106 @@
+"""Button presses: reminder answers, onboarding answers, settings choices."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from telegram import CallbackQuery, Message, Update
+from telegram.error import TelegramError
+from telegram.ext import Application, CallbackQueryHandler
+
+from bot import callbacks, messages
+from bot.application import Context
+from bot.callbacks import DosePress, OnboardingPress, SettingsPress
+from bot.nightly import Verdict
+from bot.reminders import AnswerResult
+from bot.texts import t
+from handlers.replies import send_replies
+
+
+async def on_press(update: Update, context: Context) -> None:
+    """Route a press by its payload; anything unreadable gets a kind toast."""
+    query = update.callback_query
+    assert query is not None
+    press = callbacks.parse(query.data)
+    if isinstance(press, DosePress):
+        await _dose(query, press, context)
+    elif isinstance(press, OnboardingPress):
+        await query.answer()
+        await _without_buttons(query)
+        replies = await context.services.conversation.press(query.from_user.id, press.step, press.value)
+        await send_replies(context.bot, query.from_user.id, replies)
+    elif isinstance(press, SettingsPress):
+        await query.answer()
+        await _without_buttons(query)
+        await _settings(query, press, context)
+    else:
+        await query.answer(t("toast_unknown"))
+
+
+async def _dose(query: CallbackQuery, press: DosePress, context: Context) -> None:
+    result = await context.services.reminders.answer(query.from_user.id, press.dose_id, press.answer)
+    if result.verdict is None:
+        await query.answer(t("toast_not_yours"))
+    elif result.verdict is Verdict.ALREADY:
+        await query.answer(t("toast_already", status=t(f"status_{result.status}")) if result.status in ("taken", "skipped") else None)
+        await _without_buttons(query)
+    elif result.verdict is Verdict.TOO_LATE_TO_SNOOZE:
+        await query.answer(t("toast_too_late_to_snooze"))
+    elif result.verdict is Verdict.NOT_YET:
+        await query.answer(t("toast_unknown"))
+    else:
+        await query.answer(t(f"toast_{result.status}"))
+        await _record_on_message(query, result, context)
+
+
+async def _record_on_message(query: CallbackQuery, result: AnswerResult, context: Context) -> None:
+    """Write the outcome under the pressed reminder and take the buttons off the night's messages."""
+    if result.status == "snoozed" and result.snoozed_until and result.timezone:
+        local = result.snoozed_until.astimezone(ZoneInfo(result.timezone)).time()
+        line = t("recorded_snoozed", time=messages.clock(local))
+    else:
+        line = t(f"recorded_{result.status}")
+    pressed = query.message if isinstance(query.message, Message) else None
+    if pressed is not None and pressed.text:
+        try:
+            await query.edit_message_text(f"{pressed.text}\n\n{line}", reply_markup=None)
+        except TelegramError:
+            await _say(context, query.from_user.id, line)
+    else:
+        await _say(context, query.from_user.id, line)
+    notifier = context.services.reminders.notifier
+    for message_id in result.other_message_ids:
+        if pressed is None or message_id != pressed.message_id:
+            assert result.chat_id is not None
+            await notifier.clear_buttons(result.chat_id, message_id)
+
+
+async def _say(context: Context, chat_id: int, line: str) -> None:
+    await context.bot.send_message(chat_id, line)
+
+
+async def _settings(query: CallbackQuery, press: SettingsPress, context: Context) -> None:
+    services, user_id = context.services, query.from_user.id
+    if press.action == "bedtime":
+        replies = await services.conversation.ask(user_id, "set_bedtime")
+    elif press.action == "zone":
+        replies = await services.conversation.ask(user_id, "set_zone")
+    elif press.action in ("pause", "resume"):
+        replies = [await services.care.set_paused(user_id, press.action == "pause")]
+    else:
+        await query.answer(t("toast_unknown"))
+        return
+    await send_replies(context.bot, user_id, replies)
+
+
+async def _without_buttons(query: CallbackQuery) -> None:
+    """Take the buttons off the pressed message, so an old question cannot be answered twice."""
+    if isinstance(query.message, Message) and query.message.reply_markup is not None:
+        try:
+            await query.edit_message_reply_markup(reply_markup=None)
+        except TelegramError:
+            pass  # already gone, or too old to edit: nothing is lost
+
+
+def register(application: Application) -> None:
+    application.add_handler(CallbackQueryHandler(on_press))
