@@ -7,6 +7,7 @@ from bot.clock import Clock
 from bot.plans import schedule, tonight
 from bot.reminders import Reminders, holds_of, plan_of, zone_of
 from bot.settings import Settings
+from bot.parsing import zone_city
 from bot.texts import t
 from bot.timing import local_today
 from bot.views import Button, Reply
@@ -98,7 +99,7 @@ class Care:
             t(
                 "settings",
                 bedtime=messages.clock(patient.bedtime),
-                zone=patient.timezone.replace("_", " "),
+                zone=zone_city(patient.timezone),
                 state=t("settings_off") if patient.reminders_paused else t("settings_on"),
             ),
             (

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from bot import callbacks, messages
 from bot.clock import Clock
-from bot.parsing import match_timezone, parse_bedtime, parse_start_date
+from bot.parsing import match_timezone, parse_bedtime, parse_start_date, zone_city
 from bot.plans import BUILTIN_PLANS, Plan, schedule
 from bot.reminders import Reminders, plan_of, zone_of
 from bot.settings import Settings
@@ -119,7 +119,7 @@ class Conversation:
             default = self.settings.default_timezone
             return Reply(
                 t("ask_timezone"),
-                ((Button(default.replace("_", " "), callbacks.onboarding(step, default)),),
+                ((Button(zone_city(default), callbacks.onboarding(step, default)),),
                  (Button(t("button_zone_other"), callbacks.onboarding(step, "other")),)),
             )
         if step in ("zone_confirm", "set_zone_confirm"):
@@ -218,7 +218,7 @@ class Conversation:
         if patient.awaiting in ("set_zone", "set_zone_confirm"):
             patient.awaiting = None
             await self.reminders.replan(repo, patient)
-            return [Reply(t("zone_changed", zone=zone.replace("_", " ")))]
+            return [Reply(t("zone_changed", zone=zone_city(zone)))]
         return self._advance(patient, "summary")
 
     def _advance(self, patient: Patient, step: str) -> list[Reply]:
@@ -237,7 +237,7 @@ class Conversation:
             plan=messages.plan_name(plan),
             start=messages.day(patient.start_date, today),
             bedtime=_bedtime(patient),
-            zone=(patient.timezone or "").replace("_", " "),
+            zone=zone_city(patient.timezone or ""),
             steps="\n".join(messages.plan_lines(upcoming, None, today)),
         )
         return Reply(text, _row("summary", ("confirm", t("button_confirm")), ("restart", t("button_restart"))))

@@ -232,12 +232,13 @@ def _key(text: str) -> str:
     return " ".join(plain.split())
 
 
-def _city(zone: str) -> str:
+def zone_city(zone: str) -> str:
+    """The place a zone is named after, as a person writes it: 'America/New_York' -> 'New York'."""
     return zone.rsplit("/", 1)[-1].replace("_", " ")
 
 
 def _label(zone: str) -> str:
-    return f"{_city(zone)} ({zone})" if "/" in zone else zone
+    return f"{zone_city(zone)} ({zone})" if "/" in zone else zone
 
 
 def _tab_zones() -> set[str]:
@@ -285,7 +286,7 @@ def _index() -> _Index:
     offered = {z for z in offered if not z.startswith(_UNOFFERED_PREFIXES)}
     by_city: dict[str, list[str]] = {}
     for zone in sorted(offered):
-        by_city.setdefault(_key(_city(zone)), []).append(zone)
+        by_city.setdefault(_key(zone_city(zone)), []).append(zone)
     return _Index(
         known=frozenset(available),
         exact={z.casefold(): z for z in available},

@@ -1,0 +1,28 @@
+# Everything runs inside .venv, created on first use with whatever python3 (3.11+) is on the PATH.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test test-postgres lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP) ## Create the virtual environment and install the bot with its test tools.
+
+run: $(STAMP) ## Run the bot with the settings in .env.
+	$(BIN)/python -m bot
+
+test: $(STAMP) ## Run the whole test suite (SQLite, or TEST_DATABASE_URL when set).
+	$(BIN)/python -m pytest -q
+
+test-postgres: $(STAMP) ## Run the suite against the local PostgreSQL.
+	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql+asyncpg://postgres@127.0.0.1:5432/test} $(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info
