@@ -63,8 +63,9 @@ def build_application(
         .base_url(f"{settings.telegram_api_base_url}")
         .base_file_url(f"{settings.telegram_api_base_url.removesuffix('/bot')}/file/bot")
         .context_types(ContextTypes(context=Context, bot_data=BotData))
-        # Up to 30 messages a second overall; a flood-wait answer is waited out and tried again.
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        # At most 30 requests a second overall. A flood-wait answer is not slept through here: the
+        # dispatcher puts the night back in the database, due after the wait; replies retry (handlers).
+        .rate_limiter(AIORateLimiter(max_retries=0))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )

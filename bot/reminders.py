@@ -92,7 +92,12 @@ class Reminders:
             for offset in range((night - first_gap).days):
                 gap_night = first_gap + timedelta(days=offset)
                 await repo.add_dose(self._new_dose(patient, gap_night, status="missed"))
-        await repo.add_dose(self._new_dose(patient, night, status="scheduled"))
+        dose = self._new_dose(patient, night, status="scheduled")
+        if not backfill and dose.remind_at < now:
+            # Enrolled, resumed or moved the bedtime after tonight's bedtime but before its cutoff:
+            # remind now, as a fresh reminder rather than a late one.
+            dose.remind_at = dose.next_action_at = now
+        await repo.add_dose(dose)
 
     async def replan(self, repo: Repository, patient: Patient) -> None:
         """Recompute the upcoming night after a change of bedtime, zone or pause."""
@@ -177,7 +182,9 @@ class Reminders:
         patient = dose.patient
         previous_status = dose.status
         if not patient.receives_reminders:
-            await repo.claim(dose.id, previous_status, next_action_at=None)
+            # Paused or blocked since: a snoozed night is still recorded missed at its cutoff.
+            later = dose.cutoff_at if previous_status == "snoozed" else None
+            await repo.claim(dose.id, previous_status, next_action_at=later)
             await repo.commit()
             return
         reply = await self._reminder_reply(repo, dose, patient, now)

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from telegram import Bot
+from telegram.ext import ExtBot
 
 from bot.notifier import keyboard
 from bot.views import Reply
 
+# A reply to something the patient just did waits out a flood limit this many times.
+REPLY_RETRIES = 2
 
-async def send_replies(bot: Bot, chat_id: int, replies: Iterable[Reply]) -> None:
+
+async def send_replies(bot: ExtBot[None], chat_id: int, replies: Iterable[Reply]) -> None:
     """Send each reply in order, as plain text with its buttons."""
     for reply in replies:
-        await bot.send_message(chat_id, reply.text, reply_markup=keyboard(reply))
+        await bot.send_message(
+            chat_id, reply.text, reply_markup=keyboard(reply), rate_limit_args=REPLY_RETRIES
+        )

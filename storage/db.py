@@ -43,10 +43,12 @@ class Database:
 def _create_engine(url: str) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(url, pool_pre_ping=True)
+        return create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
     in_memory = parsed.database in (None, "", ":memory:")
     engine = create_async_engine(
         url,
+        # Error messages then never carry the values of a statement into the logs.
+        hide_parameters=True,
         poolclass=StaticPool if in_memory else None,
         connect_args={"check_same_thread": False} if in_memory else {},
     )

@@ -1,0 +1,49 @@
+"""Button payloads: compact, versioned, within Telegram's 64 bytes, refused when foreign."""
+
+import pytest
+
+from bot import callbacks
+from bot.callbacks import DosePress, OnboardingPress, SettingsPress
+from bot.nightly import Answer
+
+
+@pytest.mark.parametrize("answer", list(Answer))
+def test_dose_payload_round_trip(answer: Answer) -> None:
+    data = callbacks.dose(123456789012, answer)
+    assert data.startswith("v1:dose:")
+    assert callbacks.parse(data) == DosePress(123456789012, answer)
+
+
+def test_onboarding_and_settings_round_trip() -> None:
+    zone = "America/Argentina/ComodRivadavia"
+    assert callbacks.parse(callbacks.onboarding("zone_confirm", zone)) == OnboardingPress("zone_confirm", zone)
+    assert callbacks.parse(callbacks.settings("pause")) == SettingsPress("pause")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        None,
+        "",
+        "garbage",
+        "v0:dose:1:t",  # an older or newer version than this release reads
+        "v2:dose:1:t",
+        "v1:dose:abc:t",
+        "v1:dose:1:x",
+        "v1:dose:1",
+        "v1:dose:1:t:extra",
+        "v1:ob:plan",
+        "v1:ob:plan:a b",
+        "v1:set:pause:now",
+        "v1:unknown:1",
+        "v1:dose:" + "9" * 60 + ":t",
+    ],
+)
+def test_unreadable_payloads_are_refused(data: str | None) -> None:
+    assert callbacks.parse(data) is None
+
+
+def test_payloads_never_exceed_telegram_limit() -> None:
+    with pytest.raises(ValueError):
+        callbacks.onboarding("zone", "x" * 60)
+    assert len(callbacks.dose(2**63 - 1, Answer.SKIPPED).encode()) <= callbacks.MAX_BYTES

@@ -1,0 +1,89 @@
+"""One night's rules: what is due, when to look again, which presses count."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.nightly import (
+    LATE_AFTER,
+    MAX_SNOOZES,
+    SNOOZE,
+    Action,
+    Answer,
+    Verdict,
+    due_action,
+    is_late,
+    judge_answer,
+    next_check,
+)
+
+BEDTIME = datetime(2026, 3, 5, 3, 30, tzinfo=UTC)
+CUTOFF = BEDTIME + timedelta(hours=4)
+FOLLOWUP = timedelta(minutes=30)
+
+
+@pytest.mark.parametrize(
+    ("status", "now", "followup_sent", "expected"),
+    [
+        ("scheduled", BEDTIME, False, Action.REMIND),
+        ("scheduled", CUTOFF - timedelta(seconds=1), False, Action.REMIND),
+        ("scheduled", CUTOFF, False, Action.MISS),
+        ("snoozed", BEDTIME + SNOOZE, False, Action.REMIND),
+        ("snoozed", CUTOFF, False, Action.MISS),
+        ("sent", BEDTIME + FOLLOWUP, False, Action.FOLLOW_UP),
+        ("sent", BEDTIME + FOLLOWUP, True, Action.WAIT),
+        ("sent", CUTOFF, True, Action.MISS),
+        ("sent", CUTOFF, False, Action.MISS),
+        ("sending", BEDTIME + timedelta(minutes=5), False, Action.RECOVER),
+        ("taken", CUTOFF, False, Action.WAIT),
+        ("skipped", CUTOFF, False, Action.WAIT),
+        ("missed", CUTOFF + timedelta(days=1), False, Action.WAIT),
+    ],
+)
+def test_due_action_matrix(status: str, now: datetime, followup_sent: bool, expected: Action) -> None:
+    assert due_action(status, now, CUTOFF, followup_sent) is expected
+
+
+def test_nothing_is_sent_after_the_cutoff() -> None:
+    for status in ("scheduled", "snoozed", "sent"):
+        assert due_action(status, CUTOFF + timedelta(minutes=1), CUTOFF, False) is Action.MISS
+
+
+def test_next_check_is_the_follow_up_then_the_cutoff() -> None:
+    assert next_check(BEDTIME, False, CUTOFF, FOLLOWUP) == BEDTIME + FOLLOWUP
+    assert next_check(BEDTIME, True, CUTOFF, FOLLOWUP) == CUTOFF
+    late_send = CUTOFF - timedelta(minutes=10)
+    assert next_check(late_send, False, CUTOFF, FOLLOWUP) == CUTOFF
+
+
+def test_late_only_past_the_grace() -> None:
+    assert not is_late(BEDTIME, BEDTIME + LATE_AFTER)
+    assert is_late(BEDTIME, BEDTIME + LATE_AFTER + timedelta(seconds=1))
+
+
+@pytest.mark.parametrize("status", ["taken", "skipped"])
+@pytest.mark.parametrize("answer", list(Answer))
+def test_second_press_changes_nothing(status: str, answer: Answer) -> None:
+    assert judge_answer(status, answer, BEDTIME, CUTOFF, 0) is Verdict.ALREADY
+
+
+def test_press_on_a_night_not_yet_reminded_is_refused() -> None:
+    assert judge_answer("scheduled", Answer.TAKEN, BEDTIME, CUTOFF, 0) is Verdict.NOT_YET
+
+
+@pytest.mark.parametrize("answer", [Answer.TAKEN, Answer.SKIPPED])
+def test_taken_or_skipped_counts_even_after_the_cutoff(answer: Answer) -> None:
+    assert judge_answer("missed", answer, CUTOFF + timedelta(hours=8), CUTOFF, 0) is Verdict.RECORD
+    assert judge_answer("sent", answer, BEDTIME, CUTOFF, 0) is Verdict.RECORD
+
+
+def test_snooze_allowed_only_while_it_ends_before_the_cutoff() -> None:
+    assert judge_answer("sent", Answer.SNOOZE, BEDTIME, CUTOFF, 0) is Verdict.RECORD
+    closing = CUTOFF - SNOOZE
+    assert judge_answer("sent", Answer.SNOOZE, closing, CUTOFF, 0) is Verdict.TOO_LATE_TO_SNOOZE
+    assert judge_answer("missed", Answer.SNOOZE, BEDTIME, CUTOFF, 0) is Verdict.TOO_LATE_TO_SNOOZE
+
+
+def test_snoozes_are_capped() -> None:
+    assert judge_answer("sent", Answer.SNOOZE, BEDTIME, CUTOFF, MAX_SNOOZES - 1) is Verdict.RECORD
+    assert judge_answer("sent", Answer.SNOOZE, BEDTIME, CUTOFF, MAX_SNOOZES) is Verdict.TOO_LATE_TO_SNOOZE
