@@ -24,5 +24,8 @@ test: $(STAMP) ## Run the whole test suite (SQLite, or TEST_DATABASE_URL when se
 test-postgres: $(STAMP) ## Run the suite against the local PostgreSQL.
 	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql+asyncpg://postgres@127.0.0.1:5432/test} $(BIN)/python -m pytest -q
 
+lint: $(STAMP) ## Check style with ruff.
+	$(BIN)/ruff check .
+
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -100,6 +100,14 @@ class Conversation:
             await repo.commit()
             return [self.prompt(patient)]
 
+    async def pending_question(self, user_id: int) -> Reply | None:
+        """The question the patient has not answered yet, if any (to ask it again)."""
+        async with self.db.session() as session:
+            patient = await Repository(session).patient_by_user(user_id)
+            if patient is None or patient.awaiting is None:
+                return None
+            return self.prompt(patient)
+
     # The questions
 
     def prompt(self, patient: Patient) -> Reply:
@@ -108,7 +116,8 @@ class Conversation:
         if step == "consent":
             return Reply(t("consent"), _row(step, ("yes", t("button_consent_yes")), ("no", t("button_consent_no"))))
         if step == "plan":
-            choices = [(key, t(f"button_plan_{key}")) for key in BUILTIN_PLANS] + [("other", t("button_plan_other"))]
+            choices = [(key, t(f"button_plan_{key}")) for key in self._offered_plans()]
+            choices.append(("other", t("button_plan_other")))
             return Reply(t("ask_plan"), tuple((Button(label, callbacks.onboarding(step, key)),) for key, label in choices))
         if step == "start":
             return Reply(t("ask_start"), _row(step, ("today", t("button_today")), ("tomorrow", t("button_tomorrow"))))
@@ -167,7 +176,7 @@ class Conversation:
             patient.consent_at = self.clock.now()
             return self._advance(patient, "plan")
         if step == "plan":
-            if value not in BUILTIN_PLANS:
+            if value not in self._offered_plans():
                 return [Reply(self._fill("plan_other")), self.prompt(patient)]
             patient.plan = BUILTIN_PLANS[value].to_dict()
             return [Reply(t("plan_chosen", plan=messages.plan_name(BUILTIN_PLANS[value])))] + self._advance(patient, "start")
@@ -241,6 +250,10 @@ class Conversation:
             steps="\n".join(messages.plan_lines(upcoming, None, today)),
         )
         return Reply(text, _row("summary", ("confirm", t("button_confirm")), ("restart", t("button_restart"))))
+
+    def _offered_plans(self) -> list[str]:
+        """The built-in plans this clinic allows: none above its MAX_DOSE_MG."""
+        return [key for key, plan in BUILTIN_PLANS.items() if plan.target_mg <= self.settings.max_dose_mg]
 
     def _today(self, patient: Patient):  # type: ignore[no-untyped-def]
         zone = zone_of(patient) if patient.timezone else ZoneInfo(self.settings.default_timezone)

@@ -171,6 +171,7 @@ TEXTS: dict[str, str] = {
     ),
     "not_enrolled": "You're not set up yet. Send /start to begin.",
     "unknown_command": "I don't know that command. /help lists the ones I do.",
+    "unknown_command_suggest": "I don't know that command. Did you mean /{command}?",
     "not_understood": (
         "Sorry, I can only read the commands in /help and answers to my questions. For anything "
         "about your health, contact {clinic}: {contact}. In an emergency, call {emergency}."

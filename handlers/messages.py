@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
+
 from telegram import Update
 from telegram.ext import Application, MessageHandler, filters
 
-from bot.application import Context
+from bot.application import MENU_COMMANDS, Context
 from bot.texts import t
 from bot.views import Reply
 from handlers.replies import send_replies
@@ -25,14 +27,22 @@ async def on_text(update: Update, context: Context) -> None:
 
 
 async def on_unknown_command(update: Update, context: Context) -> None:
-    assert update.effective_chat
-    await send_replies(context.bot, update.effective_chat.id, [Reply(t("unknown_command"))])
+    """A command we don't have: suggest the nearest one we do, for a typo."""
+    assert update.effective_chat and update.effective_message
+    typed = (update.effective_message.text or "").split()[0].lstrip("/").split("@")[0].lower()
+    nearest = difflib.get_close_matches(typed, MENU_COMMANDS, n=1, cutoff=0.6)
+    text = t("unknown_command_suggest", command=nearest[0]) if nearest else t("unknown_command")
+    await send_replies(context.bot, update.effective_chat.id, [Reply(text)])
 
 
 async def on_anything_else(update: Update, context: Context) -> None:
-    """Stickers, photos, voice notes, locations: say kindly that only text works."""
-    assert update.effective_chat
-    await send_replies(context.bot, update.effective_chat.id, [Reply(t("not_text"))])
+    """Stickers, photos, voice notes, locations: say kindly that only text works, and re-ask."""
+    assert update.effective_chat and update.effective_user
+    replies = [Reply(t("not_text"))]
+    question = await context.services.conversation.pending_question(update.effective_user.id)
+    if question is not None:
+        replies.append(question)
+    await send_replies(context.bot, update.effective_chat.id, replies)
 
 
 def register(application: Application) -> None:
