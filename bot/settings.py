@@ -38,10 +38,10 @@ class Settings(BaseSettings):
     @classmethod
     def _token_shape(cls, value: SecretStr) -> SecretStr:
         token = value.get_secret_value().strip()
-        if token and (":" not in token or not token.split(":", 1)[0].isdigit()):
-            raise ValueError("does not look like a bot token (digits, a colon, then letters)")
         if token.lower() in {"changeme", "your-token-here"}:
             raise ValueError("is still the placeholder from .env.example")
+        if token and (":" not in token or not token.split(":", 1)[0].isdigit()):
+            raise ValueError("does not look like a bot token (digits, a colon, then letters)")
         return SecretStr(token)
 
     @field_validator("database_url")

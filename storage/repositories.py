@@ -122,8 +122,7 @@ class Repository:
     async def next_due_at(self) -> datetime | None:
         """The earliest moment any row needs the dispatcher (simulations jump straight to it)."""
         result = await self.session.execute(select(func.min(Dose.next_action_at)))
-        value = result.scalar_one_or_none()
-        return None if value is None else Dose.next_action_at.type.process_result_value(value, None)
+        return result.scalar_one_or_none()
 
     async def claim(self, dose_id: int, expected: str, **values: object) -> bool:
         """Move a row on only if it is still in `expected`: the guard against sending twice."""

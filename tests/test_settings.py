@@ -1,0 +1,224 @@
+"""Settings from the environment and `.env`; each bad value refused in one line that names it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from bot.settings import Settings, SettingsError, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "123456:ABCdef-secret-GHI"
+NAMES = [name.upper() for name in Settings.model_fields]
+
+VALID = {
+    "BOT_TOKEN": TOKEN,
+    "DATABASE_URL": "postgresql+asyncpg://ldn:pw@db.example.org:5432/ldn",
+    "TELEGRAM_API_BASE_URL": "https://bot-api.example.org/bot/",
+    "CLINIC_NAME": "Riverside Clinic",
+    "CLINIC_CONTACT": "+44 20 7946 0000",
+    "EMERGENCY_NUMBER": "999",
+    "DEFAULT_TIMEZONE": "Europe/London",
+    "REMINDER_FOLLOWUP_MINUTES": "45",
+    "REMINDER_CUTOFF_HOURS": "6",
+    "MAX_DOSE_MG": "3.0",
+    "CAPSULE_NOTICE_DAYS": "10",
+    "DISPATCH_INTERVAL_SECONDS": "15",
+    "LOG_LEVEL": "debug",
+}
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No setting from the machine running the tests, and no `.env` in the working folder."""
+    for name in NAMES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _set(monkeypatch: pytest.MonkeyPatch, values: dict[str, str]) -> None:
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+
+
+def test_example_covers_every_setting() -> None:
+    assert set(VALID) == set(NAMES)
+
+
+def test_every_setting_valid_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    _set(monkeypatch, VALID)
+    settings = load_settings()
+    assert settings.token == TOKEN
+    assert settings.database_url == VALID["DATABASE_URL"]
+    assert settings.telegram_api_base_url == "https://bot-api.example.org/bot"
+    assert settings.clinic_name == "Riverside Clinic"
+    assert settings.clinic_contact == "+44 20 7946 0000"
+    assert settings.emergency_number == "999"
+    assert settings.default_timezone == "Europe/London"
+    assert settings.reminder_followup_minutes == 45
+    assert settings.reminder_cutoff_hours == 6
+    assert settings.max_dose_mg == Decimal("3.0")
+    assert settings.capsule_notice_days == 10
+    assert settings.dispatch_interval_seconds == 15
+    assert settings.log_level == "DEBUG"
+    assert TOKEN not in repr(settings) and TOKEN not in str(settings.model_dump())
+
+
+def test_defaults_load_with_nothing_set_and_no_token() -> None:
+    settings = load_settings()
+    assert settings.token == ""
+    assert settings.database_url.startswith("sqlite+aiosqlite://")
+    assert settings.max_dose_mg == Decimal("4.5")
+
+
+def test_settings_are_read_from_a_dotenv_file(clean_environment: Path) -> None:
+    (clean_environment / ".env").write_text(
+        "\n".join(f"{name}={value}" for name, value in VALID.items()) + "\n", encoding="utf-8"
+    )
+    settings = load_settings()
+    assert settings.token == TOKEN
+    assert settings.default_timezone == "Europe/London"
+    assert settings.reminder_followup_minutes == 45
+
+
+def test_the_environment_wins_over_the_dotenv_file(
+    clean_environment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (clean_environment / ".env").write_text(
+        f"BOT_TOKEN={TOKEN}\nDEFAULT_TIMEZONE=Europe/London\n", encoding="utf-8"
+    )
+    monkeypatch.setenv("DEFAULT_TIMEZONE", "Asia/Tokyo")
+    settings = load_settings()
+    assert settings.default_timezone == "Asia/Tokyo"
+    assert settings.token == TOKEN
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgres://ldn:pw@db:5432/ldn", "postgresql+asyncpg://ldn:pw@db:5432/ldn"),
+        ("postgresql://ldn:pw@db:5432/ldn", "postgresql+asyncpg://ldn:pw@db:5432/ldn"),
+        ("postgresql+asyncpg://ldn@db/ldn", "postgresql+asyncpg://ldn@db/ldn"),
+        ("sqlite:///data/ldn.sqlite3", "sqlite+aiosqlite:///data/ldn.sqlite3"),
+        ("sqlite:////var/lib/ldn.sqlite3", "sqlite+aiosqlite:////var/lib/ldn.sqlite3"),
+        ("sqlite+aiosqlite:///x.sqlite3", "sqlite+aiosqlite:///x.sqlite3"),
+    ],
+)
+def test_database_urls_get_an_async_driver(
+    monkeypatch: pytest.MonkeyPatch, given: str, expected: str
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", given)
+    assert load_settings().database_url == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DEFAULT_TIMEZONE", "Mars/Base"),
+        ("DEFAULT_TIMEZONE", "EST5EDT/../../etc/passwd"),
+        ("BOT_TOKEN", "no-colon-here"),
+        ("BOT_TOKEN", "abc:DEF"),
+        ("BOT_TOKEN", "changeme"),
+        ("BOT_TOKEN", "your-token-here"),
+        ("REMINDER_FOLLOWUP_MINUTES", "thirty"),
+        ("REMINDER_FOLLOWUP_MINUTES", "4"),
+        ("REMINDER_FOLLOWUP_MINUTES", "181"),
+        ("REMINDER_CUTOFF_HOURS", "0"),
+        ("DATABASE_URL", "mysql://ldn:pw@db/ldn"),
+        ("DATABASE_URL", "data/ldn.sqlite3"),
+        ("MAX_DOSE_MG", "4.6"),
+        ("MAX_DOSE_MG", "50"),
+        ("MAX_DOSE_MG", "0"),
+        ("CAPSULE_NOTICE_DAYS", "22"),
+        ("DISPATCH_INTERVAL_SECONDS", "0"),
+        ("LOG_LEVEL", "LOUD"),
+        ("TELEGRAM_API_BASE_URL", "api.telegram.org/bot"),
+        ("TELEGRAM_API_BASE_URL", "ftp://api.telegram.org/bot"),
+    ],
+)
+def test_a_wrong_value_is_one_line_naming_the_variable_without_the_token(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    _set(monkeypatch, VALID | {name: value})
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    message = str(error.value)
+    assert message.startswith(f"{name}: ")
+    assert "\n" not in message
+    assert TOKEN not in message
+    if name == "BOT_TOKEN":
+        assert value not in message
+
+
+@pytest.mark.parametrize("placeholder", ["changeme", "your-token-here", "CHANGEME"])
+def test_the_placeholder_token_is_called_a_placeholder(
+    monkeypatch: pytest.MonkeyPatch, placeholder: str
+) -> None:
+    monkeypatch.setenv("BOT_TOKEN", placeholder)
+    with pytest.raises(SettingsError, match="^BOT_TOKEN: .*placeholder"):
+        load_settings()
+
+
+def test_a_wrong_value_in_the_dotenv_file_is_named_too(clean_environment: Path) -> None:
+    (clean_environment / ".env").write_text(
+        f"BOT_TOKEN={TOKEN}\nLOG_LEVEL=chatty\n", encoding="utf-8"
+    )
+    with pytest.raises(SettingsError, match="^LOG_LEVEL: ") as error:
+        load_settings()
+    assert TOKEN not in str(error.value)
+
+
+def test_the_example_file_loads_with_a_token_filled_in(clean_environment: Path) -> None:
+    example = ROOT / ".env.example"
+    if not example.exists():
+        pytest.skip(".env.example is not written yet")
+    shutil.copy(example, clean_environment / ".env")
+    with (clean_environment / ".env").open("a", encoding="utf-8") as env:
+        # A later line wins in a dotenv file, whatever the example leaves BOT_TOKEN as.
+        env.write("\nBOT_TOKEN=123456:ABCdef\n")
+    settings = load_settings()
+    assert settings.token == "123456:ABCdef"
+    keys = {
+        line.split("=", 1)[0].strip()
+        for line in example.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    }
+    assert keys == set(NAMES), "`.env.example` mirrors Settings line for line"
+
+
+# Starting the bot
+
+
+def _run_bot(cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if k.upper() not in NAMES}
+    environment["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(ROOT), environment.get("PYTHONPATH", "")) if p
+    )
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "bot"],
+        cwd=cwd, env=environment, capture_output=True, text=True, timeout=60, check=False,
+    )
+
+
+def test_starting_without_a_token_points_to_botfather(clean_environment: Path) -> None:
+    result = _run_bot(clean_environment)
+    assert result.returncode == 2, result.stderr
+    assert "BotFather" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_starting_with_an_unknown_zone_names_the_variable(clean_environment: Path) -> None:
+    result = _run_bot(clean_environment, BOT_TOKEN=TOKEN, DEFAULT_TIMEZONE="Mars/Base")
+    assert result.returncode == 2, result.stderr
+    assert "DEFAULT_TIMEZONE" in result.stderr
+    assert TOKEN not in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

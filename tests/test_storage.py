@@ -1,0 +1,400 @@
+"""Storage on a real database: migrations, constraints, claims, UTC and the dispatcher's index.
+
+Runs on SQLite by default and on PostgreSQL when TEST_DATABASE_URL is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import delete, event, func, insert, inspect, select, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import StatementError
+
+from storage.db import MIGRATIONS, Database
+from storage.models import Base, Dose, Patient, PlanHold
+from storage.repositories import Repository
+
+NOW = datetime(2026, 3, 4, 17, 0, tzinfo=UTC)
+NIGHT = date(2026, 3, 4)
+TABLES = {"patients", "plan_holds", "doses", "alembic_version"}
+
+
+def _head() -> str:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None
+    return head
+
+
+def _dose(
+    patient_id: int, night: date = NIGHT, status: str = "scheduled", **values: object
+) -> Dose:
+    remind = datetime.combine(night, datetime.min.time(), UTC) + timedelta(hours=27)
+    fields: dict[str, object] = {
+        "patient_id": patient_id,
+        "night": night,
+        "step": 1,
+        "dose_mg": Decimal("1.5"),
+        "capsule_mg": Decimal("1.5"),
+        "capsules": 1,
+        "step_up": False,
+        "status": status,
+        "remind_at": remind,
+        "cutoff_at": remind + timedelta(hours=4),
+        "next_action_at": remind if status == "scheduled" else None,
+        "sent_late": False,
+        "snoozes": 0,
+        "attempts": 0,
+    }
+    fields.update(values)
+    return Dose(**fields)
+
+
+async def _patient(db: Database, user_id: int = 1001) -> int:
+    async with db.session() as session:
+        repo = Repository(session)
+        patient = await repo.add_patient(user_id, user_id, NOW)
+        await repo.commit()
+        return patient.id
+
+
+async def _statuses(db: Database, patient_id: int) -> dict[date, str]:
+    async with db.session() as session:
+        rows = await session.execute(
+            select(Dose.night, Dose.status).where(Dose.patient_id == patient_id)
+        )
+        return dict(rows.tuples().all())
+
+
+# Migrations
+
+
+@pytest.fixture
+async def empty_url(database_url: str, tmp_path: Path) -> AsyncIterator[str]:
+    """A database with nothing in it: a new SQLite file, or a new PostgreSQL database."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "postgresql":
+        # A folder that does not exist yet: migrate() must create it.
+        yield f"sqlite+aiosqlite:///{tmp_path / 'new' / 'empty.sqlite3'}"
+        return
+    name = f"{url.database}_migrations"
+    admin = Database(database_url)
+    async with admin.engine.execution_options(isolation_level="AUTOCOMMIT").connect() as connection:
+        await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        async with admin.engine.execution_options(isolation_level="AUTOCOMMIT").connect() as c:
+            await c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+def _tables_and_version(connection: Connection) -> tuple[set[str], list[str]]:
+    tables = set(inspect(connection).get_table_names())
+    rows = connection.execute(text("SELECT version_num FROM alembic_version"))
+    versions = [row[0] for row in rows]
+    return tables, versions
+
+
+async def test_migrations_apply_on_an_empty_database_and_again_idempotently(empty_url: str) -> None:
+    db = Database(empty_url)
+    try:
+        await db.migrate()
+        async with db.engine.connect() as connection:
+            tables, versions = await connection.run_sync(_tables_and_version)
+        assert tables == TABLES
+        assert versions == [_head()]
+
+        patient_id = await _patient(db)
+        await db.migrate()
+        async with db.engine.connect() as connection:
+            tables, versions = await connection.run_sync(_tables_and_version)
+        assert tables == TABLES
+        assert versions == [_head()]
+        async with db.session() as session:
+            assert await Repository(session).patient(patient_id) is not None
+    finally:
+        await db.dispose()
+
+
+def _differences(connection: Connection) -> list[object]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return list(compare_metadata(context, Base.metadata))
+
+
+async def test_alembic_head_matches_the_models(db: Database) -> None:
+    async with db.engine.connect() as connection:
+        differences = await connection.run_sync(_differences)
+    assert differences == []
+
+
+# Constraints
+
+
+async def test_a_second_row_for_the_same_night_is_refused_and_the_first_kept(db: Database) -> None:
+    patient_id = await _patient(db)
+    async with db.session() as session:
+        repo = Repository(session)
+        assert await repo.add_dose(_dose(patient_id, step=1)) is True
+        assert await repo.add_dose(_dose(patient_id, step=2, dose_mg=Decimal("3.0"))) is False
+        # The refused insert rolled back only its savepoint: the session still works.
+        assert await repo.add_dose(_dose(patient_id, NIGHT + timedelta(days=1))) is True
+        await repo.commit()
+    async with db.session() as session:
+        first = await Repository(session).dose_on(patient_id, NIGHT)
+        count = await session.scalar(select(func.count()).select_from(Dose))
+    assert first is not None
+    assert (first.step, first.dose_mg, first.status) == (1, Decimal("1.5"), "scheduled")
+    assert count == 2
+
+
+async def test_a_second_row_for_the_same_night_from_another_session_is_refused(
+    db: Database,
+) -> None:
+    patient_id = await _patient(db)
+    async with db.session() as first, db.session() as second:
+        assert await Repository(first).add_dose(_dose(patient_id, step=1)) is True
+        await first.commit()
+        assert await Repository(second).add_dose(_dose(patient_id, step=2)) is False
+        await second.commit()
+    async with db.session() as session:
+        first_row = await Repository(session).dose_on(patient_id, NIGHT)
+    assert first_row is not None and first_row.step == 1
+
+
+async def test_deleting_a_patient_removes_their_doses_and_holds(db: Database) -> None:
+    keep = await _patient(db, 1)
+    gone = await _patient(db, 2)
+    async with db.session() as session:
+        repo = Repository(session)
+        for patient_id in (keep, gone):
+            await repo.add_dose(_dose(patient_id))
+            patient = await repo.patient(patient_id)
+            assert patient is not None
+            await repo.add_hold(patient, NIGHT, NOW)
+        await repo.commit()
+    async with db.session() as session:
+        # Core delete: the database's ON DELETE CASCADE does the work, not the ORM.
+        await session.execute(delete(Patient).where(Patient.id == gone))
+        await session.commit()
+    async with db.session() as session:
+        doses = (await session.execute(select(Dose.patient_id))).scalars().all()
+        holds = (await session.execute(select(PlanHold.patient_id))).scalars().all()
+    assert doses == [keep]
+    assert holds == [keep]
+
+
+# Claims
+
+
+async def test_claim_moves_a_row_only_from_the_expected_status(db: Database) -> None:
+    patient_id = await _patient(db)
+    async with db.session() as session:
+        repo = Repository(session)
+        await repo.add_dose(dose := _dose(patient_id))
+        await repo.commit()
+        assert await repo.claim(dose.id, "sent", status="taken") is False
+        assert await repo.claim(dose.id, "scheduled", status="sending") is True
+        assert await repo.claim(dose.id, "scheduled", status="sending") is False
+        await repo.commit()
+    assert await _statuses(db, patient_id) == {NIGHT: "sending"}
+
+
+async def test_claim_from_concurrent_sessions_has_exactly_one_winner(db: Database) -> None:
+    patient_id = await _patient(db)
+    async with db.session() as session:
+        await Repository(session).add_dose(dose := _dose(patient_id))
+        await session.commit()
+
+    async def claim(message_id: int) -> bool:
+        async with db.session() as session:
+            repo = Repository(session)
+            won = await repo.claim(
+                dose.id, "scheduled", status="sent", reminder_message_id=message_id
+            )
+            await repo.commit()
+            return won
+
+    results = await asyncio.gather(*(claim(n) for n in range(1, 5)))
+    assert sorted(results) == [False, False, False, True]
+    async with db.session() as session:
+        row = await Repository(session).dose(dose.id)
+    assert row is not None and row.status == "sent"
+    assert row.reminder_message_id == results.index(True) + 1
+
+
+async def test_claim_followup_happens_once(db: Database) -> None:
+    patient_id = await _patient(db)
+    async with db.session() as session:
+        repo = Repository(session)
+        await repo.add_dose(dose := _dose(patient_id, status="sent"))
+        assert await repo.claim_followup(dose.id, NOW) is True
+        assert await repo.claim_followup(dose.id, NOW) is False
+        await repo.commit()
+
+
+# The dispatcher's queries
+
+
+async def test_due_dose_ids_returns_due_rows_oldest_first_within_the_limit(db: Database) -> None:
+    patient_id = await _patient(db)
+    offsets = {0: -30, 1: 0, 2: -90, 3: 1, 4: -5, 5: None}  # minutes from NOW; None: nothing due
+    async with db.session() as session:
+        repo = Repository(session)
+        ids = {}
+        for day, minutes in offsets.items():
+            due = None if minutes is None else NOW + timedelta(minutes=minutes)
+            row = _dose(patient_id, NIGHT + timedelta(days=day), next_action_at=due)
+            await repo.add_dose(row)
+            ids[day] = row.id
+        await repo.commit()
+        assert await repo.due_dose_ids(NOW, 10) == [ids[2], ids[0], ids[4], ids[1]]
+        assert await repo.due_dose_ids(NOW, 2) == [ids[2], ids[0]]
+        assert await repo.due_dose_ids(NOW - timedelta(hours=2), 10) == []
+        # Another zone, same instant: the answer does not change.
+        assert await repo.due_dose_ids(NOW.astimezone(ZoneInfo("Asia/Tokyo")), 10) == [
+            ids[2], ids[0], ids[4], ids[1]
+        ]
+
+
+async def test_next_due_at_is_the_earliest_pending_moment(db: Database) -> None:
+    patient_id = await _patient(db)
+    async with db.session() as session:
+        repo = Repository(session)
+        assert await repo.next_due_at() is None
+        await repo.add_dose(_dose(patient_id, NIGHT, status="taken"))
+        assert await repo.next_due_at() is None
+        for day, hours in ((1, 3), (2, 1)):
+            due = NOW + timedelta(hours=hours)
+            await repo.add_dose(_dose(patient_id, NIGHT + timedelta(days=day), next_action_at=due))
+        await repo.commit()
+        earliest = await repo.next_due_at()
+    assert earliest == NOW + timedelta(hours=1)
+    assert earliest is not None and earliest.utcoffset() == timedelta(0)
+
+
+async def test_forget_unsent_drops_only_this_patients_scheduled_rows(db: Database) -> None:
+    patient_id = await _patient(db, 1)
+    other_id = await _patient(db, 2)
+    statuses = [
+        "scheduled", "sending", "sent", "snoozed", "taken", "skipped", "missed", "scheduled"
+    ]
+    async with db.session() as session:
+        repo = Repository(session)
+        for day, status in enumerate(statuses):
+            await repo.add_dose(_dose(patient_id, NIGHT + timedelta(days=day), status=status))
+        await repo.add_dose(_dose(other_id))
+        await repo.forget_unsent(patient_id)
+        await repo.commit()
+    left = await _statuses(db, patient_id)
+    assert sorted(left.values()) == sorted(s for s in statuses if s != "scheduled")
+    assert await _statuses(db, other_id) == {NIGHT: "scheduled"}
+
+
+# UTC
+
+
+async def test_an_aware_datetime_comes_back_aware_utc_and_equal(db: Database) -> None:
+    written = datetime(2026, 7, 1, 22, 15, 30, 123456, tzinfo=ZoneInfo("America/New_York"))
+    async with db.session() as session:
+        repo = Repository(session)
+        patient = await repo.add_patient(7, 7, written)
+        await repo.add_dose(_dose(patient.id, remind_at=written, next_action_at=written))
+        await repo.commit()
+    async with db.session() as session:
+        repo = Repository(session)
+        patient = await repo.patient_by_user(7)
+        assert patient is not None
+        dose = await repo.dose_on(patient.id, NIGHT)
+        assert dose is not None
+        raw = await session.scalar(select(Dose.next_action_at))
+    for value in (patient.created_at, dose.remind_at, dose.next_action_at, raw):
+        assert value is not None
+        assert value.tzinfo is not None and value.utcoffset() == timedelta(0)
+        assert value == written
+    assert dose.remind_at.hour == 2  # 22:15 in New York in July is 02:15 UTC
+
+
+async def test_a_naive_datetime_is_refused(db: Database) -> None:
+    async with db.session() as session:
+        repo = Repository(session)
+        with pytest.raises(StatementError) as error:
+            await repo.add_patient(8, 8, datetime(2026, 3, 4, 17, 0))
+        assert isinstance(error.value.orig, ValueError)
+        assert "naive" in str(error.value.orig)
+    async with db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(Patient)) == 0
+
+
+# The dispatcher's index
+
+
+async def _fill_for_plans(db: Database) -> None:
+    """Many finished rows (no next action) and a few due ones, as a running clinic has."""
+    patients = [
+        {"telegram_user_id": n, "chat_id": n, "created_at": NOW, "reminders_paused": False,
+         "blocked_bot": False}
+        for n in range(1, 201)
+    ]
+    template = _dose(0)
+    columns = {c.key: getattr(template, c.key) for c in Dose.__table__.columns if c.key != "id"}
+    doses = [
+        columns
+        | {"patient_id": p, "night": NIGHT - timedelta(days=d), "status": "taken",
+           "next_action_at": NOW - timedelta(minutes=p) if d == 0 and p % 20 == 0 else None}
+        for p in range(1, 201)
+        for d in range(30)
+    ]
+    async with db.engine.begin() as connection:
+        await connection.execute(insert(Patient), patients)
+        await connection.execute(insert(Dose.__table__), doses)
+        await connection.execute(text("ANALYZE"))
+
+
+async def _plan_of_due_query(db: Database) -> str:
+    """Run the repository's own query once, then ask the database how it ran it."""
+    captured: list[tuple[str, object]] = []
+
+    def capture(_conn, _cursor, statement, parameters, _context, _many):  # type: ignore[no-untyped-def]
+        captured.append((statement, parameters))
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        async with db.session() as session:
+            assert len(await Repository(session).due_dose_ids(NOW, 500)) == 10
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", capture)
+    (statement, parameters), = [c for c in captured if "next_action_at" in c[0]]
+    postgres = db.url.get_backend_name() == "postgresql"
+    explain = "EXPLAIN " if postgres else "EXPLAIN QUERY PLAN "
+    async with db.engine.connect() as connection:
+        rows = await connection.exec_driver_sql(explain + statement, parameters)  # type: ignore[arg-type]
+        return "\n".join(str(row[-1]) for row in rows)
+
+
+async def test_the_due_query_uses_ix_doses_next_action_at(db: Database) -> None:
+    await _fill_for_plans(db)
+    plan = await _plan_of_due_query(db)
+    if db.url.get_backend_name() == "postgresql":
+        used = r"(Index Scan using|Index Only Scan using|Bitmap Index Scan on) "
+        used += "ix_doses_next_action_at"
+        assert re.search(used, plan), plan
+        assert "Seq Scan" not in plan, plan
+    else:
+        used = r"SEARCH doses USING (COVERING )?INDEX ix_doses_next_action_at"
+        assert re.search(used, plan), plan
+        assert "TEMP B-TREE" not in plan, plan
