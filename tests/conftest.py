@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
+import secrets
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 from telegram import Update
 from telegram.ext import Application
 
@@ -42,21 +45,34 @@ class FakeClock:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> str | None:
-    """On PostgreSQL, start the session from an empty schema and migrate it once."""
-    if not TEST_DATABASE_URL:
-        return None
+def postgres_url() -> Iterator[str | None]:
+    """On PostgreSQL, a database of this test run's own, migrated once and dropped at the end.
 
-    async def reset() -> None:
-        db = Database(TEST_DATABASE_URL)
-        async with db.engine.begin() as connection:
-            await connection.execute(text("DROP SCHEMA public CASCADE"))
-            await connection.execute(text("CREATE SCHEMA public"))
+    Its own database, so that two test runs on one server never trip over each other.
+    """
+    if not TEST_DATABASE_URL:
+        yield None
+        return
+    server = make_url(TEST_DATABASE_URL).set(drivername="postgresql+asyncpg")
+    name = f"ldn_test_{os.getpid()}_{secrets.token_hex(3)}"
+
+    async def admin(statement: str) -> None:
+        engine = create_async_engine(server, isolation_level="AUTOCOMMIT")
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+        await engine.dispose()
+
+    async def create() -> None:
+        await admin(f'CREATE DATABASE "{name}"')
+        db = Database(server.set(database=name).render_as_string(hide_password=False))
         await db.migrate()
         await db.dispose()
 
-    asyncio.run(reset())
-    return TEST_DATABASE_URL
+    asyncio.run(create())
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture
