@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 
 from telegram import BotCommand
@@ -56,6 +57,9 @@ def build_application(
 ) -> Application:
     """Build the bot; `request` swaps the HTTP transport (the tests answer it themselves)."""
     from handlers import register_all
+
+    # Read Telegram's flood waits as timedeltas, the coming default, without deprecation warnings.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
 
     builder = (
         ApplicationBuilder()

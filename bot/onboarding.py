@@ -26,7 +26,8 @@ BEDTIME_CHOICES = ("21:00", "21:30", "22:00", "22:30", "23:00", "23:30")
 START_PAST_DAYS = 365  # a patient already on a plan may start using the bot mid-way
 START_FUTURE_DAYS = 92
 SUMMARY_STEPS = 3
-ONBOARDING = ("consent", "plan", "start", "bedtime", "zone", "zone_confirm", "summary")
+# The time zone comes before the start date, so that "tonight" is the patient's own tonight.
+ONBOARDING = ("consent", "plan", "zone", "zone_confirm", "start", "bedtime", "summary")
 SETTINGS = ("set_bedtime", "set_zone", "set_zone_confirm")
 
 
@@ -179,7 +180,7 @@ class Conversation:
             if value not in self._offered_plans():
                 return [Reply(self._fill("plan_other")), self.prompt(patient)]
             patient.plan = BUILTIN_PLANS[value].to_dict()
-            return [Reply(t("plan_chosen", plan=messages.plan_name(BUILTIN_PLANS[value])))] + self._advance(patient, "start")
+            return [Reply(t("plan_chosen", plan=messages.plan_name(BUILTIN_PLANS[value])))] + self._advance(patient, "zone")
         if step == "start" and value in ("today", "tomorrow"):
             today = self._today(patient)
             return self._set_start(patient, today if value == "today" else today + timedelta(days=1))
@@ -220,7 +221,7 @@ class Conversation:
             patient.awaiting = None
             await self.reminders.replan(repo, patient)
             return [Reply(t("bedtime_changed", bedtime=_bedtime(patient)))]
-        return self._advance(patient, "zone")
+        return self._advance(patient, "summary")
 
     async def _set_zone(self, repo: Repository, patient: Patient, zone: str) -> list[Reply]:
         patient.timezone = zone
@@ -228,7 +229,7 @@ class Conversation:
             patient.awaiting = None
             await self.reminders.replan(repo, patient)
             return [Reply(t("zone_changed", zone=zone_city(zone)))]
-        return self._advance(patient, "summary")
+        return self._advance(patient, "start")
 
     def _advance(self, patient: Patient, step: str) -> list[Reply]:
         patient.awaiting = step

@@ -169,7 +169,8 @@ class Reminders:
                 await repo.commit()
             elif action is Action.RECOVER:
                 sent_at = dose.sent_at or dose.remind_at
-                check = nightly.next_check(sent_at, False, dose.cutoff_at, self.followup_after)
+                followup_sent = dose.followup_sent_at is not None
+                check = nightly.next_check(sent_at, followup_sent, dose.cutoff_at, self.followup_after)
                 if await repo.claim(dose.id, "sending", status="sent", sent_at=sent_at, next_action_at=check):
                     await self.plan_next_night(repo, dose.patient, backfill=True)
                 await repo.commit()
@@ -208,7 +209,8 @@ class Reminders:
             "sending",
             status="sent",
             sent_at=sent_at,
-            sent_late=dose.sent_late or nightly.is_late(dose.remind_at, now),
+            sent_late=dose.sent_late
+            or (previous_status == "scheduled" and nightly.is_late(dose.remind_at, now)),
             reminder_message_id=message_id,
             attempts=0,
             next_action_at=nightly.next_check(
@@ -221,6 +223,11 @@ class Reminders:
 
     async def _follow_up(self, repo: Repository, dose: Dose, now: datetime) -> None:
         patient = dose.patient
+        if not patient.receives_reminders:
+            # Paused or stopped since the reminder: no nudge; the cutoff still records the night.
+            await repo.claim(dose.id, "sent", next_action_at=dose.cutoff_at)
+            await repo.commit()
+            return
         if not await repo.claim_followup(dose.id, now):
             await repo.rollback()
             return
@@ -276,7 +283,8 @@ class Reminders:
         plan = plan_of(patient)
         assert patient.start_date is not None
         words = messages.dose_words(dose.dose_mg, dose.capsules, dose.capsule_mg)
-        if nightly.is_late(dose.remind_at, now):
+        # Only a first reminder can be late: one the patient snoozed comes when they asked for it.
+        if dose.status == "scheduled" and nightly.is_late(dose.remind_at, now):
             due = messages.clock(dose.remind_at.astimezone(zone_of(patient)).time())
             lines = [t("reminder_late", due=due, dose=words)]
         else:
@@ -334,8 +342,9 @@ class Reminders:
                 )
             await repo.commit()
             if not changed:
-                # Another press won the race a moment ago.
-                return AnswerResult(verdict=Verdict.ALREADY, status=status, chat_id=result.chat_id)
+                # Another press won the race a moment ago: report what it recorded.
+                await session.refresh(dose)
+                return AnswerResult(verdict=Verdict.ALREADY, status=dose.status, chat_id=result.chat_id)
             return AnswerResult(
                 verdict=Verdict.RECORD,
                 status=status,

@@ -46,10 +46,10 @@ async def test_polling_job_queue_and_dispatcher_run_together(
             ("/start", None),
             (None, "Yes"),
             (None, "0.5 mg"),
-            (None, "Tonight"),
-            ("22:30", None),
             ("new york", None),
             (None, "New York"),
+            (None, "Tonight"),
+            ("22:30", None),
             (None, "Yes, start"),
         ]
         for typed, button in steps:

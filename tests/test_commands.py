@@ -1,0 +1,524 @@
+"""Patient commands through the real stack: /start again, /stop, /today, /plan, /settings, /help."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+
+import pytest
+
+from bot.application import MENU_COMMANDS
+from bot.texts import t
+from fake_telegram.core import FakeMessage, FakeUser
+from storage.models import Dose, Patient
+from storage.repositories import Repository
+from tests.conftest import Harness
+
+CLINIC = dict(clinic="Test Clinic", contact="+1 555 0100", emergency="911")
+BEDTIME_LABELS = ["21:00", "21:30", "22:00", "22:30", "23:00", "23:30"]
+# The 1.5 mg plan's doses, as the patient reads them.
+DOSE_1_5 = t("dose", mg="1.5", count=1, capsule="1.5", capsule_word=t("capsule_one"))
+DOSE_3 = t("dose", mg="3", count=2, capsule="1.5", capsule_word=t("capsule_many"))
+DOSE_4_5 = t("dose", mg="4.5", count=3, capsule="1.5", capsule_word=t("capsule_many"))
+# 22:30 in New York on the evening of Wednesday 4 March 2026 (EST, UTC-5).
+FIRST_BEDTIME = datetime(2026, 3, 5, 3, 30, tzinfo=UTC)
+
+
+# Helpers
+
+
+async def enroll(
+    harness: Harness, user: FakeUser, *, start: str | None = None, bedtime: str = "22:30",
+    city: str | None = None,
+) -> None:
+    """Go through onboarding on the 1.5 mg plan; `start` typed (else "Tonight"), `city` typed."""
+    await harness.say(user, "/start")
+    await harness.tap(user, user.last(), t("button_consent_yes"))
+    await harness.tap(user, user.last(), t("button_plan_builtin-1.5"))
+    if city is None:
+        await harness.tap(user, user.last(), "New York")
+    else:
+        confirm = await harness.say(user, city)
+        await harness.tap(user, confirm, confirm.buttons()[0])
+    if start is None:
+        await harness.tap(user, user.last(), t("button_today"))
+    else:
+        await harness.say(user, start)
+    await harness.tap(user, user.last(), bedtime)
+    done = await harness.tap(user, user.last(), t("button_confirm"))
+    assert done.text == t("enrolled", bedtime=bedtime)
+
+
+async def patient_of(harness: Harness, user: FakeUser) -> Patient | None:
+    async with harness.services.db.session() as session:
+        return await Repository(session).patient_by_user(user.id)
+
+
+async def doses_of(harness: Harness, user: FakeUser) -> list[Dose]:
+    async with harness.services.db.session() as session:
+        repo = Repository(session)
+        patient = await repo.patient_by_user(user.id)
+        assert patient is not None
+        return list(await repo.doses_between(patient.id, date(2000, 1, 1), date(2100, 1, 1)))
+
+
+async def scheduled(harness: Harness, user: FakeUser) -> list[Dose]:
+    return [d for d in await doses_of(harness, user) if d.status == "scheduled"]
+
+
+async def take_tonights_dose(harness: Harness, user: FakeUser) -> FakeMessage:
+    await harness.run_until(FIRST_BEDTIME)
+    (reminder,) = harness.reminders_to(user)
+    return await harness.tap(user, reminder, t("button_taken"))
+
+
+def lines(message: FakeMessage) -> list[str]:
+    assert message.text is not None
+    return message.text.split("\n")
+
+
+# Start-up
+
+
+async def test_commands_are_registered_with_telegram_at_start_up(harness: Harness) -> None:
+    assert harness.telegram.commands == [
+        {"command": name, "description": t(f"command_{name}")} for name in MENU_COMMANDS
+    ]
+    assert {"start", "today", "plan", "settings", "stop", "help"} <= set(MENU_COMMANDS)
+
+
+# Before enrolling
+
+
+@pytest.mark.parametrize("command", ["/today", "/plan", "/settings", "/stop"])
+async def test_commands_before_enrolling_say_not_enrolled_and_create_nothing(
+    harness: Harness, command: str
+) -> None:
+    user = harness.telegram.user(201)
+    reply = await harness.say(user, command)
+    assert reply.text == t("not_enrolled")
+    assert await patient_of(harness, user) is None
+
+
+async def test_today_mid_onboarding_says_not_enrolled_and_keeps_the_question(
+    harness: Harness,
+) -> None:
+    user = harness.telegram.user(202)
+    await harness.say(user, "/start")
+    await harness.tap(user, user.last(), t("button_consent_yes"))
+    reply = await harness.say(user, "/today")
+    assert reply.text == t("not_enrolled")
+    patient = await patient_of(harness, user)
+    assert patient is not None and patient.awaiting == "plan"
+
+
+async def test_help_works_for_anyone(harness: Harness) -> None:
+    user = harness.telegram.user(203)
+    reply = await harness.say(user, "/help")
+    assert reply.text == t("help", **CLINIC)
+    assert reply.buttons() == []
+
+
+# /start again, /stop, blocking
+
+
+async def test_start_again_when_enrolled_keeps_history(harness: Harness) -> None:
+    user = harness.telegram.user(210)
+    await enroll(harness, user)
+    await take_tonights_dose(harness, user)
+    before = await patient_of(harness, user)
+    doses_before = [(d.id, d.night, d.status) for d in await doses_of(harness, user)]
+    assert [status for _, _, status in doses_before] == ["taken", "scheduled"]
+
+    count = len(user.messages())
+    await harness.say(user, "/start")
+    assert [m.text for m in user.messages()[count:]] == [t("already_enrolled")]
+
+    after = await patient_of(harness, user)
+    assert before is not None and after is not None
+    assert (after.id, after.enrolled_at, after.plan, after.start_date, after.bedtime) == (
+        before.id, before.enrolled_at, before.plan, before.start_date, before.bedtime,
+    )
+    assert [(d.id, d.night, d.status) for d in await doses_of(harness, user)] == doses_before
+
+
+async def test_stop_then_start_turns_reminders_back_on_and_plans_the_next_night(
+    harness: Harness,
+) -> None:
+    user = harness.telegram.user(211)
+    await enroll(harness, user)
+    reply = await harness.say(user, "/stop")
+    assert reply.text == t("stopped")
+    patient = await patient_of(harness, user)
+    assert patient is not None and patient.reminders_paused and patient.enrolled
+    assert await doses_of(harness, user) == []
+
+    await harness.run_until(datetime(2026, 3, 5, 17, 0, tzinfo=UTC))
+    assert harness.reminders_to(user) == []
+
+    reply = await harness.say(user, "/start")
+    assert reply.text == t("welcome_back_resumed", bedtime="22:30")
+    patient = await patient_of(harness, user)
+    assert patient is not None and not patient.reminders_paused
+    (dose,) = await scheduled(harness, user)
+    assert dose.night == date(2026, 3, 5)
+    assert dose.remind_at == datetime(2026, 3, 6, 3, 30, tzinfo=UTC)
+
+    await harness.run_until(datetime(2026, 3, 6, 3, 30, tzinfo=UTC))
+    assert len(harness.reminders_to(user)) == 1
+
+
+async def test_stop_during_a_settings_question_drops_the_question(harness: Harness) -> None:
+    user = harness.telegram.user(212)
+    await enroll(harness, user)
+    await harness.say(user, "/settings")
+    await harness.tap(user, user.last(), t("button_change_bedtime"))
+    await harness.say(user, "/stop")
+    reply = await harness.say(user, "23:00")
+    assert reply.text == t("not_understood", **CLINIC)
+    patient = await patient_of(harness, user)
+    assert patient is not None and patient.bedtime == time(22, 30) and patient.awaiting is None
+
+
+async def test_blocking_marks_the_patient_and_unblocking_plans_again(harness: Harness) -> None:
+    user = harness.telegram.user(213)
+    await enroll(harness, user)
+
+    user.block()
+    await harness.deliver()
+    patient = await patient_of(harness, user)
+    assert patient is not None and patient.blocked_bot
+    assert await doses_of(harness, user) == []
+    sends = len(harness.telegram.calls("sendMessage"))
+    await harness.run_until(datetime(2026, 3, 5, 12, 0, tzinfo=UTC))
+    assert len(harness.telegram.calls("sendMessage")) == sends  # nothing tried at bedtime
+
+    user.unblock()
+    await harness.deliver()
+    patient = await patient_of(harness, user)
+    assert patient is not None and not patient.blocked_bot and not patient.reminders_paused
+    (dose,) = await scheduled(harness, user)
+    assert dose.night == date(2026, 3, 5)
+    await harness.run_until(datetime(2026, 3, 6, 3, 30, tzinfo=UTC))
+    assert len(harness.reminders_to(user)) == 1
+
+
+# /today
+
+
+async def test_today_before_the_start_date_names_the_first_night_and_dose(
+    harness: Harness,
+) -> None:
+    user = harness.telegram.user(220)
+    await enroll(harness, user, start="2026-03-10")
+    reply = await harness.say(user, "/today")
+    assert lines(reply) == [
+        t("today_before_start", date="Tue 10 Mar", dose=DOSE_1_5),
+        t("today_reminder_at", bedtime="22:30"),
+    ]
+
+
+async def test_today_on_a_normal_night_gives_dose_step_and_next_step(harness: Harness) -> None:
+    user = harness.telegram.user(221)
+    await enroll(harness, user)
+    reply = await harness.say(user, "/today")
+    assert lines(reply) == [
+        *t("today", night="Wed 4 Mar", dose=DOSE_1_5, step=1, steps=3).split("\n"),
+        t("today_next", dose=DOSE_3, date="Sat 14 Mar"),
+        t("today_reminder_at", bedtime="22:30"),
+    ]
+
+
+async def test_today_on_a_step_up_night_gives_the_new_dose(harness: Harness) -> None:
+    user = harness.telegram.user(222)
+    # Ten nights of 1.5 mg from Sun 22 Feb: Wed 4 Mar is the first night of 3 mg.
+    await enroll(harness, user, start="2026-02-22")
+    (dose,) = await doses_of(harness, user)
+    assert (dose.night, dose.step, dose.step_up, dose.capsules) == (date(2026, 3, 4), 2, True, 2)
+
+    reply = await harness.say(user, "/today")
+    assert lines(reply) == [
+        *t("today", night="Wed 4 Mar", dose=DOSE_3, step=2, steps=3).split("\n"),
+        t("today_next", dose=DOSE_4_5, date="Sat 14 Mar"),
+        t("today_reminder_at", bedtime="22:30"),
+    ]
+
+
+async def test_today_on_the_last_step_says_the_dose_stays(harness: Harness) -> None:
+    user = harness.telegram.user(223)
+    await enroll(harness, user, start="2026-02-12")
+    reply = await harness.say(user, "/today")
+    assert lines(reply) == [
+        *t("today", night="Wed 4 Mar", dose=DOSE_4_5, step=3, steps=3).split("\n"),
+        t("today_last_step"),
+        t("today_reminder_at", bedtime="22:30"),
+    ]
+
+
+async def test_today_after_the_dose_is_recorded_says_so(harness: Harness) -> None:
+    user = harness.telegram.user(224)
+    await enroll(harness, user)
+    await take_tonights_dose(harness, user)
+    reply = await harness.say(user, "/today")  # 22:30 in New York, still Wednesday night
+    tonight = t("today", night="Wed 4 Mar", dose=DOSE_1_5, step=1, steps=3).split("\n")
+    assert lines(reply)[:3] == [*tonight, t("today_status", status="taken")]
+
+
+async def test_today_when_paused_says_reminders_are_paused(harness: Harness) -> None:
+    user = harness.telegram.user(225)
+    await enroll(harness, user)
+    await harness.say(user, "/stop")
+    reply = await harness.say(user, "/today")
+    assert lines(reply)[-1] == t("today_paused")
+
+
+# /plan
+
+
+async def test_plan_lists_every_step_with_dates_and_marks_the_current_one(
+    harness: Harness,
+) -> None:
+    user = harness.telegram.user(230)
+    await enroll(harness, user, start="2026-02-22")
+    reply = await harness.say(user, "/plan")
+    assert lines(reply) == [
+        t("plan_header", plan=t("plan_name_builtin-1.5")),
+        t("plan_line", marker="•", step=1, dose=DOSE_1_5,
+          when=t("plan_from_to", start="Sun 22 Feb", end="Tue 3 Mar")),
+        t("plan_line", marker="▶", step=2, dose=DOSE_3,
+          when=t("plan_from_to", start="Wed 4 Mar", end="Fri 13 Mar")),
+        t("plan_line", marker="•", step=3, dose=DOSE_4_5, when=t("plan_from", start="Sat 14 Mar")),
+        t("plan_legend"),
+    ]
+
+
+async def test_plan_before_the_start_date_marks_no_step(harness: Harness) -> None:
+    user = harness.telegram.user(231)
+    await enroll(harness, user, start="2026-03-10")
+    reply = await harness.say(user, "/plan")
+    body = lines(reply)
+    assert len(body) == 4  # header and three steps, no legend
+    assert not any(line.startswith("▶") for line in body)
+    assert t("plan_legend") not in body
+    assert body[1] == t("plan_line", marker="•", step=1, dose=DOSE_1_5,
+                        when=t("plan_from_to", start="Tue 10 Mar", end="Thu 19 Mar"))
+
+
+# /settings
+
+
+async def test_settings_shows_bedtime_zone_state_and_three_buttons(harness: Harness) -> None:
+    user = harness.telegram.user(240)
+    await enroll(harness, user)
+    reply = await harness.say(user, "/settings")
+    assert reply.text == t("settings", bedtime="22:30", zone="New York", state=t("settings_on"))
+    assert reply.buttons() == [
+        t("button_change_bedtime"), t("button_change_zone"), t("button_pause"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("answer", "typed", "bedtime", "remind_at"),
+    [
+        ("23:00", False, time(23, 0), datetime(2026, 3, 5, 4, 0, tzinfo=UTC)),
+        ("9 pm", True, time(21, 0), datetime(2026, 3, 5, 2, 0, tzinfo=UTC)),
+    ],
+)
+async def test_settings_change_bedtime_moves_the_scheduled_night(
+    harness: Harness, answer: str, typed: bool, bedtime: time, remind_at: datetime
+) -> None:
+    user = harness.telegram.user(241)
+    await enroll(harness, user)
+    await harness.say(user, "/settings")
+    question = await harness.tap(user, user.last(), t("button_change_bedtime"))
+    assert question.text == t("ask_bedtime") and question.buttons() == BEDTIME_LABELS
+
+    reply = await (harness.say(user, answer) if typed else harness.tap(user, question, answer))
+    assert reply.text == t("bedtime_changed", bedtime=bedtime.strftime("%H:%M"))
+    patient = await patient_of(harness, user)
+    assert patient is not None and patient.bedtime == bedtime and patient.awaiting is None
+    (dose,) = await doses_of(harness, user)
+    assert (dose.night, dose.status, dose.remind_at) == (date(2026, 3, 4), "scheduled", remind_at)
+    assert dose.next_action_at == remind_at
+
+
+async def test_settings_unreadable_bedtime_keeps_the_old_one(harness: Harness) -> None:
+    user = harness.telegram.user(242)
+    await enroll(harness, user)
+    await harness.say(user, "/settings")
+    await harness.tap(user, user.last(), t("button_change_bedtime"))
+    count = len(user.messages())
+    await harness.say(user, "25:00")
+    assert [m.text for m in user.messages()[count:]] == [t("bad_bedtime"), t("ask_bedtime")]
+    patient = await patient_of(harness, user)
+    assert patient is not None and patient.bedtime == time(22, 30)
+    assert patient.awaiting == "set_bedtime"
+    (dose,) = await doses_of(harness, user)
+    assert dose.remind_at == FIRST_BEDTIME
+
+
+async def test_settings_change_zone_by_city_moves_the_scheduled_night(harness: Harness) -> None:
+    user = harness.telegram.user(243)
+    await enroll(harness, user)
+    await harness.say(user, "/settings")
+    question = await harness.tap(user, user.last(), t("button_change_zone"))
+    assert question.text == t("ask_timezone")
+    assert question.buttons() == ["New York", t("button_zone_other")]
+
+    confirm = await harness.say(user, "london")
+    assert confirm.buttons() == ["London (Europe/London) · 17:00", t("button_no_other")]
+    reply = await harness.tap(user, confirm, "London")
+    assert reply.text == t("zone_changed", zone="London")
+
+    patient = await patient_of(harness, user)
+    assert patient is not None and patient.timezone == "Europe/London" and patient.awaiting is None
+    (dose,) = await doses_of(harness, user)
+    assert dose.night == date(2026, 3, 4)
+    assert dose.remind_at == datetime(2026, 3, 4, 22, 30, tzinfo=UTC)  # 22:30 GMT
+
+
+async def test_settings_change_zone_back_to_the_default_button(harness: Harness) -> None:
+    user = harness.telegram.user(244)
+    await enroll(harness, user, bedtime="23:00", city="kolkata")
+    (dose,) = await doses_of(harness, user)
+    assert dose.remind_at == datetime(2026, 3, 4, 17, 30, tzinfo=UTC)  # 23:00 in Kolkata
+
+    await harness.say(user, "/settings")
+    question = await harness.tap(user, user.last(), t("button_change_zone"))
+    reply = await harness.tap(user, question, "New York")
+    assert reply.text == t("zone_changed", zone="New York")
+    (dose,) = await doses_of(harness, user)
+    assert dose.remind_at == datetime(2026, 3, 5, 4, 0, tzinfo=UTC)  # 23:00 in New York
+
+
+async def test_settings_pause_removes_the_night_and_resume_plans_it_again(
+    harness: Harness,
+) -> None:
+    user = harness.telegram.user(245)
+    await enroll(harness, user)
+    await harness.say(user, "/settings")
+    reply = await harness.tap(user, user.last(), t("button_pause"))
+    assert reply.text == t("paused")
+    patient = await patient_of(harness, user)
+    assert patient is not None and patient.reminders_paused
+    assert await doses_of(harness, user) == []
+
+    await harness.run_until(datetime(2026, 3, 5, 12, 0, tzinfo=UTC))
+    assert harness.reminders_to(user) == []
+
+    menu = await harness.say(user, "/settings")
+    assert menu.text == t("settings", bedtime="22:30", zone="New York", state=t("settings_off"))
+    assert menu.buttons()[-1] == t("button_resume")
+    reply = await harness.tap(user, menu, t("button_resume"))
+    assert reply.text == t("resumed", bedtime="22:30")
+    (dose,) = await scheduled(harness, user)
+    assert dose.night == date(2026, 3, 5)
+
+    await harness.run_until(datetime(2026, 3, 6, 3, 30, tzinfo=UTC))
+    assert len(harness.reminders_to(user)) == 1
+
+
+async def test_pause_after_tonights_reminder_sends_no_follow_up(harness: Harness) -> None:
+    user = harness.telegram.user(246)
+    await enroll(harness, user)
+    await harness.run_until(FIRST_BEDTIME)
+    assert len(harness.reminders_to(user)) == 1
+    await harness.say(user, "/stop")
+    count = len(user.messages())
+
+    await harness.run_until(datetime(2026, 3, 5, 12, 0, tzinfo=UTC))
+    assert [m.text for m in user.messages()[count:]] == []
+    # The unanswered night is still recorded, as missed at its cutoff.
+    (dose,) = await doses_of(harness, user)
+    assert dose.status == "missed"
+
+
+async def test_settings_menu_loses_its_buttons_once_used(harness: Harness) -> None:
+    user = harness.telegram.user(247)
+    await enroll(harness, user)
+    menu = await harness.say(user, "/settings")
+    data = menu.button_data(t("button_pause"))
+    await harness.tap(user, menu, t("button_pause"))
+    assert menu.message_id == user.messages()[-2].message_id
+    assert harness.telegram.message(user.id, menu.message_id).buttons() == []  # type: ignore[union-attr]
+    # A resent tap of pause keeps the patient paused and says so again; it never resumes.
+    user.forge_press(menu.message_id, data)
+    await harness.deliver()
+    assert user.last().text == t("paused")
+    patient = await patient_of(harness, user)
+    assert patient is not None and patient.reminders_paused
+
+
+# Everything else
+
+
+async def test_unknown_command_gets_a_short_answer(harness: Harness) -> None:
+    user = harness.telegram.user(250)
+    await enroll(harness, user)
+    assert (await harness.say(user, "/dose")).text == t("unknown_command")
+    assert (await harness.say(user, "/tody")).text == t("unknown_command_suggest", command="today")
+
+
+async def test_gibberish_when_enrolled_gets_not_understood_and_changes_nothing(
+    harness: Harness,
+) -> None:
+    user = harness.telegram.user(251)
+    await enroll(harness, user)
+    count = len(user.messages())
+    await harness.say(user, "asdf qwerty 22:00")
+    assert [m.text for m in user.messages()[count:]] == [t("not_understood", **CLINIC)]
+    patient = await patient_of(harness, user)
+    assert patient is not None and patient.bedtime == time(22, 30) and patient.awaiting is None
+
+
+@pytest.mark.parametrize("send", ["sticker", "location"])
+async def test_sticker_or_location_when_enrolled_gets_not_text_only(
+    harness: Harness, send: str
+) -> None:
+    user = harness.telegram.user(252)
+    await enroll(harness, user)
+    count = len(user.messages())
+    if send == "sticker":
+        user.send_sticker()
+    else:
+        user.send_location(40.7, -74.0)
+    await harness.deliver()
+    assert [m.text for m in user.messages()[count:]] == [t("not_text")]
+
+
+async def test_text_before_start_gets_not_understood_and_creates_nothing(harness: Harness) -> None:
+    user = harness.telegram.user(253)
+    reply = await harness.say(user, "hello")
+    assert reply.text == t("not_understood", **CLINIC)
+    assert await patient_of(harness, user) is None
+
+
+async def test_group_chat_gets_no_answer_at_all(harness: Harness) -> None:
+    user = harness.telegram.user(254)
+    group = harness.telegram.group(-100254)
+    in_group = user.in_group(group)
+    group.send(user, "/start")
+    in_group.command("start")
+    in_group.command("today")
+    in_group.command("dose")
+    in_group.send("22:30")
+    in_group.send_sticker()
+    in_group.send_location(40.7, -74.0)
+    await harness.deliver()
+
+    assert group.messages() == []
+    assert user.messages() == []
+    assert harness.telegram.calls("sendMessage") == []
+    assert await patient_of(harness, user) is None
+
+
+async def test_group_chat_says_nothing_to_an_enrolled_patient_either(harness: Harness) -> None:
+    user = harness.telegram.user(255)
+    await enroll(harness, user)
+    sends = len(harness.telegram.calls("sendMessage"))
+    group = harness.telegram.group(-100255)
+    group.send(user, "/today")
+    user.in_group(group).command("stop")
+    await harness.deliver()
+    assert len(harness.telegram.calls("sendMessage")) == sends
+    patient = await patient_of(harness, user)
+    assert patient is not None and not patient.reminders_paused

@@ -1,0 +1,825 @@
+"""Bedtime reminders through the whole stack: the real Application, the fake Telegram, a database.
+
+Every test drives the patient's chat (enrollment, presses) and moves the FakeClock with
+`harness.run_until`, which dispatches at every due time on the way, as the JobQueue job would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import update
+
+from bot import callbacks, messages, nightly
+from bot.application import build_application
+from bot.nightly import Answer
+from bot.settings import Settings
+from bot.texts import t
+from bot.timing import reminder_at
+from fake_telegram.core import FakeMessage, FakeUser
+from fake_telegram.transport import FakeRequest
+from storage.models import Dose, Patient
+from storage.repositories import Repository
+from tests.conftest import Harness
+
+NY = ZoneInfo("America/New_York")
+BEDTIME = time(22, 30)
+# The harness clock starts at noon in New York on Wednesday 4 March 2026: tonight is that evening.
+TONIGHT = date(2026, 3, 4)
+FOLLOWUP = timedelta(minutes=30)  # settings.reminder_followup_minutes in the harness
+CUTOFF = timedelta(hours=4)  # settings.reminder_cutoff_hours in the harness
+DOSE_BUTTONS = [t("button_taken"), t("button_snooze"), t("button_skip")]
+
+
+def _prefix(key: str, **fields: str) -> str:
+    """The fixed opening of a catalog text, before its first placeholder."""
+    marker = "\x00"
+    return t(key, **{name: marker for name in fields}).split(marker)[0]
+
+
+REMINDER = _prefix("reminder", dose="")
+LATE_REMINDER = _prefix("reminder_late", due="", dose="")
+FOLLOWUP_TEXT = _prefix("followup", dose="")
+
+
+def words(mg: str, count: int, capsule: str) -> str:
+    """Tonight's dose as the reminder writes it."""
+    return messages.dose_words(Decimal(mg), count, Decimal(capsule))
+
+
+def bedtime(night: date, at: time = BEDTIME, zone: ZoneInfo = NY) -> datetime:
+    return reminder_at(night, at, zone)
+
+
+def reminders(user: FakeUser) -> list[FakeMessage]:
+    """The bedtime reminders (on time or late) the bot sent this user, oldest first."""
+    return [m for m in user.messages() if m.text and m.text.startswith((REMINDER, LATE_REMINDER))]
+
+
+def followups(user: FakeUser) -> list[FakeMessage]:
+    return [m for m in user.messages() if m.text and m.text.startswith(FOLLOWUP_TEXT)]
+
+
+async def enroll(
+    harness: Harness,
+    user: FakeUser,
+    plan: str = "builtin-0.5",
+    start: date | None = None,
+    bedtime: str = "22:30",
+    zone: str = "America/New_York",
+) -> None:
+    """Onboard `user` through the chat: consent, plan, zone, start date, bedtime, confirm."""
+    await harness.say(user, "/start")
+    await harness.tap(user, user.last(), t("button_consent_yes"))
+    await harness.tap(user, user.last(), t(f"button_plan_{plan}"))
+    confirm = await harness.say(user, zone)
+    pick = next(b for b in confirm.buttons() if confirm.button_data(b).endswith(f":{zone}"))
+    await harness.tap(user, confirm, pick)
+    if start is None:
+        await harness.tap(user, user.last(), t("button_today"))
+    else:
+        await harness.say(user, start.isoformat())
+    await harness.say(user, bedtime)
+    done = await harness.tap(user, user.last(), t("button_confirm"))
+    hour, minute = (int(part) for part in bedtime.split(":"))
+    assert done.text == t("enrolled", bedtime=messages.clock(time(hour, minute)))
+
+
+async def patient_of(harness: Harness, user: FakeUser) -> Patient:
+    async with harness.services.db.session() as session:
+        patient = await Repository(session).patient_by_user(user.id)
+    assert patient is not None
+    return patient
+
+
+async def nights(harness: Harness, user: FakeUser) -> dict[date, Dose]:
+    """Every dose row of the patient, by night."""
+    patient = await patient_of(harness, user)
+    async with harness.services.db.session() as session:
+        rows = await Repository(session).doses_between(patient.id, date.min, date.max)
+    return {row.night: row for row in rows}
+
+
+async def night(harness: Harness, user: FakeUser, which: date) -> Dose:
+    rows = await nights(harness, user)
+    assert which in rows, f"no row for {which}: {sorted(rows)}"
+    return rows[which]
+
+
+def last_toast(harness: Harness) -> str | None:
+    """The text of the newest answerCallbackQuery."""
+    answers = list(harness.telegram.callback_answers.values())
+    assert answers, "no callback query was answered"
+    return answers[-1].get("text")
+
+
+async def forge(harness: Harness, user: FakeUser, message_id: int, data: str) -> str | None:
+    """`user` sends a callback query with `data` (a modified client); return the toast."""
+    update_ = user.forge_press(message_id, data)
+    await harness.deliver()
+    answer = harness.telegram.callback_answer(update_["callback_query"]["id"])
+    assert answer is not None, "the press was never answered"
+    return answer.get("text")
+
+
+def sent_to(harness: Harness, user: FakeUser) -> list:
+    """Successful sendMessage calls to the user's chat."""
+    return [
+        c for c in harness.telegram.calls("sendMessage") if c.ok and c.params["chat_id"] == user.id
+    ]
+
+
+@asynccontextmanager
+async def another_process(harness: Harness, settings: Settings) -> AsyncIterator[Harness]:
+    """A second Application on the same database and the same Telegram, as a restart would build."""
+    app = build_application(
+        settings,
+        clock=harness.clock,
+        request=FakeRequest(harness.telegram),
+        get_updates_request=FakeRequest(harness.telegram),
+    )
+    await app.initialize()
+    assert app.post_init is not None and app.post_shutdown is not None
+    await app.post_init(app)
+    try:
+        yield Harness(app, harness.telegram, harness.clock)
+    finally:
+        await app.shutdown()
+        await app.post_shutdown(app)
+
+
+# The reminder itself
+
+
+async def test_reminder_comes_at_bedtime_in_the_patients_zone_not_a_minute_before(
+    harness: Harness,
+) -> None:
+    user = harness.telegram.user(101)
+    await enroll(harness, user)
+    due = bedtime(TONIGHT)
+    assert due == datetime(2026, 3, 5, 3, 30, tzinfo=UTC)  # 22:30 EST
+
+    await harness.run_until(due - timedelta(minutes=1))
+    assert reminders(user) == []
+    assert (await night(harness, user, TONIGHT)).status == "scheduled"
+
+    await harness.run_until(due)
+    [reminder] = reminders(user)
+    assert reminder.text == t("reminder", dose=words("0.5", 1, "0.5"))
+    assert reminder.buttons() == DOSE_BUTTONS
+    assert reminder.date == int(due.timestamp())
+    row = await night(harness, user, TONIGHT)
+    assert row.status == "sent"
+    assert row.sent_at == due and not row.sent_late
+    assert row.reminder_message_id == reminder.message_id
+    assert (row.dose_mg, row.capsules, row.capsule_mg) == (Decimal("0.5"), 1, Decimal("0.5"))
+    assert reminder.button_data(t("button_taken")) == callbacks.dose(row.id, Answer.TAKEN)
+    assert reminder.button_data(t("button_skip")) == callbacks.dose(row.id, Answer.SKIPPED)
+    # The next night is planned at once, for its own bedtime.
+    tomorrow = await night(harness, user, TONIGHT + timedelta(days=1))
+    assert tomorrow.status == "scheduled"
+    assert tomorrow.remind_at == bedtime(TONIGHT + timedelta(days=1))
+
+
+# Answers
+
+
+async def test_taken_records_the_night_and_writes_it_under_the_reminder(harness: Harness) -> None:
+    user = harness.telegram.user(102)
+    await enroll(harness, user)
+    await harness.run_until(bedtime(TONIGHT) + timedelta(minutes=5))
+    [reminder] = reminders(user)
+    count = len(user.messages())
+
+    await harness.tap(user, reminder, t("button_taken"))
+
+    assert last_toast(harness) == t("toast_taken")
+    pressed = harness.telegram.message(user.id, reminder.message_id)
+    assert pressed is not None
+    assert pressed.text == f"{t('reminder', dose=words('0.5', 1, '0.5'))}\n\n{t('recorded_taken')}"
+    assert pressed.buttons() == []
+    row = await night(harness, user, TONIGHT)
+    assert row.status == "taken"
+    assert row.answered_at == bedtime(TONIGHT) + timedelta(minutes=5)
+    assert row.next_action_at is None
+
+    # An answered night gets no follow-up and is not recorded missed at the cutoff.
+    await harness.run_until(bedtime(TONIGHT) + CUTOFF + timedelta(hours=1))
+    assert len(user.messages()) == count
+    assert (await night(harness, user, TONIGHT)).status == "taken"
+
+
+async def test_taken_on_the_follow_up_takes_the_buttons_off_both_messages(harness: Harness) -> None:
+    user = harness.telegram.user(103)
+    await enroll(harness, user)
+    await harness.run_until(bedtime(TONIGHT) + FOLLOWUP)
+    [reminder] = reminders(user)
+    [followup] = followups(user)
+
+    await harness.tap(user, followup, t("button_taken"))
+
+    after_followup = harness.telegram.message(user.id, followup.message_id)
+    after_reminder = harness.telegram.message(user.id, reminder.message_id)
+    assert after_followup is not None and after_reminder is not None
+    assert after_followup.buttons() == [] and after_reminder.buttons() == []
+    assert (
+        after_followup.text
+        == f"{t('followup', dose=words('0.5', 1, '0.5'))}\n\n{t('recorded_taken')}"
+    )
+    assert after_reminder.text == t(
+        "reminder", dose=words("0.5", 1, "0.5")
+    )  # untouched but for buttons
+    assert (await night(harness, user, TONIGHT)).status == "taken"
+
+
+async def test_taken_on_the_reminder_takes_the_buttons_off_the_follow_up(harness: Harness) -> None:
+    user = harness.telegram.user(104)
+    await enroll(harness, user)
+    await harness.run_until(bedtime(TONIGHT) + FOLLOWUP)
+    [reminder] = reminders(user)
+    [followup] = followups(user)
+
+    await harness.tap(user, reminder, t("button_taken"))
+
+    assert harness.telegram.message(user.id, followup.message_id).buttons() == []  # type: ignore[union-attr]
+    pressed = harness.telegram.message(user.id, reminder.message_id)
+    assert pressed is not None and pressed.buttons() == []
+    assert pressed.text.endswith(t("recorded_taken"))  # type: ignore[union-attr]
+
+
+async def test_second_press_changes_nothing_and_answers_already(harness: Harness) -> None:
+    user = harness.telegram.user(105)
+    await enroll(harness, user)
+    await harness.run_until(bedtime(TONIGHT))
+    [reminder] = reminders(user)
+    row = await night(harness, user, TONIGHT)
+    await harness.tap(user, reminder, t("button_taken"))
+    recorded = harness.telegram.message(user.id, reminder.message_id)
+    assert recorded is not None
+    text_after_first, count = recorded.text, len(user.messages())
+    harness.clock.advance(minutes=3)
+
+    for answer in (Answer.TAKEN, Answer.SKIPPED, Answer.SNOOZE):
+        toast = await forge(harness, user, reminder.message_id, callbacks.dose(row.id, answer))
+        assert toast == t("toast_already", status=t("status_taken"))
+
+    again = await night(harness, user, TONIGHT)
+    assert again.status == "taken" and again.snoozes == 0
+    assert again.answered_at == bedtime(TONIGHT)  # the first press, not a later one
+    assert recorded.text == text_after_first  # no second "recorded" line
+    assert len(user.messages()) == count
+
+
+async def test_press_on_last_nights_reminder_the_next_day_records_last_night(
+    harness: Harness,
+) -> None:
+    user = harness.telegram.user(106)
+    await enroll(harness, user)
+    tomorrow = TONIGHT + timedelta(days=1)
+    await harness.run_until(bedtime(tomorrow))
+    first, second = reminders(user)
+    [first_followup] = followups(user)
+    assert (await night(harness, user, TONIGHT)).status == "missed"
+    assert (await night(harness, user, tomorrow)).status == "sent"
+
+    await harness.tap(user, first, t("button_taken"))
+
+    assert (await night(harness, user, TONIGHT)).status == "taken"
+    assert (await night(harness, user, tomorrow)).status == "sent"
+    assert harness.telegram.message(user.id, first_followup.message_id).buttons() == []  # type: ignore[union-attr]
+    # Tonight's reminder is still open to answer.
+    assert harness.telegram.message(user.id, second.message_id).buttons() == DOSE_BUTTONS  # type: ignore[union-attr]
+
+
+async def test_skip_records_skipped_and_stops_the_night(harness: Harness) -> None:
+    user = harness.telegram.user(107)
+    await enroll(harness, user)
+    await harness.run_until(bedtime(TONIGHT))
+    [reminder] = reminders(user)
+
+    await harness.tap(user, reminder, t("button_skip"))
+
+    assert last_toast(harness) == t("toast_skipped")
+    pressed = harness.telegram.message(user.id, reminder.message_id)
+    assert pressed is not None and pressed.buttons() == []
+    assert pressed.text.endswith(f"\n\n{t('recorded_skipped')}")  # type: ignore[union-attr]
+    await harness.run_until(bedtime(TONIGHT) + CUTOFF + timedelta(minutes=1))
+    assert followups(user) == [] and len(reminders(user)) == 1
+    row = await night(harness, user, TONIGHT)
+    assert row.status == "skipped" and row.answered_at == bedtime(TONIGHT)
+
+
+async def test_snooze_reminds_again_thirty_minutes_later_once(harness: Harness) -> None:
+    user = harness.telegram.user(108)
+    await enroll(harness, user)
+    due = bedtime(TONIGHT)
+    await harness.run_until(due)
+    [first] = reminders(user)
+
+    await harness.tap(user, first, t("button_snooze"))
+
+    assert last_toast(harness) == t("toast_snoozed")
+    pressed = harness.telegram.message(user.id, first.message_id)
+    assert pressed is not None and pressed.buttons() == []
+    assert pressed.text.endswith(t("recorded_snoozed", time="23:00"))  # type: ignore[union-attr]
+    row = await night(harness, user, TONIGHT)
+    assert (row.status, row.snoozes, row.next_action_at) == ("snoozed", 1, due + nightly.SNOOZE)
+
+    await harness.run_until(due + nightly.SNOOZE - timedelta(seconds=1))
+    assert len(reminders(user)) == 1
+    await harness.run_until(due + nightly.SNOOZE)
+    first_again, second = reminders(user)
+    assert first_again.message_id == first.message_id
+    # The snoozed reminder is the one the patient asked for: not an apology for being late.
+    assert second.text == t("reminder", dose=words("0.5", 1, "0.5"))
+    assert second.buttons() == DOSE_BUTTONS
+    assert second.date == int((due + nightly.SNOOZE).timestamp())
+    row = await night(harness, user, TONIGHT)
+    assert row.status == "sent" and row.reminder_message_id == second.message_id
+    assert row.sent_at == due and not row.sent_late
+
+    # Once: the rest of the night brings the one follow-up and no third reminder.
+    await harness.run_until(due + CUTOFF)
+    assert len(reminders(user)) == 2
+    assert len(followups(user)) == 1
+    assert (await night(harness, user, TONIGHT)).status == "missed"
+
+
+async def test_snooze_is_refused_close_to_the_cutoff(harness: Harness) -> None:
+    user = harness.telegram.user(109)
+    await enroll(harness, user)
+    due = bedtime(TONIGHT)
+    await harness.run_until(due + CUTOFF - nightly.SNOOZE + timedelta(minutes=5))
+    [reminder] = reminders(user)
+    count = len(user.messages())
+
+    await harness.tap(user, reminder, t("button_snooze"))
+
+    assert last_toast(harness) == t("toast_too_late_to_snooze")
+    row = await night(harness, user, TONIGHT)
+    assert row.status == "sent" and row.snoozes == 0
+    # The patient can still answer Taken or Skip.
+    assert harness.telegram.message(user.id, reminder.message_id).buttons() == DOSE_BUTTONS  # type: ignore[union-attr]
+    await harness.run_until(due + CUTOFF)
+    assert len(user.messages()) == count
+    assert (await night(harness, user, TONIGHT)).status == "missed"
+
+
+async def test_a_press_by_another_user_is_refused_and_changes_nothing(harness: Harness) -> None:
+    patient = harness.telegram.user(110)
+    other = harness.telegram.user(111, first_name="Other")
+    await enroll(harness, patient)
+    await enroll(harness, other)
+    await harness.run_until(bedtime(TONIGHT))
+    [reminder] = reminders(patient)
+    row = await night(harness, patient, TONIGHT)
+
+    for answer in Answer:
+        toast = await forge(harness, other, reminder.message_id, callbacks.dose(row.id, answer))
+        assert toast == t("toast_not_yours")
+
+    after = await night(harness, patient, TONIGHT)
+    assert (after.status, after.snoozes, after.answered_at) == ("sent", 0, None)
+    assert harness.telegram.message(patient.id, reminder.message_id).buttons() == DOSE_BUTTONS  # type: ignore[union-attr]
+    assert (await night(harness, other, TONIGHT)).status == "sent"
+
+
+async def test_a_forged_press_on_a_night_not_yet_reminded_changes_nothing(harness: Harness) -> None:
+    user = harness.telegram.user(112)
+    await enroll(harness, user)
+    row = await night(harness, user, TONIGHT)
+    assert row.status == "scheduled"
+
+    for answer in Answer:
+        toast = await forge(harness, user, 9999, callbacks.dose(row.id, answer))
+        assert toast == t("toast_unknown")
+
+    after = await night(harness, user, TONIGHT)
+    assert (after.status, after.snoozes, after.answered_at) == ("scheduled", 0, None)
+    assert after.next_action_at == bedtime(TONIGHT)
+    await harness.run_until(bedtime(TONIGHT))
+    assert len(reminders(user)) == 1
+
+
+# Follow-up, cutoff, missed nights
+
+
+async def test_exactly_one_follow_up_then_nothing_and_missed_at_the_cutoff(
+    harness: Harness,
+) -> None:
+    user = harness.telegram.user(113)
+    await enroll(harness, user)
+    due = bedtime(TONIGHT)
+    enrolled = len(user.messages())
+
+    await harness.run_until(due + FOLLOWUP - timedelta(seconds=1))
+    assert followups(user) == []
+    await harness.run_until(due + FOLLOWUP)
+    [followup] = followups(user)
+    assert followup.text == t("followup", dose=words("0.5", 1, "0.5"))
+    assert followup.buttons() == DOSE_BUTTONS
+    assert followup.date == int((due + FOLLOWUP).timestamp())
+    row = await night(harness, user, TONIGHT)
+    assert row.followup_message_id == followup.message_id and row.status == "sent"
+
+    await harness.run_until(due + CUTOFF - timedelta(seconds=1))
+    assert len(user.messages()) == enrolled + 2
+    assert (await night(harness, user, TONIGHT)).status == "sent"
+    await harness.run_until(due + CUTOFF)
+    row = await night(harness, user, TONIGHT)
+    assert (row.status, row.answered_at, row.next_action_at) == ("missed", None, None)
+    # Nothing more that night: only the next night's reminder, at its own bedtime.
+    await harness.run_until(bedtime(TONIGHT + timedelta(days=1)) - timedelta(minutes=1))
+    assert len(user.messages()) == enrolled + 2
+
+
+async def test_the_night_after_a_miss_says_last_night_was_not_recorded(harness: Harness) -> None:
+    user = harness.telegram.user(114)
+    await enroll(harness, user)
+    second_night, third_night = TONIGHT + timedelta(days=1), TONIGHT + timedelta(days=2)
+
+    await harness.run_until(bedtime(second_night))
+    assert (await night(harness, user, TONIGHT)).status == "missed"
+    _, second = reminders(user)
+    assert second.text == "\n\n".join(
+        [t("reminder", dose=words("0.5", 1, "0.5")), t("reminder_missed_before")]
+    )
+    assert second.text.count(t("reminder_missed_before")) == 1
+
+    # Answered last night: no such line.
+    await harness.tap(user, second, t("button_taken"))
+    await harness.run_until(bedtime(third_night))
+    third = reminders(user)[-1]
+    assert third.text == t("reminder", dose=words("0.5", 1, "0.5"))
+
+
+async def test_step_up_night_says_the_dose_is_new(harness: Harness) -> None:
+    user = harness.telegram.user(115)
+    await enroll(harness, user, start=TONIGHT - timedelta(days=14))
+
+    await harness.run_until(bedtime(TONIGHT))
+    [reminder] = reminders(user)
+    assert reminder.text == "\n\n".join(
+        [t("reminder", dose=words("1.0", 2, "0.5")), t("reminder_step_up", step=2, steps=7)]
+    )
+    row = await night(harness, user, TONIGHT)
+    assert row.step_up and row.step == 2 and row.dose_mg == Decimal("1.0") and row.capsules == 2
+
+    await harness.tap(user, reminder, t("button_taken"))
+    await harness.run_until(bedtime(TONIGHT + timedelta(days=1)))
+    assert reminders(user)[-1].text == t("reminder", dose=words("1.0", 2, "0.5"))
+    assert not (await night(harness, user, TONIGHT + timedelta(days=1))).step_up
+
+
+async def test_capsule_change_notice_only_in_the_seven_nights_before_the_switch(
+    harness: Harness,
+) -> None:
+    user = harness.telegram.user(116)
+    # builtin-0.5 switches to 1.5 mg capsules on its 85th night (start + 84).
+    start = TONIGHT - timedelta(days=76)
+    await enroll(harness, user, start=start)
+    notice_for = {}
+    for offset in range(76, 86):
+        which = start + timedelta(days=offset)
+        await harness.run_until(bedtime(which))
+        reminder = reminders(user)[-1]
+        assert reminder.date == int(bedtime(which).timestamp())
+        notice_for[offset] = [line for line in reminder.text.split("\n\n") if line.startswith("💊")]
+        await harness.tap(user, reminder, t("button_taken"))
+
+    for offset in range(77, 84):
+        assert notice_for[offset] == [t("reminder_capsule_change", days=84 - offset, capsule="1.5")]
+    assert notice_for[76] == notice_for[84] == notice_for[85] == []
+    assert len(reminders(user)) == 10
+    switch = reminders(user)[-2]
+    assert switch.text.startswith(t("reminder", dose=words("4.5", 3, "1.5")).split("\n")[0])
+    assert t("reminder_step_up", step=7, steps=7) in switch.text  # type: ignore[operator]
+
+
+# Downtime
+
+
+async def test_down_past_bedtime_but_before_the_cutoff_sends_late_once(harness: Harness) -> None:
+    user = harness.telegram.user(117)
+    await enroll(harness, user)
+    due = bedtime(TONIGHT)
+    back = due + timedelta(hours=1, minutes=10)
+
+    harness.clock.set(back)  # the bot was down: nothing dispatched until now
+    await harness.dispatch()
+    await harness.dispatch()
+
+    [reminder] = reminders(user)
+    assert reminder.text == t("reminder_late", due="22:30", dose=words("0.5", 1, "0.5"))
+    assert reminder.buttons() == DOSE_BUTTONS
+    row = await night(harness, user, TONIGHT)
+    assert row.status == "sent" and row.sent_late and row.sent_at == back
+    await harness.run_until(due + CUTOFF)
+    assert len(reminders(user)) == 1
+    [followup] = followups(user)
+    assert followup.date == int((back + FOLLOWUP).timestamp())
+
+
+async def test_down_past_the_cutoff_records_missed_and_never_sends(harness: Harness) -> None:
+    user = harness.telegram.user(118)
+    await enroll(harness, user)
+    enrolled = len(user.messages())
+
+    harness.clock.set(bedtime(TONIGHT) + CUTOFF + timedelta(minutes=1))
+    await harness.dispatch()
+
+    assert len(user.messages()) == enrolled
+    row = await night(harness, user, TONIGHT)
+    assert (row.status, row.sent_at, row.next_action_at) == ("missed", None, None)
+    tomorrow = TONIGHT + timedelta(days=1)
+    await harness.run_until(bedtime(tomorrow))
+    [reminder] = reminders(user)
+    assert reminder.date == int(bedtime(tomorrow).timestamp())
+    assert reminder.text == "\n\n".join(
+        [t("reminder", dose=words("0.5", 1, "0.5")), t("reminder_missed_before")]
+    )
+
+
+async def test_down_for_days_records_every_skipped_night_and_reminds_tonight_normally(
+    harness: Harness,
+) -> None:
+    user = harness.telegram.user(119)
+    await enroll(harness, user)
+    enrolled = len(user.messages())
+    today = TONIGHT + timedelta(days=3)
+
+    harness.clock.set(datetime.combine(today, time(12, 0), tzinfo=NY))
+    await harness.dispatch()
+
+    assert len(user.messages()) == enrolled
+    rows = await nights(harness, user)
+    assert sorted(rows) == [TONIGHT + timedelta(days=n) for n in range(4)]
+    assert [rows[TONIGHT + timedelta(days=n)].status for n in range(3)] == ["missed"] * 3
+    assert rows[today].status == "scheduled" and rows[today].remind_at == bedtime(today)
+
+    await harness.run_until(bedtime(today))
+    [reminder] = reminders(user)
+    assert reminder.date == int(bedtime(today).timestamp())
+    assert reminder.text == "\n\n".join(
+        [t("reminder", dose=words("0.5", 1, "0.5")), t("reminder_missed_before")]
+    )
+    assert not (await night(harness, user, today)).sent_late
+
+
+async def test_down_for_days_and_back_after_tonights_bedtime_sends_tonight_late_once(
+    harness: Harness,
+) -> None:
+    user = harness.telegram.user(123)
+    await enroll(harness, user)
+    today = TONIGHT + timedelta(days=2)
+    back = bedtime(today) + timedelta(hours=1)
+
+    harness.clock.set(back)
+    await harness.dispatch()
+    await harness.dispatch()
+
+    rows = await nights(harness, user)
+    assert [rows[TONIGHT + timedelta(days=n)].status for n in range(2)] == ["missed"] * 2
+    [reminder] = reminders(user)
+    assert reminder.text == "\n\n".join(
+        [
+            t("reminder_late", due="22:30", dose=words("0.5", 1, "0.5")),
+            t("reminder_missed_before"),
+        ]
+    )
+    assert rows[today].status == "sent" and rows[today].sent_late
+
+
+# Never twice
+
+
+async def test_a_restarted_process_does_not_send_the_reminder_again(
+    harness: Harness, settings: Settings
+) -> None:
+    user = harness.telegram.user(120)
+    await enroll(harness, user)
+    due = bedtime(TONIGHT)
+    await harness.run_until(due)
+    assert len(reminders(user)) == 1
+
+    async with another_process(harness, settings) as restarted:
+        await restarted.dispatch()
+        assert len(reminders(user)) == 1
+        await restarted.run_until(due + CUTOFF)
+
+    assert len(reminders(user)) == 1
+    assert len(followups(user)) == 1
+    assert (await night(harness, user, TONIGHT)).status == "missed"
+
+
+async def test_a_send_left_by_a_dead_process_is_recovered_as_sent_not_resent(
+    harness: Harness,
+) -> None:
+    user = harness.telegram.user(121)
+    await enroll(harness, user)
+    due = bedtime(TONIGHT)
+    row = await night(harness, user, TONIGHT)
+    # A process claimed the night at bedtime and died before it could record the send.
+    async with harness.services.db.session() as session:
+        await session.execute(
+            update(Dose)
+            .where(Dose.id == row.id)
+            .values(status="sending", next_action_at=due + nightly.SENDING_TIMEOUT)
+        )
+        await session.commit()
+    harness.clock.set(due)
+    enrolled = len(user.messages())
+
+    await harness.run_until(due + nightly.SENDING_TIMEOUT - timedelta(seconds=1))
+    assert (await night(harness, user, TONIGHT)).status == "sending"
+    await harness.run_until(due + nightly.SENDING_TIMEOUT)
+    recovered = await night(harness, user, TONIGHT)
+    assert (recovered.status, recovered.sent_at) == ("sent", due)
+    assert len(user.messages()) == enrolled
+    assert (await night(harness, user, TONIGHT + timedelta(days=1))).status == "scheduled"
+
+    await harness.run_until(due + FOLLOWUP)
+    assert reminders(user) == []
+    [followup] = followups(user)
+    assert followup.date == int((due + FOLLOWUP).timestamp())
+    assert followup.buttons() == DOSE_BUTTONS
+    await harness.run_until(due + CUTOFF)
+    assert len(user.messages()) == enrolled + 1
+
+
+async def test_a_dead_snoozed_resend_after_the_follow_up_is_recovered_and_waits_for_the_cutoff(
+    harness: Harness,
+) -> None:
+    user = harness.telegram.user(122)
+    await enroll(harness, user)
+    due = bedtime(TONIGHT)
+    await harness.run_until(due + FOLLOWUP + timedelta(minutes=10))
+    [reminder] = reminders(user)
+    assert len(followups(user)) == 1
+    await harness.tap(user, reminder, t("button_snooze"))
+    snoozed_until = due + FOLLOWUP + timedelta(minutes=10) + nightly.SNOOZE
+    row = await night(harness, user, TONIGHT)
+    assert row.next_action_at == snoozed_until
+    # The snoozed reminder is claimed at its time by a process that dies mid-send.
+    async with harness.services.db.session() as session:
+        await session.execute(
+            update(Dose)
+            .where(Dose.id == row.id)
+            .values(status="sending", next_action_at=snoozed_until + nightly.SENDING_TIMEOUT)
+        )
+        await session.commit()
+    harness.clock.set(snoozed_until)
+    count = len(user.messages())
+
+    # run_until fails loudly if the recovered row stays due with nothing to do.
+    await harness.run_until(snoozed_until + nightly.SENDING_TIMEOUT)
+    recovered = await night(harness, user, TONIGHT)
+    assert (recovered.status, recovered.next_action_at) == ("sent", due + CUTOFF)
+    await harness.run_until(due + CUTOFF)
+    assert len(user.messages()) == count  # neither a second reminder nor a second follow-up
+    assert (await night(harness, user, TONIGHT)).status == "missed"
+
+
+async def test_two_processes_dispatching_the_same_night_at_once_send_it_once(
+    harness: Harness, settings: Settings
+) -> None:
+    user = harness.telegram.user(130)
+    await enroll(harness, user)
+    enrolled = len(user.messages())
+    evenings = [TONIGHT + timedelta(days=n) for n in range(3)]
+
+    async with another_process(harness, settings) as other:
+        for evening in evenings:
+            due = bedtime(evening)
+            for moment in (due, due + FOLLOWUP, due + CUTOFF):
+                harness.clock.set(moment)
+                await asyncio.gather(harness.dispatch(), other.dispatch())
+
+    assert len(reminders(user)) == 3
+    assert len(followups(user)) == 3
+    assert [m.date for m in reminders(user)] == [int(bedtime(e).timestamp()) for e in evenings]
+    assert len(user.messages()) == enrolled + 6
+    assert len(sent_to(harness, user)) == len(user.messages())
+    rows = await nights(harness, user)
+    assert [rows[e].status for e in evenings] == ["missed"] * 3
+
+
+# Telegram errors
+
+
+async def test_flood_wait_at_bedtime_delivers_the_reminder_after_the_wait_once(
+    harness: Harness,
+) -> None:
+    user = harness.telegram.user(140)
+    await enroll(harness, user)
+    due = bedtime(TONIGHT)
+    harness.telegram.fail("sendMessage", status=429, retry_after=5)
+
+    await harness.run_until(due)
+    assert reminders(user) == []
+    row = await night(harness, user, TONIGHT)
+    assert row.status == "scheduled" and row.attempts == 1
+    assert due + timedelta(seconds=5) <= row.next_action_at <= due + timedelta(seconds=10)  # type: ignore[operator]
+
+    await harness.run_until(due + timedelta(minutes=5))
+    [reminder] = reminders(user)
+    assert reminder.text == t("reminder", dose=words("0.5", 1, "0.5"))
+    assert reminder.date >= int((due + timedelta(seconds=5)).timestamp())
+    row = await night(harness, user, TONIGHT)
+    assert (
+        row.status == "sent"
+        and row.attempts == 0
+        and row.reminder_message_id == reminder.message_id
+    )
+    refused = [c for c in harness.telegram.calls("sendMessage") if c.status == 429]
+    assert len(refused) == 1
+
+
+@pytest.mark.parametrize("status", [500, 502])
+async def test_server_errors_at_bedtime_deliver_the_reminder_later_once(
+    harness: Harness, status: int
+) -> None:
+    user = harness.telegram.user(141)
+    await enroll(harness, user)
+    due = bedtime(TONIGHT)
+    harness.telegram.fail("sendMessage", status=status, times=3)
+
+    await harness.run_until(due + timedelta(minutes=5))
+
+    [reminder] = reminders(user)
+    assert reminder.text == t("reminder", dose=words("0.5", 1, "0.5"))
+    assert reminder.date > int(due.timestamp())
+    failed = [c for c in harness.telegram.calls("sendMessage") if c.status == status]
+    assert len(failed) == 3
+    row = await night(harness, user, TONIGHT)
+    assert row.status == "sent" and row.reminder_message_id == reminder.message_id
+    await harness.run_until(due + CUTOFF)
+    assert len(reminders(user)) == 1 and len(followups(user)) == 1
+
+
+async def _blocked_at_bedtime(harness: Harness, user: FakeUser) -> None:
+    """The patient blocks the bot; the bot only learns of it from the 403 on its bedtime send."""
+    await enroll(harness, user)
+    user.block()  # its my_chat_member update stays undelivered for now
+    await harness.run_until(bedtime(TONIGHT))
+    refused = [c for c in harness.telegram.calls("sendMessage") if c.status == 403]
+    assert len(refused) == 1 and refused[0].params["chat_id"] == user.id
+    # Unavoidable: the bot could not know before trying. Not a request it should have avoided.
+    harness.telegram.requests.remove(refused[0])
+
+
+async def test_a_patient_who_blocked_the_bot_is_marked_and_gets_no_more_sends(
+    harness: Harness,
+) -> None:
+    user = harness.telegram.user(142)
+    await _blocked_at_bedtime(harness, user)
+    calls = len(harness.telegram.requests)
+
+    assert (await patient_of(harness, user)).blocked_bot
+    assert await nights(harness, user) == {}  # the unsent night is dropped, nothing planned
+
+    await harness.run_until(bedtime(TONIGHT + timedelta(days=3)) + CUTOFF)
+    assert harness.telegram.requests[calls:] == []
+    assert reminders(user) == []
+
+
+async def test_a_blocked_patient_is_reminded_again_after_start(harness: Harness) -> None:
+    user = harness.telegram.user(143)
+    await _blocked_at_bedtime(harness, user)
+    harness.telegram.take_updates()  # the kicked update arrives late or not at all
+    tomorrow = TONIGHT + timedelta(days=1)
+    harness.clock.set(datetime.combine(tomorrow, time(12, 0), tzinfo=NY))
+
+    user.unblock()
+    harness.telegram.take_updates()  # /start alone must bring the reminders back
+    reply = await harness.say(user, "/start")
+
+    assert reply.text == t("welcome_back_resumed", bedtime="22:30")
+    assert not (await patient_of(harness, user)).blocked_bot
+    await harness.run_until(bedtime(tomorrow))
+    [reminder] = reminders(user)
+    assert reminder.date == int(bedtime(tomorrow).timestamp())
+    assert reminder.text == t("reminder", dose=words("0.5", 1, "0.5"))
+
+
+async def test_unblocking_with_the_membership_update_and_start_reminds_once(
+    harness: Harness,
+) -> None:
+    user = harness.telegram.user(144)
+    await _blocked_at_bedtime(harness, user)
+    tomorrow = TONIGHT + timedelta(days=1)
+    harness.clock.set(datetime.combine(tomorrow, time(12, 0), tzinfo=NY))
+
+    user.unblock()
+    await harness.say(user, "/start")  # delivers kicked, member, then /start, in that order
+
+    assert not (await patient_of(harness, user)).blocked_bot
+    await harness.run_until(bedtime(tomorrow) + FOLLOWUP)
+    assert len(reminders(user)) == 1 and len(followups(user)) == 1
+    assert (await night(harness, user, tomorrow)).status == "sent"
