@@ -26,6 +26,7 @@ test-postgres: $(STAMP) ## Run the suite against the local PostgreSQL.
 
 lint: $(STAMP) ## Check style with ruff.
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

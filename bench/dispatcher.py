@@ -94,45 +94,85 @@ async def fill(db: Database, patients: int, due_fraction: float, now: datetime) 
     rng = random.Random(42)
     plan = BUILTIN_PLANS["builtin-1.5"].to_dict()
     today = now.date()
-    base = {"step": 3, "dose_mg": Decimal("4.5"), "capsule_mg": Decimal("1.5"), "capsules": 3,
-            "step_up": False, "sent_late": False, "snoozes": 0, "attempts": 0}
+    base = {
+        "step": 3,
+        "dose_mg": Decimal("4.5"),
+        "capsule_mg": Decimal("1.5"),
+        "capsules": 3,
+        "step_up": False,
+        "sent_late": False,
+        "snoozes": 0,
+        "attempts": 0,
+    }
     due = 0
     rows: list[dict[str, object]] = []
     async with db.engine.begin() as connection:
-        await connection.execute(insert(Patient), [
-            {"id": p, "telegram_user_id": 10_000_000 + p, "chat_id": 10_000_000 + p,
-             "enrolled_at": now - timedelta(days=60), "consent_at": now - timedelta(days=60),
-             "plan": plan, "start_date": today - timedelta(days=40), "bedtime": clock_time(22, 0),
-             "timezone": "UTC", "reminders_paused": False, "blocked_bot": False,
-             "created_at": now - timedelta(days=60)}
-            for p in range(1, patients + 1)
-        ])
+        await connection.execute(
+            insert(Patient),
+            [
+                {
+                    "id": p,
+                    "telegram_user_id": 10_000_000 + p,
+                    "chat_id": 10_000_000 + p,
+                    "enrolled_at": now - timedelta(days=60),
+                    "consent_at": now - timedelta(days=60),
+                    "plan": plan,
+                    "start_date": today - timedelta(days=40),
+                    "bedtime": clock_time(22, 0),
+                    "timezone": "UTC",
+                    "reminders_paused": False,
+                    "blocked_bot": False,
+                    "created_at": now - timedelta(days=60),
+                }
+                for p in range(1, patients + 1)
+            ],
+        )
         for p in range(1, patients + 1):
             for back in range(PAST_NIGHTS, 0, -1):
                 remind = now - timedelta(days=back, minutes=rng.randint(0, 600))
-                rows.append(base | {
-                    "patient_id": p, "night": today - timedelta(days=back), "status": "taken",
-                    "remind_at": remind, "cutoff_at": remind + timedelta(hours=4),
-                    "next_action_at": None, "sent_at": remind, "answered_at": remind,
-                })
+                rows.append(
+                    base
+                    | {
+                        "patient_id": p,
+                        "night": today - timedelta(days=back),
+                        "status": "taken",
+                        "remind_at": remind,
+                        "cutoff_at": remind + timedelta(hours=4),
+                        "next_action_at": None,
+                        "sent_at": remind,
+                        "answered_at": remind,
+                    }
+                )
             if rng.random() < due_fraction:
                 due += 1
                 remind = now - timedelta(minutes=rng.randint(1, 9))
             else:
                 remind = now + timedelta(minutes=rng.randint(1, 23 * 60))
-            rows.append(base | {
-                "patient_id": p, "night": today, "status": "scheduled", "remind_at": remind,
-                "cutoff_at": remind + timedelta(hours=4), "next_action_at": remind,
-                "sent_at": None, "answered_at": None,
-            })
+            rows.append(
+                base
+                | {
+                    "patient_id": p,
+                    "night": today,
+                    "status": "scheduled",
+                    "remind_at": remind,
+                    "cutoff_at": remind + timedelta(hours=4),
+                    "next_action_at": remind,
+                    "sent_at": None,
+                    "answered_at": None,
+                }
+            )
             if len(rows) >= CHUNK:
                 await connection.execute(insert(Dose.__table__), rows)
                 rows.clear()
         if rows:
             await connection.execute(insert(Dose.__table__), rows)
         if db.url.get_backend_name() == "postgresql":
-            await connection.execute(text("SELECT setval(pg_get_serial_sequence('patients', 'id'), "
-                                          "(SELECT max(id) FROM patients))"))
+            await connection.execute(
+                text(
+                    "SELECT setval(pg_get_serial_sequence('patients', 'id'), "
+                    "(SELECT max(id) FROM patients))"
+                )
+            )
     await analyze(db)
     return patients * (PAST_NIGHTS + 1), due
 
@@ -169,7 +209,8 @@ async def query_plan(db: Database, now: datetime) -> str:
     postgres = db.url.get_backend_name() == "postgresql"
     async with db.engine.connect() as connection:
         rows = await connection.exec_driver_sql(
-            ("EXPLAIN " if postgres else "EXPLAIN QUERY PLAN ") + statement, parameters  # type: ignore[arg-type]
+            ("EXPLAIN " if postgres else "EXPLAIN QUERY PLAN ") + statement,
+            parameters,  # type: ignore[arg-type]
         )
         lines = [str(row[-1]) for row in rows]
     # The plan's nodes without PostgreSQL's cost estimates, on one line.
@@ -211,8 +252,18 @@ async def run(url: str, patients: int, due_fraction: float, repeat: int) -> Resu
         dispatch_s = time.perf_counter() - started
         event.remove(db.engine.sync_engine, "before_cursor_execute", count)
         assert notifier.sent == due, f"sent {notifier.sent} reminders for {due} due rows"
-        return Result(db.url.get_backend_name(), dose_rows, due, setup, with_index, without_index,
-                      plan, dispatched, dispatch_s, statements)
+        return Result(
+            db.url.get_backend_name(),
+            dose_rows,
+            due,
+            setup,
+            with_index,
+            without_index,
+            plan,
+            dispatched,
+            dispatch_s,
+            statements,
+        )
     finally:
         if db.url.get_backend_name() == "postgresql":
             async with db.engine.begin() as connection:
@@ -222,16 +273,27 @@ async def run(url: str, patients: int, due_fraction: float, repeat: int) -> Resu
 
 def report(results: list[Result], patients: int, repeat: int) -> None:
     print(f"\n{patients} patients, due_dose_ids(now, 500): median of {repeat} runs\n")
-    header = ("backend", "dose rows", "due", "setup s", "query ms", "no index ms", "ratio",
-              "dispatch ms/row", "SQL/row")
+    header = (
+        "backend",
+        "dose rows",
+        "due",
+        "setup s",
+        "query ms",
+        "no index ms",
+        "ratio",
+        "dispatch ms/row",
+        "SQL/row",
+    )
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join("---" for _ in header) + "|")
     for r in results:
         per_row = r.dispatch_s * 1000 / max(r.dispatched, 1)
-        print(f"| {r.backend} | {r.dose_rows:,} | {r.due_rows} | {r.setup_s:.1f} | "
-              f"{r.query_ms:.2f} | {r.query_noindex_ms:.2f} | "
-              f"{r.query_noindex_ms / r.query_ms:.0f}x | {per_row:.2f} | "
-              f"{r.statements / max(r.dispatched, 1):.1f} |")
+        print(
+            f"| {r.backend} | {r.dose_rows:,} | {r.due_rows} | {r.setup_s:.1f} | "
+            f"{r.query_ms:.2f} | {r.query_noindex_ms:.2f} | "
+            f"{r.query_noindex_ms / r.query_ms:.0f}x | {per_row:.2f} | "
+            f"{r.statements / max(r.dispatched, 1):.1f} |"
+        )
     print()
     for r in results:
         print(f"{r.backend} plan: {r.plan}")
@@ -240,8 +302,12 @@ def report(results: list[Result], patients: int, repeat: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.dispatcher", description=__doc__)
     parser.add_argument("--patients", type=int, default=10_000)
-    parser.add_argument("--due-fraction", type=float, default=0.05,
-                        help="share of patients whose reminder is due now (default 0.05)")
+    parser.add_argument(
+        "--due-fraction",
+        type=float,
+        default=0.05,
+        help="share of patients whose reminder is due now (default 0.05)",
+    )
     parser.add_argument("--repeat", type=int, default=30, help="query runs to take the median of")
     parser.add_argument("--database-url", help="also run on this PostgreSQL database")
     args = parser.parse_args()

@@ -7,7 +7,14 @@ import os
 from dataclasses import dataclass
 
 from telegram import BotCommand
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CallbackContext, ContextTypes, ExtBot
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackContext,
+    ContextTypes,
+    ExtBot,
+)
 from telegram.request import BaseRequest
 
 from bot.care import Care
@@ -68,7 +75,7 @@ def build_application(
         .base_file_url(f"{settings.telegram_api_base_url.removesuffix('/bot')}/file/bot")
         .context_types(ContextTypes(context=Context, bot_data=BotData))
         # At most 30 requests a second overall. A flood-wait answer is not slept through here: the
-        # dispatcher puts the night back in the database, due after the wait; replies retry (handlers).
+        # dispatcher puts the night back in the database, due after the wait; replies retry.
         .rate_limiter(AIORateLimiter(max_retries=0))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)

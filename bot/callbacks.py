@@ -1,6 +1,6 @@
 """Button payloads: compact, versioned strings that name database rows, parsed in one place.
 
-Buttons sit in chats for weeks; after a release an old payload must still parse or be refused safely.
+Buttons sit in chats for weeks: after a release an old payload must parse or be refused safely.
 Whatever a payload claims, the handler checks who pressed it.
 """
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from bot import callbacks, messages
 from bot.clock import Clock
+from bot.parsing import zone_city
 from bot.plans import schedule, tonight
 from bot.reminders import Reminders, holds_of, plan_of, zone_of
 from bot.settings import Settings
-from bot.parsing import zone_city
 from bot.texts import t
 from bot.timing import local_today
 from bot.views import Button, Reply
@@ -19,7 +19,9 @@ from storage.repositories import Repository
 class Care:
     """Read-mostly views of a patient's plan, and their own reminder settings."""
 
-    def __init__(self, db: Database, reminders: Reminders, clock: Clock, settings: Settings) -> None:
+    def __init__(
+        self, db: Database, reminders: Reminders, clock: Clock, settings: Settings
+    ) -> None:
         self.db = db
         self.reminders = reminders
         self.clock = clock
@@ -37,19 +39,43 @@ class Care:
             info = tonight(plan, patient.start_date, night, holds_of(patient))
             if info is None:
                 first = plan.steps[0]
-                lines = [t("today_before_start", date=messages.day(patient.start_date, night), dose=messages.step_words(first))]
+                lines = [
+                    t(
+                        "today_before_start",
+                        date=messages.day(patient.start_date, night),
+                        dose=messages.step_words(first),
+                    )
+                ]
             else:
-                lines = [t("today", night=messages.day(night), dose=messages.step_words(info.step), step=info.step.number, steps=len(plan.steps))]
+                lines = [
+                    t(
+                        "today",
+                        night=messages.day(night),
+                        dose=messages.step_words(info.step),
+                        step=info.step.number,
+                        steps=len(plan.steps),
+                    )
+                ]
                 dose = await repo.dose_on(patient.id, night)
                 if dose is not None and dose.status in ("taken", "skipped", "missed"):
                     lines.append(t("today_status", status=dose.status))
                 if info.next_step is not None and info.next_step_on is not None:
-                    lines.append(t("today_next", dose=messages.step_words(info.next_step), date=messages.day(info.next_step_on, night)))
+                    lines.append(
+                        t(
+                            "today_next",
+                            dose=messages.step_words(info.next_step),
+                            date=messages.day(info.next_step_on, night),
+                        )
+                    )
                 elif info.next_step is not None:
                     lines.append(t("today_held_next"))
                 else:
                     lines.append(t("today_last_step"))
-            lines.append(t("today_paused") if patient.reminders_paused else t("today_reminder_at", bedtime=messages.clock(patient.bedtime)))
+            lines.append(
+                t("today_paused")
+                if patient.reminders_paused
+                else t("today_reminder_at", bedtime=messages.clock(patient.bedtime))
+            )
             return Reply("\n".join(lines))
 
     async def plan(self, user_id: int) -> Reply:
@@ -63,7 +89,9 @@ class Care:
             info = tonight(plan, patient.start_date, today, holds_of(patient))
             lines = [t("plan_header", plan=messages.plan_name(plan))]
             lines += messages.plan_lines(
-                schedule(plan, patient.start_date, holds_of(patient)), info.step.number if info else None, today
+                schedule(plan, patient.start_date, holds_of(patient)),
+                info.step.number if info else None,
+                today,
             )
             if info is not None:
                 lines.append(t("plan_legend"))
@@ -90,11 +118,17 @@ class Care:
             if stop:
                 return Reply(t("stopped"))
             assert patient.bedtime is not None
-            return Reply(t("paused") if paused else t("resumed", bedtime=messages.clock(patient.bedtime)))
+            return Reply(
+                t("paused") if paused else t("resumed", bedtime=messages.clock(patient.bedtime))
+            )
 
     def _menu(self, patient: Patient) -> Reply:
         assert patient.bedtime is not None and patient.timezone is not None
-        toggle = ("resume", t("button_resume")) if patient.reminders_paused else ("pause", t("button_pause"))
+        toggle = (
+            ("resume", t("button_resume"))
+            if patient.reminders_paused
+            else ("pause", t("button_pause"))
+        )
         return Reply(
             t(
                 "settings",

@@ -9,7 +9,7 @@ from bot import callbacks
 from bot.nightly import Answer
 from bot.plans import Plan, ScheduledStep, Step
 from bot.texts import t
-from bot.views import Button, Reply
+from bot.views import Button
 
 
 def mg(value: Decimal) -> str:
@@ -53,7 +53,13 @@ def plan_lines(schedule: list[ScheduledStep], current: int | None, today: date) 
             when = t("plan_from_to", start=day(entry.start, today), end=day(last_night, today))
         marker = "▶" if entry.step.number == current else "•"
         lines.append(
-            t("plan_line", marker=marker, step=entry.step.number, dose=step_words(entry.step), when=when)
+            t(
+                "plan_line",
+                marker=marker,
+                step=entry.step.number,
+                dose=step_words(entry.step),
+                when=when,
+            )
         )
     return lines
 

@@ -34,7 +34,9 @@ SETTINGS = ("set_bedtime", "set_zone", "set_zone_confirm")
 class Conversation:
     """Answer /start, typed answers and question buttons, for onboarding and settings changes."""
 
-    def __init__(self, db: Database, reminders: Reminders, clock: Clock, settings: Settings) -> None:
+    def __init__(
+        self, db: Database, reminders: Reminders, clock: Clock, settings: Settings
+    ) -> None:
         self.db = db
         self.reminders = reminders
         self.clock = clock
@@ -115,22 +117,35 @@ class Conversation:
         """The question for the patient's current state, with its buttons."""
         step = patient.awaiting
         if step == "consent":
-            return Reply(t("consent"), _row(step, ("yes", t("button_consent_yes")), ("no", t("button_consent_no"))))
+            return Reply(
+                t("consent"),
+                _row(step, ("yes", t("button_consent_yes")), ("no", t("button_consent_no"))),
+            )
         if step == "plan":
             choices = [(key, t(f"button_plan_{key}")) for key in self._offered_plans()]
             choices.append(("other", t("button_plan_other")))
-            return Reply(t("ask_plan"), tuple((Button(label, callbacks.onboarding(step, key)),) for key, label in choices))
+            return Reply(
+                t("ask_plan"),
+                tuple((Button(label, callbacks.onboarding(step, key)),) for key, label in choices),
+            )
         if step == "start":
-            return Reply(t("ask_start"), _row(step, ("today", t("button_today")), ("tomorrow", t("button_tomorrow"))))
+            return Reply(
+                t("ask_start"),
+                _row(step, ("today", t("button_today")), ("tomorrow", t("button_tomorrow"))),
+            )
         if step in ("bedtime", "set_bedtime"):
-            buttons = [Button(c, callbacks.onboarding(step, c.replace(":", ""))) for c in BEDTIME_CHOICES]
+            buttons = [
+                Button(c, callbacks.onboarding(step, c.replace(":", ""))) for c in BEDTIME_CHOICES
+            ]
             return Reply(t("ask_bedtime"), (tuple(buttons[:3]), tuple(buttons[3:])))
         if step in ("zone", "set_zone"):
             default = self.settings.default_timezone
             return Reply(
                 t("ask_timezone"),
-                ((Button(zone_city(default), callbacks.onboarding(step, default)),),
-                 (Button(t("button_zone_other"), callbacks.onboarding(step, "other")),)),
+                (
+                    (Button(zone_city(default), callbacks.onboarding(step, default)),),
+                    (Button(t("button_zone_other"), callbacks.onboarding(step, "other")),),
+                ),
             )
         if step in ("zone_confirm", "set_zone_confirm"):
             return Reply(t("ask_timezone_city"))
@@ -152,8 +167,12 @@ class Conversation:
             patient.awaiting = "set_zone_confirm" if step.startswith("set_") else "zone_confirm"
             now = self.clock.now()
             buttons = tuple(
-                (Button(f"{m.label} · {messages.clock(local_now(now, ZoneInfo(m.zone)).time())}",
-                        callbacks.onboarding(patient.awaiting, m.zone)),)
+                (
+                    Button(
+                        f"{m.label} · {messages.clock(local_now(now, ZoneInfo(m.zone)).time())}",
+                        callbacks.onboarding(patient.awaiting, m.zone),
+                    ),
+                )
                 for m in matches
             ) + ((Button(t("button_no_other"), callbacks.onboarding(patient.awaiting, "other")),),)
             first = matches[0]
@@ -180,10 +199,14 @@ class Conversation:
             if value not in self._offered_plans():
                 return [Reply(self._fill("plan_other")), self.prompt(patient)]
             patient.plan = BUILTIN_PLANS[value].to_dict()
-            return [Reply(t("plan_chosen", plan=messages.plan_name(BUILTIN_PLANS[value])))] + self._advance(patient, "zone")
+            return [
+                Reply(t("plan_chosen", plan=messages.plan_name(BUILTIN_PLANS[value])))
+            ] + self._advance(patient, "zone")
         if step == "start" and value in ("today", "tomorrow"):
             today = self._today(patient)
-            return self._set_start(patient, today if value == "today" else today + timedelta(days=1))
+            return self._set_start(
+                patient, today if value == "today" else today + timedelta(days=1)
+            )
         if step in ("bedtime", "set_bedtime"):
             bedtime = parse_bedtime(value[:2] + ":" + value[2:]) if len(value) == 4 else None
             if bedtime is None:
@@ -198,7 +221,12 @@ class Conversation:
             return await self._set_zone(repo, patient, value)
         if step == "summary":
             if value == "restart":
-                patient.plan, patient.start_date, patient.bedtime, patient.timezone = None, None, None, None
+                patient.plan, patient.start_date, patient.bedtime, patient.timezone = (
+                    None,
+                    None,
+                    None,
+                    None,
+                )
                 return self._advance(patient, "plan")
             patient.awaiting = None
             patient.enrolled_at = self.clock.now()
@@ -210,7 +238,11 @@ class Conversation:
 
     def _set_start(self, patient: Patient, start) -> list[Reply]:  # type: ignore[no-untyped-def]
         today = self._today(patient)
-        if not (today - timedelta(days=START_PAST_DAYS) <= start <= today + timedelta(days=START_FUTURE_DAYS)):
+        if not (
+            today - timedelta(days=START_PAST_DAYS)
+            <= start
+            <= today + timedelta(days=START_FUTURE_DAYS)
+        ):
             return [Reply(t("start_out_of_range")), self.prompt(patient)]
         patient.start_date = start
         return self._advance(patient, "bedtime")
@@ -250,11 +282,18 @@ class Conversation:
             zone=zone_city(patient.timezone or ""),
             steps="\n".join(messages.plan_lines(upcoming, None, today)),
         )
-        return Reply(text, _row("summary", ("confirm", t("button_confirm")), ("restart", t("button_restart"))))
+        return Reply(
+            text,
+            _row("summary", ("confirm", t("button_confirm")), ("restart", t("button_restart"))),
+        )
 
     def _offered_plans(self) -> list[str]:
         """The built-in plans this clinic allows: none above its MAX_DOSE_MG."""
-        return [key for key, plan in BUILTIN_PLANS.items() if plan.target_mg <= self.settings.max_dose_mg]
+        return [
+            key
+            for key, plan in BUILTIN_PLANS.items()
+            if plan.target_mg <= self.settings.max_dose_mg
+        ]
 
     def _today(self, patient: Patient):  # type: ignore[no-untyped-def]
         zone = zone_of(patient) if patient.timezone else ZoneInfo(self.settings.default_timezone)

@@ -211,7 +211,17 @@ _UTC_WORDS: dict[str, tuple[str, ...]] = {
 # Zone names that are abbreviations: fixed offsets without daylight saving, or ambiguous (EST is
 # also Australian). A patient typing them means something else, so they are never offered.
 _ABBREVIATION_ZONES = {
-    "CET", "CST6CDT", "EET", "EST", "EST5EDT", "HST", "MET", "MST", "MST7MDT", "PST8PDT", "WET",
+    "CET",
+    "CST6CDT",
+    "EET",
+    "EST",
+    "EST5EDT",
+    "HST",
+    "MET",
+    "MST",
+    "MST7MDT",
+    "PST8PDT",
+    "WET",
 }
 _UNOFFERED_PREFIXES = ("Etc/", "SystemV/", "posix/", "right/")
 _NEVER = {"Factory", "localtime", "posixrules"}

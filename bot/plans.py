@@ -22,6 +22,7 @@ class PlanError(ValueError):
 @dataclass(frozen=True)
 class Step:
     """One dose of a plan, taken for `days` nights (None: until a provider changes the plan)."""
+
     number: int
     dose_mg: Decimal
     capsule_mg: Decimal
@@ -32,6 +33,7 @@ class Step:
 @dataclass(frozen=True)
 class Plan:
     """A provider's titration plan: steps in order, the last one kept open-ended."""
+
     key: str
     steps: tuple[Step, ...]
 
@@ -45,8 +47,13 @@ class Plan:
         return {
             "key": self.key,
             "steps": [
-                {"number": s.number, "dose_mg": str(s.dose_mg), "capsule_mg": str(s.capsule_mg),
-                 "capsules": s.capsules, "days": s.days}
+                {
+                    "number": s.number,
+                    "dose_mg": str(s.dose_mg),
+                    "capsule_mg": str(s.capsule_mg),
+                    "capsules": s.capsules,
+                    "days": s.days,
+                }
                 for s in self.steps
             ],
         }
@@ -55,8 +62,13 @@ class Plan:
     def from_dict(cls, data: dict) -> Plan:
         """Rebuild a plan stored with to_dict."""
         steps = tuple(
-            Step(int(s["number"]), _mg(s["dose_mg"]), _mg(s["capsule_mg"]),
-                 int(s["capsules"]), None if s["days"] is None else int(s["days"]))
+            Step(
+                int(s["number"]),
+                _mg(s["dose_mg"]),
+                _mg(s["capsule_mg"]),
+                int(s["capsules"]),
+                None if s["days"] is None else int(s["days"]),
+            )
             for s in data["steps"]
         )
         return cls(key=data["key"], steps=steps)
@@ -65,6 +77,7 @@ class Plan:
 @dataclass(frozen=True)
 class Hold:
     """Nights the patient stays at the current dose: [start, end), open while end is None."""
+
     start: date
     end: date | None
 
@@ -109,8 +122,10 @@ def validate_plan(plan: Plan, max_mg: Decimal = DEFAULT_MAX_MG) -> None:
         if cap <= 0 or dose % cap != 0:
             raise PlanError(f"Step {i}: {_fmt(dose)} cannot be made of {_fmt(cap)} capsules.")
         if s.capsules != dose / cap:
-            raise PlanError(f"Step {i}: {_fmt(dose)} is {dose / cap:f} capsules of {_fmt(cap)}, "
-                            f"not {s.capsules}.")
+            raise PlanError(
+                f"Step {i}: {_fmt(dose)} is {dose / cap:f} capsules of {_fmt(cap)}, "
+                f"not {s.capsules}."
+            )
         if s.days is None and i < last:
             raise PlanError(f"Step {i} has no length in nights; only the last step is open-ended.")
         if s.days is not None and i == last:
@@ -119,12 +134,20 @@ def validate_plan(plan: Plan, max_mg: Decimal = DEFAULT_MAX_MG) -> None:
         if s.days is not None and s.days <= 0:
             raise PlanError(f"Step {i} lasts {s.days} nights; a step must last at least one night.")
         if i > 1 and dose < plan.steps[i - 2].dose_mg:
-            raise PlanError(f"Step {i} ({_fmt(dose)}) is lower than step {i - 1} "
-                            f"({_fmt(plan.steps[i - 2].dose_mg)}); a titration plan only goes up.")
+            raise PlanError(
+                f"Step {i} ({_fmt(dose)}) is lower than step {i - 1} "
+                f"({_fmt(plan.steps[i - 2].dose_mg)}); a titration plan only goes up."
+            )
 
 
-def custom_plan(start_mg: object, step_mg: object, days_per_step: int, target_mg: object,
-                capsule_strengths: Iterable[object], max_mg: object = DEFAULT_MAX_MG) -> Plan:
+def custom_plan(
+    start_mg: object,
+    step_mg: object,
+    days_per_step: int,
+    target_mg: object,
+    capsule_strengths: Iterable[object],
+    max_mg: object = DEFAULT_MAX_MG,
+) -> Plan:
     """Build a plan from start_mg up by step_mg every days_per_step nights to exactly target_mg."""
     start, step, target, max_mg = _mg(start_mg), _mg(step_mg), _mg(target_mg), _mg(max_mg)
     strengths = sorted({_mg(c) for c in capsule_strengths})
@@ -166,6 +189,7 @@ def custom_plan(start_mg: object, step_mg: object, days_per_step: int, target_mg
 @dataclass(frozen=True)
 class ScheduledStep:
     """A step with its first night and the first night of the next step (None when unknown)."""
+
     step: Step
     start: date | None
     end: date | None
@@ -221,6 +245,7 @@ def _current(steps: list[ScheduledStep], night: date) -> int:
 @dataclass(frozen=True)
 class Tonight:
     """What the patient takes on one night, and what comes next."""
+
     night: date
     step: Step
     is_first_night: bool
@@ -241,8 +266,15 @@ def tonight(plan: Plan, start: date, night: date, holds: Sequence[Hold] = ()) ->
     step_up = i > 0 and night == current.start and current.step.dose_mg > steps[i - 1].step.dose_mg
     following = steps[i + 1] if i + 1 < len(steps) else None
     held = night in closed or (open_from is not None and night >= open_from)
-    return Tonight(night, current.step, night == start, step_up, held,
-                   following.step if following else None, following.start if following else None)
+    return Tonight(
+        night,
+        current.step,
+        night == start,
+        step_up,
+        held,
+        following.step if following else None,
+        following.start if following else None,
+    )
 
 
 def capsule_change_ahead(
@@ -255,7 +287,7 @@ def capsule_change_ahead(
     steps = schedule(plan, start, holds)
     i = _current(steps, night)
     capsule = steps[i].step.capsule_mg
-    change = next((s for s in steps[i + 1:] if s.step.capsule_mg != capsule), None)
+    change = next((s for s in steps[i + 1 :] if s.step.capsule_mg != capsule), None)
     if change is None or change.start is None:
         return None
     return change if 1 <= (change.start - night).days <= within_days else None
@@ -274,19 +306,25 @@ def _builtin(key: str, rows: Sequence[tuple[str, str, int, int | None]]) -> Plan
 
 BUILTIN_PLANS: dict[str, Plan] = {
     # One more 0.5 mg capsule every 14 nights to 3.0 mg, then 1.5 mg capsules for 4.5 mg.
-    "builtin-0.5": _builtin("builtin-0.5", [
-        ("0.5", "0.5", 1, 14),
-        ("1.0", "0.5", 2, 14),
-        ("1.5", "0.5", 3, 14),
-        ("2.0", "0.5", 4, 14),
-        ("2.5", "0.5", 5, 14),
-        ("3.0", "0.5", 6, 14),
-        ("4.5", "1.5", 3, None),
-    ]),
+    "builtin-0.5": _builtin(
+        "builtin-0.5",
+        [
+            ("0.5", "0.5", 1, 14),
+            ("1.0", "0.5", 2, 14),
+            ("1.5", "0.5", 3, 14),
+            ("2.0", "0.5", 4, 14),
+            ("2.5", "0.5", 5, 14),
+            ("3.0", "0.5", 6, 14),
+            ("4.5", "1.5", 3, None),
+        ],
+    ),
     # One more 1.5 mg capsule every 10 nights to 4.5 mg.
-    "builtin-1.5": _builtin("builtin-1.5", [
-        ("1.5", "1.5", 1, 10),
-        ("3.0", "1.5", 2, 10),
-        ("4.5", "1.5", 3, None),
-    ]),
+    "builtin-1.5": _builtin(
+        "builtin-1.5",
+        [
+            ("1.5", "1.5", 1, 10),
+            ("3.0", "1.5", 2, 10),
+            ("4.5", "1.5", 3, None),
+        ],
+    ),
 }

@@ -1,7 +1,7 @@
 """The nightly reminder use cases: plan the nights, send what is due, record the answers.
 
 The database is the truth. Each patient has one row per local night; one dispatcher job asks the
-database what is due and moves each row on with a guarded update, so that no night is reminded twice,
+database what is due and moves each row on with a guarded update, so no night is reminded twice,
 across restarts and across processes.
 """
 
@@ -27,7 +27,7 @@ from storage.repositories import Repository
 
 log = logging.getLogger(__name__)
 
-# Nights recorded as missed after a long outage, at most: beyond that the gap is the provider's call.
+# At most this many nights are recorded missed after an outage: a longer gap is the provider's call.
 MAX_BACKFILL_NIGHTS = 62
 
 
@@ -88,7 +88,9 @@ class Reminders:
         if latest is not None and latest.night >= night:
             night = latest.night + timedelta(days=1)
         elif latest is not None and backfill:
-            first_gap = max(latest.night + timedelta(days=1), night - timedelta(days=MAX_BACKFILL_NIGHTS))
+            first_gap = max(
+                latest.night + timedelta(days=1), night - timedelta(days=MAX_BACKFILL_NIGHTS)
+            )
             for offset in range((night - first_gap).days):
                 gap_night = first_gap + timedelta(days=offset)
                 await repo.add_dose(self._new_dose(patient, gap_night, status="missed"))
@@ -120,7 +122,9 @@ class Reminders:
             step_up=info.is_step_up,
             status=status,
             remind_at=remind,
-            cutoff_at=night_cutoff(night, patient.bedtime, zone, self.settings.reminder_cutoff_hours),
+            cutoff_at=night_cutoff(
+                night, patient.bedtime, zone, self.settings.reminder_cutoff_hours
+            ),
             next_action_at=remind if status == "scheduled" else None,
             sent_late=False,
             snoozes=0,
@@ -128,7 +132,7 @@ class Reminders:
         )
 
     async def set_reachable(self, telegram_user_id: int, reachable: bool) -> None:
-        """Follow a patient blocking the bot (stop at once) or unblocking it (plan the next night)."""
+        """Stop at once for a patient who blocks the bot; plan the next night when they unblock."""
         async with self.db.session() as session:
             repo = Repository(session)
             patient = await repo.patient_by_user(telegram_user_id)
@@ -170,8 +174,12 @@ class Reminders:
             elif action is Action.RECOVER:
                 sent_at = dose.sent_at or dose.remind_at
                 followup_sent = dose.followup_sent_at is not None
-                check = nightly.next_check(sent_at, followup_sent, dose.cutoff_at, self.followup_after)
-                if await repo.claim(dose.id, "sending", status="sent", sent_at=sent_at, next_action_at=check):
+                check = nightly.next_check(
+                    sent_at, followup_sent, dose.cutoff_at, self.followup_after
+                )
+                if await repo.claim(
+                    dose.id, "sending", status="sent", sent_at=sent_at, next_action_at=check
+                ):
                     await self.plan_next_night(repo, dose.patient, backfill=True)
                 await repo.commit()
             elif action is Action.REMIND:
@@ -246,7 +254,10 @@ class Reminders:
             retry_at = now + timedelta(seconds=_delay(exc, dose.attempts))
             if retry_at < dose.cutoff_at:
                 await repo.claim(
-                    dose.id, "sent", followup_sent_at=None, attempts=dose.attempts + 1,
+                    dose.id,
+                    "sent",
+                    followup_sent_at=None,
+                    attempts=dose.attempts + 1,
                     next_action_at=retry_at,
                 )
                 await repo.commit()
@@ -267,7 +278,7 @@ class Reminders:
     async def _retry(
         self, repo: Repository, dose: Dose, previous_status: str, exc: Exception, now: datetime
     ) -> None:
-        """Put the row back as it was, due again later: a flood limit or a network error loses nothing."""
+        """Put the row back, due again later: a flood limit or a network error loses nothing."""
         if not isinstance(exc, TryLater):
             log.error("Sending a reminder failed: %s", type(exc).__name__)
         await repo.claim(
@@ -279,7 +290,9 @@ class Reminders:
         )
         await repo.commit()
 
-    async def _reminder_reply(self, repo: Repository, dose: Dose, patient: Patient, now: datetime) -> Reply:
+    async def _reminder_reply(
+        self, repo: Repository, dose: Dose, patient: Patient, now: datetime
+    ) -> Reply:
         plan = plan_of(patient)
         assert patient.start_date is not None
         words = messages.dose_words(dose.dose_mg, dose.capsules, dose.capsule_mg)
@@ -295,14 +308,26 @@ class Reminders:
         if info is not None and info.held:
             lines.append(t("reminder_held"))
         previous = await repo.latest_dose(patient.id, before=dose.night)
-        if previous is not None and previous.status == "missed" and previous.night == dose.night - timedelta(days=1):
+        if (
+            previous is not None
+            and previous.status == "missed"
+            and previous.night == dose.night - timedelta(days=1)
+        ):
             lines.append(t("reminder_missed_before"))
         change = capsule_change_ahead(
-            plan, patient.start_date, dose.night, holds_of(patient), self.settings.capsule_notice_days
+            plan,
+            patient.start_date,
+            dose.night,
+            holds_of(patient),
+            self.settings.capsule_notice_days,
         )
         if change is not None and change.start is not None:
             lines.append(
-                t("reminder_capsule_change", days=(change.start - dose.night).days, capsule=messages.mg(change.step.capsule_mg))
+                t(
+                    "reminder_capsule_change",
+                    days=(change.start - dose.night).days,
+                    capsule=messages.mg(change.step.capsule_mg),
+                )
             )
         return Reply("\n\n".join(lines), messages.dose_buttons(dose.id))
 
@@ -331,7 +356,11 @@ class Reminders:
             if answer is Answer.SNOOZE:
                 until = now + nightly.SNOOZE
                 changed = await repo.claim(
-                    dose.id, dose.status, status="snoozed", snoozes=dose.snoozes + 1, next_action_at=until
+                    dose.id,
+                    dose.status,
+                    status="snoozed",
+                    snoozes=dose.snoozes + 1,
+                    next_action_at=until,
                 )
                 status = "snoozed"
             else:
@@ -344,7 +373,9 @@ class Reminders:
             if not changed:
                 # Another press won the race a moment ago: report what it recorded.
                 await session.refresh(dose)
-                return AnswerResult(verdict=Verdict.ALREADY, status=dose.status, chat_id=result.chat_id)
+                return AnswerResult(
+                    verdict=Verdict.ALREADY, status=dose.status, chat_id=result.chat_id
+                )
             return AnswerResult(
                 verdict=Verdict.RECORD,
                 status=status,

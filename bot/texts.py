@@ -54,9 +54,7 @@ TEXTS: dict[str, str] = {
         "What time do you usually go to bed? I'll remind you then. Tap a time, or type "
         "one such as 22:30 or 10:30 pm."
     ),
-    "bad_bedtime": (
-        "Sorry, I couldn't read that as a time. Try 22:30, 10:30 pm or 22.30."
-    ),
+    "bad_bedtime": ("Sorry, I couldn't read that as a time. Try 22:30, 10:30 pm or 22.30."),
     "ask_timezone": (
         "Which time zone are you in? Tap yours, or type your city (for example London, "
         "New York or Mumbai)."
@@ -110,7 +108,9 @@ TEXTS: dict[str, str] = {
     "button_snooze": "⏰ Snooze 30 min",
     "button_skip": "⏭ Skip tonight",
     "recorded_taken": "✅ Recorded as taken. Sleep well!",
-    "recorded_skipped": "⏭ Recorded as skipped. Tomorrow, take your usual dose: never a double one.",
+    "recorded_skipped": (
+        "⏭ Recorded as skipped. Tomorrow, take your usual dose: never a double one."
+    ),
     "recorded_snoozed": "⏰ Snoozed. I'll remind you again at {time}.",
     "toast_taken": "Recorded: taken",
     "toast_skipped": "Recorded: skipped",
@@ -141,7 +141,8 @@ TEXTS: dict[str, str] = {
     "plan_waiting": "after your provider's go-ahead",
     "plan_legend": "▶ marks where you are.",
     "settings": (
-        "Your settings:\nReminder: {bedtime} ({zone})\nReminders: {state}\n\nWhat would you like to change?"
+        "Your settings:\nReminder: {bedtime} ({zone})\nReminders: {state}\n\n"
+        "What would you like to change?"
     ),
     "settings_on": "on",
     "settings_off": "paused",

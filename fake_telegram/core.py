@@ -49,24 +49,54 @@ BLOCKED = "Forbidden: bot was blocked by the user"
 # Update kinds Telegram delivers when allowed_updates was never set (or set to []).
 DEFAULT_ALLOWED = frozenset(
     {
-        "message", "edited_message", "channel_post", "edited_channel_post", "business_connection",
-        "business_message", "edited_business_message", "deleted_business_messages",
-        "inline_query", "chosen_inline_result", "callback_query", "shipping_query",
-        "pre_checkout_query", "purchased_paid_media", "poll", "poll_answer", "my_chat_member",
-        "chat_join_request", "chat_boost", "removed_chat_boost",
+        "message",
+        "edited_message",
+        "channel_post",
+        "edited_channel_post",
+        "business_connection",
+        "business_message",
+        "edited_business_message",
+        "deleted_business_messages",
+        "inline_query",
+        "chosen_inline_result",
+        "callback_query",
+        "shipping_query",
+        "pre_checkout_query",
+        "purchased_paid_media",
+        "poll",
+        "poll_answer",
+        "my_chat_member",
+        "chat_join_request",
+        "chat_boost",
+        "removed_chat_boost",
     }
 )
 CHAT_ACTIONS = frozenset(
     {
-        "typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice",
-        "upload_document", "choose_sticker", "find_location", "record_video_note",
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
         "upload_video_note",
     }
 )
 INLINE_BUTTON_KINDS = (
-    "callback_data", "url", "web_app", "login_url", "switch_inline_query",
-    "switch_inline_query_current_chat", "switch_inline_query_chosen_chat", "copy_text",
-    "callback_game", "pay",
+    "callback_data",
+    "url",
+    "web_app",
+    "login_url",
+    "switch_inline_query",
+    "switch_inline_query_current_chat",
+    "switch_inline_query_chosen_chat",
+    "copy_text",
+    "callback_game",
+    "pay",
 )
 # Send methods counted by the global 30 messages/second flood limit.
 _COUNTED_SENDS = frozenset({"sendMessage", "sendDocument", "sendPhoto"})
@@ -95,8 +125,11 @@ class ApiError(Exception):
         self.parameters = parameters
 
     def body(self) -> dict:
-        body: dict[str, Any] = {"ok": False, "error_code": self.status,
-                                "description": self.description}
+        body: dict[str, Any] = {
+            "ok": False,
+            "error_code": self.status,
+            "description": self.description,
+        }
         if self.parameters:
             body["parameters"] = self.parameters
         return body
@@ -167,8 +200,9 @@ class FakeMessage:
             if isinstance(button, dict) and button.get("text") == text:
                 if "callback_data" in button:
                     return button["callback_data"]
-        raise LookupError(f"no callback button {text!r} on message {self.message_id}: "
-                          f"{self.buttons()}")
+        raise LookupError(
+            f"no callback button {text!r} on message {self.message_id}: {self.buttons()}"
+        )
 
     def button(self, text: str) -> dict:
         for button in _buttons(self.reply_markup):
@@ -273,16 +307,26 @@ class FakeTelegram:
 
     @property
     def bot_user(self) -> dict:
-        return {"id": self.bot_id, "is_bot": True, "first_name": self.bot_first_name,
-                "username": self.bot_username}
+        return {
+            "id": self.bot_id,
+            "is_bot": True,
+            "first_name": self.bot_first_name,
+            "username": self.bot_username,
+        }
 
-    def user(self, user_id: int, first_name: str = "Pat", username: str | None = None,
-             language_code: str = "en") -> FakeUser:
+    def user(
+        self,
+        user_id: int,
+        first_name: str = "Pat",
+        username: str | None = None,
+        language_code: str = "en",
+    ) -> FakeUser:
         """The scriptable user with that id (created on first use; later calls return it)."""
         if user_id not in self._users:
             self._users[user_id] = FakeUser(self, user_id, first_name, username, language_code)
-            self._chats[user_id] = _Chat(user_id, "private", first_name=first_name,
-                                         username=username)
+            self._chats[user_id] = _Chat(
+                user_id, "private", first_name=first_name, username=username
+            )
         return self._users[user_id]
 
     def group(self, chat_id: int, title: str = "Care team") -> FakeGroup:
@@ -291,12 +335,21 @@ class FakeTelegram:
             if chat_id >= 0:
                 raise ValueError("group chat ids are negative")
             self._groups[chat_id] = FakeGroup(self, chat_id, title)
-            self._chats[chat_id] = _Chat(chat_id, "group", title=title,
-                                         all_members_are_administrators=False)
+            self._chats[chat_id] = _Chat(
+                chat_id, "group", title=title, all_members_are_administrators=False
+            )
         return self._groups[chat_id]
 
-    def fail(self, method: str | None, *, status: int = 429, retry_after: int = 3, times: int = 1,
-             description: str | None = None, delay: float = 0.0) -> None:
+    def fail(
+        self,
+        method: str | None,
+        *,
+        status: int = 429,
+        retry_after: int = 3,
+        times: int = 1,
+        description: str | None = None,
+        delay: float = 0.0,
+    ) -> None:
         """Answer the next `times` calls of `method` (None: any method) with `status`.
 
         429 carries ``parameters.retry_after``; 500/502 say Internal Server Error/Bad Gateway.
@@ -365,8 +418,9 @@ class FakeTelegram:
             out[name] = _coerce_value(value, types, self.spec["types"]) if types else value
         return out
 
-    def _record(self, method: str, params: dict, status: int, body: dict,
-                injected: bool = False) -> tuple[int, dict]:
+    def _record(
+        self, method: str, params: dict, status: int, body: dict, injected: bool = False
+    ) -> tuple[int, dict]:
         self.requests.append(Call(method, params, status, body, injected))
         return status, body
 
@@ -382,9 +436,11 @@ class FakeTelegram:
     @staticmethod
     def _fault_error(fault: _Fault) -> ApiError:
         if fault.status == 429:
-            return ApiError(429, fault.description
-                            or f"Too Many Requests: retry after {fault.retry_after}",
-                            {"retry_after": fault.retry_after})
+            return ApiError(
+                429,
+                fault.description or f"Too Many Requests: retry after {fault.retry_after}",
+                {"retry_after": fault.retry_after},
+            )
         if fault.description:
             return ApiError(fault.status, fault.description)
         try:
@@ -447,8 +503,11 @@ class FakeTelegram:
 
     async def _get_updates(self, params: dict) -> list[dict]:
         if self.webhook_url:
-            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; "
-                                "use deleteWebhook to delete the webhook first")
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
         offset = params.get("offset")
         limit = params.get("limit") or 100
         if not isinstance(limit, int) or not 1 <= limit <= 100:
@@ -481,15 +540,23 @@ class FakeTelegram:
             except TimeoutError:
                 return []
             if self._poll_generation != generation:
-                raise ApiError(409, "Conflict: terminated by other getUpdates request; make sure "
-                                    "that only one bot instance is running")
+                raise ApiError(
+                    409,
+                    "Conflict: terminated by other getUpdates request; make sure "
+                    "that only one bot instance is running",
+                )
 
     # ------------------------------------------------------------------- method handlers
 
     def _get_me(self, params: dict) -> dict:
-        return {**self.bot_user, "can_join_groups": True, "can_read_all_group_messages": False,
-                "supports_inline_queries": False, "can_connect_to_business": False,
-                "has_main_web_app": False}
+        return {
+            **self.bot_user,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+            "can_connect_to_business": False,
+            "has_main_web_app": False,
+        }
 
     def _set_webhook(self, params: dict) -> bool:
         url = params["url"]
@@ -507,8 +574,11 @@ class FakeTelegram:
         return True
 
     def _get_webhook_info(self, params: dict) -> dict:
-        return {"url": self.webhook_url, "has_custom_certificate": False,
-                "pending_update_count": len(self._updates)}
+        return {
+            "url": self.webhook_url,
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
 
     @staticmethod
     def _command_key(params: dict) -> tuple[str, str]:
@@ -518,16 +588,22 @@ class FakeTelegram:
     def _set_my_commands(self, params: dict) -> bool:
         commands = params["commands"]
         if not isinstance(commands, list) or len(commands) > 100:
-            raise _bad("BOT_COMMANDS_TOO_MUCH" if isinstance(commands, list)
-                       else "can't parse commands JSON object")
+            raise _bad(
+                "BOT_COMMANDS_TOO_MUCH"
+                if isinstance(commands, list)
+                else "can't parse commands JSON object"
+            )
         for cmd in commands:
             name = cmd.get("command", "") if isinstance(cmd, dict) else ""
             desc = cmd.get("description", "") if isinstance(cmd, dict) else ""
             if not re.fullmatch(r"[a-z0-9_]{1,32}", name):
                 raise _bad("BOT_COMMAND_INVALID")
             if not 1 <= len(desc) <= 256:
-                raise _bad("command description is empty" if not desc
-                           else "BOT_COMMAND_DESCRIPTION_INVALID")
+                raise _bad(
+                    "command description is empty"
+                    if not desc
+                    else "BOT_COMMAND_DESCRIPTION_INVALID"
+                )
         self.command_sets[self._command_key(params)] = copy.deepcopy(commands)
         self.commands = copy.deepcopy(commands)
         return True
@@ -549,10 +625,18 @@ class FakeTelegram:
 
     def _get_chat(self, params: dict) -> dict:
         chat = self._chat(params["chat_id"], sending=False)
-        return {**chat.as_dict(), "accent_color_id": 0, "max_reaction_count": 11,
-                "accepted_gift_types": {"unlimited_gifts": False, "limited_gifts": False,
-                                        "unique_gifts": False, "premium_subscription": False,
-                                        "gifts_from_channels": False}}
+        return {
+            **chat.as_dict(),
+            "accent_color_id": 0,
+            "max_reaction_count": 11,
+            "accepted_gift_types": {
+                "unlimited_gifts": False,
+                "limited_gifts": False,
+                "unique_gifts": False,
+                "premium_subscription": False,
+                "gifts_from_channels": False,
+            },
+        }
 
     # --- sending
 
@@ -567,8 +651,7 @@ class FakeTelegram:
                 chat.sent_times.popleft()
             if len(chat.sent_times) >= self.group_rate_limit:
                 wait = max(1, int(60.0 - (now - chat.sent_times[0])) + 1)
-                raise ApiError(429, f"Too Many Requests: retry after {wait}",
-                               {"retry_after": wait})
+                raise ApiError(429, f"Too Many Requests: retry after {wait}", {"retry_after": wait})
 
     def _count_send(self, chat: _Chat) -> None:
         now = time.monotonic()
@@ -624,8 +707,10 @@ class FakeTelegram:
         if "inline_keyboard" in markup:
             rows = markup["inline_keyboard"]
             if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
-                raise _bad("field \"inline_keyboard\" of the InlineKeyboardMarkup should be an "
-                           "Array of Arrays")
+                raise _bad(
+                    'field "inline_keyboard" of the InlineKeyboardMarkup should be an '
+                    "Array of Arrays"
+                )
             for row in rows:
                 for button in row:
                     self._check_inline_button(button)
@@ -637,8 +722,9 @@ class FakeTelegram:
         if "keyboard" in markup:
             rows = markup["keyboard"]
             if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
-                raise _bad("field \"keyboard\" of the ReplyKeyboardMarkup should be an Array of "
-                           "Arrays")
+                raise _bad(
+                    'field "keyboard" of the ReplyKeyboardMarkup should be an Array of Arrays'
+                )
             for row in rows:
                 for button in row:
                     if isinstance(button, str):
@@ -648,8 +734,9 @@ class FakeTelegram:
                     else:
                         text = None
                     if not isinstance(text, str) or not text:
-                        raise _bad("can't parse keyboard button: Field \"text\" must be of type "
-                                   "String")
+                        raise _bad(
+                            'can\'t parse keyboard button: Field "text" must be of type String'
+                        )
             return markup
         if markup.get("remove_keyboard") is True or markup.get("force_reply") is True:
             return markup
@@ -658,18 +745,20 @@ class FakeTelegram:
     @staticmethod
     def _check_inline_button(button: Any) -> None:
         if not isinstance(button, dict):
-            raise _bad("can't parse inline keyboard button: InlineKeyboardButton must be an "
-                       "Object")
+            raise _bad("can't parse inline keyboard button: InlineKeyboardButton must be an Object")
         text = button.get("text")
         if not isinstance(text, str) or not text:
-            raise _bad("can't parse inline keyboard button: Field \"text\" must be of type String")
+            raise _bad('can\'t parse inline keyboard button: Field "text" must be of type String')
         kinds = [k for k in INLINE_BUTTON_KINDS if k in button]
         if not kinds:
-            raise _bad("can't parse inline keyboard button: Text buttons are unallowed in the "
-                       "inline keyboard")
+            raise _bad(
+                "can't parse inline keyboard button: Text buttons are unallowed in the "
+                "inline keyboard"
+            )
         if len(kinds) > 1:
-            raise _bad(f"can't parse inline keyboard button: exactly one of {', '.join(kinds)} "
-                       "must be set")
+            raise _bad(
+                f"can't parse inline keyboard button: exactly one of {', '.join(kinds)} must be set"
+            )
         if "callback_data" in button:
             data = button["callback_data"]
             size = len(data.encode("utf-8")) if isinstance(data, str) else 0
@@ -681,8 +770,13 @@ class FakeTelegram:
                 raise _bad(f"inline keyboard button URL '{url}' is invalid: Wrong HTTP URL")
 
     def _new_message(self, chat: _Chat, params: dict, **fields: Any) -> FakeMessage:
-        msg = FakeMessage(message_id=chat.new_message_id(), chat_id=chat.id,
-                          date=int(self.clock().timestamp()), params=params, **fields)
+        msg = FakeMessage(
+            message_id=chat.new_message_id(),
+            chat_id=chat.id,
+            date=int(self.clock().timestamp()),
+            params=params,
+            **fields,
+        )
         chat.messages[msg.message_id] = msg
         self._count_send(chat)
         return msg
@@ -693,9 +787,16 @@ class FakeTelegram:
         plain, entities = self._text(params, "text", MAX_TEXT, required=True)
         reply_to = self._reply_to(chat, params)
         self._check_flood(chat)
-        msg = self._new_message(chat, params, text=plain, reply_markup=markup,
-                                parse_mode=params.get("parse_mode"), raw_text=params["text"],
-                                entities=entities, reply_to_message_id=reply_to)
+        msg = self._new_message(
+            chat,
+            params,
+            text=plain,
+            reply_markup=markup,
+            parse_mode=params.get("parse_mode"),
+            raw_text=params["text"],
+            entities=entities,
+            reply_to_message_id=reply_to,
+        )
         return self.message_dict(msg)
 
     def _file(self, value: Any, what: str, limit: int) -> tuple[bytes | None, str | None]:
@@ -722,10 +823,19 @@ class FakeTelegram:
         data, filename = self._file(params["document"], "document", MAX_DOCUMENT_BYTES)
         reply_to = self._reply_to(chat, params)
         self._check_flood(chat)
-        msg = self._new_message(chat, params, text=None, kind="document", document=data,
-                                filename=filename or "document", reply_markup=markup,
-                                parse_mode=params.get("parse_mode"), caption=caption or None,
-                                caption_entities=entities, reply_to_message_id=reply_to)
+        msg = self._new_message(
+            chat,
+            params,
+            text=None,
+            kind="document",
+            document=data,
+            filename=filename or "document",
+            reply_markup=markup,
+            parse_mode=params.get("parse_mode"),
+            caption=caption or None,
+            caption_entities=entities,
+            reply_to_message_id=reply_to,
+        )
         return self.message_dict(msg)
 
     def _send_photo(self, params: dict) -> dict:
@@ -735,10 +845,19 @@ class FakeTelegram:
         data, filename = self._file(params["photo"], "photo", MAX_PHOTO_BYTES)
         reply_to = self._reply_to(chat, params)
         self._check_flood(chat)
-        msg = self._new_message(chat, params, text=None, kind="photo", photo=data,
-                                filename=filename, reply_markup=markup,
-                                parse_mode=params.get("parse_mode"), caption=caption or None,
-                                caption_entities=entities, reply_to_message_id=reply_to)
+        msg = self._new_message(
+            chat,
+            params,
+            text=None,
+            kind="photo",
+            photo=data,
+            filename=filename,
+            reply_markup=markup,
+            parse_mode=params.get("parse_mode"),
+            caption=caption or None,
+            caption_entities=entities,
+            reply_to_message_id=reply_to,
+        )
         return self.message_dict(msg)
 
     # --- editing
@@ -764,7 +883,7 @@ class FakeTelegram:
         if msg.kind != "text":
             raise _bad("there is no text in the message to edit")
         if plain == msg.text and entities == msg.entities and markup == msg.reply_markup:
-            raise _bad(NOT_MODIFIED[len("Bad Request: "):])
+            raise _bad(NOT_MODIFIED[len("Bad Request: ") :])
         msg.history.append(msg.text)
         msg.text, msg.entities, msg.raw_text = plain, entities, params["text"]
         msg.parse_mode = params.get("parse_mode")
@@ -778,7 +897,7 @@ class FakeTelegram:
             raise _bad("message can't be edited")
         markup = self._check_markup(params.get("reply_markup"), inline_only=True)
         if markup == msg.reply_markup:
-            raise _bad(NOT_MODIFIED[len("Bad Request: "):])
+            raise _bad(NOT_MODIFIED[len("Bad Request: ") :])
         msg.reply_markup = markup
         self._mark_edited(msg)
         return self.message_dict(msg)
@@ -809,14 +928,16 @@ class FakeTelegram:
     def _generic(self, method: str, spec: dict, params: dict) -> Any:
         chat_field = "chat_id" in params
         if chat_field:
-            self._chat(params["chat_id"],
-                       sending=method.startswith(("send", "edit", "copy", "forward")))
+            self._chat(
+                params["chat_id"], sending=method.startswith(("send", "edit", "copy", "forward"))
+            )
         if method.startswith("send") and spec.get("returns") == ["Message"] and chat_field:
             chat = self._chat(params["chat_id"])
             self._check_markup(params.get("reply_markup"))
             self._check_flood(chat)
-            msg = self._new_message(chat, params, text=None, kind=method,
-                                    reply_markup=params.get("reply_markup"))
+            msg = self._new_message(
+                chat, params, text=None, kind=method, reply_markup=params.get("reply_markup")
+            )
             return self.message_dict(msg)
         return True
 
@@ -828,8 +949,12 @@ class FakeTelegram:
             sender = self.bot_user
         else:
             sender = self._users[msg.params["from_id"]].as_dict()
-        d: dict[str, Any] = {"message_id": msg.message_id, "from": sender,
-                             "chat": chat.as_dict(), "date": msg.date}
+        d: dict[str, Any] = {
+            "message_id": msg.message_id,
+            "from": sender,
+            "chat": chat.as_dict(),
+            "date": msg.date,
+        }
         if msg.edit_date:
             d["edit_date"] = msg.edit_date
         if msg.reply_to_message_id and msg.reply_to_message_id in chat.messages:
@@ -847,14 +972,23 @@ class FakeTelegram:
                 d["caption_entities"] = copy.deepcopy(msg.caption_entities)
         if msg.kind == "document":
             data = msg.document or b""
-            d["document"] = {**self._file_ids_for(msg), "file_name": msg.filename,
-                             "file_size": len(data)}
+            d["document"] = {
+                **self._file_ids_for(msg),
+                "file_name": msg.filename,
+                "file_size": len(data),
+            }
             upload = msg.params.get("document")
             if isinstance(upload, tuple | list) and len(upload) > 2 and upload[2]:
                 d["document"]["mime_type"] = upload[2]
         elif msg.kind == "photo":
-            d["photo"] = [{**self._file_ids_for(msg), "width": 320, "height": 240,
-                           "file_size": len(msg.photo or b"")}]
+            d["photo"] = [
+                {
+                    **self._file_ids_for(msg),
+                    "width": 320,
+                    "height": 240,
+                    "file_size": len(msg.photo or b""),
+                }
+            ]
         if msg.from_bot and msg.reply_markup and "inline_keyboard" in msg.reply_markup:
             d["reply_markup"] = copy.deepcopy(msg.reply_markup)
         d.update(copy.deepcopy(msg.params.get("_extra", {})) if not msg.from_bot else {})
@@ -869,13 +1003,19 @@ class FakeTelegram:
         return {"file_id": f"{prefix}-fake-user-{n}", "file_unique_id": f"AQAD{n}"}
 
     def _user_message(self, user: FakeUser, chat: _Chat, extra: dict) -> FakeMessage:
-        msg = FakeMessage(message_id=chat.new_message_id(), chat_id=chat.id,
-                          text=extra.get("text"), date=int(self.clock().timestamp()),
-                          from_bot=False, kind="text" if "text" in extra else next(iter(extra)),
-                          entities=extra.get("entities", []),
-                          params={"from_id": user.id,
-                                  "_extra": {k: v for k, v in extra.items() if k != "text"
-                                             and k != "entities"}})
+        msg = FakeMessage(
+            message_id=chat.new_message_id(),
+            chat_id=chat.id,
+            text=extra.get("text"),
+            date=int(self.clock().timestamp()),
+            from_bot=False,
+            kind="text" if "text" in extra else next(iter(extra)),
+            entities=extra.get("entities", []),
+            params={
+                "from_id": user.id,
+                "_extra": {k: v for k, v in extra.items() if k != "text" and k != "entities"},
+            },
+        )
         chat.messages[msg.message_id] = msg
         return msg
 
@@ -898,8 +1038,9 @@ def _coerce_value(value: Any, types: list[str], known_types: dict) -> Any:
             return value
     if "Boolean" in types and value.lower() in ("true", "false"):
         return value.lower() == "true"
-    structured = any(t.startswith("Array of") or (t in known_types and t != "InputFile")
-                     for t in types)
+    structured = any(
+        t.startswith("Array of") or (t in known_types and t != "InputFile") for t in types
+    )
     if structured and value[:1] in ("{", "["):
         try:
             return json.loads(value)
@@ -926,8 +1067,10 @@ class _Sender:
     def _before(self) -> None:
         if self._chat.type == "private":
             if self._chat.blocked:
-                raise RuntimeError(f"user {self._user.id} has blocked the bot: call unblock() "
-                                   "first (as the Telegram app does on Restart)")
+                raise RuntimeError(
+                    f"user {self._user.id} has blocked the bot: call unblock() "
+                    "first (as the Telegram app does on Restart)"
+                )
             self._core._know(self._user.id)
 
     def _message(self, extra: dict) -> dict:
@@ -941,8 +1084,13 @@ class _Sender:
         if text.startswith("/"):
             token = text.split(maxsplit=1)[0] if text.strip() else text
             if re.fullmatch(r"/[A-Za-z0-9_]{1,32}(@[A-Za-z0-9_]+)?", token):
-                extra["entities"] = [{"type": "bot_command", "offset": 0,
-                                      "length": len(token.encode("utf-16-le")) // 2}]
+                extra["entities"] = [
+                    {
+                        "type": "bot_command",
+                        "offset": 0,
+                        "length": len(token.encode("utf-16-le")) // 2,
+                    }
+                ]
         return self._message(extra)
 
     def command(self, name: str, args: str = "", *, mention: bool | None = None) -> dict:
@@ -958,9 +1106,19 @@ class _Sender:
 
     def send_sticker(self, emoji: str = "👍") -> dict:
         ids = self._core.next_file_id("CAAC")
-        return self._message({"sticker": {**ids, "type": "regular", "width": 512, "height": 512,
-                                          "is_animated": False, "is_video": False,
-                                          "emoji": emoji}})
+        return self._message(
+            {
+                "sticker": {
+                    **ids,
+                    "type": "regular",
+                    "width": 512,
+                    "height": 512,
+                    "is_animated": False,
+                    "is_video": False,
+                    "emoji": emoji,
+                }
+            }
+        )
 
     def send_photo(self, caption: str | None = None) -> dict:
         ids = self._core.next_file_id("AgAC")
@@ -974,14 +1132,17 @@ class _Sender:
 
     def send_voice(self, duration: int = 3) -> dict:
         ids = self._core.next_file_id("AwAC")
-        return self._message({"voice": {**ids, "duration": duration, "mime_type": "audio/ogg",
-                                        "file_size": 4000}})
+        return self._message(
+            {"voice": {**ids, "duration": duration, "mime_type": "audio/ogg", "file_size": 4000}}
+        )
 
-    def send_document(self, file_name: str = "file.pdf", mime_type: str = "application/pdf"
-                      ) -> dict:
+    def send_document(
+        self, file_name: str = "file.pdf", mime_type: str = "application/pdf"
+    ) -> dict:
         ids = self._core.next_file_id("BQAC")
-        return self._message({"document": {**ids, "file_name": file_name,
-                                           "mime_type": mime_type, "file_size": 1000}})
+        return self._message(
+            {"document": {**ids, "file_name": file_name, "mime_type": mime_type, "file_size": 1000}}
+        )
 
     def edit(self, update: dict, new_text: str) -> dict:
         """An ``edited_message`` update for a message this user sent (given its update)."""
@@ -1018,27 +1179,44 @@ class _Sender:
         """A callback_query with arbitrary data (what a modified client could send)."""
         current = self._chat.messages.get(message_id)
         if current is None:  # a made-up message id: a stand-in that is not stored
-            current = FakeMessage(message_id=message_id, chat_id=self.chat_id, text="",
-                                  date=int(self._core.clock().timestamp()))
+            current = FakeMessage(
+                message_id=message_id,
+                chat_id=self.chat_id,
+                text="",
+                date=int(self._core.clock().timestamp()),
+            )
         return self._callback(current, data)
 
     def _callback(self, msg: FakeMessage, data: str) -> dict:
         self._before()
         qid = str(next(self._core._query_ids))
-        self._core._queries[qid] = {"answered": False, "user_id": self._user.id,
-                                    "chat_id": msg.chat_id, "message_id": msg.message_id}
-        payload = {"id": qid, "from": self._user.as_dict(),
-                   "message": self._core.message_dict(msg),
-                   "chat_instance": str(abs(hash((self._core.bot_id, msg.chat_id)))),
-                   "data": data}
+        self._core._queries[qid] = {
+            "answered": False,
+            "user_id": self._user.id,
+            "chat_id": msg.chat_id,
+            "message_id": msg.message_id,
+        }
+        payload = {
+            "id": qid,
+            "from": self._user.as_dict(),
+            "message": self._core.message_dict(msg),
+            "chat_instance": str(abs(hash((self._core.bot_id, msg.chat_id)))),
+            "data": data,
+        }
         return self._core._push_update("callback_query", payload)
 
 
 class FakeUser(_Sender):
     """A Telegram user, scriptable from tests; acts in their private chat with the bot."""
 
-    def __init__(self, core: FakeTelegram, user_id: int, first_name: str, username: str | None,
-                 language_code: str):
+    def __init__(
+        self,
+        core: FakeTelegram,
+        user_id: int,
+        first_name: str,
+        username: str | None,
+        language_code: str,
+    ):
         self.id = user_id
         self.first_name = first_name
         self.username = username
@@ -1063,13 +1241,20 @@ class FakeUser(_Sender):
         new_member: dict[str, Any] = {"user": bot, "status": new}
         if new == "kicked":
             new_member["until_date"] = 0
-        return self._core._push_update("my_chat_member", {
-            "chat": self._chat.as_dict(), "from": self.as_dict(),
-            "date": int(self._core.clock().timestamp()),
-            "old_chat_member": {"user": bot, "status": old, **(
-                {"until_date": 0} if old == "kicked" else {})},
-            "new_chat_member": new_member,
-        })
+        return self._core._push_update(
+            "my_chat_member",
+            {
+                "chat": self._chat.as_dict(),
+                "from": self.as_dict(),
+                "date": int(self._core.clock().timestamp()),
+                "old_chat_member": {
+                    "user": bot,
+                    "status": old,
+                    **({"until_date": 0} if old == "kicked" else {}),
+                },
+                "new_chat_member": new_member,
+            },
+        )
 
     def block(self) -> dict:
         """The user blocks the bot: my_chat_member 'kicked'; sends to them now get 403."""

@@ -221,8 +221,11 @@ def _close_html_entity(out: _Builder, tag: str, start: int, attrs: dict, stack: 
             return
         m = re.fullmatch(r"tg://user\?id=(\d+)", href)
         if m:
-            out.entity(start, "text_mention", user={"id": int(m.group(1)), "is_bot": False,
-                                                     "first_name": ""})
+            out.entity(
+                start,
+                "text_mention",
+                user={"id": int(m.group(1)), "is_bot": False, "first_name": ""},
+            )
         else:
             out.entity(start, "text_link", url=href)
         return
@@ -419,8 +422,11 @@ def parse_markdown_v2(text: str) -> tuple[str, list[dict]]:
             else:
                 m = re.fullmatch(r"tg://user\?id=(\d+)", target)
                 if m:
-                    out.entity(start, "text_mention", user={"id": int(m.group(1)),
-                                                            "is_bot": False, "first_name": ""})
+                    out.entity(
+                        start,
+                        "text_mention",
+                        user={"id": int(m.group(1)), "is_bot": False, "first_name": ""},
+                    )
                 elif target:
                     out.entity(start, "text_link", url=target)
             i = j + 1

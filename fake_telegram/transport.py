@@ -76,8 +76,9 @@ class FakeRequest(BaseRequest):
         pool_timeout: Any = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         if method != "POST":  # file downloads (bot.get_file(...).download) are not served
-            return 404, json.dumps({"ok": False, "error_code": 404,
-                                    "description": "Not Found"}).encode()
+            return 404, json.dumps(
+                {"ok": False, "error_code": 404, "description": "Not Found"}
+            ).encode()
         api_method = url.rstrip("/").rsplit("/", 1)[-1]
         params = decode_request_data(request_data)
         timeout = self._read_timeout if isinstance(read_timeout, DefaultValue) else read_timeout

@@ -1,4 +1,4 @@
-"""Telegram handlers: each module translates updates into one use case call and renders the reply."""
+"""Telegram handlers: each translates an update into one use case call and renders the reply."""
 
 from __future__ import annotations
 

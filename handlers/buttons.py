@@ -27,7 +27,9 @@ async def on_press(update: Update, context: Context) -> None:
     elif isinstance(press, OnboardingPress):
         await query.answer()
         await _without_buttons(query)
-        replies = await context.services.conversation.press(query.from_user.id, press.step, press.value)
+        replies = await context.services.conversation.press(
+            query.from_user.id, press.step, press.value
+        )
         await send_replies(context.bot, query.from_user.id, replies)
     elif isinstance(press, SettingsPress):
         await query.answer()
@@ -38,11 +40,17 @@ async def on_press(update: Update, context: Context) -> None:
 
 
 async def _dose(query: CallbackQuery, press: DosePress, context: Context) -> None:
-    result = await context.services.reminders.answer(query.from_user.id, press.dose_id, press.answer)
+    result = await context.services.reminders.answer(
+        query.from_user.id, press.dose_id, press.answer
+    )
     if result.verdict is None:
         await query.answer(t("toast_not_yours"))
     elif result.verdict is Verdict.ALREADY:
-        await query.answer(t("toast_already", status=t(f"status_{result.status}")) if result.status in ("taken", "skipped") else None)
+        await query.answer(
+            t("toast_already", status=t(f"status_{result.status}"))
+            if result.status in ("taken", "skipped")
+            else None
+        )
         await _without_buttons(query)
     elif result.verdict is Verdict.TOO_LATE_TO_SNOOZE:
         await query.answer(t("toast_too_late_to_snooze"))
@@ -54,7 +62,7 @@ async def _dose(query: CallbackQuery, press: DosePress, context: Context) -> Non
 
 
 async def _record_on_message(query: CallbackQuery, result: AnswerResult, context: Context) -> None:
-    """Write the outcome under the pressed reminder and take the buttons off the night's messages."""
+    """Write the outcome under the pressed reminder; take the buttons off the night's messages."""
     if result.status == "snoozed" and result.snoozed_until and result.timezone:
         local = result.snoozed_until.astimezone(ZoneInfo(result.timezone)).time()
         line = t("recorded_snoozed", time=messages.clock(local))

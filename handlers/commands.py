@@ -16,7 +16,9 @@ PRIVATE = filters.ChatType.PRIVATE
 async def start(update: Update, context: Context) -> None:
     """Enroll, resume enrollment, or turn reminders back on."""
     assert update.effective_user and update.effective_chat
-    replies = await context.services.conversation.start(update.effective_user.id, update.effective_chat.id)
+    replies = await context.services.conversation.start(
+        update.effective_user.id, update.effective_chat.id
+    )
     await send_replies(context.bot, update.effective_chat.id, replies)
 
 

@@ -19,7 +19,11 @@ async def on_error(update: object, context: Context) -> None:
     update_id = update.update_id if isinstance(update, Update) else None
     error = context.error
     log.error("Error handling update %s: %s", update_id, type(error).__name__, exc_info=error)
-    if isinstance(update, Update) and update.effective_chat and update.effective_chat.type == "private":
+    if (
+        isinstance(update, Update)
+        and update.effective_chat
+        and update.effective_chat.type == "private"
+    ):
         try:
             await context.bot.send_message(update.effective_chat.id, t("error"))
         except TelegramError:

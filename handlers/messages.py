@@ -22,7 +22,16 @@ async def on_text(update: Update, context: Context) -> None:
     replies = await context.services.conversation.text(update.effective_user.id, text)
     if replies is None:
         s = context.services.settings
-        replies = [Reply(t("not_understood", clinic=s.clinic_name, contact=s.clinic_contact, emergency=s.emergency_number))]
+        replies = [
+            Reply(
+                t(
+                    "not_understood",
+                    clinic=s.clinic_name,
+                    contact=s.clinic_contact,
+                    emergency=s.emergency_number,
+                )
+            )
+        ]
     await send_replies(context.bot, update.effective_chat.id, replies)
 
 

@@ -10,7 +10,12 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.pool import StaticPool
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -32,7 +37,9 @@ class Database:
 
     async def migrate(self) -> None:
         """Bring the schema up to the newest migration."""
-        _ensure_sqlite_folder(self.url.database if self.url.get_backend_name() == "sqlite" else None)
+        _ensure_sqlite_folder(
+            self.url.database if self.url.get_backend_name() == "sqlite" else None
+        )
         async with self.engine.begin() as connection:
             await connection.run_sync(_upgrade)
 

@@ -86,7 +86,9 @@ async def db(database_url: str) -> AsyncIterator[Database]:
     database = Database(database_url)
     if database.url.get_backend_name() == "postgresql":
         async with database.engine.begin() as connection:
-            await connection.execute(text("TRUNCATE doses, plan_holds, patients RESTART IDENTITY CASCADE"))
+            await connection.execute(
+                text("TRUNCATE doses, plan_holds, patients RESTART IDENTITY CASCADE")
+            )
     else:
         await database.migrate()
     yield database
@@ -158,7 +160,9 @@ class Harness:
                 due = await Repository(session).next_due_at()
             if due is None or due > moment:
                 break
-            assert (due, self.clock.now()) != previous, f"the dispatcher is stuck on a row due {due}"
+            assert (due, self.clock.now()) != previous, (
+                f"the dispatcher is stuck on a row due {due}"
+            )
             previous = (due, self.clock.now())
             self.clock.set(max(due, self.clock.now()))
             await self.dispatch()
@@ -177,7 +181,10 @@ def _all_buttons(message: FakeMessage) -> list[str]:
 async def harness(settings: Settings, clock: FakeClock, db: Database) -> AsyncIterator[Harness]:
     telegram = FakeTelegram(clock=clock.now)
     app = build_application(
-        settings, clock=clock, request=FakeRequest(telegram), get_updates_request=FakeRequest(telegram)
+        settings,
+        clock=clock,
+        request=FakeRequest(telegram),
+        get_updates_request=FakeRequest(telegram),
     )
     await app.initialize()
     assert app.post_init is not None

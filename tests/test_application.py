@@ -29,7 +29,10 @@ async def test_polling_job_queue_and_dispatcher_run_together(
     settings = settings.model_copy(update={"dispatch_interval_seconds": 1})
     telegram = FakeTelegram(clock=clock.now)
     app = build_application(
-        settings, clock=clock, request=FakeRequest(telegram), get_updates_request=FakeRequest(telegram)
+        settings,
+        clock=clock,
+        request=FakeRequest(telegram),
+        get_updates_request=FakeRequest(telegram),
     )
     user = telegram.user(5005)
     async with app:

@@ -16,7 +16,9 @@ def test_dose_payload_round_trip(answer: Answer) -> None:
 
 def test_onboarding_and_settings_round_trip() -> None:
     zone = "America/Argentina/ComodRivadavia"
-    assert callbacks.parse(callbacks.onboarding("zone_confirm", zone)) == OnboardingPress("zone_confirm", zone)
+    assert callbacks.parse(callbacks.onboarding("zone_confirm", zone)) == OnboardingPress(
+        "zone_confirm", zone
+    )
     assert callbacks.parse(callbacks.settings("pause")) == SettingsPress("pause")
 
 

@@ -27,7 +27,11 @@ FIRST_BEDTIME = datetime(2026, 3, 5, 3, 30, tzinfo=UTC)
 
 
 async def enroll(
-    harness: Harness, user: FakeUser, *, start: str | None = None, bedtime: str = "22:30",
+    harness: Harness,
+    user: FakeUser,
+    *,
+    start: str | None = None,
+    bedtime: str = "22:30",
     city: str | None = None,
 ) -> None:
     """Go through onboarding on the 1.5 mg plan; `start` typed (else "Tonight"), `city` typed."""
@@ -136,7 +140,11 @@ async def test_start_again_when_enrolled_keeps_history(harness: Harness) -> None
     after = await patient_of(harness, user)
     assert before is not None and after is not None
     assert (after.id, after.enrolled_at, after.plan, after.start_date, after.bedtime) == (
-        before.id, before.enrolled_at, before.plan, before.start_date, before.bedtime,
+        before.id,
+        before.enrolled_at,
+        before.plan,
+        before.start_date,
+        before.bedtime,
     )
     assert [(d.id, d.night, d.status) for d in await doses_of(harness, user)] == doses_before
 
@@ -282,10 +290,20 @@ async def test_plan_lists_every_step_with_dates_and_marks_the_current_one(
     reply = await harness.say(user, "/plan")
     assert lines(reply) == [
         t("plan_header", plan=t("plan_name_builtin-1.5")),
-        t("plan_line", marker="•", step=1, dose=DOSE_1_5,
-          when=t("plan_from_to", start="Sun 22 Feb", end="Tue 3 Mar")),
-        t("plan_line", marker="▶", step=2, dose=DOSE_3,
-          when=t("plan_from_to", start="Wed 4 Mar", end="Fri 13 Mar")),
+        t(
+            "plan_line",
+            marker="•",
+            step=1,
+            dose=DOSE_1_5,
+            when=t("plan_from_to", start="Sun 22 Feb", end="Tue 3 Mar"),
+        ),
+        t(
+            "plan_line",
+            marker="▶",
+            step=2,
+            dose=DOSE_3,
+            when=t("plan_from_to", start="Wed 4 Mar", end="Fri 13 Mar"),
+        ),
         t("plan_line", marker="•", step=3, dose=DOSE_4_5, when=t("plan_from", start="Sat 14 Mar")),
         t("plan_legend"),
     ]
@@ -299,8 +317,13 @@ async def test_plan_before_the_start_date_marks_no_step(harness: Harness) -> Non
     assert len(body) == 4  # header and three steps, no legend
     assert not any(line.startswith("▶") for line in body)
     assert t("plan_legend") not in body
-    assert body[1] == t("plan_line", marker="•", step=1, dose=DOSE_1_5,
-                        when=t("plan_from_to", start="Tue 10 Mar", end="Thu 19 Mar"))
+    assert body[1] == t(
+        "plan_line",
+        marker="•",
+        step=1,
+        dose=DOSE_1_5,
+        when=t("plan_from_to", start="Tue 10 Mar", end="Thu 19 Mar"),
+    )
 
 
 # /settings
@@ -312,7 +335,9 @@ async def test_settings_shows_bedtime_zone_state_and_three_buttons(harness: Harn
     reply = await harness.say(user, "/settings")
     assert reply.text == t("settings", bedtime="22:30", zone="New York", state=t("settings_on"))
     assert reply.buttons() == [
-        t("button_change_bedtime"), t("button_change_zone"), t("button_pause"),
+        t("button_change_bedtime"),
+        t("button_change_zone"),
+        t("button_pause"),
     ]
 
 

@@ -124,13 +124,21 @@ async def test_slow_answer_times_out_but_message_is_still_sent(core):
 
 async def test_bad_html_is_rejected(core, bot):
     core.user(42).send("hi")
-    for text in ["<b>bold", "a < b", "Tom & Jerry", "<br>", "<b><i>x</b></i>", "<span>x</span>",
-                 "&nbsp;"]:
+    for text in [
+        "<b>bold",
+        "a < b",
+        "Tom & Jerry",
+        "<br>",
+        "<b><i>x</b></i>",
+        "<span>x</span>",
+        "&nbsp;",
+    ]:
         with pytest.raises(BadRequest, match="(?i)can't parse entities"):
             await bot.send_message(42, text, parse_mode="HTML")
     msg = await bot.send_message(
-        42, '<b>A</b> &lt;3 &amp; <a href="https://x.org">link</a> a > b <tg-spoiler>s</tg-spoiler>'
-            '<pre><code class="language-python">x = 1</code></pre>',
+        42,
+        '<b>A</b> &lt;3 &amp; <a href="https://x.org">link</a> a > b <tg-spoiler>s</tg-spoiler>'
+        '<pre><code class="language-python">x = 1</code></pre>',
         parse_mode="HTML",
     )
     assert msg.text == "A <3 & link a > b sx = 1"
@@ -156,7 +164,8 @@ def test_entity_parsers_directly():
         parse_markdown_v2("*unclosed")
     assert parse_markdown_v2("[site](https://e.org/a\\)b)")[1][0]["url"] == "https://e.org/a)b"
     assert parse_markdown_v2(">quote\nafter")[1] == [
-        {"type": "blockquote", "offset": 0, "length": 6}]
+        {"type": "blockquote", "offset": 0, "length": 6}
+    ]
 
 
 async def test_callback_data_over_64_bytes_is_rejected(core, bot):
@@ -167,8 +176,9 @@ async def test_callback_data_over_64_bytes_is_rejected(core, bot):
         await bot.send_message(42, "Pick", reply_markup=keyboard(("A", "é" * 33)))  # 66 bytes
     await bot.send_message(42, "Pick", reply_markup=keyboard(("A", "x" * 64)))
     with pytest.raises(BadRequest, match="(?i)text buttons are unallowed"):
-        await bot.send_message(42, "Pick", reply_markup=InlineKeyboardMarkup(
-            [[InlineKeyboardButton("only text")]]))
+        await bot.send_message(
+            42, "Pick", reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("only text")]])
+        )
     await bot.send_message(42, "Pick", reply_markup=ReplyKeyboardMarkup([["Yes", "No"]]))
     assert core.user(42).last().buttons() == ["Yes", "No"]
 
@@ -189,8 +199,9 @@ async def test_edit_not_modified_and_not_found(core, bot):
     markup = keyboard(("Taken", "v1:dose:1:taken"))
     msg = await bot.send_message(42, "Dose due", reply_markup=markup)
     with pytest.raises(BadRequest, match="(?i)message is not modified"):
-        await bot.edit_message_text("Dose due", chat_id=42, message_id=msg.message_id,
-                                    reply_markup=markup)
+        await bot.edit_message_text(
+            "Dose due", chat_id=42, message_id=msg.message_id, reply_markup=markup
+        )
     with pytest.raises(BadRequest, match="(?i)message to edit not found"):
         await bot.edit_message_text("x", chat_id=42, message_id=999)
     # editing the text without a markup removes the keyboard, as Telegram does
@@ -208,8 +219,9 @@ async def test_press_on_removed_button_raises_lookup_error(core, bot):
     fake_msg = user.last()
     update = user.press(fake_msg, "Taken")
     assert update["callback_query"]["data"] == "v1:t"
-    await bot.edit_message_reply_markup(chat_id=42, message_id=msg.message_id,
-                                        reply_markup=keyboard(("Undo", "v1:u")))
+    await bot.edit_message_reply_markup(
+        chat_id=42, message_id=msg.message_id, reply_markup=keyboard(("Undo", "v1:u"))
+    )
     with pytest.raises(LookupError):
         user.press(fake_msg, "Taken")
     assert user.press(fake_msg, "Undo")["callback_query"]["data"] == "v1:u"
@@ -281,8 +293,10 @@ async def test_client_errors_lists_bad_calls_only(core, bot):
 
 async def test_commands_stored(core, bot):
     assert await bot.set_my_commands([("start", "Begin"), ("dose", "Log a dose")])
-    assert core.commands == [{"command": "start", "description": "Begin"},
-                             {"command": "dose", "description": "Log a dose"}]
+    assert core.commands == [
+        {"command": "start", "description": "Begin"},
+        {"command": "dose", "description": "Log a dose"},
+    ]
     assert [c.command for c in await bot.get_my_commands()] == ["start", "dose"]
     with pytest.raises(BadRequest, match="(?i)bot_command_invalid"):
         await bot.set_my_commands([("Bad-Name", "x")])
@@ -292,8 +306,9 @@ async def test_commands_stored(core, bot):
 
 async def test_flood_limit_30_per_second(core, bot):
     core.user(42).send("hi")
-    results = await asyncio.gather(*(bot.send_message(42, str(i)) for i in range(31)),
-                                   return_exceptions=True)
+    results = await asyncio.gather(
+        *(bot.send_message(42, str(i)) for i in range(31)), return_exceptions=True
+    )
     errors = [r for r in results if isinstance(r, Exception)]
     assert len(errors) == 1 and isinstance(errors[0], RetryAfter)
     assert seconds(errors[0].retry_after) == 1

@@ -40,7 +40,9 @@ FOLLOWUP = timedelta(minutes=30)
         ("missed", CUTOFF + timedelta(days=1), False, Action.WAIT),
     ],
 )
-def test_due_action_matrix(status: str, now: datetime, followup_sent: bool, expected: Action) -> None:
+def test_due_action_matrix(
+    status: str, now: datetime, followup_sent: bool, expected: Action
+) -> None:
     assert due_action(status, now, CUTOFF, followup_sent) is expected
 
 
@@ -86,4 +88,7 @@ def test_snooze_allowed_only_while_it_ends_before_the_cutoff() -> None:
 
 def test_snoozes_are_capped() -> None:
     assert judge_answer("sent", Answer.SNOOZE, BEDTIME, CUTOFF, MAX_SNOOZES - 1) is Verdict.RECORD
-    assert judge_answer("sent", Answer.SNOOZE, BEDTIME, CUTOFF, MAX_SNOOZES) is Verdict.TOO_LATE_TO_SNOOZE
+    assert (
+        judge_answer("sent", Answer.SNOOZE, BEDTIME, CUTOFF, MAX_SNOOZES)
+        is Verdict.TOO_LATE_TO_SNOOZE
+    )

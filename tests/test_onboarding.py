@@ -573,7 +573,9 @@ async def test_restart_mid_onboarding_then_start_resumes_the_current_question(
     [(to_plan, "ask_plan"), (to_start, "ask_start"), (to_bedtime, "ask_bedtime")],
 )
 async def test_start_mid_onboarding_resumes_without_losing_answers(
-    harness: Harness, reach, question: str  # type: ignore[no-untyped-def]
+    harness: Harness,
+    reach,
+    question: str,  # type: ignore[no-untyped-def]
 ) -> None:
     user = harness.telegram.user(142)
     await reach(harness, user)
@@ -584,7 +586,11 @@ async def test_start_mid_onboarding_resumes_without_losing_answers(
     after = await patient_of(harness, user)
     assert before is not None and after is not None
     assert (after.id, after.awaiting, after.plan, after.start_date, after.consent_at) == (
-        before.id, before.awaiting, before.plan, before.start_date, before.consent_at,
+        before.id,
+        before.awaiting,
+        before.plan,
+        before.start_date,
+        before.consent_at,
     )
 
 

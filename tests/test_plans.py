@@ -101,12 +101,13 @@ def test_builtin_plans_validate(plan):
 
 # --- tonight ------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("offset", "dose", "first", "step_up", "next_dose", "next_on"),
     [
-        (0, "0.5", True, False, "1.0", 14),    # first night
+        (0, "0.5", True, False, "1.0", 14),  # first night
         (13, "0.5", False, False, "1.0", 14),  # last night of step 1
-        (14, "1.0", False, True, "1.5", 28),   # step-up night
+        (14, "1.0", False, True, "1.5", 28),  # step-up night
         (15, "1.0", False, False, "1.5", 28),  # the night after a step-up
         (83, "3.0", False, False, "4.5", 84),  # last night on 0.5 mg capsules
         (84, "4.5", False, True, None, None),  # target reached
@@ -143,6 +144,7 @@ def test_tonight_builtin_15_steps_up_every_ten_nights():
 
 # --- holds --------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("hold_from", [0, 5, 13, 14])
 @pytest.mark.parametrize("length", [1, 3, 30])
 def test_closed_hold_in_step_one_extends_it_by_its_length_and_keeps_later_lengths(
@@ -155,8 +157,15 @@ def test_closed_hold_in_step_one_extends_it_by_its_length_and_keeps_later_length
 
 def test_closed_hold_in_a_later_step_leaves_earlier_steps_alone():
     holds = [Hold(night(30), night(35))]  # five nights during step 3 (nights 28..41)
-    assert starts(PLAN_05, holds) == [night(0), night(14), night(28), night(47), night(61),
-                                      night(75), night(89)]
+    assert starts(PLAN_05, holds) == [
+        night(0),
+        night(14),
+        night(28),
+        night(47),
+        night(61),
+        night(75),
+        night(89),
+    ]
 
 
 def test_tonight_during_and_after_a_closed_hold():
@@ -255,6 +264,7 @@ def test_hold_entirely_before_the_plan_changes_nothing():
 
 # --- capsule change ahead -----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("offset", range(77, 84))
 def test_capsule_change_fires_one_to_seven_nights_before_the_switch(offset):
     change = capsule_change_ahead(PLAN_05, START, night(offset))
@@ -287,6 +297,7 @@ def test_capsule_change_window_is_configurable():
 
 # --- custom plans -------------------------------------------------------------------------------
 
+
 def test_custom_one_mg_weekly_to_4_5_is_refused_as_unreachable():
     with pytest.raises(PlanError, match=r"4\.5 mg cannot be reached exactly"):
         custom_plan(1, 1, 7, "4.5", ["0.5", "1.5"])
@@ -297,8 +308,12 @@ def test_custom_half_mg_every_two_weeks_to_3_works():
     assert plan.key == "custom"
     assert plan.target_mg == D("3.0")
     assert [(s.dose_mg, s.capsules, s.days) for s in plan.steps] == [
-        (D("0.5"), 1, 14), (D("1.0"), 2, 14), (D("1.5"), 3, 14),
-        (D("2.0"), 4, 14), (D("2.5"), 5, 14), (D("3.0"), 6, None),
+        (D("0.5"), 1, 14),
+        (D("1.0"), 2, 14),
+        (D("1.5"), 3, 14),
+        (D("2.0"), 4, 14),
+        (D("2.5"), 5, 14),
+        (D("3.0"), 6, None),
     ]
     assert all(s.capsule_mg == D("0.5") for s in plan.steps)
 
@@ -329,7 +344,9 @@ def test_custom_accepts_int_inputs():
 def test_custom_picks_the_smallest_capsule_that_fits_in_max_capsules():
     plan = custom_plan("1.5", "1.5", 10, "4.5", ["1.5", "0.5"])
     assert [(s.capsule_mg, s.capsules) for s in plan.steps] == [
-        (D("0.5"), 3), (D("0.5"), 6), (D("1.5"), 3),
+        (D("0.5"), 3),
+        (D("0.5"), 6),
+        (D("1.5"), 3),
     ]
     assert all(s.capsules <= MAX_CAPSULES for s in plan.steps)
 
@@ -360,9 +377,20 @@ def test_custom_max_mg_can_be_raised_by_a_clinic():
         (("abc", "0.5", 14, "3.0", ["0.5"]), r"not an amount in mg"),
         (("0.5", "0.5", 14, "NaN", ["0.5"]), r"not an amount in mg"),
     ],
-    ids=["no-capsule-fits", "above-max", "above-clinic-max", "target-below-start", "zero-start",
-         "zero-step", "negative-step", "zero-days", "no-strengths", "zero-strength", "not-a-number",
-         "nan"],
+    ids=[
+        "no-capsule-fits",
+        "above-max",
+        "above-clinic-max",
+        "target-below-start",
+        "zero-start",
+        "zero-step",
+        "negative-step",
+        "zero-days",
+        "no-strengths",
+        "zero-strength",
+        "not-a-number",
+        "nan",
+    ],
 )
 def test_custom_plan_refused(args, reason):
     with pytest.raises(PlanError, match=reason):
@@ -370,6 +398,7 @@ def test_custom_plan_refused(args, reason):
 
 
 # --- validate_plan ------------------------------------------------------------------------------
+
 
 def _with(index: int, **changes) -> Plan:
     """Return builtin-0.5 with one step changed."""
@@ -384,8 +413,10 @@ def _with(index: int, **changes) -> Plan:
         (Plan("custom", ()), r"no steps"),
         (_with(0, dose_mg=D("0"), capsules=0), r"Step 1 has a dose of 0\.0 mg; a dose must be"),
         (_with(0, dose_mg=D("-0.5"), capsules=-1), r"Step 1 has a dose of -0\.5 mg"),
-        (_with(6, dose_mg=D("4.6"), capsule_mg=D("4.6"), capsules=1),
-         r"Step 7: 4\.6 mg is above the maximum of 4\.5 mg"),
+        (
+            _with(6, dose_mg=D("4.6"), capsule_mg=D("4.6"), capsules=1),
+            r"Step 7: 4\.6 mg is above the maximum of 4\.5 mg",
+        ),
         (_with(1, dose_mg=D("1.2")), r"Step 2: 1\.2 mg cannot be made of 0\.5 mg capsules"),
         (_with(1, capsule_mg=D("0")), r"Step 2: 1\.0 mg cannot be made of 0\.0 mg capsules"),
         (_with(1, capsules=3), r"Step 2: 1\.0 mg is 2 capsules of 0\.5 mg, not 3"),
@@ -398,9 +429,23 @@ def _with(index: int, **changes) -> Plan:
         (_with(0, number=0), r"Step 1 is numbered 0"),
         (_with(0, dose_mg=0.5), r"floats"),  # type: ignore[arg-type]
     ],
-    ids=["no-steps", "zero-dose", "negative-dose", "above-max", "not-a-multiple", "zero-capsule",
-         "capsule-count", "zero-days", "negative-days", "goes-down", "middle-open-ended",
-         "last-has-days", "misnumbered", "zero-numbered", "float-dose"],
+    ids=[
+        "no-steps",
+        "zero-dose",
+        "negative-dose",
+        "above-max",
+        "not-a-multiple",
+        "zero-capsule",
+        "capsule-count",
+        "zero-days",
+        "negative-days",
+        "goes-down",
+        "middle-open-ended",
+        "last-has-days",
+        "misnumbered",
+        "zero-numbered",
+        "float-dose",
+    ],
 )
 def test_validate_plan_refuses_with_a_reason(plan, reason):
     with pytest.raises(PlanError, match=reason) as err:
@@ -426,6 +471,7 @@ def test_plan_error_is_a_value_error():
 
 # --- storage ------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "plan",
     [PLAN_05, PLAN_15, custom_plan("0.25", "0.25", 7, "1.5", ["0.25", "1.5"])],
@@ -447,6 +493,10 @@ def test_to_dict_shape():
     data = PLAN_05.to_dict()
     assert data["key"] == "builtin-0.5"
     assert data["steps"][5] == {
-        "number": 6, "dose_mg": "3.0", "capsule_mg": "0.5", "capsules": 6, "days": 14,
+        "number": 6,
+        "dose_mg": "3.0",
+        "capsule_mg": "0.5",
+        "capsules": 6,
+        "days": 14,
     }
     assert data["steps"][6]["days"] is None

@@ -204,7 +204,12 @@ def _run_bot(cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     environment.update(env)
     return subprocess.run(
         [sys.executable, "-m", "bot"],
-        cwd=cwd, env=environment, capture_output=True, text=True, timeout=60, check=False,
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 

@@ -267,7 +267,10 @@ async def test_due_dose_ids_returns_due_rows_oldest_first_within_the_limit(db: D
         assert await repo.due_dose_ids(NOW - timedelta(hours=2), 10) == []
         # Another zone, same instant: the answer does not change.
         assert await repo.due_dose_ids(NOW.astimezone(ZoneInfo("Asia/Tokyo")), 10) == [
-            ids[2], ids[0], ids[4], ids[1]
+            ids[2],
+            ids[0],
+            ids[4],
+            ids[1],
         ]
 
 
@@ -291,7 +294,14 @@ async def test_forget_unsent_drops_only_this_patients_scheduled_rows(db: Databas
     patient_id = await _patient(db, 1)
     other_id = await _patient(db, 2)
     statuses = [
-        "scheduled", "sending", "sent", "snoozed", "taken", "skipped", "missed", "scheduled"
+        "scheduled",
+        "sending",
+        "sent",
+        "snoozed",
+        "taken",
+        "skipped",
+        "missed",
+        "scheduled",
     ]
     async with db.session() as session:
         repo = Repository(session)
@@ -346,16 +356,25 @@ async def test_a_naive_datetime_is_refused(db: Database) -> None:
 async def _fill_for_plans(db: Database) -> None:
     """Many finished rows (no next action) and a few due ones, as a running clinic has."""
     patients = [
-        {"telegram_user_id": n, "chat_id": n, "created_at": NOW, "reminders_paused": False,
-         "blocked_bot": False}
+        {
+            "telegram_user_id": n,
+            "chat_id": n,
+            "created_at": NOW,
+            "reminders_paused": False,
+            "blocked_bot": False,
+        }
         for n in range(1, 201)
     ]
     template = _dose(0)
     columns = {c.key: getattr(template, c.key) for c in Dose.__table__.columns if c.key != "id"}
     doses = [
         columns
-        | {"patient_id": p, "night": NIGHT - timedelta(days=d), "status": "taken",
-           "next_action_at": NOW - timedelta(minutes=p) if d == 0 and p % 20 == 0 else None}
+        | {
+            "patient_id": p,
+            "night": NIGHT - timedelta(days=d),
+            "status": "taken",
+            "next_action_at": NOW - timedelta(minutes=p) if d == 0 and p % 20 == 0 else None,
+        }
         for p in range(1, 201)
         for d in range(30)
     ]
@@ -378,7 +397,7 @@ async def _plan_of_due_query(db: Database) -> str:
             assert len(await Repository(session).due_dose_ids(NOW, 500)) == 10
     finally:
         event.remove(db.engine.sync_engine, "before_cursor_execute", capture)
-    (statement, parameters), = [c for c in captured if "next_action_at" in c[0]]
+    ((statement, parameters),) = [c for c in captured if "next_action_at" in c[0]]
     postgres = db.url.get_backend_name() == "postgresql"
     explain = "EXPLAIN " if postgres else "EXPLAIN QUERY PLAN "
     async with db.engine.connect() as connection:
