@@ -7,6 +7,7 @@ import logging
 import sys
 
 from telegram import Update
+from telegram.error import InvalidToken, NetworkError
 
 from bot.application import build_application
 from bot.settings import SettingsError, load_settings
@@ -38,7 +39,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     configure_logging(settings.log_level)
     application = build_application(settings)
-    application.run_polling(allowed_updates=Update.ALL_TYPES)
+    try:
+        # A few tries first: a network blip while the server boots should not stop the bot.
+        application.run_polling(allowed_updates=Update.ALL_TYPES, bootstrap_retries=3)
+    except InvalidToken:
+        print("Cannot start: Telegram refused BOT_TOKEN (see @BotFather).", file=sys.stderr)
+        return 2
+    except NetworkError as error:
+        url = settings.telegram_api_base_url
+        print(f"Cannot start: Telegram did not answer at {url} ({error.message}).", file=sys.stderr)
+        return 1
     return 0
 
 
