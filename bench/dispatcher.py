@@ -22,6 +22,7 @@ from pathlib import Path
 
 from sqlalchemy import event, insert, text
 
+from bot.dispatcher import Dispatcher
 from bot.plans import BUILTIN_PLANS
 from bot.reminders import Reminders
 from bot.settings import Settings
@@ -237,7 +238,9 @@ async def run(url: str, patients: int, due_fraction: float, repeat: int) -> Resu
 
         settings = Settings(_env_file=None, bot_token="123456:bench", database_url=url)  # type: ignore[call-arg]
         notifier = StubNotifier()
-        reminders = Reminders(db, notifier, FixedClock(now), settings)
+        clock = FixedClock(now)
+        reminders = Reminders(db, notifier, clock, settings)
+        dispatcher = Dispatcher(db, reminders, notifier, clock, settings)
         statements = 0
 
         def count(*_args: object) -> None:
@@ -247,7 +250,7 @@ async def run(url: str, patients: int, due_fraction: float, repeat: int) -> Resu
         event.listen(db.engine.sync_engine, "before_cursor_execute", count)
         started = time.perf_counter()
         dispatched = 0
-        while looked_at := await reminders.dispatch():
+        while looked_at := await dispatcher.dispatch():
             dispatched += looked_at
         dispatch_s = time.perf_counter() - started
         event.remove(db.engine.sync_engine, "before_cursor_execute", count)

@@ -20,9 +20,11 @@ NO_TOKEN = (
 
 def configure_logging(level: str) -> None:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=level)
-    # httpx logs every request URL at INFO, and Telegram's URLs carry the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # Whatever LOG_LEVEL says: httpx logs every request URL, and Telegram's URLs carry the bot
+    # token; python-telegram-bot's debug output holds the token and the patients' messages.
+    for name in ("httpx", "httpcore", "apscheduler"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    logging.getLogger("telegram").setLevel(max(logging.INFO, logging.getLevelName(level)))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,6 +19,7 @@ from telegram.request import BaseRequest
 
 from bot.care import Care
 from bot.clock import Clock, SystemClock
+from bot.dispatcher import Dispatcher
 from bot.notifier import TelegramNotifier
 from bot.onboarding import Conversation
 from bot.reminders import Reminders
@@ -39,6 +40,7 @@ class Services:
     db: Database
     clock: Clock
     reminders: Reminders
+    dispatcher: Dispatcher
     conversation: Conversation
     care: Care
 
@@ -88,12 +90,14 @@ def build_application(
 
     db = Database(settings.database_url)
     clock = clock or SystemClock()
-    reminders = Reminders(db, TelegramNotifier(application.bot), clock, settings)
+    notifier = TelegramNotifier(application.bot)
+    reminders = Reminders(db, notifier, clock, settings)
     application.bot_data.services = Services(
         settings=settings,
         db=db,
         clock=clock,
         reminders=reminders,
+        dispatcher=Dispatcher(db, reminders, notifier, clock, settings),
         conversation=Conversation(db, reminders, clock, settings),
         care=Care(db, reminders, clock, settings),
     )
@@ -103,7 +107,7 @@ def build_application(
 
 async def dispatch_job(context: Context) -> None:
     """The one scheduler job: send whatever the database says is due."""
-    await context.services.reminders.dispatch()
+    await context.services.dispatcher.dispatch()
 
 
 async def _post_init(application: Application) -> None:

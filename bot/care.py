@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot import callbacks, messages
+from bot import callbacks, messages, nightly
 from bot.clock import Clock
 from bot.parsing import zone_city
 from bot.plans import schedule, tonight
@@ -58,7 +58,7 @@ class Care:
                 ]
                 dose = await repo.dose_on(patient.id, night)
                 if dose is not None and dose.status in ("taken", "skipped", "missed"):
-                    lines.append(t("today_status", status=dose.status))
+                    lines.append(t("today_status", status=t(f"status_{dose.status}")))
                 if info.next_step is not None and info.next_step_on is not None:
                     lines.append(
                         t(
@@ -113,14 +113,18 @@ class Care:
                 return Reply(t("not_enrolled"))
             patient.reminders_paused = paused
             patient.awaiting = None
-            await self.reminders.replan(repo, patient)
+            gap = await self.reminders.replan(repo, patient)
             await repo.commit()
             if stop:
                 return Reply(t("stopped"))
+            if paused:
+                return Reply(t("paused"))
             assert patient.bedtime is not None
-            return Reply(
-                t("paused") if paused else t("resumed", bedtime=messages.clock(patient.bedtime))
-            )
+            lines = [t("resumed", bedtime=messages.clock(patient.bedtime))]
+            if gap > nightly.RESUME_GAP_NIGHTS:
+                s = self.settings
+                lines.append(t("resume_after_gap", clinic=s.clinic_name, contact=s.clinic_contact))
+            return Reply("\n\n".join(lines))
 
     def _menu(self, patient: Patient) -> Reply:
         assert patient.bedtime is not None and patient.timezone is not None

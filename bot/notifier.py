@@ -13,6 +13,7 @@ from telegram.error import (
     NetworkError,
     RetryAfter,
     TelegramError,
+    TimedOut,
 )
 
 from bot.views import Reply
@@ -25,6 +26,10 @@ BACKOFF_SECONDS = (5, 15, 60, 120, 300)
 
 class Unreachable(Exception):
     """The patient blocked the bot or their chat is gone: stop sending, never retry."""
+
+
+class MaybeSent(Exception):
+    """Telegram did not answer in time: the message may or may not have been delivered."""
 
 
 class TryLater(Exception):
@@ -72,13 +77,20 @@ class TelegramNotifier:
         except RetryAfter as exc:
             raise TryLater(_seconds(exc.retry_after) + 1) from None
         except ChatMigrated:
+            # Only groups migrate, and patients are reminded in private chats.
             raise Unreachable("chat migrated") from None
         except BadRequest as exc:
             if "chat not found" in exc.message.lower():
                 raise Unreachable("chat not found") from None
             raise
+        except TimedOut as exc:
+            # A request still waiting for a free connection never left us: safe to send again.
+            # Any other timeout may have been delivered: the caller must not send it twice.
+            if "pool timeout" in exc.message.lower():
+                raise TryLater(backoff(attempt)) from None
+            raise MaybeSent() from None
         except NetworkError:
-            # TimedOut is a NetworkError too; Telegram may or may not have delivered it.
+            # The connection failed before Telegram answered: nothing was delivered.
             raise TryLater(backoff(attempt)) from None
         return message.message_id
 

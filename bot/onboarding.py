@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot import callbacks, messages
+from bot import callbacks, messages, nightly
 from bot.clock import Clock
 from bot.parsing import match_timezone, parse_bedtime, parse_start_date, zone_city
 from bot.plans import BUILTIN_PLANS, Plan, schedule
@@ -60,9 +60,12 @@ class Conversation:
             if patient.blocked_bot or patient.reminders_paused:
                 patient.blocked_bot = False
                 patient.reminders_paused = False
-                await self.reminders.replan(repo, patient)
+                gap = await self.reminders.replan(repo, patient)
                 await repo.commit()
-                return [Reply(t("welcome_back_resumed", bedtime=_bedtime(patient)))]
+                replies = [Reply(t("welcome_back_resumed", bedtime=_bedtime(patient)))]
+                if gap > nightly.RESUME_GAP_NIGHTS:
+                    replies.append(Reply(self._fill("resume_after_gap")))
+                return replies
             await repo.commit()
             return [Reply(t("already_enrolled"))]
 
@@ -191,7 +194,7 @@ class Conversation:
         step = patient.awaiting
         if step == "consent":
             if value != "yes":
-                await repo.session.delete(patient)
+                await repo.delete_patient(patient)
                 return [Reply(t("consent_declined"))]
             patient.consent_at = self.clock.now()
             return self._advance(patient, "plan")

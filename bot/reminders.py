@@ -1,8 +1,7 @@
-"""The nightly reminder use cases: plan the nights, send what is due, record the answers.
+"""The nightly reminder use cases: plan each patient's nights and record their answers.
 
-The database is the truth. Each patient has one row per local night; one dispatcher job asks the
-database what is due and moves each row on with a guarded update, so no night is reminded twice,
-across restarts and across processes.
+The database is the truth: one row per patient per local night, planned here, sent by the
+dispatcher (`bot/dispatcher.py`), answered through the reminder's buttons.
 """
 
 from __future__ import annotations
@@ -10,17 +9,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from bot import messages, nightly
+from bot import nightly
 from bot.clock import Clock
-from bot.nightly import Action, Answer, Verdict
-from bot.notifier import Notifier, TryLater, Unreachable, backoff
-from bot.plans import Hold, Plan, capsule_change_ahead, tonight
+from bot.nightly import Answer, Verdict
+from bot.notifier import Notifier
+from bot.plans import Hold, Plan, tonight
 from bot.settings import Settings
-from bot.texts import t
 from bot.timing import night_cutoff, reminder_at, upcoming_night
-from bot.views import Reply
 from storage.db import Database
 from storage.models import Dose, Patient
 from storage.repositories import Repository
@@ -58,25 +56,27 @@ class AnswerResult:
 
 
 class Reminders:
-    """Plan each patient's nights, send what is due, and record what they answer."""
+    """Plan each patient's nights and record what they answer."""
 
     def __init__(self, db: Database, notifier: Notifier, clock: Clock, settings: Settings) -> None:
         self.db = db
         self.notifier = notifier
         self.clock = clock
         self.settings = settings
-        self.followup_after = timedelta(minutes=settings.reminder_followup_minutes)
 
     # Planning nights
 
-    async def plan_next_night(self, repo: Repository, patient: Patient, *, backfill: bool) -> None:
+    async def plan_next_night(
+        self, repo: Repository, patient: Patient, *, backfill: bool
+    ) -> Dose | None:
         """Make sure the patient's next night has its row; record skipped-over nights as missed.
 
         `backfill` is for the dispatcher after downtime: nights that passed with no row are recorded
         missed. After a pause or a block there is no backfill: those nights were not ours to remind.
+        Return the night planned, if one was.
         """
         if not patient.receives_reminders or await repo.unsent_doses(patient.id):
-            return
+            return None
         assert patient.bedtime is not None and patient.start_date is not None
         now = self.clock.now()
         zone = zone_of(patient)
@@ -85,6 +85,7 @@ class Reminders:
             patient.start_date,
         )
         latest = await repo.latest_dose(patient.id)
+        last_mg = latest.dose_mg if latest is not None else None
         if latest is not None and latest.night >= night:
             night = latest.night + timedelta(days=1)
         elif latest is not None and backfill:
@@ -92,21 +93,37 @@ class Reminders:
                 latest.night + timedelta(days=1), night - timedelta(days=MAX_BACKFILL_NIGHTS)
             )
             for offset in range((night - first_gap).days):
-                gap_night = first_gap + timedelta(days=offset)
-                await repo.add_dose(self._new_dose(patient, gap_night, status="missed"))
-        dose = self._new_dose(patient, night, status="scheduled")
+                gap = self._new_dose(patient, first_gap + timedelta(days=offset), "missed", last_mg)
+                await repo.add_dose(gap)
+                last_mg = gap.dose_mg
+        dose = self._new_dose(patient, night, "scheduled", last_mg)
         if not backfill and dose.remind_at < now:
             # Enrolled, resumed or moved the bedtime after tonight's bedtime but before its cutoff:
             # remind now, as a fresh reminder rather than a late one.
             dose.remind_at = dose.next_action_at = now
         await repo.add_dose(dose)
+        return dose
 
-    async def replan(self, repo: Repository, patient: Patient) -> None:
-        """Recompute the upcoming night after a change of bedtime, zone or pause."""
+    async def replan(self, repo: Repository, patient: Patient) -> int:
+        """Recompute the upcoming night after a change of bedtime, zone or pause.
+
+        Return how many nights passed with no reminder before the one now planned (0 if none).
+        """
         await repo.forget_unsent(patient.id)
-        await self.plan_next_night(repo, patient, backfill=False)
+        planned = await self.plan_next_night(repo, patient, backfill=False)
+        if planned is None:
+            return 0
+        before = await repo.latest_dose(patient.id, before=planned.night)
+        return 0 if before is None else (planned.night - before.night).days - 1
 
-    def _new_dose(self, patient: Patient, night: date, status: str) -> Dose:
+    def _new_dose(
+        self, patient: Patient, night: date, status: str, last_mg: Decimal | None
+    ) -> Dose:
+        """A night's row, with the dose the plan gives that night.
+
+        `last_mg` is the dose of the patient's last recorded night: after a pause the plan may
+        have moved on more than one step, and the patient must still hear that the dose is new.
+        """
         assert patient.bedtime is not None and patient.start_date is not None
         info = tonight(plan_of(patient), patient.start_date, night, holds_of(patient))
         assert info is not None, "nights are never planned before the start date"
@@ -119,7 +136,7 @@ class Reminders:
             dose_mg=info.step.dose_mg,
             capsule_mg=info.step.capsule_mg,
             capsules=info.step.capsules,
-            step_up=info.is_step_up,
+            step_up=info.is_step_up if last_mg is None else info.step.dose_mg > last_mg,
             status=status,
             remind_at=remind,
             cutoff_at=night_cutoff(
@@ -131,6 +148,12 @@ class Reminders:
             attempts=0,
         )
 
+    def held_on(self, patient: Patient, night: date) -> bool:
+        """Whether a provider's hold keeps the patient at the current dose that night."""
+        assert patient.start_date is not None
+        info = tonight(plan_of(patient), patient.start_date, night, holds_of(patient))
+        return info is not None and info.held
+
     async def set_reachable(self, telegram_user_id: int, reachable: bool) -> None:
         """Stop at once for a patient who blocks the bot; plan the next night when they unblock."""
         async with self.db.session() as session:
@@ -141,195 +164,6 @@ class Reminders:
             patient.blocked_bot = not reachable
             await self.replan(repo, patient)
             await repo.commit()
-
-    # Dispatching
-
-    async def dispatch(self, limit: int = 500) -> int:
-        """Act on every row that is due now; return how many were looked at."""
-        async with self.db.session() as session:
-            due = await Repository(session).due_dose_ids(self.clock.now(), limit)
-        for dose_id in due:
-            try:
-                await self.act_on(dose_id)
-            except Exception:
-                # One bad row must not stop the others; it stays due and is tried next round.
-                log.exception("Could not act on dose %s", dose_id)
-        return len(due)
-
-    async def act_on(self, dose_id: int) -> None:
-        """Move one due row on: remind, follow up, recover a dead send, or record it missed."""
-        async with self.db.session() as session:
-            repo = Repository(session)
-            dose = await repo.dose(dose_id)
-            now = self.clock.now()
-            if dose is None or dose.next_action_at is None or dose.next_action_at > now:
-                return
-            action = nightly.due_action(
-                dose.status, now, dose.cutoff_at, dose.followup_sent_at is not None
-            )
-            if action is Action.MISS:
-                if await repo.claim(dose.id, dose.status, status="missed", next_action_at=None):
-                    await self.plan_next_night(repo, dose.patient, backfill=True)
-                await repo.commit()
-            elif action is Action.RECOVER:
-                sent_at = dose.sent_at or dose.remind_at
-                followup_sent = dose.followup_sent_at is not None
-                check = nightly.next_check(
-                    sent_at, followup_sent, dose.cutoff_at, self.followup_after
-                )
-                if await repo.claim(
-                    dose.id, "sending", status="sent", sent_at=sent_at, next_action_at=check
-                ):
-                    await self.plan_next_night(repo, dose.patient, backfill=True)
-                await repo.commit()
-            elif action is Action.REMIND:
-                await self._remind(repo, dose, now)
-            elif action is Action.FOLLOW_UP:
-                await self._follow_up(repo, dose, now)
-
-    async def _remind(self, repo: Repository, dose: Dose, now: datetime) -> None:
-        patient = dose.patient
-        previous_status = dose.status
-        if not patient.receives_reminders:
-            # Paused or blocked since: a snoozed night is still recorded missed at its cutoff.
-            later = dose.cutoff_at if previous_status == "snoozed" else None
-            await repo.claim(dose.id, previous_status, next_action_at=later)
-            await repo.commit()
-            return
-        reply = await self._reminder_reply(repo, dose, patient, now)
-        claimed = await repo.claim(
-            dose.id, previous_status, status="sending", next_action_at=now + nightly.SENDING_TIMEOUT
-        )
-        await repo.commit()
-        if not claimed:
-            return
-        try:
-            message_id = await self.notifier.send(patient.chat_id, reply, dose.attempts)
-        except Unreachable:
-            await self._unreachable(repo, dose, previous_status)
-            return
-        except Exception as exc:
-            await self._retry(repo, dose, previous_status, exc, now)
-            return
-        sent_at = dose.sent_at or now
-        await repo.claim(
-            dose.id,
-            "sending",
-            status="sent",
-            sent_at=sent_at,
-            sent_late=dose.sent_late
-            or (previous_status == "scheduled" and nightly.is_late(dose.remind_at, now)),
-            reminder_message_id=message_id,
-            attempts=0,
-            next_action_at=nightly.next_check(
-                now, dose.followup_sent_at is not None, dose.cutoff_at, self.followup_after
-            ),
-        )
-        if previous_status == "scheduled":
-            await self.plan_next_night(repo, patient, backfill=True)
-        await repo.commit()
-
-    async def _follow_up(self, repo: Repository, dose: Dose, now: datetime) -> None:
-        patient = dose.patient
-        if not patient.receives_reminders:
-            # Paused or stopped since the reminder: no nudge; the cutoff still records the night.
-            await repo.claim(dose.id, "sent", next_action_at=dose.cutoff_at)
-            await repo.commit()
-            return
-        if not await repo.claim_followup(dose.id, now):
-            await repo.rollback()
-            return
-        await repo.claim(dose.id, "sent", next_action_at=dose.cutoff_at)
-        await repo.commit()
-        words = messages.dose_words(dose.dose_mg, dose.capsules, dose.capsule_mg)
-        reply = Reply(t("followup", dose=words), messages.dose_buttons(dose.id))
-        try:
-            message_id = await self.notifier.send(patient.chat_id, reply, dose.attempts)
-        except Unreachable:
-            patient.blocked_bot = True
-            await repo.forget_unsent(patient.id)
-            await repo.commit()
-            return
-        except Exception as exc:
-            retry_at = now + timedelta(seconds=_delay(exc, dose.attempts))
-            if retry_at < dose.cutoff_at:
-                await repo.claim(
-                    dose.id,
-                    "sent",
-                    followup_sent_at=None,
-                    attempts=dose.attempts + 1,
-                    next_action_at=retry_at,
-                )
-                await repo.commit()
-            return
-        await repo.claim(dose.id, "sent", followup_message_id=message_id, attempts=0)
-        await repo.commit()
-
-    async def _unreachable(self, repo: Repository, dose: Dose, previous_status: str) -> None:
-        """The patient blocked the bot: stop, keep their data, wait for them to come back."""
-        dose.patient.blocked_bot = True
-        if previous_status == "scheduled":
-            await repo.claim(dose.id, "sending", status="scheduled", next_action_at=None)
-            await repo.forget_unsent(dose.patient_id)
-        else:
-            await repo.claim(dose.id, "sending", status="sent", next_action_at=dose.cutoff_at)
-        await repo.commit()
-
-    async def _retry(
-        self, repo: Repository, dose: Dose, previous_status: str, exc: Exception, now: datetime
-    ) -> None:
-        """Put the row back, due again later: a flood limit or a network error loses nothing."""
-        if not isinstance(exc, TryLater):
-            log.error("Sending a reminder failed: %s", type(exc).__name__)
-        await repo.claim(
-            dose.id,
-            "sending",
-            status=previous_status,
-            attempts=dose.attempts + 1,
-            next_action_at=now + timedelta(seconds=_delay(exc, dose.attempts)),
-        )
-        await repo.commit()
-
-    async def _reminder_reply(
-        self, repo: Repository, dose: Dose, patient: Patient, now: datetime
-    ) -> Reply:
-        plan = plan_of(patient)
-        assert patient.start_date is not None
-        words = messages.dose_words(dose.dose_mg, dose.capsules, dose.capsule_mg)
-        # Only a first reminder can be late: one the patient snoozed comes when they asked for it.
-        if dose.status == "scheduled" and nightly.is_late(dose.remind_at, now):
-            due = messages.clock(dose.remind_at.astimezone(zone_of(patient)).time())
-            lines = [t("reminder_late", due=due, dose=words)]
-        else:
-            lines = [t("reminder", dose=words)]
-        info = tonight(plan, patient.start_date, dose.night, holds_of(patient))
-        if dose.step_up:
-            lines.append(t("reminder_step_up", step=dose.step, steps=len(plan.steps)))
-        if info is not None and info.held:
-            lines.append(t("reminder_held"))
-        previous = await repo.latest_dose(patient.id, before=dose.night)
-        if (
-            previous is not None
-            and previous.status == "missed"
-            and previous.night == dose.night - timedelta(days=1)
-        ):
-            lines.append(t("reminder_missed_before"))
-        change = capsule_change_ahead(
-            plan,
-            patient.start_date,
-            dose.night,
-            holds_of(patient),
-            self.settings.capsule_notice_days,
-        )
-        if change is not None and change.start is not None:
-            lines.append(
-                t(
-                    "reminder_capsule_change",
-                    days=(change.start - dose.night).days,
-                    capsule=messages.mg(change.step.capsule_mg),
-                )
-            )
-        return Reply("\n\n".join(lines), messages.dose_buttons(dose.id))
 
     # Answers
 
@@ -372,7 +206,7 @@ class Reminders:
             await repo.commit()
             if not changed:
                 # Another press won the race a moment ago: report what it recorded.
-                await session.refresh(dose)
+                await repo.refresh(dose)
                 return AnswerResult(
                     verdict=Verdict.ALREADY, status=dose.status, chat_id=result.chat_id
                 )
@@ -385,6 +219,10 @@ class Reminders:
                 timezone=result.timezone,
             )
 
-
-def _delay(exc: Exception, attempts: int) -> float:
-    return exc.seconds if isinstance(exc, TryLater) else backoff(attempts) * 4
+    async def clear_buttons(self, result: AnswerResult, pressed_message_id: int | None) -> None:
+        """Take the buttons off the answered night's other messages (the reminder or follow-up)."""
+        if result.chat_id is None:
+            return
+        for message_id in result.other_message_ids:
+            if message_id != pressed_message_id:
+                await self.notifier.clear_buttons(result.chat_id, message_id)

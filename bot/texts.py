@@ -121,6 +121,7 @@ TEXTS: dict[str, str] = {
     "toast_unknown": "This button no longer works. Send /today for tonight's dose.",
     "status_taken": "taken",
     "status_skipped": "skipped",
+    "status_missed": "missed",
     # Dose wording
     "dose": "{mg} mg ({count} × {capsule} mg {capsule_word})",
     "capsule_one": "capsule",
@@ -157,6 +158,10 @@ TEXTS: dict[str, str] = {
         "you've stopped taking LDN. /settings turns reminders back on."
     ),
     "resumed": "Reminders are back on, at {bedtime}.",
+    "resume_after_gap": (
+        "It's been more than three weeks since your last reminder. If you stopped taking LDN, "
+        "please ask {clinic} ({contact}) which dose to restart on before your next one."
+    ),
     "stopped": (
         "I've stopped your reminders and kept your plan and history. Please let your care team "
         "know. Send /start whenever you want reminders again."

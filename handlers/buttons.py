@@ -76,11 +76,8 @@ async def _record_on_message(query: CallbackQuery, result: AnswerResult, context
             await _say(context, query.from_user.id, line)
     else:
         await _say(context, query.from_user.id, line)
-    notifier = context.services.reminders.notifier
-    for message_id in result.other_message_ids:
-        if pressed is None or message_id != pressed.message_id:
-            assert result.chat_id is not None
-            await notifier.clear_buttons(result.chat_id, message_id)
+    pressed_id = pressed.message_id if pressed is not None else None
+    await context.services.reminders.clear_buttons(result, pressed_id)
 
 
 async def _say(context: Context, chat_id: int, line: str) -> None:

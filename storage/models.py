@@ -75,8 +75,12 @@ class Patient(Base):
     blocked_bot: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
+    # Always loaded with the patient: every dose rule needs them, and async code cannot lazy-load.
     holds: Mapped[list[PlanHold]] = relationship(
-        back_populates="patient", cascade="all, delete-orphan", order_by="PlanHold.start"
+        back_populates="patient",
+        cascade="all, delete-orphan",
+        order_by="PlanHold.start",
+        lazy="selectin",
     )
 
     @property

@@ -27,6 +27,10 @@ class Repository:
     async def rollback(self) -> None:
         await self.session.rollback()
 
+    async def refresh(self, row: object) -> None:
+        """Re-read a row that another transaction may have changed."""
+        await self.session.refresh(row)
+
     # Patients
 
     async def patient_by_user(self, telegram_user_id: int) -> Patient | None:
@@ -52,6 +56,11 @@ class Repository:
         self.session.add(patient)
         await self.session.flush()
         return patient
+
+    async def delete_patient(self, patient: Patient) -> None:
+        """Forget a patient and, through the cascade, every row about them."""
+        await self.session.delete(patient)
+        await self.session.flush()
 
     async def add_hold(self, patient: Patient, start: date, now: datetime) -> PlanHold:
         hold = PlanHold(patient_id=patient.id, start=start, end=None, created_at=now)

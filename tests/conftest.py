@@ -150,7 +150,7 @@ class Harness:
         return user.last()
 
     async def dispatch(self) -> None:
-        await self.services.reminders.dispatch()
+        await self.services.dispatcher.dispatch()
 
     async def run_until(self, moment: datetime) -> None:
         """Move the clock to `moment`, stopping at every due time on the way, as the job would."""

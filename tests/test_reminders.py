@@ -823,3 +823,66 @@ async def test_unblocking_with_the_membership_update_and_start_reminds_once(
     await harness.run_until(bedtime(tomorrow) + FOLLOWUP)
     assert len(reminders(user)) == 1 and len(followups(user)) == 1
     assert (await night(harness, user, tomorrow)).status == "sent"
+
+
+# Telegram answering too late, and long pauses
+
+
+async def test_a_send_that_timed_out_but_was_delivered_is_never_sent_twice(
+    harness: Harness, settings: Settings
+) -> None:
+    user = harness.telegram.user(160)
+    await enroll(harness, user)
+    # The same bot, but its HTTP client gives up waiting after 0.2 s.
+    app = build_application(
+        settings,
+        clock=harness.clock,
+        request=FakeRequest(harness.telegram, read_timeout=0.2),
+        get_updates_request=FakeRequest(harness.telegram),
+    )
+    await app.initialize()
+    assert app.post_init is not None and app.post_shutdown is not None
+    await app.post_init(app)
+    try:
+        impatient = Harness(app, harness.telegram, harness.clock)
+        harness.telegram.fail("sendMessage", status=200, delay=0.5)  # slow, but delivered
+        await impatient.run_until(bedtime(TONIGHT))
+        await asyncio.sleep(0.6)  # Telegram's late answer lands after the bot stopped waiting
+        assert len(reminders(user)) == 1
+        row = await night(impatient, user, TONIGHT)
+        assert row.status == "sent" and row.reminder_message_id is None
+
+        # Not sent again; the night's one follow-up still comes, as the safety net.
+        await impatient.run_until(bedtime(TONIGHT) + FOLLOWUP)
+        assert len(reminders(user)) == 1 and len(followups(user)) == 1
+    finally:
+        await app.shutdown()
+        await app.post_shutdown(app)
+
+
+@pytest.mark.parametrize(("nights_off", "caution"), [(20, False), (40, True)])
+async def test_resuming_after_a_pause_says_when_the_dose_is_new_and_when_to_ask_first(
+    harness: Harness, nights_off: int, caution: bool
+) -> None:
+    user = harness.telegram.user(161)
+    await enroll(harness, user)
+    await harness.run_until(bedtime(TONIGHT))
+    await harness.tap(user, reminders(user)[-1], t("button_taken"))
+    await harness.say(user, "/stop")
+
+    back = TONIGHT + timedelta(days=nights_off)
+    harness.clock.set(bedtime(back) - timedelta(hours=3))
+    count = len(user.messages())
+    await harness.say(user, "/start")
+    said = [m.text for m in user.messages()[count:]]
+    assert said[0] == t("welcome_back_resumed", bedtime="22:30")
+    gap_warning = t("resume_after_gap", clinic="Test Clinic", contact="+1 555 0100")
+    assert (gap_warning in said) is caution
+
+    await harness.run_until(bedtime(back))
+    reminder = reminders(user)[-1]
+    # The plan moved on while reminders were off: the first reminder back says the dose is new,
+    # even where the calendar's step-up night itself fell inside the pause.
+    step = nights_off // 14 + 1
+    assert t("reminder_step_up", step=step, steps=7) in reminder.text
+    assert (await night(harness, user, back)).step_up
