@@ -13,49 +13,49 @@ from handlers.replies import send_replies
 PRIVATE = filters.ChatType.PRIVATE
 
 
+def _ids(update: Update) -> tuple[int, int]:
+    assert update.effective_user and update.effective_chat
+    return update.effective_user.id, update.effective_chat.id
+
+
 async def start(update: Update, context: Context) -> None:
     """Enroll, resume enrollment, or turn reminders back on."""
-    assert update.effective_user and update.effective_chat
-    replies = await context.services.conversation.start(
-        update.effective_user.id, update.effective_chat.id
-    )
-    await send_replies(context.bot, update.effective_chat.id, replies)
+    user_id, chat_id = _ids(update)
+    replies = await context.services.conversation.start(user_id, chat_id)
+    await send_replies(context.bot, chat_id, replies)
 
 
 async def today(update: Update, context: Context) -> None:
     """Show tonight's dose and the next step."""
-    assert update.effective_user and update.effective_chat
-    reply = await context.services.care.today(update.effective_user.id)
-    await send_replies(context.bot, update.effective_chat.id, [reply])
+    user_id, chat_id = _ids(update)
+    await send_replies(context.bot, chat_id, [await context.services.care.today(user_id)])
 
 
 async def plan(update: Update, context: Context) -> None:
     """Show the whole plan with dates."""
-    assert update.effective_user and update.effective_chat
-    reply = await context.services.care.plan(update.effective_user.id)
-    await send_replies(context.bot, update.effective_chat.id, [reply])
+    user_id, chat_id = _ids(update)
+    await send_replies(context.bot, chat_id, [await context.services.care.plan(user_id)])
 
 
 async def settings(update: Update, context: Context) -> None:
     """Show the reminder settings with buttons to change them."""
-    assert update.effective_user and update.effective_chat
-    reply = await context.services.care.settings_menu(update.effective_user.id)
-    await send_replies(context.bot, update.effective_chat.id, [reply])
+    user_id, chat_id = _ids(update)
+    await send_replies(context.bot, chat_id, [await context.services.care.settings_menu(user_id)])
 
 
 async def stop(update: Update, context: Context) -> None:
     """Stop reminders and keep the data."""
-    assert update.effective_user and update.effective_chat
-    reply = await context.services.care.set_paused(update.effective_user.id, True, stop=True)
-    await send_replies(context.bot, update.effective_chat.id, [reply])
+    user_id, chat_id = _ids(update)
+    reply = await context.services.care.set_paused(user_id, True, stop=True)
+    await send_replies(context.bot, chat_id, [reply])
 
 
 async def help_(update: Update, context: Context) -> None:
     """List what the bot can do and whom to call."""
-    assert update.effective_chat
+    _, chat_id = _ids(update)
     s = context.services.settings
     text = t("help", clinic=s.clinic_name, contact=s.clinic_contact, emergency=s.emergency_number)
-    await send_replies(context.bot, update.effective_chat.id, [Reply(text)])
+    await send_replies(context.bot, chat_id, [Reply(text)])
 
 
 def register(application: Application) -> None:

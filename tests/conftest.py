@@ -6,7 +6,8 @@ import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from bot.settings import Settings
 from fake_telegram.core import FakeMessage, FakeTelegram, FakeUser
 from fake_telegram.transport import FakeRequest
 from storage.db import Database
+from storage.models import Dose, Patient
 from storage.repositories import Repository
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -177,22 +179,49 @@ def _all_buttons(message: FakeMessage) -> list[str]:
     return message.buttons()
 
 
-@pytest.fixture
-async def harness(settings: Settings, clock: FakeClock, db: Database) -> AsyncIterator[Harness]:
-    telegram = FakeTelegram(clock=clock.now)
+async def patient_of(harness: Harness, user: FakeUser) -> Patient | None:
+    """The user's patient row as the database has it now."""
+    async with harness.services.db.session() as session:
+        return await Repository(session).patient_by_user(user.id)
+
+
+async def doses_of(harness: Harness, user: FakeUser) -> list[Dose]:
+    """Every night's row of the user, oldest first (none before they enroll)."""
+    async with harness.services.db.session() as session:
+        repo = Repository(session)
+        patient = await repo.patient_by_user(user.id)
+        if patient is None:
+            return []
+        return list(await repo.doses_between(patient.id, date.min, date.max))
+
+
+@asynccontextmanager
+async def running_bot(
+    settings: Settings,
+    clock: FakeClock,
+    telegram: FakeTelegram,
+    request: FakeRequest | None = None,
+) -> AsyncIterator[Harness]:
+    """Start the real Application against `telegram` as run_polling would, and stop it after."""
     app = build_application(
         settings,
         clock=clock,
-        request=FakeRequest(telegram),
+        request=request or FakeRequest(telegram),
         get_updates_request=FakeRequest(telegram),
     )
     await app.initialize()
-    assert app.post_init is not None
+    assert app.post_init is not None and app.post_shutdown is not None
     await app.post_init(app)  # what run_polling does right after initialize()
     try:
         yield Harness(app, telegram, clock)
     finally:
-        assert app.post_shutdown is not None
         await app.shutdown()
         await app.post_shutdown(app)
+
+
+@pytest.fixture
+async def harness(settings: Settings, clock: FakeClock, db: Database) -> AsyncIterator[Harness]:
+    telegram = FakeTelegram(clock=clock.now)
+    async with running_bot(settings, clock, telegram) as running:
+        yield running
     assert telegram.client_errors() == [], "the bot sent a request Telegram would refuse"

@@ -9,9 +9,8 @@ import pytest
 from bot.application import MENU_COMMANDS
 from bot.texts import t
 from fake_telegram.core import FakeMessage, FakeUser
-from storage.models import Dose, Patient
-from storage.repositories import Repository
-from tests.conftest import Harness
+from storage.models import Dose
+from tests.conftest import Harness, doses_of, patient_of
 
 CLINIC = dict(clinic="Test Clinic", contact="+1 555 0100", emergency="911")
 BEDTIME_LABELS = ["21:00", "21:30", "22:00", "22:30", "23:00", "23:30"]
@@ -50,19 +49,6 @@ async def enroll(
     await harness.tap(user, user.last(), bedtime)
     done = await harness.tap(user, user.last(), t("button_confirm"))
     assert done.text == t("enrolled", bedtime=bedtime)
-
-
-async def patient_of(harness: Harness, user: FakeUser) -> Patient | None:
-    async with harness.services.db.session() as session:
-        return await Repository(session).patient_by_user(user.id)
-
-
-async def doses_of(harness: Harness, user: FakeUser) -> list[Dose]:
-    async with harness.services.db.session() as session:
-        repo = Repository(session)
-        patient = await repo.patient_by_user(user.id)
-        assert patient is not None
-        return list(await repo.doses_between(patient.id, date(2000, 1, 1), date(2100, 1, 1)))
 
 
 async def scheduled(harness: Harness, user: FakeUser) -> list[Dose]:

@@ -8,35 +8,17 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
-from bot.application import build_application
 from bot.plans import BUILTIN_PLANS
 from bot.settings import Settings
 from bot.texts import t
 from fake_telegram.core import FakeMessage, FakeUser
-from fake_telegram.transport import FakeRequest
-from storage.models import Dose, Patient
-from storage.repositories import Repository
-from tests.conftest import Harness
+from tests.conftest import Harness, doses_of, patient_of, running_bot
 
 BEDTIME_LABELS = ["21:00", "21:30", "22:00", "22:30", "23:00", "23:30"]
 WELCOME = dict(clinic="Test Clinic", contact="+1 555 0100", emergency="911")
 
 
 # Helpers
-
-
-async def patient_of(harness: Harness, user: FakeUser) -> Patient | None:
-    async with harness.services.db.session() as session:
-        return await Repository(session).patient_by_user(user.id)
-
-
-async def doses_of(harness: Harness, user: FakeUser) -> list[Dose]:
-    async with harness.services.db.session() as session:
-        repo = Repository(session)
-        patient = await repo.patient_by_user(user.id)
-        if patient is None:
-            return []
-        return list(await repo.doses_between(patient.id, date(2000, 1, 1), date(2100, 1, 1)))
 
 
 async def awaiting(harness: Harness, user: FakeUser) -> str | None:
@@ -78,25 +60,11 @@ async def to_summary(harness: Harness, user: FakeUser) -> FakeMessage:
 async def restarted(harness: Harness, settings: Settings) -> AsyncIterator[Harness]:
     """Shut the running bot down and start a second Application on the same database."""
     old = harness.app
-    await old.shutdown()
     assert old.post_shutdown is not None
+    await old.shutdown()
     await old.post_shutdown(old)
-    telegram = harness.telegram
-    app = build_application(
-        settings,
-        clock=harness.clock,
-        request=FakeRequest(telegram),
-        get_updates_request=FakeRequest(telegram),
-    )
-    await app.initialize()
-    assert app.post_init is not None
-    await app.post_init(app)
-    try:
-        yield Harness(app, telegram, harness.clock)
-    finally:
-        await app.shutdown()
-        assert app.post_shutdown is not None
-        await app.post_shutdown(app)
+    async with running_bot(settings, harness.clock, harness.telegram) as second:
+        yield second
 
 
 # The whole way through

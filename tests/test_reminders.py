@@ -7,8 +7,7 @@ Every test drives the patient's chat (enrollment, presses) and moves the FakeClo
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -17,16 +16,14 @@ import pytest
 from sqlalchemy import update
 
 from bot import callbacks, messages, nightly
-from bot.application import build_application
 from bot.nightly import Answer
 from bot.settings import Settings
 from bot.texts import t
 from bot.timing import reminder_at
 from fake_telegram.core import FakeMessage, FakeUser
 from fake_telegram.transport import FakeRequest
-from storage.models import Dose, Patient
-from storage.repositories import Repository
-from tests.conftest import Harness
+from storage.models import Dose
+from tests.conftest import Harness, doses_of, patient_of, running_bot
 
 NY = ZoneInfo("America/New_York")
 BEDTIME = time(22, 30)
@@ -91,19 +88,9 @@ async def enroll(
     assert done.text == t("enrolled", bedtime=messages.clock(time(hour, minute)))
 
 
-async def patient_of(harness: Harness, user: FakeUser) -> Patient:
-    async with harness.services.db.session() as session:
-        patient = await Repository(session).patient_by_user(user.id)
-    assert patient is not None
-    return patient
-
-
 async def nights(harness: Harness, user: FakeUser) -> dict[date, Dose]:
     """Every dose row of the patient, by night."""
-    patient = await patient_of(harness, user)
-    async with harness.services.db.session() as session:
-        rows = await Repository(session).doses_between(patient.id, date.min, date.max)
-    return {row.night: row for row in rows}
+    return {row.night: row for row in await doses_of(harness, user)}
 
 
 async def night(harness: Harness, user: FakeUser, which: date) -> Dose:
@@ -135,23 +122,9 @@ def sent_to(harness: Harness, user: FakeUser) -> list:
     ]
 
 
-@asynccontextmanager
-async def another_process(harness: Harness, settings: Settings) -> AsyncIterator[Harness]:
+def another_process(harness: Harness, settings: Settings) -> AbstractAsyncContextManager[Harness]:
     """A second Application on the same database and the same Telegram, as a restart would build."""
-    app = build_application(
-        settings,
-        clock=harness.clock,
-        request=FakeRequest(harness.telegram),
-        get_updates_request=FakeRequest(harness.telegram),
-    )
-    await app.initialize()
-    assert app.post_init is not None and app.post_shutdown is not None
-    await app.post_init(app)
-    try:
-        yield Harness(app, harness.telegram, harness.clock)
-    finally:
-        await app.shutdown()
-        await app.post_shutdown(app)
+    return running_bot(settings, harness.clock, harness.telegram)
 
 
 # The reminder itself
@@ -834,17 +807,10 @@ async def test_a_send_that_timed_out_but_was_delivered_is_never_sent_twice(
     user = harness.telegram.user(160)
     await enroll(harness, user)
     # The same bot, but its HTTP client gives up waiting after 0.2 s.
-    app = build_application(
-        settings,
-        clock=harness.clock,
-        request=FakeRequest(harness.telegram, read_timeout=0.2),
-        get_updates_request=FakeRequest(harness.telegram),
-    )
-    await app.initialize()
-    assert app.post_init is not None and app.post_shutdown is not None
-    await app.post_init(app)
-    try:
-        impatient = Harness(app, harness.telegram, harness.clock)
+    impatient_request = FakeRequest(harness.telegram, read_timeout=0.2)
+    async with running_bot(
+        settings, harness.clock, harness.telegram, impatient_request
+    ) as impatient:
         harness.telegram.fail("sendMessage", status=200, delay=0.5)  # slow, but delivered
         await impatient.run_until(bedtime(TONIGHT))
         await asyncio.sleep(0.6)  # Telegram's late answer lands after the bot stopped waiting
@@ -855,9 +821,6 @@ async def test_a_send_that_timed_out_but_was_delivered_is_never_sent_twice(
         # Not sent again; the night's one follow-up still comes, as the safety net.
         await impatient.run_until(bedtime(TONIGHT) + FOLLOWUP)
         assert len(reminders(user)) == 1 and len(followups(user)) == 1
-    finally:
-        await app.shutdown()
-        await app.post_shutdown(app)
 
 
 @pytest.mark.parametrize(("nights_off", "caution"), [(20, False), (40, True)])
