@@ -122,8 +122,7 @@ class Care:
             assert patient.bedtime is not None
             lines = [t("resumed", bedtime=messages.clock(patient.bedtime))]
             if gap > nightly.RESUME_GAP_NIGHTS:
-                s = self.settings
-                lines.append(t("resume_after_gap", clinic=s.clinic_name, contact=s.clinic_contact))
+                lines.append(messages.clinic_text("resume_after_gap", self.settings))
             return Reply("\n\n".join(lines))
 
     def _menu(self, patient: Patient) -> Reply:

@@ -8,8 +8,19 @@ from decimal import Decimal
 from bot import callbacks
 from bot.nightly import Answer
 from bot.plans import Plan, ScheduledStep, Step
+from bot.settings import Settings
 from bot.texts import t
 from bot.views import Button
+
+
+def clinic_text(key: str, settings: Settings) -> str:
+    """A text that names the clinic, how to reach it, and the emergency number."""
+    return t(
+        key,
+        clinic=settings.clinic_name,
+        contact=settings.clinic_contact,
+        emergency=settings.emergency_number,
+    )
 
 
 def mg(value: Decimal) -> str:

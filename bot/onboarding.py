@@ -303,8 +303,7 @@ class Conversation:
         return local_today(self.clock.now(), zone)
 
     def _fill(self, key: str) -> str:
-        s = self.settings
-        return t(key, clinic=s.clinic_name, contact=s.clinic_contact, emergency=s.emergency_number)
+        return messages.clinic_text(key, self.settings)
 
 
 def _row(step: str, *choices: tuple[str, str]) -> tuple[tuple[Button, ...], ...]:

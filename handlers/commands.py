@@ -5,8 +5,8 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CommandHandler, filters
 
+from bot import messages
 from bot.application import Context
-from bot.texts import t
 from bot.views import Reply
 from handlers.replies import send_replies
 
@@ -53,8 +53,7 @@ async def stop(update: Update, context: Context) -> None:
 async def help_(update: Update, context: Context) -> None:
     """List what the bot can do and whom to call."""
     _, chat_id = _ids(update)
-    s = context.services.settings
-    text = t("help", clinic=s.clinic_name, contact=s.clinic_contact, emergency=s.emergency_number)
+    text = messages.clinic_text("help", context.services.settings)
     await send_replies(context.bot, chat_id, [Reply(text)])
 
 

@@ -8,6 +8,7 @@ from telegram import Update
 from telegram.ext import Application, MessageHandler, filters
 
 from bot.application import MENU_COMMANDS, Context
+from bot.messages import clinic_text
 from bot.texts import t
 from bot.views import Reply
 from handlers.replies import send_replies
@@ -21,17 +22,7 @@ async def on_text(update: Update, context: Context) -> None:
     text = update.effective_message.text or ""
     replies = await context.services.conversation.text(update.effective_user.id, text)
     if replies is None:
-        s = context.services.settings
-        replies = [
-            Reply(
-                t(
-                    "not_understood",
-                    clinic=s.clinic_name,
-                    contact=s.clinic_contact,
-                    emergency=s.emergency_number,
-                )
-            )
-        ]
+        replies = [Reply(clinic_text("not_understood", context.services.settings))]
     await send_replies(context.bot, update.effective_chat.id, replies)
 
 
