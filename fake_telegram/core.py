@@ -821,46 +821,31 @@ class FakeTelegram:
         return bytes(value), filename
 
     def _send_document(self, params: dict) -> dict:
-        chat = self._chat(params["chat_id"])
-        markup = self._check_markup(params.get("reply_markup"))
-        caption, entities = self._text(params, "caption", MAX_CAPTION, required=False)
-        data, filename = self._file(params["document"], "document", MAX_DOCUMENT_BYTES)
-        reply_to = self._reply_to(chat, params)
-        self._check_flood(chat)
-        msg = self._new_message(
-            chat,
-            params,
-            text=None,
-            kind="document",
-            document=data,
-            filename=filename or "document",
-            reply_markup=markup,
-            parse_mode=params.get("parse_mode"),
-            caption=caption or None,
-            caption_entities=entities,
-            reply_to_message_id=reply_to,
-        )
-        return self.message_dict(msg)
+        return self._send_file(params, "document", MAX_DOCUMENT_BYTES, "document")
 
     def _send_photo(self, params: dict) -> dict:
+        return self._send_file(params, "photo", MAX_PHOTO_BYTES, None)
+
+    def _send_file(self, params: dict, kind: str, limit: int, default_name: str | None) -> dict:
+        """sendDocument and sendPhoto: an upload with an optional caption."""
         chat = self._chat(params["chat_id"])
         markup = self._check_markup(params.get("reply_markup"))
         caption, entities = self._text(params, "caption", MAX_CAPTION, required=False)
-        data, filename = self._file(params["photo"], "photo", MAX_PHOTO_BYTES)
+        data, filename = self._file(params[kind], kind, limit)
         reply_to = self._reply_to(chat, params)
         self._check_flood(chat)
         msg = self._new_message(
             chat,
             params,
             text=None,
-            kind="photo",
-            photo=data,
-            filename=filename,
+            kind=kind,
+            filename=filename or default_name,
             reply_markup=markup,
             parse_mode=params.get("parse_mode"),
             caption=caption or None,
             caption_entities=entities,
             reply_to_message_id=reply_to,
+            **{kind: data},
         )
         return self.message_dict(msg)
 
