@@ -6,7 +6,7 @@ the question it answers, so a press on an old question is recognised and refused
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot import callbacks, messages, nightly
@@ -206,7 +206,9 @@ class Conversation:
                 Reply(t("plan_chosen", plan=messages.plan_name(BUILTIN_PLANS[value])))
             ] + self._advance(patient, "zone")
         if step == "start" and value in ("today", "tomorrow"):
-            today = self._today(patient)
+            # The calendar date, not the night in progress: "tonight" pressed at 2 a.m. means
+            # the coming evening, not the one that is ending.
+            today = local_now(self.clock.now(), self._zone(patient)).date()
             return self._set_start(
                 patient, today if value == "today" else today + timedelta(days=1)
             )
@@ -239,7 +241,7 @@ class Conversation:
 
     # Applying answers
 
-    def _set_start(self, patient: Patient, start) -> list[Reply]:  # type: ignore[no-untyped-def]
+    def _set_start(self, patient: Patient, start: date) -> list[Reply]:
         today = self._today(patient)
         if not (
             today - timedelta(days=START_PAST_DAYS)
@@ -298,9 +300,12 @@ class Conversation:
             if plan.target_mg <= self.settings.max_dose_mg
         ]
 
-    def _today(self, patient: Patient):  # type: ignore[no-untyped-def]
-        zone = zone_of(patient) if patient.timezone else ZoneInfo(self.settings.default_timezone)
-        return local_today(self.clock.now(), zone)
+    def _zone(self, patient: Patient) -> ZoneInfo:
+        return zone_of(patient) if patient.timezone else ZoneInfo(self.settings.default_timezone)
+
+    def _today(self, patient: Patient) -> date:
+        """The patient's current night (before 06:00 it is still last night)."""
+        return local_today(self.clock.now(), self._zone(patient))
 
     def _fill(self, key: str) -> str:
         return messages.clinic_text(key, self.settings)

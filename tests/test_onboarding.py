@@ -579,3 +579,12 @@ async def test_tonight_button_is_the_patients_own_night_far_from_the_default_zon
     (dose,) = await doses_of(harness, user)
     assert dose.night == date(2026, 3, 5)  # the first reminded night: Thursday, in Kolkata
     assert patient is not None and patient.start_date == dose.night  # ...should be night 1
+
+
+async def test_tonight_pressed_after_midnight_means_the_coming_evening(harness: Harness) -> None:
+    # 02:00 on Thursday 5 March in New York: Wednesday's night is still going on.
+    harness.clock.set(datetime(2026, 3, 5, 7, 0, tzinfo=UTC))
+    user = harness.telegram.user(151)
+    await to_bedtime(harness, user)  # presses "Tonight"
+    patient = await patient_of(harness, user)
+    assert patient is not None and patient.start_date == date(2026, 3, 5)
