@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 from bot.application import MENU_COMMANDS, build_application
 from bot.settings import Settings
+from bot.simulation import VirtualClock
 from bot.texts import t
 from fake_telegram.core import FakeTelegram
 from fake_telegram.transport import FakeRequest
-from tests.conftest import FakeClock
 
 
 async def _eventually(check: Callable[[], bool], seconds: float = 10.0) -> None:
@@ -23,7 +23,7 @@ async def _eventually(check: Callable[[], bool], seconds: float = 10.0) -> None:
 
 
 async def test_polling_job_queue_and_dispatcher_run_together(
-    settings: Settings, clock: FakeClock, db: object
+    settings: Settings, clock: VirtualClock, db: object
 ) -> None:
     """Enroll over long polling, then the JobQueue's dispatcher sends the reminder at bedtime."""
     settings = settings.model_copy(update={"dispatch_interval_seconds": 1})

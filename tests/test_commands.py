@@ -7,10 +7,11 @@ from datetime import UTC, date, datetime, time
 import pytest
 
 from bot.application import MENU_COMMANDS
+from bot.simulation import Simulation
 from bot.texts import t
 from fake_telegram.core import FakeMessage, FakeUser
 from storage.models import Dose
-from tests.conftest import Harness, doses_of, patient_of
+from tests.conftest import doses_of, patient_of
 
 CLINIC = dict(clinic="Test Clinic", contact="+1 555 0100", emergency="911")
 BEDTIME_LABELS = ["21:00", "21:30", "22:00", "22:30", "23:00", "23:30"]
@@ -26,7 +27,7 @@ FIRST_BEDTIME = datetime(2026, 3, 5, 3, 30, tzinfo=UTC)
 
 
 async def enroll(
-    harness: Harness,
+    harness: Simulation,
     user: FakeUser,
     *,
     start: str | None = None,
@@ -51,11 +52,11 @@ async def enroll(
     assert done.text == t("enrolled", bedtime=bedtime)
 
 
-async def scheduled(harness: Harness, user: FakeUser) -> list[Dose]:
+async def scheduled(harness: Simulation, user: FakeUser) -> list[Dose]:
     return [d for d in await doses_of(harness, user) if d.status == "scheduled"]
 
 
-async def take_tonights_dose(harness: Harness, user: FakeUser) -> FakeMessage:
+async def take_tonights_dose(harness: Simulation, user: FakeUser) -> FakeMessage:
     await harness.run_until(FIRST_BEDTIME)
     (reminder,) = harness.reminders_to(user)
     return await harness.tap(user, reminder, t("button_taken"))
@@ -69,7 +70,7 @@ def lines(message: FakeMessage) -> list[str]:
 # Start-up
 
 
-async def test_commands_are_registered_with_telegram_at_start_up(harness: Harness) -> None:
+async def test_commands_are_registered_with_telegram_at_start_up(harness: Simulation) -> None:
     assert harness.telegram.commands == [
         {"command": name, "description": t(f"command_{name}")} for name in MENU_COMMANDS
     ]
@@ -81,7 +82,7 @@ async def test_commands_are_registered_with_telegram_at_start_up(harness: Harnes
 
 @pytest.mark.parametrize("command", ["/today", "/plan", "/settings", "/stop"])
 async def test_commands_before_enrolling_say_not_enrolled_and_create_nothing(
-    harness: Harness, command: str
+    harness: Simulation, command: str
 ) -> None:
     user = harness.telegram.user(201)
     reply = await harness.say(user, command)
@@ -90,7 +91,7 @@ async def test_commands_before_enrolling_say_not_enrolled_and_create_nothing(
 
 
 async def test_today_mid_onboarding_says_not_enrolled_and_keeps_the_question(
-    harness: Harness,
+    harness: Simulation,
 ) -> None:
     user = harness.telegram.user(202)
     await harness.say(user, "/start")
@@ -101,7 +102,7 @@ async def test_today_mid_onboarding_says_not_enrolled_and_keeps_the_question(
     assert patient is not None and patient.awaiting == "plan"
 
 
-async def test_help_works_for_anyone(harness: Harness) -> None:
+async def test_help_works_for_anyone(harness: Simulation) -> None:
     user = harness.telegram.user(203)
     reply = await harness.say(user, "/help")
     assert reply.text == t("help", **CLINIC)
@@ -111,7 +112,7 @@ async def test_help_works_for_anyone(harness: Harness) -> None:
 # /start again, /stop, blocking
 
 
-async def test_start_again_when_enrolled_keeps_history(harness: Harness) -> None:
+async def test_start_again_when_enrolled_keeps_history(harness: Simulation) -> None:
     user = harness.telegram.user(210)
     await enroll(harness, user)
     await take_tonights_dose(harness, user)
@@ -136,7 +137,7 @@ async def test_start_again_when_enrolled_keeps_history(harness: Harness) -> None
 
 
 async def test_stop_then_start_turns_reminders_back_on_and_plans_the_next_night(
-    harness: Harness,
+    harness: Simulation,
 ) -> None:
     user = harness.telegram.user(211)
     await enroll(harness, user)
@@ -161,7 +162,7 @@ async def test_stop_then_start_turns_reminders_back_on_and_plans_the_next_night(
     assert len(harness.reminders_to(user)) == 1
 
 
-async def test_stop_during_a_settings_question_drops_the_question(harness: Harness) -> None:
+async def test_stop_during_a_settings_question_drops_the_question(harness: Simulation) -> None:
     user = harness.telegram.user(212)
     await enroll(harness, user)
     await harness.say(user, "/settings")
@@ -173,7 +174,7 @@ async def test_stop_during_a_settings_question_drops_the_question(harness: Harne
     assert patient is not None and patient.bedtime == time(22, 30) and patient.awaiting is None
 
 
-async def test_blocking_marks_the_patient_and_unblocking_plans_again(harness: Harness) -> None:
+async def test_blocking_marks_the_patient_and_unblocking_plans_again(harness: Simulation) -> None:
     user = harness.telegram.user(213)
     await enroll(harness, user)
 
@@ -200,7 +201,7 @@ async def test_blocking_marks_the_patient_and_unblocking_plans_again(harness: Ha
 
 
 async def test_today_before_the_start_date_names_the_first_night_and_dose(
-    harness: Harness,
+    harness: Simulation,
 ) -> None:
     user = harness.telegram.user(220)
     await enroll(harness, user, start="2026-03-10")
@@ -211,7 +212,7 @@ async def test_today_before_the_start_date_names_the_first_night_and_dose(
     ]
 
 
-async def test_today_on_a_normal_night_gives_dose_step_and_next_step(harness: Harness) -> None:
+async def test_today_on_a_normal_night_gives_dose_step_and_next_step(harness: Simulation) -> None:
     user = harness.telegram.user(221)
     await enroll(harness, user)
     reply = await harness.say(user, "/today")
@@ -222,7 +223,7 @@ async def test_today_on_a_normal_night_gives_dose_step_and_next_step(harness: Ha
     ]
 
 
-async def test_today_on_a_step_up_night_gives_the_new_dose(harness: Harness) -> None:
+async def test_today_on_a_step_up_night_gives_the_new_dose(harness: Simulation) -> None:
     user = harness.telegram.user(222)
     # Ten nights of 1.5 mg from Sun 22 Feb: Wed 4 Mar is the first night of 3 mg.
     await enroll(harness, user, start="2026-02-22")
@@ -237,7 +238,7 @@ async def test_today_on_a_step_up_night_gives_the_new_dose(harness: Harness) -> 
     ]
 
 
-async def test_today_on_the_last_step_says_the_dose_stays(harness: Harness) -> None:
+async def test_today_on_the_last_step_says_the_dose_stays(harness: Simulation) -> None:
     user = harness.telegram.user(223)
     await enroll(harness, user, start="2026-02-12")
     reply = await harness.say(user, "/today")
@@ -248,7 +249,7 @@ async def test_today_on_the_last_step_says_the_dose_stays(harness: Harness) -> N
     ]
 
 
-async def test_today_after_the_dose_is_recorded_says_so(harness: Harness) -> None:
+async def test_today_after_the_dose_is_recorded_says_so(harness: Simulation) -> None:
     user = harness.telegram.user(224)
     await enroll(harness, user)
     await take_tonights_dose(harness, user)
@@ -257,7 +258,7 @@ async def test_today_after_the_dose_is_recorded_says_so(harness: Harness) -> Non
     assert lines(reply)[:3] == [*tonight, t("today_status", status="taken")]
 
 
-async def test_today_when_paused_says_reminders_are_paused(harness: Harness) -> None:
+async def test_today_when_paused_says_reminders_are_paused(harness: Simulation) -> None:
     user = harness.telegram.user(225)
     await enroll(harness, user)
     await harness.say(user, "/stop")
@@ -269,7 +270,7 @@ async def test_today_when_paused_says_reminders_are_paused(harness: Harness) -> 
 
 
 async def test_plan_lists_every_step_with_dates_and_marks_the_current_one(
-    harness: Harness,
+    harness: Simulation,
 ) -> None:
     user = harness.telegram.user(230)
     await enroll(harness, user, start="2026-02-22")
@@ -295,7 +296,7 @@ async def test_plan_lists_every_step_with_dates_and_marks_the_current_one(
     ]
 
 
-async def test_plan_before_the_start_date_marks_no_step(harness: Harness) -> None:
+async def test_plan_before_the_start_date_marks_no_step(harness: Simulation) -> None:
     user = harness.telegram.user(231)
     await enroll(harness, user, start="2026-03-10")
     reply = await harness.say(user, "/plan")
@@ -315,7 +316,7 @@ async def test_plan_before_the_start_date_marks_no_step(harness: Harness) -> Non
 # /settings
 
 
-async def test_settings_shows_bedtime_zone_state_and_three_buttons(harness: Harness) -> None:
+async def test_settings_shows_bedtime_zone_state_and_three_buttons(harness: Simulation) -> None:
     user = harness.telegram.user(240)
     await enroll(harness, user)
     reply = await harness.say(user, "/settings")
@@ -335,7 +336,7 @@ async def test_settings_shows_bedtime_zone_state_and_three_buttons(harness: Harn
     ],
 )
 async def test_settings_change_bedtime_moves_the_scheduled_night(
-    harness: Harness, answer: str, typed: bool, bedtime: time, remind_at: datetime
+    harness: Simulation, answer: str, typed: bool, bedtime: time, remind_at: datetime
 ) -> None:
     user = harness.telegram.user(241)
     await enroll(harness, user)
@@ -352,7 +353,7 @@ async def test_settings_change_bedtime_moves_the_scheduled_night(
     assert dose.next_action_at == remind_at
 
 
-async def test_settings_unreadable_bedtime_keeps_the_old_one(harness: Harness) -> None:
+async def test_settings_unreadable_bedtime_keeps_the_old_one(harness: Simulation) -> None:
     user = harness.telegram.user(242)
     await enroll(harness, user)
     await harness.say(user, "/settings")
@@ -367,7 +368,7 @@ async def test_settings_unreadable_bedtime_keeps_the_old_one(harness: Harness) -
     assert dose.remind_at == FIRST_BEDTIME
 
 
-async def test_settings_change_zone_by_city_moves_the_scheduled_night(harness: Harness) -> None:
+async def test_settings_change_zone_by_city_moves_the_scheduled_night(harness: Simulation) -> None:
     user = harness.telegram.user(243)
     await enroll(harness, user)
     await harness.say(user, "/settings")
@@ -387,7 +388,7 @@ async def test_settings_change_zone_by_city_moves_the_scheduled_night(harness: H
     assert dose.remind_at == datetime(2026, 3, 4, 22, 30, tzinfo=UTC)  # 22:30 GMT
 
 
-async def test_settings_change_zone_back_to_the_default_button(harness: Harness) -> None:
+async def test_settings_change_zone_back_to_the_default_button(harness: Simulation) -> None:
     user = harness.telegram.user(244)
     await enroll(harness, user, bedtime="23:00", city="kolkata")
     (dose,) = await doses_of(harness, user)
@@ -402,7 +403,7 @@ async def test_settings_change_zone_back_to_the_default_button(harness: Harness)
 
 
 async def test_settings_pause_removes_the_night_and_resume_plans_it_again(
-    harness: Harness,
+    harness: Simulation,
 ) -> None:
     user = harness.telegram.user(245)
     await enroll(harness, user)
@@ -428,7 +429,7 @@ async def test_settings_pause_removes_the_night_and_resume_plans_it_again(
     assert len(harness.reminders_to(user)) == 1
 
 
-async def test_pause_after_tonights_reminder_sends_no_follow_up(harness: Harness) -> None:
+async def test_pause_after_tonights_reminder_sends_no_follow_up(harness: Simulation) -> None:
     user = harness.telegram.user(246)
     await enroll(harness, user)
     await harness.run_until(FIRST_BEDTIME)
@@ -443,7 +444,7 @@ async def test_pause_after_tonights_reminder_sends_no_follow_up(harness: Harness
     assert dose.status == "missed"
 
 
-async def test_settings_menu_loses_its_buttons_once_used(harness: Harness) -> None:
+async def test_settings_menu_loses_its_buttons_once_used(harness: Simulation) -> None:
     user = harness.telegram.user(247)
     await enroll(harness, user)
     menu = await harness.say(user, "/settings")
@@ -462,7 +463,7 @@ async def test_settings_menu_loses_its_buttons_once_used(harness: Harness) -> No
 # Everything else
 
 
-async def test_unknown_command_gets_a_short_answer(harness: Harness) -> None:
+async def test_unknown_command_gets_a_short_answer(harness: Simulation) -> None:
     user = harness.telegram.user(250)
     await enroll(harness, user)
     assert (await harness.say(user, "/dose")).text == t("unknown_command")
@@ -470,7 +471,7 @@ async def test_unknown_command_gets_a_short_answer(harness: Harness) -> None:
 
 
 async def test_gibberish_when_enrolled_gets_not_understood_and_changes_nothing(
-    harness: Harness,
+    harness: Simulation,
 ) -> None:
     user = harness.telegram.user(251)
     await enroll(harness, user)
@@ -483,7 +484,7 @@ async def test_gibberish_when_enrolled_gets_not_understood_and_changes_nothing(
 
 @pytest.mark.parametrize("send", ["sticker", "location"])
 async def test_sticker_or_location_when_enrolled_gets_not_text_only(
-    harness: Harness, send: str
+    harness: Simulation, send: str
 ) -> None:
     user = harness.telegram.user(252)
     await enroll(harness, user)
@@ -496,14 +497,16 @@ async def test_sticker_or_location_when_enrolled_gets_not_text_only(
     assert [m.text for m in user.messages()[count:]] == [t("not_text")]
 
 
-async def test_text_before_start_gets_not_understood_and_creates_nothing(harness: Harness) -> None:
+async def test_text_before_start_gets_not_understood_and_creates_nothing(
+    harness: Simulation,
+) -> None:
     user = harness.telegram.user(253)
     reply = await harness.say(user, "hello")
     assert reply.text == t("not_understood", **CLINIC)
     assert await patient_of(harness, user) is None
 
 
-async def test_group_chat_gets_no_answer_at_all(harness: Harness) -> None:
+async def test_group_chat_gets_no_answer_at_all(harness: Simulation) -> None:
     user = harness.telegram.user(254)
     group = harness.telegram.group(-100254)
     in_group = user.in_group(group)
@@ -522,7 +525,7 @@ async def test_group_chat_gets_no_answer_at_all(harness: Harness) -> None:
     assert await patient_of(harness, user) is None
 
 
-async def test_group_chat_says_nothing_to_an_enrolled_patient_either(harness: Harness) -> None:
+async def test_group_chat_says_nothing_to_an_enrolled_patient_either(harness: Simulation) -> None:
     user = harness.telegram.user(255)
     await enroll(harness, user)
     sends = len(harness.telegram.calls("sendMessage"))

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.simulation import Simulation
 from bot.texts import t
 from bot.timing import reminder_at
-from tests.conftest import Harness
 from tests.test_reminders import enroll, nights, reminders
 
 DAY = timedelta(days=1)
@@ -36,7 +36,7 @@ CHANGES = [
 
 
 async def _remind_every_night(
-    harness: Harness, zone: str, bedtime: str, first: date, count: int
+    harness: Simulation, zone: str, bedtime: str, first: date, count: int
 ) -> list[datetime]:
     """Enroll at noon local on `first`, then live through `count` nights answering Taken.
 
@@ -79,7 +79,7 @@ async def _remind_every_night(
 
 @pytest.mark.parametrize(("zone", "change_day"), CHANGES, ids=[f"{z}-{d}" for z, d in CHANGES])
 async def test_one_reminder_a_night_at_2230_local_across_the_clock_change(
-    harness: Harness, zone: str, change_day: date
+    harness: Simulation, zone: str, change_day: date
 ) -> None:
     tz = ZoneInfo(zone)
     first = _night_before(change_day) - DAY
@@ -100,7 +100,7 @@ async def test_one_reminder_a_night_at_2230_local_across_the_clock_change(
 
 @pytest.mark.parametrize("first", [date(2026, 3, 6), date(2026, 10, 30)])
 async def test_kolkata_has_no_clock_change_and_reminds_every_24_hours(
-    harness: Harness, first: date
+    harness: Simulation, first: date
 ) -> None:
     tz = ZoneInfo("Asia/Kolkata")
     sent = await _remind_every_night(harness, "Asia/Kolkata", "22:30", first, count=4)
@@ -111,7 +111,7 @@ async def test_kolkata_has_no_clock_change_and_reminds_every_24_hours(
 
 
 async def test_bedtime_inside_the_spring_forward_gap_comes_once_an_hour_later(
-    harness: Harness,
+    harness: Simulation,
 ) -> None:
     """New York skips 02:00-03:00 on 8 March 2026: a 02:30 bedtime that night is 03:30 EDT."""
     tz = ZoneInfo("America/New_York")
@@ -128,7 +128,7 @@ async def test_bedtime_inside_the_spring_forward_gap_comes_once_an_hour_later(
 
 
 async def test_bedtime_inside_the_fall_back_fold_comes_once_at_its_first_occurrence(
-    harness: Harness,
+    harness: Simulation,
 ) -> None:
     """New York repeats 01:00-02:00 on 1 November 2026: a 01:30 bedtime is reminded once, EDT."""
     tz = ZoneInfo("America/New_York")

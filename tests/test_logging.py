@@ -8,7 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from bot.__main__ import configure_logging
-from tests.conftest import TOKEN, Harness
+from bot.simulation import Simulation
+from tests.conftest import TOKEN
 
 NOISY = ("telegram", "httpx", "httpcore", "apscheduler")
 
@@ -29,7 +30,7 @@ def test_debug_level_keeps_the_chatty_libraries_quiet(debug_logging: None) -> No
 
 
 async def test_a_conversation_at_debug_level_logs_no_token_and_no_patient_words(
-    debug_logging: None, harness: Harness, caplog: pytest.LogCaptureFixture
+    debug_logging: None, harness: Simulation, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     user = harness.telegram.user(170)

@@ -10,9 +10,10 @@ import pytest
 
 from bot.plans import BUILTIN_PLANS
 from bot.settings import Settings
+from bot.simulation import Simulation, running
 from bot.texts import t
 from fake_telegram.core import FakeMessage, FakeUser
-from tests.conftest import Harness, doses_of, patient_of, running_bot
+from tests.conftest import doses_of, patient_of
 
 BEDTIME_LABELS = ["21:00", "21:30", "22:00", "22:30", "23:00", "23:30"]
 WELCOME = dict(clinic="Test Clinic", contact="+1 555 0100", emergency="911")
@@ -21,7 +22,7 @@ WELCOME = dict(clinic="Test Clinic", contact="+1 555 0100", emergency="911")
 # Helpers
 
 
-async def awaiting(harness: Harness, user: FakeUser) -> str | None:
+async def awaiting(harness: Simulation, user: FakeUser) -> str | None:
     patient = await patient_of(harness, user)
     assert patient is not None
     return patient.awaiting
@@ -31,39 +32,39 @@ def texts_since(user: FakeUser, count: int) -> list[str | None]:
     return [m.text for m in user.messages()[count:]]
 
 
-async def to_plan(harness: Harness, user: FakeUser) -> FakeMessage:
+async def to_plan(harness: Simulation, user: FakeUser) -> FakeMessage:
     await harness.say(user, "/start")
     return await harness.tap(user, user.last(), t("button_consent_yes"))
 
 
-async def to_zone(harness: Harness, user: FakeUser) -> FakeMessage:
+async def to_zone(harness: Simulation, user: FakeUser) -> FakeMessage:
     await to_plan(harness, user)
     return await harness.tap(user, user.last(), t("button_plan_builtin-1.5"))
 
 
-async def to_start(harness: Harness, user: FakeUser) -> FakeMessage:
+async def to_start(harness: Simulation, user: FakeUser) -> FakeMessage:
     await to_zone(harness, user)
     return await harness.tap(user, user.last(), "New York")
 
 
-async def to_bedtime(harness: Harness, user: FakeUser) -> FakeMessage:
+async def to_bedtime(harness: Simulation, user: FakeUser) -> FakeMessage:
     await to_start(harness, user)
     return await harness.tap(user, user.last(), t("button_today"))
 
 
-async def to_summary(harness: Harness, user: FakeUser) -> FakeMessage:
+async def to_summary(harness: Simulation, user: FakeUser) -> FakeMessage:
     await to_bedtime(harness, user)
     return await harness.tap(user, user.last(), "22:30")
 
 
 @asynccontextmanager
-async def restarted(harness: Harness, settings: Settings) -> AsyncIterator[Harness]:
+async def restarted(harness: Simulation, settings: Settings) -> AsyncIterator[Simulation]:
     """Shut the running bot down and start a second Application on the same database."""
     old = harness.app
     assert old.post_shutdown is not None
     await old.shutdown()
     await old.post_shutdown(old)
-    async with running_bot(settings, harness.clock, harness.telegram) as second:
+    async with running(settings, harness.clock, harness.telegram) as second:
         yield second
 
 
@@ -71,7 +72,7 @@ async def restarted(harness: Harness, settings: Settings) -> AsyncIterator[Harne
 
 
 async def test_start_sends_welcome_then_consent_and_keeps_a_patient_awaiting_consent(
-    harness: Harness,
+    harness: Simulation,
 ) -> None:
     user = harness.telegram.user(101)
     await harness.say(user, "/start")
@@ -87,7 +88,9 @@ async def test_start_sends_welcome_then_consent_and_keeps_a_patient_awaiting_con
     assert patient.chat_id == user.id
 
 
-async def test_onboarding_with_buttons_enrolls_with_one_scheduled_night(harness: Harness) -> None:
+async def test_onboarding_with_buttons_enrolls_with_one_scheduled_night(
+    harness: Simulation,
+) -> None:
     user = harness.telegram.user(102)
     plan_question = await to_plan(harness, user)
     assert plan_question.text == t("ask_plan")
@@ -138,7 +141,7 @@ async def test_onboarding_with_buttons_enrolls_with_one_scheduled_night(harness:
     assert (dose.step, str(dose.dose_mg.normalize()), dose.capsules) == (1, "1.5", 1)
 
 
-async def test_every_question_button_is_taken_off_once_answered(harness: Harness) -> None:
+async def test_every_question_button_is_taken_off_once_answered(harness: Simulation) -> None:
     user = harness.telegram.user(103)
     await to_summary(harness, user)
     await harness.tap(user, user.last(), t("button_confirm"))
@@ -147,7 +150,7 @@ async def test_every_question_button_is_taken_off_once_answered(harness: Harness
     assert all(m.edited for m in user.messages() if m.text in (t("consent"), t("ask_plan")))
 
 
-async def test_onboarding_tomorrow_button_starts_the_next_night(harness: Harness) -> None:
+async def test_onboarding_tomorrow_button_starts_the_next_night(harness: Simulation) -> None:
     user = harness.telegram.user(104)
     await to_start(harness, user)
     await harness.tap(user, user.last(), t("button_tomorrow"))
@@ -163,7 +166,7 @@ async def test_onboarding_tomorrow_button_starts_the_next_night(harness: Harness
 
 @pytest.mark.parametrize("typed", ["2026-03-10", "10 Mar"])
 async def test_onboarding_typed_start_date_schedules_that_night_in_local_time(
-    harness: Harness, typed: str
+    harness: Simulation, typed: str
 ) -> None:
     user = harness.telegram.user(105)
     await to_start(harness, user)
@@ -181,7 +184,9 @@ async def test_onboarding_typed_start_date_schedules_that_night_in_local_time(
 
 
 @pytest.mark.parametrize("typed", ["22:30", "10:30 pm", "22.30"])
-async def test_onboarding_typed_bedtime_is_read_and_moves_on(harness: Harness, typed: str) -> None:
+async def test_onboarding_typed_bedtime_is_read_and_moves_on(
+    harness: Simulation, typed: str
+) -> None:
     user = harness.telegram.user(106)
     await to_bedtime(harness, user)
     summary = await harness.say(user, typed)
@@ -193,7 +198,7 @@ async def test_onboarding_typed_bedtime_is_read_and_moves_on(harness: Harness, t
 
 
 async def test_onboarding_typed_city_offers_its_zone_with_local_time_then_enrolls(
-    harness: Harness,
+    harness: Simulation,
 ) -> None:
     user = harness.telegram.user(107)
     await to_zone(harness, user)
@@ -224,7 +229,7 @@ async def test_onboarding_typed_city_offers_its_zone_with_local_time_then_enroll
     assert len(harness.reminders_to(user)) == 1
 
 
-async def test_onboarding_somewhere_else_asks_for_a_city(harness: Harness) -> None:
+async def test_onboarding_somewhere_else_asks_for_a_city(harness: Simulation) -> None:
     user = harness.telegram.user(108)
     zone_question = await to_zone(harness, user)
     reply = await harness.tap(user, zone_question, t("button_zone_other"))
@@ -242,7 +247,7 @@ async def test_onboarding_somewhere_else_asks_for_a_city(harness: Harness) -> No
 # Saying no, something else, starting over
 
 
-async def test_declining_consent_keeps_nothing(harness: Harness) -> None:
+async def test_declining_consent_keeps_nothing(harness: Simulation) -> None:
     user = harness.telegram.user(110)
     await harness.say(user, "/start")
     reply = await harness.tap(user, user.last(), t("button_consent_no"))
@@ -255,7 +260,7 @@ async def test_declining_consent_keeps_nothing(harness: Harness) -> None:
     assert await awaiting(harness, user) == "consent"
 
 
-async def test_something_else_plan_keeps_them_at_the_plan_question(harness: Harness) -> None:
+async def test_something_else_plan_keeps_them_at_the_plan_question(harness: Simulation) -> None:
     user = harness.telegram.user(111)
     plan_question = await to_plan(harness, user)
     count = len(user.messages())
@@ -274,7 +279,7 @@ async def test_something_else_plan_keeps_them_at_the_plan_question(harness: Harn
 
 
 async def test_start_over_from_summary_clears_answers_and_asks_the_plan_again(
-    harness: Harness,
+    harness: Simulation,
 ) -> None:
     user = harness.telegram.user(112)
     summary = await to_summary(harness, user)
@@ -294,7 +299,7 @@ async def test_start_over_from_summary_clears_answers_and_asks_the_plan_again(
 
 
 @pytest.mark.parametrize("typed", ["25:00", "later"])
-async def test_unreadable_bedtime_is_asked_again(harness: Harness, typed: str) -> None:
+async def test_unreadable_bedtime_is_asked_again(harness: Simulation, typed: str) -> None:
     user = harness.telegram.user(120)
     await to_bedtime(harness, user)
     count = len(user.messages())
@@ -309,7 +314,7 @@ async def test_unreadable_bedtime_is_asked_again(harness: Harness, typed: str) -
     assert patient.start_date == date(2026, 3, 4)  # earlier answers kept
 
 
-async def test_unknown_place_is_refused_and_the_zone_step_kept(harness: Harness) -> None:
+async def test_unknown_place_is_refused_and_the_zone_step_kept(harness: Simulation) -> None:
     user = harness.telegram.user(121)
     await to_zone(harness, user)
     count = len(user.messages())
@@ -326,7 +331,7 @@ async def test_unknown_place_is_refused_and_the_zone_step_kept(harness: Harness)
 
 
 async def test_a_near_miss_place_is_offered_for_confirmation_never_taken_silently(
-    harness: Harness,
+    harness: Simulation,
 ) -> None:
     user = harness.telegram.user(122)
     await to_zone(harness, user)
@@ -339,7 +344,7 @@ async def test_a_near_miss_place_is_offered_for_confirmation_never_taken_silentl
 
 @pytest.mark.parametrize("send", ["sticker", "photo", "voice"])
 async def test_non_text_at_the_bedtime_question_is_answered_and_the_step_kept(
-    harness: Harness, send: str
+    harness: Simulation, send: str
 ) -> None:
     user = harness.telegram.user(123)
     await to_bedtime(harness, user)
@@ -354,7 +359,7 @@ async def test_non_text_at_the_bedtime_question_is_answered_and_the_step_kept(
 
 
 @pytest.mark.parametrize("typed", ["2020-01-01", "2026-07-01"])
-async def test_start_date_out_of_range_is_asked_again(harness: Harness, typed: str) -> None:
+async def test_start_date_out_of_range_is_asked_again(harness: Simulation, typed: str) -> None:
     user = harness.telegram.user(124)
     await to_start(harness, user)
     count = len(user.messages())
@@ -368,7 +373,7 @@ async def test_start_date_out_of_range_is_asked_again(harness: Harness, typed: s
     assert patient is not None and patient.awaiting == "start" and patient.start_date is None
 
 
-async def test_unreadable_start_date_is_asked_again(harness: Harness) -> None:
+async def test_unreadable_start_date_is_asked_again(harness: Simulation) -> None:
     user = harness.telegram.user(125)
     await to_start(harness, user)
     count = len(user.messages())
@@ -385,7 +390,7 @@ async def test_unreadable_start_date_is_asked_again(harness: Harness) -> None:
     ],
 )
 async def test_typing_at_a_button_only_question_asks_it_again(
-    harness: Harness, reach: str, typed: str, question: str
+    harness: Simulation, reach: str, typed: str, question: str
 ) -> None:
     user = harness.telegram.user(126)
     if reach == "consent":
@@ -399,7 +404,9 @@ async def test_typing_at_a_button_only_question_asks_it_again(
     assert await awaiting(harness, user) == reach
 
 
-async def test_typing_at_the_summary_shows_it_again_and_does_not_enroll(harness: Harness) -> None:
+async def test_typing_at_the_summary_shows_it_again_and_does_not_enroll(
+    harness: Simulation,
+) -> None:
     user = harness.telegram.user(127)
     summary = await to_summary(harness, user)
     again = await harness.say(user, "yes")
@@ -413,7 +420,9 @@ async def test_typing_at_the_summary_shows_it_again_and_does_not_enroll(harness:
 # Buttons from old messages
 
 
-async def test_old_question_button_gets_stale_reply_and_current_question(harness: Harness) -> None:
+async def test_old_question_button_gets_stale_reply_and_current_question(
+    harness: Simulation,
+) -> None:
     user = harness.telegram.user(130)
     start_question = await to_start(harness, user)
     # A typed answer leaves the old question's buttons in the chat.
@@ -433,7 +442,7 @@ async def test_old_question_button_gets_stale_reply_and_current_question(harness
     assert old is not None and old.buttons() == []
 
 
-async def test_pressing_the_same_button_twice_counts_once(harness: Harness) -> None:
+async def test_pressing_the_same_button_twice_counts_once(harness: Simulation) -> None:
     user = harness.telegram.user(131)
     await harness.say(user, "/start")
     consent = user.last()
@@ -451,7 +460,7 @@ async def test_pressing_the_same_button_twice_counts_once(harness: Harness) -> N
     assert len([m for m in user.messages() if m.text == t("ask_plan")]) == 2
 
 
-async def test_forged_press_for_a_later_question_changes_nothing(harness: Harness) -> None:
+async def test_forged_press_for_a_later_question_changes_nothing(harness: Simulation) -> None:
     user = harness.telegram.user(132)
     await harness.say(user, "/start")
     consent = user.last()
@@ -467,7 +476,7 @@ async def test_forged_press_for_a_later_question_changes_nothing(harness: Harnes
     assert patient.awaiting == "consent" and patient.plan is None and patient.consent_at is None
 
 
-async def test_forged_press_from_a_stranger_is_not_enrolled(harness: Harness) -> None:
+async def test_forged_press_from_a_stranger_is_not_enrolled(harness: Simulation) -> None:
     user = harness.telegram.user(133)
     user.send("hello")  # so the chat exists
     await harness.deliver()
@@ -480,7 +489,7 @@ async def test_forged_press_from_a_stranger_is_not_enrolled(harness: Harness) ->
 
 @pytest.mark.parametrize("data", ["garbage", "v0:dose:1:t", "v1:set:pause:now", "v1:ob:plan:a b"])
 async def test_unreadable_button_data_gets_the_unknown_toast_and_nothing_else(
-    harness: Harness, data: str
+    harness: Simulation, data: str
 ) -> None:
     user = harness.telegram.user(134)
     await harness.say(user, "/start")
@@ -500,7 +509,7 @@ async def test_unreadable_button_data_gets_the_unknown_toast_and_nothing_else(
 
 
 async def test_restart_mid_onboarding_continues_with_the_next_answer(
-    harness: Harness, settings: Settings
+    harness: Simulation, settings: Settings
 ) -> None:
     user = harness.telegram.user(140)
     await to_bedtime(harness, user)
@@ -518,7 +527,7 @@ async def test_restart_mid_onboarding_continues_with_the_next_answer(
 
 
 async def test_restart_mid_onboarding_then_start_resumes_the_current_question(
-    harness: Harness, settings: Settings
+    harness: Simulation, settings: Settings
 ) -> None:
     user = harness.telegram.user(141)
     await to_zone(harness, user)
@@ -541,7 +550,7 @@ async def test_restart_mid_onboarding_then_start_resumes_the_current_question(
     [(to_plan, "ask_plan"), (to_start, "ask_start"), (to_bedtime, "ask_bedtime")],
 )
 async def test_start_mid_onboarding_resumes_without_losing_answers(
-    harness: Harness,
+    harness: Simulation,
     reach,
     question: str,  # type: ignore[no-untyped-def]
 ) -> None:
@@ -563,7 +572,7 @@ async def test_start_mid_onboarding_resumes_without_losing_answers(
 
 
 async def test_tonight_button_is_the_patients_own_night_far_from_the_default_zone(
-    harness: Harness,
+    harness: Simulation,
 ) -> None:
     # 21:00 on Wednesday in New York, but already 07:30 on Thursday in Kolkata.
     harness.clock.set(datetime(2026, 3, 5, 2, 0, tzinfo=UTC))
@@ -581,7 +590,7 @@ async def test_tonight_button_is_the_patients_own_night_far_from_the_default_zon
     assert patient is not None and patient.start_date == dose.night  # ...should be night 1
 
 
-async def test_tonight_pressed_after_midnight_means_the_coming_evening(harness: Harness) -> None:
+async def test_tonight_pressed_after_midnight_means_the_coming_evening(harness: Simulation) -> None:
     # 02:00 on Thursday 5 March in New York: Wednesday's night is still going on.
     harness.clock.set(datetime(2026, 3, 5, 7, 0, tzinfo=UTC))
     user = harness.telegram.user(151)

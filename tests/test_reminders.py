@@ -1,6 +1,6 @@
 """Bedtime reminders through the whole stack: the real Application, the fake Telegram, a database.
 
-Every test drives the patient's chat (enrollment, presses) and moves the FakeClock with
+Every test drives the patient's chat (enrollment, presses) and moves the VirtualClock with
 `harness.run_until`, which dispatches at every due time on the way, as the JobQueue job would.
 """
 
@@ -18,12 +18,13 @@ from sqlalchemy import update
 from bot import callbacks, messages, nightly
 from bot.nightly import Answer
 from bot.settings import Settings
+from bot.simulation import Simulation, running
 from bot.texts import t
 from bot.timing import reminder_at
 from fake_telegram.core import FakeMessage, FakeUser
 from fake_telegram.transport import FakeRequest
 from storage.models import Dose
-from tests.conftest import Harness, doses_of, patient_of, running_bot
+from tests.conftest import doses_of, patient_of
 
 NY = ZoneInfo("America/New_York")
 BEDTIME = time(22, 30)
@@ -64,7 +65,7 @@ def followups(user: FakeUser) -> list[FakeMessage]:
 
 
 async def enroll(
-    harness: Harness,
+    harness: Simulation,
     user: FakeUser,
     plan: str = "builtin-0.5",
     start: date | None = None,
@@ -88,25 +89,25 @@ async def enroll(
     assert done.text == t("enrolled", bedtime=messages.clock(time(hour, minute)))
 
 
-async def nights(harness: Harness, user: FakeUser) -> dict[date, Dose]:
+async def nights(harness: Simulation, user: FakeUser) -> dict[date, Dose]:
     """Every dose row of the patient, by night."""
     return {row.night: row for row in await doses_of(harness, user)}
 
 
-async def night(harness: Harness, user: FakeUser, which: date) -> Dose:
+async def night(harness: Simulation, user: FakeUser, which: date) -> Dose:
     rows = await nights(harness, user)
     assert which in rows, f"no row for {which}: {sorted(rows)}"
     return rows[which]
 
 
-def last_toast(harness: Harness) -> str | None:
+def last_toast(harness: Simulation) -> str | None:
     """The text of the newest answerCallbackQuery."""
     answers = list(harness.telegram.callback_answers.values())
     assert answers, "no callback query was answered"
     return answers[-1].get("text")
 
 
-async def forge(harness: Harness, user: FakeUser, message_id: int, data: str) -> str | None:
+async def forge(harness: Simulation, user: FakeUser, message_id: int, data: str) -> str | None:
     """`user` sends a callback query with `data` (a modified client); return the toast."""
     update_ = user.forge_press(message_id, data)
     await harness.deliver()
@@ -115,23 +116,25 @@ async def forge(harness: Harness, user: FakeUser, message_id: int, data: str) ->
     return answer.get("text")
 
 
-def sent_to(harness: Harness, user: FakeUser) -> list:
+def sent_to(harness: Simulation, user: FakeUser) -> list:
     """Successful sendMessage calls to the user's chat."""
     return [
         c for c in harness.telegram.calls("sendMessage") if c.ok and c.params["chat_id"] == user.id
     ]
 
 
-def another_process(harness: Harness, settings: Settings) -> AbstractAsyncContextManager[Harness]:
+def another_process(
+    harness: Simulation, settings: Settings
+) -> AbstractAsyncContextManager[Simulation]:
     """A second Application on the same database and the same Telegram, as a restart would build."""
-    return running_bot(settings, harness.clock, harness.telegram)
+    return running(settings, harness.clock, harness.telegram)
 
 
 # The reminder itself
 
 
 async def test_reminder_comes_at_bedtime_in_the_patients_zone_not_a_minute_before(
-    harness: Harness,
+    harness: Simulation,
 ) -> None:
     user = harness.telegram.user(101)
     await enroll(harness, user)
@@ -163,7 +166,9 @@ async def test_reminder_comes_at_bedtime_in_the_patients_zone_not_a_minute_befor
 # Answers
 
 
-async def test_taken_records_the_night_and_writes_it_under_the_reminder(harness: Harness) -> None:
+async def test_taken_records_the_night_and_writes_it_under_the_reminder(
+    harness: Simulation,
+) -> None:
     user = harness.telegram.user(102)
     await enroll(harness, user)
     await harness.run_until(bedtime(TONIGHT) + timedelta(minutes=5))
@@ -188,7 +193,9 @@ async def test_taken_records_the_night_and_writes_it_under_the_reminder(harness:
     assert (await night(harness, user, TONIGHT)).status == "taken"
 
 
-async def test_taken_on_the_follow_up_takes_the_buttons_off_both_messages(harness: Harness) -> None:
+async def test_taken_on_the_follow_up_takes_the_buttons_off_both_messages(
+    harness: Simulation,
+) -> None:
     user = harness.telegram.user(103)
     await enroll(harness, user)
     await harness.run_until(bedtime(TONIGHT) + FOLLOWUP)
@@ -211,7 +218,9 @@ async def test_taken_on_the_follow_up_takes_the_buttons_off_both_messages(harnes
     assert (await night(harness, user, TONIGHT)).status == "taken"
 
 
-async def test_taken_on_the_reminder_takes_the_buttons_off_the_follow_up(harness: Harness) -> None:
+async def test_taken_on_the_reminder_takes_the_buttons_off_the_follow_up(
+    harness: Simulation,
+) -> None:
     user = harness.telegram.user(104)
     await enroll(harness, user)
     await harness.run_until(bedtime(TONIGHT) + FOLLOWUP)
@@ -226,7 +235,7 @@ async def test_taken_on_the_reminder_takes_the_buttons_off_the_follow_up(harness
     assert pressed.text.endswith(t("recorded_taken"))  # type: ignore[union-attr]
 
 
-async def test_second_press_changes_nothing_and_answers_already(harness: Harness) -> None:
+async def test_second_press_changes_nothing_and_answers_already(harness: Simulation) -> None:
     user = harness.telegram.user(105)
     await enroll(harness, user)
     await harness.run_until(bedtime(TONIGHT))
@@ -250,7 +259,7 @@ async def test_second_press_changes_nothing_and_answers_already(harness: Harness
 
 
 async def test_press_on_last_nights_reminder_the_next_day_records_last_night(
-    harness: Harness,
+    harness: Simulation,
 ) -> None:
     user = harness.telegram.user(106)
     await enroll(harness, user)
@@ -270,7 +279,7 @@ async def test_press_on_last_nights_reminder_the_next_day_records_last_night(
     assert harness.telegram.message(user.id, second.message_id).buttons() == DOSE_BUTTONS  # type: ignore[union-attr]
 
 
-async def test_skip_records_skipped_and_stops_the_night(harness: Harness) -> None:
+async def test_skip_records_skipped_and_stops_the_night(harness: Simulation) -> None:
     user = harness.telegram.user(107)
     await enroll(harness, user)
     await harness.run_until(bedtime(TONIGHT))
@@ -288,7 +297,7 @@ async def test_skip_records_skipped_and_stops_the_night(harness: Harness) -> Non
     assert row.status == "skipped" and row.answered_at == bedtime(TONIGHT)
 
 
-async def test_snooze_reminds_again_thirty_minutes_later_once(harness: Harness) -> None:
+async def test_snooze_reminds_again_thirty_minutes_later_once(harness: Simulation) -> None:
     user = harness.telegram.user(108)
     await enroll(harness, user)
     due = bedtime(TONIGHT)
@@ -324,7 +333,7 @@ async def test_snooze_reminds_again_thirty_minutes_later_once(harness: Harness) 
     assert (await night(harness, user, TONIGHT)).status == "missed"
 
 
-async def test_snooze_is_refused_close_to_the_cutoff(harness: Harness) -> None:
+async def test_snooze_is_refused_close_to_the_cutoff(harness: Simulation) -> None:
     user = harness.telegram.user(109)
     await enroll(harness, user)
     due = bedtime(TONIGHT)
@@ -344,7 +353,7 @@ async def test_snooze_is_refused_close_to_the_cutoff(harness: Harness) -> None:
     assert (await night(harness, user, TONIGHT)).status == "missed"
 
 
-async def test_a_press_by_another_user_is_refused_and_changes_nothing(harness: Harness) -> None:
+async def test_a_press_by_another_user_is_refused_and_changes_nothing(harness: Simulation) -> None:
     patient = harness.telegram.user(110)
     other = harness.telegram.user(111, first_name="Other")
     await enroll(harness, patient)
@@ -363,7 +372,9 @@ async def test_a_press_by_another_user_is_refused_and_changes_nothing(harness: H
     assert (await night(harness, other, TONIGHT)).status == "sent"
 
 
-async def test_a_forged_press_on_a_night_not_yet_reminded_changes_nothing(harness: Harness) -> None:
+async def test_a_forged_press_on_a_night_not_yet_reminded_changes_nothing(
+    harness: Simulation,
+) -> None:
     user = harness.telegram.user(112)
     await enroll(harness, user)
     row = await night(harness, user, TONIGHT)
@@ -384,7 +395,7 @@ async def test_a_forged_press_on_a_night_not_yet_reminded_changes_nothing(harnes
 
 
 async def test_exactly_one_follow_up_then_nothing_and_missed_at_the_cutoff(
-    harness: Harness,
+    harness: Simulation,
 ) -> None:
     user = harness.telegram.user(113)
     await enroll(harness, user)
@@ -412,7 +423,7 @@ async def test_exactly_one_follow_up_then_nothing_and_missed_at_the_cutoff(
     assert len(user.messages()) == enrolled + 2
 
 
-async def test_the_night_after_a_miss_says_last_night_was_not_recorded(harness: Harness) -> None:
+async def test_the_night_after_a_miss_says_last_night_was_not_recorded(harness: Simulation) -> None:
     user = harness.telegram.user(114)
     await enroll(harness, user)
     second_night, third_night = TONIGHT + timedelta(days=1), TONIGHT + timedelta(days=2)
@@ -432,7 +443,7 @@ async def test_the_night_after_a_miss_says_last_night_was_not_recorded(harness: 
     assert third.text == t("reminder", dose=words("0.5", 1, "0.5"))
 
 
-async def test_step_up_night_says_the_dose_is_new(harness: Harness) -> None:
+async def test_step_up_night_says_the_dose_is_new(harness: Simulation) -> None:
     user = harness.telegram.user(115)
     await enroll(harness, user, start=TONIGHT - timedelta(days=14))
 
@@ -451,7 +462,7 @@ async def test_step_up_night_says_the_dose_is_new(harness: Harness) -> None:
 
 
 async def test_capsule_change_notice_only_in_the_seven_nights_before_the_switch(
-    harness: Harness,
+    harness: Simulation,
 ) -> None:
     user = harness.telegram.user(116)
     # builtin-0.5 switches to 1.5 mg capsules on its 85th night (start + 84).
@@ -478,7 +489,7 @@ async def test_capsule_change_notice_only_in_the_seven_nights_before_the_switch(
 # Downtime
 
 
-async def test_down_past_bedtime_but_before_the_cutoff_sends_late_once(harness: Harness) -> None:
+async def test_down_past_bedtime_but_before_the_cutoff_sends_late_once(harness: Simulation) -> None:
     user = harness.telegram.user(117)
     await enroll(harness, user)
     due = bedtime(TONIGHT)
@@ -499,7 +510,7 @@ async def test_down_past_bedtime_but_before_the_cutoff_sends_late_once(harness: 
     assert followup.date == int((back + FOLLOWUP).timestamp())
 
 
-async def test_down_past_the_cutoff_records_missed_and_never_sends(harness: Harness) -> None:
+async def test_down_past_the_cutoff_records_missed_and_never_sends(harness: Simulation) -> None:
     user = harness.telegram.user(118)
     await enroll(harness, user)
     enrolled = len(user.messages())
@@ -520,7 +531,7 @@ async def test_down_past_the_cutoff_records_missed_and_never_sends(harness: Harn
 
 
 async def test_down_for_days_records_every_skipped_night_and_reminds_tonight_normally(
-    harness: Harness,
+    harness: Simulation,
 ) -> None:
     user = harness.telegram.user(119)
     await enroll(harness, user)
@@ -546,7 +557,7 @@ async def test_down_for_days_records_every_skipped_night_and_reminds_tonight_nor
 
 
 async def test_down_for_days_and_back_after_tonights_bedtime_sends_tonight_late_once(
-    harness: Harness,
+    harness: Simulation,
 ) -> None:
     user = harness.telegram.user(123)
     await enroll(harness, user)
@@ -573,7 +584,7 @@ async def test_down_for_days_and_back_after_tonights_bedtime_sends_tonight_late_
 
 
 async def test_a_restarted_process_does_not_send_the_reminder_again(
-    harness: Harness, settings: Settings
+    harness: Simulation, settings: Settings
 ) -> None:
     user = harness.telegram.user(120)
     await enroll(harness, user)
@@ -592,7 +603,7 @@ async def test_a_restarted_process_does_not_send_the_reminder_again(
 
 
 async def test_a_send_left_by_a_dead_process_is_recovered_as_sent_not_resent(
-    harness: Harness,
+    harness: Simulation,
 ) -> None:
     user = harness.telegram.user(121)
     await enroll(harness, user)
@@ -627,7 +638,7 @@ async def test_a_send_left_by_a_dead_process_is_recovered_as_sent_not_resent(
 
 
 async def test_a_dead_snoozed_resend_after_the_follow_up_is_recovered_and_waits_for_the_cutoff(
-    harness: Harness,
+    harness: Simulation,
 ) -> None:
     user = harness.telegram.user(122)
     await enroll(harness, user)
@@ -660,7 +671,7 @@ async def test_a_dead_snoozed_resend_after_the_follow_up_is_recovered_and_waits_
 
 
 async def test_two_processes_dispatching_the_same_night_at_once_send_it_once(
-    harness: Harness, settings: Settings
+    harness: Simulation, settings: Settings
 ) -> None:
     user = harness.telegram.user(130)
     await enroll(harness, user)
@@ -687,7 +698,7 @@ async def test_two_processes_dispatching_the_same_night_at_once_send_it_once(
 
 
 async def test_flood_wait_at_bedtime_delivers_the_reminder_after_the_wait_once(
-    harness: Harness,
+    harness: Simulation,
 ) -> None:
     user = harness.telegram.user(140)
     await enroll(harness, user)
@@ -716,7 +727,7 @@ async def test_flood_wait_at_bedtime_delivers_the_reminder_after_the_wait_once(
 
 @pytest.mark.parametrize("status", [500, 502])
 async def test_server_errors_at_bedtime_deliver_the_reminder_later_once(
-    harness: Harness, status: int
+    harness: Simulation, status: int
 ) -> None:
     user = harness.telegram.user(141)
     await enroll(harness, user)
@@ -736,7 +747,7 @@ async def test_server_errors_at_bedtime_deliver_the_reminder_later_once(
     assert len(reminders(user)) == 1 and len(followups(user)) == 1
 
 
-async def _blocked_at_bedtime(harness: Harness, user: FakeUser) -> None:
+async def _blocked_at_bedtime(harness: Simulation, user: FakeUser) -> None:
     """The patient blocks the bot; the bot only learns of it from the 403 on its bedtime send."""
     await enroll(harness, user)
     user.block()  # its my_chat_member update stays undelivered for now
@@ -748,7 +759,7 @@ async def _blocked_at_bedtime(harness: Harness, user: FakeUser) -> None:
 
 
 async def test_a_patient_who_blocked_the_bot_is_marked_and_gets_no_more_sends(
-    harness: Harness,
+    harness: Simulation,
 ) -> None:
     user = harness.telegram.user(142)
     await _blocked_at_bedtime(harness, user)
@@ -762,7 +773,7 @@ async def test_a_patient_who_blocked_the_bot_is_marked_and_gets_no_more_sends(
     assert reminders(user) == []
 
 
-async def test_a_blocked_patient_is_reminded_again_after_start(harness: Harness) -> None:
+async def test_a_blocked_patient_is_reminded_again_after_start(harness: Simulation) -> None:
     user = harness.telegram.user(143)
     await _blocked_at_bedtime(harness, user)
     harness.telegram.take_updates()  # the kicked update arrives late or not at all
@@ -782,7 +793,7 @@ async def test_a_blocked_patient_is_reminded_again_after_start(harness: Harness)
 
 
 async def test_unblocking_with_the_membership_update_and_start_reminds_once(
-    harness: Harness,
+    harness: Simulation,
 ) -> None:
     user = harness.telegram.user(144)
     await _blocked_at_bedtime(harness, user)
@@ -802,15 +813,13 @@ async def test_unblocking_with_the_membership_update_and_start_reminds_once(
 
 
 async def test_a_send_that_timed_out_but_was_delivered_is_never_sent_twice(
-    harness: Harness, settings: Settings
+    harness: Simulation, settings: Settings
 ) -> None:
     user = harness.telegram.user(160)
     await enroll(harness, user)
     # The same bot, but its HTTP client gives up waiting after 0.2 s.
     impatient_request = FakeRequest(harness.telegram, read_timeout=0.2)
-    async with running_bot(
-        settings, harness.clock, harness.telegram, impatient_request
-    ) as impatient:
+    async with running(settings, harness.clock, harness.telegram, impatient_request) as impatient:
         harness.telegram.fail("sendMessage", status=200, delay=0.5)  # slow, but delivered
         await impatient.run_until(bedtime(TONIGHT))
         await asyncio.sleep(0.6)  # Telegram's late answer lands after the bot stopped waiting
@@ -825,7 +834,7 @@ async def test_a_send_that_timed_out_but_was_delivered_is_never_sent_twice(
 
 @pytest.mark.parametrize(("nights_off", "caution"), [(20, False), (40, True)])
 async def test_resuming_after_a_pause_says_when_the_dose_is_new_and_when_to_ask_first(
-    harness: Harness, nights_off: int, caution: bool
+    harness: Simulation, nights_off: int, caution: bool
 ) -> None:
     user = harness.telegram.user(161)
     await enroll(harness, user)
