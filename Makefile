@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-postgres lint clean
+.PHONY: install run demo test test-postgres lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed")'
@@ -17,6 +17,9 @@ install: $(STAMP) ## Create the virtual environment and install the bot with its
 
 run: $(STAMP) ## Run the bot with the settings in .env.
 	$(BIN)/python -m bot
+
+demo: $(STAMP) ## Watch a scripted patient's twelve weeks, offline: no token, no network, no .env.
+	$(BIN)/python -m bot demo
 
 test: $(STAMP) ## Run the whole test suite (SQLite, or TEST_DATABASE_URL when set).
 	$(BIN)/python -m pytest -q

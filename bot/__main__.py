@@ -1,4 +1,4 @@
-"""Run the bot: `python -m bot` or `ldn-bot`."""
+"""Run the bot: `python -m bot` or `ldn-bot`; `demo` and `simulate` run it offline instead."""
 
 from __future__ import annotations
 
@@ -28,9 +28,38 @@ def configure_logging(level: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Read the settings, then poll Telegram until stopped."""
+    """Run the bot, or with `demo` or `simulate` its offline versions."""
     parser = argparse.ArgumentParser(prog="ldn-bot", description="The LDN titration reminder bot.")
-    parser.parse_args(argv)
+    commands = parser.add_subparsers(dest="command", metavar="{demo,simulate}")
+    demo = commands.add_parser(
+        "demo", help="a scripted patient's twelve weeks, offline: no token, no network"
+    )
+    demo.add_argument("--seed", type=int, default=None, help="vary the patient's nights")
+    detail = demo.add_mutually_exclusive_group()
+    detail.add_argument(
+        "--brief", action="store_false", dest="full", help="ordinary nights on one line (default)"
+    )
+    detail.add_argument(
+        "--full", action="store_true", dest="full", help="every message of every night"
+    )
+    demo.set_defaults(full=False)
+    commands.add_parser("simulate", help="be the patient yourself, offline, on a virtual clock")
+    args = parser.parse_args(argv)
+    # Imported here: the offline modes need the fake Telegram, running the bot does not.
+    if args.command == "demo":
+        from bot import demo as offline_demo
+
+        seed = offline_demo.DEFAULT_SEED if args.seed is None else args.seed
+        return offline_demo.run(seed=seed, full=args.full)
+    if args.command == "simulate":
+        from bot import simulate
+
+        return simulate.run()
+    return run_bot()
+
+
+def run_bot() -> int:
+    """Read the settings, then poll Telegram until stopped."""
     try:
         settings = load_settings()
     except SettingsError as error:

@@ -223,7 +223,8 @@ class Dispatcher:
         if change is not None and change.start is not None:
             days = (change.start - dose.night).days
             capsule = messages.mg(change.step.capsule_mg)
-            lines.append(t("reminder_capsule_change", days=days, capsule=capsule))
+            when = messages.nights_ahead(days)
+            lines.append(t("reminder_capsule_change", when=when, capsule=capsule))
         return Reply("\n\n".join(lines), messages.dose_buttons(dose.id))
 
 

@@ -43,6 +43,11 @@ def day(value: date, today: date | None = None) -> str:
     return text if today is None or value.year == today.year else f"{text} {value.year}"
 
 
+def nights_ahead(days: int) -> str:
+    """'Tomorrow night' or 'In 5 nights'."""
+    return t("tomorrow_night") if days == 1 else t("in_nights", days=days)
+
+
 def clock(value: time) -> str:
     return value.strftime("%H:%M")
 

@@ -99,9 +99,11 @@ TEXTS: dict[str, str] = {
         "two doses to make up for one."
     ),
     "reminder_capsule_change": (
-        "💊 In {days} nights you move to {capsule} capsules. Ask your pharmacy for them now "
+        "💊 {when} you move to {capsule} mg capsules. Ask your pharmacy for them now "
         "so they arrive in time."
     ),
+    "tomorrow_night": "Tomorrow night",
+    "in_nights": "In {days} nights",
     "reminder_held": "Your provider has asked you to stay on this dose for now.",
     "followup": "Just checking in: did you take tonight's {dose}?",
     "button_taken": "✅ Taken",

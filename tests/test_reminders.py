@@ -478,7 +478,9 @@ async def test_capsule_change_notice_only_in_the_seven_nights_before_the_switch(
         await harness.tap(user, reminder, t("button_taken"))
 
     for offset in range(77, 84):
-        assert notice_for[offset] == [t("reminder_capsule_change", days=84 - offset, capsule="1.5")]
+        assert notice_for[offset] == [
+            t("reminder_capsule_change", when=messages.nights_ahead(84 - offset), capsule="1.5")
+        ]
     assert notice_for[76] == notice_for[84] == notice_for[85] == []
     assert len(reminders(user)) == 10
     switch = reminders(user)[-2]
