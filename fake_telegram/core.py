@@ -26,7 +26,15 @@ from typing import Any
 
 from fake_telegram.entities import EntityParseError, parse_entities
 
-__all__ = ["Call", "FakeGroup", "FakeMessage", "FakeTelegram", "FakeUser", "load_spec"]
+__all__ = [
+    "Call",
+    "ConnectionDropped",
+    "FakeGroup",
+    "FakeMessage",
+    "FakeTelegram",
+    "FakeUser",
+    "load_spec",
+]
 
 SPEC_PATH = Path(__file__).with_name("api.json")
 
@@ -135,6 +143,13 @@ class ApiError(Exception):
         return body
 
 
+class ConnectionDropped(ConnectionError):
+    """An injected fault: the connection goes away without an answer (``fail(drop=...)``).
+
+    The HTTP server closes the socket; through the in-process transport PTB wraps it in a
+    ``telegram.error.NetworkError`` like any transport failure."""
+
+
 def _bad(description: str) -> ApiError:
     return ApiError(400, f"Bad Request: {description}")
 
@@ -162,6 +177,7 @@ class _Fault:
     times: int
     description: str | None
     delay: float
+    drop: str | None = None  # "before" (request lost) or "after" (answer lost)
 
 
 @dataclass
@@ -352,13 +368,23 @@ class FakeTelegram:
         times: int = 1,
         description: str | None = None,
         delay: float = 0.0,
+        drop: bool | str = False,
     ) -> None:
         """Answer the next `times` calls of `method` (None: any method) with `status`.
 
         429 carries ``parameters.retry_after``; 500/502 say Internal Server Error/Bad Gateway.
         ``delay`` seconds of slowness come first; ``status=200`` means slow but otherwise normal.
+        ``drop=True`` (or ``"before"``) drops the connection without answering and without
+        handling the request; ``drop="after"`` handles it (a message is sent) but the answer
+        is lost. Either raises :class:`ConnectionDropped` from :meth:`call` (recorded with
+        status 0, ``injected=True``).
         """
-        self._faults.append(_Fault(method, status, retry_after, times, description, delay))
+        if drop not in (False, True, "before", "after"):
+            raise ValueError(f"drop must be True, 'before' or 'after', not {drop!r}")
+        mode = None if drop is False else "after" if drop == "after" else "before"
+        self._faults.append(
+            _Fault(method, status, retry_after, times, description, delay, drop=mode)
+        )
 
     def client_errors(self) -> list[Call]:
         """Calls answered 4xx that were not injected faults: the bot's own mistakes."""
@@ -400,6 +426,8 @@ class FakeTelegram:
         if fault is not None:
             if fault.delay:
                 await asyncio.sleep(fault.delay)
+            if fault.drop is not None:
+                return await self._dropped(method, params, fault.drop)
             if fault.status != 200:
                 err = self._fault_error(fault)
                 return self._record(method, params, err.status, err.body(), injected=True)
@@ -408,6 +436,15 @@ class FakeTelegram:
         except ApiError as err:
             return self._record(method, params, err.status, err.body())
         return self._record(method, params, 200, {"ok": True, "result": result})
+
+    async def _dropped(self, method: str, params: dict, mode: str) -> tuple[int, dict]:
+        if mode == "after":
+            try:
+                await self._dispatch(method, params)
+            except ApiError:
+                pass
+        self._record(method, params, 0, {"dropped": mode}, injected=True)
+        raise ConnectionDropped(f"injected fault: connection dropped {mode} {method}")
 
     def coerce(self, method: str, params: dict) -> dict:
         """Turn wire strings into values by the field types in api.json (idempotent).

@@ -1,0 +1,218 @@
+"""The real `python -m bot` process against our fake Bot API server, over HTTP on loopback.
+
+No test-only code path in the bot: it is started as an admin would start it, with settings in its
+environment, and killed as a crash would kill it. The tests act as the patients, and read the
+database the process writes to see what it recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, update
+
+from bot.texts import t
+from fake_telegram.core import FakeMessage, FakeTelegram, FakeUser
+from fake_telegram.server import FakeBotApiServer
+from storage.db import Database
+from storage.models import Dose
+from tests.conftest import TOKEN
+
+REPO = Path(__file__).resolve().parents[2]
+REMINDER = t("reminder", dose="\x00").split("\x00")[0]
+LATE = t("reminder_late", due="\x00", dose="").split("\x00")[0]
+
+
+async def eventually(check: Callable[[], bool], seconds: float = 20.0, what: str = "") -> None:
+    """Wait, bounded, until `check()` is true."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what or check}")
+        await asyncio.sleep(0.05)
+
+
+class BotProcess:
+    """`python -m bot` as a child process, pointed at the fake server and a database."""
+
+    def __init__(self, base_url: str, database_url: str, workdir: Path) -> None:
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_"))},
+            "BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_BASE_URL": base_url,
+            "DATABASE_URL": database_url,
+            "DEFAULT_TIMEZONE": "UTC",
+            "DISPATCH_INTERVAL_SECONDS": "1",
+            "CLINIC_NAME": "E2E Clinic",
+            "LOG_LEVEL": "INFO",
+            "PYTHONPATH": str(REPO),
+        }
+        self.workdir = workdir  # no .env there: the environment is the whole configuration
+        self.log = workdir / "bot.log"
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bot",
+                cwd=self.workdir,
+                env=self.env,
+                stdout=log,
+                stderr=log,
+            )
+
+    async def stop(self, sig: int = signal.SIGTERM) -> int:
+        assert self.process is not None
+        if self.process.returncode is None:
+            self.process.send_signal(sig)
+        code = await asyncio.wait_for(self.process.wait(), 20)
+        self.process = None
+        return code
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[tuple[FakeTelegram, FakeBotApiServer]]:
+    core = FakeTelegram()
+    async with FakeBotApiServer(core, token=TOKEN) as server:
+        yield core, server
+
+
+@pytest.fixture
+async def bot(
+    telegram: tuple[FakeTelegram, FakeBotApiServer], database_url: str, db: Database, tmp_path: Path
+) -> AsyncIterator[BotProcess]:
+    _, server = telegram
+    process = BotProcess(server.base_url, database_url, tmp_path)
+    await process.start()
+    yield process
+    if process.process is not None:
+        await process.stop()
+
+
+async def conversation(user: FakeUser, *steps: str) -> None:
+    """Type or tap through `steps`; a step starting with '[' taps the button with that label."""
+    for step in steps:
+        count = len(user.messages())
+        if step.startswith("["):
+            last = user.last()
+            label = next(b for b in last.buttons() if b.startswith(step[1:]))
+            user.press(last, label)
+        else:
+            user.send(step)
+        await eventually(lambda c=count: len(user.messages()) > c, what=f"an answer to {step!r}")
+    await asyncio.sleep(0.2)  # a second reply to the same step, if any, lands too
+
+
+def reminders(user: FakeUser) -> list[FakeMessage]:
+    return [m for m in user.messages() if m.text and m.text.startswith((REMINDER, LATE))]
+
+
+async def rows(db: Database) -> list[Dose]:
+    async with db.session() as session:
+        return list((await session.execute(select(Dose).order_by(Dose.id))).scalars())
+
+
+def bedtime_in(minutes: int) -> str:
+    return (datetime.now(UTC) + timedelta(minutes=minutes)).strftime("%H:%M")
+
+
+async def enroll(user: FakeUser, bedtime: str) -> None:
+    await conversation(
+        user, "/start", "[Yes", "[0.5 mg", "UTC", "[UTC", "[Tonight", bedtime, "[Yes, start"
+    )
+    assert user.last().text == t("enrolled", bedtime=bedtime)
+
+
+def refused(core: FakeTelegram) -> list[str]:
+    return [f"{c.method}: {c.body.get('description')}" for c in core.client_errors()]
+
+
+async def test_enrollment_then_the_first_reminder_a_minute_ahead_then_taken(
+    telegram: tuple[FakeTelegram, FakeBotApiServer], bot: BotProcess, db: Database
+) -> None:
+    core, _ = telegram
+    user = core.user(1001)
+    await enroll(user, bedtime_in(1))
+    await eventually(lambda: len(reminders(user)) == 1, seconds=90, what="the reminder")
+    user.press(reminders(user)[0], t("button_taken"))
+    await eventually(lambda: t("recorded_taken") in (reminders(user)[0].text or ""))
+    assert [r.status for r in await rows(db)][:1] == ["taken"]
+    assert refused(core) == []
+
+
+async def test_a_bedtime_that_passed_while_stopped_is_sent_late_once(
+    telegram: tuple[FakeTelegram, FakeBotApiServer], bot: BotProcess, db: Database
+) -> None:
+    core, _ = telegram
+    user = core.user(1002)
+    await enroll(user, bedtime_in(30))
+    await bot.stop()
+    # While the bot is down, its bedtime passes: move tonight's row 20 minutes into the past.
+    async with db.session() as session:
+        past = datetime.now(UTC) - timedelta(minutes=20)
+        await session.execute(update(Dose).values(remind_at=past, next_action_at=past))
+        await session.commit()
+    await bot.start()
+    await eventually(lambda: len(reminders(user)) == 1, what="the late reminder")
+    assert reminders(user)[0].text.startswith(LATE)
+    await asyncio.sleep(3)  # three more dispatcher rounds: nothing more comes
+    assert len(reminders(user)) == 1
+    assert refused(core) == []
+
+
+async def test_killed_and_restarted_no_reminder_twice_and_onboarding_resumes(
+    telegram: tuple[FakeTelegram, FakeBotApiServer], bot: BotProcess, db: Database
+) -> None:
+    core, _ = telegram
+    enrolled, halfway = core.user(1003), core.user(1004)
+    await enroll(enrolled, bedtime_in(30))
+    await conversation(halfway, "/start", "[Yes", "[1.5 mg")
+    async with db.session() as session:
+        now = datetime.now(UTC)
+        await session.execute(update(Dose).values(remind_at=now, next_action_at=now))
+        await session.commit()
+    await eventually(lambda: len(reminders(enrolled)) == 1, what="the reminder")
+
+    assert await bot.stop(signal.SIGKILL) == -signal.SIGKILL
+    await bot.start()
+    await conversation(halfway, "Kolkata", "[Kolkata")  # the zone question, where they left off
+    assert halfway.last().text == t("ask_start")
+    await asyncio.sleep(3)
+    assert len(reminders(enrolled)) == 1
+    assert refused(core) == []
+
+
+async def test_flood_limits_and_server_errors_still_deliver_and_a_blocked_patient_gets_nothing(
+    telegram: tuple[FakeTelegram, FakeBotApiServer], bot: BotProcess, db: Database
+) -> None:
+    core, _ = telegram
+    patients = [core.user(1100 + i) for i in range(3)]
+    for user in patients:
+        await enroll(user, bedtime_in(30))
+    blocked = core.user(1199)
+    await enroll(blocked, bedtime_in(30))
+    blocked.block()
+    core.fail("sendMessage", status=429, retry_after=1, times=2)
+    core.fail("sendMessage", status=500, times=2)
+    async with db.session() as session:
+        now = datetime.now(UTC)
+        await session.execute(update(Dose).values(remind_at=now, next_action_at=now))
+        await session.commit()
+    await eventually(
+        lambda: all(len(reminders(u)) == 1 for u in patients), seconds=60, what="every reminder"
+    )
+    await asyncio.sleep(3)
+    assert [len(reminders(u)) for u in patients] == [1, 1, 1]
+    assert reminders(blocked) == []
+    forbidden = [c for c in core.client_errors() if c.status == 403]
+    assert len(forbidden) <= 1  # at most one try, then the patient is marked and left alone
+    assert [c for c in core.client_errors() if c.status != 403] == []
