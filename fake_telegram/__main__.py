@@ -11,7 +11,8 @@ Only loopback addresses can be bound. What the bot sends is printed as it happen
 typed on stdin play the patients' side (``help`` lists them)::
 
     send 42 /start            user 42 writes (the user is created on first use)
-    press 42 Taken            user 42 presses a button on the bot's last message to them
+    press 42 Taken            user 42 presses a button (its label, or how it starts) on the
+                              newest bot message to them that has buttons
     block 42 | unblock 42     user 42 blocks / unblocks the bot
     fail sendMessage 429 [n]  the next n calls (default 1) of a method (* for any) fail
     drop sendMessage [n]      ... or lose their connection
@@ -27,7 +28,7 @@ import signal
 import sys
 import threading
 
-from fake_telegram.core import FakeTelegram
+from fake_telegram.core import FakeMessage, FakeTelegram, FakeUser
 from fake_telegram.server import FakeBotApiServer
 
 HELP = __doc__.split("(``help`` lists them)::", 1)[1].strip("\n")
@@ -52,6 +53,20 @@ def _describe(core: FakeTelegram, index: int) -> str | None:
     return f"bot {verb} {msg.chat_id} #{msg.message_id}: {body}{buttons}"
 
 
+def _button(user: FakeUser, typed: str) -> tuple[FakeMessage, str]:
+    """The newest message with buttons, and its button named exactly or by a unique beginning."""
+    message = next((m for m in reversed(user.messages()) if m.buttons()), None)
+    if message is None:
+        raise LookupError("no message of the bot to this user has buttons")
+    labels = message.buttons()
+    if typed in labels:
+        return message, typed
+    starting = [b for b in labels if b.casefold().startswith(typed.casefold())]
+    if len(starting) != 1:
+        raise LookupError(f"no single button starts with {typed!r}: {labels}")
+    return message, starting[0]
+
+
 def _command(core: FakeTelegram, line: str) -> str | None:
     line = line.strip()
     words = line.split()
@@ -67,7 +82,8 @@ def _command(core: FakeTelegram, line: str) -> str | None:
             if verb == "send":
                 user.send(text)
             else:
-                user.press(user.last(), text)
+                message, label = _button(user, text)
+                user.press(message, label)
             return None
         if verb in ("block", "unblock") and len(args) == 1:
             user = core.user(int(args[0]))
