@@ -25,6 +25,13 @@ def configure_logging(level: str) -> None:
     for name in ("httpx", "httpcore", "apscheduler"):
         logging.getLogger(name).setLevel(logging.WARNING)
     logging.getLogger("telegram").setLevel(max(logging.INFO, logging.getLevelName(level)))
+    # The rate limiter logs every flood wait as an error with a traceback; the dispatcher handles
+    # them (the night is due again after the wait) and logs them itself, in one line.
+    logging.getLogger("telegram.ext.AIORateLimiter").addFilter(_not_a_flood_wait)
+
+
+def _not_a_flood_wait(record: logging.LogRecord) -> bool:
+    return not record.getMessage().startswith("Rate limit hit")
 
 
 def main(argv: list[str] | None = None) -> int:

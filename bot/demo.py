@@ -271,7 +271,7 @@ class ScriptedPatient:
     async def tap(self, label: str, message: FakeMessage | None = None) -> None:
         message = message or self.user.last()
         current = self.sim.telegram.message(message.chat_id, message.message_id) or message
-        self.view.tapped(next(b for b in current.buttons() if b.startswith(label)))
+        self.view.tapped(current.label_starting(label))
         await self.sim.tap(self.user, current, label)
 
     async def tap_reminder(self, label: str) -> None:

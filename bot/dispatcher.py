@@ -188,7 +188,9 @@ class Dispatcher:
         **values: object,
     ) -> None:
         """Make the row due again later: a flood limit or a network error loses nothing."""
-        if not isinstance(exc, TryLater):
+        if isinstance(exc, TryLater):
+            log.info("Sending dose %s must wait: %s", dose.id, exc)
+        else:
             # Telegram's description names what was wrong with our request, never patient words.
             log.error("Sending to a patient failed: %s %s", type(exc).__name__, exc)
         delay = timedelta(seconds=_delay(exc, dose.attempts))

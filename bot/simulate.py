@@ -16,6 +16,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.demo import (
+    PATIENT_ID,
     SIM_CLOCK,
     SIM_INTRO,
     SIM_NO_BUTTON,
@@ -29,7 +30,6 @@ from bot.simulation import Simulation, VirtualClock, running
 from fake_telegram.core import FakeMessage, FakeTelegram, FakeUser
 from storage.repositories import Repository
 
-PATIENT_ID = 4242
 STEPS = {":hour": timedelta(hours=1), ":day": timedelta(days=1)}
 
 

@@ -15,6 +15,7 @@ from telegram.ext import Application
 
 from bot.application import Services, build_application
 from bot.settings import Settings
+from bot.texts import t
 from fake_telegram.core import FakeMessage, FakeTelegram, FakeUser
 from fake_telegram.transport import FakeRequest
 from storage.repositories import Repository
@@ -63,9 +64,7 @@ class Simulation:
     async def tap(self, user: FakeUser, message: FakeMessage, label: str) -> FakeMessage:
         """The user presses a button (found by its label's start) on `message`."""
         current = self.telegram.message(message.chat_id, message.message_id) or message
-        matches = [b for b in current.buttons() if b.startswith(label)]
-        assert matches, f"no button starting {label!r} in {current.buttons()}"
-        user.press(current, matches[0])
+        user.press(current, current.label_starting(label))
         await self.deliver()
         return user.last()
 
@@ -90,11 +89,8 @@ class Simulation:
         await self.dispatch()
 
     def reminders_to(self, user: FakeUser) -> list[FakeMessage]:
-        return [m for m in user.messages() if any(b.startswith("✅") for b in _all_buttons(m))]
-
-
-def _all_buttons(message: FakeMessage) -> list[str]:
-    return message.buttons()
+        """Messages to the user that still carry a night's Taken button."""
+        return [m for m in user.messages() if t("button_taken") in m.buttons()]
 
 
 @asynccontextmanager

@@ -4,7 +4,10 @@
 
 It prints its base URL and serves until Ctrl-C. In another terminal::
 
-    BOT_TOKEN=123456:FAKE TELEGRAM_API_BASE_URL=http://127.0.0.1:8081/bot make run
+    BOT_TOKEN=123456:FAKE TELEGRAM_API_BASE_URL=http://127.0.0.1:8081/bot \
+        DATABASE_URL=sqlite:///data/fake-telegram.sqlite3 make run
+
+(The variables win over `.env`, so a real token or database there is never used.)
 
 Without ``--token`` any token is accepted; with it, others get 401 (the bot's InvalidToken).
 Only loopback addresses can be bound. What the bot sends is printed as it happens, and lines
@@ -32,6 +35,8 @@ from fake_telegram.core import FakeMessage, FakeTelegram, FakeUser
 from fake_telegram.server import FakeBotApiServer
 
 HELP = __doc__.split("(``help`` lists them)::", 1)[1].strip("\n")
+# A database of its own: a bot pointed at the fake must never touch real patients' records.
+FAKE_DATABASE = "sqlite:///data/fake-telegram.sqlite3"
 _SHOWN = frozenset({"sendMessage", "sendDocument", "sendPhoto", "editMessageText"})
 
 
@@ -58,13 +63,7 @@ def _button(user: FakeUser, typed: str) -> tuple[FakeMessage, str]:
     message = next((m for m in reversed(user.messages()) if m.buttons()), None)
     if message is None:
         raise LookupError("no message of the bot to this user has buttons")
-    labels = message.buttons()
-    if typed in labels:
-        return message, typed
-    starting = [b for b in labels if b.casefold().startswith(typed.casefold())]
-    if len(starting) != 1:
-        raise LookupError(f"no single button starts with {typed!r}: {labels}")
-    return message, starting[0]
+    return message, message.label_starting(typed)
 
 
 def _command(core: FakeTelegram, line: str) -> str | None:
@@ -130,7 +129,11 @@ async def serve(host: str, port: int, token: str | None) -> None:
     async with FakeBotApiServer(core, token=token, host=host, port=port) as server:
         print(f"Fake Telegram Bot API at {server.base_url}", flush=True)
         example = token or "123456:FAKE"
-        print(f"  BOT_TOKEN={example} TELEGRAM_API_BASE_URL={server.base_url} make run", flush=True)
+        print(
+            f"  BOT_TOKEN={example} TELEGRAM_API_BASE_URL={server.base_url}"
+            f" DATABASE_URL={FAKE_DATABASE} make run",
+            flush=True,
+        )
         print("Type 'help' for the patient's side; Ctrl-C stops.", flush=True)
         threading.Thread(target=_read_stdin, args=(loop, lines), daemon=True).start()
         shown = 0

@@ -220,11 +220,33 @@ class FakeMessage:
             f"no callback button {text!r} on message {self.message_id}: {self.buttons()}"
         )
 
+    def label_starting(self, prefix: str) -> str:
+        """The one button label that is `prefix` or starts with it (case-insensitive)."""
+        labels = self.buttons()
+        if prefix in labels:
+            return prefix
+        matches = [b for b in labels if b.casefold().startswith(prefix.casefold())]
+        if len(matches) != 1:
+            raise LookupError(f"no single button starts with {prefix!r}: {labels}")
+        return matches[0]
+
     def button(self, text: str) -> dict:
         for button in _buttons(self.reply_markup):
             if _button_text(button) == text:
                 return button if isinstance(button, dict) else {"text": button}
         raise LookupError(f"no button {text!r} on message {self.message_id}: {self.buttons()}")
+
+
+def attach_uploads(params: dict[str, Any], files: dict[str, tuple]) -> dict[str, Any]:
+    """Put uploaded files where an ``attach://<part>`` value names them, else under their part."""
+    for part, upload in files.items():
+        attach = f"attach://{part}"
+        named = [key for key, value in params.items() if value == attach]
+        for key in named:
+            params[key] = upload
+        if not named:
+            params[part] = upload
+    return params
 
 
 def _buttons(markup: dict | None) -> list:

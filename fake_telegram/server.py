@@ -33,7 +33,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from fake_telegram.core import Call, ConnectionDropped, FakeTelegram
+from fake_telegram.core import Call, ConnectionDropped, FakeTelegram, attach_uploads
 
 __all__ = ["FakeBotApiServer", "HttpError"]
 
@@ -273,7 +273,7 @@ class FakeBotApiServer:
         if "transfer-encoding" in headers:
             raise HttpError(411, "Length Required: chunked bodies are not supported", close=True)
         length_header = headers.get("content-length", "0")
-        if not length_header.isdigit():
+        if not (length_header.isascii() and length_header.isdigit()):
             raise HttpError(400, "Bad Request: invalid Content-Length", close=True)
         length = int(length_header)
         if length > MAX_BODY_BYTES:
@@ -453,13 +453,4 @@ def _decode_multipart(body: bytes, boundary: bytes) -> dict[str, Any]:
             files[name] = (info["filename"], content, mime)
         else:
             params[name] = content.decode("utf-8")
-    for part_name, upload in files.items():
-        attach = f"attach://{part_name}"
-        replaced = False
-        for key, value in params.items():
-            if value == attach:
-                params[key] = upload
-                replaced = True
-        if not replaced:
-            params[part_name] = upload
-    return params
+    return attach_uploads(params, files)

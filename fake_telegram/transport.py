@@ -16,7 +16,7 @@ from telegram._utils.defaultvalue import DefaultValue
 from telegram.error import TimedOut
 from telegram.request import BaseRequest, RequestData
 
-from fake_telegram.core import FakeTelegram
+from fake_telegram.core import FakeTelegram, attach_uploads
 
 __all__ = ["FakeRequest", "decode_request_data"]
 
@@ -32,20 +32,14 @@ def decode_request_data(request_data: RequestData | None) -> dict[str, Any]:
     if request_data is None:
         return {}
     params: dict[str, Any] = dict(request_data.json_parameters)
-    if request_data.contains_files:
-        for part, (filename, content, mime_type) in request_data.multipart_data.items():
-            if hasattr(content, "read"):
-                content = content.read()
-            upload = (filename, bytes(content), mime_type)
-            attach = f"attach://{part}"
-            replaced = False
-            for key, value in params.items():
-                if value == attach:
-                    params[key] = upload
-                    replaced = True
-            if not replaced:
-                params[part] = upload
-    return params
+    if not request_data.contains_files:
+        return params
+    files = {}
+    for part, (filename, content, mime_type) in request_data.multipart_data.items():
+        if hasattr(content, "read"):
+            content = content.read()
+        files[part] = (filename, bytes(content), mime_type)
+    return attach_uploads(params, files)
 
 
 class FakeRequest(BaseRequest):
