@@ -2,7 +2,6 @@
 
 The real Application runs against the in-process fake Telegram on a virtual clock and a throwaway
 SQLite file; the patient's chat is printed as they saw it, then a summary read from the database.
-Also home to the chat view and the words `ldn-bot simulate` prints around the bot's own.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot import messages
+from bot.chat_view import ChatView, Line, Printer
 from bot.settings import Settings
 from bot.simulation import Simulation, VirtualClock, running
 from bot.texts import t
@@ -27,15 +27,10 @@ from fake_telegram.core import FakeMessage, FakeTelegram, FakeUser
 from storage.models import Dose
 from storage.repositories import Repository
 
-# Every sentence the demo and the simulator print themselves; the bot's own are in bot/texts.py.
+# Every sentence the demo prints itself; the bot's own are in bot/texts.py.
 TITLE = "LDN bot demo: one patient on the 0.5 mg plan, {nights} nights, offline (seed {seed})."
 LEGEND = "Times are the patient's ({zone}). > is the patient; ✎ is an edit; · is a note."
 WEEK = "Week {number}"
-DAY = "── {day} ──"
-TYPED = "> {text}"
-TAPPED = "> taps {label}"
-EDITED = "✎ the {sent} message now ends: {tail}"
-AGAIN = "(again)"
 MISSED = "no answer by {time}: the night is recorded as missed"
 SUMMARY = "Summary, read from the bot's database:"
 SUMMARY_NIGHTS = "Nights: {taken} taken, {skipped} skipped, {missed} missed, of {total} reminded."
@@ -43,16 +38,7 @@ SUMMARY_STEPS = "Steps reached:"
 SUMMARY_STEP = "  step {step}: {dose}, from {day}"
 SUMMARY_CURRENT = "Current dose: {dose}."
 WALL_TIME = "(demo ran in {seconds:.1f} s of real time)"
-SIM_INTRO = (
-    "You are the patient; the clock is virtual. Type as you would in Telegram (/start to begin).\n"
-    "Buttons are numbered: answer 1, 2, ...\n"
-    "Clock: :hour, :day, :next (to the next reminder or follow-up), :time. Leave with :quit."
-)
-SIM_CLOCK = "⏱ {when}"
-SIM_NOTHING_DUE = "Nothing is due: enroll first, or reminders are off."
-SIM_NO_BUTTON = "No button {number} here. The buttons are numbered on the last message."
-SIM_UNKNOWN = "Clock commands: :hour, :day, :next, :time, :quit."
-
+REFUSED = "The fake Telegram refused a request of the bot: {method}: {why}"
 DEFAULT_SEED = 7
 NIGHTS = 88  # twelve weeks and four nights: the 4.5 mg step starts on night 85
 FIRST_WEEK = 7
@@ -100,138 +86,6 @@ def pattern(seed: int, nights: int = NIGHTS) -> list[str]:
     ):
         kinds[night] = kind
     return kinds
-
-
-# The chat as the patient sees it
-
-
-@dataclass(frozen=True)
-class Line:
-    """One thing that happened in the chat, at a UTC instant."""
-
-    at: datetime
-    kind: str  # bot, typed, tapped, edited, note
-    text: str
-    buttons: tuple[str, ...] = ()
-    sent: datetime | None = None  # for an edit: when the edited message was sent
-
-
-class ChatView:
-    """Read one patient's chat from the fake Telegram as it changes, and note what they do."""
-
-    def __init__(self, user: FakeUser, clock: VirtualClock) -> None:
-        self.user = user
-        self.clock = clock
-        self._seen: dict[int, str | None] = {}
-        self._lines: list[Line] = []
-
-    def typed(self, text: str) -> None:
-        self._collect_all()  # what the patient was answering comes first, buttons and all
-        self._lines.append(Line(self._now(), "typed", text))
-
-    def tapped(self, label: str) -> None:
-        self._collect_all()
-        self._lines.append(Line(self._now(), "tapped", label))
-
-    def note(self, at: datetime, text: str) -> None:
-        self._lines.append(Line(at, "note", text))
-
-    def take(self) -> list[Line]:
-        """Everything new since the last take, in time order."""
-        self._collect_all()
-        lines = sorted(self._lines, key=lambda line: line.at)
-        self._lines = []
-        return lines
-
-    def _collect_all(self) -> None:
-        for message in self.user.messages():
-            self._collect(message)
-
-    def _collect(self, message: FakeMessage) -> None:
-        sent = _instant(message.date)
-        if message.message_id not in self._seen:
-            first = message.history[0] if message.history else message.text
-            self._lines.append(Line(sent, "bot", first or "", tuple(message.buttons())))
-        elif message.text != self._seen[message.message_id]:
-            before = self._seen[message.message_id] or ""
-            tail = message.text or ""
-            tail = tail[len(before) :].strip() if tail.startswith(before) else tail
-            at = _instant(message.edit_date or message.date)
-            self._lines.append(Line(at, "edited", tail, sent=sent))
-        self._seen[message.message_id] = message.text
-
-    def _now(self) -> datetime:
-        return _instant(int(self.clock.now().timestamp()))
-
-
-class Printer:
-    """Write chat lines in the patient's local time, whole or one line per night."""
-
-    def __init__(self, out: Callable[[str], None], numbered: bool = False) -> None:
-        self.out = out
-        self.numbered = numbered
-        self._day: date | None = None
-
-    def heading(self, text: str) -> None:
-        """A blank line and a heading; the next full line names its day again."""
-        self.out("")
-        self.out(text)
-        self._day = None
-
-    def full(self, lines: Sequence[Line], zone: ZoneInfo) -> None:
-        for line in lines:
-            local = line.at.astimezone(zone)
-            if local.date() != self._day:
-                self._day = local.date()
-                self.out(DAY.format(day=f"{local:%A} {local.day} {local:%B %Y}"))
-            stamp, pad = f"{local:%H:%M}  ", " " * 7
-            text = _words(line, zone).splitlines() or [""]
-            self.out(stamp + text[0])
-            for rest in text[1:]:
-                self.out((pad + rest).rstrip())
-            if line.buttons:
-                self.out(pad + self.buttons(line.buttons))
-
-    def compact(self, lines: Sequence[Line], zone: ZoneInfo) -> None:
-        """One line for an ordinary night: the reminder's first paragraph, then each press."""
-        parts, said = [], set()
-        for line in lines:
-            local = f"{line.at.astimezone(zone):%H:%M}"
-            if line.kind == "bot":
-                parts.append(f"{local} {AGAIN if line.text in said else _first(line.text)}")
-                said.add(line.text)
-            elif line.kind != "edited":
-                parts.append(f"{local} {_words(line, zone)}")
-        if lines:
-            self._day = lines[-1].at.astimezone(zone).date()
-            first = lines[0].at.astimezone(zone)
-            self.out(f"{first:%a} {first.day:>2} {first:%b}  " + "  ".join(parts))
-
-    def buttons(self, labels: Sequence[str]) -> str:
-        if self.numbered:
-            return " ".join(f"[{n} {label}]" for n, label in enumerate(labels, start=1))
-        return " ".join(f"[{label}]" for label in labels)
-
-
-def _words(line: Line, zone: ZoneInfo) -> str:
-    if line.kind == "typed":
-        return TYPED.format(text=line.text)
-    if line.kind == "tapped":
-        return TAPPED.format(label=line.text)
-    if line.kind == "edited":
-        sent = line.sent.astimezone(zone) if line.sent else line.at.astimezone(zone)
-        return EDITED.format(sent=f"{sent:%H:%M}", tail=line.text)
-    if line.kind == "note":
-        return f"· {line.text}"
-    return line.text
-
-
-def _first(text: str) -> str:
-    return text.split("\n\n", 1)[0]
-
-
-def _instant(timestamp: int) -> datetime:
-    return datetime.fromtimestamp(timestamp, UTC)
 
 
 def ordinary(lines: Sequence[Line]) -> bool:
@@ -413,4 +267,7 @@ def run(seed: int = DEFAULT_SEED, full: bool = False, out: Callable[[str], None]
         url = f"sqlite+aiosqlite:///{Path(folder) / 'demo.sqlite3'}"
         result = asyncio.run(play(seed, full, out, url))
     print(WALL_TIME.format(seconds=wall.perf_counter() - began), file=sys.stderr)
-    return 0 if not result.telegram.client_errors() else 1
+    refused = result.telegram.client_errors()
+    for call in refused:
+        print(REFUSED.format(method=call.method, why=call.body.get("description")), file=sys.stderr)
+    return 1 if refused else 0

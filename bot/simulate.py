@@ -15,20 +15,22 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.demo import (
-    PATIENT_ID,
-    SIM_CLOCK,
-    SIM_INTRO,
-    SIM_NO_BUTTON,
-    SIM_NOTHING_DUE,
-    SIM_UNKNOWN,
-    ChatView,
-    Printer,
-    demo_settings,
-)
+from bot.chat_view import ChatView, Printer
+from bot.demo import PATIENT_ID, demo_settings
 from bot.simulation import Simulation, VirtualClock, running
 from fake_telegram.core import FakeMessage, FakeTelegram, FakeUser
 from storage.repositories import Repository
+
+# Every sentence the simulator prints itself; the bot's own are in bot/texts.py.
+SIM_INTRO = (
+    "You are the patient; the clock is virtual. Type as you would in Telegram (/start to begin).\n"
+    "Buttons are numbered: answer 1, 2, ...\n"
+    "Clock: :hour, :day, :next (to the next reminder or follow-up), :time. Leave with :quit."
+)
+SIM_CLOCK = "⏱ {when}"
+SIM_NOTHING_DUE = "Nothing is due: enroll first, or reminders are off."
+SIM_NO_BUTTON = "No button {number} here. The buttons are numbered on the last message."
+SIM_UNKNOWN = "Clock commands: :hour, :day, :next, :time, :quit."
 
 STEPS = {":hour": timedelta(hours=1), ":day": timedelta(days=1)}
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import demo, messages
+from bot import chat_view, demo, messages
+from bot import simulate as simulate_module
 from bot.__main__ import main
 from bot.demo import DemoResult, demo_settings, pattern, play
 from bot.simulate import simulate
@@ -93,9 +94,9 @@ def test_demo_shows_a_follow_up_a_missed_night_and_the_never_double_line(
 def test_demo_prints_buttons_presses_and_edits(played: tuple[DemoResult, list[str]]) -> None:
     _, lines = played
     assert any(line.strip() == DOSE_BUTTONS for line in lines)
-    assert any(line.endswith(demo.TAPPED.format(label=t("button_snooze"))) for line in lines)
-    assert any(line.endswith(demo.TYPED.format(text=demo.BEDTIME)) for line in lines)
-    edit = demo.EDITED.format(sent="22:30", tail=t("recorded_taken"))
+    assert any(line.endswith(chat_view.TAPPED.format(label=t("button_snooze"))) for line in lines)
+    assert any(line.endswith(chat_view.TYPED.format(text=demo.BEDTIME)) for line in lines)
+    edit = chat_view.EDITED.format(sent="22:30", tail=t("recorded_taken"))
     assert any(line.endswith(edit) for line in lines)
 
 
@@ -105,7 +106,7 @@ def test_brief_demo_still_shows_every_night(played: tuple[DemoResult, list[str]]
     for offset in range(len(result.kinds)):
         night = first + timedelta(days=offset)
         compact = f"{night:%a} {night.day:>2} {night:%b}  "
-        header = demo.DAY.format(day=f"{night:%A} {night.day} {night:%B %Y}")
+        header = chat_view.DAY.format(day=f"{night:%A} {night.day} {night:%B %Y}")
         assert any(line.startswith(compact) or line == header for line in lines), night
     # Ordinary nights take one line each: the reminder's first paragraph and the patient's presses.
     compact = [line for line in lines if re.match(r"\w{3} [ \d]\d \w{3}  \d\d:\d\d ", line)]
@@ -163,22 +164,22 @@ async def test_simulate_enrolls_then_next_brings_the_reminder_and_a_number_press
 
     telegram = await simulate(iter(script), out.append, url, start=START)
 
-    assert out[0] == demo.SIM_INTRO
-    assert out[1] == demo.DAY.format(day="Wednesday 4 March 2026")
-    assert out[2] == "12:00  " + demo.TYPED.format(text="/start")
+    assert out[0] == simulate_module.SIM_INTRO
+    assert out[1] == chat_view.DAY.format(day="Wednesday 4 March 2026")
+    assert out[2] == "12:00  " + chat_view.TYPED.format(text="/start")
     consent = out.index("12:00  " + t("consent"))
     assert out[consent + 1].strip() == f"[1 {t('button_consent_yes')}] [2 {t('button_consent_no')}]"
-    assert "12:00  " + demo.TAPPED.format(label=t("button_plan_builtin-0.5")) in out
+    assert "12:00  " + chat_view.TAPPED.format(label=t("button_plan_builtin-0.5")) in out
     assert "12:00  " + t("enrolled", bedtime="22:30") in out
     reminder = out.index("22:30  " + t("reminder", dose=words("0.5", 1, "0.5")))
     assert out[reminder + 1].strip() == (
         f"[1 {t('button_taken')}] [2 {t('button_snooze')}] [3 {t('button_skip')}]"
     )
-    assert out[reminder + 2] == demo.SIM_CLOCK.format(when="Wed 4 Mar 22:30 (EST)")
-    assert out[reminder + 3] == "22:30  " + demo.TAPPED.format(label=t("button_taken"))
-    edit = demo.EDITED.format(sent="22:30", tail=t("recorded_taken"))
+    assert out[reminder + 2] == simulate_module.SIM_CLOCK.format(when="Wed 4 Mar 22:30 (EST)")
+    assert out[reminder + 3] == "22:30  " + chat_view.TAPPED.format(label=t("button_taken"))
+    edit = chat_view.EDITED.format(sent="22:30", tail=t("recorded_taken"))
     assert out[reminder + 4] == "22:30  " + edit
-    assert out[-1] == demo.SIM_CLOCK.format(when="Wed 4 Mar 22:30 (EST)")
+    assert out[-1] == simulate_module.SIM_CLOCK.format(when="Wed 4 Mar 22:30 (EST)")
     assert not any(t("command_help") in line for line in out)  # nothing read after :quit
     assert telegram.client_errors() == []
 
@@ -188,10 +189,10 @@ async def test_simulate_explains_what_it_cannot_do(tmp_path: Path) -> None:
     out: list[str] = []
     await simulate(iter([":next", ":soon", "/start", "7", ":hour"]), out.append, url, start=START)
 
-    assert demo.SIM_NOTHING_DUE in out
-    assert demo.SIM_UNKNOWN in out
-    assert demo.SIM_NO_BUTTON.format(number=7) in out
-    assert out[-1] == demo.SIM_CLOCK.format(when="Wed 4 Mar 13:00 (EST)")
+    assert simulate_module.SIM_NOTHING_DUE in out
+    assert simulate_module.SIM_UNKNOWN in out
+    assert simulate_module.SIM_NO_BUTTON.format(number=7) in out
+    assert out[-1] == simulate_module.SIM_CLOCK.format(when="Wed 4 Mar 13:00 (EST)")
 
 
 def test_simulate_reads_piped_input(tmp_path: Path) -> None:
@@ -204,5 +205,5 @@ def test_simulate_reads_piped_input(tmp_path: Path) -> None:
         cwd=tmp_path,  # no .env here, and none is needed
     )
     assert result.returncode == 0, result.stderr
-    assert demo.TAPPED.format(label=t("button_consent_yes")) in result.stdout
+    assert chat_view.TAPPED.format(label=t("button_consent_yes")) in result.stdout
     assert t("ask_plan") in result.stdout
