@@ -193,6 +193,16 @@ async def test_text_length_counts_after_entity_parsing(core, bot):
     assert len(msg.text) == 4096
 
 
+async def test_caption_length_counts_after_entity_parsing(core, bot):
+    core.user(42).send("hi")
+    with pytest.raises(BadRequest, match="(?i)caption is too long"):
+        await bot.send_document(42, b"%PDF-1.4", filename="a.pdf", caption="x" * 1025)
+    msg = await bot.send_document(
+        42, b"%PDF-1.4", filename="a.pdf", caption="<i>" + "x" * 1024 + "</i>", parse_mode="HTML"
+    )
+    assert len(msg.caption) == 1024
+
+
 async def test_edit_not_modified_and_not_found(core, bot):
     user = core.user(42)
     user.send("hi")
