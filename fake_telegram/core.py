@@ -1320,10 +1320,7 @@ class FakeUser(_Sender):
 
     def last(self) -> FakeMessage:
         """The newest message from the bot to this user that is not deleted."""
-        for msg in reversed(self.messages()):
-            if not msg.deleted:
-                return msg
-        raise LookupError(f"the bot sent no message to user {self.id}")
+        return _newest(self.messages(), f"user {self.id}")
 
     def in_group(self, group: FakeGroup) -> _Sender:
         """This user acting in a group chat (send, command, press, ...)."""
@@ -1345,7 +1342,12 @@ class FakeGroup:
         return self._core.messages(self.id)
 
     def last(self) -> FakeMessage:
-        for msg in reversed(self.messages()):
-            if not msg.deleted:
-                return msg
-        raise LookupError(f"the bot sent no message to group {self.id}")
+        return _newest(self.messages(), f"group {self.id}")
+
+
+def _newest(messages: list[FakeMessage], where: str) -> FakeMessage:
+    """The newest message that is not deleted."""
+    for msg in reversed(messages):
+        if not msg.deleted:
+            return msg
+    raise LookupError(f"the bot sent no message to {where}")
