@@ -2,6 +2,8 @@
 
 Each question is a value of `Patient.awaiting`; an answer is either typed or a button press naming
 the question it answers, so a press on an old question is recognised and refused kindly.
+Enrollment asks: consent, plan, zone (then zone_confirm for a typed place), start, bedtime,
+summary. The zone comes before the start date, so that "tonight" is the patient's own tonight.
 """
 
 from __future__ import annotations
@@ -26,9 +28,6 @@ BEDTIME_CHOICES = ("21:00", "21:30", "22:00", "22:30", "23:00", "23:30")
 START_PAST_DAYS = 365  # a patient already on a plan may start using the bot mid-way
 START_FUTURE_DAYS = 92
 SUMMARY_STEPS = 3
-# The time zone comes before the start date, so that "tonight" is the patient's own tonight.
-ONBOARDING = ("consent", "plan", "zone", "zone_confirm", "start", "bedtime", "summary")
-SETTINGS = ("set_bedtime", "set_zone", "set_zone_confirm")
 
 
 class Conversation:

@@ -7,7 +7,7 @@ dispatcher (`bot/dispatcher.py`), answered through the reminder's buttons.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -207,17 +207,8 @@ class Reminders:
             if not changed:
                 # Another press won the race a moment ago: report what it recorded.
                 await repo.refresh(dose)
-                return AnswerResult(
-                    verdict=Verdict.ALREADY, status=dose.status, chat_id=result.chat_id
-                )
-            return AnswerResult(
-                verdict=Verdict.RECORD,
-                status=status,
-                snoozed_until=until,
-                chat_id=result.chat_id,
-                other_message_ids=result.other_message_ids,
-                timezone=result.timezone,
-            )
+                return replace(result, verdict=Verdict.ALREADY, status=dose.status)
+            return replace(result, status=status, snoozed_until=until)
 
     async def clear_buttons(self, result: AnswerResult, pressed_message_id: int | None) -> None:
         """Take the buttons off the answered night's other messages (the reminder or follow-up)."""

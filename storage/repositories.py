@@ -12,8 +12,6 @@ from sqlalchemy.orm import selectinload
 
 from storage.models import Dose, Patient, PlanHold
 
-OPEN_STATUSES = ("scheduled", "sending", "sent", "snoozed")
-
 
 class Repository:
     """Everything the use cases read and write, over one session."""
