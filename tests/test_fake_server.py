@@ -170,11 +170,9 @@ async def test_long_poll_wakes_on_a_message_while_other_requests_are_answered(co
         poll = asyncio.create_task(bot.get_updates(offset=first[-1].update_id + 1, timeout=5))
         await asyncio.sleep(0.1)
         assert not poll.done()
-        started = asyncio.get_running_loop().time()
-        for n in range(5):  # on the other connection, answered at once
+        for n in range(5):  # on the other connection, answered without waiting for the poll
             await bot.send_message(42, f"meanwhile {n}")
-        assert asyncio.get_running_loop().time() - started < 1
-        assert not poll.done()
+        assert not poll.done()  # the sends did not wait out the 5 s poll
         user.send("second")
         updates = await asyncio.wait_for(poll, 2)
     assert [u.message.text for u in updates] == ["second"]
@@ -185,11 +183,10 @@ async def test_stop_closes_a_waiting_long_poll(core, server, bot):
     async with asyncio.timeout(LIMIT):
         poll = asyncio.create_task(bot.get_updates(timeout=30))
         await asyncio.sleep(0.1)
-        started = asyncio.get_running_loop().time()
         await server.stop()
+        # Closed at once: a poll left to its 30 s would trip the LIMIT timeout above.
         with pytest.raises(NetworkError):
             await poll
-        assert asyncio.get_running_loop().time() - started < 2
 
 
 async def test_application_polls_replies_and_stops_cleanly(core, server, recwarn, caplog):
