@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 TELEGRAM_API = "https://api.telegram.org/bot"
+
+# Telegram ids, written in .env as a comma-separated list: 123456789, -1001234567890
+ChatIds = Annotated[tuple[int, ...], NoDecode]
 
 
 class SettingsError(Exception):
@@ -33,6 +37,31 @@ class Settings(BaseSettings):
     capsule_notice_days: int = Field(default=7, ge=1, le=21)
     dispatch_interval_seconds: int = Field(default=20, ge=1, le=300)
     log_level: str = "INFO"
+    crisis_line: str = "988"
+    provider_chat_ids: ChatIds = ()
+    provider_user_ids: ChatIds = ()
+    admin_user_ids: ChatIds = ()
+    allow_self_enrollment: bool = False
+    escalation_renotify_minutes: int = Field(default=30, ge=5, le=1440)
+    checkin_after_step_up_days: int = Field(default=3, ge=0, le=14)
+    checkin_every_days: int = Field(default=7, ge=0, le=28)
+    tolerance_check_days: int = Field(default=2, ge=0, le=7)
+    invite_valid_hours: int = Field(default=72, ge=1, le=720)
+
+    @field_validator("provider_chat_ids", "provider_user_ids", "admin_user_ids", mode="before")
+    @classmethod
+    def _id_list(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        ids = []
+        for part in value.replace(";", ",").split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if not part.lstrip("-").isdigit():
+                raise ValueError(f"{part!r} is not a Telegram id (a number such as 123456789)")
+            ids.append(int(part))
+        return tuple(ids)
 
     @field_validator("bot_token")
     @classmethod

@@ -1,4 +1,5 @@
-"""Tables: patients, their plan holds, and one dose row per patient per local night."""
+"""Tables: patients, plan holds, nightly doses, and the care loop: invites, side-effect reports,
+escalations with their provider messages, and the audit of every provider decision."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     String,
+    Text,
     Time,
     TypeDecorator,
     UniqueConstraint,
@@ -74,6 +76,17 @@ class Patient(Base):
     reminders_paused: Mapped[bool] = mapped_column(Boolean, default=False)
     blocked_bot: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # How providers name the patient: initials or a chart number, never required to be a name.
+    label: Mapped[str | None] = mapped_column(String(64), index=True)
+    # The enrollment screening's answers (question code -> yes/no).
+    screening: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    thyroid_medication: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A screening "yes": the first dose waits until a provider clears the patient.
+    awaiting_clearance: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A provider paused LDN: no reminders until a provider says to go on.
+    provider_paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A provider moved the dose to the morning: the reminder says so.
+    morning_dose: Mapped[bool] = mapped_column(Boolean, default=False)
 
     # Always loaded with the patient: every dose rule needs them, and async code cannot lazy-load.
     holds: Mapped[list[PlanHold]] = relationship(
@@ -89,7 +102,13 @@ class Patient(Base):
 
     @property
     def receives_reminders(self) -> bool:
-        return self.enrolled and not self.reminders_paused and not self.blocked_bot
+        return (
+            self.enrolled
+            and not self.reminders_paused
+            and not self.blocked_bot
+            and not self.awaiting_clearance
+            and not self.provider_paused
+        )
 
 
 class PlanHold(Base):
@@ -140,3 +159,120 @@ class Dose(Base):
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     patient: Mapped[Patient] = relationship()
+
+
+class Invite(Base):
+    """A provider's prescription waiting for its patient: a one-time link that enrolls on a plan."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    label: Mapped[str] = mapped_column(String(64))
+    plan: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_by: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    patient_id: Mapped[int | None] = mapped_column(
+        ForeignKey("patients.id", ondelete="SET NULL"), index=True
+    )
+
+
+class Report(Base):
+    """One side-effect check-in: planned, asked, answered question by question, then sorted."""
+
+    __tablename__ = "reports"
+    __table_args__ = (Index("ix_reports_next_action_at", "next_action_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
+    # checkin (after a step-up or weekly), tolerance (before an increase), asked (/sideeffects)
+    kind: Mapped[str] = mapped_column(String(16))
+    # scheduled -> open (asked) -> done; or expired when it was never finished
+    status: Mapped[str] = mapped_column(String(16))
+    night: Mapped[date] = mapped_column(Date)
+    for_step: Mapped[int | None] = mapped_column(Integer)
+    dose_mg: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    next_action_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    words: Mapped[str | None] = mapped_column(Text)
+    tier: Mapped[str | None] = mapped_column(String(16))
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    patient: Mapped[Patient] = relationship()
+
+
+class Escalation(Base):
+    """Something a provider must see: stored first, then delivered, raised again until handled."""
+
+    __tablename__ = "escalations"
+    __table_args__ = (Index("ix_escalations_next_action_at", "next_action_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="SET NULL"))
+    tier: Mapped[str] = mapped_column(String(16))
+    # [[reason code, effect or null], ...], most serious first
+    reasons: Mapped[list[Any]] = mapped_column(JSON)
+    words: Mapped[str | None] = mapped_column(Text)
+    # open -> acknowledged -> decided
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_action_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rounds: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[int | None] = mapped_column(BigInteger)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision: Mapped[str | None] = mapped_column(String(16))
+    decided_by: Mapped[int | None] = mapped_column(BigInteger)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    patient: Mapped[Patient] = relationship()
+
+
+class AlertMessage(Base):
+    """One escalation sent to one chat in one round: where its buttons are, for edits and replies."""
+
+    __tablename__ = "alert_messages"
+    __table_args__ = (
+        UniqueConstraint("escalation_id", "round", "chat_id", name="uq_alert_messages_round_chat"),
+        Index("ix_alert_messages_chat_message", "chat_id", "message_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    escalation_id: Mapped[int] = mapped_column(
+        ForeignKey("escalations.id", ondelete="CASCADE"), index=True
+    )
+    round: Mapped[int] = mapped_column(Integer)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AuditEntry(Base):
+    """A provider's action on a patient's plan or care: who, when, what, and why."""
+
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
+    escalation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("escalations.id", ondelete="SET NULL")
+    )
+    actor_user_id: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    action: Mapped[str] = mapped_column(String(24))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)

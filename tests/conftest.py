@@ -68,7 +68,9 @@ async def db(database_url: str) -> AsyncIterator[Database]:
     if database.url.get_backend_name() == "postgresql":
         async with database.engine.begin() as connection:
             await connection.execute(
-                text("TRUNCATE doses, plan_holds, patients RESTART IDENTITY CASCADE")
+                text(
+                    "TRUNCATE audit, alert_messages, escalations, reports, invites, doses, plan_holds, patients RESTART IDENTITY CASCADE"
+                )
             )
     else:
         await database.migrate()

@@ -31,6 +31,16 @@ VALID = {
     "CAPSULE_NOTICE_DAYS": "10",
     "DISPATCH_INTERVAL_SECONDS": "15",
     "LOG_LEVEL": "debug",
+    "CRISIS_LINE": "111",
+    "PROVIDER_CHAT_IDS": "5001, -1001234567890",
+    "PROVIDER_USER_IDS": "5001,5002",
+    "ADMIN_USER_IDS": "6001",
+    "ALLOW_SELF_ENROLLMENT": "true",
+    "ESCALATION_RENOTIFY_MINUTES": "15",
+    "CHECKIN_AFTER_STEP_UP_DAYS": "4",
+    "CHECKIN_EVERY_DAYS": "14",
+    "TOLERANCE_CHECK_DAYS": "3",
+    "INVITE_VALID_HOURS": "48",
 }
 
 
@@ -55,6 +65,11 @@ def test_example_covers_every_setting() -> None:
 def test_every_setting_valid_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     _set(monkeypatch, VALID)
     settings = load_settings()
+    assert settings.provider_chat_ids == (5001, -1001234567890)
+    assert settings.provider_user_ids == (5001, 5002)
+    assert settings.admin_user_ids == (6001,)
+    assert settings.allow_self_enrollment is True
+    assert settings.escalation_renotify_minutes == 15
     assert settings.token == TOKEN
     assert settings.database_url == VALID["DATABASE_URL"]
     assert settings.telegram_api_base_url == "https://bot-api.example.org/bot"
@@ -227,3 +242,18 @@ def test_starting_with_an_unknown_zone_names_the_variable(clean_environment: Pat
     assert TOKEN not in result.stderr + result.stdout
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("value", ["12,abc", "@someone", "1.5"])
+def test_an_id_list_with_something_that_is_no_telegram_id_is_refused(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("PROVIDER_USER_IDS", value)
+    with pytest.raises(SettingsError, match=r"^PROVIDER_USER_IDS: .* is not a Telegram id"):
+        load_settings(_env_file=None)
+
+
+def test_id_lists_default_to_empty_and_self_enrollment_to_off() -> None:
+    settings = load_settings(_env_file=None)
+    assert settings.provider_chat_ids == settings.provider_user_ids == settings.admin_user_ids == ()
+    assert settings.allow_self_enrollment is False

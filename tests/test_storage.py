@@ -28,7 +28,17 @@ from storage.repositories import Repository
 
 NOW = datetime(2026, 3, 4, 17, 0, tzinfo=UTC)
 NIGHT = date(2026, 3, 4)
-TABLES = {"patients", "plan_holds", "doses", "alembic_version"}
+TABLES = {
+    "patients",
+    "plan_holds",
+    "doses",
+    "invites",
+    "reports",
+    "escalations",
+    "alert_messages",
+    "audit",
+    "alembic_version",
+}
 
 
 def _head() -> str:
