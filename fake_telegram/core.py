@@ -1141,6 +1141,16 @@ class _Sender:
                 ]
         return self._message(extra)
 
+    def reply(self, message: FakeMessage | int, text: str) -> dict:
+        """A text message sent as a reply to `message` (Telegram's swipe-to-reply)."""
+        mid = message if isinstance(message, int) else message.message_id
+        if mid not in self._chat.messages:
+            raise LookupError(f"message {mid} is not in chat {self.chat_id}")
+        self._before()
+        msg = self._core._user_message(self._user, self._chat, {"text": text})
+        msg.reply_to_message_id = mid
+        return self._core._push_update("message", self._core.message_dict(msg))
+
     def command(self, name: str, args: str = "", *, mention: bool | None = None) -> dict:
         """``/name args``; in a group (or with mention=True) as ``/name@botname``."""
         if mention is None:

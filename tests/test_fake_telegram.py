@@ -398,3 +398,16 @@ async def test_application_polls_and_replies(core):
     assert [c.method for c in core.requests][:2] == ["getMe", "deleteWebhook"]
     assert core.client_errors() == []
     assert core.pending_updates == []  # the shutdown getUpdates confirmed the offset
+
+
+async def test_a_user_reply_carries_the_message_it_answers(core, bot) -> None:
+    user = core.user(42)
+    user.send("/start")
+    sent = await bot.send_message(42, "Question?")
+    update = user.reply(sent.message_id, "Answer")
+    message = update["message"]
+    assert message["text"] == "Answer"
+    assert message["reply_to_message"]["message_id"] == sent.message_id
+    assert message["reply_to_message"]["text"] == "Question?"
+    with pytest.raises(LookupError):
+        user.reply(9999, "to nothing")
