@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass
 
 from telegram import BotCommand
+from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -17,19 +18,24 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot.alerts import Alerts
 from bot.care import Care
+from bot.checkins import Checkins
 from bot.clock import Clock, SystemClock
+from bot.decisions import CareTeam
 from bot.dispatcher import Dispatcher
 from bot.notifier import TelegramNotifier
 from bot.onboarding import Conversation
 from bot.reminders import Reminders
 from bot.settings import Settings
 from bot.texts import t
+from bot.views import Reply
 from storage.db import Database
+from storage.models import Patient
 
 log = logging.getLogger(__name__)
 
-MENU_COMMANDS = ("today", "plan", "settings", "help", "stop", "start")
+MENU_COMMANDS = ("today", "plan", "sideeffects", "settings", "help", "stop", "start")
 
 
 @dataclass
@@ -43,6 +49,9 @@ class Services:
     dispatcher: Dispatcher
     conversation: Conversation
     care: Care
+    checkins: Checkins
+    alerts: Alerts
+    care_team: CareTeam
 
 
 class BotData:
@@ -92,17 +101,60 @@ def build_application(
     clock = clock or SystemClock()
     notifier = TelegramNotifier(application.bot)
     reminders = Reminders(db, notifier, clock, settings)
+    checkins = Checkins(db, notifier, clock, settings, reminders)
+    alerts = Alerts(db, notifier, clock, settings, reminders)
+    reminders.plan_checkin = checkins.plan_for
+    reminders.tell_patient = _teller(notifier)
     application.bot_data.services = Services(
         settings=settings,
         db=db,
         clock=clock,
         reminders=reminders,
-        dispatcher=Dispatcher(db, reminders, notifier, clock, settings),
+        dispatcher=Dispatcher(db, reminders, notifier, clock, settings, checkins, alerts),
         conversation=Conversation(db, reminders, clock, settings),
         care=Care(db, reminders, clock, settings),
+        checkins=checkins,
+        alerts=alerts,
+        care_team=CareTeam(db, notifier, clock, settings, reminders, alerts),
     )
     register_all(application)
     return application
+
+
+def _teller(notifier: TelegramNotifier):  # noqa: ANN202
+    async def tell(patient: Patient, text: str) -> None:
+        try:
+            await notifier.send(patient.chat_id, Reply(text))
+        except Exception as exc:
+            log.warning("Could not tell a patient: %s", type(exc).__name__)
+
+    return tell
+
+
+async def check_provider_chats(application: Application) -> list[int]:
+    """Check that every provider chat can be reached; tell the admins about any that cannot."""
+    services: Services = application.bot_data.services
+    settings, unreachable = services.settings, []
+    for chat_id in settings.provider_chat_ids:
+        try:
+            await application.bot.get_chat(chat_id)
+        except TelegramError as exc:
+            unreachable.append(chat_id)
+            log.warning("Provider chat %s cannot be reached: %s", chat_id, type(exc).__name__)
+            await _tell_admins(
+                application, t("admin_unreachable_chat", chat=chat_id, error=type(exc).__name__)
+            )
+    if not settings.provider_chat_ids:
+        log.warning("PROVIDER_CHAT_IDS is empty: alerts go to the admins only")
+    return unreachable
+
+
+async def _tell_admins(application: Application, text: str) -> None:
+    for admin in application.bot_data.services.settings.admin_user_ids:
+        try:
+            await application.bot.send_message(admin, text)
+        except TelegramError as exc:
+            log.error("Could not tell admin %s: %s", admin, type(exc).__name__)
 
 
 async def dispatch_job(context: Context) -> None:
@@ -116,6 +168,7 @@ async def _post_init(application: Application) -> None:
     await application.bot.set_my_commands(
         [BotCommand(name, t(f"command_{name}")) for name in MENU_COMMANDS]
     )
+    await check_provider_chats(application)
     if application.job_queue is not None:
         application.job_queue.run_repeating(
             dispatch_job,

@@ -35,7 +35,23 @@ class SettingsPress:
     action: str
 
 
-Press = DosePress | OnboardingPress | SettingsPress
+@dataclass(frozen=True)
+class CheckinPress:
+    report_id: int
+    question: str
+    value: str
+
+
+@dataclass(frozen=True)
+class DecisionPress:
+    escalation_id: int
+    action: str
+
+
+Press = DosePress | OnboardingPress | SettingsPress | CheckinPress | DecisionPress
+
+# What a provider may decide on an escalation, in the order the buttons show.
+DECISIONS = ("ack", "continue", "hold", "back", "pause", "morning")
 
 
 def dose(dose_id: int, answer: Answer) -> str:
@@ -48,6 +64,15 @@ def onboarding(step: str, value: str) -> str:
 
 def settings(action: str) -> str:
     return _checked(f"{VERSION}:set:{action}")
+
+
+def checkin(report_id: int, question: str, value: str) -> str:
+    return _checked(f"{VERSION}:ci:{report_id}:{question}:{value}")
+
+
+def decision(escalation_id: int, action: str) -> str:
+    assert action in DECISIONS
+    return _checked(f"{VERSION}:dec:{escalation_id}:{action}")
 
 
 def parse(data: str | None) -> Press | None:
@@ -64,6 +89,15 @@ def parse(data: str | None) -> Press | None:
         return OnboardingPress(rest[0], rest[1])
     if kind == "set" and len(rest) == 1 and _TOKEN.match(rest[0]):
         return SettingsPress(rest[0])
+    if (
+        kind == "ci"
+        and len(rest) == 3
+        and rest[0].isdigit()
+        and all(_TOKEN.match(part) for part in rest[1:])
+    ):
+        return CheckinPress(int(rest[0]), rest[1], rest[2])
+    if kind == "dec" and len(rest) == 2 and rest[0].isdigit() and rest[1] in DECISIONS:
+        return DecisionPress(int(rest[0]), rest[1])
     return None
 
 

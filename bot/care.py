@@ -114,6 +114,7 @@ class Care:
             patient.reminders_paused = paused
             patient.awaiting = None
             gap = await self.reminders.replan(repo, patient)
+            await self.reminders.resumed(repo, patient, gap)
             await repo.commit()
             if stop:
                 return Reply(t("stopped"))

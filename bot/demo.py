@@ -1,35 +1,51 @@
-"""`ldn-bot demo`: a scripted patient lives through twelve weeks of the 0.5 mg plan, offline.
+"""`ldn-bot demo`: a provider invites a patient, who lives through twelve weeks of the 0.5 mg plan.
 
 The real Application runs against the in-process fake Telegram on a virtual clock and a throwaway
-SQLite file; the patient's chat is printed as they saw it, then a summary read from the database.
+SQLite file. Dr Rivera opens the bot and sends an invitation; the scripted patient enrolls with its
+link, takes (or snoozes, skips, misses) each night's dose and answers the side-effect check-ins as
+they come. One answer is concerning: the alert reaches Dr Rivera's chat, who writes back and
+decides. Both chats are printed as their people saw them, then a summary read from the database.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import sys
 import tempfile
 import time as wall
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+
 from bot import messages
-from bot.chat_view import ChatView, Line, Printer
+from bot.caseload import reason_text
+from bot.chat_view import GUTTER, ChatView, Line, Printer
+from bot.checkins import AHEAD_OF_REMINDER
 from bot.settings import Settings
 from bot.simulation import Simulation, VirtualClock, running
 from bot.texts import t
 from bot.timing import reminder_at
+from bot.triage import EFFECTS
 from fake_telegram.core import FakeMessage, FakeTelegram, FakeUser
-from storage.models import Dose
+from storage.models import AuditEntry, Dose, Escalation, Report
 from storage.repositories import Repository
 
 # Every sentence the demo prints itself; the bot's own are in bot/texts.py.
-TITLE = "LDN bot demo: one patient on the 0.5 mg plan, {nights} nights, offline (seed {seed})."
-LEGEND = "Times are the patient's ({zone}). > is the patient; ✎ is an edit; · is a note."
+TITLE = (
+    "LDN bot demo: {provider} invites one patient to the 0.5 mg plan; {nights} nights with "
+    "side-effect check-ins, offline (seed {seed})."
+)
+LEGEND = (
+    "Times are the patient's ({zone}). Lines marked “{provider} {gutter}” are {provider}'s chat "
+    "with the bot,\nthe others the patient's. > is what someone types or taps; ✎ is an edit; "
+    "· is a note."
+)
 WEEK = "Week {number}"
 MISSED = "no answer by {time}: the night is recorded as missed"
 SUMMARY = "Summary, read from the bot's database:"
@@ -37,14 +53,33 @@ SUMMARY_NIGHTS = "Nights: {taken} taken, {skipped} skipped, {missed} missed, of 
 SUMMARY_STEPS = "Steps reached:"
 SUMMARY_STEP = "  step {step}: {dose}, from {day}"
 SUMMARY_CURRENT = "Current dose: {dose}."
+SUMMARY_CHECKINS = (
+    "Check-ins: {answered} of {sent} answered ({tolerance} of them before an increase): "
+    "{none} with nothing to report, {info} with common side effects, {alerting} passed to the "
+    "care team."
+)
+SUMMARY_ESCALATIONS = "Escalations raised: {count}."
+SUMMARY_ESCALATION = "  #{id} {tier}, {day} {time}: {reasons}. {outcome}"
+SUMMARY_DECIDED = "{decision} by {who}, {minutes} min later."
+SUMMARY_UNDECIDED = "Not decided yet ({status})."
+SUMMARY_AUDIT = "Audit trail, who did what: {count} entries."
+SUMMARY_AUDIT_LINE = "  {day} {time} UTC · {who} · {action}"
+AUDIT_MESSAGE = "wrote to the patient, replying to alert #{id}"
+AUDIT_DECISION = "{decision} (alert #{id})"
+WHO = "{name} (user {id})"
 WALL_TIME = "(demo ran in {seconds:.1f} s of real time)"
 REFUSED = "The fake Telegram refused a request of the bot: {method}: {why}"
 DEFAULT_SEED = 7
 NIGHTS = 88  # twelve weeks and four nights: the 4.5 mg step starts on night 85
 FIRST_WEEK = 7
 PATIENT_ID = 4242
+DOCTOR_ID = 5150
+DOCTOR = "Dr Rivera"
+ADMIN_ID = 5190
+LABEL = "CH-4242"  # a chart number: providers never label patients by name
 ZONE = ZoneInfo("Europe/London")  # its clocks go forward on 29 March, mid-plan
-START = datetime(2026, 3, 2, 18, 0, tzinfo=UTC)  # a Monday evening in London
+START = datetime(2026, 3, 2, 16, 0, tzinfo=UTC)  # a Monday afternoon in London, at the clinic
+PATIENT_OPENS_LINK = timedelta(hours=2, minutes=10)  # after START: at home that evening
 BEDTIME = "22:30"
 TODAY_NIGHT = 14  # the patient asks /today on the first step-up evening
 
@@ -54,8 +89,48 @@ FIRST_WEEK_PATTERN = (TAKEN, SNOOZED, TAKEN, SKIPPED, MISSED_NIGHT, TAKEN, LATE)
 LATER_EXCEPTIONS = (SNOOZED,) * 7 + (LATE,) * 2 + (SKIPPED,) * 3 + (MISSED_NIGHT,) * 2
 
 
-def demo_settings(database_url: str) -> Settings:
-    """Fixed settings, every one given, so no environment or .env can change the demo."""
+@dataclass(frozen=True)
+class CheckinAnswer:
+    """How the patient answers one check-in: the effects they grade, and any words they type."""
+
+    grades: Mapping[str, int] = field(default_factory=dict)  # effect -> 1 mild .. 3 severe
+    words: str | None = None
+    later: bool = False  # "Not now"
+
+    @property
+    def plain(self) -> bool:
+        """Nothing to tell: "No, none" and "Nothing else", or not now."""
+        return not self.grades and self.words is None
+
+
+NOTHING = CheckinAnswer()
+# The check-ins the patient answers with more than "no, none", by their order. The first comes
+# three nights in; the fourth on the evening of the first step up (the patient is busy: not now);
+# the fifth three nights into 1 mg. The rest: nothing to report.
+CHECKIN_ANSWERS: Mapping[int, CheckinAnswer] = {
+    1: CheckinAnswer({"sleep": 1}),
+    4: CheckinAnswer(later=True),
+    5: CheckinAnswer({"stomach": 3}, "I've felt sick most evenings since the new dose."),
+    6: CheckinAnswer({"stomach": 1}),
+    17: CheckinAnswer(words="Sleeping well, and my knees hurt less."),
+}
+# The check-in whose answer alerts the care team, and what Dr Rivera does about it.
+ALERTING = 5
+DOCTOR_REPLY = (
+    "Thanks for telling us. Nausea often settles within a week or two: take your capsule with a "
+    "small snack at bedtime. Carry on with the plan, and tell me here if it isn't better by next "
+    "week."
+)
+DOCTOR_READS_AFTER = 8  # minutes after the alert arrives
+
+
+def demo_settings(database_url: str, *, care_team: bool = False) -> Settings:
+    """Fixed settings, every one given, so no environment or .env can change the demo.
+
+    With `care_team`, the demo's clinic: Dr Rivera and an admin, and patients join only with a
+    provider's invitation. Without, the simulator's: a lone patient who enrolls with /start.
+    Check-ins keep their defaults either way.
+    """
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         bot_token="123456:DEMO-token-for-the-fake-server",
@@ -71,6 +146,10 @@ def demo_settings(database_url: str) -> Settings:
         capsule_notice_days=7,
         dispatch_interval_seconds=20,
         log_level="WARNING",
+        provider_chat_ids=(DOCTOR_ID,) if care_team else (),
+        provider_user_ids=(DOCTOR_ID,) if care_team else (),
+        admin_user_ids=(ADMIN_ID,) if care_team else (),
+        allow_self_enrollment=not care_team,
     )
 
 
@@ -94,8 +173,13 @@ def ordinary(lines: Sequence[Line]) -> bool:
     return (
         len(said) == 1
         and all("\n\n" not in text for text in said)
-        and all(line.kind != "note" for line in lines)
+        and all(line.kind != "note" and not line.who for line in lines)
     )
+
+
+def routine_checkin(lines: Sequence[Line], answer: CheckinAnswer, first: bool) -> bool:
+    """A check-in worth one line: not the first, nothing to tell, only the patient's chat."""
+    return not first and answer.plain and all(not line.who for line in lines)
 
 
 # The script
@@ -110,41 +194,61 @@ class DemoResult:
     steps: list[tuple[int, date]]
     current_mg: str
     telegram: FakeTelegram
+    checkins: dict[str, int] = field(default_factory=dict)
+    escalations: list[tuple[str, str, str | None, int | None]] = field(default_factory=list)
+    audit: list[tuple[int, str]] = field(default_factory=list)
+    invite_code: str = ""
 
 
-class ScriptedPatient:
-    """The scripted patient: types and taps in the chat, and the view notes each act."""
+class ScriptedUser:
+    """A scripted person: types and taps in their chat, and the view notes each act."""
 
-    def __init__(self, sim: Simulation, user: FakeUser, view: ChatView) -> None:
-        self.sim, self.user, self.view = sim, user, view
+    def __init__(self, sim: Simulation, user: FakeUser, view: ChatView, who: str = "") -> None:
+        self.sim, self.user, self.view, self.who = sim, user, view, who
 
     async def say(self, text: str) -> None:
-        self.view.typed(text)
+        self.view.typed(text, self.who)
         await self.sim.say(self.user, text)
+
+    async def reply(self, message: FakeMessage, text: str) -> None:
+        """Answer one of the bot's messages with Telegram's reply (swipe to reply)."""
+        self.view.replied(text, message, self.who)
+        self.user.reply(message, text)
+        await self.sim.deliver()
 
     async def tap(self, label: str, message: FakeMessage | None = None) -> None:
         message = message or self.user.last()
         current = self.sim.telegram.message(message.chat_id, message.message_id) or message
-        self.view.tapped(current.label_starting(label))
+        self.view.tapped(current.label_starting(label), self.who)
         await self.sim.tap(self.user, current, label)
 
     async def tap_reminder(self, label: str) -> None:
         """Press a button on the newest message that has the dose buttons."""
-        taken = t("button_taken")
-        await self.tap(
-            label, next(m for m in reversed(self.user.messages()) if taken in m.buttons())
-        )
+        await self.tap(label, self.newest_with(t("button_taken")))
+
+    def newest_with(self, button: str) -> FakeMessage:
+        """The newest message in the chat that still has this button."""
+        return next(m for m in reversed(self.user.messages()) if button in m.buttons())
 
     async def wait(self, minutes: float) -> None:
         await self.sim.run_until(self.sim.clock.now() + timedelta(minutes=minutes))
 
 
-async def enroll(patient: ScriptedPatient) -> None:
-    """Onboarding by chat, in the bot's order: consent, plan, zone, start, bedtime, summary."""
-    await patient.say("/start")
+async def invite(doctor: ScriptedUser) -> str:
+    """The provider opened the bot before it started; now they prescribe. Return the link's code."""
+    await doctor.sim.deliver()  # the /start they sent
+    await doctor.wait(2)
+    await doctor.say(f"/invite {LABEL} 0.5")
+    link = doctor.user.last().text or ""
+    return link.split("?start=", 1)[1].split()[0]
+
+
+async def enroll(patient: ScriptedUser, code: str) -> None:
+    """Onboarding by chat, with the link: consent, screening, zone, start, bedtime, summary."""
+    await patient.say(f"/start {code}")
     await patient.wait(1)
     await patient.tap(t("button_consent_yes"))
-    await patient.tap(t("button_plan_builtin-0.5"))
+    await patient.tap(t("button_screen_none"))
     await patient.wait(1)
     await patient.say("london")
     confirm = patient.user.last()
@@ -156,10 +260,56 @@ async def enroll(patient: ScriptedPatient) -> None:
     await patient.tap(t("button_confirm"))
 
 
-async def live_night(patient: ScriptedPatient, night: date, kind: str, rng: random.Random) -> None:
-    """One evening: the reminder at bedtime, and what the patient does about it."""
+def bedtime_on(night: date) -> datetime:
     hour, minute = (int(part) for part in BEDTIME.split(":"))
-    bedtime = reminder_at(night, time(hour, minute), ZONE)
+    return reminder_at(night, time(hour, minute), ZONE)
+
+
+async def check_in(patient: ScriptedUser, night: date, rng: random.Random) -> bool:
+    """Look at the chat a little after check-in time; True if tonight's check-in waits there."""
+    due = bedtime_on(night) - AHEAD_OF_REMINDER
+    await patient.sim.run_until(due + timedelta(minutes=5))
+    start = t("button_checkin_start")
+    if not any(start in m.buttons() and m.date >= due.timestamp() for m in patient.user.messages()):
+        return False
+    await patient.wait(rng.randint(1, 25))
+    return True
+
+
+async def answer_checkin(patient: ScriptedUser, answer: CheckinAnswer) -> None:
+    """Answer the waiting check-in: it is rewritten in place, one question at a time."""
+    message = patient.newest_with(t("button_checkin_start"))
+    if answer.later:
+        await patient.tap(t("button_checkin_later"), message)
+        return
+    await patient.tap(t("button_checkin_start"), message)
+    await patient.tap(t("button_flags_none"), message)
+    if not answer.grades:
+        await patient.tap(t("button_effects_none"), message)
+    else:
+        await patient.tap(t("button_effects_some"), message)
+        for effect in EFFECTS:
+            await patient.tap(t(f"grade_{answer.grades.get(effect, 0)}"), message)
+    if answer.words is None:
+        await patient.tap(t("button_nothing_else"), message)
+    else:
+        await patient.wait(1)
+        await patient.say(answer.words)
+
+
+async def provider_decides(doctor: ScriptedUser) -> None:
+    """The alert arrives; the provider writes to the patient, then lets the plan go on."""
+    await doctor.wait(1)  # the dispatcher's next round delivers the alert
+    alert = doctor.newest_with(t("button_decide_continue"))
+    await doctor.wait(DOCTOR_READS_AFTER)
+    await doctor.reply(alert, DOCTOR_REPLY)
+    await doctor.wait(1)
+    await doctor.tap(t("button_decide_continue"), alert)
+
+
+async def live_night(patient: ScriptedUser, night: date, kind: str, rng: random.Random) -> None:
+    """One bedtime: the reminder, and what the patient does about it."""
+    bedtime = bedtime_on(night)
     sim = patient.sim
     if kind == TAKEN:
         await sim.run_until(bedtime + timedelta(minutes=rng.randint(1, 25)))
@@ -179,27 +329,49 @@ async def live_night(patient: ScriptedPatient, night: date, kind: str, rng: rand
 
 
 async def play(seed: int, full: bool, out: Callable[[str], None], database_url: str) -> DemoResult:
-    """Run the whole script against a fresh database and print the chat."""
+    """Run the whole script against a fresh database and print the chats."""
     clock = VirtualClock(START)
     telegram = FakeTelegram(clock=clock.now)
-    kinds, rng = pattern(seed), random.Random(seed)
+    kinds, rng, answering = pattern(seed), random.Random(seed), random.Random(seed + 1)
     printer = Printer(out)
-    async with running(demo_settings(database_url), clock, telegram) as sim:
-        user = telegram.user(PATIENT_ID, first_name="Alex")
-        view = ChatView(user, clock)
-        patient = ScriptedPatient(sim, user, view)
-        out(TITLE.format(nights=len(kinds), seed=seed))
-        out(LEGEND.format(zone=ZONE.key))
-        await enroll(patient)
+    user = telegram.user(PATIENT_ID, first_name="Alex")
+    view = ChatView(user, clock)
+    # The care team opens the bot before it starts, so that it may write to them: Telegram lets a
+    # bot write only to people who have. The admin's chat stays quiet unless an alert goes unread.
+    doctor_user = telegram.user(DOCTOR_ID, first_name="Maria", username="dr_rivera")
+    view.watch(doctor_user, DOCTOR)
+    view.typed("/start", DOCTOR)
+    doctor_user.send("/start")
+    telegram.user(ADMIN_ID, first_name="Sam").send("/start")
+    async with running(demo_settings(database_url, care_team=True), clock, telegram) as sim:
+        patient = ScriptedUser(sim, user, view)
+        doctor = ScriptedUser(sim, doctor_user, view, DOCTOR)
+        out(TITLE.format(provider=DOCTOR, nights=len(kinds), seed=seed))
+        out(LEGEND.format(zone=ZONE.key, provider=DOCTOR, gutter=GUTTER))
+        code = await invite(doctor)
+        await sim.run_until(START + PATIENT_OPENS_LINK)
+        await enroll(patient, code)
         first_night = START.astimezone(ZONE).date()
         printer.full(view.take(), ZONE)
+        checkins = 0
         for number, kind in enumerate(kinds):
             night = first_night + timedelta(days=number)
             if number % 7 == 0:
                 printer.heading(WEEK.format(number=number // 7 + 1))
+            # The evening in parts, each printed whole or, when there is little to it, on a line.
+            parts: list[tuple[list[Line], bool]] = []
             if number == TODAY_NIGHT:
                 await sim.run_until(datetime.combine(night, time(19, 0), ZONE).astimezone(UTC))
                 await patient.say("/today")
+                parts.append((view.take(), False))
+            if await check_in(patient, night, answering):
+                checkins += 1
+                answer = CHECKIN_ANSWERS.get(checkins, NOTHING)
+                await answer_checkin(patient, answer)
+                if checkins == ALERTING:
+                    await provider_decides(doctor)
+                lines = view.take()
+                parts.append((lines, routine_checkin(lines, answer, checkins == 1)))
             await live_night(patient, night, kind, rng)
             morning = datetime.combine(night + timedelta(days=1), time(9, 0), ZONE)
             await sim.run_until(morning.astimezone(UTC))
@@ -208,11 +380,14 @@ async def play(seed: int, full: bool, out: Callable[[str], None], database_url: 
                 cutoff = row.cutoff_at.astimezone(ZONE)
                 view.note(row.cutoff_at, MISSED.format(time=f"{cutoff:%H:%M}"))
             lines = view.take()
-            if full or number < FIRST_WEEK or not ordinary(lines):
-                printer.full(lines, ZONE)
-            else:
-                printer.compact(lines, ZONE)
+            parts.append((lines, ordinary(lines)))
+            for lines, brief in parts:
+                if full or number < FIRST_WEEK or not brief:
+                    printer.full(lines, ZONE)
+                else:
+                    printer.compact(lines, ZONE)
         result = await summarise(sim, kinds, out)
+        result.invite_code = code
     return result
 
 
@@ -226,13 +401,34 @@ async def _night_row(sim: Simulation, night: date) -> Dose:
         return row
 
 
+# The summary
+
+
+def _who(user_id: int) -> str:
+    names = {DOCTOR_ID: DOCTOR}
+    return WHO.format(name=names.get(user_id, "provider"), id=user_id)
+
+
 async def summarise(sim: Simulation, kinds: list[str], out: Callable[[str], None]) -> DemoResult:
-    """Count the nights and find the steps from the database, not from the script."""
+    """Count the nights, the steps and the care loop from the database, not from the script."""
     async with sim.services.db.session() as session:
         repo = Repository(session)
         patient = await repo.patient_by_user(PATIENT_ID)
         assert patient is not None
         rows = list(await repo.doses_between(patient.id, date.min, date.max))
+        reports = list(
+            (await session.execute(select(Report).where(Report.patient_id == patient.id))).scalars()
+        )
+        escalations = list(
+            (
+                await session.execute(
+                    select(Escalation)
+                    .where(Escalation.patient_id == patient.id)
+                    .order_by(Escalation.id)
+                )
+            ).scalars()
+        )
+        audit: list[AuditEntry] = await repo.audit_of(patient.id)
     reminded = [r for r in rows if r.status != "scheduled"]
     counts = {s: sum(r.status == s for r in reminded) for s in ("taken", "skipped", "missed")}
     steps: dict[int, Dose] = {}
@@ -251,12 +447,64 @@ async def summarise(sim: Simulation, kinds: list[str], out: Callable[[str], None
             dose=messages.dose_words(last.dose_mg, last.capsules, last.capsule_mg)
         )
     )
+    answered = [r for r in reports if r.status == "done"]
+    checkins = {
+        "sent": sum(r.sent_at is not None for r in reports),
+        "answered": len(answered),
+        "tolerance": sum(r.kind == "tolerance" for r in answered),
+        "none": sum(r.tier == "none" for r in answered),
+        "info": sum(r.tier == "info" for r in answered),
+        "alerting": sum(r.tier in ("routine", "urgent", "emergency") for r in answered),
+    }
+    out(SUMMARY_CHECKINS.format(**checkins))
+    out(SUMMARY_ESCALATIONS.format(count=len(escalations)))
+    for escalation in escalations:
+        raised = escalation.created_at.astimezone(ZONE)
+        if escalation.decision is not None and escalation.decided_at is not None:
+            outcome = SUMMARY_DECIDED.format(
+                decision=t(f"decision_{escalation.decision}"),
+                who=_who(escalation.decided_by or 0),
+                minutes=int((escalation.decided_at - escalation.created_at).total_seconds() // 60),
+            )
+        else:
+            outcome = SUMMARY_UNDECIDED.format(status=t(f"cl_status_{escalation.status}"))
+        reasons = "; ".join(reason_text(code, effect) for code, effect in escalation.reasons)
+        out(
+            SUMMARY_ESCALATION.format(
+                id=escalation.id,
+                tier=t(f"cl_tier_{escalation.tier}"),
+                day=messages.day(raised.date()),
+                time=f"{raised:%H:%M}",
+                reasons=reasons,
+                outcome=outcome,
+            )
+        )
+    out(SUMMARY_AUDIT.format(count=len(audit)))
+    for entry in audit:
+        if entry.action == "message":
+            action = AUDIT_MESSAGE.format(id=entry.escalation_id)
+        else:
+            action = AUDIT_DECISION.format(
+                decision=t(f"decision_{entry.action}"), id=entry.escalation_id
+            )
+        at = entry.at.astimezone(UTC)
+        out(
+            SUMMARY_AUDIT_LINE.format(
+                day=messages.day(at.date()),
+                time=f"{at:%H:%M}",
+                who=_who(entry.actor_user_id),
+                action=action,
+            )
+        )
     return DemoResult(
         kinds=kinds,
         counts=counts,
         steps=[(number, row.night) for number, row in steps.items()],
         current_mg=messages.mg(last.dose_mg),
         telegram=sim.telegram,
+        checkins=checkins,
+        escalations=[(e.tier, e.status, e.decision, e.decided_by) for e in escalations],
+        audit=[(e.actor_user_id, e.action) for e in audit],
     )
 
 
@@ -265,7 +513,12 @@ def run(seed: int = DEFAULT_SEED, full: bool = False, out: Callable[[str], None]
     began = wall.perf_counter()
     with tempfile.TemporaryDirectory(prefix="ldn-demo-") as folder:
         url = f"sqlite+aiosqlite:///{Path(folder) / 'demo.sqlite3'}"
-        result = asyncio.run(play(seed, full, out, url))
+        try:
+            result = asyncio.run(play(seed, full, out, url))
+        except BrokenPipeError:
+            # The reader stopped reading (`| head`): stop too, quietly, as other commands do.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
     print(WALL_TIME.format(seconds=wall.perf_counter() - began), file=sys.stderr)
     refused = result.telegram.client_errors()
     for call in refused:

@@ -8,16 +8,20 @@ twice, across restarts and across processes; a failure puts the row back, due ag
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from bot import messages, nightly
+from bot.alerts import Alerts
+from bot.checkins import Checkins
 from bot.clock import Clock
+from bot.escalations import store as store_escalation
 from bot.nightly import Action
 from bot.notifier import MaybeSent, Notifier, TryLater, Unreachable, backoff
 from bot.plans import capsule_change_ahead
 from bot.reminders import Reminders, holds_of, plan_of, zone_of
 from bot.settings import Settings
 from bot.texts import t
+from bot.triage import MISSED_NIGHTS, Finding, Tier, missed_streak
 from bot.views import Reply
 from storage.db import Database
 from storage.models import Dose, Patient
@@ -36,8 +40,12 @@ class Dispatcher:
         notifier: Notifier,
         clock: Clock,
         settings: Settings,
+        checkins: Checkins | None = None,
+        alerts: Alerts | None = None,
     ) -> None:
         self.db = db
+        self.checkins = checkins
+        self.alerts = alerts
         self.reminders = reminders
         self.notifier = notifier
         self.clock = clock
@@ -45,7 +53,8 @@ class Dispatcher:
         self.followup_after = timedelta(minutes=settings.reminder_followup_minutes)
 
     async def dispatch(self, limit: int = 500) -> int:
-        """Act on every row that is due now; return how many were looked at."""
+        """Act on everything due now: alerts first, then nights, then check-ins."""
+        looked_at = await self.alerts.dispatch() if self.alerts is not None else 0
         async with self.db.session() as session:
             due = await Repository(session).due_dose_ids(self.clock.now(), limit)
         for dose_id in due:
@@ -54,7 +63,12 @@ class Dispatcher:
             except Exception:
                 # One bad row must not stop the others; it stays due and is tried next round.
                 log.exception("Could not act on dose %s", dose_id)
-        return len(due)
+        if self.checkins is not None:
+            looked_at += await self.checkins.dispatch()
+        if self.alerts is not None:
+            # Escalations raised by this round (three missed nights, a block) go out now.
+            looked_at += await self.alerts.dispatch()
+        return looked_at + len(due)
 
     async def act_on(self, dose_id: int) -> None:
         """Move one due row on: remind, follow up, recover a dead send, or record it missed."""
@@ -69,6 +83,7 @@ class Dispatcher:
             if action is Action.MISS:
                 if await repo.claim(dose.id, dose.status, status="missed", next_action_at=None):
                     await repo.commit()
+                    await self._missed(repo, dose.patient, dose.night)
                     await self._plan_next(repo, dose.patient)
             elif action is Action.RECOVER:
                 # The claim was made SENDING_TIMEOUT before the deadline it set.
@@ -172,10 +187,23 @@ class Dispatcher:
         await repo.claim(dose.id, "sent", followup_message_id=message_id, attempts=0)
         await repo.commit()
 
+    async def _missed(self, repo: Repository, patient: Patient, night: date) -> None:
+        """Three missed nights in a row: hold the next increase and ask the care team."""
+        finding = missed_streak(await repo.statuses(patient.id, MISSED_NIGHTS + 1, until=night))
+        if finding is None:
+            return
+        await repo.refresh(patient)
+        await store_escalation(repo, patient, finding, self.clock.now())
+        await self.reminders.hold_current_dose(repo, patient)
+        await repo.commit()
+
     async def _unreachable(self, repo: Repository, patient: Patient) -> None:
-        """The patient blocked the bot: stop, keep their data, wait for them to come back."""
+        """The patient blocked the bot: stop, keep their data, tell the care team."""
         patient.blocked_bot = True
         await repo.forget_unsent(patient.id)
+        await store_escalation(
+            repo, patient, Finding(Tier.ROUTINE, "blocked_bot"), self.clock.now()
+        )
         await repo.commit()
 
     async def _put_back(

@@ -45,6 +45,8 @@ class Notifier(Protocol):
 
     async def clear_buttons(self, chat_id: int, message_id: int) -> None: ...
 
+    async def edit(self, chat_id: int, message_id: int, reply: Reply) -> None: ...
+
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     """Turn our buttons into Telegram's inline keyboard."""
@@ -100,6 +102,15 @@ class TelegramNotifier:
             await self.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
         except TelegramError as exc:
             log.info("Could not clear buttons: %s", type(exc).__name__)
+
+    async def edit(self, chat_id: int, message_id: int, reply: Reply) -> None:
+        """Rewrite a message we sent, with its new buttons; a failure here loses nothing."""
+        try:
+            await self.bot.edit_message_text(
+                reply.text, chat_id=chat_id, message_id=message_id, reply_markup=keyboard(reply)
+            )
+        except TelegramError as exc:
+            log.info("Could not edit a message: %s", type(exc).__name__)
 
 
 def _seconds(value: object) -> float:

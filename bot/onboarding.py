@@ -2,8 +2,10 @@
 
 Each question is a value of `Patient.awaiting`; an answer is either typed or a button press naming
 the question it answers, so a press on an old question is recognised and refused kindly.
-Enrollment asks: consent, plan, zone (then zone_confirm for a typed place), start, bedtime,
-summary. The zone comes before the start date, so that "tonight" is the patient's own tonight.
+Enrollment asks: consent, the safety screening (screen, then screen_<code> one by one after a
+yes), plan (unless a provider's invitation set it), zone (then zone_confirm for a typed place),
+start, bedtime, summary. The zone comes before the start date, so that "tonight" is the
+patient's own tonight.
 """
 
 from __future__ import annotations
@@ -13,21 +15,24 @@ from zoneinfo import ZoneInfo
 
 from bot import callbacks, messages, nightly
 from bot.clock import Clock
+from bot.escalations import store as store_escalation
 from bot.parsing import match_timezone, parse_bedtime, parse_start_date, zone_city
 from bot.plans import BUILTIN_PLANS, Plan, schedule
 from bot.reminders import Reminders, plan_of, zone_of
 from bot.settings import Settings
 from bot.texts import t
 from bot.timing import local_now, local_today
+from bot.triage import SCREENING, screening
 from bot.views import Button, Reply
 from storage.db import Database
-from storage.models import Patient
+from storage.models import Invite, Patient
 from storage.repositories import Repository
 
 BEDTIME_CHOICES = ("21:00", "21:30", "22:00", "22:30", "23:00", "23:30")
 START_PAST_DAYS = 365  # a patient already on a plan may start using the bot mid-way
 START_FUTURE_DAYS = 92
 SUMMARY_STEPS = 3
+MORNING_CHOICES = ("06:30", "07:00", "07:30", "08:00", "08:30", "09:00")
 
 
 class Conversation:
@@ -41,17 +46,32 @@ class Conversation:
         self.clock = clock
         self.settings = settings
 
-    async def start(self, user_id: int, chat_id: int) -> list[Reply]:
-        """Begin enrollment, resume it, or welcome an enrolled patient back."""
+    async def start(self, user_id: int, chat_id: int, code: str | None = None) -> list[Reply]:
+        """Begin enrollment (with a provider's invitation code), resume it, or welcome back."""
         async with self.db.session() as session:
             repo = Repository(session)
             patient = await repo.patient_by_user(user_id)
+            invite = await repo.invite(code) if code else None
+            now = self.clock.now()
+            if code and (invite is None or invite.used_at is not None or invite.expires_at <= now):
+                if patient is None or not patient.enrolled:
+                    return [Reply(self._fill("invite_invalid"))]
+                invite = None
             if patient is None:
-                patient = await repo.add_patient(user_id, chat_id, self.clock.now())
+                if invite is None and not self.settings.allow_self_enrollment:
+                    return [Reply(self._fill("invite_needed"))]
+                patient = await repo.add_patient(user_id, chat_id, now)
                 patient.awaiting = "consent"
+                replies = [Reply(self._fill("welcome"))]
+                if invite is not None:
+                    replies += await self._accept(repo, patient, invite)
                 await repo.commit()
-                return [Reply(self._fill("welcome")), self.prompt(patient)]
+                return replies + [self.prompt(patient)]
             patient.chat_id = chat_id
+            if not patient.enrolled and invite is not None and patient.label is None:
+                replies = await self._accept(repo, patient, invite)
+                await repo.commit()
+                return replies + [self.prompt(patient)]
             if not patient.enrolled:
                 await repo.commit()
                 return [Reply(t("onboarding_resume")), self.prompt(patient)]
@@ -60,6 +80,7 @@ class Conversation:
                 patient.blocked_bot = False
                 patient.reminders_paused = False
                 gap = await self.reminders.replan(repo, patient)
+                await self.reminders.resumed(repo, patient, gap)
                 await repo.commit()
                 replies = [Reply(t("welcome_back_resumed", bedtime=_bedtime(patient)))]
                 if gap > nightly.RESUME_GAP_NIGHTS:
@@ -67,6 +88,16 @@ class Conversation:
                 return replies
             await repo.commit()
             return [Reply(t("already_enrolled"))]
+
+    async def _accept(self, repo: Repository, patient: Patient, invite: Invite) -> list[Reply]:
+        """Enroll on the invitation's plan; an invitation works once."""
+        if not await repo.claim_invite(invite.id, self.clock.now(), patient.id):
+            return [Reply(self._fill("invite_invalid"))]
+        patient.label = invite.label
+        patient.plan = invite.plan
+        if patient.awaiting == "plan":
+            patient.awaiting = "zone"
+        return [Reply(t("invite_plan", plan=messages.plan_name(Plan.from_dict(invite.plan))))]
 
     async def text(self, user_id: int, text: str) -> list[Reply] | None:
         """Take a typed answer; None when the patient is not being asked anything."""
@@ -123,6 +154,23 @@ class Conversation:
                 t("consent"),
                 _row(step, ("yes", t("button_consent_yes")), ("no", t("button_consent_no"))),
             )
+        if step == "screen":
+            return Reply(
+                t("screen"),
+                (
+                    (Button(t("button_screen_none"), callbacks.onboarding(step, "none")),),
+                    (Button(t("button_screen_some"), callbacks.onboarding(step, "some")),),
+                ),
+            )
+        if step is not None and step.startswith("screen_"):
+            return Reply(
+                t("screen_q_" + step.removeprefix("screen_")),
+                _row(step, ("yes", t("button_yes_short")), ("no", t("button_no_short"))),
+            )
+        if step == "checkin_words":
+            return Reply(t("checkin_words"))
+        if step == "set_morning":
+            return Reply(t("decided_morning"), time_buttons(step, MORNING_CHOICES))
         if step == "plan":
             choices = [(key, t(f"button_plan_{key}")) for key in self._offered_plans()]
             choices.append(("other", t("button_plan_other")))
@@ -136,10 +184,7 @@ class Conversation:
                 _row(step, ("today", t("button_today")), ("tomorrow", t("button_tomorrow"))),
             )
         if step in ("bedtime", "set_bedtime"):
-            buttons = [
-                Button(c, callbacks.onboarding(step, c.replace(":", ""))) for c in BEDTIME_CHOICES
-            ]
-            return Reply(t("ask_bedtime"), (tuple(buttons[:3]), tuple(buttons[3:])))
+            return Reply(t("ask_bedtime"), time_buttons(step, BEDTIME_CHOICES))
         if step in ("zone", "set_zone"):
             default = self.settings.default_timezone
             return Reply(
@@ -157,7 +202,7 @@ class Conversation:
 
     async def _typed(self, repo: Repository, patient: Patient, text: str) -> list[Reply]:
         step = patient.awaiting
-        if step in ("bedtime", "set_bedtime"):
+        if step in ("bedtime", "set_bedtime", "set_morning"):
             bedtime = parse_bedtime(text)
             if bedtime is None:
                 return [Reply(t("bad_bedtime")), self.prompt(patient)]
@@ -196,7 +241,9 @@ class Conversation:
                 await repo.delete_patient(patient)
                 return [Reply(t("consent_declined"))]
             patient.consent_at = self.clock.now()
-            return self._advance(patient, "plan")
+            return self._advance(patient, "screen")
+        if step == "screen" or (step is not None and step.startswith("screen_")):
+            return await self._screened(repo, patient, step, value)
         if step == "plan":
             if value not in self._offered_plans():
                 return [Reply(self._fill("plan_other")), self.prompt(patient)]
@@ -211,7 +258,7 @@ class Conversation:
             return self._set_start(
                 patient, today if value == "today" else today + timedelta(days=1)
             )
-        if step in ("bedtime", "set_bedtime"):
+        if step in ("bedtime", "set_bedtime", "set_morning"):
             bedtime = parse_bedtime(value[:2] + ":" + value[2:]) if len(value) == 4 else None
             if bedtime is None:
                 return [self.prompt(patient)]
@@ -225,15 +272,14 @@ class Conversation:
             return await self._set_zone(repo, patient, value)
         if step == "summary":
             if value == "restart":
-                patient.plan, patient.start_date, patient.bedtime, patient.timezone = (
-                    None,
-                    None,
-                    None,
-                    None,
-                )
-                return self._advance(patient, "plan")
+                patient.start_date, patient.bedtime, patient.timezone = None, None, None
+                if patient.label is None:  # a provider's prescription stays
+                    patient.plan = None
+                return self._advance(patient, "zone" if patient.plan else "plan")
             patient.awaiting = None
             patient.enrolled_at = self.clock.now()
+            if patient.awaiting_clearance:
+                return [Reply(t("enrolled_waiting"))]
             await self.reminders.plan_next_night(repo, patient, backfill=False)
             return [Reply(t("enrolled", bedtime=_bedtime(patient)))]
         return [self.prompt(patient)]
@@ -251,8 +297,42 @@ class Conversation:
         patient.start_date = start
         return self._advance(patient, "bedtime")
 
+    async def _screened(
+        self, repo: Repository, patient: Patient, step: str, value: str
+    ) -> list[Reply]:
+        """Record a screening answer; after the last, pass any yes to the care team."""
+        answers = dict(patient.screening or {})
+        if step == "screen":
+            if value == "none":
+                patient.screening = {code: False for code in SCREENING}
+                return self._after_screening(patient)
+            return self._advance(patient, f"screen_{SCREENING[0]}")
+        if value not in ("yes", "no"):
+            return [self.prompt(patient)]
+        code = step.removeprefix("screen_")
+        answers[code] = value == "yes"
+        patient.screening = answers
+        remaining = [c for c in SCREENING if c not in answers]
+        if remaining:
+            return self._advance(patient, f"screen_{remaining[0]}")
+        patient.thyroid_medication = answers.get("thyroid", False)
+        result = screening(answers)
+        if not result.alerts:
+            return self._after_screening(patient)
+        # A yes: the first dose waits until a provider has seen the answers.
+        patient.awaiting_clearance = True
+        await store_escalation(repo, patient, result, self.clock.now())
+        return [Reply(t("screen_flagged"))] + self._after_screening(patient)
+
+    def _after_screening(self, patient: Patient) -> list[Reply]:
+        return self._advance(patient, "zone" if patient.plan else "plan")
+
     async def _set_bedtime(self, repo: Repository, patient: Patient, bedtime: time) -> list[Reply]:
         patient.bedtime = bedtime
+        if patient.awaiting == "set_morning":
+            patient.awaiting = None
+            await self.reminders.replan(repo, patient)
+            return [Reply(t("morning_changed", time=_bedtime(patient)))]
         if patient.awaiting == "set_bedtime":
             patient.awaiting = None
             await self.reminders.replan(repo, patient)
@@ -308,6 +388,12 @@ class Conversation:
 
     def _fill(self, key: str) -> str:
         return messages.clinic_text(key, self.settings)
+
+
+def time_buttons(step: str, choices: tuple[str, ...]) -> tuple[tuple[Button, ...], ...]:
+    """Times to tap, three to a row; a payload carries the time as HHMM."""
+    buttons = [Button(c, callbacks.onboarding(step, c.replace(":", ""))) for c in choices]
+    return tuple(tuple(buttons[i : i + 3]) for i in range(0, len(buttons), 3))
 
 
 def _row(step: str, *choices: tuple[str, str]) -> tuple[tuple[Button, ...], ...]:

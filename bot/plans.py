@@ -293,6 +293,18 @@ def capsule_change_ahead(
     return change if 1 <= (change.start - night).days <= within_days else None
 
 
+def rebased_start(plan: Plan, step_number: int, night: date) -> date:
+    """Return the start date on which `night` is the first night of step `step_number`.
+
+    Going back a step is a provider's decision: the plan is kept, and its calendar is moved so that
+    the chosen step begins on `night` (the caller holds it there until a provider says go on).
+    """
+    if not 1 <= step_number <= len(plan.steps):
+        raise PlanError(f"The plan has no step {step_number}.")
+    before = sum(s.days or 0 for s in plan.steps[: step_number - 1])
+    return night - before * _NIGHT
+
+
 def _builtin(key: str, rows: Sequence[tuple[str, str, int, int | None]]) -> Plan:
     """Build a built-in plan from (dose, capsule strength, capsules, nights) rows."""
     steps = tuple(

@@ -7,6 +7,7 @@ dispatcher (`bot/dispatcher.py`), answered through the reminder's buttons.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -14,11 +15,14 @@ from zoneinfo import ZoneInfo
 
 from bot import nightly
 from bot.clock import Clock
+from bot.escalations import store as alerts_store
 from bot.nightly import Answer, Verdict
 from bot.notifier import Notifier
-from bot.plans import Hold, Plan, tonight
+from bot.plans import Hold, Plan, rebased_start, tonight
 from bot.settings import Settings
+from bot.texts import t
 from bot.timing import night_cutoff, reminder_at, upcoming_night
+from bot.triage import Finding, Tier
 from storage.db import Database
 from storage.models import Dose, Patient
 from storage.repositories import Repository
@@ -63,6 +67,9 @@ class Reminders:
         self.notifier = notifier
         self.clock = clock
         self.settings = settings
+        # Set by the application: plan a night's side-effect check-in; tell a patient something.
+        self.plan_checkin: Callable[[Repository, Patient, Dose], Awaitable[None]] | None = None
+        self.tell_patient: Callable[[Patient, str], Awaitable[None]] | None = None
 
     # Planning nights
 
@@ -97,12 +104,91 @@ class Reminders:
                 await repo.add_dose(gap)
                 last_mg = gap.dose_mg
         dose = self._new_dose(patient, night, "scheduled", last_mg)
+        if dose.step_up and await self._increase_waits(repo, patient, dose):
+            dose = self._new_dose(patient, night, "scheduled", last_mg)
         if not backfill and dose.remind_at < now:
             # Enrolled, resumed or moved the bedtime after tonight's bedtime but before its cutoff:
             # remind now, as a fresh reminder rather than a late one.
             dose.remind_at = dose.next_action_at = now
         await repo.add_dose(dose)
+        if self.plan_checkin is not None:
+            await self.plan_checkin(repo, patient, dose)
         return dose
+
+    async def _increase_waits(self, repo: Repository, patient: Patient, dose: Dose) -> bool:
+        """Hold an increase whose tolerance check went unanswered, and tell the care team.
+
+        A concerning answer has already held the patient; here only silence is left: nobody
+        knows how the current dose is tolerated, so the increase waits for a provider.
+        """
+        check = await repo.tolerance_report(patient.id, dose.step)
+        if check is None or check.status == "done":
+            return False
+        now = self.clock.now()
+        check.status, check.next_action_at = "expired", None
+        await repo.add_hold(patient, dose.night, now)
+        await alerts_store(repo, patient, Finding(Tier.ROUTINE, "tolerance_unanswered"), now)
+        if self.tell_patient is not None:
+            await self.tell_patient(patient, t("tolerance_held"))
+        return True
+
+    def first_open_night(self, patient: Patient, reminded: Dose | None) -> date:
+        """The first night whose reminder has not gone out: where a provider's change begins."""
+        assert patient.bedtime is not None
+        night = upcoming_night(
+            self.clock.now(), patient.bedtime, zone_of(patient), self.settings.reminder_cutoff_hours
+        )
+        if reminded is not None and reminded.night >= night and reminded.status != "scheduled":
+            night = reminded.night + timedelta(days=1)
+        return night
+
+    async def hold_current_dose(self, repo: Repository, patient: Patient) -> date | None:
+        """Keep the patient at their current dose from the first open night; replan it."""
+        if patient.bedtime is None or patient.timezone is None or patient.plan is None:
+            return None
+        if any(h.end is None for h in patient.holds):
+            return None
+        night = self.first_open_night(patient, await repo.latest_dose(patient.id))
+        await repo.add_hold(patient, night, self.clock.now())
+        await self.replan(repo, patient)
+        return night
+
+    async def release(self, repo: Repository, patient: Patient) -> None:
+        """End every open hold at the first open night: the plan goes on from there."""
+        night = self.first_open_night(patient, await repo.latest_dose(patient.id))
+        for hold in patient.holds:
+            if hold.end is None:
+                hold.end = max(night, hold.start)
+        if patient.awaiting_clearance:
+            patient.awaiting_clearance = False
+            if patient.start_date is not None and patient.start_date < night:
+                # Cleared after the planned start: the first dose is the first open night.
+                patient.start_date = night
+        await self.replan(repo, patient)
+
+    async def step_back(self, repo: Repository, patient: Patient) -> int:
+        """Move the patient back one step from the first open night and hold them there."""
+        assert patient.start_date is not None
+        plan = plan_of(patient)
+        night = self.first_open_night(patient, await repo.latest_dose(patient.id))
+        night = max(night, patient.start_date)
+        info = tonight(plan, patient.start_date, night, holds_of(patient))
+        assert info is not None
+        target = max(info.step.number - 1, 1)
+        await repo.delete_holds(patient)
+        patient.start_date = rebased_start(plan, target, night)
+        await repo.add_hold(patient, night + timedelta(days=1), self.clock.now())
+        await self.replan(repo, patient)
+        return target
+
+    async def resumed(self, repo: Repository, patient: Patient, gap: int) -> bool:
+        """After a long gap, whether and where to restart is the provider's call: hold and ask."""
+        if gap <= nightly.RESUME_GAP_NIGHTS:
+            return False
+        now = self.clock.now()
+        await alerts_store(repo, patient, Finding(Tier.ROUTINE, "resume_after_gap"), now)
+        await self.hold_current_dose(repo, patient)
+        return True
 
     async def replan(self, repo: Repository, patient: Patient) -> int:
         """Recompute the upcoming night after a change of bedtime, zone or pause.
@@ -163,6 +249,10 @@ class Reminders:
                 return
             patient.blocked_bot = not reachable
             await self.replan(repo, patient)
+            if not reachable and patient.enrolled:
+                await alerts_store(
+                    repo, patient, Finding(Tier.ROUTINE, "blocked_bot"), self.clock.now()
+                )
             await repo.commit()
 
     # Answers

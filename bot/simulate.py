@@ -114,7 +114,9 @@ async def simulate(
     """Run the bot for one typing patient until the input ends or they type :quit."""
     clock = VirtualClock((start or datetime.now(UTC)).replace(second=0, microsecond=0))
     telegram = FakeTelegram(clock=clock.now)
-    async with running(demo_settings(database_url), clock, telegram) as sim:
+    # You are the patient here: enroll yourself, with no provider's invitation needed.
+    settings = demo_settings(database_url).model_copy(update={"allow_self_enrollment": True})
+    async with running(settings, clock, telegram) as sim:
         session = Session(sim, out)
         out(SIM_INTRO)
         for line in lines:

@@ -5,6 +5,8 @@ Tests assert on keys and structure, not on this prose. Placeholders use str.form
 
 from __future__ import annotations
 
+from bot.texts_provider import PROVIDER_TEXTS
+
 TEXTS: dict[str, str] = {
     # Onboarding
     "welcome": (
@@ -12,10 +14,11 @@ TEXTS: dict[str, str] = {
         "I can:\n"
         "• remind you to take your Low Dose Naltrexone at bedtime, every night\n"
         "• tell you tonight's dose, in mg and in capsules\n"
-        "• show your whole titration plan, step by step\n\n"
+        "• show your whole titration plan, step by step\n"
+        "• ask how you're feeling, and pass anything worrying to your care team\n\n"
         "I can't:\n"
         "• change your dose: only your provider does that\n"
-        "• give medical advice or answer questions about symptoms\n"
+        "• give medical advice\n"
         "• help in an emergency. If you feel very unwell, call {emergency} now.\n\n"
         "For anything about your treatment, contact {clinic}: {contact}."
     ),
@@ -172,6 +175,7 @@ TEXTS: dict[str, str] = {
         "Here's what I can do:\n"
         "/today: tonight's dose and your next step\n"
         "/plan: your whole plan with dates\n"
+        "/sideeffects: tell your care team how you're feeling\n"
         "/settings: change your bedtime or time zone, or pause reminders\n"
         "/stop: stop reminders (your data is kept)\n\n"
         "I can't give medical advice or change your dose. For that, contact {clinic}: {contact}. "
@@ -193,11 +197,249 @@ TEXTS: dict[str, str] = {
     "command_stop": "Stop reminders (your data is kept)",
     "command_help": "What I can do",
     "command_start": "Set up or turn reminders back on",
+    # Invitations and screening
+    "invite_needed": (
+        "Hello! I'm the LDN helper for {clinic}. To start, I need the personal link your "
+        "provider gives you. Please ask {clinic} ({contact}) for it, then tap it to come back."
+    ),
+    "invite_invalid": (
+        "Sorry, that link doesn't work any more: it may have been used already or be more than "
+        "a few days old. Please ask {clinic} ({contact}) for a new one."
+    ),
+    "invite_plan": "Your provider has prescribed: {plan}.",
+    "screen": (
+        "Before we set up your reminders, a few safety questions. Does any of this apply to you "
+        "now?\n\n"
+        "• taking opioid pain medicine, or surgery or dental work planned\n"
+        "• severe liver or kidney disease\n"
+        "• schizophrenia or a similar condition\n"
+        "• pregnant, trying for a baby, or breastfeeding\n"
+        "• taking thyroid hormone medicine\n"
+        "• an organ transplant, or medicine that suppresses the immune system\n"
+        "• cancer being treated now"
+    ),
+    "button_screen_none": "None of these",
+    "button_screen_some": "Yes, one or more",
+    "screen_q_opioids": (
+        "Are you taking opioid pain medicine, or is surgery or dental work planned?"
+    ),
+    "screen_q_liver_kidney": "Do you have severe liver or kidney disease?",
+    "screen_q_psychiatric": "Have you been diagnosed with schizophrenia or a similar condition?",
+    "screen_q_pregnancy": "Are you pregnant, trying for a baby, or breastfeeding?",
+    "screen_q_thyroid": "Do you take thyroid hormone medicine (such as levothyroxine)?",
+    "screen_q_immune": (
+        "Have you had an organ transplant, or do you take medicine that suppresses the immune "
+        "system?"
+    ),
+    "screen_q_cancer": "Are you being treated for cancer now?",
+    "button_yes_short": "Yes",
+    "button_no_short": "No",
+    "screen_flagged": (
+        "Thank you. Your care team will look at these answers before your first dose; I've sent "
+        "them over. Let's finish setting up in the meantime."
+    ),
+    "enrolled_waiting": (
+        "All set! Please don't start LDN yet: your care team is checking your answers first. "
+        "I'll tell you here as soon as they have, and your reminders will start then."
+    ),
+    # Side-effect check-ins
+    "checkin_intro": (
+        "Time for a quick check-in about the last 7 days on {dose}. It takes a few taps."
+    ),
+    "checkin_intro_tolerance": (
+        "Your next dose increase is coming up on {date}. Before it, a quick check-in about the "
+        "last 7 days on {dose}: it takes a few taps."
+    ),
+    "button_checkin_start": "Start",
+    "button_checkin_later": "Not now",
+    "checkin_later": "No problem. Send /sideeffects whenever you're ready.",
+    "checkin_later_tolerance": (
+        "No problem. Please answer before {date} with /sideeffects: without your answers, "
+        "your dose stays the same and I ask your care team."
+    ),
+    "checkin_flags": (
+        "First, the important ones. Since your last check-in, have you had any of these? Tap "
+        "each that applies, then Done."
+    ),
+    "flag_breathing": "Trouble breathing, or a swollen face, lips or throat",
+    "flag_self_harm": "Thoughts of harming yourself",
+    "flag_opioids": "Took any opioid pain medicine",
+    "flag_surgery": "Surgery or dental work coming up",
+    "flag_withdrawal": "Sweating, shaking, runny nose or goose bumps after a dose",
+    "flag_liver": "Yellow skin or eyes, or dark urine",
+    "flag_pregnancy": "Pregnant, trying for a baby, or breastfeeding",
+    "flag_allergy": "Hives or a new rash",
+    "button_flags_none": "None of these",
+    "button_flags_done": "Done",
+    "checkin_effects": "Any side effects in the last 7 days?",
+    "button_effects_none": "No, none",
+    "button_effects_some": "Yes, some",
+    "checkin_effect": "{effect}: how much, over the last 7 days?",
+    "effect_sleep": "Vivid dreams or poor sleep",
+    "effect_stomach": "Nausea or upset stomach",
+    "effect_tiredness": "Tiredness",
+    "effect_restless": "Restlessness or anxiety",
+    "effect_headache": "Headache",
+    "effect_mood": "Low mood",
+    "grade_0": "None",
+    "grade_1": "Mild",
+    "grade_2": "Moderate",
+    "grade_3": "Severe",
+    "checkin_thyroid": (
+        "You take thyroid medicine. In the last 7 days, have you had any of these? Tap each "
+        "that applies, then Done."
+    ),
+    "thyroid_racing_heart": "Racing or pounding heart",
+    "thyroid_tremor": "Shaky hands",
+    "thyroid_heat": "Feeling too hot",
+    "thyroid_anxiety_insomnia": "New anxiety or trouble sleeping",
+    "checkin_words": (
+        "Anything else you'd like your care team to know? Type it here, or tap Nothing else."
+    ),
+    "button_nothing_else": "Nothing else",
+    "checkin_stale": "That check-in has finished. Send /sideeffects to start a new one.",
+    "checkin_none": "Thank you! Nothing in your answers needs a change. Keep going with your plan.",
+    "checkin_info": "Thank you! What you describe is common on LDN and usually settles.",
+    "tip_sleep": "Vivid dreams usually fade within a few weeks.",
+    "tip_stomach": "A small snack with your dose can settle your stomach.",
+    "tip_tiredness": "Tiredness usually eases within two to four weeks.",
+    "tip_restless": "Restlessness usually eases within two to four weeks.",
+    "tip_headache": "Drinking enough water through the day can help with headaches.",
+    "checkin_mood_watch": (
+        "Low mood matters: if it gets worse, tell me with /sideeffects or call your care team."
+    ),
+    "reason_mild_mood": "Mild low mood",
+    "checkin_info_end": "If anything gets worse, send /sideeffects and tell me.",
+    "checkin_routine": (
+        "Thank you. I've passed your answers to your care team to look at. Until they reply, "
+        "stay on your current dose of {dose}: your next increase waits for them."
+    ),
+    "checkin_urgent": (
+        "Thank you for telling me. I've alerted your care team now. Stay on your current dose "
+        "of {dose} and don't take more until they reply. If you feel very unwell, call "
+        "{emergency}."
+    ),
+    "emergency": (
+        "⚠️ Please call {emergency} now. If you're having thoughts of harming yourself, you can "
+        "also call or text {crisis} at any hour. I've alerted your care team too."
+    ),
+    "words_passed_on": (
+        "Thank you for telling me. I've passed your message to your care team, and they'll get "
+        "back to you. Stay on your current dose of {dose} until they do."
+    ),
+    "tolerance_held": (
+        "Your dose increase is on hold: I didn't get your check-in answers, so I've asked your "
+        "care team. Tonight, take your usual dose."
+    ),
+    # What the care team decided, as the patient hears it
+    "decided_ack": "Your care team has seen your answers and will be in touch if anything changes.",
+    "decided_continue": (
+        "Your care team has reviewed your answers: carry on with your plan. /today shows "
+        "tonight's dose."
+    ),
+    "decided_continue_start": (
+        "Good news: your care team has checked your answers. Your first dose is tonight, and "
+        "I'll remind you at {bedtime}."
+    ),
+    "decided_hold": (
+        "Your care team asks you to stay on {dose} for now. Your next increase waits until "
+        "they say so."
+    ),
+    "decided_back": (
+        "Your care team has lowered your dose to {dose}, from tonight. You'll stay on it until "
+        "they say otherwise."
+    ),
+    "decided_pause": (
+        "Your care team asks you to stop taking LDN for now. I won't send reminders until they "
+        "restart it. If you have questions, contact {clinic}: {contact}."
+    ),
+    "decided_morning": (
+        "Your care team suggests taking your LDN in the morning instead of at bedtime. What "
+        "time would you like your reminder?"
+    ),
+    "morning_changed": "Done: I'll remind you at {time} each morning.",
+    "care_team_message": "💬 From your care team:\n\n{text}",
+    # Provider alerts
+    "tier_emergency": "🚨 EMERGENCY",
+    "tier_urgent": "🔴 URGENT",
+    "tier_routine": "🟡 For review",
+    "alert": "{tier} · patient {label}\n{plan}\nNow: {dose} (step {step} of {steps}){held}",
+    "alert_held": "\nHeld at this dose until a provider decides.",
+    "alert_waiting": "\nFirst dose waits for a provider.",
+    "alert_reasons": "What was reported:\n{reasons}",
+    "alert_words": "In their words: “{words}”",
+    "alert_history": "Earlier reports:\n{lines}",
+    "alert_adherence": "Doses taken: {week} over the last 7 nights, {month} over 30.",
+    "alert_reply_hint": "Reply to this message to write to the patient.",
+    "alert_again": "⏰ Sent again ({round}): nobody has acknowledged this yet.",
+    "alert_acknowledged": "👀 Acknowledged by provider {who} at {at}.",
+    "alert_decided": "✅ {decision} by provider {who} at {at}. The patient has been told.",
+    "button_decide_ack": "👀 Acknowledge",
+    "button_decide_continue": "▶️ Continue plan",
+    "button_decide_hold": "⏸ Hold at current dose",
+    "button_decide_back": "⬇️ Back to previous dose",
+    "button_decide_pause": "⛔ Pause LDN",
+    "button_decide_morning": "☀️ Move dose to morning",
+    "decision_ack": "Acknowledged",
+    "decision_continue": "Plan continued",
+    "decision_hold": "Held at the current dose",
+    "decision_back": "Back to the previous dose",
+    "decision_pause": "LDN paused",
+    "decision_morning": "Dose moved to the morning",
+    "toast_decided": "Done: {decision}.",
+    "toast_already_decided": "Already handled: {decision} by provider {who}.",
+    "toast_not_provider": "Only the care team's providers can decide on this.",
+    "toast_gone": "This alert is no longer open.",
+    "relayed": "Sent to patient {label}.",
+    "relay_refused": "Only the care team's providers can write to patients.",
+    "relay_failed": "I couldn't deliver that to patient {label}: they may have blocked the bot.",
+    "admin_delivery_failed": (
+        "⚠️ I couldn't deliver alert #{id} ({tier}) to chat {chat}: {error}. I'll keep trying. "
+        "If this is a provider's chat, ask them to open the bot and press Start."
+    ),
+    "admin_unreachable_chat": (
+        "⚠️ I can't reach the provider chat {chat} ({error}). Alerts for it will wait. The "
+        "provider must open the bot and press Start, or add it to the group."
+    ),
+    "admin_no_recipients": "⚠️ No provider chat is set in PROVIDER_CHAT_IDS: alerts come to you.",
+    # Provider commands
+    "invite_usage": (
+        "To invite a patient: /invite <label> <plan>\n"
+        "The label is initials or a chart number, never a full name.\n"
+        "Plans: 0.5 (0.5 mg capsules to 4.5 mg), 1.5 (1.5 mg capsules to 4.5 mg), or custom: "
+        "/invite <label> custom <start mg> <step mg> <nights per step> <target mg> "
+        "<capsule mg,...>\nExample: /invite CH-1042 custom 1 1 7 4.5 0.5,1.5"
+    ),
+    "invite_bad_label": (
+        "The label must be 1 to 32 letters, digits, dots or dashes (initials or a chart number)."
+    ),
+    "invite_label_taken": "A patient labelled {label} is already enrolled. Pick another label.",
+    "invite_bad_plan": "I can't prescribe that plan: {reason}",
+    "invite_created": (
+        "Invitation for {label}: {plan}.\nSend this link to the patient; it works once, "
+        "until {expires} (UTC):\n{link}"
+    ),
+    "not_provider": "Sorry, this command is for the care team.",
+    "provider_help": (
+        "Care-team commands:\n"
+        "/invite: prescribe a plan and get a patient's link\n"
+        "/patients: everyone, with dose and adherence\n"
+        "/patient <label>: one patient's plan, history and reports\n"
+        "/escalations: alerts waiting for a decision\n"
+        "/stats: figures for admins\n"
+        "Reply to an alert to write to that patient."
+    ),
+    # Patients asking about side effects
+    "command_sideeffects": "Tell your care team how you're feeling",
     # Plan names
     "plan_name_builtin-0.5": "0.5 mg capsules, up to 4.5 mg",
     "plan_name_builtin-1.5": "1.5 mg capsules, up to 4.5 mg",
     "plan_name_custom": "your provider's plan, up to {target} mg",
 }
+
+
+# The care team's views keep their sentences in their own file, merged here: one catalog.
+TEXTS.update(PROVIDER_TEXTS)
 
 
 def t(key: str, **values: object) -> str:

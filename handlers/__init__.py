@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from handlers import buttons, commands, errors, membership, messages
+from handlers import buttons, care_team, caseload, commands, errors, membership, messages
 
 
 def register_all(application: Application) -> None:
@@ -13,6 +13,10 @@ def register_all(application: Application) -> None:
     membership.register(application)
     # Commands before free text, so "/today" is never read as an answer to a question.
     commands.register(application)
+    # The care team: /invite, the caseload views, and replies to alerts (before patients' text).
+    settings = application.bot_data.services.settings
+    care_team.register(application, settings.provider_user_ids)
+    caseload.register(application)
     # Button presses, routed by the payload's kind.
     buttons.register(application)
     # Typed answers, then everything else we did not understand. Must come last.

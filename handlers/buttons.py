@@ -10,10 +10,12 @@ from telegram.ext import Application, CallbackQueryHandler
 
 from bot import callbacks, messages
 from bot.application import Context
-from bot.callbacks import DosePress, OnboardingPress, SettingsPress
+from bot.callbacks import CheckinPress, DecisionPress, DosePress, OnboardingPress, SettingsPress
 from bot.nightly import Verdict
+from bot.notifier import keyboard
 from bot.reminders import AnswerResult
 from bot.texts import t
+from handlers import care_team
 from handlers.replies import send_replies
 
 
@@ -35,8 +37,30 @@ async def on_press(update: Update, context: Context) -> None:
         await query.answer()
         await _without_buttons(query)
         await _settings(query, press, context)
+    elif isinstance(press, CheckinPress):
+        await _checkin(query, press, context)
+    elif isinstance(press, DecisionPress):
+        await care_team.on_decision(update, context, press)
     else:
         await query.answer(t("toast_unknown"))
+
+
+async def _checkin(query: CallbackQuery, press: CheckinPress, context: Context) -> None:
+    """A tap on a check-in question: the question is rewritten in place with the next one."""
+    step = await context.services.checkins.press(
+        query.from_user.id, press.report_id, press.question, press.value
+    )
+    await query.answer(step.toast)
+    if step.toast is not None and step.edit is None and not step.replies:
+        return
+    if step.edit is not None:
+        try:
+            await query.edit_message_text(step.edit.text, reply_markup=keyboard(step.edit))
+        except TelegramError:
+            await send_replies(context.bot, query.from_user.id, [step.edit])
+    else:
+        await _without_buttons(query)
+    await send_replies(context.bot, query.from_user.id, step.replies)
 
 
 async def _dose(query: CallbackQuery, press: DosePress, context: Context) -> None:

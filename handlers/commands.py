@@ -7,6 +7,7 @@ from telegram.ext import Application, CommandHandler, filters
 
 from bot import messages
 from bot.application import Context
+from bot.texts import t
 from bot.views import Reply
 from handlers.replies import send_replies
 
@@ -19,10 +20,22 @@ def _ids(update: Update) -> tuple[int, int]:
 
 
 async def start(update: Update, context: Context) -> None:
-    """Enroll, resume enrollment, or turn reminders back on."""
+    """Enroll (with a provider's invitation code), resume enrollment, or turn reminders back on."""
     user_id, chat_id = _ids(update)
-    replies = await context.services.conversation.start(user_id, chat_id)
+    services = context.services
+    if services.care_team.is_provider(user_id) or services.care_team.is_admin(user_id):
+        # The care team opens the bot so that it can write to them; they are not patients.
+        await send_replies(context.bot, chat_id, [Reply(t("provider_help"))])
+        return
+    code = context.args[0] if context.args else None
+    replies = await services.conversation.start(user_id, chat_id, code)
     await send_replies(context.bot, chat_id, replies)
+
+
+async def sideeffects(update: Update, context: Context) -> None:
+    """Start (or resume) a side-effect check-in."""
+    user_id, chat_id = _ids(update)
+    await send_replies(context.bot, chat_id, await context.services.checkins.ask(user_id))
 
 
 async def today(update: Update, context: Context) -> None:
@@ -65,5 +78,6 @@ def register(application: Application) -> None:
         ("settings", settings),
         ("stop", stop),
         ("help", help_),
+        ("sideeffects", sideeffects),
     ):
         application.add_handler(CommandHandler(name, callback, filters=PRIVATE))

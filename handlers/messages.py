@@ -20,9 +20,16 @@ async def on_text(update: Update, context: Context) -> None:
     """Read a typed answer to the question being asked, if any."""
     assert update.effective_user and update.effective_chat and update.effective_message
     text = update.effective_message.text or ""
-    replies = await context.services.conversation.text(update.effective_user.id, text)
+    services, user_id = context.services, update.effective_user.id
+    # The check-in's last answer, then onboarding and settings questions, then red flags in
+    # words sent out of the blue; only then "not understood".
+    replies = await services.checkins.words(user_id, text)
     if replies is None:
-        replies = [Reply(clinic_text("not_understood", context.services.settings))]
+        replies = await services.conversation.text(user_id, text)
+    if replies is None:
+        replies = await services.checkins.message(user_id, text)
+    if replies is None:
+        replies = [Reply(clinic_text("not_understood", services.settings))]
     await send_replies(context.bot, update.effective_chat.id, replies)
 
 

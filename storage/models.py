@@ -241,7 +241,7 @@ class Escalation(Base):
 
 
 class AlertMessage(Base):
-    """One escalation sent to one chat in one round: where its buttons are, for edits and replies."""
+    """One escalation sent to one chat in one round: where its buttons are, for edits, replies."""
 
     __tablename__ = "alert_messages"
     __table_args__ = (

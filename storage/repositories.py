@@ -10,7 +10,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from storage.models import Dose, Patient, PlanHold
+from storage.models import (
+    AlertMessage,
+    AuditEntry,
+    Dose,
+    Escalation,
+    Invite,
+    Patient,
+    PlanHold,
+    Report,
+)
 
 
 class Repository:
@@ -128,8 +137,13 @@ class Repository:
 
     async def next_due_at(self) -> datetime | None:
         """The earliest moment any row needs the dispatcher (simulations jump straight to it)."""
-        result = await self.session.execute(select(func.min(Dose.next_action_at)))
-        return result.scalar_one_or_none()
+        moments = []
+        for model in (Dose, Report, Escalation):
+            result = await self.session.execute(select(func.min(model.next_action_at)))
+            moment = result.scalar_one_or_none()
+            if moment is not None:
+                moments.append(moment)
+        return min(moments, default=None)
 
     async def claim(self, dose_id: int, expected: str, **values: object) -> bool:
         """Move a row on only if it is still in `expected`: the guard against sending twice."""
@@ -150,3 +164,202 @@ class Repository:
             .execution_options(synchronize_session=False)
         )
         return result.rowcount == 1  # type: ignore[attr-defined]
+
+    async def statuses(self, patient_id: int, last: int, until: date | None = None) -> list[str]:
+        """The statuses of the patient's newest `last` nights (up to `until`), oldest first."""
+        query = select(Dose.status).where(Dose.patient_id == patient_id)
+        if until is not None:
+            query = query.where(Dose.night <= until)
+        result = await self.session.execute(query.order_by(Dose.night.desc()).limit(last))
+        return list(reversed(result.scalars().all()))
+
+    # Patients, by what providers call them
+
+    async def patient_by_label(self, label: str) -> Patient | None:
+        result = await self.session.execute(
+            select(Patient)
+            .where(func.lower(Patient.label) == label.lower())
+            .options(selectinload(Patient.holds))
+        )
+        return result.scalars().first()
+
+    async def delete_holds(self, patient: Patient) -> None:
+        for hold in list(patient.holds):
+            patient.holds.remove(hold)
+        await self.session.flush()
+
+    # Invitations
+
+    async def add(self, row: object) -> None:
+        self.session.add(row)
+        await self.session.flush()
+
+    async def invite(self, code: str) -> Invite | None:
+        result = await self.session.execute(select(Invite).where(Invite.code == code))
+        return result.scalar_one_or_none()
+
+    async def claim_invite(self, invite_id: int, now: datetime, patient_id: int) -> bool:
+        """Use an invitation once: the first /start with it wins."""
+        result = await self.session.execute(
+            update(Invite)
+            .where(Invite.id == invite_id, Invite.used_at.is_(None), Invite.expires_at > now)
+            .values(used_at=now, patient_id=patient_id)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined]
+
+    # Side-effect reports
+
+    async def report(self, report_id: int) -> Report | None:
+        return await self.session.get(
+            Report, report_id, options=[selectinload(Report.patient).selectinload(Patient.holds)]
+        )
+
+    async def open_report(self, patient_id: int) -> Report | None:
+        """The check-in the patient is answering now, if any."""
+        result = await self.session.execute(
+            select(Report)
+            .where(Report.patient_id == patient_id, Report.status == "open")
+            .order_by(Report.id.desc())
+            .limit(1)
+        )
+        return result.scalar_one_or_none()
+
+    async def report_on(self, patient_id: int, night: date) -> Report | None:
+        result = await self.session.execute(
+            select(Report)
+            .where(Report.patient_id == patient_id, Report.night == night, Report.kind != "asked")
+            .limit(1)
+        )
+        return result.scalar_one_or_none()
+
+    async def tolerance_report(self, patient_id: int, step: int) -> Report | None:
+        result = await self.session.execute(
+            select(Report)
+            .where(
+                Report.patient_id == patient_id,
+                Report.kind == "tolerance",
+                Report.for_step == step,
+            )
+            .order_by(Report.id.desc())
+            .limit(1)
+        )
+        return result.scalar_one_or_none()
+
+    async def done_reports(self, patient_id: int, last: int = 20) -> list[Report]:
+        """The patient's newest completed reports, oldest first."""
+        result = await self.session.execute(
+            select(Report)
+            .where(Report.patient_id == patient_id, Report.status == "done")
+            .order_by(Report.completed_at.desc(), Report.id.desc())
+            .limit(last)
+        )
+        return list(reversed(result.scalars().all()))
+
+    async def due_report_ids(self, now: datetime, limit: int) -> list[int]:
+        result = await self.session.execute(
+            select(Report.id)
+            .where(Report.next_action_at <= now)
+            .order_by(Report.next_action_at)
+            .limit(limit)
+        )
+        return list(result.scalars().all())
+
+    async def claim_report(self, report_id: int, expected: str, **values: object) -> bool:
+        result = await self.session.execute(
+            update(Report)
+            .where(Report.id == report_id, Report.status == expected)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined]
+
+    # Escalations
+
+    async def escalation(self, escalation_id: int) -> Escalation | None:
+        return await self.session.get(
+            Escalation,
+            escalation_id,
+            options=[selectinload(Escalation.patient).selectinload(Patient.holds)],
+        )
+
+    async def due_escalation_ids(self, now: datetime, limit: int) -> list[int]:
+        result = await self.session.execute(
+            select(Escalation.id)
+            .where(Escalation.next_action_at <= now)
+            .order_by(Escalation.next_action_at)
+            .limit(limit)
+        )
+        return list(result.scalars().all())
+
+    async def claim_escalation(self, escalation_id: int, due: datetime, **values: object) -> bool:
+        """Take a due escalation for one delivery round, unless another worker already did."""
+        result = await self.session.execute(
+            update(Escalation)
+            .where(Escalation.id == escalation_id, Escalation.next_action_at == due)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined]
+
+    async def decide_escalation(
+        self, escalation_id: int, expected: tuple[str, ...], **values: object
+    ) -> bool:
+        """Record a provider's action once: a second provider's press finds it handled."""
+        result = await self.session.execute(
+            update(Escalation)
+            .where(Escalation.id == escalation_id, Escalation.status.in_(expected))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined]
+
+    async def alert_messages(self, escalation_id: int) -> list[AlertMessage]:
+        result = await self.session.execute(
+            select(AlertMessage)
+            .where(AlertMessage.escalation_id == escalation_id)
+            .order_by(AlertMessage.id)
+        )
+        return list(result.scalars().all())
+
+    async def alert_message_at(self, chat_id: int, message_id: int) -> AlertMessage | None:
+        result = await self.session.execute(
+            select(AlertMessage).where(
+                AlertMessage.chat_id == chat_id, AlertMessage.message_id == message_id
+            )
+        )
+        return result.scalars().first()
+
+    async def open_escalations(self, patient_id: int) -> list[Escalation]:
+        result = await self.session.execute(
+            select(Escalation)
+            .where(Escalation.patient_id == patient_id, Escalation.status != "decided")
+            .order_by(Escalation.id)
+        )
+        return list(result.scalars().all())
+
+    async def audit(
+        self,
+        patient_id: int,
+        actor: int,
+        at: datetime,
+        action: str,
+        detail: dict,
+        escalation_id: int | None = None,
+    ) -> AuditEntry:
+        entry = AuditEntry(
+            patient_id=patient_id,
+            escalation_id=escalation_id,
+            actor_user_id=actor,
+            at=at,
+            action=action,
+            detail=detail,
+        )
+        await self.add(entry)
+        return entry
+
+    async def audit_of(self, patient_id: int) -> list[AuditEntry]:
+        result = await self.session.execute(
+            select(AuditEntry).where(AuditEntry.patient_id == patient_id).order_by(AuditEntry.id)
+        )
+        return list(result.scalars().all())

@@ -69,7 +69,8 @@ async def db(database_url: str) -> AsyncIterator[Database]:
         async with database.engine.begin() as connection:
             await connection.execute(
                 text(
-                    "TRUNCATE audit, alert_messages, escalations, reports, invites, doses, plan_holds, patients RESTART IDENTITY CASCADE"
+                    "TRUNCATE audit, alert_messages, escalations, reports, invites, doses, "
+                    "plan_holds, patients RESTART IDENTITY CASCADE"
                 )
             )
     else:
@@ -97,6 +98,12 @@ def settings(database_url: str) -> Settings:
         default_timezone="America/New_York",
         reminder_followup_minutes=30,
         reminder_cutoff_hours=4,
+        # The reminder tests enroll themselves; the care loop's own tests (tests/care/) use
+        # invitations and check-ins through `care_settings`.
+        allow_self_enrollment=True,
+        checkin_after_step_up_days=0,
+        checkin_every_days=0,
+        tolerance_check_days=0,
     )
 
 
@@ -122,5 +129,38 @@ async def harness(
 ) -> AsyncIterator[Simulation]:
     telegram = FakeTelegram(clock=clock.now)
     async with running(settings, clock, telegram) as simulation:
+        yield simulation
+    assert telegram.client_errors() == [], "the bot sent a request Telegram would refuse"
+
+
+DOCTOR, NURSE, ADMIN, STRANGER = 5001, 5002, 6001, 6666
+
+
+@pytest.fixture
+def care_settings(settings: Settings) -> Settings:
+    """A clinic with two providers and an admin, invitations only, check-ins on their defaults."""
+    return settings.model_copy(
+        update={
+            "provider_chat_ids": (DOCTOR, NURSE),
+            "provider_user_ids": (DOCTOR, NURSE),
+            "admin_user_ids": (ADMIN,),
+            "allow_self_enrollment": False,
+            "checkin_after_step_up_days": 3,
+            "checkin_every_days": 7,
+            "tolerance_check_days": 2,
+        }
+    )
+
+
+@pytest.fixture
+async def care(
+    care_settings: Settings, clock: VirtualClock, db: Database
+) -> AsyncIterator[Simulation]:
+    """The bot with its care team; the providers and the admin have opened the bot."""
+    telegram = FakeTelegram(clock=clock.now)
+    for user_id in (DOCTOR, NURSE, ADMIN):
+        telegram.user(user_id, first_name=f"Staff {user_id}").send("/start")
+    async with running(care_settings, clock, telegram) as simulation:
+        await simulation.deliver()
         yield simulation
     assert telegram.client_errors() == [], "the bot sent a request Telegram would refuse"

@@ -48,6 +48,7 @@ async def test_polling_job_queue_and_dispatcher_run_together(
         steps = [
             ("/start", None),
             (None, "Yes"),
+            (None, "None of these"),
             (None, "0.5 mg"),
             ("new york", None),
             (None, "New York"),

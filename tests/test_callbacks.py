@@ -3,7 +3,7 @@
 import pytest
 
 from bot import callbacks
-from bot.callbacks import DosePress, OnboardingPress, SettingsPress
+from bot.callbacks import CheckinPress, DecisionPress, DosePress, OnboardingPress, SettingsPress
 from bot.nightly import Answer
 
 
@@ -39,6 +39,12 @@ def test_onboarding_and_settings_round_trip() -> None:
         "v1:set:pause:now",
         "v1:unknown:1",
         "v1:dose:" + "9" * 60 + ":t",
+        "v1:ci:x:sleep:2",
+        "v1:ci:5:sleep",
+        "v1:ci:5:sleep:a b",
+        "v1:dec:5:approve",  # not a decision a provider can make
+        "v1:dec:x:hold",
+        "v1:dec:5",
     ],
 )
 def test_unreadable_payloads_are_refused(data: str | None) -> None:
@@ -49,3 +55,11 @@ def test_payloads_never_exceed_telegram_limit() -> None:
     with pytest.raises(ValueError):
         callbacks.onboarding("zone", "x" * 60)
     assert len(callbacks.dose(2**63 - 1, Answer.SKIPPED).encode()) <= callbacks.MAX_BYTES
+
+
+def test_checkin_and_decision_round_trip() -> None:
+    assert callbacks.parse(callbacks.checkin(42, "stomach", "2")) == CheckinPress(
+        42, "stomach", "2"
+    )
+    for action in callbacks.DECISIONS:
+        assert callbacks.parse(callbacks.decision(2**40, action)) == DecisionPress(2**40, action)

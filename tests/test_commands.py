@@ -37,6 +37,7 @@ async def enroll(
     """Go through onboarding on the 1.5 mg plan; `start` typed (else "Tonight"), `city` typed."""
     await harness.say(user, "/start")
     await harness.tap(user, user.last(), t("button_consent_yes"))
+    await harness.tap(user, user.last(), t("button_screen_none"))
     await harness.tap(user, user.last(), t("button_plan_builtin-1.5"))
     if city is None:
         await harness.tap(user, user.last(), "New York")
@@ -96,6 +97,7 @@ async def test_today_mid_onboarding_says_not_enrolled_and_keeps_the_question(
     user = harness.telegram.user(202)
     await harness.say(user, "/start")
     await harness.tap(user, user.last(), t("button_consent_yes"))
+    await harness.tap(user, user.last(), t("button_screen_none"))
     reply = await harness.say(user, "/today")
     assert reply.text == t("not_enrolled")
     patient = await patient_of(harness, user)

@@ -12,19 +12,48 @@ from pathlib import Path
 
 import pytest
 
-from bot import chat_view, demo, messages
+from bot import callbacks, chat_view, demo, messages
 from bot import simulate as simulate_module
 from bot.__main__ import main
+from bot.caseload import reason_text
+from bot.checkins import checkin_due
 from bot.demo import DemoResult, demo_settings, pattern, play
+from bot.plans import BUILTIN_PLANS
+from bot.settings import Settings
 from bot.simulate import simulate
 from bot.texts import t
+from fake_telegram.core import FakeMessage
 
 STEPS = 7
+FIRST_NIGHT = date(2026, 3, 2)
+PLAN = BUILTIN_PLANS["builtin-0.5"]
 DOSE_BUTTONS = f"[{t('button_taken')}] [{t('button_snooze')}] [{t('button_skip')}]"
+PROVIDER = f"{demo.DOCTOR} {chat_view.GUTTER} "  # how a line of the provider's chat begins
 
 
 def words(mg: str, count: int, capsule: str) -> str:
     return messages.dose_words(Decimal(mg), count, Decimal(capsule))
+
+
+def provider_said(lines: list[str], text: str) -> int:
+    """The index of the printed line where the provider's chat shows `text` (its first line)."""
+    first = text.splitlines()[0]
+    return next(i for i, line in enumerate(lines) if line.endswith(PROVIDER + first))
+
+
+def patient_said(lines: list[str], text: str) -> int:
+    """The index of the printed line where the patient's chat shows `text` (its first line)."""
+    first = text.splitlines()[0]
+    return next(
+        i
+        for i, line in enumerate(lines)
+        if chat_view.GUTTER not in line and re.fullmatch(rf"\d\d:\d\d  {re.escape(first)}", line)
+    )
+
+
+def first_text(message: FakeMessage) -> str:
+    """What a message said when it was sent, before any edit."""
+    return (message.history[0] if message.history else message.text) or ""
 
 
 @pytest.fixture(scope="module")
@@ -60,10 +89,12 @@ def test_demo_reaches_every_step_on_the_plans_dates(
     played: tuple[DemoResult, list[str]],
 ) -> None:
     result, lines = played
-    first = date(2026, 3, 2)
+    # The provider let the plan go on the evening the alert came: no night was held.
+    first = FIRST_NIGHT
     assert result.steps == [(n, first + timedelta(days=14 * (n - 1))) for n in range(1, 8)]
     assert result.current_mg == "4.5"
-    assert lines[-1] == demo.SUMMARY_CURRENT.format(dose=words("4.5", 3, "1.5"))
+    assert demo.SUMMARY_CURRENT.format(dose=words("4.5", 3, "1.5")) in lines
+    assert not any(t("reminder_held") in line for line in lines)
 
 
 def test_demo_shows_every_step_up_and_the_capsule_change(
@@ -102,18 +133,36 @@ def test_demo_prints_buttons_presses_and_edits(played: tuple[DemoResult, list[st
 
 def test_brief_demo_still_shows_every_night(played: tuple[DemoResult, list[str]]) -> None:
     result, lines = played
-    first = date(2026, 3, 2)
     for offset in range(len(result.kinds)):
-        night = first + timedelta(days=offset)
+        night = FIRST_NIGHT + timedelta(days=offset)
         compact = f"{night:%a} {night.day:>2} {night:%b}  "
         header = chat_view.DAY.format(day=f"{night:%A} {night.day} {night:%B %Y}")
         assert any(line.startswith(compact) or line == header for line in lines), night
-    # Ordinary nights take one line each: the reminder's first paragraph and the patient's presses.
-    compact = [line for line in lines if re.match(r"\w{3} [ \d]\d \w{3}  \d\d:\d\d ", line)]
-    assert len(compact) > 40
+    # Ordinary nights take one line each: the reminder's first paragraph and the patient's presses;
+    # a check-in with nothing to report takes one more, its taps joined.
+    one_line = re.compile(r"(\w{3} [ \d]\d \w{3}| {10})  \d\d:\d\d ")
+    compact = [line for line in lines if one_line.match(line)]
     reminder = t("reminder", dose="").split(":")[0]
-    assert all(reminder in line and "> " in line for line in compact)
-    assert len(lines) < 400
+    taps = chat_view.TAPPED.format(
+        label=chat_view.THEN.join(
+            t(key)
+            for key in (
+                "button_checkin_start",
+                "button_flags_none",
+                "button_effects_none",
+                "button_nothing_else",
+            )
+        )
+    )
+    nights = [line for line in compact if reminder in line]
+    checkins = [line for line in compact if taps in line]
+    assert len(nights) > 40 and len(checkins) > 10
+    assert all("> " in line for line in nights)
+    assert all(t("checkin_none").split(". ")[0] in line for line in checkins)
+    assert len(nights) + len(checkins) + sum(t("checkin_later") in line for line in compact) == len(
+        compact
+    )
+    assert len(lines) < 600
 
 
 def test_demo_made_no_request_telegram_would_refuse(played: tuple[DemoResult, list[str]]) -> None:
@@ -136,10 +185,41 @@ def test_demo_settings_ignore_the_environment_and_dot_env(
     (tmp_path / ".env").write_text("CLINIC_NAME=Elsewhere\nBOT_TOKEN=changeme\n")
     monkeypatch.setenv("REMINDER_CUTOFF_HOURS", "9")
     monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@nowhere/db")
-    settings = demo_settings("sqlite+aiosqlite:///demo.sqlite3")
-    assert settings.clinic_name == "Demo Clinic"
-    assert settings.reminder_cutoff_hours == 4
-    assert settings.database_url == "sqlite+aiosqlite:///demo.sqlite3"
+    for care_team in (True, False):
+        settings = demo_settings("sqlite+aiosqlite:///demo.sqlite3", care_team=care_team)
+        assert settings.clinic_name == "Demo Clinic"
+        assert settings.reminder_cutoff_hours == 4
+        assert settings.database_url == "sqlite+aiosqlite:///demo.sqlite3"
+
+
+def test_the_demos_clinic_has_a_care_team_and_enrolls_by_invitation_only() -> None:
+    settings = demo_settings("sqlite+aiosqlite:///demo.sqlite3", care_team=True)
+    assert settings.provider_chat_ids == settings.provider_user_ids == (demo.DOCTOR_ID,)
+    assert settings.admin_user_ids == (demo.ADMIN_ID,)
+    assert settings.allow_self_enrollment is False
+    # Check-ins on their defaults, so that the patient gets them and the tolerance checks.
+    for name in ("checkin_after_step_up_days", "checkin_every_days", "tolerance_check_days"):
+        assert getattr(settings, name) == Settings.model_fields[name].default > 0, name
+    # The simulator's patient enrolls alone, with no care team to write to.
+    lone = demo_settings("sqlite+aiosqlite:///demo.sqlite3")
+    assert lone.allow_self_enrollment is True
+    assert lone.provider_chat_ids == lone.provider_user_ids == lone.admin_user_ids == ()
+
+
+def test_demo_stops_quietly_when_its_reader_does(tmp_path: Path) -> None:
+    """`ldn-bot demo | head`: no traceback when head has read enough."""
+    demo_process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "demo"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+    )
+    assert demo_process.stdout is not None and demo_process.stderr is not None
+    first = demo_process.stdout.readline().decode()
+    demo_process.stdout.close()
+    errors = demo_process.stderr.read().decode()
+    assert demo_process.wait(timeout=60) == 0, errors
+    assert first.startswith(demo.TITLE.split(":")[0]) and "Traceback" not in errors
 
 
 def test_demo_command_passes_seed_and_detail(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -148,6 +228,204 @@ def test_demo_command_passes_seed_and_detail(monkeypatch: pytest.MonkeyPatch) ->
     assert main(["demo"]) == 0
     assert main(["demo", "--seed", "3", "--full"]) == 0
     assert calls == [{"seed": demo.DEFAULT_SEED, "full": False}, {"seed": 3, "full": True}]
+
+
+# The care team in the demo
+
+
+def test_demo_provider_opens_the_bot_and_sends_the_invitation(
+    played: tuple[DemoResult, list[str]],
+) -> None:
+    result, lines = played
+    assert lines[3] == "16:00  " + PROVIDER + chat_view.TYPED.format(text="/start")
+    opened = provider_said(lines, t("provider_help"))
+    invited = next(
+        i
+        for i, line in enumerate(lines)
+        if line.endswith(PROVIDER + chat_view.TYPED.format(text=f"/invite {demo.LABEL} 0.5"))
+    )
+    link = f"https://t.me/{result.telegram.bot_username}?start={result.invite_code}"
+    created = t(
+        "invite_created", label=demo.LABEL, plan=messages.plan_name(PLAN), expires="", link=link
+    )
+    answered = provider_said(lines, created)
+    assert opened < invited < answered
+    assert lines[answered + 2].endswith(f"{chat_view.GUTTER} {link}")
+    # The patient follows that very link, and the plan comes with it: no plan question.
+    started = next(
+        i
+        for i, line in enumerate(lines)
+        if line.endswith("  " + chat_view.TYPED.format(text=f"/start {result.invite_code}"))
+    )
+    assert chat_view.GUTTER not in lines[started] and started > answered
+    prescribed = patient_said(lines, t("invite_plan", plan=messages.plan_name(PLAN)))
+    screened = next(
+        i
+        for i, line in enumerate(lines)
+        if line.endswith("  " + chat_view.TAPPED.format(label=t("button_screen_none")))
+    )
+    assert started < prescribed < screened < patient_said(lines, t("enrolled", bedtime="22:30"))
+    assert not any(t("ask_plan") in line for line in lines)
+
+
+def test_demo_patient_answers_the_check_ins_as_they_come(
+    played: tuple[DemoResult, list[str]],
+) -> None:
+    result, lines = played
+    text = "\n".join(lines)
+    due = [
+        night
+        for night in range(len(result.kinds))
+        if checkin_due(
+            PLAN,
+            FIRST_NIGHT,
+            [],
+            FIRST_NIGHT + timedelta(days=night),
+            after_step_up=3,
+            every=7,
+            tolerance=2,
+        )
+    ]
+    later = sum(a.later for a in demo.CHECKIN_ANSWERS.values())
+    mild = sum(
+        bool(a.grades) and max(a.grades.values()) == 1 for a in demo.CHECKIN_ANSWERS.values()
+    )
+    assert result.checkins == {
+        "sent": len(due),
+        "answered": len(due) - later,
+        "tolerance": STEPS - 1,
+        "none": len(due) - later - mild - 1,
+        "info": mild,
+        "alerting": 1,
+    }
+    assert demo.SUMMARY_CHECKINS.format(**result.checkins) in lines
+    # The first check-in in full: its questions rewritten in place, its buttons row by row.
+    intro = t("checkin_intro", dose=words("0.5", 1, "0.5"))
+    assert lines[patient_said(lines, intro) + 1].strip() == (
+        f"[{t('button_checkin_start')}] [{t('button_checkin_later')}]"
+    )
+    flags = chat_view.REWRITTEN.format(sent="21:30", text=t("checkin_flags"))
+    assert any(line.endswith(flags) for line in lines)
+    assert sum(line.strip() == f"[▫️ {t('flag_breathing')}]" for line in lines) == 1
+    assert any(
+        line.strip()
+        == chat_view.ELIDED.format(
+            first=f"[▫️ {t('flag_breathing')}]",
+            last=f"[{t('button_flags_none')}] [{t('button_flags_done')}]",
+        )
+        for line in lines
+    )
+    question = t("checkin_effect", effect=t("effect_sleep"))
+    assert any(
+        line.endswith(chat_view.REWRITTEN.format(sent="21:30", text=question)) for line in lines
+    )
+    # Mild effects are reassured, with a tip; nothing to report is thanked; not now is fine too.
+    for tip in ("tip_sleep", "tip_stomach"):
+        assert "\n".join((t("checkin_info"), "", "       " + t(tip))) in text
+    assert t("checkin_none") in text
+    assert t("checkin_later") in text
+    tolerance = t("checkin_intro_tolerance", date="Mon 16 Mar", dose=words("0.5", 1, "0.5"))
+    assert tolerance.split(". ")[0] + "." in text
+    typed = next(a.words for a in demo.CHECKIN_ANSWERS.values() if a.words and not a.grades)
+    assert chat_view.TYPED.format(text=typed) in text
+
+
+def test_demo_concerning_answer_alerts_the_providers_chat_with_decision_buttons(
+    played: tuple[DemoResult, list[str]],
+) -> None:
+    result, lines = played
+    text = "\n".join(lines)
+    dose = words("1", 2, "0.5")
+    told = patient_said(lines, t("checkin_urgent", dose=dose, emergency="911"))
+    alert = next(i for i, line in enumerate(lines) if PROVIDER + t("tier_urgent") + " · " in line)
+    assert told < alert and lines[alert].startswith(lines[told][:5])
+    block = lines[alert : alert + 25]
+    assert any(line.endswith(f"• {reason_text('severe_stomach', 'stomach')}") for line in block)
+    words_line = t("alert_words", words=demo.CHECKIN_ANSWERS[demo.ALERTING].words)
+    assert any(line.endswith(f"{chat_view.GUTTER} {words_line}") for line in block)
+    rows = [
+        " ".join(f"[{t(f'button_decide_{a}')}]" for a in callbacks.DECISIONS[i : i + 2])
+        for i in range(0, len(callbacks.DECISIONS), 2)
+    ]
+    for row in rows:
+        assert any(line.endswith(f"{chat_view.GUTTER} {row}") for line in block), row
+    # In the fake Telegram: the alert went to the provider's chat alone, with every decision.
+    [sent] = [
+        m
+        for m in result.telegram.messages(demo.DOCTOR_ID)
+        if first_text(m).startswith(t("tier_urgent"))
+    ]
+    markup = sent.params["reply_markup"]["inline_keyboard"]
+    assert [b["text"] for row in markup for b in row] == [
+        t(f"button_decide_{a}") for a in callbacks.DECISIONS
+    ]
+    assert not any(
+        first_text(m).startswith(t("tier_urgent")) for m in result.telegram.messages(demo.ADMIN_ID)
+    )
+    assert t("alert_words", words=demo.CHECKIN_ANSWERS[demo.ALERTING].words) in text
+
+
+def test_demo_provider_writes_back_decides_and_the_patient_is_told(
+    played: tuple[DemoResult, list[str]],
+) -> None:
+    result, lines = played
+    alert = next(i for i, line in enumerate(lines) if PROVIDER + t("tier_urgent") + " · " in line)
+    sent = lines[alert][:5]
+    reply = next(
+        i
+        for i, line in enumerate(lines)
+        if line.endswith(PROVIDER + chat_view.REPLIED.format(sent=sent, text=demo.DOCTOR_REPLY))
+    )
+    relayed = patient_said(lines, t("care_team_message", text=demo.DOCTOR_REPLY))
+    confirmed = provider_said(lines, t("relayed", label=demo.LABEL))
+    tap = next(
+        i
+        for i, line in enumerate(lines)
+        if line.endswith(PROVIDER + chat_view.TAPPED.format(label=t("button_decide_continue")))
+    )
+    decided = patient_said(lines, t("decided_continue"))
+    assert alert < reply < relayed < confirmed < tap < decided
+    # The alert is rewritten for everyone: decided, its buttons gone.
+    edit = next(i for i, line in enumerate(lines) if i > tap and PROVIDER + "✎" in line)
+    assert lines[edit].endswith(chat_view.CHANGED.format(sent=sent, diff="").rstrip())
+    decided_line = t("alert_decided", decision=t("decision_continue"), who=demo.DOCTOR_ID, at="@")
+    assert lines[edit + 1].endswith(chat_view.REMOVED.format(line=t("alert_held").strip()))
+    assert lines[edit + 2].endswith(chat_view.REMOVED.format(line=t("alert_reply_hint")))
+    assert chat_view.ADDED.format(line=decided_line.split("@")[0]) in lines[edit + 3]
+    [alert_now] = [
+        m
+        for m in result.telegram.messages(demo.DOCTOR_ID)
+        if first_text(m).startswith(t("tier_urgent"))
+    ]
+    assert alert_now.buttons() == [] and t("decision_continue") in (alert_now.text or "")
+    # The patient's chat has both, word for word.
+    said = [m.text for m in result.telegram.messages(demo.PATIENT_ID)]
+    assert t("care_team_message", text=demo.DOCTOR_REPLY) in said
+    assert t("decided_continue") in said
+
+
+def test_demo_summary_reads_the_care_loop_from_the_database(
+    played: tuple[DemoResult, list[str]],
+) -> None:
+    result, lines = played
+    assert result.escalations == [("urgent", "decided", "continue", demo.DOCTOR_ID)]
+    assert result.audit == [(demo.DOCTOR_ID, "message"), (demo.DOCTOR_ID, "continue")]
+    assert demo.SUMMARY_ESCALATIONS.format(count=1) in lines
+    [escalation] = [line for line in lines if line.startswith("  #1 ")]
+    assert t("cl_tier_urgent") in escalation
+    assert reason_text("severe_stomach", "stomach") in escalation
+    who = demo.WHO.format(name=demo.DOCTOR, id=demo.DOCTOR_ID)
+    assert escalation.endswith(
+        demo.SUMMARY_DECIDED.format(
+            decision=t("decision_continue"), who=who, minutes=demo.DOCTOR_READS_AFTER + 2
+        )
+    )
+    assert demo.SUMMARY_AUDIT.format(count=2) in lines
+    audit = [line for line in lines if line.startswith("  ") and " UTC · " in line]
+    assert [line.split(" · ", 1)[1] for line in audit] == [
+        f"{who} · {demo.AUDIT_MESSAGE.format(id=1)}",
+        f"{who} · {demo.AUDIT_DECISION.format(decision=t('decision_continue'), id=1)}",
+    ]
 
 
 # The simulator
@@ -159,7 +437,10 @@ async def test_simulate_enrolls_then_next_brings_the_reminder_and_a_number_press
     tmp_path: Path,
 ) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'sim.sqlite3'}"
-    script = ["/start", "1", "1", "1", "1", "22:30", "1", ":next", "1", ":time", ":quit", "/help"]
+    script = [
+        *("/start", "1", "1", "1", "1", "1", "22:30", "1"),
+        *(":next", "1", ":time", ":quit", "/help"),
+    ]
     out: list[str] = []
 
     telegram = await simulate(iter(script), out.append, url, start=START)
@@ -169,6 +450,7 @@ async def test_simulate_enrolls_then_next_brings_the_reminder_and_a_number_press
     assert out[2] == "12:00  " + chat_view.TYPED.format(text="/start")
     consent = out.index("12:00  " + t("consent"))
     assert out[consent + 1].strip() == f"[1 {t('button_consent_yes')}] [2 {t('button_consent_no')}]"
+    assert "12:00  " + chat_view.TAPPED.format(label=t("button_screen_none")) in out
     assert "12:00  " + chat_view.TAPPED.format(label=t("button_plan_builtin-0.5")) in out
     assert "12:00  " + t("enrolled", bedtime="22:30") in out
     reminder = out.index("22:30  " + t("reminder", dose=words("0.5", 1, "0.5")))
@@ -206,4 +488,4 @@ def test_simulate_reads_piped_input(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert chat_view.TAPPED.format(label=t("button_consent_yes")) in result.stdout
-    assert t("ask_plan") in result.stdout
+    assert t("screen").splitlines()[0] in result.stdout

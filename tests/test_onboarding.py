@@ -34,7 +34,8 @@ def texts_since(user: FakeUser, count: int) -> list[str | None]:
 
 async def to_plan(harness: Simulation, user: FakeUser) -> FakeMessage:
     await harness.say(user, "/start")
-    return await harness.tap(user, user.last(), t("button_consent_yes"))
+    await harness.tap(user, user.last(), t("button_consent_yes"))
+    return await harness.tap(user, user.last(), t("button_screen_none"))
 
 
 async def to_zone(harness: Simulation, user: FakeUser) -> FakeMessage:
@@ -454,10 +455,10 @@ async def test_pressing_the_same_button_twice_counts_once(harness: Simulation) -
     user.forge_press(consent.message_id, data)
     await harness.deliver()
 
-    assert texts_since(user, count) == [t("stale_button"), t("ask_plan")]
+    assert texts_since(user, count) == [t("stale_button"), t("screen")]
     patient = await patient_of(harness, user)
-    assert patient is not None and patient.awaiting == "plan"
-    assert len([m for m in user.messages() if m.text == t("ask_plan")]) == 2
+    assert patient is not None and patient.awaiting == "screen"
+    assert len([m for m in user.messages() if m.text == t("screen")]) == 2
 
 
 async def test_forged_press_for_a_later_question_changes_nothing(harness: Simulation) -> None:

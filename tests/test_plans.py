@@ -18,6 +18,7 @@ from bot.plans import (
     Step,
     capsule_change_ahead,
     custom_plan,
+    rebased_start,
     schedule,
     tonight,
     validate_plan,
@@ -500,3 +501,24 @@ def test_to_dict_shape():
         "days": 14,
     }
     assert data["steps"][6]["days"] is None
+
+
+@pytest.mark.parametrize("step_number", [1, 2, 4, 7])
+def test_a_rebased_plan_starts_the_chosen_step_on_the_given_night(step_number: int) -> None:
+    plan = BUILTIN_PLANS["builtin-0.5"]
+    night = date(2026, 5, 20)
+    start = rebased_start(plan, step_number, night)
+    # Held from the next night: a hold opening on a step's first night would keep the step before.
+    holds = [Hold(night + timedelta(days=1), None)]
+    info = tonight(plan, start, night, holds)
+    assert info is not None and info.step.number == step_number
+    later = tonight(plan, start, night + timedelta(days=60), holds)
+    assert later is not None and later.step.number == step_number and later.held
+    if step_number > 1:
+        before = tonight(plan, start, night - timedelta(days=1))
+        assert before is not None and before.step.number == step_number - 1
+
+
+def test_rebasing_to_a_step_the_plan_lacks_is_refused() -> None:
+    with pytest.raises(PlanError):
+        rebased_start(BUILTIN_PLANS["builtin-1.5"], 4, date(2026, 5, 20))

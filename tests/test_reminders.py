@@ -24,6 +24,7 @@ from bot.timing import reminder_at
 from fake_telegram.core import FakeMessage, FakeUser
 from fake_telegram.transport import FakeRequest
 from storage.models import Dose
+from storage.repositories import Repository
 from tests.conftest import doses_of, patient_of
 
 NY = ZoneInfo("America/New_York")
@@ -75,6 +76,7 @@ async def enroll(
     """Onboard `user` through the chat: consent, plan, zone, start date, bedtime, confirm."""
     await harness.say(user, "/start")
     await harness.tap(user, user.last(), t("button_consent_yes"))
+    await harness.tap(user, user.last(), t("button_screen_none"))
     await harness.tap(user, user.last(), t(f"button_plan_{plan}"))
     confirm = await harness.say(user, zone)
     pick = next(b for b in confirm.buttons() if confirm.button_data(b).endswith(f":{zone}"))
@@ -852,6 +854,12 @@ async def test_resuming_after_a_pause_says_when_the_dose_is_new_and_when_to_ask_
     assert said[0] == t("welcome_back_resumed", bedtime="22:30")
     gap_warning = t("resume_after_gap", clinic="Test Clinic", contact="+1 555 0100")
     assert (gap_warning in said) is caution
+    # After a gap that long, the care team is asked, and the dose held until they answer.
+    patient = await patient_of(harness, user)
+    assert patient is not None and (len(patient.holds) == 1) is caution
+    async with harness.services.db.session() as session:
+        raised = await Repository(session).open_escalations(patient.id)
+    assert [e.reasons for e in raised] == ([[["resume_after_gap", None]]] if caution else [])
 
     await harness.run_until(bedtime(back))
     reminder = reminders(user)[-1]

@@ -55,6 +55,8 @@ class BotProcess:
             "DISPATCH_INTERVAL_SECONDS": "1",
             "CLINIC_NAME": "E2E Clinic",
             "LOG_LEVEL": "INFO",
+            "ALLOW_SELF_ENROLLMENT": "true",
+            "TOLERANCE_CHECK_DAYS": "0",
             "PYTHONPATH": str(REPO),
         }
         self.workdir = workdir  # no .env there: the environment is the whole configuration
@@ -151,7 +153,16 @@ async def enroll(user: FakeUser, bedtime: str) -> None:
     # Tonight's night, typed: between midnight and 06:00 it is still yesterday evening's.
     night = local_today(datetime.now(UTC), ZoneInfo("UTC")).isoformat()
     await conversation(
-        user, "/start", "[Yes", "[0.5 mg", "UTC", "[UTC", night, bedtime, "[Yes, start"
+        user,
+        "/start",
+        "[Yes",
+        "[None of these",
+        "[0.5 mg",
+        "UTC",
+        "[UTC",
+        night,
+        bedtime,
+        "[Yes, start",
     )
     assert user.last().text == t("enrolled", bedtime=bedtime)
 
@@ -199,7 +210,7 @@ async def test_killed_and_restarted_no_reminder_twice_and_onboarding_resumes(
     core, _ = telegram
     enrolled, halfway = core.user(1003), core.user(1004)
     await enroll(enrolled, bedtime_in(30))
-    await conversation(halfway, "/start", "[Yes", "[1.5 mg")
+    await conversation(halfway, "/start", "[Yes", "[None of these", "[1.5 mg")
     async with db.session() as session:
         now = datetime.now(UTC)
         await session.execute(update(Dose).values(remind_at=now, next_action_at=now))

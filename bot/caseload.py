@@ -1,0 +1,463 @@
+"""The care team's read-only views: the caseload, one patient, open escalations, clinic figures.
+
+Nothing here changes a plan or commits: one session per view, read and rendered.
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import messages
+from bot.clock import Clock
+from bot.parsing import zone_city
+from bot.plans import schedule, tonight
+from bot.reminders import holds_of, plan_of
+from bot.settings import Settings
+from bot.texts_provider import PROVIDER_TEXTS
+from bot.timing import local_today
+from bot.views import Reply
+from storage.db import Database
+from storage.models import AlertMessage, AuditEntry, Dose, Escalation, Invite, Patient, Report
+
+log = logging.getLogger(__name__)
+
+LIMIT = 4096  # Telegram's longest message, in UTF-16 code units (an emoji such as 🚨 is two)
+ANSWERED = ("taken", "skipped", "missed")
+NIGHT_MARKS = {"taken": "✅", "skipped": "⏭", "missed": "❌"}
+PENDING = "⏳"  # a night not answered yet (planned, being sent, or sent)
+NO_REMINDER = "▫"
+TIERS = ("emergency", "urgent", "routine")
+# Reason codes that carry what they are about after a prefix, tried longest first.
+PREFIXES = ("worse_two_grades_", "moderate_twice_", "screening_", "expected_", "lasting_",
+            "severe_", "words_", "flag_")  # fmt: skip
+
+
+def _t(key: str, **kw: object) -> str:
+    return PROVIDER_TEXTS[key].format(**kw)
+
+
+def adherence(statuses: Sequence[str]) -> int | None:
+    """Percent of nights taken among those taken, skipped or missed; None when there are none."""
+    counted = [s for s in statuses if s in ANSWERED]
+    if not counted:
+        return None
+    # Half up, in integers: 1 of 8 nights is 13%, not banker's 12%.
+    return (200 * counted.count("taken") + len(counted)) // (2 * len(counted))
+
+
+def percent(value: int | None) -> str:
+    return _t("cl_none") if value is None else f"{value}%"
+
+
+def _units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _cut(text: str, limit: int) -> tuple[str, str]:
+    """The longest start of `text` within `limit` units, and the rest."""
+    used = 0
+    for i, char in enumerate(text):
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > limit:
+            return text[:i], text[i:]
+    return text, ""
+
+
+def split(blocks: Iterable[str], limit: int = LIMIT) -> list[str]:
+    """Pack blocks, one per line, into as few messages as fit Telegram's limit, in order."""
+    chunks: list[str] = []
+    current = ""
+    for block in blocks:
+        while _units(block) > limit:  # only a patient's very long words: cut, never drop
+            if current:
+                chunks.append(current)
+                current = ""
+            head, block = _cut(block, limit)
+            chunks.append(head)
+        if current and _units(current) + 1 + _units(block) > limit:
+            chunks.append(current)
+            current = block
+        else:
+            current = f"{current}\n{block}" if current else block
+    return [*chunks, current] if current else chunks
+
+
+def label_of(patient: Patient) -> str:
+    return patient.label or f"#{patient.id}"
+
+
+def _word(key: str, fallback: str) -> str:
+    """A catalog word, or the code itself when the catalog has none (a code newer than us)."""
+    return PROVIDER_TEXTS.get(key, fallback)
+
+
+def _subject(code: str) -> str:
+    return _word(f"cl_effect_{code}", _word(f"cl_subject_{code}", code.replace("_", " ")))
+
+
+def reason_text(code: str, subject: str | None = None) -> str:
+    """A reason code as a provider reads it; an unknown code is shown as it is."""
+    if f"cl_reason_{code}" in PROVIDER_TEXTS:
+        return _t(f"cl_reason_{code}")
+    for prefix in PREFIXES:
+        if code.startswith(prefix):
+            key = f"cl_reason_{prefix.rstrip('_')}"
+            return _t(key, subject=_subject(subject or code.removeprefix(prefix)))
+    return code
+
+
+def age(elapsed: timedelta) -> str:
+    minutes = int(elapsed.total_seconds() // 60)
+    if minutes < 1:
+        return _t("cl_age_now")
+    if minutes < 60:
+        return _t("cl_age_minutes", n=minutes)
+    if minutes < 48 * 60:
+        return _t("cl_age_hours", n=minutes // 60)
+    return _t("cl_age_days", n=minutes // (24 * 60))
+
+
+def _tier(tier: str | None) -> str:
+    return _word(f"cl_tier_{tier}", tier or _t("cl_none"))
+
+
+def _window(nights: dict[date, str], today: date, n: int) -> list[str]:
+    """Statuses of the `n` nights up to `today`, oldest first (nights without a row left out)."""
+    days = (today - timedelta(days=i) for i in range(n - 1, -1, -1))
+    return [nights[d] for d in days if d in nights]
+
+
+def _mark(status: str | None) -> str:
+    if status is None:
+        return NO_REMINDER
+    return NIGHT_MARKS.get(status, PENDING)
+
+
+def _held(patient: Patient, today: date) -> bool:
+    return any(h.end is None or h.start <= today < h.end for h in patient.holds)
+
+
+def _markers(patient: Patient, today: date) -> list[str]:
+    flags = (
+        (patient.provider_paused, "cl_marker_provider_paused"),
+        (patient.reminders_paused, "cl_marker_paused"),
+        (patient.blocked_bot, "cl_marker_blocked"),
+        (patient.awaiting_clearance, "cl_marker_clearance"),
+        (_held(patient, today), "cl_marker_held"),
+        (patient.morning_dose, "cl_marker_morning"),
+    )
+    return [_t(key) for on, key in flags if on]
+
+
+def _zone(patient: Patient, settings: Settings) -> ZoneInfo:
+    return ZoneInfo(patient.timezone or settings.default_timezone)
+
+
+class Caseload:
+    """What the care team sees of its patients; never a change to a plan."""
+
+    def __init__(self, db: Database, clock: Clock, settings: Settings) -> None:
+        self.db = db
+        self.clock = clock
+        self.settings = settings
+
+    def refusal(
+        self, user_id: int, chat_id: int, view: str, *, admins: bool = False
+    ) -> Reply | None:
+        """None when the user may see `view` in this chat, else a refusal that reveals nothing."""
+        s = self.settings
+        admin = user_id in s.admin_user_ids
+        provider = admin or user_id in s.provider_user_ids
+        # Patients' details go to a provider's own chat or a configured care-team group only.
+        here = chat_id == user_id or chat_id in s.provider_chat_ids
+        if provider and here and (admin or not admins):
+            return None
+        log.warning("Refused the %s view to user %s", view, user_id)
+        return Reply(_t("cl_refused_admin" if provider and here else "cl_refused"))
+
+    async def patients(self, user_id: int, chat_id: int) -> list[Reply]:
+        """One line per enrolled patient, by label: dose, step, adherence, open escalations."""
+        if refused := self.refusal(user_id, chat_id, "patients"):
+            return [refused]
+        now = self.clock.now()
+        async with self.db.session() as session:
+            patients = await _enrolled(session)
+            nights = await _nights_since(session, now.date() - timedelta(days=32))
+            opened = await _open_counts(session)
+        if not patients:
+            return [Reply(_t("cl_patients_none"))]
+        lines = [_t("cl_patients_header", count=len(patients))]
+        for p in sorted(
+            patients, key=lambda p: (p.label is None, (p.label or "").casefold(), p.id)
+        ):
+            today = local_today(now, _zone(p, self.settings))
+            own = nights.get(p.id, {})
+            lines.append(
+                _t(
+                    "cl_patient_line",
+                    label=label_of(p),
+                    dose=self._dose(p, today),
+                    week=percent(adherence(_window(own, today, 7))),
+                    month=percent(adherence(_window(own, today, 30))),
+                    open=_t("cl_line_open", count=opened[p.id]) if opened.get(p.id) else "",
+                    markers="".join(f" · {m}" for m in _markers(p, today)),
+                )
+            )
+        return [Reply(chunk) for chunk in split(lines)]
+
+    def _dose(self, patient: Patient, today: date) -> str:
+        if patient.plan is None or patient.start_date is None:
+            return _t("cl_none")
+        plan = plan_of(patient)
+        info = tonight(plan, patient.start_date, today, holds_of(patient))
+        if info is None:
+            return _t("cl_dose_not_started", date=messages.day(patient.start_date, today))
+        mg = messages.mg(info.step.dose_mg)
+        return _t("cl_dose_step", mg=mg, step=info.step.number, steps=len(plan.steps))
+
+    async def patient(self, user_id: int, chat_id: int, label: str) -> list[Reply]:
+        """One patient in full: plan, dose, holds, reminder, nights, check-ins, recent actions."""
+        if refused := self.refusal(user_id, chat_id, "patient"):
+            return [refused]
+        label = label.strip()
+        if not label:
+            return [Reply(_t("cl_patient_usage"))]
+        now = self.clock.now()
+        async with self.db.session() as session:
+            p = await _by_label(session, label)
+            if p is None:
+                return [Reply(_t("cl_patient_unknown", label=label[:64]))]
+            today = local_today(now, _zone(p, self.settings))
+            nights = (await _nights_since(session, today - timedelta(days=29), p.id)).get(p.id, {})
+            done = func.coalesce(Report.completed_at, Report.created_at)
+            reports = await _newest(session, Report, done, p.id, 3, Report.status == "done")
+            audit = await _newest(session, AuditEntry, AuditEntry.at, p.id, 5)
+            opened = (await _open_counts(session)).get(p.id, 0)
+        lines = [_t("cl_patient_title", label=label_of(p))]
+        if markers := _markers(p, today):
+            lines.append(_t("cl_patient_status", markers=" · ".join(markers)))
+        lines += self._plan_lines(p, today)
+        strip = "".join(_mark(nights.get(today - timedelta(days=i))) for i in range(13, -1, -1))
+        lines += [_t("cl_patient_nights", strip=strip), _t("cl_patient_nights_legend")]
+        week, month = (percent(adherence(_window(nights, today, n))) for n in (7, 30))
+        lines.append(_t("cl_patient_adherence", week=week, month=month))
+        if opened:
+            lines.append(_t("cl_patient_open", count=opened))
+        lines.append(_t("cl_patient_reports") if reports else _t("cl_patient_no_reports"))
+        for report in reversed(reports):
+            lines += _report_lines(report, today)
+        lines.append(_t("cl_patient_audit") if audit else _t("cl_patient_no_audit"))
+        for entry in reversed(audit):
+            at = f"{messages.day(entry.at.date(), today)} {entry.at:%H:%M}"
+            action = entry.action.replace("_", " ")
+            lines.append(_t("cl_audit_line", at=at, actor=entry.actor_user_id, action=action))
+        return [Reply(chunk) for chunk in split(lines)]
+
+    def _plan_lines(self, p: Patient, today: date) -> list[str]:
+        lines = []
+        if p.bedtime is not None and p.timezone is not None:
+            time, city = messages.clock(p.bedtime), zone_city(p.timezone)
+            lines.append(_t("cl_patient_reminder", time=time, city=city, zone=p.timezone))
+        holds = [
+            _t("cl_hold_open", start=messages.day(h.start, today))
+            if h.end is None
+            else _t(
+                "cl_hold_closed",
+                start=messages.day(h.start, today),
+                end=messages.day(h.end - timedelta(days=1), today),
+            )
+            for h in p.holds
+        ]
+        lines.append(
+            _t("cl_patient_holds", holds="; ".join(holds)) if holds else _t("cl_patient_no_holds")
+        )
+        if p.plan is None or p.start_date is None:
+            return lines
+        plan = plan_of(p)
+        info = tonight(plan, p.start_date, today, holds_of(p))
+        head = [_t("cl_patient_plan", plan=messages.plan_name(plan))]
+        if info is None:
+            dose = messages.step_words(plan.steps[0])
+            head.append(
+                _t("cl_patient_before_start", date=messages.day(p.start_date, today), dose=dose)
+            )
+        else:
+            dose = messages.step_words(info.step)
+            head.append(
+                _t("cl_patient_now", dose=dose, step=info.step.number, steps=len(plan.steps))
+            )
+        steps = schedule(plan, p.start_date, holds_of(p))
+        current = info.step.number if info else None
+        return [*head, *lines, _t("cl_patient_steps"), *messages.plan_lines(steps, current, today)]
+
+    async def escalations(self, user_id: int, chat_id: int) -> list[Reply]:
+        """Escalations not yet decided, oldest first."""
+        if refused := self.refusal(user_id, chat_id, "escalations"):
+            return [refused]
+        now = self.clock.now()
+        async with self.db.session() as session:
+            rows = (
+                await session.execute(
+                    select(Escalation, Patient.label)
+                    .join(Patient, Patient.id == Escalation.patient_id)
+                    .where(Escalation.status != "decided")
+                    .order_by(Escalation.created_at, Escalation.id)
+                )
+            ).all()
+        if not rows:
+            return [Reply(_t("cl_escalations_none"))]
+        blocks = [_t("cl_escalations_header", count=len(rows))]
+        for e, label in rows:
+            head = _t(
+                "cl_escalation_line",
+                id=e.id,
+                tier=_tier(e.tier),
+                label=label or f"#{e.patient_id}",
+                age=age(now - e.created_at),
+                status=_word(f"cl_status_{e.status}", e.status),
+            )
+            reasons = "; ".join(
+                reason_text(str(r[0]), r[1] if len(r) > 1 else None) for r in e.reasons
+            )
+            blocks.append(
+                f"{head}\n{_t('cl_escalation_reasons', reasons=reasons)}" if reasons else head
+            )
+        return [Reply(chunk) for chunk in split(blocks)]
+
+    async def stats(self, user_id: int, chat_id: int) -> list[Reply]:
+        """Clinic-wide figures for admins."""
+        if refused := self.refusal(user_id, chat_id, "stats", admins=True):
+            return [refused]
+        now = self.clock.now()
+        since = now - timedelta(days=30)
+        async with self.db.session() as session:
+            patients = await _enrolled(session)
+            nights = await _nights_since(session, now.date() - timedelta(days=32))
+            escalations = (
+                (await session.execute(select(Escalation).where(Escalation.created_at >= since)))
+                .scalars()
+                .all()
+            )
+            undelivered = await _count(session, AlertMessage, AlertMessage.sent_at.is_(None))
+            invites = await _count(
+                session, Invite, Invite.used_at.is_(None), Invite.expires_at > now
+            )
+        statuses = [
+            s
+            for p in patients
+            for s in _window(nights.get(p.id, {}), local_today(now, _zone(p, self.settings)), 30)
+        ]
+        tiers = {tier: 0 for tier in TIERS}
+        for e in escalations:
+            tiers[e.tier] = tiers.get(e.tier, 0) + 1
+        # The first response, acknowledgement or decision, is what a waiting patient feels.
+        answered = [(e, [m for m in (e.acknowledged_at, e.decided_at) if m]) for e in escalations]
+        waits = [(min(m) - e.created_at).total_seconds() / 60 for e, m in answered if m]
+        median = (
+            _t("cl_stats_minutes", n=round(statistics.median(waits))) if waits else _t("cl_none")
+        )
+        text = _t(
+            "cl_stats",
+            now=f"{messages.day(now.date())} {now:%H:%M}",
+            enrolled=len(patients),
+            receiving=sum(p.receives_reminders for p in patients),
+            paused=sum(p.reminders_paused or p.provider_paused for p in patients),
+            blocked=sum(p.blocked_bot for p in patients),
+            clearance=sum(p.awaiting_clearance for p in patients),
+            taken=statuses.count("taken"),
+            skipped=statuses.count("skipped"),
+            missed=statuses.count("missed"),
+            adherence=percent(adherence(statuses)),
+            escalations=len(escalations),
+            tiers=" · ".join(_t("cl_stats_tier", tier=_tier(k), count=n) for k, n in tiers.items()),
+            decided=sum(e.status == "decided" for e in escalations),
+            median=median,
+            undelivered=undelivered,
+            invites=invites,
+        )
+        return [Reply(chunk) for chunk in split([text])]
+
+
+def _report_lines(report: Report, today: date) -> list[str]:
+    answers: dict[str, Any] = report.answers or {}
+    found = []
+    for effect, grade in (answers.get("grades") or {}).items():
+        key = f"cl_grade_{grade}"
+        if key in PROVIDER_TEXTS:  # none (0) is left out
+            found.append(f"{_subject(effect)} {_t(key)}")
+    if flags := answers.get("flags"):
+        found.append(_t("cl_report_flags", flags=", ".join(_subject(f) for f in flags)))
+    if signs := answers.get("thyroid"):
+        found.append(_t("cl_report_thyroid", signs=", ".join(_subject(s) for s in signs)))
+    when = report.completed_at.date() if report.completed_at else report.night
+    line = _t(
+        "cl_report_line",
+        date=messages.day(when, today),
+        mg=messages.mg(report.dose_mg) if report.dose_mg is not None else _t("cl_none"),
+        tier=_tier(report.tier),
+        findings="; ".join(found) or _t("cl_report_nothing"),
+    )
+    words = (report.words or "").strip()
+    return [line, _t("cl_report_words", words=words)] if words else [line]
+
+
+# Queries: read-only, over the view's one session.
+
+
+async def _enrolled(session: AsyncSession) -> list[Patient]:
+    result = await session.execute(select(Patient).where(Patient.enrolled_at.is_not(None)))
+    return list(result.scalars().all())
+
+
+async def _by_label(session: AsyncSession, label: str) -> Patient | None:
+    """An enrolled patient by label (any case), or by '#<id>' for one without a label."""
+    query = select(Patient).where(Patient.enrolled_at.is_not(None))
+    if label.startswith("#") and label[1:].isdigit():
+        query = query.where(Patient.id == int(label[1:]), Patient.label.is_(None))
+    else:
+        query = query.where(func.lower(Patient.label) == label.lower())
+    return (await session.execute(query.order_by(Patient.id))).scalars().first()
+
+
+async def _nights_since(
+    session: AsyncSession, first: date, patient_id: int | None = None
+) -> dict[int, dict[date, str]]:
+    query = select(Dose.patient_id, Dose.night, Dose.status).where(Dose.night >= first)
+    if patient_id is not None:
+        query = query.where(Dose.patient_id == patient_id)
+    nights: dict[int, dict[date, str]] = {}
+    for pid, night, status in (await session.execute(query)).all():
+        nights.setdefault(pid, {})[night] = status
+    return nights
+
+
+async def _open_counts(session: AsyncSession) -> dict[int, int]:
+    query = (
+        select(Escalation.patient_id, func.count())
+        .where(Escalation.status != "decided")
+        .group_by(Escalation.patient_id)
+    )
+    return {pid: n for pid, n in (await session.execute(query)).all()}
+
+
+async def _newest(
+    session: AsyncSession, model: Any, when: Any, patient_id: int, n: int, *where: Any
+) -> list:
+    """The patient's newest `n` rows of `model` by `when`, newest first."""
+    query = select(model).where(model.patient_id == patient_id, *where)
+    query = query.order_by(when.desc(), model.id.desc()).limit(n)
+    return list((await session.execute(query)).scalars())
+
+
+async def _count(session: AsyncSession, model: Any, *where: Any) -> int:
+    return (
+        await session.execute(select(func.count()).select_from(model).where(*where))
+    ).scalar_one()

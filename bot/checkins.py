@@ -1,0 +1,492 @@
+"""Side-effect check-ins: planned around step-ups, asked in a few taps, sorted, passed on.
+
+A check-in is a `Report` row: planned for a night (a few days after a step-up, weekly during
+titration, or just before an increase as its tolerance check), sent by the dispatcher, answered
+one question at a time. Red flags come first: a yes there ends the check-in at once and alerts.
+Every answer is stored as it is given, so a restart or a break resumes where the patient was.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from bot import callbacks, escalations, messages
+from bot.clock import Clock
+from bot.notifier import Notifier, Unreachable, backoff
+from bot.plans import Hold, Plan, Tonight, schedule, tonight
+from bot.redflags import scan
+from bot.reminders import Reminders, holds_of, plan_of, zone_of
+from bot.settings import Settings
+from bot.texts import t
+from bot.timing import local_today
+from bot.triage import EFFECTS, FLAGS, THYROID, Grade, Tier, Triage, triage
+from bot.triage import Report as Answers
+from bot.views import Button, Reply
+from storage.db import Database
+from storage.models import Dose, Patient, Report
+from storage.repositories import Repository
+
+log = logging.getLogger(__name__)
+
+# A check-in comes this long before the night's reminder, so that it is answered before the dose.
+AHEAD_OF_REMINDER = timedelta(hours=1)
+
+
+def checkin_due(
+    plan: Plan,
+    start: date,
+    holds: list[Hold],
+    night: date,
+    *,
+    after_step_up: int,
+    every: int,
+    tolerance: int,
+) -> tuple[str, int | None] | None:
+    """Which check-in, if any, falls on `night`: ("tolerance", next step) or ("checkin", None)."""
+    info = tonight(plan, start, night, holds)
+    if info is None:
+        return None
+    # Before each increase: is the current dose tolerated? Unanswered, the increase waits.
+    if (
+        tolerance
+        and info.next_step is not None
+        and info.next_step_on is not None
+        and info.next_step.dose_mg > info.step.dose_mg
+        and (info.next_step_on - night).days == tolerance
+    ):
+        return ("tolerance", info.next_step.number)
+    # A few days into each new dose, when early effects show (DOMAIN.md: weekly during
+    # titration and a few days after each dose increase).
+    began = schedule(plan, start, holds)[info.step.number - 1].start
+    if after_step_up and began is not None and (night - began).days == after_step_up:
+        return ("checkin", None)
+    elapsed = (night - start).days
+    if every and info.next_step is not None and elapsed > 0 and elapsed % every == 0:
+        return ("checkin", None)
+    return None
+
+
+@dataclass
+class Step:
+    """What a press did: the pressed message rewritten (or None to drop its buttons), then more."""
+
+    edit: Reply | None = None
+    replies: list[Reply] = field(default_factory=list)
+    toast: str | None = None
+
+
+class Checkins:
+    """Plan, send and take the answers of side-effect check-ins."""
+
+    def __init__(
+        self,
+        db: Database,
+        notifier: Notifier,
+        clock: Clock,
+        settings: Settings,
+        reminders: Reminders,
+    ) -> None:
+        self.db = db
+        self.notifier = notifier
+        self.clock = clock
+        self.settings = settings
+        self.reminders = reminders
+
+    # Planning and sending
+
+    async def plan_for(self, repo: Repository, patient: Patient, dose: Dose) -> None:
+        """Plan the night's check-in, if one falls on it (the hook Reminders calls)."""
+        assert patient.start_date is not None
+        due = checkin_due(
+            plan_of(patient),
+            patient.start_date,
+            holds_of(patient),
+            dose.night,
+            after_step_up=self.settings.checkin_after_step_up_days,
+            every=self.settings.checkin_every_days,
+            tolerance=self.settings.tolerance_check_days,
+        )
+        if due is None or await repo.report_on(patient.id, dose.night) is not None:
+            return
+        now = self.clock.now()
+        kind, for_step = due
+        answers: dict[str, object] = {"stage": "intro"}
+        if kind == "tolerance":
+            answers["increase_on"] = (
+                dose.night + timedelta(days=self.settings.tolerance_check_days)
+            ).isoformat()
+        await repo.add(
+            Report(
+                patient_id=patient.id,
+                kind=kind,
+                status="scheduled",
+                night=dose.night,
+                for_step=for_step,
+                dose_mg=dose.dose_mg,
+                next_action_at=max(now, dose.remind_at - AHEAD_OF_REMINDER),
+                answers=answers,
+                attempts=0,
+                created_at=now,
+            )
+        )
+
+    async def dispatch(self, limit: int = 200) -> int:
+        """Send every check-in that is due; return how many were looked at."""
+        async with self.db.session() as session:
+            due = await Repository(session).due_report_ids(self.clock.now(), limit)
+        for report_id in due:
+            try:
+                await self.send(report_id)
+            except Exception:
+                log.exception("Could not send check-in %s", report_id)
+        return len(due)
+
+    async def send(self, report_id: int) -> None:
+        """Claim a planned check-in, then ask its first question; put it back if that fails."""
+        async with self.db.session() as session:
+            repo = Repository(session)
+            report = await repo.report(report_id)
+            now = self.clock.now()
+            if report is None or report.next_action_at is None or report.next_action_at > now:
+                return
+            patient = report.patient
+            if report.status != "scheduled" or not patient.receives_reminders:
+                await repo.claim_report(report.id, report.status, next_action_at=None)
+                await repo.commit()
+                return
+            previous = await repo.open_report(patient.id)
+            if not await repo.claim_report(
+                report.id, "scheduled", status="open", next_action_at=None, sent_at=now
+            ):
+                await repo.rollback()
+                return
+            if previous is not None and previous.id != report.id:
+                # A newer check-in replaces one that was never finished.
+                previous.status = "expired"
+            await repo.commit()
+            try:
+                message_id = await self.notifier.send(
+                    patient.chat_id, self._intro(report), report.attempts
+                )
+            except Unreachable:
+                await repo.claim_report(report.id, "open", status="expired")
+                await repo.commit()
+                return
+            except Exception as exc:
+                log.info("Check-in %s must wait: %s", report.id, type(exc).__name__)
+                await repo.claim_report(
+                    report.id,
+                    "open",
+                    status="scheduled",
+                    attempts=report.attempts + 1,
+                    next_action_at=now + timedelta(seconds=backoff(report.attempts)),
+                )
+                await repo.commit()
+                return
+            await repo.claim_report(report.id, "open", message_id=message_id)
+            await repo.commit()
+
+    async def ask(self, user_id: int) -> list[Reply]:
+        """/sideeffects: resume the open check-in, or start one now."""
+        async with self.db.session() as session:
+            repo = Repository(session)
+            patient = await repo.patient_by_user(user_id)
+            if patient is None or not patient.enrolled or patient.plan is None:
+                return [Reply(t("not_enrolled"))]
+            report = await repo.open_report(patient.id)
+            now = self.clock.now()
+            if report is None:
+                info = self._tonight(patient)
+                report = Report(
+                    patient_id=patient.id,
+                    kind="asked",
+                    status="open",
+                    night=local_today(now, zone_of(patient)),
+                    dose_mg=info.step.dose_mg if info else None,
+                    answers={"stage": "flags"},
+                    attempts=0,
+                    created_at=now,
+                    sent_at=now,
+                )
+                await repo.add(report)
+            elif report.answers.get("stage") == "intro":
+                report.answers = {**report.answers, "stage": "flags"}
+            await repo.commit()
+            return [self._question(report, patient)]
+
+    # Answers
+
+    async def press(self, user_id: int, report_id: int, question: str, value: str) -> Step:
+        """Take a tap on a check-in question, if it answers the question being asked."""
+        async with self.db.session() as session:
+            repo = Repository(session)
+            report = await repo.report(report_id)
+            if report is None or report.patient.telegram_user_id != user_id:
+                return Step(toast=t("toast_not_yours"))
+            stage = report.answers.get("stage")
+            if report.status != "open" or question != _asking(report):
+                return Step(toast=t("checkin_stale"))
+            patient, answers = report.patient, dict(report.answers)
+            step = Step()
+            if stage == "intro":
+                if value == "later":
+                    step.replies.append(Reply(self._later(report)))
+                    await repo.commit()
+                    return step
+                answers["stage"] = "flags"
+            elif stage in ("flags", "thyroid"):
+                chosen = list(answers.get(stage, []))
+                known = FLAGS if stage == "flags" else THYROID
+                if value in known:
+                    chosen = (
+                        [c for c in chosen if c != value] if value in chosen else chosen + [value]
+                    )
+                    answers[stage] = chosen
+                    report.answers = answers
+                    await repo.commit()
+                    return Step(edit=self._question(report, patient))
+                if value == "none":
+                    answers[stage] = []
+                elif value != "done":
+                    return Step(toast=t("checkin_stale"))
+                if stage == "flags" and answers.get("flags"):
+                    report.answers = answers
+                    return await self._finish(repo, report, step)
+                answers["stage"] = "effects" if stage == "flags" else "words"
+            elif stage == "effects":
+                if value == "none":
+                    answers["grades"] = {effect: 0 for effect in EFFECTS}
+                    answers["stage"] = self._after_effects(patient)
+                else:
+                    answers["grades"], answers["stage"] = {}, "effect"
+            elif stage == "effect":
+                if value not in ("0", "1", "2", "3"):
+                    return Step(toast=t("checkin_stale"))
+                grades = dict(answers.get("grades", {}))
+                grades[question] = int(value)
+                answers["grades"] = grades
+                if len(grades) == len(EFFECTS):
+                    answers["stage"] = self._after_effects(patient)
+            elif stage == "words":
+                report.answers = answers
+                patient.awaiting = None
+                return await self._finish(repo, report, step)
+            report.answers = answers
+            if answers["stage"] == "words":
+                patient.awaiting = "checkin_words"
+            await repo.commit()
+            step.edit = self._question(report, patient)
+            return step
+
+    async def words(self, user_id: int, text: str) -> list[Reply] | None:
+        """The patient's own words, typed as the check-in's last answer."""
+        async with self.db.session() as session:
+            repo = Repository(session)
+            patient = await repo.patient_by_user(user_id)
+            if patient is None or patient.awaiting != "checkin_words":
+                return None
+            patient.awaiting = None
+            report = await repo.open_report(patient.id)
+            if report is None:
+                await repo.commit()
+                return None
+            report.words = text.strip()[:2000]
+            if report.message_id is not None:
+                await self.notifier.clear_buttons(patient.chat_id, report.message_id)
+            step = await self._finish(repo, report, Step())
+            return step.replies
+
+    async def message(self, user_id: int, text: str) -> list[Reply] | None:
+        """Words sent out of the blue: scanned for red flags; a match goes to the care team."""
+        found = scan(text)
+        if not found:
+            return None
+        async with self.db.session() as session:
+            repo = Repository(session)
+            patient = await repo.patient_by_user(user_id)
+            if patient is None:
+                return None
+            now = self.clock.now()
+            info = self._tonight(patient) if patient.enrolled else None
+            result = Triage(max(f.tier for f in found), found, ())
+            report = Report(
+                patient_id=patient.id,
+                kind="message",
+                status="done",
+                night=local_today(now, zone_of(patient)) if patient.timezone else now.date(),
+                dose_mg=info.step.dose_mg if info else None,
+                answers={},
+                words=text.strip()[:2000],
+                tier=result.tier.name.lower(),
+                attempts=0,
+                created_at=now,
+                sent_at=now,
+                completed_at=now,
+            )
+            await repo.add(report)
+            await escalations.store(
+                repo, patient, result, now, words=report.words, report_id=report.id
+            )
+            if result.holds:
+                await self.reminders.hold_current_dose(repo, patient)
+            await repo.commit()
+            if result.emergency:
+                return [Reply(self._emergency())]
+            return [Reply(t("words_passed_on", dose=self._dose_words(patient)))]
+
+    # Sorting and answering
+
+    async def _finish(self, repo: Repository, report: Report, step: Step) -> Step:
+        """Sort the answers, pass on what is concerning, and tell the patient what happens now."""
+        patient, now = report.patient, self.clock.now()
+        history = [_answers(r) for r in await repo.done_reports(patient.id) if r.id != report.id]
+        history = [h for h in history if h.at < now]
+        result = triage(_answers(report, now), history)
+        report.status, report.completed_at, report.next_action_at = "done", now, None
+        report.tier = result.tier.name.lower()
+        report.answers = {**report.answers, "stage": "done"}
+        await escalations.store(repo, patient, result, now, words=report.words, report_id=report.id)
+        if result.holds:
+            await self.reminders.hold_current_dose(repo, patient)
+        await repo.commit()
+        step.replies.append(Reply(self._outcome(result, patient)))
+        return step
+
+    def _outcome(self, result: Triage, patient: Patient) -> str:
+        if result.tier is Tier.EMERGENCY:
+            return self._emergency()
+        dose = self._dose_words(patient)
+        if result.tier is Tier.URGENT:
+            return t("checkin_urgent", dose=dose, emergency=self.settings.emergency_number)
+        if result.tier is Tier.ROUTINE:
+            return t("checkin_routine", dose=dose)
+        if result.tier is Tier.INFO:
+            lines = [t("checkin_info"), *(t(tip) for tip in result.tips)]
+            if any(f.reason == "mild_mood" for f in result.findings):
+                lines.append(t("checkin_mood_watch"))
+            lines.append(t("checkin_info_end"))
+            return "\n\n".join(lines)
+        return t("checkin_none")
+
+    def _emergency(self) -> str:
+        return t(
+            "emergency", emergency=self.settings.emergency_number, crisis=self.settings.crisis_line
+        )
+
+    def _after_effects(self, patient: Patient) -> str:
+        return "thyroid" if patient.thyroid_medication else "words"
+
+    def _later(self, report: Report) -> str:
+        increase = report.answers.get("increase_on")
+        if report.kind == "tolerance" and increase:
+            return t("checkin_later_tolerance", date=messages.day(date.fromisoformat(increase)))
+        return t("checkin_later")
+
+    # Questions
+
+    def _intro(self, report: Report) -> Reply:
+        dose = self._dose_words(report.patient)
+        increase = report.answers.get("increase_on")
+        if report.kind == "tolerance" and increase:
+            text = t(
+                "checkin_intro_tolerance",
+                date=messages.day(date.fromisoformat(increase)),
+                dose=dose,
+            )
+        else:
+            text = t("checkin_intro", dose=dose)
+        return Reply(
+            text,
+            (
+                (
+                    Button(
+                        t("button_checkin_start"), callbacks.checkin(report.id, "intro", "start")
+                    ),
+                    Button(
+                        t("button_checkin_later"), callbacks.checkin(report.id, "intro", "later")
+                    ),
+                ),
+            ),
+        )
+
+    def _question(self, report: Report, patient: Patient) -> Reply:
+        stage, rid = report.answers.get("stage"), report.id
+        if stage == "intro":
+            return self._intro(report)
+        if stage in ("flags", "thyroid"):
+            chosen = report.answers.get(stage, [])
+            codes, prefix = (FLAGS, "flag_") if stage == "flags" else (THYROID, "thyroid_")
+            rows = [
+                (
+                    Button(
+                        ("☑️ " if code in chosen else "▫️ ") + t(prefix + code),
+                        callbacks.checkin(rid, stage, code),
+                    ),
+                )
+                for code in codes
+            ]
+            rows.append(
+                (
+                    Button(t("button_flags_none"), callbacks.checkin(rid, stage, "none")),
+                    Button(t("button_flags_done"), callbacks.checkin(rid, stage, "done")),
+                )
+            )
+            return Reply(t("checkin_" + stage), tuple(rows))
+        if stage == "effects":
+            return Reply(
+                t("checkin_effects"),
+                (
+                    (
+                        Button(t("button_effects_none"), callbacks.checkin(rid, "effects", "none")),
+                        Button(t("button_effects_some"), callbacks.checkin(rid, "effects", "some")),
+                    ),
+                ),
+            )
+        if stage == "effect":
+            effect = _asking(report)
+            grades = tuple(
+                Button(t(f"grade_{g.value}"), callbacks.checkin(rid, effect, str(g.value)))
+                for g in Grade
+            )
+            return Reply(
+                t("checkin_effect", effect=t("effect_" + effect)), (grades[:2], grades[2:])
+            )
+        return Reply(
+            t("checkin_words"),
+            ((Button(t("button_nothing_else"), callbacks.checkin(rid, "words", "none")),),),
+        )
+
+    def _tonight(self, patient: Patient) -> Tonight | None:
+        assert patient.start_date is not None
+        night = max(local_today(self.clock.now(), zone_of(patient)), patient.start_date)
+        return tonight(plan_of(patient), patient.start_date, night, holds_of(patient))
+
+    def _dose_words(self, patient: Patient) -> str:
+        info = self._tonight(patient) if patient.plan and patient.timezone else None
+        return messages.step_words(info.step) if info else "–"
+
+
+def _asking(report: Report) -> str:
+    """The question a check-in is waiting on: its stage, or the next effect to grade."""
+    stage = report.answers.get("stage", "intro")
+    if stage == "effect":
+        graded = report.answers.get("grades", {})
+        return next(effect for effect in EFFECTS if effect not in graded)
+    return stage
+
+
+def _answers(report: Report, now: datetime | None = None) -> Answers:
+    """A stored report as the triage rules read it."""
+    at = report.completed_at or now
+    assert at is not None
+    return Answers(
+        at=at,
+        dose_mg=report.dose_mg if report.dose_mg is not None else Decimal(0),
+        grades={k: Grade(v) for k, v in report.answers.get("grades", {}).items()},
+        flags=frozenset(report.answers.get("flags", [])),
+        thyroid=frozenset(report.answers.get("thyroid", [])),
+        words=report.words,
+    )

@@ -1,0 +1,286 @@
+"""The care team's side: decisions on escalations, replies relayed to patients, invitations.
+
+Only a provider's action changes a plan, and each one is recorded in the audit table (who, when,
+what, why) in the same transaction as the change itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot import messages
+from bot.alerts import Alerts
+from bot.caseload import label_of
+from bot.clock import Clock
+from bot.notifier import Notifier
+from bot.onboarding import MORNING_CHOICES, time_buttons
+from bot.plans import BUILTIN_PLANS, Plan, PlanError, Tonight, custom_plan, tonight
+from bot.reminders import Reminders, holds_of, plan_of, zone_of
+from bot.settings import Settings
+from bot.texts import t
+from bot.timing import local_today
+from bot.views import Reply
+from storage.db import Database
+from storage.models import Escalation, Invite, Patient
+from storage.repositories import Repository
+
+log = logging.getLogger(__name__)
+
+LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
+SHORT_PLANS = {"0.5": "builtin-0.5", "1.5": "builtin-1.5"}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a provider's press did, for the handler to show."""
+
+    toast: str
+    changed: bool = False
+
+
+class CareTeam:
+    """Apply providers' decisions, relay their replies, and issue invitations."""
+
+    def __init__(
+        self,
+        db: Database,
+        notifier: Notifier,
+        clock: Clock,
+        settings: Settings,
+        reminders: Reminders,
+        alerts: Alerts,
+    ) -> None:
+        self.db = db
+        self.notifier = notifier
+        self.clock = clock
+        self.settings = settings
+        self.reminders = reminders
+        self.alerts = alerts
+
+    def is_provider(self, user_id: int) -> bool:
+        return user_id in self.settings.provider_user_ids
+
+    def is_admin(self, user_id: int) -> bool:
+        return user_id in self.settings.admin_user_ids
+
+    # Decisions
+
+    async def decide(self, user_id: int, escalation_id: int, action: str) -> Outcome:
+        """Apply a provider's decision once, record it, update every copy, tell the patient."""
+        if not self.is_provider(user_id):
+            log.warning("Refused a decision on escalation %s by user %s", escalation_id, user_id)
+            return Outcome(t("toast_not_provider"))
+        async with self.db.session() as session:
+            repo = Repository(session)
+            escalation = await repo.escalation(escalation_id)
+            if escalation is None:
+                return Outcome(t("toast_gone"))
+            now = self.clock.now()
+            if action == "ack":
+                won = await repo.decide_escalation(
+                    escalation.id,
+                    ("open",),
+                    status="acknowledged",
+                    acknowledged_by=user_id,
+                    acknowledged_at=now,
+                    next_action_at=None,
+                )
+            else:
+                won = await repo.decide_escalation(
+                    escalation.id,
+                    ("open", "acknowledged"),
+                    status="decided",
+                    decision=action,
+                    decided_by=user_id,
+                    decided_at=now,
+                    next_action_at=None,
+                )
+            if not won:
+                await repo.rollback()
+                await repo.refresh(escalation)
+                who = escalation.decided_by or escalation.acknowledged_by
+                done = escalation.decision or "ack"
+                return Outcome(t("toast_already_decided", decision=t(f"decision_{done}"), who=who))
+            patient = escalation.patient
+            before = self._dose_state(patient)
+            tell = await self._apply(repo, patient, action)
+            await repo.audit(
+                patient.id,
+                user_id,
+                now,
+                action,
+                {
+                    "reasons": escalation.reasons,
+                    "tier": escalation.tier,
+                    "before": before,
+                    "after": self._dose_state(patient),
+                },
+                escalation_id=escalation.id,
+            )
+            await repo.commit()
+            await repo.refresh(escalation)
+            await self._update_copies(repo, escalation)
+        await self._tell(patient, tell)
+        return Outcome(t("toast_decided", decision=t(f"decision_{action}")), changed=True)
+
+    async def _apply(self, repo: Repository, patient: Patient, action: str) -> Reply:
+        """Change the plan as decided; return what the patient hears."""
+        if action == "ack":
+            return Reply(t("decided_ack"))
+        if action == "pause":
+            patient.provider_paused = True
+            await self.reminders.replan(repo, patient)
+            return Reply(messages.clinic_text("decided_pause", self.settings))
+        first_dose = patient.awaiting_clearance
+        patient.provider_paused = False
+        if action == "continue":
+            await self.reminders.release(repo, patient)
+            if first_dose and patient.bedtime is not None:
+                return Reply(t("decided_continue_start", bedtime=messages.clock(patient.bedtime)))
+            return Reply(t("decided_continue"))
+        if patient.awaiting_clearance:
+            await self.reminders.release(repo, patient)
+        if action == "hold":
+            await self.reminders.hold_current_dose(repo, patient)
+            return Reply(t("decided_hold", dose=self._dose_words(patient)))
+        if action == "back":
+            await self.reminders.step_back(repo, patient)
+            return Reply(t("decided_back", dose=self._dose_words(patient)))
+        # morning
+        patient.morning_dose = True
+        patient.awaiting = "set_morning"
+        await self.reminders.hold_current_dose(repo, patient)
+        return Reply(t("decided_morning"), time_buttons("set_morning", MORNING_CHOICES))
+
+    def _dose_state(self, patient: Patient) -> dict[str, object]:
+        info = self._tonight(patient)
+        return {
+            "step": info.step.number if info else None,
+            "dose_mg": str(info.step.dose_mg) if info else None,
+            "start_date": patient.start_date.isoformat() if patient.start_date else None,
+            "held": any(h.end is None for h in patient.holds),
+            "paused": patient.provider_paused,
+            "awaiting_clearance": patient.awaiting_clearance,
+            "morning": patient.morning_dose,
+        }
+
+    def _tonight(self, patient: Patient) -> Tonight | None:
+        if patient.plan is None or patient.start_date is None or patient.timezone is None:
+            return None
+        night = max(local_today(self.clock.now(), zone_of(patient)), patient.start_date)
+        return tonight(plan_of(patient), patient.start_date, night, holds_of(patient))
+
+    def _dose_words(self, patient: Patient) -> str:
+        info = self._tonight(patient)
+        return messages.step_words(info.step) if info else "–"
+
+    async def _update_copies(self, repo: Repository, escalation: Escalation) -> None:
+        """Rewrite every copy of the alert, so a second provider sees it was handled."""
+        reply = await self.alerts.render(repo, escalation)
+        for row in await repo.alert_messages(escalation.id):
+            if row.message_id is not None:
+                await self.notifier.edit(row.chat_id, row.message_id, reply)
+
+    async def _tell(self, patient: Patient, reply: Reply) -> None:
+        try:
+            await self.notifier.send(patient.chat_id, reply)
+        except Exception as exc:
+            log.warning("Could not tell a patient of a decision: %s", type(exc).__name__)
+
+    # Replies to alerts
+
+    async def relay(self, user_id: int, chat_id: int, replied_to: int, text: str) -> Reply | None:
+        """Send a provider's reply to an alert on to its patient; None if it answers no alert."""
+        async with self.db.session() as session:
+            repo = Repository(session)
+            row = await repo.alert_message_at(chat_id, replied_to)
+            if row is None:
+                return None
+            if not self.is_provider(user_id):
+                log.warning("Refused a reply to an alert by user %s", user_id)
+                return Reply(t("relay_refused"))
+            escalation = await repo.escalation(row.escalation_id)
+            if escalation is None:
+                return None
+            patient = escalation.patient
+            label = label_of(patient)
+            try:
+                await self.notifier.send(
+                    patient.chat_id, Reply(t("care_team_message", text=text.strip()))
+                )
+            except Exception as exc:
+                log.warning("Could not relay to a patient: %s", type(exc).__name__)
+                return Reply(t("relay_failed", label=label))
+            await repo.audit(
+                patient.id,
+                user_id,
+                self.clock.now(),
+                "message",
+                {"length": len(text)},
+                escalation_id=escalation.id,
+            )
+            await repo.commit()
+            return Reply(t("relayed", label=label))
+
+    # Invitations
+
+    async def invite(self, user_id: int, args: list[str], bot_username: str) -> Reply:
+        """Prescribe a plan for a patient label; return the one-time link that enrolls on it."""
+        if not self.is_provider(user_id):
+            log.warning("Refused /invite by user %s", user_id)
+            return Reply(t("not_provider"))
+        if len(args) < 2:
+            return Reply(t("invite_usage"))
+        label = args[0]
+        if not LABEL.match(label):
+            return Reply(t("invite_bad_label"))
+        try:
+            plan = self._plan(args[1:])
+        except PlanError as exc:
+            return Reply(t("invite_bad_plan", reason=str(exc)))
+        except (ValueError, IndexError):
+            return Reply(t("invite_usage"))
+        now = self.clock.now()
+        async with self.db.session() as session:
+            repo = Repository(session)
+            if await repo.patient_by_label(label) is not None:
+                return Reply(t("invite_label_taken", label=label))
+            invite = Invite(
+                code=secrets.token_urlsafe(12),
+                label=label,
+                plan=plan.to_dict(),
+                created_by=user_id,
+                created_at=now,
+                expires_at=now + timedelta(hours=self.settings.invite_valid_hours),
+            )
+            await repo.add(invite)
+            await repo.commit()
+        return Reply(
+            t(
+                "invite_created",
+                label=label,
+                plan=messages.plan_name(plan),
+                expires=f"{invite.expires_at:%Y-%m-%d %H:%M}",
+                link=f"https://t.me/{bot_username}?start={invite.code}",
+            )
+        )
+
+    def _plan(self, words: list[str]) -> Plan:
+        key = SHORT_PLANS.get(words[0], words[0])
+        if key in BUILTIN_PLANS:
+            plan = BUILTIN_PLANS[key]
+            if plan.target_mg > self.settings.max_dose_mg:
+                raise PlanError(
+                    f"it goes above this clinic's maximum of {self.settings.max_dose_mg} mg."
+                )
+            return plan
+        if words[0] != "custom" or len(words) != 6:
+            raise ValueError("not a plan")
+        start, step, days, target, capsules = words[1:]
+        return custom_plan(
+            start, step, int(days), target, capsules.split(","), self.settings.max_dose_mg
+        )

@@ -1,0 +1,45 @@
+"""Escalations as records: what makes one.
+
+Storing comes first, always: an escalation is a row before it is a message, so nothing concerning
+is lost to a crash or a failed send. Delivery is `bot/alerts.py`'s job; how reasons read to a
+provider is `bot/caseload.py`'s.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.triage import Finding, Tier, Triage
+from storage.models import Escalation, Patient
+from storage.repositories import Repository
+
+
+async def store(
+    repo: Repository,
+    patient: Patient,
+    findings: Triage | Finding,
+    now: datetime,
+    *,
+    words: str | None = None,
+    report_id: int | None = None,
+) -> Escalation | None:
+    """Record an escalation for the care team, due for delivery now; None when nothing alerts."""
+    if isinstance(findings, Finding):
+        findings = Triage(findings.tier, (findings,), ())
+    alerting = [f for f in findings.findings if f.tier >= Tier.ROUTINE]
+    if not alerting:
+        return None
+    escalation = Escalation(
+        patient_id=patient.id,
+        report_id=report_id,
+        tier=findings.tier.name.lower(),
+        reasons=[[f.reason, f.effect] for f in alerting],
+        words=words,
+        status="open",
+        created_at=now,
+        next_action_at=now,
+        rounds=0,
+        attempts=0,
+    )
+    await repo.add(escalation)
+    return escalation

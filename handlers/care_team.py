@@ -1,0 +1,71 @@
+"""The care team's handlers: /invite, decisions on alerts, and replies relayed to patients.
+
+They work in a provider's private chat and in a care-team group. Every action is authorised by
+who did it (PROVIDER_USER_IDS), never by what a button or a message claims.
+"""
+
+from __future__ import annotations
+
+from telegram import Message, Update
+from telegram.error import TelegramError
+from telegram.ext import Application, CommandHandler, MessageHandler, filters
+
+from bot.application import Context
+from bot.callbacks import DecisionPress
+from bot.texts import t
+from bot.views import Reply
+from handlers.replies import send_replies
+
+CARE_TEAM_CHATS = filters.ChatType.PRIVATE | filters.ChatType.GROUPS
+
+
+async def invite(update: Update, context: Context) -> None:
+    """Prescribe a plan for a patient label and return the patient's one-time link."""
+    assert update.effective_user and update.effective_chat
+    reply = await context.services.care_team.invite(
+        update.effective_user.id, list(context.args or []), context.bot.username
+    )
+    await send_replies(context.bot, update.effective_chat.id, [reply])
+
+
+async def on_decision(update: Update, context: Context, press: DecisionPress) -> None:
+    """A provider's tap on an alert: apply it once, and say what happened."""
+    query = update.callback_query
+    assert query is not None
+    outcome = await context.services.care_team.decide(
+        query.from_user.id, press.escalation_id, press.action
+    )
+    await query.answer(outcome.toast)
+
+
+async def on_reply(update: Update, context: Context) -> None:
+    """A provider's reply to an alert goes to that patient, from their care team."""
+    message = update.effective_message
+    assert message is not None and update.effective_user and update.effective_chat
+    replied = message.reply_to_message
+    if not isinstance(replied, Message) or not message.text:
+        return
+    reply = await context.services.care_team.relay(
+        update.effective_user.id, update.effective_chat.id, replied.message_id, message.text
+    )
+    if reply is None and update.effective_chat.type != "private":
+        return  # a group's own conversation: not ours to answer
+    if reply is None:
+        reply = Reply(t("provider_help"))
+    try:
+        await send_replies(context.bot, update.effective_chat.id, [reply])
+    except TelegramError:
+        pass
+
+
+def register(application: Application, provider_ids: tuple[int, ...]) -> None:
+    application.add_handler(CommandHandler("invite", invite, filters=CARE_TEAM_CHATS))
+    # Replies in a group, and anything a provider types in private, before the patients' text
+    # handlers; a patient's own private messages never match here.
+    providers = filters.User(user_id=list(provider_ids)) if provider_ids else filters.User([])
+    replies = filters.REPLY & filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGE
+    application.add_handler(
+        MessageHandler(
+            replies & (filters.ChatType.GROUPS | (filters.ChatType.PRIVATE & providers)), on_reply
+        )
+    )

@@ -1,0 +1,440 @@
+"""The care loop through the real stack: invitations, screening, check-ins, escalations, decisions.
+
+The bot runs as the real Application against the fake Telegram, on a virtual clock, with two
+providers (DOCTOR, NURSE) and an ADMIN who have opened the bot.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from bot.caseload import reason_text
+from bot.simulation import Simulation, running
+from bot.texts import t
+from fake_telegram.core import FakeMessage, FakeUser
+from storage.models import AuditEntry, Escalation
+from tests.conftest import ADMIN, DOCTOR, NURSE, STRANGER, doses_of, patient_of
+
+PATIENT = 301
+
+
+async def invite(care: Simulation, label: str = "AB-1", plan: str = "0.5") -> str:
+    """The doctor prescribes a plan; return the code of the patient's link."""
+    reply = await care.say(care.telegram.user(DOCTOR), f"/invite {label} {plan}")
+    assert "?start=" in reply.text, reply.text
+    return reply.text.split("?start=")[1].split()[0]
+
+
+async def enroll(
+    care: Simulation, user: FakeUser, code: str, screening_yes: tuple[str, ...] = ()
+) -> FakeMessage:
+    """The patient follows the link and answers every enrollment question."""
+    message = await care.say(user, f"/start {code}")
+    message = await care.tap(user, message, t("button_consent_yes"))
+    if screening_yes:
+        message = await care.tap(user, message, t("button_screen_some"))
+        while message.text in [t(f"screen_q_{c}") for c in _SCREENING]:
+            code_asked = next(c for c in _SCREENING if message.text == t(f"screen_q_{c}"))
+            answer = "button_yes_short" if code_asked in screening_yes else "button_no_short"
+            message = await care.tap(user, message, t(answer))
+    else:
+        message = await care.tap(user, message, t("button_screen_none"))
+    message = await care.tap(user, message, "New York")
+    message = await care.tap(user, message, t("button_today"))
+    message = await care.tap(user, message, "22:00")
+    return await care.tap(user, message, t("button_confirm"))
+
+
+_SCREENING = ("opioids", "liver_kidney", "psychiatric", "pregnancy", "thyroid", "immune", "cancer")
+
+
+async def report(
+    care: Simulation,
+    user: FakeUser,
+    *,
+    grades: dict[str, str] | None = None,
+    flags: tuple[str, ...] = (),
+    words: str | None = None,
+) -> FakeMessage:
+    """The patient answers a check-in they start with /sideeffects; return the bot's answer."""
+    message = await care.say(user, "/sideeffects")
+    for flag in flags:
+        message = await care.tap(user, message, "▫️ " + t(f"flag_{flag}"))
+    if flags:
+        return await care.tap(user, message, t("button_flags_done"))
+    message = await care.tap(user, message, t("button_flags_none"))
+    if not grades:
+        message = await care.tap(user, message, t("button_effects_none"))
+    else:
+        message = await care.tap(user, message, t("button_effects_some"))
+        for effect in ("sleep", "stomach", "tiredness", "restless", "headache", "mood"):
+            message = await care.tap(user, message, t(grades.get(effect, "grade_0")))
+    if words is not None:
+        return await care.say(user, words)
+    return await care.tap(user, message, t("button_nothing_else"))
+
+
+def alerts(care: Simulation, chat_id: int) -> list[FakeMessage]:
+    """Alert messages in a chat, as they are now (with their current buttons)."""
+    return [
+        m
+        for m in care.telegram.messages(chat_id)
+        if m.text
+        and m.text.split(" · ")[0] in (t("tier_urgent"), t("tier_routine"), t("tier_emergency"))
+    ]
+
+
+async def escalations(care: Simulation) -> list[Escalation]:
+    async with care.services.db.session() as session:
+        return list((await session.execute(select(Escalation).order_by(Escalation.id))).scalars())
+
+
+async def audit(care: Simulation) -> list[AuditEntry]:
+    async with care.services.db.session() as session:
+        return list((await session.execute(select(AuditEntry).order_by(AuditEntry.id))).scalars())
+
+
+async def settle(care: Simulation, minutes: float = 1) -> None:
+    await care.run_until(care.clock.now() + timedelta(minutes=minutes))
+
+
+# The whole loop
+
+
+async def test_a_severe_answer_holds_alerts_and_the_providers_hold_reaches_plan_audit_and_patient(
+    care: Simulation,
+) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care))
+    answer = await report(care, user, grades={"stomach": "grade_3"})
+    assert answer.text == t("checkin_urgent", dose="0.5 mg (1 × 0.5 mg capsule)", emergency="911")
+    patient = await patient_of(care, user)
+    assert patient is not None and [h.end for h in patient.holds] == [None]
+
+    await settle(care)
+    for provider in (DOCTOR, NURSE):
+        [alert] = alerts(care, provider)
+        assert alert.text.startswith(t("tier_urgent")) and "AB-1" in alert.text
+        assert reason_text("severe_stomach", "stomach") in alert.text
+        assert t("button_decide_hold") in alert.buttons()
+
+    doctor = care.telegram.user(DOCTOR)
+    await care.tap(doctor, alerts(care, DOCTOR)[0], t("button_decide_hold"))
+
+    [escalation] = await escalations(care)
+    assert (escalation.status, escalation.decision, escalation.decided_by) == (
+        "decided",
+        "hold",
+        DOCTOR,
+    )
+    [entry] = await audit(care)
+    assert (entry.actor_user_id, entry.action, entry.escalation_id) == (
+        DOCTOR,
+        "hold",
+        escalation.id,
+    )
+    assert entry.detail["tier"] == "urgent" and entry.detail["after"]["held"] is True
+    assert user.last().text == t("decided_hold", dose="0.5 mg (1 × 0.5 mg capsule)")
+    # Both providers' copies now say it was handled, with no buttons left to press.
+    for provider in (DOCTOR, NURSE):
+        [alert] = alerts(care, provider)
+        assert alert.buttons() == []
+        assert t("decision_hold") in alert.text
+
+
+async def test_a_second_provider_pressing_after_the_first_finds_it_handled(
+    care: Simulation,
+) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care))
+    await report(care, user, grades={"headache": "grade_3"})
+    await settle(care)
+    nurse_alert = alerts(care, NURSE)[0]
+    data = nurse_alert.button_data(t("button_decide_pause"))
+    await care.tap(care.telegram.user(DOCTOR), alerts(care, DOCTOR)[0], t("button_decide_continue"))
+
+    care.telegram.user(NURSE).forge_press(nurse_alert.message_id, data)
+    await care.deliver()
+
+    answers = [c.params for c in care.telegram.calls("answerCallbackQuery")]
+    assert answers[-1]["text"] == t(
+        "toast_already_decided", decision=t("decision_continue"), who=DOCTOR
+    )
+    [escalation] = await escalations(care)
+    assert escalation.decision == "continue"
+    assert [e.action for e in await audit(care)] == ["continue"]
+    patient = await patient_of(care, user)
+    assert patient is not None and not patient.provider_paused
+    assert all(h.end is not None for h in patient.holds)
+
+
+# Security
+
+
+async def test_a_stranger_pressing_a_decision_changes_nothing(care: Simulation) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care))
+    await report(care, user, grades={"sleep": "grade_3"})
+    await settle(care)
+    data = alerts(care, DOCTOR)[0].button_data(t("button_decide_continue"))
+
+    for intruder in (care.telegram.user(STRANGER), user):
+        intruder.forge_press(9999, data)
+        await care.deliver()
+        assert care.telegram.calls("answerCallbackQuery")[-1].params["text"] == t(
+            "toast_not_provider"
+        )
+    [escalation] = await escalations(care)
+    assert escalation.status == "open" and await audit(care) == []
+    patient = await patient_of(care, user)
+    assert patient is not None and [h.end for h in patient.holds] == [None]
+
+
+async def test_a_stranger_cannot_invite_or_list_patients(care: Simulation) -> None:
+    stranger = care.telegram.user(STRANGER)
+    assert (await care.say(stranger, "/invite XY 0.5")).text == t("not_provider")
+    async with care.services.db.session() as session:
+        from storage.models import Invite
+
+        assert list((await session.execute(select(Invite))).scalars()) == []
+
+
+async def test_a_forged_press_on_another_patients_check_in_is_refused(care: Simulation) -> None:
+    first, second = care.telegram.user(PATIENT), care.telegram.user(PATIENT + 1)
+    await enroll(care, first, await invite(care, "AB-1"))
+    await enroll(care, second, await invite(care, "AB-2"))
+    question = await care.say(first, "/sideeffects")
+    data = question.button_data(t("button_flags_none"))
+
+    second.forge_press(question.message_id, data.replace("flags:none", "flags:breathing"))
+    await care.deliver()
+
+    assert care.telegram.calls("answerCallbackQuery")[-1].params["text"] == t("toast_not_yours")
+    assert await escalations(care) == []
+
+
+# Invitations
+
+
+async def test_without_an_invitation_enrollment_is_refused_kindly(care: Simulation) -> None:
+    user = care.telegram.user(PATIENT)
+    reply = await care.say(user, "/start")
+    assert reply.text.startswith(
+        t("invite_needed", clinic="Test Clinic", contact="+1 555 0100")[:30]
+    )
+    assert await patient_of(care, user) is None
+
+
+async def test_an_invitation_works_once(care: Simulation) -> None:
+    code = await invite(care)
+    await enroll(care, care.telegram.user(PATIENT), code)
+    reply = await care.say(care.telegram.user(PATIENT + 1), f"/start {code}")
+    assert reply.text == t("invite_invalid", clinic="Test Clinic", contact="+1 555 0100")
+    assert await patient_of(care, care.telegram.user(PATIENT + 1)) is None
+
+
+async def test_an_invitation_expires_after_its_hours(care: Simulation) -> None:
+    code = await invite(care)
+    care.clock.advance(hours=care.services.settings.invite_valid_hours, seconds=1)
+    reply = await care.say(care.telegram.user(PATIENT), f"/start {code}")
+    assert reply.text == t("invite_invalid", clinic="Test Clinic", contact="+1 555 0100")
+
+
+async def test_an_invited_patient_is_on_the_prescribed_plan_with_the_label(
+    care: Simulation,
+) -> None:
+    user = care.telegram.user(PATIENT)
+    code = await invite(care, "CH-1042", "custom 1 0.5 7 3 0.5,1.5")
+    await enroll(care, user, code)
+    patient = await patient_of(care, user)
+    assert patient is not None and patient.label == "CH-1042" and patient.plan is not None
+    doses = [Decimal(s["dose_mg"]) for s in patient.plan["steps"]]
+    assert doses == [Decimal(mg) for mg in ("1", "1.5", "2", "2.5", "3")]
+    assert [s["days"] for s in patient.plan["steps"]] == [7, 7, 7, 7, None]
+    assert t("ask_plan") not in [m.text for m in user.messages()]
+
+
+async def test_a_plan_that_cannot_be_prescribed_is_refused_with_its_reason(
+    care: Simulation,
+) -> None:
+    doctor = care.telegram.user(DOCTOR)
+    reply = await care.say(doctor, "/invite AB-1 custom 1 1 7 6 0.5")
+    assert reply.text.startswith(t("invite_bad_plan", reason="")[:20])
+    assert "4.5" in reply.text
+    assert (await care.say(doctor, "/invite")).text == t("invite_usage")
+    assert (await care.say(doctor, "/invite a/b 0.5")).text == t("invite_bad_label")
+
+
+# Screening
+
+
+async def test_a_screening_yes_holds_the_first_dose_until_a_provider_clears_it(
+    care: Simulation,
+) -> None:
+    user = care.telegram.user(PATIENT)
+    done = await enroll(care, user, await invite(care), screening_yes=("thyroid",))
+    assert done.text == t("enrolled_waiting")
+    patient = await patient_of(care, user)
+    assert patient is not None and patient.awaiting_clearance and patient.thyroid_medication
+    await care.run_until(datetime(2026, 3, 6, 12, tzinfo=UTC))
+    assert care.reminders_to(user) == [] and await doses_of(care, user) == []
+    [alert] = alerts(care, DOCTOR)
+    assert reason_text("screening_thyroid", "thyroid") in alert.text
+
+    await care.tap(care.telegram.user(DOCTOR), alert, t("button_decide_continue"))
+
+    assert user.last().text == t("decided_continue_start", bedtime="22:00")
+    await care.run_until(datetime(2026, 3, 7, 3, 1, tzinfo=UTC))  # 22:01 in New York
+    assert len(care.reminders_to(user)) == 1
+    patient = await patient_of(care, user)
+    assert patient is not None and patient.start_date == date(2026, 3, 6)
+
+
+# Red flags in the patient's own words
+
+
+async def test_words_out_of_the_blue_naming_an_opioid_alert_and_hold(care: Simulation) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care))
+    reply = await care.say(user, "my dentist gave me Tramadol for tomorrow")
+    assert reply.text == t("words_passed_on", dose="0.5 mg (1 × 0.5 mg capsule)")
+    await settle(care)
+    [alert] = alerts(care, DOCTOR)
+    assert "Tramadol" in alert.text and alert.text.startswith(t("tier_urgent"))
+
+
+async def test_words_of_self_harm_get_the_emergency_numbers_at_once(care: Simulation) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care))
+    reply = await report(care, user, grades={"mood": "grade_2"}, words="I want to end my life")
+    assert reply.text == t("emergency", emergency="911", crisis="988")
+    await settle(care)
+    assert alerts(care, DOCTOR)[0].text.startswith(t("tier_emergency"))
+
+
+async def test_a_red_flag_tapped_ends_the_check_in_and_alerts(care: Simulation) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care))
+    reply = await report(care, user, flags=("breathing",))
+    assert reply.text == t("emergency", emergency="911", crisis="988")
+    [escalation] = await escalations(care)
+    assert escalation.tier == "emergency"
+
+
+async def test_mild_expected_effects_reassure_with_a_tip_and_alert_nobody(
+    care: Simulation,
+) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care))
+    reply = await report(care, user, grades={"stomach": "grade_1"})
+    assert t("tip_stomach") in reply.text and reply.text.startswith(t("checkin_info"))
+    assert await escalations(care) == []
+    patient = await patient_of(care, user)
+    assert patient is not None and patient.holds == []
+
+
+# Delivery, re-notification, restarts
+
+
+async def test_an_urgent_alert_nobody_acknowledges_is_sent_again_and_reaches_the_admins(
+    care: Simulation,
+) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care))
+    await report(care, user, grades={"stomach": "grade_3"})
+    await settle(care)
+    assert len(alerts(care, DOCTOR)) == 1 and alerts(care, ADMIN) == []
+    renotify = care.services.settings.escalation_renotify_minutes
+
+    await settle(care, renotify)
+    assert len(alerts(care, DOCTOR)) == 2 and alerts(care, ADMIN) == []
+    await settle(care, renotify)
+    assert len(alerts(care, DOCTOR)) == 3 and len(alerts(care, ADMIN)) == 1
+
+    await care.tap(care.telegram.user(NURSE), alerts(care, NURSE)[-1], t("button_decide_ack"))
+    await settle(care, 3 * renotify)
+    assert len(alerts(care, DOCTOR)) == 3
+    [escalation] = await escalations(care)
+    assert escalation.status == "acknowledged" and escalation.acknowledged_by == NURSE
+
+
+async def test_a_routine_alert_is_sent_once(care: Simulation) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care))
+    first = await report(care, user, grades={"tiredness": "grade_2"})
+    assert first.text.startswith(t("checkin_info")) and await escalations(care) == []
+    care.clock.advance(days=7)
+    second = await report(care, user, grades={"tiredness": "grade_2"})
+    assert second.text == t("checkin_routine", dose="0.5 mg (1 × 0.5 mg capsule)")
+    await settle(care, 300)
+    [alert] = alerts(care, DOCTOR)
+    assert alert.text.startswith(t("tier_routine"))
+
+
+async def test_a_failing_provider_chat_is_retried_and_the_admin_told(care: Simulation) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care))
+    await report(care, user, grades={"stomach": "grade_3"})
+    care.telegram.fail("sendMessage", status=502)  # the first send: the doctor's copy
+    await care.dispatch()
+    assert alerts(care, DOCTOR) == [] and len(alerts(care, NURSE)) == 1
+    told = [m.text for m in care.telegram.messages(ADMIN) if m.text.startswith("⚠️")]
+    assert len(told) == 1 and str(DOCTOR) in told[0]
+    await settle(care, 10)
+    assert len(alerts(care, DOCTOR)) == 1 and len(alerts(care, NURSE)) == 1
+
+
+async def test_an_escalation_stored_before_a_restart_is_delivered_after_it(
+    care: Simulation, care_settings, db
+) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care))
+    await report(care, user, grades={"stomach": "grade_3"})
+    assert alerts(care, DOCTOR) == []  # stored, not yet sent: the process stops here
+    await care.app.shutdown()
+    await care.app.post_shutdown(care.app)  # type: ignore[misc]
+
+    async with running(care_settings, care.clock, care.telegram) as again:
+        await settle(again)
+        assert len(alerts(again, DOCTOR)) == 1 and len(alerts(again, NURSE)) == 1
+    await care.app.initialize()  # the fixture shuts the first one down again
+
+
+async def test_a_provider_reply_to_an_alert_reaches_the_patient(care: Simulation) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care))
+    await report(care, user, grades={"stomach": "grade_3"})
+    await settle(care)
+    doctor = care.telegram.user(DOCTOR)
+    doctor.reply(alerts(care, DOCTOR)[0], "Please eat something with the dose tonight.")
+    await care.deliver()
+    assert user.last().text == t(
+        "care_team_message", text="Please eat something with the dose tonight."
+    )
+    assert doctor.last().text == t("relayed", label="AB-1")
+    assert [e.action for e in await audit(care)] == ["message"]
+
+
+async def test_a_chat_that_keeps_failing_does_not_stop_an_urgent_alert_being_raised_again(
+    care: Simulation,
+) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care))
+    care.telegram.user(NURSE).block()  # the nurse's chat refuses every alert from now on
+    await care.deliver()
+    await report(care, user, grades={"stomach": "grade_3"})
+    renotify = care.services.settings.escalation_renotify_minutes
+
+    # Retries of the failing chat run on their own backoff (at most 5 minutes apart), so each
+    # round may come a few minutes after its renotify time, never a whole round late.
+    await settle(care, 3 * renotify)
+
+    assert alerts(care, NURSE) == []
+    assert len(alerts(care, DOCTOR)) >= 3 and len(alerts(care, ADMIN)) >= 1
+    told = [m.text for m in care.telegram.messages(ADMIN) if m.text.startswith("⚠️")]
+    assert told and all(str(NURSE) in text for text in told)
+    # The nurse's refusals are this test's point, not a mistake of the bot's.
+    care.telegram.requests = [c for c in care.telegram.requests if c.status != 403]

@@ -1,0 +1,223 @@
+"""Check-ins on their schedule, the tolerance check before an increase, and the other alerts.
+
+Through the real stack on a virtual clock: the 0.5 mg plan from Wed 4 March 2026 in New York,
+bedtime 22:00; step 2 begins on 18 March, so its tolerance check falls on 16 March.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from bot.checkins import checkin_due
+from bot.plans import BUILTIN_PLANS, Hold
+from bot.simulation import Simulation, running
+from bot.texts import t
+from fake_telegram.core import FakeTelegram, FakeUser
+from storage.models import Report
+from tests.conftest import ADMIN, DOCTOR, doses_of, patient_of
+from tests.test_care_loop import PATIENT, alerts, enroll, escalations, invite, settle
+
+NY = ZoneInfo("America/New_York")
+START = date(2026, 3, 4)
+
+
+def at(night: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(night, time(hour, minute), NY)
+
+
+async def take_nights(care: Simulation, user: FakeUser, first: date, last: date) -> None:
+    """The patient takes every night's dose from `first` to `last` when reminded."""
+    night = first
+    while night <= last:
+        await care.run_until(at(night, 22, 1))
+        reminder = care.reminders_to(user)[-1]
+        await care.tap(user, reminder, t("button_taken"))
+        night += timedelta(days=1)
+
+
+async def reports(care: Simulation) -> list[Report]:
+    async with care.services.db.session() as session:
+        return list((await session.execute(select(Report).order_by(Report.id))).scalars())
+
+
+# The schedule, as a pure rule
+
+PLAN = BUILTIN_PLANS["builtin-0.5"]
+DUE = {"after_step_up": 3, "every": 7, "tolerance": 2}
+
+
+@pytest.mark.parametrize(
+    ("night", "expected"),
+    [
+        (START, None),
+        (START + timedelta(days=3), ("checkin", None)),  # a few days into the first dose
+        (START + timedelta(days=7), ("checkin", None)),  # weekly during titration
+        (START + timedelta(days=12), ("tolerance", 2)),  # two nights before step 2
+        (START + timedelta(days=13), None),
+        (START + timedelta(days=17), ("checkin", None)),  # three nights into step 2
+    ],
+)
+def test_check_ins_fall_after_step_ups_weekly_and_before_each_increase(
+    night: date, expected: tuple[str, int | None] | None
+) -> None:
+    assert checkin_due(PLAN, START, [], night, **DUE) == expected
+
+
+def test_no_tolerance_check_while_held_and_no_weekly_check_in_on_the_last_step() -> None:
+    held = [Hold(START + timedelta(days=5), None)]
+    assert checkin_due(PLAN, START, held, START + timedelta(days=12), **DUE) is None
+    last_step_night = START + timedelta(days=6 * 14 + 7 * 3)
+    assert checkin_due(PLAN, START, [], last_step_night, **DUE) is None
+
+
+def test_zero_turns_each_kind_of_check_in_off() -> None:
+    off = {"after_step_up": 0, "every": 0, "tolerance": 0}
+    for offset in range(120):
+        assert checkin_due(PLAN, START, [], START + timedelta(days=offset), **off) is None
+
+
+# Through the bot
+
+
+async def test_a_planned_check_in_comes_an_hour_before_the_reminder(care: Simulation) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care))
+    await take_nights(care, user, START, START + timedelta(days=2))
+    await care.run_until(at(START + timedelta(days=3), 21, 1))
+    intro = user.last()
+    assert intro.text == t("checkin_intro", dose="0.5 mg (1 × 0.5 mg capsule)")
+    assert intro.buttons() == [t("button_checkin_start"), t("button_checkin_later")]
+    later = await care.tap(user, intro, t("button_checkin_later"))
+    assert later.text == t("checkin_later")
+    # /sideeffects resumes the same check-in rather than starting another.
+    question = await care.say(user, "/sideeffects")
+    assert question.text == t("checkin_flags")
+    assert [r.status for r in await reports(care)] == ["open"]
+
+
+async def test_an_unanswered_tolerance_check_holds_the_increase_and_asks_the_providers(
+    care: Simulation,
+) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care))
+    await take_nights(care, user, START, date(2026, 3, 18))
+
+    doses = {d.night: d for d in await doses_of(care, user)}
+    assert doses[date(2026, 3, 18)].dose_mg == Decimal("0.5")
+    assert not doses[date(2026, 3, 18)].step_up
+    assert t("tolerance_held") in [m.text for m in user.messages()]
+    patient = await patient_of(care, user)
+    assert patient is not None and [(h.start, h.end) for h in patient.holds] == [
+        (date(2026, 3, 18), None)
+    ]
+    await settle(care)
+    routine = [e for e in await escalations(care) if e.reasons[0][0] == "tolerance_unanswered"]
+    assert len(routine) == 1 and routine[0].tier == "routine"
+
+
+async def test_an_answered_tolerance_check_lets_the_increase_come(care: Simulation) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care))
+    await take_nights(care, user, START, date(2026, 3, 15))
+    await care.run_until(at(date(2026, 3, 16), 21, 1))
+    intro = user.last()
+    assert intro.text.startswith(t("checkin_intro_tolerance", date="", dose="")[:20])
+    message = await care.tap(user, intro, t("button_checkin_start"))
+    message = await care.tap(user, message, t("button_flags_none"))
+    message = await care.tap(user, message, t("button_effects_none"))
+    message = await care.tap(user, message, t("button_nothing_else"))
+    assert message.text == t("checkin_none")
+    await take_nights(care, user, date(2026, 3, 16), date(2026, 3, 18))
+
+    step_up = {d.night: d for d in await doses_of(care, user)}[date(2026, 3, 18)]
+    assert step_up.dose_mg == Decimal("1.0") and step_up.step_up
+    assert await escalations(care) == []
+
+
+async def test_three_missed_nights_in_a_row_hold_and_are_reported_once(care: Simulation) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care))
+    await care.run_until(at(date(2026, 3, 9), 12))  # nights 4 to 8 never answered
+
+    found = [e for e in await escalations(care) if e.reasons[0][0] == "missed_three"]
+    assert len(found) == 1
+    patient = await patient_of(care, user)
+    assert patient is not None and len(patient.holds) == 1
+    assert any(a.text.startswith(t("tier_routine")) for a in alerts(care, DOCTOR))
+
+
+async def test_a_patient_who_blocks_the_bot_is_reported(care: Simulation) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care))
+    user.block()
+    await care.deliver()
+    await settle(care)
+    [escalation] = await escalations(care)
+    assert escalation.reasons == [["blocked_bot", None]]
+    assert len(alerts(care, DOCTOR)) == 1
+
+
+async def _alert_for(care: Simulation, user: FakeUser) -> None:
+    from tests.test_care_loop import report
+
+    await report(care, user, grades={"stomach": "grade_3"})
+    await settle(care)
+
+
+async def test_back_to_the_previous_dose_lowers_it_from_tonight(care: Simulation) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care, plan="1.5"))
+    care.clock.set(at(date(2026, 3, 15), 12))  # step 2 (3 mg) since 14 March
+    await _alert_for(care, user)
+    await care.tap(care.telegram.user(DOCTOR), alerts(care, DOCTOR)[-1], t("button_decide_back"))
+
+    assert user.last().text == t("decided_back", dose="1.5 mg (1 × 1.5 mg capsule)")
+    await care.run_until(at(date(2026, 3, 15), 22, 1))
+    tonight = {d.night: d for d in await doses_of(care, user)}[date(2026, 3, 15)]
+    assert tonight.dose_mg == Decimal("1.5")
+    await care.run_until(at(date(2026, 4, 20), 22, 1))
+    later = {d.night: d for d in await doses_of(care, user)}[date(2026, 4, 20)]
+    assert later.dose_mg == Decimal("1.5")  # held there until a provider says go on
+
+
+async def test_pause_stops_reminders_until_a_provider_continues(care: Simulation) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care))
+    await _alert_for(care, user)
+    await care.tap(care.telegram.user(DOCTOR), alerts(care, DOCTOR)[-1], t("button_decide_pause"))
+    assert user.last().text.startswith(t("decided_pause", clinic="", contact="")[:30])
+    await care.run_until(at(date(2026, 3, 8), 12))
+    assert care.reminders_to(user) == []
+
+
+async def test_morning_dosing_asks_for_a_morning_time_and_moves_the_reminder(
+    care: Simulation,
+) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care))
+    await _alert_for(care, user)
+    await care.tap(care.telegram.user(DOCTOR), alerts(care, DOCTOR)[-1], t("button_decide_morning"))
+    question = user.last()
+    assert question.text == t("decided_morning") and "07:30" in question.buttons()
+    done = await care.tap(user, question, "07:30")
+    assert done.text == t("morning_changed", time="07:30")
+    patient = await patient_of(care, user)
+    assert patient is not None and patient.morning_dose and patient.bedtime == time(7, 30)
+    await care.run_until(at(date(2026, 3, 5), 7, 31))
+    assert len(care.reminders_to(user)) == 1
+
+
+async def test_a_provider_chat_the_bot_cannot_reach_is_reported_to_the_admins(
+    care_settings, clock, db
+) -> None:
+    telegram = FakeTelegram(clock=clock.now)
+    telegram.user(ADMIN).send("/start")  # the admin opened the bot; the doctor never did
+    async with running(care_settings, clock, telegram):
+        pass
+    told = [m.text for m in telegram.messages(ADMIN)]
+    assert any(str(DOCTOR) in text and text.startswith("⚠️") for text in told)
