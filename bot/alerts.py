@@ -205,6 +205,12 @@ class Alerts:
                     at=self._at(escalation.decided_at),
                 )
             )
+            if escalation.decision in ("hold", "back", "pause", "morning"):
+                # Whoever held or paused the plan can let it go on later from the same alert.
+                release = Button(
+                    t("button_decide_continue"), callbacks.decision(escalation.id, "continue")
+                )
+                return Reply("\n\n".join(lines), ((release,),))
             return Reply("\n\n".join(lines))
         lines.append(t("alert_reply_hint"))
         return Reply("\n\n".join(lines), decision_buttons(escalation))

@@ -1,8 +1,9 @@
 """Side-effect check-ins: planned around step-ups, asked in a few taps, sorted, passed on.
 
-A check-in is a `Report` row: planned for a night (a few days after a step-up, weekly during
-titration, or just before an increase as its tolerance check), sent by the dispatcher, answered
-one question at a time. Red flags come first: a yes there ends the check-in at once and alerts.
+A check-in is a `Report` row: planned for a night by `bot/checkin_schedule.py` (a few days after a
+step-up, weekly during titration, or just before an increase as its tolerance check), sent by the
+dispatcher an hour before that night's reminder, answered one question at a time. Red flags come
+first: a yes there ends the check-in at once and alerts.
 Every answer is stored as it is given, so a restart or a break resumes where the patient was.
 """
 
@@ -13,10 +14,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from bot import callbacks, escalations, messages
+from bot import checkin_questions as ask
+from bot import escalations, messages
+from bot.checkin_schedule import checkin_due
 from bot.clock import Clock
 from bot.notifier import Notifier, Unreachable, backoff
-from bot.plans import Hold, Plan, Tonight, schedule, tonight
+from bot.plans import Tonight, tonight
 from bot.redflags import scan
 from bot.reminders import Reminders, holds_of, plan_of, zone_of
 from bot.settings import Settings
@@ -24,7 +27,7 @@ from bot.texts import t
 from bot.timing import local_today
 from bot.triage import EFFECTS, FLAGS, THYROID, Grade, Tier, Triage, triage
 from bot.triage import Report as Answers
-from bot.views import Button, Reply
+from bot.views import Reply
 from storage.db import Database
 from storage.models import Dose, Patient, Report
 from storage.repositories import Repository
@@ -33,40 +36,6 @@ log = logging.getLogger(__name__)
 
 # A check-in comes this long before the night's reminder, so that it is answered before the dose.
 AHEAD_OF_REMINDER = timedelta(hours=1)
-
-
-def checkin_due(
-    plan: Plan,
-    start: date,
-    holds: list[Hold],
-    night: date,
-    *,
-    after_step_up: int,
-    every: int,
-    tolerance: int,
-) -> tuple[str, int | None] | None:
-    """Which check-in, if any, falls on `night`: ("tolerance", next step) or ("checkin", None)."""
-    info = tonight(plan, start, night, holds)
-    if info is None:
-        return None
-    # Before each increase: is the current dose tolerated? Unanswered, the increase waits.
-    if (
-        tolerance
-        and info.next_step is not None
-        and info.next_step_on is not None
-        and info.next_step.dose_mg > info.step.dose_mg
-        and (info.next_step_on - night).days == tolerance
-    ):
-        return ("tolerance", info.next_step.number)
-    # A few days into each new dose, when early effects show (DOMAIN.md: weekly during
-    # titration and a few days after each dose increase).
-    began = schedule(plan, start, holds)[info.step.number - 1].start
-    if after_step_up and began is not None and (night - began).days == after_step_up:
-        return ("checkin", None)
-    elapsed = (night - start).days
-    if every and info.next_step is not None and elapsed > 0 and elapsed % every == 0:
-        return ("checkin", None)
-    return None
 
 
 @dataclass
@@ -169,7 +138,9 @@ class Checkins:
             await repo.commit()
             try:
                 message_id = await self.notifier.send(
-                    patient.chat_id, self._intro(report), report.attempts
+                    patient.chat_id,
+                    ask.intro(report, self._dose_words(report.patient)),
+                    report.attempts,
                 )
             except Unreachable:
                 await repo.claim_report(report.id, "open", status="expired")
@@ -215,7 +186,7 @@ class Checkins:
             elif report.answers.get("stage") == "intro":
                 report.answers = {**report.answers, "stage": "flags"}
             await repo.commit()
-            return [self._question(report, patient)]
+            return [ask.question(report, self._dose_words(patient))]
 
     # Answers
 
@@ -227,7 +198,7 @@ class Checkins:
             if report is None or report.patient.telegram_user_id != user_id:
                 return Step(toast=t("toast_not_yours"))
             stage = report.answers.get("stage")
-            if report.status != "open" or question != _asking(report):
+            if report.status != "open" or question != ask.asking(report):
                 return Step(toast=t("checkin_stale"))
             patient, answers = report.patient, dict(report.answers)
             step = Step()
@@ -247,7 +218,7 @@ class Checkins:
                     answers[stage] = chosen
                     report.answers = answers
                     await repo.commit()
-                    return Step(edit=self._question(report, patient))
+                    return Step(edit=ask.question(report, self._dose_words(patient)))
                 if value == "none":
                     answers[stage] = []
                 elif value != "done":
@@ -278,7 +249,7 @@ class Checkins:
             if answers["stage"] == "words":
                 patient.awaiting = "checkin_words"
             await repo.commit()
-            step.edit = self._question(report, patient)
+            step.edit = ask.question(report, self._dose_words(patient))
             return step
 
     async def words(self, user_id: int, text: str) -> list[Reply] | None:
@@ -387,78 +358,6 @@ class Checkins:
 
     # Questions
 
-    def _intro(self, report: Report) -> Reply:
-        dose = self._dose_words(report.patient)
-        increase = report.answers.get("increase_on")
-        if report.kind == "tolerance" and increase:
-            text = t(
-                "checkin_intro_tolerance",
-                date=messages.day(date.fromisoformat(increase)),
-                dose=dose,
-            )
-        else:
-            text = t("checkin_intro", dose=dose)
-        return Reply(
-            text,
-            (
-                (
-                    Button(
-                        t("button_checkin_start"), callbacks.checkin(report.id, "intro", "start")
-                    ),
-                    Button(
-                        t("button_checkin_later"), callbacks.checkin(report.id, "intro", "later")
-                    ),
-                ),
-            ),
-        )
-
-    def _question(self, report: Report, patient: Patient) -> Reply:
-        stage, rid = report.answers.get("stage"), report.id
-        if stage == "intro":
-            return self._intro(report)
-        if stage in ("flags", "thyroid"):
-            chosen = report.answers.get(stage, [])
-            codes, prefix = (FLAGS, "flag_") if stage == "flags" else (THYROID, "thyroid_")
-            rows = [
-                (
-                    Button(
-                        ("☑️ " if code in chosen else "▫️ ") + t(prefix + code),
-                        callbacks.checkin(rid, stage, code),
-                    ),
-                )
-                for code in codes
-            ]
-            rows.append(
-                (
-                    Button(t("button_flags_none"), callbacks.checkin(rid, stage, "none")),
-                    Button(t("button_flags_done"), callbacks.checkin(rid, stage, "done")),
-                )
-            )
-            return Reply(t("checkin_" + stage), tuple(rows))
-        if stage == "effects":
-            return Reply(
-                t("checkin_effects"),
-                (
-                    (
-                        Button(t("button_effects_none"), callbacks.checkin(rid, "effects", "none")),
-                        Button(t("button_effects_some"), callbacks.checkin(rid, "effects", "some")),
-                    ),
-                ),
-            )
-        if stage == "effect":
-            effect = _asking(report)
-            grades = tuple(
-                Button(t(f"grade_{g.value}"), callbacks.checkin(rid, effect, str(g.value)))
-                for g in Grade
-            )
-            return Reply(
-                t("checkin_effect", effect=t("effect_" + effect)), (grades[:2], grades[2:])
-            )
-        return Reply(
-            t("checkin_words"),
-            ((Button(t("button_nothing_else"), callbacks.checkin(rid, "words", "none")),),),
-        )
-
     def _tonight(self, patient: Patient) -> Tonight | None:
         assert patient.start_date is not None
         night = max(local_today(self.clock.now(), zone_of(patient)), patient.start_date)
@@ -467,15 +366,6 @@ class Checkins:
     def _dose_words(self, patient: Patient) -> str:
         info = self._tonight(patient) if patient.plan and patient.timezone else None
         return messages.step_words(info.step) if info else "–"
-
-
-def _asking(report: Report) -> str:
-    """The question a check-in is waiting on: its stage, or the next effect to grade."""
-    stage = report.answers.get("stage", "intro")
-    if stage == "effect":
-        graded = report.answers.get("grades", {})
-        return next(effect for effect in EFFECTS if effect not in graded)
-    return stage
 
 
 def _answers(report: Report, now: datetime | None = None) -> Answers:

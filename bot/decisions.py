@@ -30,6 +30,7 @@ from storage.repositories import Repository
 
 log = logging.getLogger(__name__)
 
+RELEASABLE = ("hold", "back", "pause", "morning")
 LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 SHORT_PLANS = {"0.5": "builtin-0.5", "1.5": "builtin-1.5"}
 
@@ -93,6 +94,8 @@ class CareTeam:
                 won = await repo.decide_escalation(
                     escalation.id,
                     ("open", "acknowledged"),
+                    # A hold, a step back, a pause or a morning dose can later be released.
+                    after=RELEASABLE if action == "continue" else (),
                     status="decided",
                     decision=action,
                     decided_by=user_id,

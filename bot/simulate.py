@@ -8,6 +8,7 @@ Lines are read one by one: a number presses that button on the newest message wi
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -114,9 +115,10 @@ async def simulate(
     """Run the bot for one typing patient until the input ends or they type :quit."""
     clock = VirtualClock((start or datetime.now(UTC)).replace(second=0, microsecond=0))
     telegram = FakeTelegram(clock=clock.now)
-    # You are the patient here: enroll yourself, with no provider's invitation needed.
-    settings = demo_settings(database_url).model_copy(update={"allow_self_enrollment": True})
-    async with running(settings, clock, telegram) as sim:
+    # You are the patient of a clinic with no care team configured: its warnings about that
+    # (no provider chat to alert) would only get in the way of the chat here.
+    logging.getLogger("bot").setLevel(logging.ERROR)
+    async with running(demo_settings(database_url), clock, telegram) as sim:
         session = Session(sim, out)
         out(SIM_INTRO)
         for line in lines:

@@ -246,6 +246,10 @@ TEXTS: dict[str, str] = {
     "checkin_intro": (
         "Time for a quick check-in about the last 7 days on {dose}. It takes a few taps."
     ),
+    "checkin_intro_step_up": (
+        "You've been on {dose} for a few nights now. A quick check-in about how the last 7 days "
+        "have been: it takes a few taps."
+    ),
     "checkin_intro_tolerance": (
         "Your next dose increase is coming up on {date}. Before it, a quick check-in about the "
         "last 7 days on {dose}: it takes a few taps."
@@ -258,8 +262,8 @@ TEXTS: dict[str, str] = {
         "your dose stays the same and I ask your care team."
     ),
     "checkin_flags": (
-        "First, the important ones. Since your last check-in, have you had any of these? Tap "
-        "each that applies, then Done."
+        "First, the important ones. In the last 7 days, have you had any of these? Tap each "
+        "that applies, then Done."
     ),
     "flag_breathing": "Trouble breathing, or a swollen face, lips or throat",
     "flag_self_harm": "Thoughts of harming yourself",

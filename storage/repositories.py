@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -303,12 +303,25 @@ class Repository:
         return result.rowcount == 1  # type: ignore[attr-defined]
 
     async def decide_escalation(
-        self, escalation_id: int, expected: tuple[str, ...], **values: object
+        self,
+        escalation_id: int,
+        expected: tuple[str, ...],
+        *,
+        after: tuple[str, ...] = (),
+        **values: object,
     ) -> bool:
-        """Record a provider's action once: a second provider's press finds it handled."""
+        """Record a provider's action once: a second provider's press finds it handled.
+
+        `after` lists earlier decisions this one may follow (a hold may later be released).
+        """
+        allowed = Escalation.status.in_(expected)
+        if after:
+            allowed = or_(
+                allowed, and_(Escalation.status == "decided", Escalation.decision.in_(after))
+            )
         result = await self.session.execute(
             update(Escalation)
-            .where(Escalation.id == escalation_id, Escalation.status.in_(expected))
+            .where(Escalation.id == escalation_id, allowed)
             .values(**values)
             .execution_options(synchronize_session=False)
         )

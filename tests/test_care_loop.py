@@ -138,11 +138,24 @@ async def test_a_severe_answer_holds_alerts_and_the_providers_hold_reaches_plan_
     )
     assert entry.detail["tier"] == "urgent" and entry.detail["after"]["held"] is True
     assert user.last().text == t("decided_hold", dose="0.5 mg (1 × 0.5 mg capsule)")
-    # Both providers' copies now say it was handled, with no buttons left to press.
+    # Both providers' copies now say it was handled; only the release is left to press.
     for provider in (DOCTOR, NURSE):
         [alert] = alerts(care, provider)
-        assert alert.buttons() == []
+        assert alert.buttons() == [t("button_decide_continue")]
         assert t("decision_hold") in alert.text
+
+    # Later, the nurse lets the plan go on from the same alert.
+    await care.tap(care.telegram.user(NURSE), alerts(care, NURSE)[0], t("button_decide_continue"))
+    assert user.last().text == t("decided_continue")
+    patient = await patient_of(care, user)
+    assert patient is not None and all(h.end is not None for h in patient.holds)
+    assert [(e.actor_user_id, e.action) for e in await audit(care)] == [
+        (DOCTOR, "hold"),
+        (NURSE, "continue"),
+    ]
+    for provider in (DOCTOR, NURSE):
+        [alert] = alerts(care, provider)
+        assert alert.buttons() == [] and t("decision_continue") in alert.text
 
 
 async def test_a_second_provider_pressing_after_the_first_finds_it_handled(

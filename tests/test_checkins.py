@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot.checkins import checkin_due
+from bot.checkin_schedule import checkin_due
 from bot.plans import BUILTIN_PLANS, Hold
 from bot.simulation import Simulation, running
 from bot.texts import t
@@ -55,17 +55,26 @@ DUE = {"after_step_up": 3, "every": 7, "tolerance": 2}
     ("night", "expected"),
     [
         (START, None),
-        (START + timedelta(days=3), ("checkin", None)),  # a few days into the first dose
-        (START + timedelta(days=7), ("checkin", None)),  # weekly during titration
+        (START + timedelta(days=3), ("step_up", None)),  # a few nights into the first dose
+        (START + timedelta(days=7), ("weekly", None)),  # weekly during titration
         (START + timedelta(days=12), ("tolerance", 2)),  # two nights before step 2
         (START + timedelta(days=13), None),
-        (START + timedelta(days=17), ("checkin", None)),  # three nights into step 2
+        (START + timedelta(days=14), None),  # the step-up night itself: no week has passed
+        (START + timedelta(days=17), ("step_up", None)),  # three nights into step 2
+        (START + timedelta(days=21), ("weekly", None)),  # a week into step 2
     ],
 )
 def test_check_ins_fall_after_step_ups_weekly_and_before_each_increase(
     night: date, expected: tuple[str, int | None] | None
 ) -> None:
     assert checkin_due(PLAN, START, [], night, **DUE) == expected
+
+
+def test_a_weekly_check_in_a_night_before_the_tolerance_check_is_left_out() -> None:
+    ten_nights = BUILTIN_PLANS["builtin-1.5"]  # a step every 10 nights: tolerance on night 8
+    due = [checkin_due(ten_nights, START, [], START + timedelta(days=n), **DUE) for n in range(11)]
+    assert [n for n, d in enumerate(due) if d is not None] == [3, 8]
+    assert due[8] == ("tolerance", 2)
 
 
 def test_no_tolerance_check_while_held_and_no_weekly_check_in_on_the_last_step() -> None:
@@ -90,7 +99,7 @@ async def test_a_planned_check_in_comes_an_hour_before_the_reminder(care: Simula
     await take_nights(care, user, START, START + timedelta(days=2))
     await care.run_until(at(START + timedelta(days=3), 21, 1))
     intro = user.last()
-    assert intro.text == t("checkin_intro", dose="0.5 mg (1 × 0.5 mg capsule)")
+    assert intro.text == t("checkin_intro_step_up", dose="0.5 mg (1 × 0.5 mg capsule)")
     assert intro.buttons() == [t("button_checkin_start"), t("button_checkin_later")]
     later = await care.tap(user, intro, t("button_checkin_later"))
     assert later.text == t("checkin_later")

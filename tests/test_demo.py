@@ -16,7 +16,7 @@ from bot import callbacks, chat_view, demo, messages
 from bot import simulate as simulate_module
 from bot.__main__ import main
 from bot.caseload import reason_text
-from bot.checkins import checkin_due
+from bot.checkin_schedule import checkin_due
 from bot.demo import DemoResult, demo_settings, pattern, play
 from bot.plans import BUILTIN_PLANS
 from bot.settings import Settings
@@ -300,7 +300,7 @@ def test_demo_patient_answers_the_check_ins_as_they_come(
     }
     assert demo.SUMMARY_CHECKINS.format(**result.checkins) in lines
     # The first check-in in full: its questions rewritten in place, its buttons row by row.
-    intro = t("checkin_intro", dose=words("0.5", 1, "0.5"))
+    intro = t("checkin_intro_step_up", dose=words("0.5", 1, "0.5"))
     assert lines[patient_said(lines, intro) + 1].strip() == (
         f"[{t('button_checkin_start')}] [{t('button_checkin_later')}]"
     )

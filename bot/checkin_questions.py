@@ -1,0 +1,91 @@
+"""The check-in's questions as the patient sees them: text and buttons, from its stored answers."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bot import callbacks, messages
+from bot.texts import t
+from bot.triage import EFFECTS, FLAGS, THYROID, Grade
+from bot.views import Button, Reply
+from storage.models import Report
+
+
+def asking(report: Report) -> str:
+    """The question a check-in is waiting on: its stage, or the next effect to grade."""
+    stage = report.answers.get("stage", "intro")
+    if stage == "effect":
+        graded = report.answers.get("grades", {})
+        return next(effect for effect in EFFECTS if effect not in graded)
+    return stage
+
+
+def intro(report: Report, dose: str) -> Reply:
+    """The check-in's first message: what it is about, Start or Not now."""
+    increase = report.answers.get("increase_on")
+    if report.kind == "tolerance" and increase:
+        text = t(
+            "checkin_intro_tolerance",
+            date=messages.day(date.fromisoformat(increase)),
+            dose=dose,
+        )
+    elif report.kind == "step_up":
+        text = t("checkin_intro_step_up", dose=dose)
+    else:
+        text = t("checkin_intro", dose=dose)
+    return Reply(
+        text,
+        (
+            (
+                Button(t("button_checkin_start"), callbacks.checkin(report.id, "intro", "start")),
+                Button(t("button_checkin_later"), callbacks.checkin(report.id, "intro", "later")),
+            ),
+        ),
+    )
+
+
+def question(report: Report, dose: str) -> Reply:
+    """The question the check-in is at, with its buttons (a toggle list shows what is ticked)."""
+    stage, rid = report.answers.get("stage"), report.id
+    if stage == "intro":
+        return intro(report, dose)
+    if stage in ("flags", "thyroid"):
+        chosen = report.answers.get(stage, [])
+        codes, prefix = (FLAGS, "flag_") if stage == "flags" else (THYROID, "thyroid_")
+        rows = [
+            (
+                Button(
+                    ("☑️ " if code in chosen else "▫️ ") + t(prefix + code),
+                    callbacks.checkin(rid, stage, code),
+                ),
+            )
+            for code in codes
+        ]
+        rows.append(
+            (
+                Button(t("button_flags_none"), callbacks.checkin(rid, stage, "none")),
+                Button(t("button_flags_done"), callbacks.checkin(rid, stage, "done")),
+            )
+        )
+        return Reply(t("checkin_" + stage), tuple(rows))
+    if stage == "effects":
+        return Reply(
+            t("checkin_effects"),
+            (
+                (
+                    Button(t("button_effects_none"), callbacks.checkin(rid, "effects", "none")),
+                    Button(t("button_effects_some"), callbacks.checkin(rid, "effects", "some")),
+                ),
+            ),
+        )
+    if stage == "effect":
+        effect = asking(report)
+        grades = tuple(
+            Button(t(f"grade_{g.value}"), callbacks.checkin(rid, effect, str(g.value)))
+            for g in Grade
+        )
+        return Reply(t("checkin_effect", effect=t("effect_" + effect)), (grades[:2], grades[2:]))
+    return Reply(
+        t("checkin_words"),
+        ((Button(t("button_nothing_else"), callbacks.checkin(rid, "words", "none")),),),
+    )
