@@ -157,7 +157,7 @@ class Alerts:
             id=escalation.id,
             tier=escalation.tier,
             chat=chat_id,
-            error=type(exc).__name__ if not str(exc) else str(exc),
+            error=getattr(exc, "cause", "") or str(exc) or type(exc).__name__,
         )
         for admin in self.settings.admin_user_ids:
             if admin == chat_id:

@@ -26,6 +26,7 @@ from bot.decisions import CareTeam
 from bot.dispatcher import Dispatcher
 from bot.notifier import TelegramNotifier
 from bot.onboarding import Conversation
+from bot.privacy import Privacy
 from bot.reminders import Reminders
 from bot.settings import Settings
 from bot.texts import t
@@ -35,7 +36,17 @@ from storage.models import Patient
 
 log = logging.getLogger(__name__)
 
-MENU_COMMANDS = ("today", "plan", "sideeffects", "settings", "help", "stop", "start")
+MENU_COMMANDS = (
+    "today",
+    "plan",
+    "sideeffects",
+    "settings",
+    "help",
+    "stop",
+    "start",
+    "mydata",
+    "delete",
+)
 
 
 @dataclass
@@ -52,6 +63,7 @@ class Services:
     checkins: Checkins
     alerts: Alerts
     care_team: CareTeam
+    privacy: Privacy
 
 
 class BotData:
@@ -116,6 +128,7 @@ def build_application(
         checkins=checkins,
         alerts=alerts,
         care_team=CareTeam(db, notifier, clock, settings, reminders, alerts),
+        privacy=Privacy(db, notifier, clock, settings),
     )
     register_all(application)
     return application

@@ -35,9 +35,10 @@ class MaybeSent(Exception):
 class TryLater(Exception):
     """Telegram asked us to slow down or the network failed: send again after `seconds`."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, cause: str = "") -> None:
         super().__init__(f"try again in {seconds:.0f} s")
         self.seconds = seconds
+        self.cause = cause  # what Telegram or the network said, for the admins
 
 
 class Notifier(Protocol):
@@ -77,7 +78,7 @@ class TelegramNotifier:
         except Forbidden as exc:
             raise Unreachable(type(exc).__name__) from None
         except RetryAfter as exc:
-            raise TryLater(_seconds(exc.retry_after) + 1) from None
+            raise TryLater(_seconds(exc.retry_after) + 1, "flood limit") from None
         except ChatMigrated:
             # Only groups migrate, and patients are reminded in private chats.
             raise Unreachable("chat migrated") from None
@@ -89,11 +90,11 @@ class TelegramNotifier:
             # A request still waiting for a free connection never left us: safe to send again.
             # Any other timeout may have been delivered: the caller must not send it twice.
             if "pool timeout" in exc.message.lower():
-                raise TryLater(backoff(attempt)) from None
+                raise TryLater(backoff(attempt), "timed out") from None
             raise MaybeSent() from None
-        except NetworkError:
+        except NetworkError as exc:
             # The connection failed before Telegram answered: nothing was delivered.
-            raise TryLater(backoff(attempt)) from None
+            raise TryLater(backoff(attempt), exc.message) from None
         return message.message_id
 
     async def clear_buttons(self, chat_id: int, message_id: int) -> None:

@@ -177,7 +177,8 @@ TEXTS: dict[str, str] = {
         "/plan: your whole plan with dates\n"
         "/sideeffects: tell your care team how you're feeling\n"
         "/settings: change your bedtime or time zone, or pause reminders\n"
-        "/stop: stop reminders (your data is kept)\n\n"
+        "/stop: stop reminders (your data is kept)\n"
+        "/mydata: a copy of everything I keep about you; /delete: erase it\n\n"
         "I can't give medical advice or change your dose. For that, contact {clinic}: {contact}. "
         "In an emergency, call {emergency}."
     ),
@@ -406,6 +407,27 @@ TEXTS: dict[str, str] = {
         "provider must open the bot and press Start, or add it to the group."
     ),
     "admin_no_recipients": "⚠️ No provider chat is set in PROVIDER_CHAT_IDS: alerts come to you.",
+    # The patient's own data
+    "mydata_sent": (
+        "Here is everything I keep about you, as a file you can open or keep. /delete erases it."
+    ),
+    "mydata_none": "I don't keep anything about you.",
+    "delete_confirm": (
+        "This erases your plan, your nights, your check-ins and everything your care team decided "
+        "here, and stops your reminders. It can't be undone. /mydata saves a copy first. Delete "
+        "everything?"
+    ),
+    "button_delete_yes": "Yes, delete everything",
+    "button_delete_no": "No, keep it",
+    "deleted": (
+        "Done: I've deleted everything I kept about you. Please tell {clinic} if you've stopped "
+        "LDN. Send /start if you ever want reminders again."
+    ),
+    "delete_kept": "Nothing was deleted.",
+    "alert_erased": "Patient {label} deleted their data; this alert's details are gone.",
+    "patient_left": "Patient {label} deleted their data and no longer uses the bot.",
+    "command_mydata": "Get a copy of everything I keep about you",
+    "command_delete": "Delete everything I keep about you",
     # Provider commands
     "invite_usage": (
         "To invite a patient: /invite <label> <plan>\n"

@@ -15,6 +15,7 @@ from bot.nightly import Verdict
 from bot.notifier import keyboard
 from bot.reminders import AnswerResult
 from bot.texts import t
+from bot.views import Reply
 from handlers import care_team
 from handlers.replies import send_replies
 
@@ -116,6 +117,11 @@ async def _settings(query: CallbackQuery, press: SettingsPress, context: Context
         replies = await services.conversation.ask(user_id, "set_zone")
     elif press.action in ("pause", "resume"):
         replies = [await services.care.set_paused(user_id, press.action == "pause")]
+    elif press.action == "forget":
+        await services.privacy.delete(user_id)
+        replies = [Reply(messages.clinic_text("deleted", services.settings))]
+    elif press.action == "keep":
+        replies = [Reply(t("delete_kept"))]
     else:
         await query.answer(t("toast_unknown"))
         return

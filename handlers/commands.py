@@ -5,10 +5,10 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CommandHandler, filters
 
-from bot import messages
+from bot import callbacks, messages
 from bot.application import Context
 from bot.texts import t
-from bot.views import Reply
+from bot.views import Button, Reply
 from handlers.replies import send_replies
 
 PRIVATE = filters.ChatType.PRIVATE
@@ -63,6 +63,31 @@ async def stop(update: Update, context: Context) -> None:
     await send_replies(context.bot, chat_id, [reply])
 
 
+async def mydata(update: Update, context: Context) -> None:
+    """Send the patient everything the bot keeps about them, as a file."""
+    user_id, chat_id = _ids(update)
+    data = await context.services.privacy.export(user_id)
+    if data is None:
+        await send_replies(context.bot, chat_id, [Reply(t("mydata_none"))])
+        return
+    await context.bot.send_document(
+        chat_id, document=data, filename="ldn-my-data.json", caption=t("mydata_sent")
+    )
+
+
+async def delete(update: Update, context: Context) -> None:
+    """Ask before erasing everything the bot keeps about the patient."""
+    _, chat_id = _ids(update)
+    question = Reply(
+        t("delete_confirm"),
+        (
+            (Button(t("button_delete_yes"), callbacks.settings("forget")),),
+            (Button(t("button_delete_no"), callbacks.settings("keep")),),
+        ),
+    )
+    await send_replies(context.bot, chat_id, [question])
+
+
 async def help_(update: Update, context: Context) -> None:
     """List what the bot can do and whom to call."""
     _, chat_id = _ids(update)
@@ -79,5 +104,7 @@ def register(application: Application) -> None:
         ("stop", stop),
         ("help", help_),
         ("sideeffects", sideeffects),
+        ("mydata", mydata),
+        ("delete", delete),
     ):
         application.add_handler(CommandHandler(name, callback, filters=PRIVATE))

@@ -1,0 +1,111 @@
+"""A patient's own data: everything the bot keeps about them, to take away or to erase.
+
+Rule 4 of the project: health data stays private, and a patient can export and delete it. The
+export is the database's own record, as JSON, so nothing is left out by a summary; deleting
+removes every row about the patient and takes the words off the care team's copies of alerts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import inspect, select
+
+from bot.caseload import label_of
+from bot.clock import Clock
+from bot.notifier import Notifier
+from bot.settings import Settings
+from bot.texts import t
+from bot.views import Reply
+from storage.db import Database
+from storage.models import AlertMessage, AuditEntry, Dose, Escalation, Report
+from storage.repositories import Repository
+
+log = logging.getLogger(__name__)
+
+# Columns that are the bot's own bookkeeping, not data about the patient.
+_INTERNAL = {"awaiting", "next_action_at", "attempts", "message_id", "reminder_message_id",
+             "followup_message_id", "patient_id"}  # fmt: skip
+
+
+class Privacy:
+    """Export and delete a patient's data, on their own request."""
+
+    def __init__(self, db: Database, notifier: Notifier, clock: Clock, settings: Settings) -> None:
+        self.db = db
+        self.notifier = notifier
+        self.clock = clock
+        self.settings = settings
+
+    async def export(self, user_id: int) -> bytes | None:
+        """Everything kept about the patient, as JSON; None when the bot keeps nothing."""
+        async with self.db.session() as session:
+            repo = Repository(session)
+            patient = await repo.patient_by_user(user_id)
+            if patient is None:
+                return None
+            data: dict[str, Any] = {
+                "exported_at": self.clock.now(),
+                "patient": _row(patient),
+                "plan_holds": [_row(h) for h in patient.holds],
+            }
+            for name, model in (
+                ("nights", Dose),
+                ("side_effect_reports", Report),
+                ("escalations", Escalation),
+                ("care_team_actions", AuditEntry),
+            ):
+                rows = await session.execute(
+                    select(model).where(model.patient_id == patient.id).order_by(model.id)
+                )
+                data[name] = [_row(r) for r in rows.scalars()]
+        return json.dumps(data, default=_json, indent=2, ensure_ascii=False).encode()
+
+    async def delete(self, user_id: int) -> bool:
+        """Erase the patient and every row about them; tell the care team, without their words."""
+        async with self.db.session() as session:
+            repo = Repository(session)
+            patient = await repo.patient_by_user(user_id)
+            if patient is None:
+                return False
+            label = label_of(patient)
+            copies = await session.execute(
+                select(AlertMessage.chat_id, AlertMessage.message_id)
+                .join(Escalation, AlertMessage.escalation_id == Escalation.id)
+                .where(Escalation.patient_id == patient.id, AlertMessage.message_id.is_not(None))
+            )
+            alerts = [(chat, message) for chat, message in copies]
+            await repo.delete_patient(patient)
+            await repo.commit()
+        # The providers' copies of this patient's alerts lose the patient's answers too.
+        for chat_id, message_id in alerts:
+            assert message_id is not None
+            await self.notifier.edit(chat_id, message_id, Reply(t("alert_erased", label=label)))
+        if patient.enrolled:
+            for chat_id in self.settings.provider_chat_ids:
+                try:
+                    await self.notifier.send(chat_id, Reply(t("patient_left", label=label)))
+                except Exception as exc:
+                    log.warning("Could not tell chat %s of a deletion: %s", chat_id, exc)
+        return True
+
+
+def _row(row: object) -> dict[str, Any]:
+    mapper = inspect(row).mapper  # type: ignore[union-attr]
+    return {
+        column.key: getattr(row, column.key)
+        for column in mapper.column_attrs
+        if column.key not in _INTERNAL
+    }
+
+
+def _json(value: object) -> object:
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"cannot export {type(value).__name__}")
