@@ -28,6 +28,10 @@ async def on_text(update: Update, context: Context) -> None:
         replies = await services.conversation.text(user_id, text)
     if replies is None:
         replies = await services.checkins.message(user_id, text)
+    if replies is None and (
+        services.care_team.is_provider(user_id) or services.care_team.is_admin(user_id)
+    ):
+        replies = [Reply(t("provider_help"))]
     if replies is None:
         replies = [Reply(clinic_text("not_understood", services.settings))]
     await send_replies(context.bot, update.effective_chat.id, replies)

@@ -451,3 +451,9 @@ async def test_a_chat_that_keeps_failing_does_not_stop_an_urgent_alert_being_rai
     assert told and all(str(NURSE) in text for text in told)
     # The nurse's refusals are this test's point, not a mistake of the bot's.
     care.telegram.requests = [c for c in care.telegram.requests if c.status != 403]
+
+
+async def test_a_provider_typing_in_private_gets_the_care_team_commands(care: Simulation) -> None:
+    doctor = care.telegram.user(DOCTOR)
+    assert (await care.say(doctor, "hello?")).text == t("provider_help")
+    assert (await care.say(doctor, "/start")).text == t("provider_help")
