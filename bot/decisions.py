@@ -140,6 +140,10 @@ class CareTeam:
             return Reply(messages.clinic_text("decided_pause", self.settings))
         first_dose = patient.awaiting_clearance
         patient.provider_paused = False
+        if patient.start_date is None or patient.bedtime is None or patient.timezone is None:
+            # Still enrolling: any decision but a pause clears the way to the first dose.
+            await self.reminders.release(repo, patient)
+            return Reply(t("decided_cleared"))
         if action == "continue":
             await self.reminders.release(repo, patient)
             if first_dose and patient.bedtime is not None:

@@ -144,9 +144,7 @@ class Reminders:
 
     async def hold_current_dose(self, repo: Repository, patient: Patient) -> date | None:
         """Keep the patient at their current dose from the first open night; replan it."""
-        if patient.bedtime is None or patient.timezone is None or patient.plan is None:
-            return None
-        if any(h.end is None for h in patient.holds):
+        if not _planned(patient) or any(h.end is None for h in patient.holds):
             return None
         night = self.first_open_night(patient, await repo.latest_dose(patient.id))
         await repo.add_hold(patient, night, self.clock.now())
@@ -155,6 +153,10 @@ class Reminders:
 
     async def release(self, repo: Repository, patient: Patient) -> None:
         """End every open hold at the first open night: the plan goes on from there."""
+        if not _planned(patient):
+            # Still enrolling: the plan starts on the night they choose.
+            patient.awaiting_clearance = False
+            return
         night = self.first_open_night(patient, await repo.latest_dose(patient.id))
         for hold in patient.holds:
             if hold.end is None:
@@ -168,6 +170,8 @@ class Reminders:
 
     async def step_back(self, repo: Repository, patient: Patient) -> int:
         """Move the patient back one step from the first open night and hold them there."""
+        if not _planned(patient):
+            return 1  # not started: the first step is where they begin anyway
         assert patient.start_date is not None
         plan = plan_of(patient)
         night = self.first_open_night(patient, await repo.latest_dose(patient.id))
@@ -307,3 +311,8 @@ class Reminders:
         for message_id in result.other_message_ids:
             if message_id != pressed_message_id:
                 await self.notifier.clear_buttons(result.chat_id, message_id)
+
+
+def _planned(patient: Patient) -> bool:
+    """Whether the patient has a plan on the calendar (enrollment asked all its questions)."""
+    return None not in (patient.plan, patient.start_date, patient.bedtime, patient.timezone)

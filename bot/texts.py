@@ -346,6 +346,10 @@ TEXTS: dict[str, str] = {
         "Good news: your care team has checked your answers. Your first dose is tonight, and "
         "I'll remind you at {bedtime}."
     ),
+    "decided_cleared": (
+        "Your care team has checked your answers: you can start LDN once we've finished setting "
+        "up. Send /start to carry on."
+    ),
     "decided_hold": (
         "Your care team asks you to stay on {dose} for now. Your next increase waits until "
         "they say so."

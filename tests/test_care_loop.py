@@ -457,3 +457,25 @@ async def test_a_provider_typing_in_private_gets_the_care_team_commands(care: Si
     doctor = care.telegram.user(DOCTOR)
     assert (await care.say(doctor, "hello?")).text == t("provider_help")
     assert (await care.say(doctor, "/start")).text == t("provider_help")
+
+
+async def test_a_decision_on_a_screening_alert_before_enrollment_ends_is_applied_kindly(
+    care: Simulation,
+) -> None:
+    user = care.telegram.user(PATIENT)
+    message = await care.say(user, f"/start {await invite(care)}")
+    message = await care.tap(user, message, t("button_consent_yes"))
+    message = await care.tap(user, message, t("button_screen_some"))
+    for code in ("opioids", "liver_kidney", "psychiatric", "pregnancy", "thyroid", "immune"):
+        assert message.text == t(f"screen_q_{code}")
+        message = await care.tap(user, message, t("button_no_short"))
+    await care.tap(user, message, t("button_yes_short"))  # active cancer; still choosing a zone
+    await settle(care)
+
+    await care.tap(care.telegram.user(DOCTOR), alerts(care, DOCTOR)[0], t("button_decide_back"))
+
+    assert user.last().text == t("decided_cleared")
+    patient = await patient_of(care, user)
+    assert patient is not None and not patient.awaiting_clearance and patient.holds == []
+    [entry] = await audit(care)
+    assert entry.action == "back"
