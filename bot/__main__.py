@@ -18,11 +18,15 @@ NO_TOKEN = (
 )
 
 
+QUIET = ("httpx", "httpcore", "apscheduler", "aiosqlite", "asyncpg", "sqlalchemy")
+
+
 def configure_logging(level: str) -> None:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=level)
     # Whatever LOG_LEVEL says: httpx logs every request URL, and Telegram's URLs carry the bot
-    # token; python-telegram-bot's debug output holds the token and the patients' messages.
-    for name in ("httpx", "httpcore", "apscheduler"):
+    # token; python-telegram-bot's debug output holds the token and the patients' messages; the
+    # database drivers' debug output holds every statement's values, patients' words among them.
+    for name in QUIET:
         logging.getLogger(name).setLevel(logging.WARNING)
     logging.getLogger("telegram").setLevel(max(logging.INFO, logging.getLevelName(level)))
     # The rate limiter logs every flood wait as an error with a traceback; the dispatcher handles

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from bot import callbacks, messages, nightly
 from bot.caseload import adherence, label_of, percent, reason_text
 from bot.clock import Clock
-from bot.notifier import Notifier, TryLater, backoff
+from bot.notifier import BACKOFF_SECONDS, Notifier, TryLater, backoff
 from bot.plans import tonight
 from bot.reminders import Reminders, holds_of, plan_of, zone_of
 from bot.settings import Settings
@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 # An alert reaches the admins too from this round on, when nobody has acknowledged it.
 ADMIN_ROUND = 3
+# At most this many characters of the patient's words in an alert (all of them in /patient).
+WORDS_SHOWN = 1500
 # Admins hear of a chat that keeps failing on its first failure and then every tenth.
 TELL_ADMINS_EVERY = 10
 
@@ -89,8 +91,10 @@ class Alerts:
             round_ = escalation.rounds + 1
             chats = self.recipients(round_)
             if not chats:
+                # Nobody to tell yet: keep it due, so it goes out once a clinic sets the chats.
                 log.error("Escalation %s: no PROVIDER_CHAT_IDS or ADMIN_USER_IDS", escalation.id)
-                await repo.claim_escalation(escalation.id, due, next_action_at=None)
+                later = now + timedelta(seconds=backoff(len(BACKOFF_SECONDS)))
+                await repo.claim_escalation(escalation.id, due, next_action_at=later)
                 await repo.commit()
                 return
             deadline = now + nightly.SENDING_TIMEOUT
@@ -174,7 +178,13 @@ class Alerts:
         reasons = [reason_text(code, effect) for code, effect in escalation.reasons]
         lines.append(t("alert_reasons", reasons="\n".join(f"• {r}" for r in reasons)))
         if escalation.words:
-            lines.append(t("alert_words", words=escalation.words))
+            # Telegram's limit is 4096 characters: the rest of the alert must fit beside them.
+            words = (
+                escalation.words
+                if len(escalation.words) <= WORDS_SHOWN
+                else (escalation.words[:WORDS_SHOWN] + "…")
+            )
+            lines.append(t("alert_words", words=words))
         history = await self._history(repo, patient, escalation.report_id)
         if history:
             lines.append(t("alert_history", lines="\n".join(history)))

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from bot import checkin_questions as ask
-from bot import escalations, messages
+from bot import escalations, messages, nightly
 from bot.checkin_schedule import checkin_due
 from bot.clock import Clock
 from bot.notifier import Notifier, Unreachable, backoff
@@ -122,19 +122,27 @@ class Checkins:
             if report is None or report.next_action_at is None or report.next_action_at > now:
                 return
             patient = report.patient
-            if report.status != "scheduled" or not patient.receives_reminders:
+            # An open check-in still due was claimed by a process that died before sending it.
+            unsent = report.status == "open" and report.message_id is None
+            if not (report.status == "scheduled" or unsent) or not patient.receives_reminders:
                 await repo.claim_report(report.id, report.status, next_action_at=None)
                 await repo.commit()
                 return
             previous = await repo.open_report(patient.id)
             if not await repo.claim_report(
-                report.id, "scheduled", status="open", next_action_at=None, sent_at=now
+                report.id,
+                report.status,
+                status="open",
+                next_action_at=now + nightly.SENDING_TIMEOUT,
+                sent_at=now,
             ):
                 await repo.rollback()
                 return
             if previous is not None and previous.id != report.id:
-                # A newer check-in replaces one that was never finished.
+                # A newer check-in replaces one that was never finished, and its last question.
                 previous.status = "expired"
+                if patient.awaiting == "checkin_words":
+                    patient.awaiting = None
             await repo.commit()
             try:
                 message_id = await self.notifier.send(
@@ -157,7 +165,7 @@ class Checkins:
                 )
                 await repo.commit()
                 return
-            await repo.claim_report(report.id, "open", message_id=message_id)
+            await repo.claim_report(report.id, "open", message_id=message_id, next_action_at=None)
             await repo.commit()
 
     async def ask(self, user_id: int) -> list[Reply]:
@@ -261,7 +269,8 @@ class Checkins:
                 return None
             patient.awaiting = None
             report = await repo.open_report(patient.id)
-            if report is None:
+            if report is None or report.answers.get("stage") != "words":
+                # The check-in that asked is gone: the words are read as any other message.
                 await repo.commit()
                 return None
             report.words = text.strip()[:2000]
@@ -279,9 +288,11 @@ class Checkins:
             repo = Repository(session)
             patient = await repo.patient_by_user(user_id)
             if patient is None:
-                return None
+                # Someone the bot does not know still hears where to get help, at once.
+                emergency = any(f.tier is Tier.EMERGENCY for f in found)
+                return [Reply(self._emergency())] if emergency else None
             now = self.clock.now()
-            info = self._tonight(patient) if patient.enrolled else None
+            info = self._tonight(patient) if patient.enrolled and patient.timezone else None
             result = Triage(max(f.tier for f in found), found, ())
             report = Report(
                 patient_id=patient.id,

@@ -81,6 +81,11 @@ class CareTeam:
             if escalation is None:
                 return Outcome(t("toast_gone"))
             now = self.clock.now()
+            if action == "continue":
+                others = await self._in_the_way(repo, escalation)
+                if others:
+                    ids = ", ".join(f"#{e.id}" for e in others)
+                    return Outcome(t("toast_others_open", ids=ids))
             if action == "ack":
                 won = await repo.decide_escalation(
                     escalation.id,
@@ -110,7 +115,8 @@ class CareTeam:
                 return Outcome(t("toast_already_decided", decision=t(f"decision_{done}"), who=who))
             patient = escalation.patient
             before = self._dose_state(patient)
-            tell = await self._apply(repo, patient, action)
+            paused_elsewhere = await self._standing_pause(repo, escalation)
+            tell = await self._apply(repo, patient, action, paused_elsewhere)
             await repo.audit(
                 patient.id,
                 user_id,
@@ -130,7 +136,29 @@ class CareTeam:
         await self._tell(patient, tell)
         return Outcome(t("toast_decided", decision=t(f"decision_{action}")), changed=True)
 
-    async def _apply(self, repo: Repository, patient: Patient, action: str) -> Reply:
+    async def _in_the_way(self, repo: Repository, escalation: Escalation) -> list[Escalation]:
+        """Alerts that letting the plan go on from this one would override.
+
+        Continuing releases the patient's hold: not while a newer alert about them waits for a
+        decision (the provider has not seen it yet). The newest alert can always be continued,
+        so nothing is ever stuck.
+        """
+        return [
+            e
+            for e in await repo.patient_escalations(escalation.patient_id)
+            if e.id > escalation.id and e.status != "decided"
+        ]
+
+    async def _standing_pause(self, repo: Repository, escalation: Escalation) -> bool:
+        """Whether another alert's "Pause LDN" still stands: only continuing that one lifts it."""
+        return any(
+            e.id != escalation.id and e.decision == "pause"
+            for e in await repo.patient_escalations(escalation.patient_id)
+        )
+
+    async def _apply(
+        self, repo: Repository, patient: Patient, action: str, paused_elsewhere: bool = False
+    ) -> Reply:
         """Change the plan as decided; return what the patient hears."""
         if action == "ack":
             return Reply(t("decided_ack"))
@@ -139,13 +167,17 @@ class CareTeam:
             await self.reminders.replan(repo, patient)
             return Reply(messages.clinic_text("decided_pause", self.settings))
         first_dose = patient.awaiting_clearance
-        patient.provider_paused = False
         if patient.start_date is None or patient.bedtime is None or patient.timezone is None:
             # Still enrolling: any decision but a pause clears the way to the first dose.
             await self.reminders.release(repo, patient)
             return Reply(t("decided_cleared"))
         if action == "continue":
+            # Only letting the plan go on lifts a provider's pause (a hold or a step back keeps
+            # it), and only from the alert that paused, or when no other alert's pause stands.
+            patient.provider_paused = patient.provider_paused and paused_elsewhere
             await self.reminders.release(repo, patient)
+            if patient.provider_paused:
+                return Reply(messages.clinic_text("decided_pause", self.settings))
             if first_dose and patient.bedtime is not None:
                 return Reply(t("decided_continue_start", bedtime=messages.clock(patient.bedtime)))
             return Reply(t("decided_continue"))
@@ -235,11 +267,17 @@ class CareTeam:
 
     # Invitations
 
-    async def invite(self, user_id: int, args: list[str], bot_username: str) -> Reply:
+    async def invite(
+        self, user_id: int, args: list[str], bot_username: str, chat_id: int | None = None
+    ) -> Reply:
         """Prescribe a plan for a patient label; return the one-time link that enrolls on it."""
         if not self.is_provider(user_id):
             log.warning("Refused /invite by user %s", user_id)
             return Reply(t("not_provider"))
+        if chat_id is not None and chat_id < 0 and chat_id not in self.settings.provider_chat_ids:
+            # A link works for whoever taps it first: never into a group that is not the team's.
+            log.warning("Refused /invite in group %s", chat_id)
+            return Reply(t("invite_not_here"))
         if len(args) < 2:
             return Reply(t("invite_usage"))
         label = args[0]
@@ -254,7 +292,7 @@ class CareTeam:
         now = self.clock.now()
         async with self.db.session() as session:
             repo = Repository(session)
-            if await repo.patient_by_label(label) is not None:
+            if await repo.label_taken(label, now):
                 return Reply(t("invite_label_taken", label=label))
             invite = Invite(
                 code=secrets.token_urlsafe(12),

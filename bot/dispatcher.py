@@ -82,8 +82,9 @@ class Dispatcher:
             action = nightly.due_action(dose.status, now, dose.cutoff_at, followup_sent)
             if action is Action.MISS:
                 if await repo.claim(dose.id, dose.status, status="missed", next_action_at=None):
-                    await repo.commit()
+                    # The night and what it means (a third in a row) are committed together.
                     await self._missed(repo, dose.patient, dose.night)
+                    await repo.commit()
                     await self._plan_next(repo, dose.patient)
             elif action is Action.RECOVER:
                 # The claim was made SENDING_TIMEOUT before the deadline it set.
@@ -192,10 +193,8 @@ class Dispatcher:
         finding = missed_streak(await repo.statuses(patient.id, MISSED_NIGHTS + 1, until=night))
         if finding is None:
             return
-        await repo.refresh(patient)
         await store_escalation(repo, patient, finding, self.clock.now())
         await self.reminders.hold_current_dose(repo, patient)
-        await repo.commit()
 
     async def _unreachable(self, repo: Repository, patient: Patient) -> None:
         """The patient blocked the bot: stop, keep their data, tell the care team."""

@@ -79,16 +79,23 @@ class Privacy:
                 .where(Escalation.patient_id == patient.id, AlertMessage.message_id.is_not(None))
             )
             alerts = [(chat, message) for chat, message in copies]
+            waiting = [e.tier for e in await repo.open_escalations(patient.id)]
             await repo.delete_patient(patient)
             await repo.commit()
         # The providers' copies of this patient's alerts lose the patient's answers too.
         for chat_id, message_id in alerts:
             assert message_id is not None
             await self.notifier.edit(chat_id, message_id, Reply(t("alert_erased", label=label)))
-        if patient.enrolled:
+        if patient.enrolled or waiting:
+            # Alerts still open go with the data; the care team must know they were open.
+            text = t("patient_left", label=label)
+            if waiting:
+                text += "\n\n" + t(
+                    "patient_left_open", count=len(waiting), tiers=", ".join(waiting)
+                )
             for chat_id in self.settings.provider_chat_ids:
                 try:
-                    await self.notifier.send(chat_id, Reply(t("patient_left", label=label)))
+                    await self.notifier.send(chat_id, Reply(text))
                 except Exception as exc:
                     log.warning("Could not tell chat %s of a deletion: %s", chat_id, exc)
         return True

@@ -122,7 +122,8 @@ class Reminders:
         knows how the current dose is tolerated, so the increase waits for a provider.
         """
         check = await repo.tolerance_report(patient.id, dose.step)
-        if check is None or check.status == "done":
+        if check is None or check.status not in ("scheduled", "open"):
+            # Answered, or already held and passed on: a provider's decision stands.
             return False
         now = self.clock.now()
         check.status, check.next_action_at = "expired", None
@@ -132,21 +133,24 @@ class Reminders:
             await self.tell_patient(patient, t("tolerance_held"))
         return True
 
-    def first_open_night(self, patient: Patient, reminded: Dose | None) -> date:
+    async def first_open_night(self, repo: Repository, patient: Patient) -> date:
         """The first night whose reminder has not gone out: where a provider's change begins."""
         assert patient.bedtime is not None
         night = upcoming_night(
             self.clock.now(), patient.bedtime, zone_of(patient), self.settings.reminder_cutoff_hours
         )
-        if reminded is not None and reminded.night >= night and reminded.status != "scheduled":
-            night = reminded.night + timedelta(days=1)
+        # Tonight's reminder already out: the patient was told tonight's dose; change tomorrow.
+        while (reminded := await repo.dose_on(patient.id, night)) is not None and (
+            reminded.status != "scheduled"
+        ):
+            night += timedelta(days=1)
         return night
 
     async def hold_current_dose(self, repo: Repository, patient: Patient) -> date | None:
         """Keep the patient at their current dose from the first open night; replan it."""
         if not _planned(patient) or any(h.end is None for h in patient.holds):
             return None
-        night = self.first_open_night(patient, await repo.latest_dose(patient.id))
+        night = await self.first_open_night(repo, patient)
         await repo.add_hold(patient, night, self.clock.now())
         await self.replan(repo, patient)
         return night
@@ -157,7 +161,7 @@ class Reminders:
             # Still enrolling: the plan starts on the night they choose.
             patient.awaiting_clearance = False
             return
-        night = self.first_open_night(patient, await repo.latest_dose(patient.id))
+        night = await self.first_open_night(repo, patient)
         for hold in patient.holds:
             if hold.end is None:
                 hold.end = max(night, hold.start)
@@ -174,7 +178,7 @@ class Reminders:
             return 1  # not started: the first step is where they begin anyway
         assert patient.start_date is not None
         plan = plan_of(patient)
-        night = self.first_open_night(patient, await repo.latest_dose(patient.id))
+        night = await self.first_open_night(repo, patient)
         night = max(night, patient.start_date)
         info = tonight(plan, patient.start_date, night, holds_of(patient))
         assert info is not None

@@ -399,6 +399,9 @@ TEXTS: dict[str, str] = {
     "toast_already_decided": "Already handled: {decision} by provider {who}.",
     "toast_not_provider": "Only the care team's providers can decide on this.",
     "toast_gone": "This alert is no longer open.",
+    "toast_others_open": (
+        "Not yet: alert {ids} about this patient also needs a decision (or was decided since)."
+    ),
     "relayed": "Sent to patient {label}.",
     "relay_refused": "Only the care team's providers can write to patients.",
     "relay_failed": "I couldn't deliver that to patient {label}: they may have blocked the bot.",
@@ -430,6 +433,9 @@ TEXTS: dict[str, str] = {
     "delete_kept": "Nothing was deleted.",
     "alert_erased": "Patient {label} deleted their data; this alert's details are gone.",
     "patient_left": "Patient {label} deleted their data and no longer uses the bot.",
+    "patient_left_open": (
+        "⚠️ {count} alert(s) about them were still open ({tiers}): please contact them directly."
+    ),
     "command_mydata": "Get a copy of everything I keep about you",
     "command_delete": "Delete everything I keep about you",
     # Provider commands
@@ -443,7 +449,13 @@ TEXTS: dict[str, str] = {
     "invite_bad_label": (
         "The label must be 1 to 32 letters, digits, dots or dashes (initials or a chart number)."
     ),
-    "invite_label_taken": "A patient labelled {label} is already enrolled. Pick another label.",
+    "invite_label_taken": (
+        "A patient or a waiting invitation is already labelled {label}. Pick another label."
+    ),
+    "invite_not_here": (
+        "Invitations are made only in a private chat with me or in the care team's group: "
+        "anyone here could use the link."
+    ),
     "invite_bad_plan": "I can't prescribe that plan: {reason}",
     "invite_created": (
         "Invitation for {label}: {plan}.\nSend this link to the patient; it works once, "

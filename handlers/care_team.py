@@ -23,7 +23,10 @@ async def invite(update: Update, context: Context) -> None:
     """Prescribe a plan for a patient label and return the patient's one-time link."""
     assert update.effective_user and update.effective_chat
     reply = await context.services.care_team.invite(
-        update.effective_user.id, list(context.args or []), context.bot.username
+        update.effective_user.id,
+        list(context.args or []),
+        context.bot.username,
+        update.effective_chat.id,
     )
     await send_replies(context.bot, update.effective_chat.id, [reply])
 

@@ -21,13 +21,17 @@ async def on_text(update: Update, context: Context) -> None:
     assert update.effective_user and update.effective_chat and update.effective_message
     text = update.effective_message.text or ""
     services, user_id = context.services, update.effective_user.id
-    # The check-in's last answer, then onboarding and settings questions, then red flags in
-    # words sent out of the blue; only then "not understood".
+    # The check-in's last answer (sorted with the check-in), then red flags in words typed
+    # anywhere else, before any question's answer: an emergency is answered at once, even to
+    # someone the bot does not know. Then onboarding and settings answers; then "not understood".
     replies = await services.checkins.words(user_id, text)
     if replies is None:
-        replies = await services.conversation.text(user_id, text)
-    if replies is None:
         replies = await services.checkins.message(user_id, text)
+        question = await services.conversation.pending_question(user_id)
+        if replies is not None and question is not None:
+            replies.append(question)
+    if replies is None:
+        replies = await services.conversation.text(user_id, text)
     if replies is None and (
         services.care_team.is_provider(user_id) or services.care_team.is_admin(user_id)
     ):

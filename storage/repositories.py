@@ -183,6 +183,19 @@ class Repository:
         )
         return result.scalars().first()
 
+    async def label_taken(self, label: str, now: datetime) -> bool:
+        """Whether a patient, or an invitation still waiting, already goes by this label."""
+        if await self.patient_by_label(label) is not None:
+            return True
+        result = await self.session.execute(
+            select(Invite.id).where(
+                func.lower(Invite.label) == label.lower(),
+                Invite.used_at.is_(None),
+                Invite.expires_at > now,
+            )
+        )
+        return result.first() is not None
+
     async def delete_holds(self, patient: Patient) -> None:
         for hold in list(patient.holds):
             patient.holds.remove(hold)
@@ -228,7 +241,11 @@ class Repository:
     async def report_on(self, patient_id: int, night: date) -> Report | None:
         result = await self.session.execute(
             select(Report)
-            .where(Report.patient_id == patient_id, Report.night == night, Report.kind != "asked")
+            .where(
+                Report.patient_id == patient_id,
+                Report.night == night,
+                Report.kind.not_in(("asked", "message")),
+            )
             .limit(1)
         )
         return result.scalar_one_or_none()
@@ -342,6 +359,12 @@ class Repository:
             )
         )
         return result.scalars().first()
+
+    async def patient_escalations(self, patient_id: int) -> list[Escalation]:
+        result = await self.session.execute(
+            select(Escalation).where(Escalation.patient_id == patient_id).order_by(Escalation.id)
+        )
+        return list(result.scalars().all())
 
     async def open_escalations(self, patient_id: int) -> list[Escalation]:
         result = await self.session.execute(

@@ -479,3 +479,82 @@ async def test_a_decision_on_a_screening_alert_before_enrollment_ends_is_applied
     assert patient is not None and not patient.awaiting_clearance and patient.holds == []
     [entry] = await audit(care)
     assert entry.action == "back"
+
+
+async def test_emergency_words_at_a_pending_question_are_answered_first_and_the_question_kept(
+    care: Simulation,
+) -> None:
+    user = care.telegram.user(PATIENT)
+    message = await care.say(user, f"/start {await invite(care)}")
+    message = await care.tap(user, message, t("button_consent_yes"))
+    await care.tap(user, message, t("button_screen_none"))  # now asked for a time zone
+    count = len(user.messages())
+
+    await care.say(user, "I can't breathe and my throat is swelling")
+
+    said = [m.text for m in user.messages()[count:]]
+    assert said == [t("emergency", emergency="911", crisis="988"), t("ask_timezone")]
+    [escalation] = await escalations(care)
+    assert escalation.tier == "emergency"
+    patient = await patient_of(care, user)
+    assert patient is not None and patient.awaiting == "zone"
+
+
+async def test_someone_the_bot_does_not_know_still_gets_the_emergency_numbers(
+    care: Simulation,
+) -> None:
+    stranger = care.telegram.user(PATIENT + 9)
+    reply = await care.say(stranger, "I want to kill myself")
+    assert reply.text == t("emergency", emergency="911", crisis="988")
+    assert await patient_of(care, stranger) is None
+
+
+async def test_continue_waits_for_a_newer_alert_and_never_lifts_another_alerts_pause(
+    care: Simulation,
+) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care))
+    doctor = care.telegram.user(DOCTOR)
+    await report(care, user, grades={"stomach": "grade_3"})
+    await settle(care)
+    first = alerts(care, DOCTOR)[-1]
+    await care.say(user, "they gave me oxycodone at the dentist")
+    await settle(care)
+    second = alerts(care, DOCTOR)[-1]
+    assert second.message_id != first.message_id
+
+    await care.tap(doctor, first, t("button_decide_continue"))
+    answers = care.telegram.calls("answerCallbackQuery")
+    assert answers[-1].params["text"] == t("toast_others_open", ids="#2")
+    patient = await patient_of(care, user)
+    assert patient is not None and [h.end for h in patient.holds] == [None]
+
+    await care.tap(doctor, second, t("button_decide_pause"))
+    await care.tap(doctor, first, t("button_decide_hold"))
+    patient = await patient_of(care, user)
+    assert patient is not None and patient.provider_paused  # a hold decided later keeps the pause
+    # Continuing the first releases its hold, but the pause decided on the second stands.
+    await care.tap(doctor, first, t("button_decide_continue"))
+    patient = await patient_of(care, user)
+    assert patient is not None and patient.provider_paused
+    assert user.last().text == t("decided_pause", clinic="Test Clinic", contact="+1 555 0100")
+    await care.tap(doctor, second, t("button_decide_continue"))
+    patient = await patient_of(care, user)
+    assert patient is not None and not patient.provider_paused
+    assert all(h.end is not None for h in patient.holds)
+
+
+async def test_a_label_waiting_in_an_invitation_is_not_given_twice(care: Simulation) -> None:
+    await invite(care, "AB-1")
+    reply = await care.say(care.telegram.user(NURSE), "/invite ab-1 1.5")
+    assert reply.text == t("invite_label_taken", label="ab-1")
+
+
+async def test_no_invitation_link_is_posted_in_a_group_outside_the_care_team(
+    care: Simulation,
+) -> None:
+    party = care.telegram.group(-100777, "Family chat")
+    care.telegram.user(DOCTOR).in_group(party).command("invite", "AB-1 0.5")
+    await care.deliver()
+    assert party.last().text == t("invite_not_here")
+    assert "?start=" not in party.last().text

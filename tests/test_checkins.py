@@ -19,6 +19,7 @@ from bot.simulation import Simulation, running
 from bot.texts import t
 from fake_telegram.core import FakeTelegram, FakeUser
 from storage.models import Report
+from storage.repositories import Repository
 from tests.conftest import ADMIN, DOCTOR, doses_of, patient_of
 from tests.test_care_loop import PATIENT, alerts, enroll, escalations, invite, settle
 
@@ -230,3 +231,62 @@ async def test_a_provider_chat_the_bot_cannot_reach_is_reported_to_the_admins(
         pass
     told = [m.text for m in telegram.messages(ADMIN)]
     assert any(str(DOCTOR) in text and text.startswith("⚠️") for text in told)
+
+
+async def test_continuing_after_an_unanswered_tolerance_check_lets_the_increase_come_once(
+    care: Simulation,
+) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care))
+    await take_nights(care, user, START, date(2026, 3, 18))
+    await settle(care)
+    [alert] = [a for a in alerts(care, DOCTOR) if a.text.startswith(t("tier_routine"))]
+
+    await care.tap(care.telegram.user(DOCTOR), alert, t("button_decide_continue"))
+    await take_nights(care, user, date(2026, 3, 19), date(2026, 3, 19))
+
+    nights = {d.night: d for d in await doses_of(care, user)}
+    assert nights[date(2026, 3, 19)].dose_mg == Decimal("1.0") and nights[date(2026, 3, 19)].step_up
+    assert len(await escalations(care)) == 1  # the released check does not hold again
+    assert [m.text for m in user.messages()].count(t("tolerance_held")) == 1
+
+
+async def test_a_hold_after_tonights_reminder_went_out_begins_tomorrow(care: Simulation) -> None:
+    from tests.test_care_loop import report
+
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care, plan="1.5"))
+    care.clock.set(at(date(2026, 3, 14), 21, 0))  # step 2 (3 mg) begins tonight
+    await care.run_until(at(date(2026, 3, 14), 22, 1))
+    assert care.reminders_to(user)[-1].text.startswith(t("reminder", dose="3 mg")[:20])
+
+    answer = await report(care, user, grades={"stomach": "grade_3"})
+
+    # Tonight's reminder said 3 mg: the patient is held there, from tomorrow on.
+    assert answer.text == t("checkin_urgent", dose="3 mg (2 × 1.5 mg capsules)", emergency="911")
+    patient = await patient_of(care, user)
+    assert patient is not None and [h.start for h in patient.holds] == [date(2026, 3, 15)]
+    nights = {d.night: d for d in await doses_of(care, user)}
+    assert nights[date(2026, 3, 14)].dose_mg == Decimal("3.0")
+
+
+async def test_typed_words_after_their_check_in_was_replaced_are_read_as_a_message(
+    care: Simulation,
+) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care))
+    async with care.services.db.session() as session:
+        repo = Repository(session)
+        patient = await repo.patient_by_user(user.id)
+        assert patient is not None
+        patient.awaiting = "checkin_words"  # left over from a check-in that has since expired
+        await repo.commit()
+
+    reply = await care.say(user, "all good thanks")
+
+    assert reply.text == t(
+        "not_understood", clinic="Test Clinic", contact="+1 555 0100", emergency="911"
+    )
+    assert await reports(care) == []
+    patient = await patient_of(care, user)
+    assert patient is not None and patient.awaiting is None

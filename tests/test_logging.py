@@ -11,7 +11,7 @@ from bot.__main__ import configure_logging
 from bot.simulation import Simulation
 from tests.conftest import TOKEN
 
-NOISY = ("telegram", "httpx", "httpcore", "apscheduler")
+NOISY = ("telegram", "httpx", "httpcore", "apscheduler", "aiosqlite", "asyncpg", "sqlalchemy")
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def debug_logging() -> Iterator[None]:
 
 def test_debug_level_keeps_the_chatty_libraries_quiet(debug_logging: None) -> None:
     assert logging.getLogger("telegram").getEffectiveLevel() == logging.INFO
-    for name in ("httpx", "httpcore", "apscheduler"):
+    for name in ("httpx", "httpcore", "apscheduler", "aiosqlite", "asyncpg", "sqlalchemy"):
         assert logging.getLogger(name).getEffectiveLevel() == logging.WARNING
 
 

@@ -95,3 +95,19 @@ async def test_delete_erases_every_row_and_the_words_on_the_providers_copies(
         assert now.text == t("alert_erased", label="AB-1")
     for provider in (DOCTOR, NURSE):
         assert care.telegram.messages(provider)[-1].text == t("patient_left", label="AB-1")
+
+
+async def test_deleting_with_an_alert_still_open_tells_the_care_team_it_was_open(
+    care: Simulation,
+) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care))
+    await report(care, user, grades={"stomach": "grade_3"})  # stored, not yet decided
+
+    await care.tap(user, await care.say(user, "/delete"), t("button_delete_yes"))
+
+    expected = (
+        t("patient_left", label="AB-1") + "\n\n" + t("patient_left_open", count=1, tiers="urgent")
+    )
+    for provider in (DOCTOR, NURSE):
+        assert care.telegram.messages(provider)[-1].text == expected
