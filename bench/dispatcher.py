@@ -22,9 +22,8 @@ from pathlib import Path
 
 from sqlalchemy import event, insert, text
 
-from bot.dispatcher import Dispatcher
+from bot.application import build_services
 from bot.plans import BUILTIN_PLANS
-from bot.reminders import Reminders
 from bot.settings import Settings
 from bot.views import Reply
 from storage.db import Database
@@ -56,6 +55,9 @@ class StubNotifier:
         return self.sent
 
     async def clear_buttons(self, chat_id: int, message_id: int) -> None:
+        return None
+
+    async def edit(self, chat_id: int, message_id: int, reply: Reply) -> None:
         return None
 
 
@@ -239,8 +241,8 @@ async def run(url: str, patients: int, due_fraction: float, repeat: int) -> Resu
         settings = Settings(_env_file=None, bot_token="123456:bench", database_url=url)  # type: ignore[call-arg]
         notifier = StubNotifier()
         clock = FixedClock(now)
-        reminders = Reminders(db, notifier, clock, settings)
-        dispatcher = Dispatcher(db, reminders, notifier, clock, settings)
+        # The production wiring: each reminder also plans the night's check-in, if one is due.
+        dispatcher = build_services(settings, db, clock, notifier).dispatcher
         statements = 0
 
         def count(*_args: object) -> None:

@@ -24,7 +24,7 @@ from bot.checkins import Checkins
 from bot.clock import Clock, SystemClock
 from bot.decisions import CareTeam
 from bot.dispatcher import Dispatcher
-from bot.notifier import TelegramNotifier
+from bot.notifier import Notifier, TelegramNotifier
 from bot.onboarding import Conversation
 from bot.privacy import Privacy
 from bot.reminders import Reminders
@@ -109,32 +109,17 @@ def build_application(
         builder = builder.get_updates_request(get_updates_request)
     application = builder.build()
 
-    db = Database(settings.database_url)
-    clock = clock or SystemClock()
-    notifier = TelegramNotifier(application.bot)
-    reminders = Reminders(db, notifier, clock, settings)
-    checkins = Checkins(db, notifier, clock, settings, reminders)
-    alerts = Alerts(db, notifier, clock, settings, reminders)
-    reminders.plan_checkin = checkins.plan_for
-    reminders.tell_patient = _teller(notifier)
-    application.bot_data.services = Services(
-        settings=settings,
-        db=db,
-        clock=clock,
-        reminders=reminders,
-        dispatcher=Dispatcher(db, reminders, notifier, clock, settings, checkins, alerts),
-        conversation=Conversation(db, reminders, clock, settings),
-        care=Care(db, reminders, clock, settings),
-        checkins=checkins,
-        alerts=alerts,
-        care_team=CareTeam(db, notifier, clock, settings, reminders, alerts),
-        privacy=Privacy(db, notifier, clock, settings),
+    application.bot_data.services = build_services(
+        settings,
+        Database(settings.database_url),
+        clock or SystemClock(),
+        TelegramNotifier(application.bot),
     )
     register_all(application)
     return application
 
 
-def _teller(notifier: TelegramNotifier):  # noqa: ANN202
+def _teller(notifier: Notifier):  # noqa: ANN202
     async def tell(patient: Patient, text: str) -> None:
         try:
             await notifier.send(patient.chat_id, Reply(text))
@@ -168,6 +153,28 @@ async def _tell_admins(application: Application, text: str) -> None:
             await application.bot.send_message(admin, text)
         except TelegramError as exc:
             log.error("Could not tell admin %s: %s", admin, type(exc).__name__)
+
+
+def build_services(settings: Settings, db: Database, clock: Clock, notifier: Notifier) -> Services:
+    """Wire the use cases to each other, to the database, the clock and the way out to Telegram."""
+    reminders = Reminders(db, notifier, clock, settings)
+    checkins = Checkins(db, notifier, clock, settings, reminders)
+    alerts = Alerts(db, notifier, clock, settings, reminders)
+    reminders.plan_checkin = checkins.plan_for
+    reminders.tell_patient = _teller(notifier)
+    return Services(
+        settings=settings,
+        db=db,
+        clock=clock,
+        reminders=reminders,
+        dispatcher=Dispatcher(db, reminders, notifier, clock, settings, checkins, alerts),
+        conversation=Conversation(db, reminders, clock, settings),
+        care=Care(db, reminders, clock, settings),
+        checkins=checkins,
+        alerts=alerts,
+        care_team=CareTeam(db, notifier, clock, settings, reminders, alerts),
+        privacy=Privacy(db, notifier, clock, settings),
+    )
 
 
 async def dispatch_job(context: Context) -> None:
