@@ -30,9 +30,7 @@ from bot.privacy import Privacy
 from bot.reminders import Reminders
 from bot.settings import Settings
 from bot.texts import t
-from bot.views import Reply
 from storage.db import Database
-from storage.models import Patient
 
 log = logging.getLogger(__name__)
 
@@ -119,16 +117,6 @@ def build_application(
     return application
 
 
-def _teller(notifier: Notifier):  # noqa: ANN202
-    async def tell(patient: Patient, text: str) -> None:
-        try:
-            await notifier.send(patient.chat_id, Reply(text))
-        except Exception as exc:
-            log.warning("Could not tell a patient: %s", type(exc).__name__)
-
-    return tell
-
-
 async def check_provider_chats(application: Application) -> list[int]:
     """Check that every provider chat can be reached; tell the admins about any that cannot."""
     services: Services = application.bot_data.services
@@ -161,7 +149,6 @@ def build_services(settings: Settings, db: Database, clock: Clock, notifier: Not
     checkins = Checkins(db, notifier, clock, settings, reminders)
     alerts = Alerts(db, notifier, clock, settings, reminders)
     reminders.plan_checkin = checkins.plan_for
-    reminders.tell_patient = _teller(notifier)
     return Services(
         settings=settings,
         db=db,

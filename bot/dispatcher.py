@@ -242,7 +242,11 @@ class Dispatcher:
         if dose.step_up:
             lines.append(t("reminder_step_up", step=dose.step, steps=len(plan.steps)))
         if self.reminders.held_on(patient, dose.night):
-            lines.append(t("reminder_held"))
+            # Held tonight, where the plan said to step up: say why when the check went unanswered.
+            check = await repo.tolerance_report(patient.id, dose.step + 1)
+            starts = any(h.start == dose.night for h in patient.holds)
+            unanswered = check is not None and check.status == "expired" and starts
+            lines.append(t("tolerance_held") if unanswered else t("reminder_held"))
         previous = await repo.latest_dose(patient.id, before=dose.night)
         yesterday = dose.night - timedelta(days=1)
         if previous is not None and previous.status == "missed" and previous.night == yesterday:

@@ -20,7 +20,6 @@ from bot.nightly import Answer, Verdict
 from bot.notifier import Notifier
 from bot.plans import Hold, Plan, rebased_start, tonight
 from bot.settings import Settings
-from bot.texts import t
 from bot.timing import night_cutoff, reminder_at, upcoming_night
 from bot.triage import Finding, Tier
 from storage.db import Database
@@ -67,9 +66,8 @@ class Reminders:
         self.notifier = notifier
         self.clock = clock
         self.settings = settings
-        # Set by the application: plan a night's side-effect check-in; tell a patient something.
+        # Set by the application: plan a night's side-effect check-in.
         self.plan_checkin: Callable[[Repository, Patient, Dose], Awaitable[None]] | None = None
-        self.tell_patient: Callable[[Patient, str], Awaitable[None]] | None = None
 
     # Planning nights
 
@@ -129,8 +127,6 @@ class Reminders:
         check.status, check.next_action_at = "expired", None
         await repo.add_hold(patient, dose.night, now)
         await alerts_store(repo, patient, Finding(Tier.ROUTINE, "tolerance_unanswered"), now)
-        if self.tell_patient is not None:
-            await self.tell_patient(patient, t("tolerance_held"))
         return True
 
     async def first_open_night(self, repo: Repository, patient: Patient) -> date:

@@ -334,7 +334,7 @@ TEXTS: dict[str, str] = {
     ),
     "tolerance_held": (
         "Your dose increase is on hold: I didn't get your check-in answers, so I've asked your "
-        "care team. Tonight, take your usual dose."
+        "care team. Until they reply, stay on this dose."
     ),
     # What the care team decided, as the patient hears it
     "decided_ack": "Your care team has seen your answers and will be in touch if anything changes.",
