@@ -220,7 +220,9 @@ async def query_plan(db: Database, now: datetime) -> str:
     return " / ".join(line.strip().removeprefix("->  ").split("  (cost=")[0] for line in lines)
 
 
-async def run(url: str, patients: int, due_fraction: float, repeat: int) -> Result:
+async def run(
+    url: str, patients: int, due_fraction: float, repeat: int, checkins: bool = True
+) -> Result:
     now = datetime.now(UTC).replace(microsecond=0)
     db = await fresh_database(url)
     try:
@@ -239,6 +241,9 @@ async def run(url: str, patients: int, due_fraction: float, repeat: int) -> Resu
         await analyze(db)
 
         settings = Settings(_env_file=None, bot_token="123456:bench", database_url=url)  # type: ignore[call-arg]
+        if not checkins:
+            off = {"checkin_after_step_up_days": 0, "checkin_every_days": 0}
+            settings = settings.model_copy(update={**off, "tolerance_check_days": 0})
         notifier = StubNotifier()
         clock = FixedClock(now)
         # The production wiring: each reminder also plans the night's check-in, if one is due.
@@ -315,6 +320,11 @@ def main() -> None:
     )
     parser.add_argument("--repeat", type=int, default=30, help="query runs to take the median of")
     parser.add_argument("--database-url", help="also run on this PostgreSQL database")
+    parser.add_argument(
+        "--no-checkins",
+        action="store_true",
+        help="plan no side-effect check-ins (to see what planning them costs)",
+    )
     args = parser.parse_args()
 
     async def all_backends() -> list[Result]:
@@ -324,7 +334,11 @@ def main() -> None:
             results = []
             for url in urls:
                 url = Settings(_env_file=None, database_url=url).database_url  # type: ignore[call-arg]
-                results.append(await run(url, args.patients, args.due_fraction, args.repeat))
+                results.append(
+                    await run(
+                        url, args.patients, args.due_fraction, args.repeat, not args.no_checkins
+                    )
+                )
             return results
 
     report(asyncio.run(all_backends()), args.patients, args.repeat)
