@@ -1,10 +1,11 @@
 """`ldn-bot demo`: a provider invites a patient, who lives through twelve weeks of the 0.5 mg plan.
 
 The real Application runs against the in-process fake Telegram on a virtual clock and a throwaway
-SQLite file. Dr Rivera opens the bot and sends an invitation; the scripted patient enrolls with its
-link, takes (or snoozes, skips, misses) each night's dose and answers the side-effect check-ins as
-they come. One answer is concerning: the alert reaches Dr Rivera's chat, who writes back and
-decides. Both chats are printed as their people saw them, then a summary read from the database.
+SQLite file. The clinic's provider opens the bot and sends an invitation; the scripted patient
+enrolls with its link, takes (or snoozes, skips, misses) each night's dose and answers the
+side-effect check-ins as they come. One answer is concerning: the alert reaches the provider's
+chat; they write back and decide. Both chats are printed as their people saw them, then a
+summary read from the database.
 """
 
 from __future__ import annotations
@@ -38,12 +39,12 @@ from storage.repositories import Repository
 
 # Every sentence the demo prints itself; the bot's own are in bot/texts.py.
 TITLE = (
-    "LDN bot demo: {provider} invites one patient to the 0.5 mg plan; {nights} nights with "
+    "LDN bot demo: a provider invites one patient to the 0.5 mg plan; {nights} nights with "
     "side-effect check-ins, offline (seed {seed})."
 )
 LEGEND = (
-    "Times are the patient's ({zone}). Lines marked “{provider} {gutter}” are {provider}'s chat "
-    "with the bot,\nthe others the patient's. > is what someone types or taps; ✎ is an edit; "
+    "Times are the patient's ({zone}). Lines marked “{provider} {gutter}” are the provider's "
+    "chat with the bot,\nthe others the patient's. > is what someone types or taps; ✎ is an edit; "
     "· is a note."
 )
 WEEK = "Week {number}"
@@ -74,7 +75,7 @@ NIGHTS = 88  # twelve weeks and four nights: the 4.5 mg step starts on night 85
 FIRST_WEEK = 7
 PATIENT_ID = 4242
 DOCTOR_ID = 5150
-DOCTOR = "Dr Rivera"
+DOCTOR = "Provider"  # the demo clinic's provider, named by role
 ADMIN_ID = 5190
 LABEL = "CH-4242"  # a chart number: providers never label patients by name
 ZONE = ZoneInfo("Europe/London")  # its clocks go forward on 29 March, mid-plan
@@ -114,7 +115,7 @@ CHECKIN_ANSWERS: Mapping[int, CheckinAnswer] = {
     6: CheckinAnswer({"stomach": 1}),
     17: CheckinAnswer(words="Sleeping well, and my knees hurt less."),
 }
-# The check-in whose answer alerts the care team, and what Dr Rivera does about it.
+# The check-in whose answer alerts the care team, and what the provider does about it.
 ALERTING = 5
 DOCTOR_REPLY = (
     "Thanks for telling us. Nausea often settles within a week or two: take your capsule with a "
@@ -127,7 +128,7 @@ DOCTOR_READS_AFTER = 8  # minutes after the alert arrives
 def demo_settings(database_url: str, *, care_team: bool = False) -> Settings:
     """Fixed settings, every one given, so no environment or .env can change the demo.
 
-    With `care_team`, the demo's clinic: Dr Rivera and an admin, and patients join only with a
+    With `care_team`, the demo's clinic: a provider and an admin, and patients join only with a
     provider's invitation. Without, the simulator's: a lone patient who enrolls with /start.
     Check-ins keep their defaults either way.
     """
