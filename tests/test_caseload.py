@@ -9,9 +9,7 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import update
-from telegram.ext import Application, CommandHandler
 
-import handlers
 from bot import messages
 from bot.caseload import adherence, age, reason_text, split
 from bot.plans import BUILTIN_PLANS, Hold, schedule
@@ -19,7 +17,6 @@ from bot.settings import Settings
 from bot.simulation import Simulation, VirtualClock, running
 from bot.texts_provider import PROVIDER_TEXTS
 from fake_telegram.core import FakeMessage, FakeTelegram, FakeUser
-from handlers import caseload as caseload_handlers
 from storage.db import Database
 from storage.models import (
     AlertMessage,
@@ -31,7 +28,6 @@ from storage.models import (
     PlanHold,
     Report,
 )
-from tests.conftest import TOKEN
 
 PROVIDER, ADMIN, STRANGER = 5001, 6001, 7001
 CARE_GROUP, OTHER_GROUP = -5002, -7002
@@ -41,7 +37,6 @@ TODAY = date(2026, 3, 4)
 # 28 nights into the 0.5 mg plan: the first night of step 3, 1.5 mg.
 START = TODAY - timedelta(days=28)
 PLAN = BUILTIN_PLANS["builtin-0.5"]
-NAMES = {name for name, _ in caseload_handlers.COMMANDS}
 
 
 def _t(key: str, **kw: object) -> str:
@@ -52,57 +47,28 @@ def _t(key: str, **kw: object) -> str:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        bot_token=TOKEN,
-        database_url=database_url,
-        telegram_api_base_url="http://fake.invalid/bot",
-        clinic_name="Test Clinic",
-        clinic_contact="+1 555 0100",
-        emergency_number="911",
-        default_timezone="America/New_York",
-        reminder_followup_minutes=30,
-        reminder_cutoff_hours=4,
-        provider_user_ids=(PROVIDER,),
-        provider_chat_ids=(PROVIDER, CARE_GROUP),
-        admin_user_ids=(ADMIN,),
-        allow_self_enrollment=True,
-    )
-
-
-def _registered(application: Application) -> bool:
-    return any(
-        isinstance(h, CommandHandler) and h.commands & NAMES
-        for group in application.handlers.values()
-        for h in group
+def settings(settings: Settings) -> Settings:
+    """The shared test clinic, with a provider, an admin and the care team's group."""
+    return settings.model_copy(
+        update={
+            "provider_user_ids": (PROVIDER,),
+            "provider_chat_ids": (PROVIDER, CARE_GROUP),
+            "admin_user_ids": (ADMIN,),
+        }
     )
 
 
 @pytest.fixture
 async def harness(
-    settings: Settings, clock: VirtualClock, db: Database, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, clock: VirtualClock, db: Database
 ) -> AsyncIterator[Simulation]:
-    original = handlers.register_all
-
-    def register_all(application: Application) -> None:
-        original(application)
-        if not _registered(application):
-            # Until handlers/__init__.py calls caseload.register: ours go first, ahead of the
-            # private chat's answer to unknown commands, as they will in the real order.
-            caseload_handlers.register(application)
-            group = application.handlers[0]
-            ours = [h for h in group if isinstance(h, CommandHandler) and h.commands & NAMES]
-            group[:] = ours + [h for h in group if h not in ours]
-
-    monkeypatch.setattr(handlers, "register_all", register_all)
     telegram = FakeTelegram(clock=clock.now)
     # The care team opened the bot and added it to their group, as they must for it to reach them.
     for user_id in (PROVIDER, ADMIN):
-        telegram.user(user_id)
-        telegram._know(user_id)
+        telegram.user(user_id).send("/start")
     telegram.group(CARE_GROUP)
     async with running(settings, clock, telegram) as simulation:
+        await simulation.deliver()
         yield simulation
     assert telegram.client_errors() == [], "the bot sent a request Telegram would refuse"
 
