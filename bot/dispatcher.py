@@ -238,7 +238,7 @@ class Dispatcher:
             due = messages.clock(dose.remind_at.astimezone(zone_of(patient)).time())
             lines = [t("reminder_late", due=due, dose=words)]
         else:
-            lines = [t("reminder", dose=words)]
+            lines = [t("reminder_morning" if patient.morning_dose else "reminder", dose=words)]
         if dose.step_up:
             lines.append(t("reminder_step_up", step=dose.step, steps=len(plan.steps)))
         if self.reminders.held_on(patient, dose.night):

@@ -92,6 +92,7 @@ TEXTS: dict[str, str] = {
     "stale_button": "That question has passed. Here's where we are:",
     # Reminders
     "reminder": "🌙 Time for your LDN: {dose}.",
+    "reminder_morning": "☀️ Good morning! Time for your LDN: {dose}.",
     "reminder_late": (
         "🌙 Sorry, this reminder is late: it was due at {due}. Tonight's dose is {dose}. "
         "If it's now too close to morning, check with your care team before taking it."

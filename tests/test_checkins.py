@@ -221,7 +221,8 @@ async def test_morning_dosing_asks_for_a_morning_time_and_moves_the_reminder(
     patient = await patient_of(care, user)
     assert patient is not None and patient.morning_dose and patient.bedtime == time(7, 30)
     await care.run_until(at(date(2026, 3, 5), 7, 31))
-    assert len(care.reminders_to(user)) == 1
+    [reminder] = care.reminders_to(user)
+    assert reminder.text.startswith(t("reminder_morning", dose="0.5 mg (1 × 0.5 mg capsule)"))
 
 
 async def test_a_provider_chat_the_bot_cannot_reach_is_reported_to_the_admins(
