@@ -15,11 +15,9 @@ from bot import callbacks, messages, nightly
 from bot.caseload import adherence, label_of, percent, reason_text
 from bot.clock import Clock
 from bot.notifier import BACKOFF_SECONDS, Notifier, TryLater, backoff
-from bot.plans import tonight
-from bot.reminders import Reminders, holds_of, plan_of, zone_of
+from bot.reminders import Reminders, plan_of
 from bot.settings import Settings
 from bot.texts import t
-from bot.timing import local_today
 from bot.views import Button, Reply
 from storage.db import Database
 from storage.models import AlertMessage, Escalation, Patient
@@ -229,14 +227,10 @@ class Alerts:
         held = ""
         if patient.awaiting_clearance:
             held = t("alert_waiting")
-        if patient.plan is None or patient.start_date is None:
+        info = self.reminders.current(patient)
+        if info is None:
             return t("tier_" + escalation.tier) + f" · {label_of(patient)}{held}"
         plan = plan_of(patient)
-        zone = zone_of(patient) if patient.timezone else None
-        today = local_today(self.clock.now(), zone) if zone else patient.start_date
-        night = max(today, patient.start_date)
-        info = tonight(plan, patient.start_date, night, holds_of(patient))
-        assert info is not None
         if not held and any(h.end is None for h in patient.holds):
             held = t("alert_held")
         return t(

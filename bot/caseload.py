@@ -12,9 +12,6 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot import messages
 from bot.clock import Clock
 from bot.parsing import zone_city
@@ -24,8 +21,9 @@ from bot.settings import Settings
 from bot.texts_provider import PROVIDER_TEXTS
 from bot.timing import local_today
 from bot.views import Reply
+from storage.caseload import CaseloadQueries
 from storage.db import Database
-from storage.models import AlertMessage, AuditEntry, Dose, Escalation, Invite, Patient, Report
+from storage.models import Patient, Report
 
 log = logging.getLogger(__name__)
 
@@ -189,9 +187,10 @@ class Caseload:
             return [refused]
         now = self.clock.now()
         async with self.db.session() as session:
-            patients = await _enrolled(session)
-            nights = await _nights_since(session, now.date() - timedelta(days=32))
-            opened = await _open_counts(session)
+            q = CaseloadQueries(session)
+            patients = await q.enrolled()
+            nights = await q.nights_since(now.date() - timedelta(days=32))
+            opened = await q.open_counts()
         if not patients:
             return [Reply(_t("cl_patients_none"))]
         lines = [_t("cl_patients_header", count=len(patients))]
@@ -232,15 +231,15 @@ class Caseload:
             return [Reply(_t("cl_patient_usage"))]
         now = self.clock.now()
         async with self.db.session() as session:
-            p = await _by_label(session, label)
+            q = CaseloadQueries(session)
+            p = await q.enrolled_by_label(label)
             if p is None:
                 return [Reply(_t("cl_patient_unknown", label=label[:64]))]
             today = local_today(now, _zone(p, self.settings))
-            nights = (await _nights_since(session, today - timedelta(days=29), p.id)).get(p.id, {})
-            done = func.coalesce(Report.completed_at, Report.created_at)
-            reports = await _newest(session, Report, done, p.id, 3, Report.status == "done")
-            audit = await _newest(session, AuditEntry, AuditEntry.at, p.id, 5)
-            opened = (await _open_counts(session)).get(p.id, 0)
+            nights = (await q.nights_since(today - timedelta(days=29), p.id)).get(p.id, {})
+            reports = await q.done_reports(p.id, 3)
+            audit = await q.audit(p.id, 5)
+            opened = (await q.open_counts()).get(p.id, 0)
         lines = [_t("cl_patient_title", label=label_of(p))]
         if markers := _markers(p, today):
             lines.append(_t("cl_patient_status", markers=" · ".join(markers)))
@@ -304,14 +303,7 @@ class Caseload:
             return [refused]
         now = self.clock.now()
         async with self.db.session() as session:
-            rows = (
-                await session.execute(
-                    select(Escalation, Patient.label)
-                    .join(Patient, Patient.id == Escalation.patient_id)
-                    .where(Escalation.status != "decided")
-                    .order_by(Escalation.created_at, Escalation.id)
-                )
-            ).all()
+            rows = await CaseloadQueries(session).undecided_with_labels()
         if not rows:
             return [Reply(_t("cl_escalations_none"))]
         blocks = [_t("cl_escalations_header", count=len(rows))]
@@ -339,17 +331,12 @@ class Caseload:
         now = self.clock.now()
         since = now - timedelta(days=30)
         async with self.db.session() as session:
-            patients = await _enrolled(session)
-            nights = await _nights_since(session, now.date() - timedelta(days=32))
-            escalations = (
-                (await session.execute(select(Escalation).where(Escalation.created_at >= since)))
-                .scalars()
-                .all()
-            )
-            undelivered = await _count(session, AlertMessage, AlertMessage.sent_at.is_(None))
-            invites = await _count(
-                session, Invite, Invite.used_at.is_(None), Invite.expires_at > now
-            )
+            q = CaseloadQueries(session)
+            patients = await q.enrolled()
+            nights = await q.nights_since(now.date() - timedelta(days=32))
+            escalations = await q.escalations_since(since)
+            undelivered = await q.undelivered_alerts()
+            invites = await q.invites_waiting(now)
         statuses = [
             s
             for p in patients
@@ -407,57 +394,3 @@ def _report_lines(report: Report, today: date) -> list[str]:
     )
     words = (report.words or "").strip()
     return [line, _t("cl_report_words", words=words)] if words else [line]
-
-
-# Queries: read-only, over the view's one session.
-
-
-async def _enrolled(session: AsyncSession) -> list[Patient]:
-    result = await session.execute(select(Patient).where(Patient.enrolled_at.is_not(None)))
-    return list(result.scalars().all())
-
-
-async def _by_label(session: AsyncSession, label: str) -> Patient | None:
-    """An enrolled patient by label (any case), or by '#<id>' for one without a label."""
-    query = select(Patient).where(Patient.enrolled_at.is_not(None))
-    if label.startswith("#") and label[1:].isdigit():
-        query = query.where(Patient.id == int(label[1:]), Patient.label.is_(None))
-    else:
-        query = query.where(func.lower(Patient.label) == label.lower())
-    return (await session.execute(query.order_by(Patient.id))).scalars().first()
-
-
-async def _nights_since(
-    session: AsyncSession, first: date, patient_id: int | None = None
-) -> dict[int, dict[date, str]]:
-    query = select(Dose.patient_id, Dose.night, Dose.status).where(Dose.night >= first)
-    if patient_id is not None:
-        query = query.where(Dose.patient_id == patient_id)
-    nights: dict[int, dict[date, str]] = {}
-    for pid, night, status in (await session.execute(query)).all():
-        nights.setdefault(pid, {})[night] = status
-    return nights
-
-
-async def _open_counts(session: AsyncSession) -> dict[int, int]:
-    query = (
-        select(Escalation.patient_id, func.count())
-        .where(Escalation.status != "decided")
-        .group_by(Escalation.patient_id)
-    )
-    return {pid: n for pid, n in (await session.execute(query)).all()}
-
-
-async def _newest(
-    session: AsyncSession, model: Any, when: Any, patient_id: int, n: int, *where: Any
-) -> list:
-    """The patient's newest `n` rows of `model` by `when`, newest first."""
-    query = select(model).where(model.patient_id == patient_id, *where)
-    query = query.order_by(when.desc(), model.id.desc()).limit(n)
-    return list((await session.execute(query)).scalars())
-
-
-async def _count(session: AsyncSession, model: Any, *where: Any) -> int:
-    return (
-        await session.execute(select(func.count()).select_from(model).where(*where))
-    ).scalar_one()

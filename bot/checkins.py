@@ -19,7 +19,6 @@ from bot import escalations, messages, nightly
 from bot.checkin_schedule import checkin_due
 from bot.clock import Clock
 from bot.notifier import Notifier, Unreachable, backoff
-from bot.plans import Tonight, tonight
 from bot.redflags import scan
 from bot.reminders import Reminders, holds_of, plan_of, zone_of
 from bot.settings import Settings
@@ -147,7 +146,7 @@ class Checkins:
             try:
                 message_id = await self.notifier.send(
                     patient.chat_id,
-                    ask.intro(report, self._dose_words(report.patient)),
+                    ask.intro(report, self.reminders.current_dose_words(report.patient)),
                     report.attempts,
                 )
             except Unreachable:
@@ -178,7 +177,7 @@ class Checkins:
             report = await repo.open_report(patient.id)
             now = self.clock.now()
             if report is None:
-                info = self._tonight(patient)
+                info = self.reminders.current(patient)
                 report = Report(
                     patient_id=patient.id,
                     kind="asked",
@@ -194,7 +193,7 @@ class Checkins:
             elif report.answers.get("stage") == "intro":
                 report.answers = {**report.answers, "stage": "flags"}
             await repo.commit()
-            return [ask.question(report, self._dose_words(patient))]
+            return [ask.question(report, self.reminders.current_dose_words(patient))]
 
     # Answers
 
@@ -226,7 +225,9 @@ class Checkins:
                     answers[stage] = chosen
                     report.answers = answers
                     await repo.commit()
-                    return Step(edit=ask.question(report, self._dose_words(patient)))
+                    return Step(
+                        edit=ask.question(report, self.reminders.current_dose_words(patient))
+                    )
                 if value == "none":
                     answers[stage] = []
                 elif value != "done":
@@ -257,7 +258,7 @@ class Checkins:
             if answers["stage"] == "words":
                 patient.awaiting = "checkin_words"
             await repo.commit()
-            step.edit = ask.question(report, self._dose_words(patient))
+            step.edit = ask.question(report, self.reminders.current_dose_words(patient))
             return step
 
     async def words(self, user_id: int, text: str) -> list[Reply] | None:
@@ -292,7 +293,7 @@ class Checkins:
                 emergency = any(f.tier is Tier.EMERGENCY for f in found)
                 return [Reply(self._emergency())] if emergency else None
             now = self.clock.now()
-            info = self._tonight(patient) if patient.enrolled and patient.timezone else None
+            info = self.reminders.current(patient) if patient.enrolled else None
             result = Triage(max(f.tier for f in found), found, ())
             report = Report(
                 patient_id=patient.id,
@@ -317,7 +318,7 @@ class Checkins:
             await repo.commit()
             if result.emergency:
                 return [Reply(self._emergency())]
-            return [Reply(t("words_passed_on", dose=self._dose_words(patient)))]
+            return [Reply(t("words_passed_on", dose=self.reminders.current_dose_words(patient)))]
 
     # Sorting and answering
 
@@ -340,7 +341,7 @@ class Checkins:
     def _outcome(self, result: Triage, patient: Patient) -> str:
         if result.tier is Tier.EMERGENCY:
             return self._emergency()
-        dose = self._dose_words(patient)
+        dose = self.reminders.current_dose_words(patient)
         if result.tier is Tier.URGENT:
             return t("checkin_urgent", dose=dose, emergency=self.settings.emergency_number)
         if result.tier is Tier.ROUTINE:
@@ -368,15 +369,6 @@ class Checkins:
         return t("checkin_later")
 
     # Questions
-
-    def _tonight(self, patient: Patient) -> Tonight | None:
-        assert patient.start_date is not None
-        night = max(local_today(self.clock.now(), zone_of(patient)), patient.start_date)
-        return tonight(plan_of(patient), patient.start_date, night, holds_of(patient))
-
-    def _dose_words(self, patient: Patient) -> str:
-        info = self._tonight(patient) if patient.plan and patient.timezone else None
-        return messages.step_words(info.step) if info else "–"
 
 
 def _answers(report: Report, now: datetime | None = None) -> Answers:

@@ -18,11 +18,10 @@ from bot.caseload import label_of
 from bot.clock import Clock
 from bot.notifier import Notifier
 from bot.onboarding import MORNING_CHOICES, time_buttons
-from bot.plans import BUILTIN_PLANS, Plan, PlanError, Tonight, custom_plan, tonight
-from bot.reminders import Reminders, holds_of, plan_of, zone_of
+from bot.plans import BUILTIN_PLANS, Plan, PlanError, custom_plan
+from bot.reminders import Reminders
 from bot.settings import Settings
 from bot.texts import t
-from bot.timing import local_today
 from bot.views import Reply
 from storage.db import Database
 from storage.models import Escalation, Invite, Patient
@@ -185,10 +184,10 @@ class CareTeam:
             await self.reminders.release(repo, patient)
         if action == "hold":
             await self.reminders.hold_current_dose(repo, patient)
-            return Reply(t("decided_hold", dose=self._dose_words(patient)))
+            return Reply(t("decided_hold", dose=self.reminders.current_dose_words(patient)))
         if action == "back":
             await self.reminders.step_back(repo, patient)
-            return Reply(t("decided_back", dose=self._dose_words(patient)))
+            return Reply(t("decided_back", dose=self.reminders.current_dose_words(patient)))
         # morning
         patient.morning_dose = True
         patient.awaiting = "set_morning"
@@ -196,7 +195,7 @@ class CareTeam:
         return Reply(t("decided_morning"), time_buttons("set_morning", MORNING_CHOICES))
 
     def _dose_state(self, patient: Patient) -> dict[str, object]:
-        info = self._tonight(patient)
+        info = self.reminders.current(patient)
         return {
             "step": info.step.number if info else None,
             "dose_mg": str(info.step.dose_mg) if info else None,
@@ -206,16 +205,6 @@ class CareTeam:
             "awaiting_clearance": patient.awaiting_clearance,
             "morning": patient.morning_dose,
         }
-
-    def _tonight(self, patient: Patient) -> Tonight | None:
-        if patient.plan is None or patient.start_date is None or patient.timezone is None:
-            return None
-        night = max(local_today(self.clock.now(), zone_of(patient)), patient.start_date)
-        return tonight(plan_of(patient), patient.start_date, night, holds_of(patient))
-
-    def _dose_words(self, patient: Patient) -> str:
-        info = self._tonight(patient)
-        return messages.step_words(info.step) if info else "–"
 
     async def _update_copies(self, repo: Repository, escalation: Escalation) -> None:
         """Rewrite every copy of the alert, so a second provider sees it was handled."""

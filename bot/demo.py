@@ -22,8 +22,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
 from bot import messages
 from bot.caseload import reason_text
 from bot.chat_view import GUTTER, ChatView, Line, Printer
@@ -34,7 +32,7 @@ from bot.texts import t
 from bot.timing import reminder_at
 from bot.triage import EFFECTS
 from fake_telegram.core import FakeMessage, FakeTelegram, FakeUser
-from storage.models import AuditEntry, Dose, Escalation, Report
+from storage.models import AuditEntry, Dose, Report
 from storage.repositories import Repository
 
 # Every sentence the demo prints itself; the bot's own are in bot/texts.py.
@@ -417,19 +415,9 @@ async def summarise(sim: Simulation, kinds: list[str], out: Callable[[str], None
         patient = await repo.patient_by_user(PATIENT_ID)
         assert patient is not None
         rows = list(await repo.doses_between(patient.id, date.min, date.max))
-        reports = list(
-            (await session.execute(select(Report).where(Report.patient_id == patient.id))).scalars()
-        )
-        escalations = list(
-            (
-                await session.execute(
-                    select(Escalation)
-                    .where(Escalation.patient_id == patient.id)
-                    .order_by(Escalation.id)
-                )
-            ).scalars()
-        )
-        audit: list[AuditEntry] = await repo.audit_of(patient.id)
+        reports: list[Report] = await repo.rows_about(Report, patient.id)
+        escalations = await repo.patient_escalations(patient.id)
+        audit: list[AuditEntry] = await repo.rows_about(AuditEntry, patient.id)
     reminded = [r for r in rows if r.status != "scheduled"]
     counts = {s: sum(r.status == s for r in reminded) for s in ("taken", "skipped", "missed")}
     steps: dict[int, Dose] = {}

@@ -13,7 +13,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect
 
 from bot.caseload import label_of
 from bot.clock import Clock
@@ -22,7 +22,7 @@ from bot.settings import Settings
 from bot.texts import t
 from bot.views import Reply
 from storage.db import Database
-from storage.models import AlertMessage, AuditEntry, Dose, Escalation, Report
+from storage.models import AuditEntry, Dose, Escalation, Report
 from storage.repositories import Repository
 
 log = logging.getLogger(__name__)
@@ -59,10 +59,7 @@ class Privacy:
                 ("escalations", Escalation),
                 ("care_team_actions", AuditEntry),
             ):
-                rows = await session.execute(
-                    select(model).where(model.patient_id == patient.id).order_by(model.id)
-                )
-                data[name] = [_row(r) for r in rows.scalars()]
+                data[name] = [_row(r) for r in await repo.rows_about(model, patient.id)]
         return json.dumps(data, default=_json, indent=2, ensure_ascii=False).encode()
 
     async def delete(self, user_id: int) -> bool:
@@ -73,18 +70,12 @@ class Privacy:
             if patient is None:
                 return False
             label = label_of(patient)
-            copies = await session.execute(
-                select(AlertMessage.chat_id, AlertMessage.message_id)
-                .join(Escalation, AlertMessage.escalation_id == Escalation.id)
-                .where(Escalation.patient_id == patient.id, AlertMessage.message_id.is_not(None))
-            )
-            alerts = [(chat, message) for chat, message in copies]
+            alerts = await repo.alert_copies(patient.id)
             waiting = [e.tier for e in await repo.open_escalations(patient.id)]
             await repo.delete_patient(patient)
             await repo.commit()
         # The providers' copies of this patient's alerts lose the patient's answers too.
         for chat_id, message_id in alerts:
-            assert message_id is not None
             await self.notifier.edit(chat_id, message_id, Reply(t("alert_erased", label=label)))
         if patient.enrolled or waiting:
             # Alerts still open go with the data; the care team must know they were open.

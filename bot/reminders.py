@@ -13,14 +13,14 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from bot import nightly
+from bot import messages, nightly
 from bot.clock import Clock
 from bot.escalations import store as alerts_store
 from bot.nightly import Answer, Verdict
 from bot.notifier import Notifier
-from bot.plans import Hold, Plan, rebased_start, tonight
+from bot.plans import Hold, Plan, Tonight, rebased_start, tonight
 from bot.settings import Settings
-from bot.timing import night_cutoff, reminder_at, upcoming_night
+from bot.timing import local_today, night_cutoff, reminder_at, upcoming_night
 from bot.triage import Finding, Tier
 from storage.db import Database
 from storage.models import Dose, Patient
@@ -237,6 +237,18 @@ class Reminders:
             snoozes=0,
             attempts=0,
         )
+
+    def current(self, patient: Patient) -> Tonight | None:
+        """Tonight's step (the first night's, before the plan starts); None until it is planned."""
+        if patient.plan is None or patient.start_date is None or patient.timezone is None:
+            return None
+        night = max(local_today(self.clock.now(), zone_of(patient)), patient.start_date)
+        return tonight(plan_of(patient), patient.start_date, night, holds_of(patient))
+
+    def current_dose_words(self, patient: Patient) -> str:
+        """Tonight's dose in mg and capsules, for a sentence; a dash before a plan is planned."""
+        info = self.current(patient)
+        return messages.step_words(info.step) if info else "–"
 
     def held_on(self, patient: Patient, night: date) -> bool:
         """Whether a provider's hold keeps the patient at the current dose that night."""

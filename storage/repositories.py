@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -361,10 +362,7 @@ class Repository:
         return result.scalars().first()
 
     async def patient_escalations(self, patient_id: int) -> list[Escalation]:
-        result = await self.session.execute(
-            select(Escalation).where(Escalation.patient_id == patient_id).order_by(Escalation.id)
-        )
-        return list(result.scalars().all())
+        return await self.rows_about(Escalation, patient_id)
 
     async def open_escalations(self, patient_id: int) -> list[Escalation]:
         result = await self.session.execute(
@@ -394,8 +392,18 @@ class Repository:
         await self.add(entry)
         return entry
 
-    async def audit_of(self, patient_id: int) -> list[AuditEntry]:
+    async def rows_about(self, model: Any, patient_id: int) -> list[Any]:
+        """Every row of a patient's table (nights, reports, escalations, audit), oldest first."""
         result = await self.session.execute(
-            select(AuditEntry).where(AuditEntry.patient_id == patient_id).order_by(AuditEntry.id)
+            select(model).where(model.patient_id == patient_id).order_by(model.id)
         )
         return list(result.scalars().all())
+
+    async def alert_copies(self, patient_id: int) -> list[tuple[int, int]]:
+        """(chat, message) of every delivered copy of the patient's alerts."""
+        result = await self.session.execute(
+            select(AlertMessage.chat_id, AlertMessage.message_id)
+            .join(Escalation, AlertMessage.escalation_id == Escalation.id)
+            .where(Escalation.patient_id == patient_id, AlertMessage.message_id.is_not(None))
+        )
+        return [(chat, message) for chat, message in result.all()]
