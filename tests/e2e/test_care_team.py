@@ -150,8 +150,9 @@ async def invite(clinic: Clinic) -> str:
 async def enroll(user: FakeUser, code: str) -> None:
     """The patient follows the link and answers every enrollment question.
 
-    The first dose is tonight at 23:59 UTC: no reminder comes during the test (unless it runs in
-    the last seconds before midnight), so the chats hold only what the tests look for.
+    The first dose is tomorrow night at 21:00 UTC, at least 21 hours away whenever the test runs
+    (a first dose "tonight at 23:59" came during a run that began at 23:58), so no reminder comes
+    and the chats hold only what the tests look for.
     """
     await conversation(
         user,
@@ -159,11 +160,11 @@ async def enroll(user: FakeUser, code: str) -> None:
         "[Yes",
         "[None of these",
         "[UTC",
-        "[Tonight",
-        "23:59",
+        "[Tomorrow",
+        "21:00",
         "[Yes, start",
     )
-    assert user.last().text == t("enrolled", bedtime="23:59")
+    assert user.last().text == t("enrolled", bedtime="21:00")
 
 
 async def report_severe_stomach(user: FakeUser) -> None:

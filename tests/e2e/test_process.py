@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.texts import t
-from bot.timing import local_today
+from bot.timing import local_today, reminder_at
 from fake_telegram.core import FakeMessage, FakeTelegram, FakeUser
 from fake_telegram.server import FakeBotApiServer
 from storage.db import Database
@@ -149,9 +149,21 @@ def bedtime_in(minutes: int) -> str:
     return (datetime.now(UTC) + timedelta(minutes=minutes)).strftime("%H:%M")
 
 
+def next_night(bedtime: str) -> str:
+    """The night whose reminder at `bedtime` (UTC) comes next, as the patient would type it.
+
+    Between midnight and 06:00 it is still yesterday evening's night, unless its bedtime has
+    passed: at 05:45, a 06:15 bedtime is the coming night's, not yesterday's.
+    """
+    now, zone = datetime.now(UTC), ZoneInfo("UTC")
+    night = local_today(now, zone)
+    if reminder_at(night, datetime.strptime(bedtime, "%H:%M").time(), zone) <= now:
+        night += timedelta(days=1)
+    return night.isoformat()
+
+
 async def enroll(user: FakeUser, bedtime: str) -> None:
-    # Tonight's night, typed: between midnight and 06:00 it is still yesterday evening's.
-    night = local_today(datetime.now(UTC), ZoneInfo("UTC")).isoformat()
+    night = next_night(bedtime)
     await conversation(
         user,
         "/start",
