@@ -303,6 +303,22 @@ class CareTeam:
             )
         )
 
+    async def revoke(self, user_id: int, args: list[str]) -> Reply:
+        """Withdraw a link not used yet: sent to the wrong person, or no longer wanted."""
+        if not self.is_provider(user_id):
+            log.warning("Refused /revoke by user %s", user_id)
+            return Reply(t("not_provider"))
+        if len(args) != 1:
+            return Reply(t("revoke_usage"))
+        async with self.db.session() as session:
+            repo = Repository(session)
+            revoked = await repo.revoke_invites(args[0], self.clock.now())
+            await repo.commit()
+        if not revoked:
+            return Reply(t("revoke_none", label=args[0]))
+        log.info("Invitation revoked by provider %s", user_id)
+        return Reply(t("revoked", label=args[0]))
+
     def _plan(self, words: list[str]) -> Plan:
         key = SHORT_PLANS.get(words[0], words[0])
         if key in BUILTIN_PLANS:

@@ -462,10 +462,19 @@ TEXTS: dict[str, str] = {
         "Invitation for {label}: {plan}.\nSend this link to the patient; it works once, "
         "until {expires} (UTC):\n{link}"
     ),
+    "revoke_usage": "To withdraw a link that hasn't been used yet: /revoke <label>",
+    "revoked": (
+        "The link for {label} no longer works. If you need one, /invite {label} gives a new one."
+    ),
+    "revoke_none": (
+        "There is no waiting invitation for {label}: its link has been used, has expired, or "
+        "was never made."
+    ),
     "not_provider": "Sorry, this command is for the care team.",
     "provider_help": (
         "Care-team commands:\n"
         "/invite: prescribe a plan and get a patient's link\n"
+        "/revoke <label>: withdraw a link that hasn't been used\n"
         "/patients: everyone, with dose and adherence\n"
         "/patient <label>: one patient's plan, history and reports\n"
         "/escalations: alerts waiting for a decision\n"

@@ -1,4 +1,4 @@
-"""The care team's handlers: /invite, decisions on alerts, and replies relayed to patients.
+"""The care team's handlers: /invite, /revoke, decisions on alerts, replies relayed to patients.
 
 They work in a provider's private chat and in a care-team group. Every action is authorised by
 who did it (PROVIDER_USER_IDS), never by what a button or a message claims.
@@ -27,6 +27,15 @@ async def invite(update: Update, context: Context) -> None:
         list(context.args or []),
         context.bot.username,
         update.effective_chat.id,
+    )
+    await send_replies(context.bot, update.effective_chat.id, [reply])
+
+
+async def revoke(update: Update, context: Context) -> None:
+    """Withdraw a patient's link that has not been used yet."""
+    assert update.effective_user and update.effective_chat
+    reply = await context.services.care_team.revoke(
+        update.effective_user.id, list(context.args or [])
     )
     await send_replies(context.bot, update.effective_chat.id, [reply])
 
@@ -63,6 +72,7 @@ async def on_reply(update: Update, context: Context) -> None:
 
 def register(application: Application, provider_ids: tuple[int, ...]) -> None:
     application.add_handler(CommandHandler("invite", invite, filters=CARE_TEAM_CHATS))
+    application.add_handler(CommandHandler("revoke", revoke, filters=CARE_TEAM_CHATS))
     # Replies in a group, and anything a provider types in private, before the patients' text
     # handlers; a patient's own private messages never match here.
     providers = filters.User(user_id=list(provider_ids)) if provider_ids else filters.User([])

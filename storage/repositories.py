@@ -222,6 +222,20 @@ class Repository:
         )
         return result.rowcount == 1  # type: ignore[attr-defined]
 
+    async def revoke_invites(self, label: str, now: datetime) -> int:
+        """End the waiting invitations for `label` now; return how many there were."""
+        result = await self.session.execute(
+            update(Invite)
+            .where(
+                func.lower(Invite.label) == label.lower(),
+                Invite.used_at.is_(None),
+                Invite.expires_at > now,
+            )
+            .values(expires_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount  # type: ignore[attr-defined]
+
     # Side-effect reports
 
     async def report(self, report_id: int) -> Report | None:

@@ -256,6 +256,39 @@ async def test_an_invitation_expires_after_its_hours(care: Simulation) -> None:
     assert reply.text == t("invite_invalid", clinic="Test Clinic", contact="+1 555 0100")
 
 
+async def test_a_revoked_link_enrolls_no_one_and_frees_its_label(care: Simulation) -> None:
+    doctor, user = care.telegram.user(DOCTOR), care.telegram.user(PATIENT)
+    code = await invite(care, "AB-1")
+    assert (await care.say(doctor, "/revoke ab-1")).text == t("revoked", label="ab-1")
+    reply = await care.say(user, f"/start {code}")
+    assert reply.text == t("invite_invalid", clinic="Test Clinic", contact="+1 555 0100")
+    assert await patient_of(care, user) is None
+    # Nothing is left to withdraw, and the label can be prescribed again.
+    assert (await care.say(doctor, "/revoke AB-1")).text == t("revoke_none", label="AB-1")
+    await enroll(care, user, await invite(care, "AB-1"))
+    patient = await patient_of(care, user)
+    assert patient is not None and patient.label == "AB-1"
+
+
+async def test_a_used_link_cannot_be_revoked_and_a_stranger_cannot_revoke(
+    care: Simulation,
+) -> None:
+    doctor, user = care.telegram.user(DOCTOR), care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care, "AB-1"))
+    waiting = await invite(care, "AB-2")
+    stranger = care.telegram.user(STRANGER)
+    assert (await care.say(stranger, "/revoke AB-2")).text == t("not_provider")
+    assert (await care.say(doctor, "/revoke AB-1")).text == t("revoke_none", label="AB-1")
+    assert (await care.say(doctor, "/revoke")).text == t("revoke_usage")
+    patient = await patient_of(care, user)
+    assert patient is not None and patient.enrolled
+    # The stranger's attempt changed nothing: AB-2's link still works.
+    second = care.telegram.user(PATIENT + 1)
+    await enroll(care, second, waiting)
+    patient = await patient_of(care, second)
+    assert patient is not None and patient.label == "AB-2"
+
+
 async def test_an_invited_patient_is_on_the_prescribed_plan_with_the_label(
     care: Simulation,
 ) -> None:
