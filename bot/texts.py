@@ -205,8 +205,8 @@ TEXTS: dict[str, str] = {
         "provider gives you. Please ask {clinic} ({contact}) for it, then tap it to come back."
     ),
     "invite_invalid": (
-        "Sorry, that link doesn't work any more: it may have been used already or be more than "
-        "a few days old. Please ask {clinic} ({contact}) for a new one."
+        "Sorry, that link doesn't work any more: it may have been used already, withdrawn by "
+        "the clinic, or be more than a few days old. Please ask {clinic} ({contact}) for a new one."
     ),
     "invite_plan": "Your provider has prescribed: {plan}.",
     "screen": (
