@@ -23,7 +23,7 @@ from bot.timing import local_today
 from bot.views import Reply
 from storage.caseload import CaseloadQueries
 from storage.db import Database
-from storage.models import Patient, Report
+from storage.models import Invite, Patient, Report
 
 log = logging.getLogger(__name__)
 
@@ -191,8 +191,9 @@ class Caseload:
             patients = await q.enrolled()
             nights = await q.nights_since(now.date() - timedelta(days=32))
             opened = await q.open_counts()
+            waiting = self._waiting(await q.links_waiting(now), await q.enrolling())
         if not patients:
-            return [Reply(_t("cl_patients_none"))]
+            return [Reply(chunk) for chunk in split([_t("cl_patients_none"), *waiting])]
         lines = [_t("cl_patients_header", count=len(patients))]
         for p in sorted(
             patients, key=lambda p: (p.label is None, (p.label or "").casefold(), p.id)
@@ -210,7 +211,19 @@ class Caseload:
                     markers="".join(f" · {m}" for m in _markers(p, today)),
                 )
             )
-        return [Reply(chunk) for chunk in split(lines)]
+        return [Reply(chunk) for chunk in split(lines + waiting)]
+
+    def _waiting(self, links: list[Invite], enrolling: list[Patient]) -> list[str]:
+        """Who is prescribed for but not enrolled yet: links not used, enrollments not finished."""
+        if not links and not enrolling:
+            return []
+        lines = ["", _t("cl_waiting_header", count=len(links) + len(enrolling))]
+        lines += [
+            _t("cl_waiting_link", label=i.label, expires=f"{i.expires_at:%Y-%m-%d %H:%M}")
+            for i in links
+        ]
+        lines += [_t("cl_waiting_enrolling", label=label_of(p)) for p in enrolling]
+        return lines
 
     def _dose(self, patient: Patient, today: date) -> str:
         if patient.plan is None or patient.start_date is None:

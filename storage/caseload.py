@@ -82,6 +82,24 @@ class CaseloadQueries:
     async def invites_waiting(self, now: datetime) -> int:
         return await self._count(Invite, Invite.used_at.is_(None), Invite.expires_at > now)
 
+    async def links_waiting(self, now: datetime) -> list[Invite]:
+        """Invitations not used yet and still valid, the soonest to expire first."""
+        result = await self.session.execute(
+            select(Invite)
+            .where(Invite.used_at.is_(None), Invite.expires_at > now)
+            .order_by(Invite.expires_at, Invite.id)
+        )
+        return list(result.scalars().all())
+
+    async def enrolling(self) -> list[Patient]:
+        """Patients who followed a provider's link and have not finished enrolling."""
+        result = await self.session.execute(
+            select(Patient)
+            .where(Patient.enrolled_at.is_(None), Patient.label.is_not(None))
+            .order_by(Patient.created_at, Patient.id)
+        )
+        return list(result.scalars().all())
+
     async def _newest(self, model: Any, when: Any, patient_id: int, n: int, *where: Any) -> list:
         query = select(model).where(model.patient_id == patient_id, *where)
         query = query.order_by(when.desc(), model.id.desc()).limit(n)

@@ -387,13 +387,52 @@ async def test_patients_lists_every_enrolled_patient_by_label_with_adherence(
             open="",
             markers=f" · {_t('cl_marker_held')}",
         ),
+        # Not in the list of patients: below it, among those not enrolled yet.
+        "",
+        _t("cl_waiting_header", count=1),
+        _t("cl_waiting_enrolling", label="NOT-ENROLLED"),
     ]
-    assert "NOT-ENROLLED" not in text
 
 
 async def test_patients_with_none_enrolled_says_so(harness: Simulation) -> None:
     text = await one_reply(harness, harness.telegram.user(PROVIDER), "/patients")
     assert text == _t("cl_patients_none")
+
+
+def invite(label: str, expires: datetime, used: datetime | None = None) -> Invite:
+    return Invite(
+        code=label.lower(),
+        label=label,
+        plan=PLAN.to_dict(),
+        created_by=PROVIDER,
+        created_at=NOW - timedelta(days=1),
+        expires_at=expires,
+        used_at=used,
+    )
+
+
+async def test_patients_shows_links_not_used_yet_and_enrollments_not_finished(
+    harness: Simulation,
+) -> None:
+    later, sooner = NOW + timedelta(hours=30), NOW + timedelta(hours=2)
+    await add(
+        harness,
+        invite("LATER-1", later),
+        invite("SOONER-2", sooner),
+        invite("USED-3", later, used=NOW - timedelta(hours=1)),
+        invite("STALE-4", NOW - timedelta(minutes=1)),
+    )
+    await add_patient(harness, 105, "HALFWAY-5", enrolled=False)
+    await add_patient(harness, 106, None, enrolled=False)  # self-enrolling: not the team's yet
+    text = await one_reply(harness, harness.telegram.user(PROVIDER), "/patients")
+    assert text.split("\n") == [
+        _t("cl_patients_none"),
+        "",
+        _t("cl_waiting_header", count=3),
+        _t("cl_waiting_link", label="SOONER-2", expires=f"{sooner:%Y-%m-%d %H:%M}"),
+        _t("cl_waiting_link", label="LATER-1", expires=f"{later:%Y-%m-%d %H:%M}"),
+        _t("cl_waiting_enrolling", label="HALFWAY-5"),
+    ]
 
 
 async def test_a_patient_before_their_first_night_shows_the_start(harness: Simulation) -> None:
