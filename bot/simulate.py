@@ -117,13 +117,19 @@ async def simulate(
     telegram = FakeTelegram(clock=clock.now)
     # You are the patient of a clinic with no care team configured: its warnings about that
     # (no provider chat to alert) would only get in the way of the chat here.
-    logging.getLogger("bot").setLevel(logging.ERROR)
-    async with running(demo_settings(database_url), clock, telegram) as sim:
-        session = Session(sim, out)
-        out(SIM_INTRO)
-        for line in lines:
-            if not await session.handle(line):
-                break
+    # Only for as long as the simulation runs: the level is the whole process's.
+    bot_log = logging.getLogger("bot")
+    level = bot_log.level
+    bot_log.setLevel(logging.ERROR)
+    try:
+        async with running(demo_settings(database_url), clock, telegram) as sim:
+            session = Session(sim, out)
+            out(SIM_INTRO)
+            for line in lines:
+                if not await session.handle(line):
+                    break
+    finally:
+        bot_log.setLevel(level)
     return telegram
 
 

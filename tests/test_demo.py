@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import subprocess
 import sys
@@ -464,6 +465,18 @@ async def test_simulate_enrolls_then_next_brings_the_reminder_and_a_number_press
     assert out[-1] == simulate_module.SIM_CLOCK.format(when="Wed 4 Mar 22:30 (EST)")
     assert not any(t("command_help") in line for line in out)  # nothing read after :quit
     assert telegram.client_errors() == []
+
+
+async def test_simulate_quiets_the_bots_warnings_only_while_it_runs(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'sim.sqlite3'}"
+    bot_log = logging.getLogger("bot")
+    bot_log.setLevel(logging.INFO)
+    try:
+        await simulate(iter([":quit"]), [].append, url, start=START)
+        # Left at ERROR, the process would lose every later warning (a refused stranger, say).
+        assert bot_log.level == logging.INFO
+    finally:
+        bot_log.setLevel(logging.NOTSET)
 
 
 async def test_simulate_explains_what_it_cannot_do(tmp_path: Path) -> None:
