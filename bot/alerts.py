@@ -12,7 +12,7 @@ import logging
 from datetime import datetime, timedelta
 
 from bot import callbacks, messages, nightly
-from bot.caseload import adherence, label_of, percent, reason_text
+from bot.caseload import adherence, label_of, percent, reason_text, who
 from bot.clock import Clock
 from bot.notifier import BACKOFF_SECONDS, Notifier, TryLater, backoff
 from bot.reminders import Reminders, plan_of
@@ -196,11 +196,12 @@ class Alerts:
         )
         if round_ > 1:
             lines.append(t("alert_again", round=round_))
+        names = await repo.names([escalation.acknowledged_by, escalation.decided_by])
         if escalation.status == "acknowledged" and escalation.acknowledged_by is not None:
             lines.append(
                 t(
                     "alert_acknowledged",
-                    who=escalation.acknowledged_by,
+                    who=who(names, escalation.acknowledged_by),
                     at=self._at(escalation.acknowledged_at),
                 )
             )
@@ -209,7 +210,7 @@ class Alerts:
                 t(
                     "alert_decided",
                     decision=t(f"decision_{escalation.decision}"),
-                    who=escalation.decided_by,
+                    who=who(names, escalation.decided_by),
                     at=self._at(escalation.decided_at),
                 )
             )

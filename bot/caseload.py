@@ -88,6 +88,13 @@ def split(blocks: Iterable[str], limit: int = LIMIT) -> list[str]:
     return [*chunks, current] if current else chunks
 
 
+def who(names: dict[int, str], user_id: int | None) -> str:
+    """A member of the care team by the name Telegram gave us, else by their user id."""
+    if user_id is None:
+        return _t("cl_someone")
+    return names.get(user_id) or _t("cl_provider_id", id=user_id)
+
+
 def label_of(patient: Patient) -> str:
     return patient.label or f"#{patient.id}"
 
@@ -252,6 +259,7 @@ class Caseload:
             nights = (await q.nights_since(today - timedelta(days=29), p.id)).get(p.id, {})
             reports = await q.done_reports(p.id, 3)
             audit = await q.audit(p.id, 5)
+            names = await q.names([entry.actor_user_id for entry in audit])
             opened = (await q.open_counts()).get(p.id, 0)
         lines = [_t("cl_patient_title", label=label_of(p))]
         if markers := _markers(p, today):
@@ -270,7 +278,8 @@ class Caseload:
         for entry in reversed(audit):
             at = f"{messages.day(entry.at.date(), today)} {entry.at:%H:%M}"
             action = entry.action.replace("_", " ")
-            lines.append(_t("cl_audit_line", at=at, actor=entry.actor_user_id, action=action))
+            actor = who(names, entry.actor_user_id)
+            lines.append(_t("cl_audit_line", at=at, actor=actor, action=action))
         return [Reply(chunk) for chunk in split(lines)]
 
     def _plan_lines(self, p: Patient, today: date) -> list[str]:

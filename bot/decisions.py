@@ -12,9 +12,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy.exc import IntegrityError
+
 from bot import messages
 from bot.alerts import Alerts
-from bot.caseload import label_of
+from bot.caseload import label_of, who
 from bot.clock import Clock
 from bot.notifier import Notifier
 from bot.onboarding import MORNING_CHOICES, time_buttons
@@ -69,11 +71,17 @@ class CareTeam:
 
     # Decisions
 
-    async def decide(self, user_id: int, escalation_id: int, action: str) -> Outcome:
-        """Apply a provider's decision once, record it, update every copy, tell the patient."""
+    async def decide(
+        self, user_id: int, escalation_id: int, action: str, name: str | None = None
+    ) -> Outcome:
+        """Apply a provider's decision once, record it, update every copy, tell the patient.
+
+        `name` is the provider's name on Telegram: the alert says who decided by it.
+        """
         if not self.is_provider(user_id):
             log.warning("Refused a decision on escalation %s by user %s", escalation_id, user_id)
             return Outcome(t("toast_not_provider"))
+        await self.remember(user_id, name)
         async with self.db.session() as session:
             repo = Repository(session)
             escalation = await repo.escalation(escalation_id)
@@ -109,9 +117,12 @@ class CareTeam:
             if not won:
                 await repo.rollback()
                 await repo.refresh(escalation)
-                who = escalation.decided_by or escalation.acknowledged_by
+                by = escalation.decided_by or escalation.acknowledged_by
                 done = escalation.decision or "ack"
-                return Outcome(t("toast_already_decided", decision=t(f"decision_{done}"), who=who))
+                names = await repo.names([by])
+                return Outcome(
+                    t("toast_already_decided", decision=t(f"decision_{done}"), who=who(names, by))
+                )
             patient = escalation.patient
             before = self._dose_state(patient)
             paused_elsewhere = await self._standing_pause(repo, escalation)
@@ -219,10 +230,33 @@ class CareTeam:
         except Exception as exc:
             log.warning("Could not tell a patient of a decision: %s", type(exc).__name__)
 
+    async def remember(self, user_id: int, name: str | None) -> None:
+        """Keep a provider's Telegram name for the alerts and the audit views, in its own commit.
+
+        Apart from the decision's transaction: a name written at the same moment by another
+        press (the same provider on two devices) must never cost the decision itself.
+        """
+        name = (name or "").strip()[:128]
+        if not name:
+            return
+        async with self.db.session() as session:
+            repo = Repository(session)
+            if await repo.name(user_id) == name:
+                return
+            try:
+                await repo.remember_name(user_id, name, self.clock.now())
+                await repo.commit()
+            except IntegrityError:
+                await repo.rollback()
+
     # Replies to alerts
 
-    async def relay(self, user_id: int, chat_id: int, replied_to: int, text: str) -> Reply | None:
+    async def relay(
+        self, user_id: int, chat_id: int, replied_to: int, text: str, name: str | None = None
+    ) -> Reply | None:
         """Send a provider's reply to an alert on to its patient; None if it answers no alert."""
+        if self.is_provider(user_id):
+            await self.remember(user_id, name)
         async with self.db.session() as session:
             repo = Repository(session)
             row = await repo.alert_message_at(chat_id, replied_to)

@@ -23,7 +23,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot import messages
-from bot.caseload import reason_text
+from bot.caseload import reason_text, who
 from bot.chat_view import GUTTER, ChatView, Line, Printer
 from bot.checkins import AHEAD_OF_REMINDER
 from bot.settings import Settings
@@ -333,15 +333,15 @@ async def play(seed: int, full: bool, out: Callable[[str], None], database_url: 
     telegram = FakeTelegram(clock=clock.now)
     kinds, rng, answering = pattern(seed), random.Random(seed), random.Random(seed + 1)
     printer = Printer(out)
-    user = telegram.user(PATIENT_ID, first_name="Alex")
+    user = telegram.user(PATIENT_ID, first_name="Patient")
     view = ChatView(user, clock)
     # The care team opens the bot before it starts, so that it may write to them: Telegram lets a
     # bot write only to people who have. The admin's chat stays quiet unless an alert goes unread.
-    doctor_user = telegram.user(DOCTOR_ID, first_name="Maria", username="dr_rivera")
+    doctor_user = telegram.user(DOCTOR_ID, first_name=DOCTOR)
     view.watch(doctor_user, DOCTOR)
     view.typed("/start", DOCTOR)
     doctor_user.send("/start")
-    telegram.user(ADMIN_ID, first_name="Sam").send("/start")
+    telegram.user(ADMIN_ID, first_name="Admin").send("/start")
     async with running(demo_settings(database_url, care_team=True), clock, telegram) as sim:
         patient = ScriptedUser(sim, user, view)
         doctor = ScriptedUser(sim, doctor_user, view, DOCTOR)
@@ -403,9 +403,8 @@ async def _night_row(sim: Simulation, night: date) -> Dose:
 # The summary
 
 
-def _who(user_id: int) -> str:
-    names = {DOCTOR_ID: DOCTOR}
-    return WHO.format(name=names.get(user_id, "provider"), id=user_id)
+def _who(names: dict[int, str], user_id: int | None) -> str:
+    return WHO.format(name=who(names, user_id), id=user_id)
 
 
 async def summarise(sim: Simulation, kinds: list[str], out: Callable[[str], None]) -> DemoResult:
@@ -418,6 +417,9 @@ async def summarise(sim: Simulation, kinds: list[str], out: Callable[[str], None
         reports: list[Report] = await repo.rows_about(Report, patient.id)
         escalations = await repo.patient_escalations(patient.id)
         audit: list[AuditEntry] = await repo.rows_about(AuditEntry, patient.id)
+        names = await repo.names(
+            [e.decided_by for e in escalations] + [e.actor_user_id for e in audit]
+        )
     reminded = [r for r in rows if r.status != "scheduled"]
     counts = {s: sum(r.status == s for r in reminded) for s in ("taken", "skipped", "missed")}
     steps: dict[int, Dose] = {}
@@ -452,7 +454,7 @@ async def summarise(sim: Simulation, kinds: list[str], out: Callable[[str], None
         if escalation.decision is not None and escalation.decided_at is not None:
             outcome = SUMMARY_DECIDED.format(
                 decision=t(f"decision_{escalation.decision}"),
-                who=_who(escalation.decided_by or 0),
+                who=_who(names, escalation.decided_by),
                 minutes=int((escalation.decided_at - escalation.created_at).total_seconds() // 60),
             )
         else:
@@ -481,7 +483,7 @@ async def summarise(sim: Simulation, kinds: list[str], out: Callable[[str], None
             SUMMARY_AUDIT_LINE.format(
                 day=messages.day(at.date()),
                 time=f"{at:%H:%M}",
-                who=_who(entry.actor_user_id),
+                who=_who(names, entry.actor_user_id),
                 action=action,
             )
         )

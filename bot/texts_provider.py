@@ -57,7 +57,9 @@ PROVIDER_TEXTS: dict[str, str] = {
     "cl_report_words": "  In their words: “{words}”",
     "cl_patient_audit": "Last actions:",
     "cl_patient_no_audit": "Last actions: none",
-    "cl_audit_line": "• {at} UTC · user {actor} · {action}",
+    "cl_audit_line": "• {at} UTC · {actor} · {action}",
+    "cl_provider_id": "provider {id}",
+    "cl_someone": "someone",
     # /escalations
     "cl_escalations_none": "Nothing is waiting: every escalation has been decided. 🌿",
     "cl_escalations_header": "Open escalations ({count}), oldest first:",

@@ -45,7 +45,7 @@ async def on_decision(update: Update, context: Context, press: DecisionPress) ->
     query = update.callback_query
     assert query is not None
     outcome = await context.services.care_team.decide(
-        query.from_user.id, press.escalation_id, press.action
+        query.from_user.id, press.escalation_id, press.action, query.from_user.full_name
     )
     await query.answer(outcome.toast)
 
@@ -58,7 +58,11 @@ async def on_reply(update: Update, context: Context) -> None:
     if not isinstance(replied, Message) or not message.text:
         return
     reply = await context.services.care_team.relay(
-        update.effective_user.id, update.effective_chat.id, replied.message_id, message.text
+        update.effective_user.id,
+        update.effective_chat.id,
+        replied.message_id,
+        message.text,
+        update.effective_user.full_name,
     )
     if reply is None and update.effective_chat.type != "private":
         return  # a group's own conversation: not ours to answer

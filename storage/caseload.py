@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AlertMessage, AuditEntry, Dose, Escalation, Invite, Patient, Report
+from storage.repositories import Repository
 
 
 class CaseloadQueries:
@@ -81,6 +82,10 @@ class CaseloadQueries:
 
     async def invites_waiting(self, now: datetime) -> int:
         return await self._count(Invite, Invite.used_at.is_(None), Invite.expires_at > now)
+
+    async def names(self, user_ids: list[int]) -> dict[int, str]:
+        """The care team's names by user id, where known."""
+        return await Repository(self.session).names(user_ids)
 
     async def links_waiting(self, now: datetime) -> list[Invite]:
         """Invitations not used yet and still valid, the soonest to expire first."""

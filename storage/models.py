@@ -276,3 +276,16 @@ class AuditEntry(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     action: Mapped[str] = mapped_column(String(24))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class CareTeamMember(Base):
+    """A provider's or admin's name as Telegram gave it, so alerts say who acted, not an id.
+
+    Written when they act (a decision, a reply to a patient); the audit keeps the stable user id.
+    """
+
+    __tablename__ = "care_team"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(128))
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 from storage.models import (
     AlertMessage,
     AuditEntry,
+    CareTeamMember,
     Dose,
     Escalation,
     Invite,
@@ -405,6 +406,32 @@ class Repository:
         )
         await self.add(entry)
         return entry
+
+    # The care team's names
+
+    async def name(self, user_id: int) -> str | None:
+        row = await self.session.get(CareTeamMember, user_id)
+        return row.name if row is not None else None
+
+    async def remember_name(self, user_id: int, name: str, now: datetime) -> None:
+        """Keep the name a provider goes by on Telegram, new or changed."""
+        row = await self.session.get(CareTeamMember, user_id)
+        if row is None:
+            await self.add(CareTeamMember(user_id=user_id, name=name, seen_at=now))
+        else:
+            row.name, row.seen_at = name, now
+
+    async def names(self, user_ids: Sequence[int | None]) -> dict[int, str]:
+        """user id -> name, for the ids whose names are known."""
+        wanted = {i for i in user_ids if i is not None}
+        if not wanted:
+            return {}
+        result = await self.session.execute(
+            select(CareTeamMember.user_id, CareTeamMember.name).where(
+                CareTeamMember.user_id.in_(wanted)
+            )
+        )
+        return dict(result.tuples().all())
 
     async def rows_about(self, model: Any, patient_id: int) -> list[Any]:
         """Every row of a patient's table (nights, reports, escalations, audit), oldest first."""

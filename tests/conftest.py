@@ -18,7 +18,7 @@ from bot.settings import Settings
 from bot.simulation import Simulation, VirtualClock, running
 from fake_telegram.core import FakeTelegram, FakeUser
 from storage.db import Database
-from storage.models import Dose, Patient
+from storage.models import Base, Dose, Patient
 from storage.repositories import Repository
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -67,12 +67,9 @@ async def db(database_url: str) -> AsyncIterator[Database]:
     database = Database(database_url)
     if database.url.get_backend_name() == "postgresql":
         async with database.engine.begin() as connection:
-            await connection.execute(
-                text(
-                    "TRUNCATE audit, alert_messages, escalations, reports, invites, doses, "
-                    "plan_holds, patients RESTART IDENTITY CASCADE"
-                )
-            )
+            # Every table of the models, so that a new table is never left holding rows.
+            tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+            await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     else:
         await database.migrate()
     yield database

@@ -11,11 +11,12 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from bot.caseload import reason_text
+from bot.caseload import reason_text, who
 from bot.simulation import Simulation, running
 from bot.texts import t
 from fake_telegram.core import FakeMessage, FakeUser
 from storage.models import AuditEntry, Escalation
+from storage.repositories import Repository
 from tests.conftest import ADMIN, DOCTOR, NURSE, STRANGER, doses_of, patient_of
 
 PATIENT = 301
@@ -158,6 +159,38 @@ async def test_a_severe_answer_holds_alerts_and_the_providers_hold_reaches_plan_
         assert alert.buttons() == [] and t("decision_continue") in alert.text
 
 
+async def test_every_copy_of_an_alert_says_who_acted_by_their_telegram_name(
+    care: Simulation,
+) -> None:
+    user, doctor = care.telegram.user(PATIENT), care.telegram.user(DOCTOR)
+    await enroll(care, user, await invite(care))
+    await report(care, user, grades={"headache": "grade_3"})
+    await settle(care)
+    await care.tap(doctor, alerts(care, DOCTOR)[0], t("button_decide_ack"))
+    acknowledged = t("alert_acknowledged", who=f"Staff {DOCTOR}", at="@").split(" at ")[0]
+    assert all(acknowledged in (a.text or "") for a in alerts(care, NURSE) + alerts(care, DOCTOR))
+
+    # The doctor goes by another name on Telegram now: the next action says so.
+    doctor.first_name = "Doctor on call"
+    await care.tap(doctor, alerts(care, DOCTOR)[0], t("button_decide_hold"))
+    decided = t("alert_decided", decision=t("decision_hold"), who="Doctor on call", at="@")
+    for copy in alerts(care, NURSE) + alerts(care, DOCTOR):
+        assert decided.split(" at ")[0] in (copy.text or ""), copy.text
+        assert acknowledged not in (copy.text or "")
+    async with care.services.db.session() as session:
+        assert await Repository(session).names([DOCTOR, NURSE]) == {DOCTOR: "Doctor on call"}
+    # The audit keeps the stable id, whatever the name.
+    assert [(e.actor_user_id, e.action) for e in await audit(care)] == [
+        (DOCTOR, "ack"),
+        (DOCTOR, "hold"),
+    ]
+
+
+def test_someone_whose_name_the_bot_never_learned_is_named_by_id() -> None:
+    assert who({}, DOCTOR) == f"provider {DOCTOR}"
+    assert who({DOCTOR: "Staff"}, DOCTOR) == "Staff"
+
+
 async def test_a_second_provider_pressing_after_the_first_finds_it_handled(
     care: Simulation,
 ) -> None:
@@ -174,7 +207,7 @@ async def test_a_second_provider_pressing_after_the_first_finds_it_handled(
 
     answers = [c.params for c in care.telegram.calls("answerCallbackQuery")]
     assert answers[-1]["text"] == t(
-        "toast_already_decided", decision=t("decision_continue"), who=DOCTOR
+        "toast_already_decided", decision=t("decision_continue"), who=f"Staff {DOCTOR}"
     )
     [escalation] = await escalations(care)
     assert escalation.decision == "continue"

@@ -21,6 +21,7 @@ from storage.db import Database
 from storage.models import (
     AlertMessage,
     AuditEntry,
+    CareTeamMember,
     Dose,
     Escalation,
     Invite,
@@ -30,6 +31,7 @@ from storage.models import (
 )
 
 PROVIDER, ADMIN, STRANGER = 5001, 6001, 7001
+NAMELESS = 5003  # a provider whose name the bot never learned
 CARE_GROUP, OTHER_GROUP = -5002, -7002
 # conftest's clock: Wednesday 4 March 2026, 17:00 UTC, noon in New York: tonight is 4 March.
 NOW = datetime(2026, 3, 4, 17, 0, tzinfo=UTC)
@@ -478,13 +480,14 @@ async def test_patient_shows_plan_nights_reports_and_actions(harness: Simulation
         *(
             AuditEntry(
                 patient_id=ch,
-                actor_user_id=PROVIDER,
+                actor_user_id=PROVIDER if i % 2 else NAMELESS,
                 at=NOW - timedelta(hours=10 - i),
                 action=f"action_{i}",
                 detail={},
             )  # fmt: skip
             for i in range(6)
         ),
+        CareTeamMember(user_id=PROVIDER, name="Nurse on call", seen_at=NOW),
     )
     sent = await replies(harness, harness.telegram.user(PROVIDER), "/patient ch-1042")
     assert all(len(m.text or "") <= 4096 for m in sent)
@@ -528,7 +531,10 @@ async def test_patient_shows_plan_nights_reports_and_actions(harness: Simulation
     audit_at = lines.index(_t("cl_patient_audit"))
     audit = lines[audit_at + 1 :]
     assert [a.rsplit(" · ", 1)[1] for a in audit] == [f"action {i}" for i in range(1, 6)]
-    assert all(f"user {PROVIDER}" in a for a in audit)
+    # By name where the provider has acted through the bot, else by user id.
+    assert [a.split(" · ")[1] for a in audit] == [
+        "Nurse on call" if i % 2 else _t("cl_provider_id", id=NAMELESS) for i in range(1, 6)
+    ]
 
 
 async def test_patient_shows_an_open_hold_and_the_markers(harness: Simulation) -> None:

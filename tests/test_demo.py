@@ -389,7 +389,7 @@ def test_demo_provider_writes_back_decides_and_the_patient_is_told(
     # The alert is rewritten for everyone: decided, its buttons gone.
     edit = next(i for i, line in enumerate(lines) if i > tap and PROVIDER + "✎" in line)
     assert lines[edit].endswith(chat_view.CHANGED.format(sent=sent, diff="").rstrip())
-    decided_line = t("alert_decided", decision=t("decision_continue"), who=demo.DOCTOR_ID, at="@")
+    decided_line = t("alert_decided", decision=t("decision_continue"), who=demo.DOCTOR, at="@")
     assert lines[edit + 1].endswith(chat_view.REMOVED.format(line=t("alert_held").strip()))
     assert lines[edit + 2].endswith(chat_view.REMOVED.format(line=t("alert_reply_hint")))
     assert chat_view.ADDED.format(line=decided_line.split("@")[0]) in lines[edit + 3]

@@ -37,6 +37,7 @@ TABLES = {
     "escalations",
     "alert_messages",
     "audit",
+    "care_team",
     "alembic_version",
 }
 
