@@ -642,22 +642,9 @@ async def test_stats_counts_patients_nights_escalations_alerts_and_invites(
         AlertMessage(escalation_id=first.id, round=1, chat_id=PROVIDER, sent_at=NOW),
         AlertMessage(escalation_id=first.id, round=1, chat_id=CARE_GROUP, sent_at=None),
         AlertMessage(escalation_id=second.id, round=1, chat_id=PROVIDER, sent_at=None),
-        *(
-            Invite(
-                code=code,
-                label=code,
-                plan=PLAN.to_dict(),
-                created_by=PROVIDER,
-                created_at=NOW - timedelta(days=1),
-                expires_at=expires,
-                used_at=used,
-            )  # fmt: skip
-            for code, expires, used in (
-                ("fresh", NOW + timedelta(days=1), None),
-                ("used", NOW + timedelta(days=1), NOW),
-                ("stale", NOW - timedelta(hours=1), None),
-            )
-        ),
+        invite("fresh", NOW + timedelta(days=1)),
+        invite("used", NOW + timedelta(days=1), used=NOW),
+        invite("stale", NOW - timedelta(hours=1)),
     )
     text = await one_reply(harness, harness.telegram.user(ADMIN), "/stats")
     tiers = " · ".join(
