@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from bot import callbacks, messages, nightly
 from bot.caseload import adherence, label_of, percent, reason_text, who
 from bot.clock import Clock
-from bot.notifier import BACKOFF_SECONDS, Notifier, TryLater, backoff
+from bot.notifier import BACKOFF_SECONDS, Moved, Notifier, TryLater, backoff
 from bot.reminders import Reminders, plan_of
 from bot.settings import Settings
 from bot.texts import t
@@ -154,13 +154,22 @@ class Alerts:
 
     async def _tell_admins(self, escalation: Escalation, chat_id: int, exc: Exception) -> None:
         """Tell every admin that an alert did not arrive; the error names no patient."""
-        text = t(
-            "admin_delivery_failed",
-            id=escalation.id,
-            tier=escalation.tier,
-            chat=chat_id,
-            error=getattr(exc, "cause", "") or str(exc) or type(exc).__name__,
-        )
+        if isinstance(exc, Moved):
+            text = t(
+                "admin_chat_moved",
+                id=escalation.id,
+                tier=escalation.tier,
+                chat=chat_id,
+                new=exc.new_chat_id,
+            )
+        else:
+            text = t(
+                "admin_delivery_failed",
+                id=escalation.id,
+                tier=escalation.tier,
+                chat=chat_id,
+                error=getattr(exc, "cause", "") or str(exc) or type(exc).__name__,
+            )
         for admin in self.settings.admin_user_ids:
             if admin == chat_id:
                 continue

@@ -28,6 +28,14 @@ class Unreachable(Exception):
     """The patient blocked the bot or their chat is gone: stop sending, never retry."""
 
 
+class Moved(Unreachable):
+    """A group became a supergroup: Telegram gives its new id, which only the clinic can adopt."""
+
+    def __init__(self, new_chat_id: int) -> None:
+        super().__init__(f"the group became the supergroup {new_chat_id}")
+        self.new_chat_id = new_chat_id
+
+
 class MaybeSent(Exception):
     """Telegram did not answer in time: the message may or may not have been delivered."""
 
@@ -79,9 +87,9 @@ class TelegramNotifier:
             raise Unreachable(type(exc).__name__) from None
         except RetryAfter as exc:
             raise TryLater(_seconds(exc.retry_after) + 1, "flood limit") from None
-        except ChatMigrated:
-            # Only groups migrate, and patients are reminded in private chats.
-            raise Unreachable("chat migrated") from None
+        except ChatMigrated as exc:
+            # Only groups migrate (a care team's), never a patient's private chat.
+            raise Moved(int(exc.new_chat_id)) from None
         except BadRequest as exc:
             if "chat not found" in exc.message.lower():
                 raise Unreachable("chat not found") from None

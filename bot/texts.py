@@ -410,6 +410,16 @@ TEXTS: dict[str, str] = {
         "⚠️ I couldn't deliver alert #{id} ({tier}) to chat {chat}: {error}. I'll keep trying. "
         "If this is a provider's chat, ask them to open the bot and press Start."
     ),
+    "admin_chat_moved": (
+        "⚠️ I couldn't deliver alert #{id} ({tier}) to the care-team group {chat}: it has become "
+        "a supergroup, and its id is now {new}. Put {new} in PROVIDER_CHAT_IDS in place of {chat} "
+        "and restart me. I'll keep trying until then."
+    ),
+    "admin_chat_moved_at_start": (
+        "⚠️ The care-team group {chat} has become a supergroup, and its id is now {new}. Put {new} "
+        "in PROVIDER_CHAT_IDS in place of {chat} and restart me: until then, its alerts can't "
+        "reach it."
+    ),
     "admin_unreachable_chat": (
         "⚠️ I can't reach the provider chat {chat} ({error}). Alerts for it will wait. The "
         "provider must open the bot and press Start, or add it to the group."

@@ -267,6 +267,7 @@ class _Chat:
         self.info = info
         self.known = kind != "private"  # a private chat is known once the user wrote
         self.blocked = False
+        self.moved_to: int | None = None  # a group that became a supergroup
         self.next_message_id = 1
         self.messages: dict[int, FakeMessage] = {}
         self.sent_times: deque[float] = deque()  # monotonic times of sends (group limit)
@@ -380,6 +381,20 @@ class FakeTelegram:
                 chat_id, "group", title=title, all_members_are_administrators=False
             )
         return self._groups[chat_id]
+
+    def upgrade_group(self, chat_id: int, new_chat_id: int) -> FakeGroup:
+        """Turn a group into a supergroup with a new id, as Telegram does (and never undoes).
+
+        The old id then answers every call with 400 and ``parameters.migrate_to_chat_id``.
+        """
+        old = self._chats[chat_id]
+        if old.type != "group" or not str(new_chat_id).startswith("-100"):
+            raise ValueError("only a group becomes a supergroup, with an id like -100...")
+        title = old.info.get("title", "Care team")
+        self._groups[new_chat_id] = FakeGroup(self, new_chat_id, title)
+        self._chats[new_chat_id] = _Chat(new_chat_id, "supergroup", title=title)
+        old.moved_to = new_chat_id
+        return self._groups[new_chat_id]
 
     def fail(
         self,
@@ -547,6 +562,12 @@ class FakeTelegram:
                     chat = c
         if chat is None or not chat.known:
             raise _bad("chat not found")
+        if chat.moved_to is not None:
+            raise ApiError(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                {"migrate_to_chat_id": chat.moved_to},
+            )
         if sending and chat.blocked:
             raise ApiError(403, BLOCKED)
         return chat

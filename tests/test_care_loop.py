@@ -12,9 +12,11 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from bot.caseload import reason_text, who
-from bot.simulation import Simulation, running
+from bot.settings import Settings
+from bot.simulation import Simulation, VirtualClock, running
 from bot.texts import t
-from fake_telegram.core import FakeMessage, FakeUser
+from fake_telegram.core import FakeMessage, FakeTelegram, FakeUser
+from storage.db import Database
 from storage.models import AuditEntry, Escalation
 from storage.repositories import Repository
 from tests.conftest import ADMIN, DOCTOR, NURSE, STRANGER, doses_of, patient_of
@@ -466,6 +468,59 @@ async def test_a_failing_provider_chat_is_retried_and_the_admin_told(care: Simul
     assert len(told) == 1 and str(DOCTOR) in told[0]
     await settle(care, 10)
     assert len(alerts(care, DOCTOR)) == 1 and len(alerts(care, NURSE)) == 1
+
+
+GROUP, SUPERGROUP = -5009, -1005009
+
+
+async def test_a_group_that_became_a_supergroup_is_reported_with_its_new_id_and_nothing_lost(
+    care_settings: Settings, clock: VirtualClock, db: Database
+) -> None:
+    telegram = FakeTelegram(clock=clock.now)
+    for user_id in (DOCTOR, NURSE, ADMIN):
+        telegram.user(user_id).send("/start")
+    telegram.group(GROUP)
+    with_group = care_settings.model_copy(update={"provider_chat_ids": (DOCTOR, NURSE, GROUP)})
+    user = telegram.user(PATIENT)
+    async with running(with_group, clock, telegram) as care:
+        await enroll(care, user, await invite(care))
+        telegram.upgrade_group(GROUP, SUPERGROUP)  # someone changed a setting of the group
+        await report(care, user, grades={"stomach": "grade_3"})
+        await settle(care)
+        # The providers' own chats have the alert; the admin learns the group's new id.
+        assert len(alerts(care, DOCTOR)) == 1 and len(alerts(care, NURSE)) == 1
+        [escalation] = await escalations(care)
+        moved = t("admin_chat_moved", id=escalation.id, tier="urgent", chat=GROUP, new=SUPERGROUP)
+        assert [m.text for m in telegram.messages(ADMIN)][-1:] == [moved]
+        assert "AB-1" not in moved  # no patient named to the admin
+
+    # Restarted with the new id, as the admin was asked: the group gets the alert, once.
+    with_supergroup = care_settings.model_copy(
+        update={"provider_chat_ids": (DOCTOR, NURSE, SUPERGROUP)}
+    )
+    async with running(with_supergroup, clock, telegram) as care:
+        assert t("admin_chat_moved_at_start", chat=GROUP, new=SUPERGROUP) not in [
+            m.text for m in telegram.messages(ADMIN)
+        ]
+        await settle(care, 10)
+        assert len(alerts(care, SUPERGROUP)) == 1
+        assert len(alerts(care, DOCTOR)) == 1 and len(alerts(care, NURSE)) == 1
+    # Only the sends to the old id were refused, and that was Telegram's answer, not a mistake.
+    assert {c.params.get("chat_id") for c in telegram.client_errors()} == {GROUP}
+
+
+async def test_a_group_found_upgraded_at_start_up_is_reported_with_its_new_id(
+    care_settings: Settings, clock: VirtualClock, db: Database
+) -> None:
+    telegram = FakeTelegram(clock=clock.now)
+    telegram.user(ADMIN).send("/start")
+    telegram.group(GROUP)
+    telegram.upgrade_group(GROUP, SUPERGROUP)
+    settings = care_settings.model_copy(update={"provider_chat_ids": (GROUP,)})
+    async with running(settings, clock, telegram):
+        pass
+    told = [m.text for m in telegram.messages(ADMIN)]
+    assert told == [t("admin_chat_moved_at_start", chat=GROUP, new=SUPERGROUP)]
 
 
 async def test_an_escalation_stored_before_a_restart_is_delivered_after_it(

@@ -7,6 +7,7 @@ import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardMarkup, Update
 from telegram.error import (
     BadRequest,
+    ChatMigrated,
     EndPointNotFound,
     Forbidden,
     NetworkError,
@@ -96,6 +97,22 @@ async def test_injected_429_raises_retry_after_and_is_not_a_client_error(core, b
     await bot.send_message(42, "Hello")  # the fault was used up
     assert core.client_errors() == []
     assert [c.status for c in core.calls("sendMessage")] == [429, 200]
+
+
+async def test_a_group_upgraded_to_a_supergroup_answers_with_its_new_id(core, bot):
+    core.group(-5002)
+    await bot.send_message(-5002, "before")
+    supergroup = core.upgrade_group(-5002, -1005002)
+    with pytest.raises(ChatMigrated) as info:
+        await bot.send_message(-5002, "after")
+    assert info.value.new_chat_id == -1005002
+    with pytest.raises(ChatMigrated):
+        await bot.get_chat(-5002)
+    await bot.send_message(-1005002, "after")
+    assert [m.text for m in supergroup.messages()] == ["after"]
+    assert (await bot.get_chat(-1005002)).type == "supergroup"
+    with pytest.raises(ValueError):
+        core.upgrade_group(-1005002, -1009999)  # a supergroup never migrates again
 
 
 async def test_injected_500_and_502_raise_network_error(core, bot):
