@@ -344,6 +344,8 @@ class CareTeam:
             return Reply(t("not_provider"))
         if len(args) != 1:
             return Reply(t("revoke_usage"))
+        if not LABEL.match(args[0]):
+            return Reply(t("invite_bad_label"))
         async with self.db.session() as session:
             repo = Repository(session)
             revoked = await repo.revoke_invites(args[0], self.clock.now())

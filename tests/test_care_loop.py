@@ -317,6 +317,7 @@ async def test_a_used_link_cannot_be_revoked_and_a_stranger_cannot_revoke(
     assert (await care.say(stranger, "/revoke AB-2")).text == t("not_provider")
     assert (await care.say(doctor, "/revoke AB-1")).text == t("revoke_none", label="AB-1")
     assert (await care.say(doctor, "/revoke")).text == t("revoke_usage")
+    assert (await care.say(doctor, "/revoke " + "X" * 4000)).text == t("invite_bad_label")
     patient = await patient_of(care, user)
     assert patient is not None and patient.enrolled
     # The stranger's attempt changed nothing: AB-2's link still works.
