@@ -64,12 +64,19 @@ class Conversation:
                 patient.awaiting = "consent"
                 replies = [Reply(self._fill("welcome"))]
                 if invite is not None:
-                    replies += await self._accept(repo, patient, invite)
+                    accepted = await self._accept(repo, patient, invite)
+                    if accepted is None and not self.settings.allow_self_enrollment:
+                        # Used or withdrawn since we read it: no link, no enrollment.
+                        await repo.rollback()
+                        return [Reply(self._fill("invite_invalid"))]
+                    replies += accepted or [Reply(self._fill("invite_invalid"))]
                 await repo.commit()
                 return replies + [self.prompt(patient)]
             patient.chat_id = chat_id
             if not patient.enrolled and invite is not None and patient.label is None:
-                replies = await self._accept(repo, patient, invite)
+                replies = await self._accept(repo, patient, invite) or [
+                    Reply(self._fill("invite_invalid"))
+                ]
                 await repo.commit()
                 return replies + [self.prompt(patient)]
             if not patient.enrolled:
@@ -89,10 +96,12 @@ class Conversation:
             await repo.commit()
             return [Reply(t("already_enrolled"))]
 
-    async def _accept(self, repo: Repository, patient: Patient, invite: Invite) -> list[Reply]:
-        """Enroll on the invitation's plan; an invitation works once."""
+    async def _accept(
+        self, repo: Repository, patient: Patient, invite: Invite
+    ) -> list[Reply] | None:
+        """Enroll on the invitation's plan; None if it was used or withdrawn meanwhile."""
         if not await repo.claim_invite(invite.id, self.clock.now(), patient.id):
-            return [Reply(self._fill("invite_invalid"))]
+            return None
         patient.label = invite.label
         patient.plan = invite.plan
         if patient.awaiting == "plan":

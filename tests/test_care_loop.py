@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
 from bot.caseload import reason_text, who
@@ -17,7 +18,7 @@ from bot.simulation import Simulation, VirtualClock, running
 from bot.texts import t
 from fake_telegram.core import FakeMessage, FakeTelegram, FakeUser
 from storage.db import Database
-from storage.models import AuditEntry, Escalation
+from storage.models import AuditEntry, Escalation, Invite
 from storage.repositories import Repository
 from tests.conftest import ADMIN, DOCTOR, NURSE, STRANGER, doses_of, patient_of
 
@@ -305,6 +306,30 @@ async def test_a_revoked_link_enrolls_no_one_and_frees_its_label(care: Simulatio
     await enroll(care, user, await invite(care, "AB-1"))
     patient = await patient_of(care, user)
     assert patient is not None and patient.label == "AB-1"
+
+
+async def test_a_link_withdrawn_while_the_patient_taps_it_enrolls_no_one(
+    care: Simulation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = care.telegram.user(PATIENT)
+    code = await invite(care, "AB-1")
+    read = Repository.invite
+
+    async def read_before_the_revoke(self: Repository, code: str) -> Invite | None:
+        # The bot reads the link while it is still good; the doctor withdraws it just after.
+        row = await read(self, code)
+        assert row is not None
+        good = Invite(**{c: getattr(row, c) for c in ("id", "code", "label", "plan")})
+        good.used_at, good.expires_at = None, row.created_at + timedelta(hours=72)
+        self.session.expunge(row)
+        return good
+
+    await care.say(care.telegram.user(DOCTOR), "/revoke AB-1")
+    monkeypatch.setattr(Repository, "invite", read_before_the_revoke)
+    reply = await care.say(user, f"/start {code}")
+    assert reply.text == t("invite_invalid", clinic="Test Clinic", contact="+1 555 0100")
+    assert user.last() is reply  # no welcome, no consent question: self-enrollment is off
+    assert await patient_of(care, user) is None
 
 
 async def test_a_used_link_cannot_be_revoked_and_a_stranger_cannot_revoke(
