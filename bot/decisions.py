@@ -348,12 +348,12 @@ class CareTeam:
             return Reply(t("invite_bad_label"))
         async with self.db.session() as session:
             repo = Repository(session)
-            revoked = await repo.revoke_invites(args[0], self.clock.now())
+            revoked = await repo.revoke_invites(args[0], self.clock.now(), user_id)
             await repo.commit()
         if not revoked:
             return Reply(t("revoke_none", label=args[0]))
         log.info("Invitation revoked by provider %s", user_id)
-        return Reply(t("revoked", label=args[0]))
+        return Reply(t("revoked", label=revoked[0]))
 
     def _plan(self, words: list[str]) -> Plan:
         key = SHORT_PLANS.get(words[0], words[0])

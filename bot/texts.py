@@ -474,7 +474,7 @@ TEXTS: dict[str, str] = {
     ),
     "revoke_usage": "To withdraw a link that hasn't been used yet: /revoke <label>",
     "revoked": (
-        "The link for {label} no longer works. If you need one, /invite {label} gives a new one."
+        "The link for {label} no longer works. To send a new one: /invite {label} and the plan."
     ),
     "revoke_none": (
         "There is no waiting invitation for {label}: its link has been used, has expired, or "

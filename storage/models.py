@@ -177,6 +177,9 @@ class Invite(Base):
     patient_id: Mapped[int | None] = mapped_column(
         ForeignKey("patients.id", ondelete="SET NULL"), index=True
     )
+    # A withdrawn link also expires at that moment, so every "still waiting" query holds.
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Report(Base):

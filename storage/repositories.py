@@ -223,8 +223,8 @@ class Repository:
         )
         return result.rowcount == 1  # type: ignore[attr-defined]
 
-    async def revoke_invites(self, label: str, now: datetime) -> int:
-        """End the waiting invitations for `label` now; return how many there were."""
+    async def revoke_invites(self, label: str, now: datetime, by: int) -> list[str]:
+        """End the waiting invitations for `label` now; return their labels as prescribed."""
         result = await self.session.execute(
             update(Invite)
             .where(
@@ -232,10 +232,11 @@ class Repository:
                 Invite.used_at.is_(None),
                 Invite.expires_at > now,
             )
-            .values(expires_at=now)
+            .values(expires_at=now, revoked_at=now, revoked_by=by)
+            .returning(Invite.label)
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount  # type: ignore[attr-defined]
+        return list(result.scalars().all())
 
     # Side-effect reports
 
