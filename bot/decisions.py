@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot import messages
 from bot.alerts import Alerts
@@ -239,15 +239,15 @@ class CareTeam:
         name = (name or "").strip()[:128]
         if not name:
             return
-        async with self.db.session() as session:
-            repo = Repository(session)
-            if await repo.name(user_id) == name:
-                return
-            try:
-                await repo.remember_name(user_id, name, self.clock.now())
-                await repo.commit()
-            except IntegrityError:
-                await repo.rollback()
+        try:
+            async with self.db.session() as session:
+                repo = Repository(session)
+                if await repo.name(user_id) != name:
+                    await repo.remember_name(user_id, name, self.clock.now())
+                    await repo.commit()
+        except SQLAlchemyError as exc:
+            # Shown by id this time; the name is written at the provider's next action.
+            log.warning("Could not keep the name of provider %s: %s", user_id, type(exc).__name__)
 
     # Replies to alerts
 

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from bot.caseload import reason_text, who
 from bot.settings import Settings
@@ -187,6 +188,25 @@ async def test_every_copy_of_an_alert_says_who_acted_by_their_telegram_name(
         (DOCTOR, "ack"),
         (DOCTOR, "hold"),
     ]
+
+
+async def test_a_name_that_cannot_be_written_never_costs_the_decision(
+    care: Simulation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user, doctor = care.telegram.user(PATIENT), care.telegram.user(DOCTOR)
+    await enroll(care, user, await invite(care))
+    await report(care, user, grades={"headache": "grade_3"})
+    await settle(care)
+
+    async def locked(*args: object) -> None:
+        raise OperationalError("UPDATE care_team", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(Repository, "remember_name", locked)
+    await care.tap(doctor, alerts(care, DOCTOR)[0], t("button_decide_hold"))
+    assert user.last().text == t("decided_hold", dose="0.5 mg (1 × 0.5 mg capsule)")
+    decided = t("alert_decided", decision=t("decision_hold"), who=f"provider {DOCTOR}", at="@")
+    assert decided.split(" at ")[0] in (alerts(care, NURSE)[0].text or "")
+    assert [(e.actor_user_id, e.action) for e in await audit(care)] == [(DOCTOR, "hold")]
 
 
 def test_someone_whose_name_the_bot_never_learned_is_named_by_id() -> None:
