@@ -126,10 +126,7 @@ async def check_provider_chats(application: Application) -> list[int]:
             await application.bot.get_chat(chat_id)
         except ChatMigrated as exc:
             unreachable.append(chat_id)
-            log.warning("Provider chat %s is now the supergroup %s", chat_id, exc.new_chat_id)
-            await _tell_admins(
-                application, t("admin_chat_moved_at_start", chat=chat_id, new=exc.new_chat_id)
-            )
+            await services.care_team.group_moved(chat_id, int(exc.new_chat_id))
         except TelegramError as exc:
             unreachable.append(chat_id)
             log.warning("Provider chat %s cannot be reached: %s", chat_id, type(exc).__name__)

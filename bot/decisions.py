@@ -249,6 +249,18 @@ class CareTeam:
             # Shown by id this time; the name is written at the provider's next action.
             log.warning("Could not keep the name of provider %s: %s", user_id, type(exc).__name__)
 
+    async def group_moved(self, old_chat_id: int, new_chat_id: int) -> None:
+        """A care-team group became a supergroup: the admins must put its new id in the settings."""
+        if old_chat_id not in self.settings.provider_chat_ids:
+            return
+        log.warning("Provider chat %s is now the supergroup %s", old_chat_id, new_chat_id)
+        text = t("admin_group_moved", chat=old_chat_id, new=new_chat_id)
+        for admin in self.settings.admin_user_ids:
+            try:
+                await self.notifier.send(admin, Reply(text))
+            except Exception as exc:
+                log.error("Could not tell admin %s: %s", admin, type(exc).__name__)
+
     # Replies to alerts
 
     async def relay(

@@ -415,7 +415,8 @@ TEXTS: dict[str, str] = {
         "a supergroup, and its id is now {new}. Put {new} in PROVIDER_CHAT_IDS in place of {chat} "
         "and restart me. I'll keep trying until then."
     ),
-    "admin_chat_moved_at_start": (
+    # At start-up, or when Telegram says so: a group gets a new id when it becomes a supergroup.
+    "admin_group_moved": (
         "⚠️ The care-team group {chat} has become a supergroup, and its id is now {new}. Put {new} "
         "in PROVIDER_CHAT_IDS in place of {chat} and restart me: until then, its alerts can't "
         "reach it."

@@ -382,17 +382,24 @@ class FakeTelegram:
             )
         return self._groups[chat_id]
 
-    def upgrade_group(self, chat_id: int, new_chat_id: int) -> FakeGroup:
-        """Turn a group into a supergroup with a new id, as Telegram does (and never undoes).
+    def upgrade_group(self, chat_id: int, new_chat_id: int, by: FakeUser) -> FakeGroup:
+        """`by` turns a group into a supergroup with a new id, as Telegram does (never undone).
 
-        The old id then answers every call with 400 and ``parameters.migrate_to_chat_id``.
+        The bot gets the two service messages (``migrate_to_chat_id`` in the old group,
+        ``migrate_from_chat_id`` in the new one), and the old id then answers every call with
+        400 and ``parameters.migrate_to_chat_id``.
         """
         old = self._chats[chat_id]
         if old.type != "group" or not str(new_chat_id).startswith("-100"):
             raise ValueError("only a group becomes a supergroup, with an id like -100...")
         title = old.info.get("title", "Care team")
         self._groups[new_chat_id] = FakeGroup(self, new_chat_id, title)
-        self._chats[new_chat_id] = _Chat(new_chat_id, "supergroup", title=title)
+        new = self._chats[new_chat_id] = _Chat(new_chat_id, "supergroup", title=title)
+        for chat, extra in (
+            (old, {"migrate_to_chat_id": new_chat_id}),
+            (new, {"migrate_from_chat_id": chat_id}),
+        ):
+            self._push_update("message", self.message_dict(self._user_message(by, chat, extra)))
         old.moved_to = new_chat_id
         return self._groups[new_chat_id]
 

@@ -74,7 +74,15 @@ async def on_reply(update: Update, context: Context) -> None:
         pass
 
 
+async def on_group_moved(update: Update, context: Context) -> None:
+    """Telegram turned a group into a supergroup: its new id must go in PROVIDER_CHAT_IDS."""
+    message = update.effective_message
+    if message is not None and message.migrate_to_chat_id is not None:
+        await context.services.care_team.group_moved(message.chat_id, message.migrate_to_chat_id)
+
+
 def register(application: Application, provider_ids: tuple[int, ...]) -> None:
+    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, on_group_moved))
     application.add_handler(CommandHandler("invite", invite, filters=CARE_TEAM_CHATS))
     application.add_handler(CommandHandler("revoke", revoke, filters=CARE_TEAM_CHATS))
     # Replies in a group, and anything a provider types in private, before the patients' text

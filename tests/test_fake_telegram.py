@@ -102,17 +102,20 @@ async def test_injected_429_raises_retry_after_and_is_not_a_client_error(core, b
 async def test_a_group_upgraded_to_a_supergroup_answers_with_its_new_id(core, bot):
     core.group(-5002)
     await bot.send_message(-5002, "before")
-    supergroup = core.upgrade_group(-5002, -1005002)
+    supergroup = core.upgrade_group(-5002, -1005002, by=core.user(42))
+    moved, arrived = [u.message for u in await bot.get_updates()]
+    assert (moved.chat.id, moved.migrate_to_chat_id, moved.from_user.id) == (-5002, -1005002, 42)
+    assert (arrived.chat.id, arrived.migrate_from_chat_id) == (-1005002, -5002)
     with pytest.raises(ChatMigrated) as info:
         await bot.send_message(-5002, "after")
     assert info.value.new_chat_id == -1005002
     with pytest.raises(ChatMigrated):
         await bot.get_chat(-5002)
     await bot.send_message(-1005002, "after")
-    assert [m.text for m in supergroup.messages()] == ["after"]
+    assert [m.text for m in supergroup.messages() if m.from_bot] == ["after"]
     assert (await bot.get_chat(-1005002)).type == "supergroup"
     with pytest.raises(ValueError):
-        core.upgrade_group(-1005002, -1009999)  # a supergroup never migrates again
+        core.upgrade_group(-1005002, -1009999, by=core.user(42))  # never again
 
 
 async def test_injected_500_and_502_raise_network_error(core, bot):
