@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import statistics
 from collections.abc import Iterable, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -198,7 +198,7 @@ class Caseload:
             patients = await q.enrolled()
             nights = await q.nights_since(now.date() - timedelta(days=32))
             opened = await q.open_counts()
-            waiting = self._waiting(await q.links_waiting(now), await q.enrolling())
+            waiting = self._waiting(await q.links_waiting(now), await q.enrolling(), now)
         if not patients:
             return [Reply(chunk) for chunk in split([_t("cl_patients_none"), *waiting])]
         lines = [_t("cl_patients_header", count=len(patients))]
@@ -220,7 +220,7 @@ class Caseload:
             )
         return [Reply(chunk) for chunk in split(lines + waiting)]
 
-    def _waiting(self, links: list[Invite], enrolling: list[Patient]) -> list[str]:
+    def _waiting(self, links: list[Invite], enrolling: list[Patient], now: datetime) -> list[str]:
         """Who is prescribed for but not enrolled yet: links not used, enrollments not finished."""
         if not links and not enrolling:
             return []
@@ -229,8 +229,15 @@ class Caseload:
             _t("cl_waiting_link", label=i.label, expires=f"{i.expires_at:%Y-%m-%d %H:%M}")
             for i in links
         ]
-        lines += [_t("cl_waiting_enrolling", label=label_of(p)) for p in enrolling]
-        return lines
+        lines += [
+            _t(
+                "cl_waiting_enrolling",
+                label=label_of(p),
+                date=messages.day(p.created_at.date(), now.date()),
+            )
+            for p in enrolling
+        ]
+        return lines + ([_t("cl_waiting_revoke")] if links else [])
 
     def _dose(self, patient: Patient, today: date) -> str:
         if patient.plan is None or patient.start_date is None:

@@ -404,7 +404,9 @@ async def _night_row(sim: Simulation, night: date) -> Dose:
 
 
 def _who(names: dict[int, str], user_id: int | None) -> str:
-    return WHO.format(name=who(names, user_id), id=user_id)
+    if user_id is None or user_id not in names:
+        return who(names, user_id)  # "provider 5150", never "provider 5150 (user 5150)"
+    return WHO.format(name=names[user_id], id=user_id)
 
 
 async def summarise(sim: Simulation, kinds: list[str], out: Callable[[str], None]) -> DemoResult:

@@ -39,6 +39,7 @@ TODAY = date(2026, 3, 4)
 # 28 nights into the 0.5 mg plan: the first night of step 3, 1.5 mg.
 START = TODAY - timedelta(days=28)
 PLAN = BUILTIN_PLANS["builtin-0.5"]
+CREATED_AGO = timedelta(days=40)  # every patient written here first wrote to the bot then
 
 
 def _t(key: str, **kw: object) -> str:
@@ -97,7 +98,7 @@ async def add_patient(
     patient = Patient(
         telegram_user_id=user_id,
         chat_id=user_id,
-        created_at=NOW - timedelta(days=40),
+        created_at=NOW - CREATED_AGO,
         enrolled_at=NOW - timedelta(days=30) if enrolled else None,
         consent_at=NOW - timedelta(days=30),
         plan=PLAN.to_dict(),
@@ -392,7 +393,11 @@ async def test_patients_lists_every_enrolled_patient_by_label_with_adherence(
         # Not in the list of patients: below it, among those not enrolled yet.
         "",
         _t("cl_waiting_header", count=1),
-        _t("cl_waiting_enrolling", label="NOT-ENROLLED"),
+        _t(
+            "cl_waiting_enrolling",
+            label="NOT-ENROLLED",
+            date=messages.day((NOW - CREATED_AGO).date()),
+        ),
     ]
 
 
@@ -433,7 +438,10 @@ async def test_patients_shows_links_not_used_yet_and_enrollments_not_finished(
         _t("cl_waiting_header", count=3),
         _t("cl_waiting_link", label="SOONER-2", expires=f"{sooner:%Y-%m-%d %H:%M}"),
         _t("cl_waiting_link", label="LATER-1", expires=f"{later:%Y-%m-%d %H:%M}"),
-        _t("cl_waiting_enrolling", label="HALFWAY-5"),
+        _t(
+            "cl_waiting_enrolling", label="HALFWAY-5", date=messages.day((NOW - CREATED_AGO).date())
+        ),
+        _t("cl_waiting_revoke"),
     ]
 
 
