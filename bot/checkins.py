@@ -197,8 +197,19 @@ class Checkins:
 
     # Answers
 
-    async def press(self, user_id: int, report_id: int, question: str, value: str) -> Step:
-        """Take a tap on a check-in question, if it answers the question being asked."""
+    async def press(
+        self,
+        user_id: int,
+        report_id: int,
+        question: str,
+        value: str,
+        message_id: int | None = None,
+    ) -> Step:
+        """Take a tap on a check-in question, if it answers the question being asked.
+
+        `message_id` is the message tapped: the check-in lives there now (one started with
+        /sideeffects too), so typed last words can take its buttons away.
+        """
         async with self.db.session() as session:
             repo = Repository(session)
             report = await repo.report(report_id)
@@ -207,6 +218,8 @@ class Checkins:
             stage = report.answers.get("stage")
             if report.status != "open" or question != ask.asking(report):
                 return Step(toast=t("checkin_stale"))
+            if message_id is not None:
+                report.message_id = message_id
             patient, answers = report.patient, dict(report.answers)
             step = Step()
             if stage == "intro":

@@ -49,7 +49,11 @@ async def on_press(update: Update, context: Context) -> None:
 async def _checkin(query: CallbackQuery, press: CheckinPress, context: Context) -> None:
     """A tap on a check-in question: the question is rewritten in place with the next one."""
     step = await context.services.checkins.press(
-        query.from_user.id, press.report_id, press.question, press.value
+        query.from_user.id,
+        press.report_id,
+        press.question,
+        press.value,
+        query.message.message_id if query.message else None,
     )
     await query.answer(step.toast)
     if step.toast is not None and step.edit is None and not step.replies:

@@ -448,6 +448,17 @@ async def test_words_of_self_harm_get_the_emergency_numbers_at_once(care: Simula
     assert alerts(care, DOCTOR)[0].text.startswith(t("tier_emergency"))
 
 
+async def test_words_typed_at_the_end_of_a_check_in_take_its_last_button_away(
+    care: Simulation,
+) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care))
+    started = len(user.messages())
+    await report(care, user, grades={"stomach": "grade_1"}, words="A little queasy, that's all")
+    [question] = [m for m in user.messages()[started:] if m.text == t("checkin_words")]
+    assert question.buttons() == []  # no "Nothing else" left to press after the words
+
+
 async def test_a_red_flag_tapped_ends_the_check_in_and_alerts(care: Simulation) -> None:
     user = care.telegram.user(PATIENT)
     await enroll(care, user, await invite(care))
