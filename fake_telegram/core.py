@@ -221,11 +221,17 @@ class FakeMessage:
         )
 
     def label_starting(self, prefix: str) -> str:
-        """The one button label that is `prefix` or starts with it (case-insensitive)."""
+        """The one button label that is `prefix` or starts with it (case-insensitive).
+
+        A label's leading emoji may be left out: "Hold" finds "⏸ Hold at current dose".
+        """
         labels = self.buttons()
         if prefix in labels:
             return prefix
         matches = [b for b in labels if b.casefold().startswith(prefix.casefold())]
+        if not matches:
+            words = {b: re.sub(r"^\W+", "", b).casefold() for b in labels}
+            matches = [b for b in labels if words[b].startswith(prefix.casefold())]
         if len(matches) != 1:
             raise LookupError(f"no single button starts with {prefix!r}: {labels}")
         return matches[0]

@@ -242,6 +242,19 @@ async def test_edit_not_modified_and_not_found(core, bot):
         await bot.edit_message_reply_markup(chat_id=42, message_id=msg.message_id)
 
 
+async def test_a_label_is_found_by_its_start_with_or_without_its_emoji(core, bot):
+    user = core.user(42)
+    user.send("hi")
+    buttons = (("⏸ Hold at current dose", "v1:h"), ("⛔ Pause LDN", "v1:p"), ("Pause", "v1:x"))
+    await bot.send_message(42, "Alert", reply_markup=keyboard(*buttons))
+    message = user.last()
+    assert message.label_starting("hold") == "⏸ Hold at current dose"
+    assert message.label_starting("⛔") == "⛔ Pause LDN"
+    assert message.label_starting("Pause") == "Pause"  # the exact label first
+    with pytest.raises(LookupError):
+        message.label_starting("Back")
+
+
 async def test_press_on_removed_button_raises_lookup_error(core, bot):
     user = core.user(42)
     user.send("hi")
