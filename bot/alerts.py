@@ -126,7 +126,7 @@ class Alerts:
                     await repo.commit()
                     log.warning("Alert %s to chat %s failed: %s", escalation.id, chat_id, exc)
                     if row.failures == 1 or row.failures % TELL_ADMINS_EVERY == 0:
-                        await self._tell_admins(escalation, chat_id, exc)
+                        await self._report_failure(escalation, chat_id, exc)
                     continue
                 await repo.commit()
             since = escalation.last_sent_at or escalation.created_at
@@ -152,7 +152,17 @@ class Alerts:
                 )
             await repo.commit()
 
-    async def _tell_admins(self, escalation: Escalation, chat_id: int, exc: Exception) -> None:
+    async def tell_admins(self, text: str, skip: int | None = None) -> None:
+        """Send `text` to every admin (but the chat `skip`); a failure here is only logged."""
+        for admin in self.settings.admin_user_ids:
+            if admin == skip:
+                continue
+            try:
+                await self.notifier.send(admin, Reply(text))
+            except Exception as exc:
+                log.error("Could not tell admin %s: %s", admin, type(exc).__name__)
+
+    async def _report_failure(self, escalation: Escalation, chat_id: int, exc: Exception) -> None:
         """Tell every admin that an alert did not arrive; the error names no patient."""
         if isinstance(exc, Moved):
             text = t(
@@ -170,13 +180,7 @@ class Alerts:
                 chat=chat_id,
                 error=getattr(exc, "cause", "") or str(exc) or type(exc).__name__,
             )
-        for admin in self.settings.admin_user_ids:
-            if admin == chat_id:
-                continue
-            try:
-                await self.notifier.send(admin, Reply(text))
-            except Exception as admin_exc:
-                log.error("Could not tell admin %s: %s", admin, type(admin_exc).__name__)
+        await self.tell_admins(text, skip=chat_id)  # an admin's own failing chat can't hear it
 
     async def render(self, repo: Repository, escalation: Escalation, round_: int = 1) -> Reply:
         """The alert as providers see it: who, what, the dose, the history, and the decisions."""

@@ -130,20 +130,12 @@ async def check_provider_chats(application: Application) -> list[int]:
         except TelegramError as exc:
             unreachable.append(chat_id)
             log.warning("Provider chat %s cannot be reached: %s", chat_id, type(exc).__name__)
-            await _tell_admins(
-                application, t("admin_unreachable_chat", chat=chat_id, error=type(exc).__name__)
+            await services.alerts.tell_admins(
+                t("admin_unreachable_chat", chat=chat_id, error=type(exc).__name__)
             )
     if not settings.provider_chat_ids:
         log.warning("PROVIDER_CHAT_IDS is empty: alerts go to the admins only")
     return unreachable
-
-
-async def _tell_admins(application: Application, text: str) -> None:
-    for admin in application.bot_data.services.settings.admin_user_ids:
-        try:
-            await application.bot.send_message(admin, text)
-        except TelegramError as exc:
-            log.error("Could not tell admin %s: %s", admin, type(exc).__name__)
 
 
 def build_services(settings: Settings, db: Database, clock: Clock, notifier: Notifier) -> Services:

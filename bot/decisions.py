@@ -254,12 +254,7 @@ class CareTeam:
         if old_chat_id not in self.settings.provider_chat_ids:
             return
         log.warning("Provider chat %s is now the supergroup %s", old_chat_id, new_chat_id)
-        text = t("admin_group_moved", chat=old_chat_id, new=new_chat_id)
-        for admin in self.settings.admin_user_ids:
-            try:
-                await self.notifier.send(admin, Reply(text))
-            except Exception as exc:
-                log.error("Could not tell admin %s: %s", admin, type(exc).__name__)
+        await self.alerts.tell_admins(t("admin_group_moved", chat=old_chat_id, new=new_chat_id))
 
     # Replies to alerts
 
