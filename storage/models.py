@@ -282,9 +282,10 @@ class AuditEntry(Base):
 
 
 class CareTeamMember(Base):
-    """A provider's or admin's name as Telegram gave it, so alerts say who acted, not an id.
+    """A provider's name as Telegram gave it, so alerts say who acted, not an id.
 
-    Written when they act (a decision, a reply to a patient); the audit keeps the stable user id.
+    Written when they act (a decision, a reply to a patient) and their name is new or changed
+    (`seen_at` is then); the audit keeps the stable user id.
     """
 
     __tablename__ = "care_team"
