@@ -132,7 +132,7 @@ PROVIDER_TEXTS: dict[str, str] = {
         "adherence {adherence}\n"
         "Escalations, last 30 days: {escalations} ({tiers}) · {decided} decided\n"
         "Median time to first response: {median}\n"
-        "Alerts not yet delivered: {undelivered}\n"
+        "Alert copies still being tried: {undelivered}\n"
         "Invitations outstanding: {invites}"
     ),
     "cl_stats_tier": "{tier} {count}",

@@ -78,7 +78,14 @@ class CaseloadQueries:
         return list(result.scalars().all())
 
     async def undelivered_alerts(self) -> int:
-        return await self._count(AlertMessage, AlertMessage.sent_at.is_(None))
+        """Copies of alerts still being tried: an acknowledged or decided alert is not resent."""
+        query = (
+            select(func.count())
+            .select_from(AlertMessage)
+            .join(Escalation, AlertMessage.escalation_id == Escalation.id)
+            .where(AlertMessage.sent_at.is_(None), Escalation.status == "open")
+        )
+        return (await self.session.execute(query)).scalar_one()
 
     async def invites_waiting(self, now: datetime) -> int:
         return await self._count(Invite, Invite.used_at.is_(None), Invite.expires_at > now)

@@ -644,12 +644,17 @@ async def test_stats_counts_patients_nights_escalations_alerts_and_invites(
     second.acknowledged_at = second.created_at + timedelta(minutes=30)
     old = escalation(zed, "urgent", "decided", timedelta(days=40))
     old.decided_at = old.created_at + timedelta(minutes=500)
-    await add(harness, first, second, old)
+    waiting = escalation(ch, "routine", "open", timedelta(minutes=30))
+    await add(harness, first, second, old, waiting)
     await add(
         harness,
         AlertMessage(escalation_id=first.id, round=1, chat_id=PROVIDER, sent_at=NOW),
+        # Not sent, but no longer tried: the alert was acknowledged, or decided.
         AlertMessage(escalation_id=first.id, round=1, chat_id=CARE_GROUP, sent_at=None),
         AlertMessage(escalation_id=second.id, round=1, chat_id=PROVIDER, sent_at=None),
+        # Still being tried: the open alert's copy for the group.
+        AlertMessage(escalation_id=waiting.id, round=1, chat_id=PROVIDER, sent_at=NOW),
+        AlertMessage(escalation_id=waiting.id, round=1, chat_id=CARE_GROUP, sent_at=None),
         invite("fresh", NOW + timedelta(days=1)),
         invite("used", NOW + timedelta(days=1), used=NOW),
         invite("stale", NOW - timedelta(hours=1)),
@@ -657,7 +662,7 @@ async def test_stats_counts_patients_nights_escalations_alerts_and_invites(
     text = await one_reply(harness, harness.telegram.user(ADMIN), "/stats")
     tiers = " · ".join(
         _t("cl_stats_tier", tier=_t(f"cl_tier_{k}"), count=n)
-        for k, n in (("emergency", 0), ("urgent", 2), ("routine", 4))
+        for k, n in (("emergency", 0), ("urgent", 2), ("routine", 5))
     )
     assert text == _t(
         "cl_stats",
@@ -671,10 +676,10 @@ async def test_stats_counts_patients_nights_escalations_alerts_and_invites(
         skipped=1,
         missed=8,
         adherence="74%",  # 26 of 35
-        escalations=6,
+        escalations=7,
         tiers=tiers,
         decided=3,
         median=_t("cl_stats_minutes", n=20),  # 10 and 30 minutes: the first response counts
-        undelivered=2,
+        undelivered=1,
         invites=1,
     )
