@@ -242,8 +242,7 @@ class CareTeam:
         try:
             async with self.db.session() as session:
                 repo = Repository(session)
-                if await repo.name(user_id) != name:
-                    await repo.remember_name(user_id, name, self.clock.now())
+                if await repo.remember_name(user_id, name, self.clock.now()):
                     await repo.commit()
         except SQLAlchemyError as exc:
             # Shown by id this time; the name is written at the provider's next action.

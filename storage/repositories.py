@@ -410,17 +410,16 @@ class Repository:
 
     # The care team's names
 
-    async def name(self, user_id: int) -> str | None:
-        row = await self.session.get(CareTeamMember, user_id)
-        return row.name if row is not None else None
-
-    async def remember_name(self, user_id: int, name: str, now: datetime) -> None:
-        """Keep the name a provider goes by on Telegram, new or changed."""
+    async def remember_name(self, user_id: int, name: str, now: datetime) -> bool:
+        """Keep the name a provider goes by on Telegram; whether it was new or changed."""
         row = await self.session.get(CareTeamMember, user_id)
         if row is None:
             await self.add(CareTeamMember(user_id=user_id, name=name, seen_at=now))
-        else:
+        elif row.name != name:
             row.name, row.seen_at = name, now
+        else:
+            return False
+        return True
 
     async def names(self, user_ids: Sequence[int | None]) -> dict[int, str]:
         """user id -> name, for the ids whose names are known."""
