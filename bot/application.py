@@ -22,6 +22,7 @@ from bot.alerts import Alerts
 from bot.care import Care
 from bot.checkins import Checkins
 from bot.clock import Clock, SystemClock
+from bot.concerns import Concerns
 from bot.decisions import CareTeam
 from bot.dispatcher import Dispatcher
 from bot.notifier import Notifier, TelegramNotifier
@@ -60,6 +61,7 @@ class Services:
     care: Care
     checkins: Checkins
     alerts: Alerts
+    concerns: Concerns
     care_team: CareTeam
     privacy: Privacy
 
@@ -154,6 +156,7 @@ def build_services(settings: Settings, db: Database, clock: Clock, notifier: Not
         care=Care(db, reminders, clock, settings),
         checkins=checkins,
         alerts=alerts,
+        concerns=Concerns(reminders, alerts, clock, settings),
         care_team=CareTeam(db, notifier, clock, settings, reminders, alerts),
         privacy=Privacy(db, notifier, clock, settings),
     )

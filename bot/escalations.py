@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.triage import Finding, Tier, Triage
+from bot.triage import Finding, Stop, Tier, Triage
 from storage.models import Escalation, Patient
 from storage.repositories import Repository
 
@@ -22,8 +22,12 @@ async def store(
     *,
     words: str | None = None,
     report_id: int | None = None,
+    stop: Stop = Stop.NONE,
 ) -> Escalation | None:
-    """Record an escalation for the care team, due for delivery now; None when nothing alerts."""
+    """Record an escalation for the care team, due for delivery now; None when nothing alerts.
+
+    `stop` is what the patient was told to do meanwhile, for the alert to say.
+    """
     if isinstance(findings, Finding):
         findings = Triage(findings.tier, (findings,), ())
     alerting = [f for f in findings.findings if f.tier >= Tier.ROUTINE]
@@ -40,6 +44,7 @@ async def store(
         next_action_at=now,
         rounds=0,
         attempts=0,
+        stop=None if stop is Stop.NONE else stop.name.lower(),
     )
     await repo.add(escalation)
     return escalation

@@ -74,12 +74,25 @@ class Plan:
         return cls(key=data["key"], steps=steps)
 
 
+# The kinds of stretch that do not count toward a step. A provider's hold and the bot's hold (a
+# concern waiting for a provider) keep the patient at the current dose; nights off are nights the
+# patient did not take LDN (skipped, missed, paused, withheld): a step counts nights on its dose.
+HELD = ("hold", "provider")
+OFF = "off"
+
+
 @dataclass(frozen=True)
 class Hold:
-    """Nights the patient stays at the current dose: [start, end), open while end is None."""
+    """Nights that do not count toward a step: [start, end), open while end is None."""
 
     start: date
     end: date | None
+    kind: str = "hold"
+
+    @property
+    def holds_dose(self) -> bool:
+        """Say whether these nights keep the patient at the current dose (not merely nights off)."""
+        return self.kind in HELD
 
 
 def _mg(value: object) -> Decimal:
@@ -262,7 +275,7 @@ def tonight(plan: Plan, start: date, night: date, holds: Sequence[Hold] = ()) ->
     steps = schedule(plan, start, holds)
     i = _current(steps, night)
     current = steps[i]
-    closed, open_from = _held_nights(holds, start)
+    closed, open_from = _held_nights([h for h in holds if h.holds_dose], start)
     step_up = i > 0 and night == current.start and current.step.dose_mg > steps[i - 1].step.dose_mg
     following = steps[i + 1] if i + 1 < len(steps) else None
     held = night in closed or (open_from is not None and night >= open_from)

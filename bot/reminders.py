@@ -38,7 +38,7 @@ def plan_of(patient: Patient) -> Plan:
 
 
 def holds_of(patient: Patient) -> list[Hold]:
-    return [Hold(start=h.start, end=h.end) for h in patient.holds]
+    return [Hold(start=h.start, end=h.end, kind=h.kind) for h in patient.holds]
 
 
 def zone_of(patient: Patient) -> ZoneInfo:
@@ -142,14 +142,52 @@ class Reminders:
             night += timedelta(days=1)
         return night
 
-    async def hold_current_dose(self, repo: Repository, patient: Patient) -> date | None:
-        """Keep the patient at their current dose from the first open night; replan it."""
-        if not _planned(patient) or any(h.end is None for h in patient.holds):
+    async def hold_current_dose(self, repo: Repository, patient: Patient) -> Dose | None:
+        """Keep the patient at the dose they take now; the next increase waits for a provider.
+
+        The hold begins at the first night not yet reminded. On a step-up night whose reminder
+        is out but whose new dose is not recorded taken, it begins tonight: tonight goes back to
+        the previous dose, and that night's row is returned for the patient to be told.
+        """
+        if not _planned(patient) or any(h.end is None and h.kind == "hold" for h in patient.holds):
             return None
         night = await self.first_open_night(repo, patient)
+        tonight_row = await repo.dose_on(patient.id, night - timedelta(days=1))
+        revert = (
+            tonight_row is not None
+            and tonight_row.step_up
+            and tonight_row.status in nightly.OPEN
+            and tonight_row.status != "scheduled"
+        )
+        if revert:
+            assert tonight_row is not None
+            night = tonight_row.night
         await repo.add_hold(patient, night, self.clock.now())
+        await repo.refresh(patient)
+        if revert:
+            assert tonight_row is not None and patient.start_date is not None
+            info = tonight(plan_of(patient), patient.start_date, night, holds_of(patient))
+            assert info is not None
+            tonight_row.step = info.step.number
+            tonight_row.dose_mg = info.step.dose_mg
+            tonight_row.capsule_mg = info.step.capsule_mg
+            tonight_row.capsules = info.step.capsules
+            tonight_row.step_up = False
         await self.replan(repo, patient)
-        return night
+        return tonight_row if revert else None
+
+    async def withhold(self, repo: Repository, patient: Patient) -> None:
+        """No LDN until a provider decides: reminders stop, and the nights off do not count.
+
+        Before the first dose (still enrolling) this is the wait for clearance a screening "yes"
+        starts; after it, the patient is withheld from now on.
+        """
+        if not patient.enrolled or patient.plan is None:
+            patient.awaiting_clearance = True
+            return
+        if patient.withheld_at is None:
+            patient.withheld_at = self.clock.now()
+        await self.replan(repo, patient)
 
     async def release(self, repo: Repository, patient: Patient) -> None:
         """End every open hold at the first open night: the plan goes on from there."""
@@ -161,6 +199,7 @@ class Reminders:
         for hold in patient.holds:
             if hold.end is None:
                 hold.end = max(night, hold.start)
+        patient.withheld_at = None
         if patient.awaiting_clearance:
             patient.awaiting_clearance = False
             if patient.start_date is not None and patient.start_date < night:

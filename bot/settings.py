@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     checkin_every_days: int = Field(default=7, ge=0, le=28)
     tolerance_check_days: int = Field(default=2, ge=0, le=7)
     invite_valid_hours: int = Field(default=72, ge=1, le=720)
+    allow_no_care_team: bool = False
+    restart_review_nights: int = Field(default=7, ge=1, le=60)
+    checkin_expire_hours: int = Field(default=12, ge=1, le=72)
 
     @field_validator("provider_chat_ids", "provider_user_ids", "admin_user_ids", mode="before")
     @classmethod
@@ -109,6 +112,11 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
+
+    @property
+    def has_care_team(self) -> bool:
+        """Say whether anyone receives alerts: a provider chat or an admin."""
+        return bool(self.provider_chat_ids or self.admin_user_ids)
 
     @property
     def token(self) -> str:

@@ -333,6 +333,32 @@ TEXTS: dict[str, str] = {
         "Thank you for telling me. I've passed your message to your care team, and they'll get "
         "back to you. Stay on your current dose of {dose} until they do."
     ),
+    # A concern raised: what to do tonight while the care team decides (bot/concerns.py). The bot
+    # speaks for itself here: "your care team asks" is only ever said after a provider decided.
+    "concern_emergency": (
+        "⚠️ Please call {emergency} now, or go to the nearest emergency department."
+    ),
+    "concern_crisis": (
+        "If you're having thoughts of harming yourself, you can call or text {crisis} at any "
+        "hour. You're not alone."
+    ),
+    "concern_withhold": (
+        "Please don't take any LDN until your care team replies. I've stopped your reminders "
+        "until then, and I'll tell you here as soon as they do."
+    ),
+    "concern_hold": (
+        "I've paused your next dose increase while your care team looks at this. Keep taking "
+        "{dose} as usual, and no more, until they reply."
+    ),
+    "concern_hold_tonight": (
+        "I've paused tonight's dose increase while your care team looks at this. If you haven't "
+        "taken tonight's dose yet, take your previous dose instead: {dose}. No more than that."
+    ),
+    "concern_unwell": "If you feel very unwell, call {emergency}.",
+    "concern_sent": "I've sent this to your care team now.",
+    "concern_not_sent": (
+        "This bot has no care team set up to read it, so please contact your clinic yourself."
+    ),
     "tolerance_held": (
         "Your dose increase is on hold: I didn't get your check-in answers, so I've asked your "
         "care team. Until they reply, stay on this dose."

@@ -23,6 +23,14 @@ class Grade(IntEnum):
     SEVERE = 3
 
 
+class Stop(IntEnum):
+    """What the patient is told to do tonight while a concern waits for a provider."""
+
+    NONE = 0  # nothing changes
+    HOLD = 1  # stay on the dose taken now; the next increase waits
+    WITHHOLD = 2  # take no LDN until the care team replies
+
+
 class Tier(IntEnum):
     """How soon someone must act on a finding."""
 
@@ -55,6 +63,32 @@ FLAG_TIERS: Mapping[str, Tier] = {
     "allergy": Tier.URGENT,
 }
 FLAGS: tuple[str, ...] = tuple(FLAG_TIERS)  # the yes/no red-flag questions, in asking order
+
+# Signs that LDN must not be taken until a provider has looked (DOMAIN.md, "Withhold or hold"):
+# the guide's contraindications and signs that naltrexone may be doing harm. The codes are the
+# red-flag questions' and the red-flag word categories' (`bot/redflags.py`); every emergency
+# withholds too, whatever its code.
+WITHHOLD_CODES: frozenset[str] = frozenset(
+    {
+        "breathing",  # breathing trouble or a swelling throat: possible anaphylaxis
+        "allergy",  # an allergic reaction
+        "self_harm",  # an emergency in itself
+        "opioids",  # naltrexone blocks opioids and can bring on withdrawal
+        "surgery",  # surgery or dental work may need opioid pain relief
+        "withdrawal",  # signs of opioid withdrawal: hidden opioid use
+        "liver",  # signs of liver injury
+        "pregnancy",  # pregnancy, planning one, or breastfeeding
+        "overdose",  # too much taken, or a double dose
+        "fainting",  # fainting or passing out
+        "seizure",  # a fit or seizure
+        "vomiting_blood",  # vomiting blood
+        "vomiting",  # vomiting that will not stop: the dose cannot be kept down, or harm
+        "chest_pain",  # chest pain
+        "hallucinations",  # seeing or hearing things that are not there
+        "headache_worst",  # the worst headache of one's life
+        "belly_pain",  # severe belly pain
+    }
+)
 
 SCREENING_TIERS: Mapping[str, Tier] = {
     # LDN must not be taken with opioids, and a planned surgery may need them.
@@ -135,6 +169,19 @@ class Triage:
     def emergency(self) -> bool:
         """Say whether the patient must call the emergency number or crisis line now."""
         return self.tier >= Tier.EMERGENCY
+
+    @property
+    def stop(self) -> Stop:
+        """Withhold LDN, hold the increase, or neither, until a provider decides."""
+        return safety_stop(self.findings)
+
+
+def safety_stop(findings: Iterable[Finding]) -> Stop:
+    """Withhold on an emergency or a sign of harm; hold the increase on any other alert."""
+    found = [f for f in findings if f.tier >= Tier.ROUTINE]
+    if any(f.tier >= Tier.EMERGENCY or f.effect in WITHHOLD_CODES for f in found):
+        return Stop.WITHHOLD
+    return Stop.HOLD if found else Stop.NONE
 
 
 def _check(codes: Iterable[str], known: Sequence[str], what: str) -> None:

@@ -87,6 +87,8 @@ class Patient(Base):
     provider_paused: Mapped[bool] = mapped_column(Boolean, default=False)
     # A provider moved the dose to the morning: the reminder says so.
     morning_dose: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A contraindication or a sign of harm: no LDN, and no reminders, until a provider decides.
+    withheld_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     # Always loaded with the patient: every dose rule needs them, and async code cannot lazy-load.
     holds: Mapped[list[PlanHold]] = relationship(
@@ -108,11 +110,17 @@ class Patient(Base):
             and not self.blocked_bot
             and not self.awaiting_clearance
             and not self.provider_paused
+            and self.withheld_at is None
         )
 
 
 class PlanHold(Base):
-    """A stretch of nights at the current dose; only a provider opens or releases one."""
+    """A stretch of nights that do not count toward a step.
+
+    `hold`: the increase waits at the current dose (opened for a concern, released only by a
+    provider). `off`: nights the patient did not take LDN (skipped, missed, paused, withheld):
+    a step counts the nights actually on its dose.
+    """
 
     __tablename__ = "plan_holds"
 
@@ -123,6 +131,7 @@ class PlanHold(Base):
     start: Mapped[date] = mapped_column(Date)
     end: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(16), default="hold", server_default="hold")
 
     patient: Mapped[Patient] = relationship(back_populates="holds")
 
@@ -239,6 +248,8 @@ class Escalation(Base):
     decision: Mapped[str | None] = mapped_column(String(16))
     decided_by: Mapped[int | None] = mapped_column(BigInteger)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What the patient was told to do while it waits: withhold (no LDN), hold (no increase).
+    stop: Mapped[str | None] = mapped_column(String(16))
 
     patient: Mapped[Patient] = relationship()
 

@@ -254,7 +254,9 @@ async def test_continuing_after_an_unanswered_tolerance_check_lets_the_increase_
     assert sum(t("tolerance_held") in (m.text or "") for m in user.messages()) == 1
 
 
-async def test_a_hold_after_tonights_reminder_went_out_begins_tomorrow(care: Simulation) -> None:
+async def test_a_concern_on_a_step_up_night_before_the_new_dose_is_taken_keeps_tonight_lower(
+    care: Simulation,
+) -> None:
     from tests.test_care_loop import report
 
     user = care.telegram.user(PATIENT)
@@ -263,14 +265,15 @@ async def test_a_hold_after_tonights_reminder_went_out_begins_tomorrow(care: Sim
     await care.run_until(at(date(2026, 3, 14), 22, 1))
     assert care.reminders_to(user)[-1].text.startswith(t("reminder", dose="3 mg")[:20])
 
-    answer = await report(care, user, grades={"stomach": "grade_3"})
+    await report(care, user, grades={"stomach": "grade_3"})
 
-    # Tonight's reminder said 3 mg: the patient is held there, from tomorrow on.
-    assert answer.text == t("checkin_urgent", dose="3 mg (2 × 1.5 mg capsules)", emergency="911")
+    # The increase waits from tonight: the 3 mg reminder is out, but 3 mg is not taken yet.
     patient = await patient_of(care, user)
-    assert patient is not None and [h.start for h in patient.holds] == [date(2026, 3, 15)]
+    assert patient is not None and [h.start for h in patient.holds] == [date(2026, 3, 14)]
     nights = {d.night: d for d in await doses_of(care, user)}
-    assert nights[date(2026, 3, 14)].dose_mg == Decimal("3.0")
+    assert nights[date(2026, 3, 14)].dose_mg == Decimal("1.5")
+    assert not nights[date(2026, 3, 14)].step_up
+    assert nights[date(2026, 3, 15)].dose_mg == Decimal("1.5")
 
 
 async def test_typed_words_after_their_check_in_was_replaced_are_read_as_a_message(

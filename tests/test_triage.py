@@ -14,10 +14,12 @@ from bot.triage import (
     Finding,
     Grade,
     Report,
+    Stop,
     Tier,
     Triage,
     combine,
     missed_streak,
+    safety_stop,
     screening,
     triage,
 )
@@ -420,3 +422,40 @@ def test_same_reason_for_another_effect_is_not_a_repeat() -> None:
 def test_combine_of_nothing_is_tier_none() -> None:
     assert combine() == Triage(Tier.NONE, (), ())
     assert combine(Triage(Tier.NONE, (), ())).tier is Tier.NONE
+
+
+# Withhold or hold: what the patient is told to do while a provider decides
+
+
+@pytest.mark.parametrize("flag", sorted(FLAGS))
+def test_every_red_flag_question_withholds_ldn(flag: str) -> None:
+    result = triage(report(flags=(flag,)))
+    assert result.stop is Stop.WITHHOLD
+
+
+def test_an_emergency_withholds_whatever_its_code() -> None:
+    assert safety_stop([Finding(Tier.EMERGENCY, "words_x", "not_a_withhold_code")]) is Stop.WITHHOLD
+
+
+@pytest.mark.parametrize(
+    "finding",
+    [
+        Finding(Tier.URGENT, "severe_stomach", "stomach"),
+        Finding(Tier.ROUTINE, "worse_two_grades_sleep", "sleep"),
+        Finding(Tier.ROUTINE, "missed_three"),
+        Finding(Tier.ROUTINE, "tolerance_unanswered"),
+        Finding(Tier.URGENT, "mood_worse", "mood"),
+    ],
+)
+def test_a_tolerability_concern_holds_the_increase_only(finding: Finding) -> None:
+    assert safety_stop([finding]) is Stop.HOLD
+
+
+def test_tips_and_expected_effects_stop_nothing() -> None:
+    assert safety_stop([Finding(Tier.INFO, "expected_sleep", "sleep")]) is Stop.NONE
+    assert safety_stop([]) is Stop.NONE
+
+
+def test_a_withhold_code_below_routine_stops_nothing() -> None:
+    # A mention that did not alert (an INFO finding) never withholds on its code alone.
+    assert safety_stop([Finding(Tier.INFO, "note", "opioids")]) is Stop.NONE
