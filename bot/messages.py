@@ -59,8 +59,12 @@ def plan_name(plan: Plan) -> str:
 def plan_lines(schedule: list[ScheduledStep], current: int | None, today: date) -> list[str]:
     """One line per step, with its dates, marking where the patient is."""
     lines = []
+    dated = False
     for entry in schedule:
-        if entry.start is None:
+        dated = dated or entry.start is not None
+        if entry.start is None and not dated:
+            when = t("plan_before")  # before the step a provider started the patient on
+        elif entry.start is None:
             when = t("plan_waiting")
         elif entry.end is None:
             when = t("plan_from", start=day(entry.start, today))

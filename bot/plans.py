@@ -6,7 +6,7 @@ Pure rules: no Telegram, no database, no clock. Milligrams are always `Decimal`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -32,10 +32,15 @@ class Step:
 
 @dataclass(frozen=True)
 class Plan:
-    """A provider's titration plan: steps in order, the last one kept open-ended."""
+    """A provider's titration plan: steps in order, the last one kept open-ended.
+
+    `start_step` is where the patient begins with the bot: step 1 for a new patient; a later step
+    only when a provider says so (a patient already on LDN, or a provider's step back).
+    """
 
     key: str
     steps: tuple[Step, ...]
+    start_step: int = 1
 
     @property
     def target_mg(self) -> Decimal:
@@ -46,6 +51,7 @@ class Plan:
         """Return a JSON-serialisable form, milligrams as strings."""
         return {
             "key": self.key,
+            "start_step": self.start_step,
             "steps": [
                 {
                     "number": s.number,
@@ -71,7 +77,22 @@ class Plan:
             )
             for s in data["steps"]
         )
-        return cls(key=data["key"], steps=steps)
+        return cls(key=data["key"], steps=steps, start_step=int(data.get("start_step", 1)))
+
+    def starting_at(self, step_number: int) -> Plan:
+        """The same plan, begun at another step (a provider's decision, never the bot's)."""
+        if not 1 <= step_number <= len(self.steps):
+            raise PlanError(f"The plan has no step {step_number}.")
+        return replace(self, start_step=step_number)
+
+    def step_for(self, dose_mg: object) -> Step:
+        """The step giving `dose_mg`, or PlanError naming the doses the plan has."""
+        mg = _mg(dose_mg)
+        for s in self.steps:
+            if s.dose_mg == mg:
+                return s
+        doses = ", ".join(_fmt(s.dose_mg) for s in self.steps)
+        raise PlanError(f"The plan has no step of {_fmt(mg)}; its doses are {doses}.")
 
 
 # The kinds of stretch that do not count toward a step. A provider's hold and the bot's hold (a
@@ -122,6 +143,8 @@ def validate_plan(plan: Plan, max_mg: Decimal = DEFAULT_MAX_MG) -> None:
     if not plan.steps:
         raise PlanError("The plan has no steps.")
     last = len(plan.steps)
+    if not 1 <= plan.start_step <= last:
+        raise PlanError(f"The plan starts at step {plan.start_step}, which it does not have.")
     for i, s in enumerate(plan.steps, start=1):
         dose, cap = s.dose_mg, s.capsule_mg
         if s.number != i:
@@ -224,11 +247,17 @@ def _held_nights(holds: Sequence[Hold], start: date) -> tuple[set[date], date | 
 
 
 def schedule(plan: Plan, start: date, holds: Sequence[Hold] = ()) -> list[ScheduledStep]:
-    """Place each step of the plan on the calendar, held nights not counting toward a step."""
+    """Place each step of the plan on the calendar, from its start step on `start`.
+
+    Nights in `holds` do not count toward a step. Steps before the start step were before the
+    patient began with the bot: they have no dates.
+    """
     closed, open_from = _held_nights(holds, start)
-    result: list[ScheduledStep] = []
+    result: list[ScheduledStep] = [
+        ScheduledStep(s, None, None) for s in plan.steps[: plan.start_step - 1]
+    ]
     first: date | None = start
-    for s in plan.steps:
+    for s in plan.steps[plan.start_step - 1 :]:
         if first is None or s.days is None:
             result.append(ScheduledStep(s, first, None))
             first = None
@@ -276,7 +305,11 @@ def tonight(plan: Plan, start: date, night: date, holds: Sequence[Hold] = ()) ->
     i = _current(steps, night)
     current = steps[i]
     closed, open_from = _held_nights([h for h in holds if h.holds_dose], start)
-    step_up = i > 0 and night == current.start and current.step.dose_mg > steps[i - 1].step.dose_mg
+    step_up = (
+        i >= plan.start_step
+        and night == current.start
+        and current.step.dose_mg > steps[i - 1].step.dose_mg
+    )
     following = steps[i + 1] if i + 1 < len(steps) else None
     held = night in closed or (open_from is not None and night >= open_from)
     return Tonight(
@@ -304,18 +337,6 @@ def capsule_change_ahead(
     if change is None or change.start is None:
         return None
     return change if 1 <= (change.start - night).days <= within_days else None
-
-
-def rebased_start(plan: Plan, step_number: int, night: date) -> date:
-    """Return the start date on which `night` is the first night of step `step_number`.
-
-    Going back a step is a provider's decision: the plan is kept, and its calendar is moved so that
-    the chosen step begins on `night` (the caller holds it there until a provider says go on).
-    """
-    if not 1 <= step_number <= len(plan.steps):
-        raise PlanError(f"The plan has no step {step_number}.")
-    before = sum(s.days or 0 for s in plan.steps[: step_number - 1])
-    return night - before * _NIGHT
 
 
 def _builtin(key: str, rows: Sequence[tuple[str, str, int, int | None]]) -> Plan:

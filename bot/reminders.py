@@ -18,7 +18,7 @@ from bot.clock import Clock
 from bot.escalations import store as alerts_store
 from bot.nightly import Answer, Verdict
 from bot.notifier import Notifier
-from bot.plans import Hold, Plan, Tonight, rebased_start, tonight
+from bot.plans import Hold, Plan, Tonight, tonight
 from bot.settings import Settings
 from bot.timing import local_today, night_cutoff, reminder_at, upcoming_night
 from bot.triage import Finding, Tier
@@ -218,9 +218,12 @@ class Reminders:
         info = tonight(plan, patient.start_date, night, holds_of(patient))
         assert info is not None
         target = max(info.step.number - 1, 1)
+        # The plan begins again at the earlier step on that night, held there: what came before
+        # (its holds and nights off included) no longer places any step.
         await repo.delete_holds(patient)
-        patient.start_date = rebased_start(plan, target, night)
-        await repo.add_hold(patient, night + timedelta(days=1), self.clock.now())
+        patient.plan = plan.starting_at(target).to_dict()
+        patient.start_date = night
+        await repo.add_hold(patient, night, self.clock.now(), kind="provider")
         await self.replan(repo, patient)
         return target
 

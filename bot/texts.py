@@ -146,6 +146,7 @@ TEXTS: dict[str, str] = {
     "plan_from_to": "{start} to {end}",
     "plan_from": "from {start}",
     "plan_waiting": "after your provider's go-ahead",
+    "plan_before": "before you started with me",
     "plan_legend": "▶ marks where you are.",
     "settings": (
         "Your settings:\nReminder: {bedtime} ({zone})\nReminders: {state}\n\n"

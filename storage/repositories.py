@@ -71,8 +71,16 @@ class Repository:
         await self.session.delete(patient)
         await self.session.flush()
 
-    async def add_hold(self, patient: Patient, start: date, now: datetime) -> PlanHold:
-        hold = PlanHold(patient_id=patient.id, start=start, end=None, created_at=now)
+    async def add_hold(
+        self,
+        patient: Patient,
+        start: date,
+        now: datetime,
+        *,
+        end: date | None = None,
+        kind: str = "hold",
+    ) -> PlanHold:
+        hold = PlanHold(patient_id=patient.id, start=start, end=end, created_at=now, kind=kind)
         patient.holds.append(hold)
         await self.session.flush()
         return hold

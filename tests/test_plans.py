@@ -18,7 +18,6 @@ from bot.plans import (
     Step,
     capsule_change_ahead,
     custom_plan,
-    rebased_start,
     schedule,
     tonight,
     validate_plan,
@@ -504,21 +503,47 @@ def test_to_dict_shape():
 
 
 @pytest.mark.parametrize("step_number", [1, 2, 4, 7])
-def test_a_rebased_plan_starts_the_chosen_step_on_the_given_night(step_number: int) -> None:
-    plan = BUILTIN_PLANS["builtin-0.5"]
+def test_a_plan_started_at_a_step_gives_that_step_on_its_first_night(step_number: int) -> None:
+    plan = BUILTIN_PLANS["builtin-0.5"].starting_at(step_number)
     night = date(2026, 5, 20)
-    start = rebased_start(plan, step_number, night)
-    # Held from the next night: a hold opening on a step's first night would keep the step before.
-    holds = [Hold(night + timedelta(days=1), None)]
-    info = tonight(plan, start, night, holds)
+    holds = [Hold(night, None)]
+    info = tonight(plan, night, night, holds)
     assert info is not None and info.step.number == step_number
-    later = tonight(plan, start, night + timedelta(days=60), holds)
+    # A provider's step or start is never a step-up: the patient is on that dose already.
+    assert not info.is_step_up
+    later = tonight(plan, night, night + timedelta(days=60), holds)
     assert later is not None and later.step.number == step_number and later.held
-    if step_number > 1:
-        before = tonight(plan, start, night - timedelta(days=1))
-        assert before is not None and before.step.number == step_number - 1
+    assert tonight(plan, night, night - timedelta(days=1)) is None
 
 
-def test_rebasing_to_a_step_the_plan_lacks_is_refused() -> None:
+def test_a_plan_started_at_a_later_step_goes_on_up_from_there() -> None:
+    plan = BUILTIN_PLANS["builtin-1.5"].starting_at(2)
+    steps = schedule(plan, date(2026, 5, 20))
+    assert [(s.step.number, s.start, s.end) for s in steps] == [
+        (1, None, None),
+        (2, date(2026, 5, 20), date(2026, 5, 30)),
+        (3, date(2026, 5, 30), None),
+    ]
+    up = tonight(plan, date(2026, 5, 20), date(2026, 5, 30))
+    assert up is not None and up.is_step_up and up.step.number == 3
+
+
+def test_starting_at_a_step_the_plan_lacks_is_refused() -> None:
     with pytest.raises(PlanError):
-        rebased_start(BUILTIN_PLANS["builtin-1.5"], 4, date(2026, 5, 20))
+        BUILTIN_PLANS["builtin-1.5"].starting_at(4)
+    with pytest.raises(PlanError):
+        validate_plan(replace(BUILTIN_PLANS["builtin-1.5"], start_step=0))
+
+
+def test_a_start_step_survives_the_round_trip_and_old_plans_start_at_step_one() -> None:
+    plan = BUILTIN_PLANS["builtin-0.5"].starting_at(3)
+    assert Plan.from_dict(plan.to_dict()) == plan
+    old = {k: v for k, v in plan.to_dict().items() if k != "start_step"}
+    assert Plan.from_dict(old).start_step == 1
+
+
+def test_a_step_is_found_by_its_dose() -> None:
+    plan = BUILTIN_PLANS["builtin-0.5"]
+    assert plan.step_for("2").number == 4
+    with pytest.raises(PlanError, match="no step of 2.2 mg"):
+        plan.step_for("2.2")
