@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot import callbacks, messages, nightly
+from bot import callbacks, messages
 from bot.clock import Clock
 from bot.parsing import zone_city
 from bot.plans import schedule, tonight
@@ -114,7 +114,7 @@ class Care:
             patient.reminders_paused = paused
             patient.awaiting = None
             gap = await self.reminders.replan(repo, patient)
-            await self.reminders.resumed(repo, patient, gap)
+            long_gap = await self.reminders.resumed(repo, patient, gap)
             await repo.commit()
             if stop:
                 return Reply(t("stopped"))
@@ -122,7 +122,7 @@ class Care:
                 return Reply(t("paused"))
             assert patient.bedtime is not None
             lines = [t("resumed", bedtime=messages.clock(patient.bedtime))]
-            if gap > nightly.RESUME_GAP_NIGHTS:
+            if long_gap:
                 lines.append(messages.clinic_text("resume_after_gap", self.settings))
             return Reply("\n\n".join(lines))
 

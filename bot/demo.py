@@ -69,7 +69,7 @@ WHO = "{name} (user {id})"
 WALL_TIME = "(demo ran in {seconds:.1f} s of real time)"
 REFUSED = "The fake Telegram refused a request of the bot: {method}: {why}"
 DEFAULT_SEED = 7
-NIGHTS = 88  # twelve weeks and four nights: the 4.5 mg step starts on night 85
+NIGHTS = 96  # the 4.5 mg step starts after 84 nights taken: about night 92 with the nights off
 FIRST_WEEK = 7
 PATIENT_ID = 4242
 DOCTOR_ID = 5150
@@ -80,7 +80,7 @@ ZONE = ZoneInfo("Europe/London")  # its clocks go forward on 29 March, mid-plan
 START = datetime(2026, 3, 2, 16, 0, tzinfo=UTC)  # a Monday afternoon in London, at the clinic
 PATIENT_OPENS_LINK = timedelta(hours=2, minutes=10)  # after START: at home that evening
 BEDTIME = "22:30"
-TODAY_NIGHT = 14  # the patient asks /today on the first step-up evening
+STEP_NIGHTS = 14  # the 0.5 mg plan's nights on each dose
 
 # What the patient does each night. The first week shows every kind; the rest are placed by seed.
 TAKEN, SNOOZED, LATE, SKIPPED, MISSED_NIGHT = "taken", "snoozed", "late", "skipped", "missed"
@@ -164,6 +164,18 @@ def pattern(seed: int, nights: int = NIGHTS) -> list[str]:
     ):
         kinds[night] = kind
     return kinds
+
+
+def step_ups(kinds: Sequence[str]) -> list[int]:
+    """The nights (0-based) each step after the first begins on: a step counts nights taken."""
+    starts, counted = [], 0
+    for number, kind in enumerate(kinds):
+        if counted == STEP_NIGHTS:
+            starts.append(number)
+            counted = 0
+        if kind not in (SKIPPED, MISSED_NIGHT):
+            counted += 1
+    return starts
 
 
 def ordinary(lines: Sequence[Line]) -> bool:
@@ -353,13 +365,14 @@ async def play(seed: int, full: bool, out: Callable[[str], None], database_url: 
         first_night = START.astimezone(ZONE).date()
         printer.full(view.take(), ZONE)
         checkins = 0
+        today_night = step_ups(kinds)[0]  # the patient asks /today on the first step-up evening
         for number, kind in enumerate(kinds):
             night = first_night + timedelta(days=number)
             if number % 7 == 0:
                 printer.heading(WEEK.format(number=number // 7 + 1))
             # The evening in parts, each printed whole or, when there is little to it, on a line.
             parts: list[tuple[list[Line], bool]] = []
-            if number == TODAY_NIGHT:
+            if number == today_night:
                 await sim.run_until(datetime.combine(night, time(19, 0), ZONE).astimezone(UTC))
                 await patient.say("/today")
                 parts.append((view.take(), False))

@@ -8,7 +8,7 @@ twice, across restarts and across processes; a failure puts the row back, due ag
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from bot import messages, nightly
 from bot.alerts import Alerts
@@ -21,7 +21,7 @@ from bot.plans import capsule_change_ahead
 from bot.reminders import Reminders, holds_of, plan_of, zone_of
 from bot.settings import Settings
 from bot.texts import t
-from bot.triage import MISSED_NIGHTS, Finding, Tier, missed_streak
+from bot.triage import Finding, Tier
 from bot.views import Reply
 from storage.db import Database
 from storage.models import Dose, Patient
@@ -82,10 +82,12 @@ class Dispatcher:
             action = nightly.due_action(dose.status, now, dose.cutoff_at, followup_sent)
             if action is Action.MISS:
                 if await repo.claim(dose.id, dose.status, status="missed", next_action_at=None):
-                    # The night and what it means (a third in a row) are committed together.
-                    await self._missed(repo, dose.patient, dose.night)
+                    # The night, what it means (a night off the step, a third in a row) and the
+                    # next night planned on it are committed together.
+                    await self.reminders.night_off(repo, dose.patient, dose.night)
+                    await repo.forget_unsent(dose.patient_id)
+                    await self.reminders.plan_next_night(repo, dose.patient, backfill=True)
                     await repo.commit()
-                    await self._plan_next(repo, dose.patient)
             elif action is Action.RECOVER:
                 # The claim was made SENDING_TIMEOUT before the deadline it set.
                 claimed_at = dose.next_action_at - nightly.SENDING_TIMEOUT
@@ -187,14 +189,6 @@ class Dispatcher:
             return
         await repo.claim(dose.id, "sent", followup_message_id=message_id, attempts=0)
         await repo.commit()
-
-    async def _missed(self, repo: Repository, patient: Patient, night: date) -> None:
-        """Three missed nights in a row: hold the next increase and ask the care team."""
-        finding = missed_streak(await repo.statuses(patient.id, MISSED_NIGHTS + 1, until=night))
-        if finding is None:
-            return
-        await store_escalation(repo, patient, finding, self.clock.now())
-        await self.reminders.hold_current_dose(repo, patient)
 
     async def _unreachable(self, repo: Repository, patient: Patient) -> None:
         """The patient blocked the bot: stop, keep their data, tell the care team."""

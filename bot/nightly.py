@@ -18,10 +18,6 @@ MAX_SNOOZES = 3
 # night's follow-up still reaches the patient if it was lost.
 SENDING_TIMEOUT = timedelta(minutes=2)
 
-# A gap of more than about three weeks without LDN: whether to restart where the patient left off
-# or lower is the provider's decision (DOMAIN.md), so a patient resuming after one is told to ask.
-RESUME_GAP_NIGHTS = 21
-
 OPEN = frozenset({"scheduled", "sending", "sent", "snoozed"})
 ANSWERED = frozenset({"taken", "skipped"})
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot import callbacks, messages, nightly
+from bot import callbacks, messages
 from bot.clock import Clock
 from bot.escalations import store as store_escalation
 from bot.parsing import match_timezone, parse_bedtime, parse_start_date, zone_city
@@ -87,10 +87,10 @@ class Conversation:
                 patient.blocked_bot = False
                 patient.reminders_paused = False
                 gap = await self.reminders.replan(repo, patient)
-                await self.reminders.resumed(repo, patient, gap)
+                long_gap = await self.reminders.resumed(repo, patient, gap)
                 await repo.commit()
                 replies = [Reply(t("welcome_back_resumed", bedtime=_bedtime(patient)))]
-                if gap > nightly.RESUME_GAP_NIGHTS:
+                if long_gap:
                     replies.append(Reply(self._fill("resume_after_gap")))
                 return replies
             await repo.commit()

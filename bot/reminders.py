@@ -18,15 +18,18 @@ from bot.clock import Clock
 from bot.escalations import store as alerts_store
 from bot.nightly import Answer, Verdict
 from bot.notifier import Notifier
-from bot.plans import Hold, Plan, Tonight, tonight
+from bot.plans import OFF, Hold, Plan, Tonight, tonight
 from bot.settings import Settings
 from bot.timing import local_today, night_cutoff, reminder_at, upcoming_night
-from bot.triage import Finding, Tier
+from bot.triage import MISSED_NIGHTS, Finding, Stop, Tier, missed_streak
 from storage.db import Database
 from storage.models import Dose, Patient
 from storage.repositories import Repository
 
 log = logging.getLogger(__name__)
+
+# Nights whose dose the patient took, or was reminded of and may still take.
+ON_DOSE = ("taken", "sent", "snoozed", "sending")
 
 # At most this many nights are recorded missed after an outage: a longer gap is the provider's call.
 MAX_BACKFILL_NIGHTS = 62
@@ -90,17 +93,22 @@ class Reminders:
             patient.start_date,
         )
         latest = await repo.latest_dose(patient.id)
-        last_mg = latest.dose_mg if latest is not None else None
         if latest is not None and latest.night >= night:
             night = latest.night + timedelta(days=1)
-        elif latest is not None and backfill:
-            first_gap = max(
-                latest.night + timedelta(days=1), night - timedelta(days=MAX_BACKFILL_NIGHTS)
-            )
+        gap_from = latest.night + timedelta(days=1) if latest is not None else patient.start_date
+        if gap_from < night:
+            # Nights that passed with nothing reminded (downtime, a pause, a stop, a withhold)
+            # were not nights on the dose: they do not count toward a step.
+            await repo.add_hold(patient, gap_from, now, end=night, kind=OFF)
+        # The dose the patient is on: the last one taken, or reminded and not yet answered (if
+        # that night ends untaken, this night is planned again).
+        taken = await repo.latest_dose(patient.id, statuses=ON_DOSE)
+        last_mg = taken.dose_mg if taken is not None else None
+        if latest is not None and backfill:
+            first_gap = max(gap_from, night - timedelta(days=MAX_BACKFILL_NIGHTS))
             for offset in range((night - first_gap).days):
                 gap = self._new_dose(patient, first_gap + timedelta(days=offset), "missed", last_mg)
                 await repo.add_dose(gap)
-                last_mg = gap.dose_mg
         dose = self._new_dose(patient, night, "scheduled", last_mg)
         if dose.step_up and await self._increase_waits(repo, patient, dose):
             dose = self._new_dose(patient, night, "scheduled", last_mg)
@@ -126,7 +134,9 @@ class Reminders:
         now = self.clock.now()
         check.status, check.next_action_at = "expired", None
         await repo.add_hold(patient, dose.night, now)
-        await alerts_store(repo, patient, Finding(Tier.ROUTINE, "tolerance_unanswered"), now)
+        await alerts_store(
+            repo, patient, Finding(Tier.ROUTINE, "tolerance_unanswered"), now, stop=Stop.HOLD
+        )
         return True
 
     async def first_open_night(self, repo: Repository, patient: Patient) -> date:
@@ -228,25 +238,60 @@ class Reminders:
         return target
 
     async def resumed(self, repo: Repository, patient: Patient, gap: int) -> bool:
-        """After a long gap, whether and where to restart is the provider's call: hold and ask."""
-        if gap <= nightly.RESUME_GAP_NIGHTS:
+        """After a long gap, whether and where to restart is the provider's call: hold and ask.
+
+        The patient stays on the last dose they took (the nights off did not count toward it).
+        """
+        if gap <= self.settings.restart_review_nights:
             return False
         now = self.clock.now()
-        await alerts_store(repo, patient, Finding(Tier.ROUTINE, "resume_after_gap"), now)
+        await alerts_store(
+            repo, patient, Finding(Tier.ROUTINE, "resume_after_gap"), now, stop=Stop.HOLD
+        )
         await self.hold_current_dose(repo, patient)
         return True
 
     async def replan(self, repo: Repository, patient: Patient) -> int:
         """Recompute the upcoming night after a change of bedtime, zone or pause.
 
-        Return how many nights passed with no reminder before the one now planned (0 if none).
+        Return how many nights without LDN come before the one now planned: since the last
+        night recorded taken (0 when none was, or nothing is planned).
         """
         await repo.forget_unsent(patient.id)
         planned = await self.plan_next_night(repo, patient, backfill=False)
         if planned is None:
             return 0
-        before = await repo.latest_dose(patient.id, before=planned.night)
-        return 0 if before is None else (planned.night - before.night).days - 1
+        taken = await repo.latest_dose(patient.id, before=planned.night, statuses=("taken",))
+        return 0 if taken is None else (planned.night - taken.night).days - 1
+
+    async def night_off(self, repo: Repository, patient: Patient, night: date) -> None:
+        """A night without LDN (skipped or missed): it does not count toward the step.
+
+        A third such night in a row holds the increase and asks the care team: the patient may
+        have stopped, be unwell, or be out of capsules.
+        """
+        await repo.add_hold(
+            patient, night, self.clock.now(), end=night + timedelta(days=1), kind=OFF
+        )
+        finding = missed_streak(await repo.statuses(patient.id, MISSED_NIGHTS + 1, until=night))
+        if finding is not None:
+            await alerts_store(repo, patient, finding, self.clock.now(), stop=Stop.HOLD)
+            await self.hold_current_dose(repo, patient)
+
+    async def night_on(self, repo: Repository, patient: Patient, night: date) -> None:
+        """A night recorded off turned out taken (Taken pressed late): it counts again."""
+        for hold in [h for h in patient.holds if h.kind == OFF]:
+            if hold.end is None or not hold.start <= night < hold.end:
+                continue
+            after = night + timedelta(days=1)
+            if hold.start < night and after < hold.end:
+                await repo.add_hold(patient, after, self.clock.now(), end=hold.end, kind=OFF)
+            if hold.start == night and hold.end == after:
+                await repo.remove_hold(patient, hold)
+            elif hold.start == night:
+                hold.start = after
+            else:
+                hold.end = night
 
     def _new_dose(
         self, patient: Patient, night: date, status: str, last_mg: Decimal | None
@@ -351,12 +396,26 @@ class Reminders:
                 changed = await repo.claim(
                     dose.id, dose.status, status=status, answered_at=now, next_action_at=None
                 )
-            await repo.commit()
             if not changed:
                 # Another press won the race a moment ago: report what it recorded.
+                await repo.rollback()
                 await repo.refresh(dose)
                 return replace(result, verdict=Verdict.ALREADY, status=dose.status)
+            if status == "skipped" or (status == "taken" and result.status == "missed"):
+                await self._counted(repo, dose.patient, dose.night, taken=status == "taken")
+            await repo.commit()
             return replace(result, status=status, snoozed_until=until)
+
+    async def _counted(
+        self, repo: Repository, patient: Patient, night: date, *, taken: bool
+    ) -> None:
+        """Count an answered night toward the step, or not, and plan the next night on that."""
+        if taken:
+            await self.night_on(repo, patient, night)
+        else:
+            await self.night_off(repo, patient, night)
+        # The next night was planned when this one's reminder went out, as if it would be taken.
+        await self.replan(repo, patient)
 
     async def clear_buttons(self, result: AnswerResult, pressed_message_id: int | None) -> None:
         """Take the buttons off the answered night's other messages (the reminder or follow-up)."""

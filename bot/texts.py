@@ -166,8 +166,9 @@ TEXTS: dict[str, str] = {
     ),
     "resumed": "Reminders are back on, at {bedtime}.",
     "resume_after_gap": (
-        "It's been more than three weeks since your last reminder. If you stopped taking LDN, "
-        "please ask {clinic} ({contact}) which dose to restart on before your next one."
+        "It's been more than a week since you last took LDN. Your dose stays where it was and "
+        "won't go up until your care team has looked. If you're unsure about restarting, "
+        "please ask {clinic} ({contact}) before your next dose."
     ),
     "stopped": (
         "I've stopped your reminders and kept your plan and history. Please let your care team "

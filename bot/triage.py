@@ -124,6 +124,8 @@ LASTING = timedelta(days=28)
 # Three unanswered nights in a row: the patient may have stopped, be unwell or be out of capsules,
 # and a longer gap needs the provider before resuming. Don't step up someone who may not be taking.
 MISSED_NIGHTS = 3
+# A night skipped on purpose is a night without LDN just as a missed one is.
+NIGHTS_OFF = frozenset({"missed", "skipped"})
 
 
 @dataclass(frozen=True)
@@ -299,11 +301,11 @@ def screening(answers: Mapping[str, bool]) -> Triage:
 
 
 def missed_streak(statuses: Sequence[str]) -> Finding | None:
-    """Report a run of missed nights once, on its third night (statuses oldest first)."""
-    tail = list(statuses[-(MISSED_NIGHTS + 1) :])
-    if len(tail) < MISSED_NIGHTS or any(s != "missed" for s in tail[-MISSED_NIGHTS:]):
+    """Report a run of nights off (missed or skipped) once, on its third night (oldest first)."""
+    off = [s in NIGHTS_OFF for s in statuses[-(MISSED_NIGHTS + 1) :]]
+    if len(off) < MISSED_NIGHTS or not all(off[-MISSED_NIGHTS:]):
         return None
-    if len(tail) > MISSED_NIGHTS and tail[0] == "missed":
+    if len(off) > MISSED_NIGHTS and off[0]:
         return None  # already reported when the run reached its third night
     return Finding(Tier.ROUTINE, "missed_three")
 

@@ -103,6 +103,11 @@ class Patient(Base):
         return self.enrolled_at is not None
 
     @property
+    def dose_holds(self) -> list[PlanHold]:
+        """The holds that keep the patient at the current dose (not the nights off)."""
+        return [h for h in self.holds if h.kind != "off"]
+
+    @property
     def receives_reminders(self) -> bool:
         return (
             self.enrolled

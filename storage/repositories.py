@@ -98,10 +98,15 @@ class Repository:
         )
         return result.scalar_one_or_none()
 
-    async def latest_dose(self, patient_id: int, before: date | None = None) -> Dose | None:
+    async def latest_dose(
+        self, patient_id: int, before: date | None = None, statuses: Sequence[str] = ()
+    ) -> Dose | None:
+        """The patient's newest night (before `before`, in one of `statuses` when given)."""
         query = select(Dose).where(Dose.patient_id == patient_id)
         if before is not None:
             query = query.where(Dose.night < before)
+        if statuses:
+            query = query.where(Dose.status.in_(statuses))
         result = await self.session.execute(query.order_by(Dose.night.desc()).limit(1))
         return result.scalar_one_or_none()
 
@@ -130,9 +135,15 @@ class Repository:
         return True
 
     async def forget_unsent(self, patient_id: int) -> None:
-        """Drop nights that were planned but never reminded (a pause, a block, a new bedtime)."""
+        """Drop nights planned but never reminded (a pause, a new bedtime, a night not taken).
+
+        Their check-ins not yet sent go too: planning the night again plans its check-in anew.
+        """
         await self.session.execute(
             delete(Dose).where(Dose.patient_id == patient_id, Dose.status == "scheduled")
+        )
+        await self.session.execute(
+            delete(Report).where(Report.patient_id == patient_id, Report.status == "scheduled")
         )
 
     async def due_dose_ids(self, now: datetime, limit: int) -> list[int]:
@@ -205,6 +216,10 @@ class Repository:
             )
         )
         return result.first() is not None
+
+    async def remove_hold(self, patient: Patient, hold: PlanHold) -> None:
+        patient.holds.remove(hold)
+        await self.session.flush()
 
     async def delete_holds(self, patient: Patient) -> None:
         for hold in list(patient.holds):

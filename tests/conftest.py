@@ -6,8 +6,9 @@ import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.settings import Settings
 from bot.simulation import Simulation, VirtualClock, running
+from bot.texts import t
 from fake_telegram.core import FakeTelegram, FakeUser
 from storage.db import Database
 from storage.models import Base, Dose, Patient
@@ -118,6 +120,27 @@ async def doses_of(harness: Simulation, user: FakeUser) -> list[Dose]:
         if patient is None:
             return []
         return list(await repo.doses_between(patient.id, date.min, date.max))
+
+
+async def take_nights(
+    simulation: Simulation,
+    user: FakeUser,
+    first: date,
+    last: date,
+    zone: str = "America/New_York",
+    hour: int = 23,
+) -> None:
+    """The patient takes every night's dose from `first` to `last`, tapping Taken when reminded.
+
+    A step counts the nights actually taken: tests that need a patient some way into a plan
+    live through those nights rather than pretend a start date in the past.
+    """
+    night = first
+    while night <= last:
+        await simulation.run_until(datetime.combine(night, time(hour, 45), ZoneInfo(zone)))
+        reminder = simulation.reminders_to(user)[-1]
+        await simulation.tap(user, reminder, t("button_taken"))
+        night += timedelta(days=1)
 
 
 @pytest.fixture

@@ -117,7 +117,7 @@ async def test_a_severe_answer_holds_alerts_and_the_providers_hold_reaches_plan_
     answer = await report(care, user, grades={"stomach": "grade_3"})
     assert answer.text == t("checkin_urgent", dose="0.5 mg (1 × 0.5 mg capsule)", emergency="911")
     patient = await patient_of(care, user)
-    assert patient is not None and [h.end for h in patient.holds] == [None]
+    assert patient is not None and [h.end for h in patient.dose_holds] == [None]
 
     await settle(care)
     for provider in (DOCTOR, NURSE):
@@ -153,7 +153,7 @@ async def test_a_severe_answer_holds_alerts_and_the_providers_hold_reaches_plan_
     await care.tap(care.telegram.user(NURSE), alerts(care, NURSE)[0], t("button_decide_continue"))
     assert user.last().text == t("decided_continue")
     patient = await patient_of(care, user)
-    assert patient is not None and all(h.end is not None for h in patient.holds)
+    assert patient is not None and all(h.end is not None for h in patient.dose_holds)
     assert [(e.actor_user_id, e.action) for e in await audit(care)] == [
         (DOCTOR, "hold"),
         (NURSE, "continue"),
@@ -237,7 +237,7 @@ async def test_a_second_provider_pressing_after_the_first_finds_it_handled(
     assert [e.action for e in await audit(care)] == ["continue"]
     patient = await patient_of(care, user)
     assert patient is not None and not patient.provider_paused
-    assert all(h.end is not None for h in patient.holds)
+    assert all(h.end is not None for h in patient.dose_holds)
 
 
 # Security
@@ -259,7 +259,7 @@ async def test_a_stranger_pressing_a_decision_changes_nothing(care: Simulation) 
     [escalation] = await escalations(care)
     assert escalation.status == "open" and await audit(care) == []
     patient = await patient_of(care, user)
-    assert patient is not None and [h.end for h in patient.holds] == [None]
+    assert patient is not None and [h.end for h in patient.dose_holds] == [None]
 
 
 async def test_a_stranger_cannot_invite_or_list_patients(care: Simulation) -> None:
@@ -477,7 +477,7 @@ async def test_mild_expected_effects_reassure_with_a_tip_and_alert_nobody(
     assert t("tip_stomach") in reply.text and reply.text.startswith(t("checkin_info"))
     assert await escalations(care) == []
     patient = await patient_of(care, user)
-    assert patient is not None and patient.holds == []
+    assert patient is not None and patient.dose_holds == []
 
 
 # Delivery, re-notification, restarts
@@ -667,7 +667,7 @@ async def test_a_decision_on_a_screening_alert_before_enrollment_ends_is_applied
 
     assert user.last().text == t("decided_cleared")
     patient = await patient_of(care, user)
-    assert patient is not None and not patient.awaiting_clearance and patient.holds == []
+    assert patient is not None and not patient.awaiting_clearance and patient.dose_holds == []
     [entry] = await audit(care)
     assert entry.action == "back"
 
@@ -718,7 +718,7 @@ async def test_continue_waits_for_a_newer_alert_and_never_lifts_another_alerts_p
     answers = care.telegram.calls("answerCallbackQuery")
     assert answers[-1].params["text"] == t("toast_others_open", ids="#2")
     patient = await patient_of(care, user)
-    assert patient is not None and [h.end for h in patient.holds] == [None]
+    assert patient is not None and [h.end for h in patient.dose_holds] == [None]
 
     await care.tap(doctor, second, t("button_decide_pause"))
     await care.tap(doctor, first, t("button_decide_hold"))
@@ -732,7 +732,7 @@ async def test_continue_waits_for_a_newer_alert_and_never_lifts_another_alerts_p
     await care.tap(doctor, second, t("button_decide_continue"))
     patient = await patient_of(care, user)
     assert patient is not None and not patient.provider_paused
-    assert all(h.end is not None for h in patient.holds)
+    assert all(h.end is not None for h in patient.dose_holds)
 
 
 async def test_a_label_waiting_in_an_invitation_is_not_given_twice(care: Simulation) -> None:

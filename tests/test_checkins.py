@@ -124,7 +124,7 @@ async def test_an_unanswered_tolerance_check_holds_the_increase_and_asks_the_pro
     held = [m.text for m in user.messages() if m.text and t("tolerance_held") in m.text]
     assert len(held) == 1 and held[0].startswith(t("reminder", dose="0.5 mg")[:20])
     patient = await patient_of(care, user)
-    assert patient is not None and [(h.start, h.end) for h in patient.holds] == [
+    assert patient is not None and [(h.start, h.end) for h in patient.dose_holds] == [
         (date(2026, 3, 18), None)
     ]
     await settle(care)
@@ -159,7 +159,7 @@ async def test_three_missed_nights_in_a_row_hold_and_are_reported_once(care: Sim
     found = [e for e in await escalations(care) if e.reasons[0][0] == "missed_three"]
     assert len(found) == 1
     patient = await patient_of(care, user)
-    assert patient is not None and len(patient.holds) == 1
+    assert patient is not None and len(patient.dose_holds) == 1
     assert any(a.text.startswith(t("tier_routine")) for a in alerts(care, DOCTOR))
 
 
@@ -261,15 +261,15 @@ async def test_a_concern_on_a_step_up_night_before_the_new_dose_is_taken_keeps_t
 
     user = care.telegram.user(PATIENT)
     await enroll(care, user, await invite(care, plan="1.5"))
-    care.clock.set(at(date(2026, 3, 14), 21, 0))  # step 2 (3 mg) begins tonight
-    await care.run_until(at(date(2026, 3, 14), 22, 1))
+    await take_nights(care, user, START, date(2026, 3, 13))  # ten nights of 1.5 mg
+    await care.run_until(at(date(2026, 3, 14), 22, 1))  # step 2 (3 mg) begins tonight
     assert care.reminders_to(user)[-1].text.startswith(t("reminder", dose="3 mg")[:20])
 
     await report(care, user, grades={"stomach": "grade_3"})
 
     # The increase waits from tonight: the 3 mg reminder is out, but 3 mg is not taken yet.
     patient = await patient_of(care, user)
-    assert patient is not None and [h.start for h in patient.holds] == [date(2026, 3, 14)]
+    assert patient is not None and [h.start for h in patient.dose_holds] == [date(2026, 3, 14)]
     nights = {d.night: d for d in await doses_of(care, user)}
     assert nights[date(2026, 3, 14)].dose_mg == Decimal("1.5")
     assert not nights[date(2026, 3, 14)].step_up

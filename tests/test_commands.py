@@ -11,7 +11,7 @@ from bot.simulation import Simulation
 from bot.texts import t
 from fake_telegram.core import FakeMessage, FakeUser
 from storage.models import Dose
-from tests.conftest import doses_of, patient_of
+from tests.conftest import doses_of, patient_of, take_nights
 
 CLINIC = dict(clinic="Test Clinic", contact="+1 555 0100", emergency="911")
 BEDTIME_LABELS = ["21:00", "21:30", "22:00", "22:30", "23:00", "23:30"]
@@ -51,6 +51,15 @@ async def enroll(
     await harness.tap(user, user.last(), bedtime)
     done = await harness.tap(user, user.last(), t("button_confirm"))
     assert done.text == t("enrolled", bedtime=bedtime)
+
+
+async def enroll_nights_ago(harness: Simulation, user: FakeUser, first: date) -> None:
+    """Enroll on `first` and take every night's dose up to Tuesday 3 March; back to Wednesday."""
+    now = harness.clock.now()
+    harness.clock.set(datetime.combine(first, time(17, 0), UTC))
+    await enroll(harness, user)
+    await take_nights(harness, user, first, date(2026, 3, 3))
+    await harness.run_until(now)
 
 
 async def scheduled(harness: Simulation, user: FakeUser) -> list[Dose]:
@@ -227,9 +236,9 @@ async def test_today_on_a_normal_night_gives_dose_step_and_next_step(harness: Si
 
 async def test_today_on_a_step_up_night_gives_the_new_dose(harness: Simulation) -> None:
     user = harness.telegram.user(222)
-    # Ten nights of 1.5 mg from Sun 22 Feb: Wed 4 Mar is the first night of 3 mg.
-    await enroll(harness, user, start="2026-02-22")
-    (dose,) = await doses_of(harness, user)
+    # Ten nights of 1.5 mg taken from Sun 22 Feb: Wed 4 Mar is the first night of 3 mg.
+    await enroll_nights_ago(harness, user, date(2026, 2, 22))
+    dose = (await doses_of(harness, user))[-1]
     assert (dose.night, dose.step, dose.step_up, dose.capsules) == (date(2026, 3, 4), 2, True, 2)
 
     reply = await harness.say(user, "/today")
@@ -242,7 +251,7 @@ async def test_today_on_a_step_up_night_gives_the_new_dose(harness: Simulation) 
 
 async def test_today_on_the_last_step_says_the_dose_stays(harness: Simulation) -> None:
     user = harness.telegram.user(223)
-    await enroll(harness, user, start="2026-02-12")
+    await enroll_nights_ago(harness, user, date(2026, 2, 12))
     reply = await harness.say(user, "/today")
     assert lines(reply) == [
         *t("today", night="Wed 4 Mar", dose=DOSE_4_5, step=3, steps=3).split("\n"),
@@ -275,7 +284,7 @@ async def test_plan_lists_every_step_with_dates_and_marks_the_current_one(
     harness: Simulation,
 ) -> None:
     user = harness.telegram.user(230)
-    await enroll(harness, user, start="2026-02-22")
+    await enroll_nights_ago(harness, user, date(2026, 2, 22))
     reply = await harness.say(user, "/plan")
     assert lines(reply) == [
         t("plan_header", plan=t("plan_name_builtin-1.5")),

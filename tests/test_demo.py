@@ -19,7 +19,7 @@ from bot.__main__ import main
 from bot.caseload import reason_text
 from bot.checkin_schedule import checkin_due
 from bot.demo import DemoResult, demo_settings, pattern, play
-from bot.plans import BUILTIN_PLANS
+from bot.plans import BUILTIN_PLANS, Hold
 from bot.settings import Settings
 from bot.simulate import simulate
 from bot.texts import t
@@ -91,8 +91,10 @@ def test_demo_reaches_every_step_on_the_plans_dates(
 ) -> None:
     result, lines = played
     # The provider let the plan go on the evening the alert came: no night was held.
-    first = FIRST_NIGHT
-    assert result.steps == [(n, first + timedelta(days=14 * (n - 1))) for n in range(1, 8)]
+    # A step counts the nights taken: each skipped or missed night puts the next step a night on.
+    starts = [FIRST_NIGHT] + [FIRST_NIGHT + timedelta(days=n) for n in demo.step_ups(result.kinds)]
+    assert result.steps == list(enumerate(starts[:STEPS], start=1))
+    assert demo.step_ups(result.kinds)[5] > 84  # later than the calendar alone would say
     assert result.current_mg == "4.5"
     assert demo.SUMMARY_CURRENT.format(dose=words("4.5", 3, "1.5")) in lines
     assert not any(t("reminder_held") in line for line in lines)
@@ -274,13 +276,19 @@ def test_demo_patient_answers_the_check_ins_as_they_come(
 ) -> None:
     result, lines = played
     text = "\n".join(lines)
+    off = [
+        Hold(FIRST_NIGHT + timedelta(days=n), FIRST_NIGHT + timedelta(days=n + 1), "off")
+        for n, kind in enumerate(result.kinds)
+        if kind in (demo.SKIPPED, demo.MISSED_NIGHT)
+    ]
     due = [
         night
         for night in range(len(result.kinds))
         if checkin_due(
             PLAN,
             FIRST_NIGHT,
-            [],
+            # A check-in is planned with the nights off known by then: those before it.
+            [h for h in off if h.start < FIRST_NIGHT + timedelta(days=night)],
             FIRST_NIGHT + timedelta(days=night),
             after_step_up=3,
             every=7,
@@ -325,7 +333,8 @@ def test_demo_patient_answers_the_check_ins_as_they_come(
         assert "\n".join((t("checkin_info"), "", "       " + t(tip))) in text
     assert t("checkin_none") in text
     assert t("checkin_later") in text
-    tolerance = t("checkin_intro_tolerance", date="Mon 16 Mar", dose=words("0.5", 1, "0.5"))
+    increase = messages.day(FIRST_NIGHT + timedelta(days=demo.step_ups(result.kinds)[0]))
+    tolerance = t("checkin_intro_tolerance", date=increase, dose=words("0.5", 1, "0.5"))
     assert tolerance.split(". ")[0] + "." in text
     typed = next(a.words for a in demo.CHECKIN_ANSWERS.values() if a.words and not a.grades)
     assert chat_view.TYPED.format(text=typed) in text

@@ -25,7 +25,7 @@ from fake_telegram.core import FakeMessage, FakeUser
 from fake_telegram.transport import FakeRequest
 from storage.models import Dose
 from storage.repositories import Repository
-from tests.conftest import doses_of, patient_of
+from tests.conftest import doses_of, patient_of, take_nights
 
 NY = ZoneInfo("America/New_York")
 BEDTIME = time(22, 30)
@@ -89,6 +89,19 @@ async def enroll(
     done = await harness.tap(user, user.last(), t("button_confirm"))
     hour, minute = (int(part) for part in bedtime.split(":"))
     assert done.text == t("enrolled", bedtime=messages.clock(time(hour, minute)))
+
+
+async def enroll_nights_ago(
+    harness: Simulation, user: FakeUser, nights: int, plan: str = "builtin-0.5"
+) -> date:
+    """Enroll `nights` nights before TONIGHT and take each of them; return the first night."""
+    first = TONIGHT - timedelta(days=nights)
+    now = harness.clock.now()
+    harness.clock.set(datetime.combine(first, time(12, 0), NY))
+    await enroll(harness, user, plan=plan)
+    await take_nights(harness, user, first, TONIGHT - timedelta(days=1))
+    await harness.run_until(max(now, harness.clock.now()))
+    return first
 
 
 async def nights(harness: Simulation, user: FakeUser) -> dict[date, Dose]:
@@ -447,10 +460,10 @@ async def test_the_night_after_a_miss_says_last_night_was_not_recorded(harness: 
 
 async def test_step_up_night_says_the_dose_is_new(harness: Simulation) -> None:
     user = harness.telegram.user(115)
-    await enroll(harness, user, start=TONIGHT - timedelta(days=14))
+    await enroll_nights_ago(harness, user, 14)
 
     await harness.run_until(bedtime(TONIGHT))
-    [reminder] = reminders(user)
+    reminder = reminders(user)[-1]
     assert reminder.text == "\n\n".join(
         [t("reminder", dose=words("1.0", 2, "0.5")), t("reminder_step_up", step=2, steps=7)]
     )
@@ -467,9 +480,8 @@ async def test_capsule_change_notice_only_in_the_seven_nights_before_the_switch(
     harness: Simulation,
 ) -> None:
     user = harness.telegram.user(116)
-    # builtin-0.5 switches to 1.5 mg capsules on its 85th night (start + 84).
-    start = TONIGHT - timedelta(days=76)
-    await enroll(harness, user, start=start)
+    # builtin-0.5 switches to 1.5 mg capsules on its 85th night taken (start + 84).
+    start = await enroll_nights_ago(harness, user, 76)
     notice_for = {}
     for offset in range(76, 86):
         which = start + timedelta(days=offset)
@@ -484,7 +496,7 @@ async def test_capsule_change_notice_only_in_the_seven_nights_before_the_switch(
             t("reminder_capsule_change", when=messages.nights_ahead(84 - offset), capsule="1.5")
         ]
     assert notice_for[76] == notice_for[84] == notice_for[85] == []
-    assert len(reminders(user)) == 10
+    assert len(reminders(user)) == 86
     switch = reminders(user)[-2]
     assert switch.text.startswith(t("reminder", dose=words("4.5", 3, "1.5")).split("\n")[0])
     assert t("reminder_step_up", step=7, steps=7) in switch.text  # type: ignore[operator]
@@ -836,17 +848,32 @@ async def test_a_send_that_timed_out_but_was_delivered_is_never_sent_twice(
         assert len(reminders(user)) == 1 and len(followups(user)) == 1
 
 
-@pytest.mark.parametrize(("nights_off", "caution"), [(20, False), (40, True)])
-async def test_resuming_after_a_pause_says_when_the_dose_is_new_and_when_to_ask_first(
-    harness: Simulation, nights_off: int, caution: bool
+@pytest.mark.parametrize(
+    ("plan", "taken", "nights_off", "caution"),
+    [
+        ("builtin-0.5", 1, 5, False),
+        ("builtin-0.5", 1, 7, False),
+        ("builtin-0.5", 1, 8, True),
+        # Issue 8: a 35-night pause on the 0.5 mg plan resumed at 2 mg.
+        ("builtin-0.5", 1, 35, True),
+        # Issue 8: a 20-night pause on the 1.5 mg plan resumed at 4.5 mg.
+        ("builtin-1.5", 1, 20, True),
+        # Paused on the night before a step-up: the nights off do not bring the increase.
+        ("builtin-1.5", 9, 20, True),
+    ],
+)
+async def test_resuming_after_a_pause_keeps_the_dose_taken_and_asks_after_a_long_gap(
+    harness: Simulation, plan: str, taken: int, nights_off: int, caution: bool
 ) -> None:
     user = harness.telegram.user(161)
-    await enroll(harness, user)
+    first = await enroll_nights_ago(harness, user, taken - 1, plan=plan)
     await harness.run_until(bedtime(TONIGHT))
     await harness.tap(user, reminders(user)[-1], t("button_taken"))
     await harness.say(user, "/stop")
+    taken_dose = (await night(harness, user, TONIGHT)).dose_mg
+    assert taken_dose == (await night(harness, user, first)).dose_mg  # still on step 1
 
-    back = TONIGHT + timedelta(days=nights_off)
+    back = TONIGHT + timedelta(days=nights_off + 1)
     harness.clock.set(bedtime(back) - timedelta(hours=3))
     count = len(user.messages())
     await harness.say(user, "/start")
@@ -854,17 +881,66 @@ async def test_resuming_after_a_pause_says_when_the_dose_is_new_and_when_to_ask_
     assert said[0] == t("welcome_back_resumed", bedtime="22:30")
     gap_warning = t("resume_after_gap", clinic="Test Clinic", contact="+1 555 0100")
     assert (gap_warning in said) is caution
-    # After a gap that long, the care team is asked, and the dose held until they answer.
+    # After more than RESTART_REVIEW_NIGHTS without LDN the care team is asked, and the dose
+    # stays where it was until they answer.
     patient = await patient_of(harness, user)
-    assert patient is not None and (len(patient.holds) == 1) is caution
+    assert patient is not None and (len(patient.dose_holds) == 1) is caution
     async with harness.services.db.session() as session:
         raised = await Repository(session).open_escalations(patient.id)
     assert [e.reasons for e in raised] == ([[["resume_after_gap", None]]] if caution else [])
 
+    # The nights off did not count toward the step: the dose is the one last taken.
     await harness.run_until(bedtime(back))
     reminder = reminders(user)[-1]
-    # The plan moved on while reminders were off: the first reminder back says the dose is new,
-    # even where the calendar's step-up night itself fell inside the pause.
-    step = nights_off // 14 + 1
-    assert t("reminder_step_up", step=step, steps=7) in reminder.text
-    assert (await night(harness, user, back)).step_up
+    row = await night(harness, user, back)
+    assert row.dose_mg == taken_dose and not row.step_up
+    assert _prefix("reminder_step_up", step="", steps="") not in (reminder.text or "")
+
+
+async def test_a_step_counts_the_nights_taken_not_the_calendar(harness: Simulation) -> None:
+    user = harness.telegram.user(162)
+    await enroll_nights_ago(harness, user, 12, plan="builtin-1.5")  # 12 nights from 20 Feb
+    rows = await nights(harness, user)
+    # Ten nights of 1.5 mg, then 3 mg: with every night taken, the eleventh is the step-up.
+    assert rows[TONIGHT - timedelta(days=2)].step_up
+
+    other = harness.telegram.user(163)
+    first = TONIGHT - timedelta(days=12)
+    harness.clock.set(datetime.combine(first, time(12, 0), NY))
+    await enroll(harness, other, plan="builtin-1.5")
+    for offset in range(14):
+        which = first + timedelta(days=offset)
+        await harness.run_until(bedtime(which) + timedelta(minutes=1))
+        # Skip two nights and miss two more: four nights not on the dose.
+        if offset in (2, 3):
+            await harness.tap(other, reminders(other)[-1], t("button_skip"))
+        elif offset not in (5, 6):
+            await harness.tap(other, reminders(other)[-1], t("button_taken"))
+    await harness.run_until(bedtime(first + timedelta(days=14)) + timedelta(minutes=1))
+    rows = await nights(harness, other)
+    assert [rows[first + timedelta(days=n)].status for n in range(8)] == [
+        "taken", "taken", "skipped", "skipped", "taken", "missed", "missed", "taken"
+    ]  # fmt: skip
+    step_up = [night for night, row in rows.items() if row.step_up]
+    assert step_up == [first + timedelta(days=14)]  # ten nights taken, four later
+
+
+async def test_three_skipped_nights_in_a_row_hold_the_increase_and_ask_once(
+    harness: Simulation,
+) -> None:
+    user = harness.telegram.user(164)
+    first = await enroll_nights_ago(harness, user, 2, plan="builtin-1.5")
+    for offset in range(10):
+        which = TONIGHT + timedelta(days=offset)
+        await harness.run_until(bedtime(which) + timedelta(minutes=1))
+        await harness.tap(user, reminders(user)[-1], t("button_skip"))
+    patient = await patient_of(harness, user)
+    assert patient is not None and [h.end for h in patient.dose_holds] == [None]
+    async with harness.services.db.session() as session:
+        raised = await Repository(session).open_escalations(patient.id)
+    assert [e.reasons for e in raised] == [[["missed_three", None]]]
+    assert raised[0].stop == "hold"
+    # Ten skips in a row never step the plan up.
+    rows = await nights(harness, user)
+    assert {row.dose_mg for row in rows.values()} == {Decimal("1.5")}
+    assert first == TONIGHT - timedelta(days=2)
