@@ -12,7 +12,7 @@ import logging
 from datetime import datetime, timedelta
 
 from bot import callbacks, messages, nightly
-from bot.caseload import adherence, label_of, percent, reason_text, who
+from bot.caseload import adherence, label_of, percent, reason_text, report_findings, who
 from bot.clock import Clock
 from bot.notifier import BACKOFF_SECONDS, Moved, Notifier, TryLater, backoff
 from bot.reminders import Reminders, plan_of
@@ -196,7 +196,7 @@ class Alerts:
                 else (escalation.words[:WORDS_SHOWN] + "…")
             )
             lines.append(t("alert_words", words=words))
-        history = await self._history(repo, patient, escalation.report_id)
+        history = await self._history(repo, escalation)
         if history:
             lines.append(t("alert_history", lines="\n".join(history)))
         statuses = await repo.statuses(patient.id, 30)
@@ -258,20 +258,16 @@ class Alerts:
             held=held,
         )
 
-    async def _history(self, repo: Repository, patient: Patient, skip: int | None) -> list[str]:
-        reports = [r for r in await repo.done_reports(patient.id, 4) if r.id != skip][-2:]
+    async def _history(self, repo: Repository, escalation: Escalation) -> list[str]:
+        """The two reports completed last before this alert was raised, but its own."""
+        done = await repo.done_reports(escalation.patient_id, 3, until=escalation.created_at)
+        reports = [r for r in done if r.id != escalation.report_id][-2:]
         lines = []
         for report in reports:
             assert report.completed_at is not None
-            grades = report.answers.get("grades", {})
-            noted = [
-                f"{t('effect_' + effect).lower()} {t('grade_' + str(grade)).lower()}"
-                for effect, grade in grades.items()
-                if grade
-            ]
-            flags = [t("flag_" + flag).lower() for flag in report.answers.get("flags", [])]
+            findings = report_findings(report, typed=True)
             when = messages.day(report.completed_at.date())
-            lines.append(f"{when}: {', '.join(flags + noted) or t('grade_0').lower()}")
+            lines.append(f"{when}: {'; '.join(findings)}")
         return lines
 
     def _at(self, moment: datetime | None) -> str:
