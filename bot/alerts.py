@@ -185,17 +185,12 @@ class Alerts:
     async def render(self, repo: Repository, escalation: Escalation, round_: int = 1) -> Reply:
         """The alert as providers see it: who, what, the dose, the history, and the decisions."""
         patient = escalation.patient
-        lines = [self._header(escalation, patient)]
+        names = await repo.names([escalation.acknowledged_by, escalation.decided_by])
+        lines = [self._header(escalation, patient, names)]
         reasons = [reason_text(code, effect) for code, effect in escalation.reasons]
         lines.append(t("alert_reasons", reasons="\n".join(f"• {r}" for r in reasons)))
         if escalation.words:
-            # Telegram's limit is 4096 characters: the rest of the alert must fit beside them.
-            words = (
-                escalation.words
-                if len(escalation.words) <= WORDS_SHOWN
-                else (escalation.words[:WORDS_SHOWN] + "…")
-            )
-            lines.append(t("alert_words", words=words))
+            lines.append(t("alert_words", words=_clip(escalation.words)))
         history = await self._history(repo, escalation)
         if history:
             lines.append(t("alert_history", lines="\n".join(history)))
@@ -209,44 +204,22 @@ class Alerts:
         )
         if round_ > 1:
             lines.append(t("alert_again", round=round_))
-        names = await repo.names([escalation.acknowledged_by, escalation.decided_by])
         if escalation.status == "acknowledged" and escalation.acknowledged_by is not None:
-            lines.append(
-                t(
-                    "alert_acknowledged",
-                    who=who(names, escalation.acknowledged_by),
-                    at=self._at(escalation.acknowledged_at),
-                )
-            )
-        if escalation.status == "decided" and escalation.decision is not None:
-            lines.append(
-                t(
-                    "alert_decided",
-                    decision=t(f"decision_{escalation.decision}"),
-                    who=who(names, escalation.decided_by),
-                    at=self._at(escalation.decided_at),
-                )
-            )
-            if escalation.decision in ("hold", "back", "pause", "morning"):
-                # Whoever held or paused the plan can let it go on later from the same alert.
-                release = Button(
-                    t("button_decide_continue"), callbacks.decision(escalation.id, "continue")
-                )
-                return Reply("\n\n".join(lines), ((release,),))
-            return Reply("\n\n".join(lines))
-        lines.append(t("alert_reply_hint"))
+            lines.append(self._acknowledged(escalation, names))
+        if escalation.status != "decided":
+            lines.append(t("alert_reply_hint"))
         return Reply("\n\n".join(lines), decision_buttons(escalation))
 
-    def _header(self, escalation: Escalation, patient: Patient) -> str:
-        held = ""
-        if patient.awaiting_clearance:
-            held = t("alert_waiting")
+    def _acknowledged(self, escalation: Escalation, names: dict[int, str]) -> str:
+        by, at = who(names, escalation.acknowledged_by), self._at(escalation.acknowledged_at)
+        return t("alert_acknowledged", who=by, at=at)
+
+    def _header(self, escalation: Escalation, patient: Patient, names: dict[int, str]) -> str:
+        state = self._state(escalation, patient, names)
         info = self.reminders.current(patient)
         if info is None:
-            return t("tier_" + escalation.tier) + f" · {label_of(patient)}{held}"
+            return t("tier_" + escalation.tier) + f" · {label_of(patient)}{state}"
         plan = plan_of(patient)
-        if not held and any(h.end is None for h in patient.holds):
-            held = t("alert_held")
         return t(
             "alert",
             tier=t("tier_" + escalation.tier),
@@ -255,8 +228,29 @@ class Alerts:
             dose=messages.step_words(info.step),
             step=info.step.number,
             steps=len(plan.steps),
-            held=held,
+            held=state,
         )
+
+    def _state(self, escalation: Escalation, patient: Patient, names: dict[int, str]) -> str:
+        """Where this alert stands: decided (by whom), or what waits for a provider meanwhile."""
+        if escalation.status == "decided" and escalation.decision is not None:
+            decided = t(
+                "alert_decided",
+                decision=t(f"decision_{escalation.decision}"),
+                who=who(names, escalation.decided_by),
+                at=self._at(escalation.decided_at),
+            )
+            return "\n" + decided
+        if patient.withheld_at is not None:
+            return t("cl_alert_withheld")
+        if patient.awaiting_clearance:
+            return t("alert_waiting")
+        open_kinds = {h.kind for h in patient.holds if h.end is None}
+        if "hold" in open_kinds:
+            return t("alert_held")
+        if "provider" in open_kinds:
+            return t("cl_alert_held_by_provider")
+        return ""
 
     async def _history(self, repo: Repository, escalation: Escalation) -> list[str]:
         """The two reports completed last before this alert was raised, but its own."""
@@ -274,9 +268,22 @@ class Alerts:
         return "" if moment is None else f"{moment:%H:%M} UTC"
 
 
+def _clip(words: str) -> str:
+    """The patient's words, cut to fit: Telegram's limit is 4096 characters for the whole alert."""
+    return words if len(words) <= WORDS_SHOWN else words[:WORDS_SHOWN] + "…"
+
+
 def decision_buttons(escalation: Escalation) -> tuple[tuple[Button, ...], ...]:
-    """Acknowledge (until someone has) and the five decisions, two to a row."""
-    actions = [a for a in callbacks.DECISIONS if a != "ack" or escalation.status == "open"]
+    """Acknowledge (until someone has) and the five decisions, two to a row.
+
+    Once decided, every decision is offered again, so a provider can pause or step back from a
+    hold; only a plan let go on leaves nothing to press.
+    """
+    if escalation.status == "decided":
+        decisions = [a for a in callbacks.DECISIONS if a != "ack"]
+        actions = [] if escalation.decision == "continue" else decisions
+    else:
+        actions = [a for a in callbacks.DECISIONS if a != "ack" or escalation.status == "open"]
     buttons = [
         Button(t(f"button_decide_{a}"), callbacks.decision(escalation.id, a)) for a in actions
     ]

@@ -140,6 +140,8 @@ PROVIDER_TEXTS: dict[str, str] = {
     "cl_none": "–",
     # Provider views tell the truth (issue 8): the state of an alert, what the patient was told,
     # what earlier reports found, and a patient's plain message passed on.
+    "cl_alert_withheld": "\nLDN withheld until a provider decides.",
+    "cl_alert_held_by_provider": "\nHeld at this dose by a provider.",
     "cl_report_said": "said: {subjects}",
     "cl_report_message": "a message, no red-flag words recognised",
     "cl_report_typed": "added their own words",

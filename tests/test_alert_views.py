@@ -1,18 +1,21 @@
 """Alerts tell the care team the truth, through the real stack.
 
-Earlier reports by what they found and only from before the alert.
+Earlier reports by what they found and only from before the alert; a decided alert says it is
+decided and still offers every decision.
 """
 
 from __future__ import annotations
 
-from bot import escalations
+from bot import callbacks, escalations
 from bot.simulation import Simulation
 from bot.texts import t
 from bot.triage import Finding, Stop, Tier, Triage
 from fake_telegram.core import FakeMessage
 from storage.repositories import Repository
-from tests.conftest import DOCTOR, NURSE
-from tests.test_care_loop import PATIENT, alerts, enroll, invite, report, settle
+from tests.conftest import DOCTOR, NURSE, patient_of
+from tests.test_care_loop import PATIENT, alerts, audit, enroll, invite, report, settle
+
+EVERY_DECISION = [t(f"button_decide_{a}") for a in callbacks.DECISIONS if a != "ack"]
 
 
 async def store(care: Simulation, finding: Finding, stop: Stop) -> int:
@@ -80,3 +83,71 @@ async def test_an_alert_edited_later_lists_only_reports_from_before_it(care: Sim
         assert f"{t('cl_effect_tiredness')} {t('cl_grade_1')}" in history
         assert t("cl_effect_headache") not in history  # made after the alert was raised
         assert t("cl_effect_stomach") not in history  # the alert's own report
+
+
+# Decided alerts
+
+
+async def test_a_decided_alert_says_decided_at_its_head_and_no_longer_waiting(
+    care: Simulation,
+) -> None:
+    user, doctor = care.telegram.user(PATIENT), care.telegram.user(DOCTOR)
+    await enroll(care, user, await invite(care))
+    await report(care, user, grades={"stomach": "grade_3"})
+    await settle(care)
+    [alert] = alerts(care, DOCTOR)
+    assert alert.text is not None and t("alert_held").strip() in alert.text.split("\n\n")[0]
+
+    await care.tap(doctor, alert, t("button_decide_hold"))
+    decided = t("alert_decided", decision=t("decision_hold"), who=f"Staff {DOCTOR}", at="@")
+    for provider in (DOCTOR, NURSE):
+        [copy] = alerts(care, provider)
+        assert copy.text is not None
+        head = copy.text.split("\n\n")[0]
+        assert head.split("\n")[-1].startswith(decided.split("@")[0]), head
+        assert t("alert_held").strip() not in copy.text
+        assert t("alert_reply_hint") not in copy.text
+
+
+async def test_an_alert_on_a_withheld_patient_says_ldn_is_withheld_not_held(
+    care: Simulation,
+) -> None:
+    await enroll(care, care.telegram.user(PATIENT), await invite(care))
+    concerns = care.services.concerns
+    async with care.services.db.session() as session:
+        repo = Repository(session)
+        patient = await repo.patient_by_user(PATIENT)
+        assert patient is not None
+        found = Finding(Tier.URGENT, "words_opioids", "opioids")
+        raised = await concerns.raise_(repo, patient, Triage(found.tier, (found,)))
+        await repo.commit()
+    await concerns.deliver(raised)
+    [alert] = alerts(care, DOCTOR)
+    assert alert.text is not None
+    head = alert.text.split("\n\n")[0]
+    assert head.endswith(t("cl_alert_withheld")) and t("alert_held").strip() not in head
+
+
+async def test_a_held_alert_still_offers_every_decision_and_a_pause_from_it_is_applied(
+    care: Simulation,
+) -> None:
+    user, doctor = care.telegram.user(PATIENT), care.telegram.user(DOCTOR)
+    await enroll(care, user, await invite(care))
+    await report(care, user, grades={"stomach": "grade_3"})
+    await settle(care)
+    await care.tap(doctor, alerts(care, DOCTOR)[0], t("button_decide_hold"))
+    [alert] = alerts(care, NURSE)
+    assert alert.buttons() == EVERY_DECISION
+
+    await care.tap(care.telegram.user(NURSE), alert, t("button_decide_pause"))
+    patient = await patient_of(care, user)
+    assert patient is not None and patient.provider_paused
+    assert user.last().text == t("decided_pause", clinic="Test Clinic", contact="+1 555 0100")
+    assert [(e.actor_user_id, e.action) for e in await audit(care)] == [
+        (DOCTOR, "hold"),
+        (NURSE, "pause"),
+    ]
+    for provider in (DOCTOR, NURSE):
+        [copy] = alerts(care, provider)
+        assert copy.text is not None and t("decision_pause") in copy.text
+        assert copy.buttons() == EVERY_DECISION
