@@ -18,6 +18,7 @@ from bot.notifier import BACKOFF_SECONDS, Moved, Notifier, TryLater, backoff
 from bot.reminders import Reminders, plan_of
 from bot.settings import Settings
 from bot.texts import t
+from bot.texts_provider import PROVIDER_TEXTS
 from bot.views import Button, Reply
 from storage.db import Database
 from storage.models import AlertMessage, Escalation, Patient
@@ -186,11 +187,14 @@ class Alerts:
         """The alert as providers see it: who, what, the dose, the history, and the decisions."""
         patient = escalation.patient
         names = await repo.names([escalation.acknowledged_by, escalation.decided_by])
+        if escalation.tier == "message":
+            return self._message(escalation, patient, names)
         lines = [self._header(escalation, patient, names)]
         reasons = [reason_text(code, effect) for code, effect in escalation.reasons]
         lines.append(t("alert_reasons", reasons="\n".join(f"• {r}" for r in reasons)))
         if escalation.words:
             lines.append(t("alert_words", words=_clip(escalation.words)))
+        lines.append(self._told(escalation))
         history = await self._history(repo, escalation)
         if history:
             lines.append(t("alert_history", lines="\n".join(history)))
@@ -208,6 +212,16 @@ class Alerts:
             lines.append(self._acknowledged(escalation, names))
         if escalation.status != "decided":
             lines.append(t("alert_reply_hint"))
+        return Reply("\n\n".join(lines), decision_buttons(escalation))
+
+    def _message(self, escalation: Escalation, patient: Patient, names: dict[int, str]) -> Reply:
+        """A patient's own message passed on to the care team: their words, nothing to decide."""
+        lines = [t("cl_alert_message", label=label_of(patient))]
+        if escalation.words:
+            lines.append(t("cl_alert_message_words", words=_clip(escalation.words)))
+        if escalation.acknowledged_by is not None:
+            lines.append(self._acknowledged(escalation, names))
+        lines.append(t("alert_reply_hint"))
         return Reply("\n\n".join(lines), decision_buttons(escalation))
 
     def _acknowledged(self, escalation: Escalation, names: dict[int, str]) -> str:
@@ -252,6 +266,24 @@ class Alerts:
             return t("cl_alert_held_by_provider")
         return ""
 
+    def _told(self, escalation: Escalation) -> str:
+        """What the patient was told to do while this waits, as they were told it."""
+        # Imported here: bot.concerns delivers through this module.
+        from bot.concerns import CRISIS
+
+        stop = escalation.stop or "none"
+        told = [PROVIDER_TEXTS.get(f"cl_alert_told_{stop}", stop)]
+        if escalation.tier == "emergency":
+            told.append(t("cl_alert_told_emergency", emergency=self.settings.emergency_number))
+        if {code for reason in escalation.reasons for code in reason if code} & CRISIS:
+            told.append(t("cl_alert_told_crisis", crisis=self.settings.crisis_line))
+        what = (
+            told[0]
+            if len(told) == 1
+            else t("cl_alert_told_and", items=", ".join(told[:-1]), last=told[-1])
+        )
+        return t("cl_alert_told", what=what)
+
     async def _history(self, repo: Repository, escalation: Escalation) -> list[str]:
         """The two reports completed last before this alert was raised, but its own."""
         done = await repo.done_reports(escalation.patient_id, 3, until=escalation.created_at)
@@ -276,10 +308,12 @@ def _clip(words: str) -> str:
 def decision_buttons(escalation: Escalation) -> tuple[tuple[Button, ...], ...]:
     """Acknowledge (until someone has) and the five decisions, two to a row.
 
-    Once decided, every decision is offered again, so a provider can pause or step back from a
-    hold; only a plan let go on leaves nothing to press.
+    A plain message offers only Acknowledge. Once decided, every decision is offered again, so
+    a provider can pause or step back from a hold; only a plan let go on leaves nothing to press.
     """
-    if escalation.status == "decided":
+    if escalation.tier == "message":
+        actions = ["ack"] if escalation.status == "open" else []
+    elif escalation.status == "decided":
         decisions = [a for a in callbacks.DECISIONS if a != "ack"]
         actions = [] if escalation.decision == "continue" else decisions
     else:

@@ -1,16 +1,21 @@
 """Alerts tell the care team the truth, through the real stack.
 
 Earlier reports by what they found and only from before the alert; a decided alert says it is
-decided and still offers every decision.
+decided and still offers every decision; what the patient was told; a plain message passed on.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
 
 from bot import callbacks, escalations
 from bot.simulation import Simulation
 from bot.texts import t
 from bot.triage import Finding, Stop, Tier, Triage
 from fake_telegram.core import FakeMessage
+from storage.models import Escalation
 from storage.repositories import Repository
 from tests.conftest import DOCTOR, NURSE, patient_of
 from tests.test_care_loop import PATIENT, alerts, audit, enroll, invite, report, settle
@@ -151,3 +156,109 @@ async def test_a_held_alert_still_offers_every_decision_and_a_pause_from_it_is_a
         [copy] = alerts(care, provider)
         assert copy.text is not None and t("decision_pause") in copy.text
         assert copy.buttons() == EVERY_DECISION
+
+
+# What the patient was told
+
+
+def told(*what: str) -> str:
+    if len(what) == 1:
+        return t("cl_alert_told", what=what[0])
+    items = t("cl_alert_told_and", items=", ".join(what[:-1]), last=what[-1])
+    return t("cl_alert_told", what=items)
+
+
+@pytest.mark.parametrize(
+    ("finding", "stop", "expected"),
+    [
+        (
+            Finding(Tier.EMERGENCY, "words_self_harm", "self_harm"),
+            Stop.WITHHOLD,
+            told(
+                t("cl_alert_told_withhold"),
+                t("cl_alert_told_emergency", emergency="911"),
+                t("cl_alert_told_crisis", crisis="988"),
+            ),
+        ),
+        (
+            Finding(Tier.EMERGENCY, "flag_breathing", "breathing"),
+            Stop.WITHHOLD,
+            told(t("cl_alert_told_withhold"), t("cl_alert_told_emergency", emergency="911")),
+        ),
+        (
+            Finding(Tier.URGENT, "words_opioids", "opioids"),
+            Stop.WITHHOLD,
+            told(t("cl_alert_told_withhold")),
+        ),
+        (
+            Finding(Tier.ROUTINE, "mood_worse", "mood"),
+            Stop.HOLD,
+            told(t("cl_alert_told_hold"), t("cl_alert_told_crisis", crisis="988")),
+        ),
+        (
+            Finding(Tier.URGENT, "severe_stomach", "stomach"),
+            Stop.HOLD,
+            told(t("cl_alert_told_hold")),
+        ),
+        (Finding(Tier.ROUTINE, "blocked_bot"), Stop.NONE, told(t("cl_alert_told_none"))),
+    ],
+    ids=["self-harm", "breathing", "opioids", "mood worse", "severe effect", "no stop"],
+)
+async def test_the_alert_says_what_the_patient_was_told(
+    care: Simulation, finding: Finding, stop: Stop, expected: str
+) -> None:
+    await enroll(care, care.telegram.user(PATIENT), await invite(care))
+    await store(care, finding, stop)
+    [alert] = alerts(care, DOCTOR)
+    assert block(alert, t("cl_alert_told", what="")[:-1]) == expected
+
+
+def test_what_the_patient_was_told_reads_as_one_plain_sentence() -> None:
+    assert told(t("cl_alert_told_withhold"), t("cl_alert_told_emergency", emergency="911")) == (
+        "Patient told: not to take LDN until you reply, and to call 911."
+    )
+
+
+# A plain message from a patient
+
+
+async def test_a_message_escalation_shows_the_words_with_only_acknowledge(
+    care: Simulation,
+) -> None:
+    user, doctor = care.telegram.user(PATIENT), care.telegram.user(DOCTOR)
+    await enroll(care, user, await invite(care))
+    words = "ok thanks, but I'm also getting bad cramps and some bleeding"
+    async with care.services.db.session() as session:
+        repo = Repository(session)
+        patient = await repo.patient_by_user(PATIENT)
+        assert patient is not None
+        now: datetime = care.clock.now()
+        row = Escalation(
+            patient_id=patient.id,
+            tier="message",
+            reasons=[],
+            words=words,
+            status="open",
+            created_at=now,
+            next_action_at=now,
+            rounds=0,
+            attempts=0,
+        )
+        await repo.add(row)
+        await repo.commit()
+    await settle(care)
+
+    head = t("cl_alert_message", label="AB-1")
+    [message] = [m for m in care.telegram.messages(DOCTOR) if (m.text or "").startswith(head)]
+    assert message.text is not None
+    assert t("cl_alert_message_words", words=words) in message.text
+    assert message.buttons() == [t("button_decide_ack")]
+    listed = await care.say(doctor, "/escalations")
+    assert t("cl_tier_message") in (listed.text or "")
+
+    await care.tap(doctor, message, t("button_decide_ack"))
+    [message] = [m for m in care.telegram.messages(DOCTOR) if (m.text or "").startswith(head)]
+    assert message.buttons() == []
+    assert t("alert_acknowledged", who=f"Staff {DOCTOR}", at="@").split(" at ")[0] in (
+        message.text or ""
+    )
