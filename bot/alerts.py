@@ -12,12 +12,13 @@ import logging
 from datetime import datetime, timedelta
 
 from bot import callbacks, messages, nightly
-from bot.caseload import adherence, label_of, percent, reason_text, who
+from bot.caseload import adherence, label_of, percent, reason_text, report_findings, who
 from bot.clock import Clock
 from bot.notifier import BACKOFF_SECONDS, Moved, Notifier, TryLater, backoff
 from bot.reminders import Reminders, plan_of
 from bot.settings import Settings
 from bot.texts import t
+from bot.texts_provider import PROVIDER_TEXTS
 from bot.views import Button, Reply
 from storage.db import Database
 from storage.models import AlertMessage, Escalation, Patient
@@ -185,18 +186,16 @@ class Alerts:
     async def render(self, repo: Repository, escalation: Escalation, round_: int = 1) -> Reply:
         """The alert as providers see it: who, what, the dose, the history, and the decisions."""
         patient = escalation.patient
-        lines = [self._header(escalation, patient)]
+        names = await repo.names([escalation.acknowledged_by, escalation.decided_by])
+        if escalation.tier == "message":
+            return self._message(escalation, patient, names)
+        lines = [self._header(escalation, patient, names)]
         reasons = [reason_text(code, effect) for code, effect in escalation.reasons]
         lines.append(t("alert_reasons", reasons="\n".join(f"• {r}" for r in reasons)))
         if escalation.words:
-            # Telegram's limit is 4096 characters: the rest of the alert must fit beside them.
-            words = (
-                escalation.words
-                if len(escalation.words) <= WORDS_SHOWN
-                else (escalation.words[:WORDS_SHOWN] + "…")
-            )
-            lines.append(t("alert_words", words=words))
-        history = await self._history(repo, patient, escalation.report_id)
+            lines.append(t("alert_words", words=_clip(escalation.words)))
+        lines.append(self._told(escalation))
+        history = await self._history(repo, escalation)
         if history:
             lines.append(t("alert_history", lines="\n".join(history)))
         statuses = await repo.statuses(patient.id, 30)
@@ -209,44 +208,32 @@ class Alerts:
         )
         if round_ > 1:
             lines.append(t("alert_again", round=round_))
-        names = await repo.names([escalation.acknowledged_by, escalation.decided_by])
         if escalation.status == "acknowledged" and escalation.acknowledged_by is not None:
-            lines.append(
-                t(
-                    "alert_acknowledged",
-                    who=who(names, escalation.acknowledged_by),
-                    at=self._at(escalation.acknowledged_at),
-                )
-            )
-        if escalation.status == "decided" and escalation.decision is not None:
-            lines.append(
-                t(
-                    "alert_decided",
-                    decision=t(f"decision_{escalation.decision}"),
-                    who=who(names, escalation.decided_by),
-                    at=self._at(escalation.decided_at),
-                )
-            )
-            if escalation.decision in ("hold", "back", "pause", "morning"):
-                # Whoever held or paused the plan can let it go on later from the same alert.
-                release = Button(
-                    t("button_decide_continue"), callbacks.decision(escalation.id, "continue")
-                )
-                return Reply("\n\n".join(lines), ((release,),))
-            return Reply("\n\n".join(lines))
+            lines.append(self._acknowledged(escalation, names))
+        if escalation.status != "decided":
+            lines.append(t("alert_reply_hint"))
+        return Reply("\n\n".join(lines), decision_buttons(escalation))
+
+    def _message(self, escalation: Escalation, patient: Patient, names: dict[int, str]) -> Reply:
+        """A patient's own message passed on to the care team: their words, nothing to decide."""
+        lines = [t("cl_alert_message", label=label_of(patient))]
+        if escalation.words:
+            lines.append(t("cl_alert_message_words", words=_clip(escalation.words)))
+        if escalation.acknowledged_by is not None:
+            lines.append(self._acknowledged(escalation, names))
         lines.append(t("alert_reply_hint"))
         return Reply("\n\n".join(lines), decision_buttons(escalation))
 
-    def _header(self, escalation: Escalation, patient: Patient) -> str:
-        held = ""
-        if patient.awaiting_clearance:
-            held = t("alert_waiting")
+    def _acknowledged(self, escalation: Escalation, names: dict[int, str]) -> str:
+        by, at = who(names, escalation.acknowledged_by), self._at(escalation.acknowledged_at)
+        return t("alert_acknowledged", who=by, at=at)
+
+    def _header(self, escalation: Escalation, patient: Patient, names: dict[int, str]) -> str:
+        state = self._state(escalation, patient, names)
         info = self.reminders.current(patient)
         if info is None:
-            return t("tier_" + escalation.tier) + f" · {label_of(patient)}{held}"
+            return t("tier_" + escalation.tier) + f" · {label_of(patient)}{state}"
         plan = plan_of(patient)
-        if not held and any(h.end is None for h in patient.holds):
-            held = t("alert_held")
         return t(
             "alert",
             tier=t("tier_" + escalation.tier),
@@ -255,32 +242,82 @@ class Alerts:
             dose=messages.step_words(info.step),
             step=info.step.number,
             steps=len(plan.steps),
-            held=held,
+            held=state,
         )
 
-    async def _history(self, repo: Repository, patient: Patient, skip: int | None) -> list[str]:
-        reports = [r for r in await repo.done_reports(patient.id, 4) if r.id != skip][-2:]
+    def _state(self, escalation: Escalation, patient: Patient, names: dict[int, str]) -> str:
+        """Where this alert stands: decided (by whom), or what waits for a provider meanwhile."""
+        if escalation.status == "decided" and escalation.decision is not None:
+            decided = t(
+                "alert_decided",
+                decision=t(f"decision_{escalation.decision}"),
+                who=who(names, escalation.decided_by),
+                at=self._at(escalation.decided_at),
+            )
+            return "\n" + decided
+        if patient.withheld_at is not None:
+            return t("cl_alert_withheld")
+        if patient.awaiting_clearance:
+            return t("alert_waiting")
+        open_kinds = {h.kind for h in patient.holds if h.end is None}
+        if "hold" in open_kinds:
+            return t("alert_held")
+        if "provider" in open_kinds:
+            return t("cl_alert_held_by_provider")
+        return ""
+
+    def _told(self, escalation: Escalation) -> str:
+        """What the patient was told to do while this waits, as they were told it."""
+        # Imported here: bot.concerns delivers through this module.
+        from bot.concerns import CRISIS
+
+        stop = escalation.stop or "none"
+        told = [PROVIDER_TEXTS.get(f"cl_alert_told_{stop}", stop)]
+        if escalation.tier == "emergency":
+            told.append(t("cl_alert_told_emergency", emergency=self.settings.emergency_number))
+        if {code for reason in escalation.reasons for code in reason if code} & CRISIS:
+            told.append(t("cl_alert_told_crisis", crisis=self.settings.crisis_line))
+        what = (
+            told[0]
+            if len(told) == 1
+            else t("cl_alert_told_and", items=", ".join(told[:-1]), last=told[-1])
+        )
+        return t("cl_alert_told", what=what)
+
+    async def _history(self, repo: Repository, escalation: Escalation) -> list[str]:
+        """The two reports completed last before this alert was raised, but its own."""
+        done = await repo.done_reports(escalation.patient_id, 3, until=escalation.created_at)
+        reports = [r for r in done if r.id != escalation.report_id][-2:]
         lines = []
         for report in reports:
             assert report.completed_at is not None
-            grades = report.answers.get("grades", {})
-            noted = [
-                f"{t('effect_' + effect).lower()} {t('grade_' + str(grade)).lower()}"
-                for effect, grade in grades.items()
-                if grade
-            ]
-            flags = [t("flag_" + flag).lower() for flag in report.answers.get("flags", [])]
+            findings = report_findings(report, typed=True)
             when = messages.day(report.completed_at.date())
-            lines.append(f"{when}: {', '.join(flags + noted) or t('grade_0').lower()}")
+            lines.append(f"{when}: {'; '.join(findings)}")
         return lines
 
     def _at(self, moment: datetime | None) -> str:
         return "" if moment is None else f"{moment:%H:%M} UTC"
 
 
+def _clip(words: str) -> str:
+    """The patient's words, cut to fit: Telegram's limit is 4096 characters for the whole alert."""
+    return words if len(words) <= WORDS_SHOWN else words[:WORDS_SHOWN] + "…"
+
+
 def decision_buttons(escalation: Escalation) -> tuple[tuple[Button, ...], ...]:
-    """Acknowledge (until someone has) and the five decisions, two to a row."""
-    actions = [a for a in callbacks.DECISIONS if a != "ack" or escalation.status == "open"]
+    """Acknowledge (until someone has) and the five decisions, two to a row.
+
+    A plain message offers only Acknowledge. Once decided, every decision is offered again, so
+    a provider can pause or step back from a hold; only a plan let go on leaves nothing to press.
+    """
+    if escalation.tier == "message":
+        actions = ["ack"] if escalation.status == "open" else []
+    elif escalation.status == "decided":
+        decisions = [a for a in callbacks.DECISIONS if a != "ack"]
+        actions = [] if escalation.decision == "continue" else decisions
+    else:
+        actions = [a for a in callbacks.DECISIONS if a != "ack" or escalation.status == "open"]
     buttons = [
         Button(t(f"button_decide_{a}"), callbacks.decision(escalation.id, a)) for a in actions
     ]

@@ -16,10 +16,12 @@ from bot import messages
 from bot.clock import Clock
 from bot.parsing import zone_city
 from bot.plans import schedule, tonight
+from bot.redflags import scan
 from bot.reminders import holds_of, plan_of
 from bot.settings import Settings
 from bot.texts_provider import PROVIDER_TEXTS
 from bot.timing import local_today
+from bot.triage import Tier
 from bot.views import Reply
 from storage.caseload import CaseloadQueries
 from storage.db import Database
@@ -147,11 +149,15 @@ def _mark(status: str | None) -> str:
 
 
 def _held(patient: Patient, today: date) -> bool:
-    return any(h.end is None or h.start <= today < h.end for h in patient.holds)
+    # Nights off (skipped, missed, paused, withheld) are not a hold on the dose.
+    return any(
+        h.kind != "off" and (h.end is None or h.start <= today < h.end) for h in patient.holds
+    )
 
 
 def _markers(patient: Patient, today: date) -> list[str]:
     flags = (
+        (patient.withheld_at is not None, "cl_marker_withheld"),
         (patient.provider_paused, "cl_marker_provider_paused"),
         (patient.reminders_paused, "cl_marker_paused"),
         (patient.blocked_bot, "cl_marker_blocked"),
@@ -303,6 +309,7 @@ class Caseload:
                 end=messages.day(h.end - timedelta(days=1), today),
             )
             for h in p.holds
+            if h.kind != "off"
         ]
         lines.append(
             _t("cl_patient_holds", holds="; ".join(holds)) if holds else _t("cl_patient_no_holds")
@@ -402,7 +409,13 @@ class Caseload:
         return [Reply(chunk) for chunk in split([text])]
 
 
-def _report_lines(report: Report, today: date) -> list[str]:
+def report_findings(report: Report, *, typed: bool = False) -> list[str]:
+    """What a completed report found, for a provider: never "nothing" about words it holds.
+
+    Grades, red flags and thyroid signs as answered; red flags in the patient's words as the
+    scan finds them now; a message with none shows as a message. `typed` says when words were
+    added to a check-in (the views that show the words themselves leave it out).
+    """
     answers: dict[str, Any] = report.answers or {}
     found = []
     for effect, grade in (answers.get("grades") or {}).items():
@@ -413,13 +426,25 @@ def _report_lines(report: Report, today: date) -> list[str]:
         found.append(_t("cl_report_flags", flags=", ".join(_subject(f) for f in flags)))
     if signs := answers.get("thyroid"):
         found.append(_t("cl_report_thyroid", signs=", ".join(_subject(s) for s in signs)))
+    words = (report.words or "").strip()
+    said = [_subject(f.effect) for f in scan(words) if f.tier >= Tier.ROUTINE] if words else []
+    if said:
+        found.append(_t("cl_report_said", subjects=", ".join(dict.fromkeys(said))))
+    elif report.kind == "message":
+        found.append(_t("cl_report_message"))
+    elif words and typed:
+        found.append(_t("cl_report_typed"))
+    return found or [_t("cl_report_nothing")]
+
+
+def _report_lines(report: Report, today: date) -> list[str]:
     when = report.completed_at.date() if report.completed_at else report.night
     line = _t(
         "cl_report_line",
         date=messages.day(when, today),
         mg=messages.mg(report.dose_mg) if report.dose_mg is not None else _t("cl_none"),
         tier=_tier(report.tier),
-        findings="; ".join(found) or _t("cl_report_nothing"),
+        findings="; ".join(report_findings(report)),
     )
     words = (report.words or "").strip()
     return [line, _t("cl_report_words", words=words)] if words else [line]

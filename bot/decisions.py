@@ -106,8 +106,9 @@ class CareTeam:
                 won = await repo.decide_escalation(
                     escalation.id,
                     ("open", "acknowledged"),
-                    # A hold, a step back, a pause or a morning dose can later be released.
-                    after=RELEASABLE if action == "continue" else (),
+                    # A hold, a step back, a pause or a morning dose can later be released,
+                    # or changed: a provider may pause or step back from a hold.
+                    after=RELEASABLE,
                     status="decided",
                     decision=action,
                     decided_by=user_id,

@@ -303,13 +303,15 @@ class Repository:
         )
         return result.scalar_one_or_none()
 
-    async def done_reports(self, patient_id: int, last: int = 20) -> list[Report]:
-        """The patient's newest completed reports, oldest first."""
+    async def done_reports(
+        self, patient_id: int, last: int = 20, *, until: datetime | None = None
+    ) -> list[Report]:
+        """The patient's newest completed reports (completed by `until`, if given), oldest first."""
+        query = select(Report).where(Report.patient_id == patient_id, Report.status == "done")
+        if until is not None:
+            query = query.where(Report.completed_at <= until)
         result = await self.session.execute(
-            select(Report)
-            .where(Report.patient_id == patient_id, Report.status == "done")
-            .order_by(Report.completed_at.desc(), Report.id.desc())
-            .limit(last)
+            query.order_by(Report.completed_at.desc(), Report.id.desc()).limit(last)
         )
         return list(reversed(result.scalars().all()))
 

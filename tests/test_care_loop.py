@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
+from bot import callbacks
 from bot.caseload import reason_text, who
 from bot.settings import Settings
 from bot.simulation import Simulation, VirtualClock, running
@@ -143,10 +144,10 @@ async def test_a_severe_answer_holds_alerts_and_the_providers_hold_reaches_plan_
     )
     assert entry.detail["tier"] == "urgent" and entry.detail["after"]["held"] is True
     assert user.last().text == t("decided_hold", dose="0.5 mg (1 × 0.5 mg capsule)")
-    # Both providers' copies now say it was handled; only the release is left to press.
+    # Both providers' copies now say it was handled, and still offer every decision.
     for provider in (DOCTOR, NURSE):
         [alert] = alerts(care, provider)
-        assert alert.buttons() == [t("button_decide_continue")]
+        assert alert.buttons() == [t(f"button_decide_{a}") for a in callbacks.DECISIONS[1:]]
         assert t("decision_hold") in alert.text
 
     # Later, the nurse lets the plan go on from the same alert.

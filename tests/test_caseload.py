@@ -559,6 +559,55 @@ async def test_patient_shows_an_open_hold_and_the_markers(harness: Simulation) -
     assert _t("cl_patient_no_reports") in lines and _t("cl_patient_no_audit") in lines
 
 
+async def test_patient_shows_typed_messages_by_what_their_words_said(
+    harness: Simulation,
+) -> None:
+    ch = await add_patient(harness, 101, "CH-1042")
+    opioids = "doc put me on oxycodone after my knee op"
+    plain = "had a lovely walk today"
+    await add(
+        harness,
+        report(ch, 3, kind="message", answers={}, tier="urgent", words=opioids),
+        report(ch, 2, kind="message", answers={}, tier=None, words=plain),
+        report(ch, 1, answers={"grades": {"sleep": 1}, "flags": []}, words="my eyes look yellow"),
+    )
+    text = await one_reply(harness, harness.telegram.user(PROVIDER), "/patient CH-1042")
+    lines = text.split("\n")
+    at = lines.index(_t("cl_patient_reports"))
+
+    def line(days: int, tier: str, findings: str) -> str:
+        day = messages.day(night(days), TODAY)
+        return _t("cl_report_line", date=day, mg="1", tier=_t(tier), findings=findings)
+
+    said = _t("cl_report_said", subjects=_t("cl_subject_liver"))
+    assert lines[at + 1 : at + 7] == [
+        line(3, "cl_tier_urgent", _t("cl_report_said", subjects=_t("cl_subject_opioids"))),
+        _t("cl_report_words", words=opioids),
+        line(2, "cl_none", _t("cl_report_message")),
+        _t("cl_report_words", words=plain),
+        line(1, "cl_tier_none", f"{_t('cl_effect_sleep')} {_t('cl_grade_1')}; {said}"),
+        _t("cl_report_words", words="my eyes look yellow"),
+    ]
+    assert _t("cl_report_nothing") not in text
+
+
+async def test_a_withheld_patient_is_marked_and_nights_off_are_not_a_hold(
+    harness: Simulation,
+) -> None:
+    ch = await add_patient(harness, 101, "CH-1042", withheld_at=NOW)
+    await add(
+        harness, PlanHold(patient_id=ch, start=night(1), end=None, created_at=NOW, kind="off")
+    )
+    provider = harness.telegram.user(PROVIDER)
+    lines = (await one_reply(harness, provider, "/patient CH-1042")).split("\n")
+    assert lines[1] == _t("cl_patient_status", markers=_t("cl_marker_withheld"))
+    assert _t("cl_patient_no_holds") in lines
+    [listed] = [
+        x for x in (await one_reply(harness, provider, "/patients")).split("\n") if "CH-" in x
+    ]
+    assert listed.endswith(f" · {_t('cl_marker_withheld')}")
+
+
 async def test_patient_with_an_unknown_label_points_to_the_list(harness: Simulation) -> None:
     await caseload(harness)
     provider = harness.telegram.user(PROVIDER)

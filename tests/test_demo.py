@@ -399,9 +399,10 @@ def test_demo_provider_writes_back_decides_and_the_patient_is_told(
     edit = next(i for i, line in enumerate(lines) if i > tap and PROVIDER + "✎" in line)
     assert lines[edit].endswith(chat_view.CHANGED.format(sent=sent, diff="").rstrip())
     decided_line = t("alert_decided", decision=t("decision_continue"), who=demo.DOCTOR, at="@")
+    # The decision takes the place of the wait, at the head of the alert.
     assert lines[edit + 1].endswith(chat_view.REMOVED.format(line=t("alert_held").strip()))
-    assert lines[edit + 2].endswith(chat_view.REMOVED.format(line=t("alert_reply_hint")))
-    assert chat_view.ADDED.format(line=decided_line.split("@")[0]) in lines[edit + 3]
+    assert chat_view.ADDED.format(line=decided_line.split("@")[0]) in lines[edit + 2]
+    assert lines[edit + 3].endswith(chat_view.REMOVED.format(line=t("alert_reply_hint")))
     [alert_now] = [
         m
         for m in result.telegram.messages(demo.DOCTOR_ID)

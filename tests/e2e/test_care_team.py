@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
+from bot import callbacks
 from bot.caseload import reason_text
 from bot.texts import t
 from fake_telegram.core import FakeGroup, FakeMessage, FakeTelegram, FakeUser
@@ -259,7 +260,8 @@ async def test_invite_enroll_severe_report_alert_then_the_doctors_hold_reaches_e
     doctor.press(alert, t("button_decide_hold"))
     await changed(patient.messages, before, "the decision")
     assert patient.last().text == t("decided_hold", dose=FIRST_DOSE)
-    release = [t("button_decide_continue")]
+    # Decided, every decision stays on offer: the doctor may still pause or step back.
+    release = [t(f"button_decide_{a}") for a in callbacks.DECISIONS if a != "ack"]
     decided = t("alert_decided", decision=t("decision_hold"), who="Doctor", at="@").split(" at ")
     for copy in (alert, group_alert):
         await eventually(lambda c=copy: c.buttons() == release, what="the alert, decided")
