@@ -1,4 +1,7 @@
-"""The patient's own commands: tonight's dose, the whole plan, settings, pausing and stopping."""
+"""The patient's own commands: tonight's dose, the whole plan, settings, pausing and stopping.
+
+And /whoami, for anyone: the Telegram ids a clinic's admin puts in `.env`.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +29,15 @@ class Care:
         self.reminders = reminders
         self.clock = clock
         self.settings = settings
+
+    def whoami(self, user_id: int, chat_id: int, private: bool) -> Reply | None:
+        """Anyone's own id in a private chat; a group's id, to its providers and admins only."""
+        if private:
+            return Reply(t("whoami", user=user_id))
+        if user_id in self.settings.provider_user_ids or user_id in self.settings.admin_user_ids:
+            return Reply(t("whoami_group", chat=chat_id, user=user_id))
+        # A group is not ours to talk in, except to the care team that set it up.
+        return None
 
     async def today(self, user_id: int) -> Reply:
         """Tonight's dose, whether it is recorded, and the next step."""

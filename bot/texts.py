@@ -8,6 +8,19 @@ from __future__ import annotations
 from bot.texts_provider import PROVIDER_TEXTS
 
 TEXTS: dict[str, str] = {
+    # Who is who: /whoami gives the Telegram ids a clinic's admin pastes into .env.
+    "whoami": (
+        "Your Telegram user id is:\n{user}\n\n"
+        "If you run this bot for a clinic, put it in the bot's .env file: in PROVIDER_USER_IDS "
+        "to invite patients and decide on alerts, in PROVIDER_CHAT_IDS to get alerts in this "
+        "chat, and in ADMIN_USER_IDS to hear about alerts that could not be delivered. Then "
+        "restart the bot."
+    ),
+    "whoami_group": (
+        "This group's chat id is:\n{chat}\n\n"
+        "To get the care team's alerts here, add it to PROVIDER_CHAT_IDS in the bot's .env file "
+        "and restart the bot. Your own user id is {user}."
+    ),
     # Onboarding
     "welcome": (
         "Hello! I'm the LDN helper for {clinic}.\n\n"

@@ -11,7 +11,7 @@ from bot.simulation import Simulation
 from bot.texts import t
 from fake_telegram.core import FakeMessage, FakeUser
 from storage.models import Dose
-from tests.conftest import doses_of, patient_of
+from tests.conftest import ADMIN, DOCTOR, STRANGER, doses_of, patient_of
 
 CLINIC = dict(clinic="Test Clinic", contact="+1 555 0100", emergency="911")
 BEDTIME_LABELS = ["21:00", "21:30", "22:00", "22:30", "23:00", "23:30"]
@@ -109,6 +109,39 @@ async def test_help_works_for_anyone(harness: Simulation) -> None:
     reply = await harness.say(user, "/help")
     assert reply.text == t("help", **CLINIC)
     assert reply.buttons() == []
+
+
+# /whoami
+
+
+async def test_whoami_gives_anyone_their_own_user_id_in_private_and_creates_nothing(
+    harness: Simulation,
+) -> None:
+    user = harness.telegram.user(204)
+    reply = await harness.say(user, "/whoami")
+    assert reply.text == t("whoami", user=204)
+    assert "\n204\n" in reply.text  # on a line of its own, to copy
+    assert await patient_of(harness, user) is None
+
+
+@pytest.mark.parametrize("who", [DOCTOR, ADMIN])
+async def test_whoami_in_a_group_gives_a_provider_or_an_admin_the_groups_id(
+    care: Simulation, who: int
+) -> None:
+    group = care.telegram.group(-100204)
+    care.telegram.user(who).in_group(group).command("whoami")
+    await care.deliver()
+    assert [m.text for m in group.messages()] == [t("whoami_group", chat=-100204, user=who)]
+
+
+async def test_whoami_in_a_group_says_nothing_to_anyone_else(care: Simulation) -> None:
+    group = care.telegram.group(-100205)
+    sends = len(care.telegram.calls("sendMessage"))
+    for user_id in (STRANGER, 205):
+        care.telegram.user(user_id).in_group(group).command("whoami")
+    await care.deliver()
+    assert group.messages() == []
+    assert len(care.telegram.calls("sendMessage")) == sends
 
 
 # /start again, /stop, blocking
