@@ -135,7 +135,9 @@ async def check_provider_chats(application: Application) -> list[int]:
             await services.alerts.tell_admins(
                 t("admin_unreachable_chat", chat=chat_id, error=type(exc).__name__)
             )
-    if not settings.provider_chat_ids:
+    if not settings.has_care_team:
+        log.warning("No provider chat and no admin (ALLOW_NO_CARE_TEAM): alerts reach nobody")
+    elif not settings.provider_chat_ids:
         log.warning("PROVIDER_CHAT_IDS is empty: alerts go to the admins only")
     return unreachable
 
