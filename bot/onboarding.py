@@ -288,7 +288,7 @@ class Conversation:
             patient.awaiting = None
             patient.enrolled_at = self.clock.now()
             if patient.awaiting_clearance:
-                return [Reply(t("enrolled_waiting"))]
+                return [Reply(self._fill("enrolled_waiting"))]
             await self.reminders.plan_next_night(repo, patient, backfill=False)
             return [Reply(t("enrolled", bedtime=_bedtime(patient)))]
         return [self.prompt(patient)]
@@ -331,7 +331,7 @@ class Conversation:
         # A yes: the first dose waits until a provider has seen the answers.
         patient.awaiting_clearance = True
         await store_escalation(repo, patient, result, self.clock.now())
-        return [Reply(t("screen_flagged"))] + self._after_screening(patient)
+        return [Reply(self._fill("screen_flagged"))] + self._after_screening(patient)
 
     def _after_screening(self, patient: Patient) -> list[Reply]:
         return self._advance(patient, "zone" if patient.plan else "plan")

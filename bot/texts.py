@@ -21,6 +21,46 @@ TEXTS: dict[str, str] = {
         "To get the care team's alerts here, add it to PROVIDER_CHAT_IDS in the bot's .env file "
         "and restart the bot. Your own user id is {user}."
     ),
+    # With no care team (ALLOW_NO_CARE_TEAM): nobody reads alerts, so no text claims anyone was
+    # told. `messages.team_text` picks a `<key>_no_team` text over `<key>` then.
+    "welcome_no_team": (
+        "Hello! I'm the LDN helper for {clinic}.\n\n"
+        "I can:\n"
+        "• remind you to take your Low Dose Naltrexone at bedtime, every night\n"
+        "• tell you tonight's dose, in mg and in capsules\n"
+        "• show your whole titration plan, step by step\n"
+        "• ask how you're feeling\n\n"
+        "I can't:\n"
+        "• pass anything on: no care team reads this bot, so tell {clinic} yourself about "
+        "anything worrying\n"
+        "• change your dose: only your provider does that\n"
+        "• give medical advice\n"
+        "• help in an emergency. If you feel very unwell, call {emergency} now.\n\n"
+        "For anything about your treatment, contact {clinic}: {contact}."
+    ),
+    "screen_flagged_no_team": (
+        "Thank you. Please don't start LDN until you've talked to {clinic} ({contact}) about "
+        "these answers: no care team reads this bot, so nobody has seen them. Let's finish "
+        "setting up in the meantime."
+    ),
+    "enrolled_waiting_no_team": (
+        "All set, but please don't start LDN until you've talked to {clinic} ({contact}) about "
+        "your safety answers. No care team reads this bot, so nobody here can check them, and I "
+        "won't send reminders."
+    ),
+    "help_no_team": (
+        "Here's what I can do:\n"
+        "/today: tonight's dose and your next step\n"
+        "/plan: your whole plan with dates\n"
+        "/sideeffects: a few questions about how you're feeling (no care team reads them here: "
+        "tell {clinic} about anything worrying)\n"
+        "/settings: change your bedtime or time zone, or pause reminders\n"
+        "/stop: stop reminders (your data is kept)\n"
+        "/mydata: a copy of everything I keep about you; /delete: erase it\n\n"
+        "I can't give medical advice or change your dose. For that, contact {clinic}: {contact}. "
+        "In an emergency, call {emergency}."
+    ),
+    "command_sideeffects_no_team": "A few questions about how you're feeling",
     # Onboarding
     "welcome": (
         "Hello! I'm the LDN helper for {clinic}.\n\n"

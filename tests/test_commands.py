@@ -7,8 +7,10 @@ from datetime import UTC, date, datetime, time
 import pytest
 
 from bot.application import MENU_COMMANDS
+from bot.messages import NO_TEAM, team_text
 from bot.simulation import Simulation
-from bot.texts import t
+from bot.texts import TEXTS, t
+from bot.triage import SCREENING
 from fake_telegram.core import FakeMessage, FakeUser
 from storage.models import Dose
 from tests.conftest import ADMIN, DOCTOR, STRANGER, doses_of, patient_of
@@ -72,8 +74,10 @@ def lines(message: FakeMessage) -> list[str]:
 
 
 async def test_commands_are_registered_with_telegram_at_start_up(harness: Simulation) -> None:
+    settings = harness.services.settings
     assert harness.telegram.commands == [
-        {"command": name, "description": t(f"command_{name}")} for name in MENU_COMMANDS
+        {"command": name, "description": team_text(f"command_{name}", settings)}
+        for name in MENU_COMMANDS
     ]
     assert {"start", "today", "plan", "settings", "stop", "help"} <= set(MENU_COMMANDS)
 
@@ -107,8 +111,54 @@ async def test_today_mid_onboarding_says_not_enrolled_and_keeps_the_question(
 async def test_help_works_for_anyone(harness: Simulation) -> None:
     user = harness.telegram.user(203)
     reply = await harness.say(user, "/help")
-    assert reply.text == t("help", **CLINIC)
+    assert reply.text == t("help_no_team", **CLINIC)  # this clinic has no care team
     assert reply.buttons() == []
+
+
+# With no care team (ALLOW_NO_CARE_TEAM), nothing says anyone was told
+
+# What only a bot with a care team may say.
+CLAIMS = ("I've sent", "I've alerted", "I've passed", "care team will", "tell your care team")
+
+
+async def test_with_no_care_team_enrolling_and_help_never_claim_anyone_was_told(
+    harness: Simulation,
+) -> None:
+    assert not harness.services.settings.has_care_team
+    user = harness.telegram.user(206)
+    await harness.say(user, "/start")
+    assert user.messages()[0].text == t("welcome_no_team", **CLINIC)
+    await harness.tap(user, user.last(), t("button_consent_yes"))
+    question = await harness.tap(user, user.last(), t("button_screen_some"))
+    while question.text in [t(f"screen_q_{code}") for code in SCREENING]:
+        answer = "button_yes_short" if question.text == t("screen_q_opioids") else "button_no_short"
+        question = await harness.tap(user, question, t(answer))
+    assert user.messages()[-2].text == t("screen_flagged_no_team", **CLINIC)
+    await harness.tap(user, question, t("button_plan_builtin-1.5"))
+    await harness.tap(user, user.last(), "New York")
+    await harness.tap(user, user.last(), t("button_today"))
+    await harness.tap(user, user.last(), "22:30")
+    done = await harness.tap(user, user.last(), t("button_confirm"))
+    assert done.text == t("enrolled_waiting_no_team", **CLINIC)
+    await harness.say(user, "/help")
+
+    said = [m.text or "" for m in user.messages()]
+    said += [c["description"] for c in harness.telegram.commands]
+    assert [(text, claim) for text in said for claim in CLAIMS if claim in text] == []
+    assert t("command_sideeffects") not in said
+
+
+def test_every_no_team_text_stands_in_for_a_text_with_a_care_team() -> None:
+    variants = [key for key in TEXTS if key.endswith(NO_TEAM)]
+    assert variants and all(key.removesuffix(NO_TEAM) in TEXTS for key in variants)
+
+
+async def test_with_a_care_team_the_welcome_and_help_say_the_care_team_hears(
+    care: Simulation,
+) -> None:
+    user = care.telegram.user(207)
+    assert (await care.say(user, "/help")).text == t("help", **CLINIC)
+    assert t("command_sideeffects") in [c["description"] for c in care.telegram.commands]
 
 
 # /whoami
