@@ -14,6 +14,7 @@ from datetime import date, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot import callbacks, messages, nightly
+from bot.care import stop_notice
 from bot.clock import Clock
 from bot.escalations import store as store_escalation
 from bot.parsing import match_timezone, parse_bedtime, parse_start_date, zone_city
@@ -83,18 +84,24 @@ class Conversation:
                 await repo.commit()
                 return [Reply(t("onboarding_resume")), self.prompt(patient)]
             patient.awaiting = None
+            resumed, gap = False, 0
             if patient.blocked_bot or patient.reminders_paused:
                 patient.blocked_bot = False
                 patient.reminders_paused = False
                 gap = await self.reminders.replan(repo, patient)
                 await self.reminders.resumed(repo, patient, gap)
-                await repo.commit()
-                replies = [Reply(t("welcome_back_resumed", bedtime=_bedtime(patient)))]
-                if gap > nightly.RESUME_GAP_NIGHTS:
-                    replies.append(Reply(self._fill("resume_after_gap")))
-                return replies
+                resumed = True
             await repo.commit()
-            return [Reply(t("already_enrolled"))]
+            notice = stop_notice(patient, self.settings)
+            if notice is not None:
+                # The care team's stop stands whatever /start turned back on: say so, plainly.
+                return [Reply(t("welcome_back_stopped", stop=notice))]
+            if not resumed:
+                return [Reply(t("already_enrolled"))]
+            replies = [Reply(t("welcome_back_resumed", bedtime=_bedtime(patient)))]
+            if gap > nightly.RESUME_GAP_NIGHTS:
+                replies.append(Reply(self._fill("resume_after_gap")))
+            return replies
 
     async def _accept(
         self, repo: Repository, patient: Patient, invite: Invite

@@ -61,6 +61,42 @@ TEXTS: dict[str, str] = {
         "In an emergency, call {emergency}."
     ),
     "command_sideeffects_no_team": "A few questions about how you're feeling",
+    # While the care team has LDN stopped: /today, /plan, /settings and /start say so, and nothing
+    # says "tonight's dose" or "your reminders are on" (bot/care.py).
+    "stop_paused": (
+        "⛔ Your care team has paused LDN: please don't take it until they tell you. I won't send "
+        "reminders until then."
+    ),
+    "stop_withheld": (
+        "⛔ Please don't take LDN until your care team replies. I won't send reminders until "
+        "then, and I'll tell you here as soon as they reply."
+    ),
+    "stop_withheld_no_team": (
+        "⛔ Please don't take LDN until you've talked to {clinic} ({contact}). No care team reads "
+        "this bot, so I won't send reminders."
+    ),
+    "welcome_back_stopped": "Welcome back!\n\n{stop}",
+    "settings_stopped": (
+        "Your settings:\nReminder: {bedtime} ({zone})\nReminders: {state}\n\n{stop}\n\n"
+        "You can still change your bedtime or time zone. Pausing reminders yourself, or ending "
+        "your own pause, doesn't change the above. What would you like to change?"
+    ),
+    "settings_off_team": "off",
+    "settings_off_own": "off, and paused by you",
+    "button_resume_own": "End my own pause",
+    "own_paused_stopped": (
+        "Done: your own pause is on too. It stays on until you end it, with /settings or /start."
+    ),
+    "own_resumed_stopped": "Done: your own pause is off.",
+    # The next step waits for a concern, not for a provider's hold: the bot's doing, said so.
+    "today_held_next_bot": (
+        "Your next step waits: I've paused your increase while your care team looks at your "
+        "answers."
+    ),
+    "today_held_next_bot_no_team": (
+        "Your next step waits: I've paused your increase. Please talk to {clinic} ({contact}) "
+        "about your answers."
+    ),
     # Onboarding
     "welcome": (
         "Hello! I'm the LDN helper for {clinic}.\n\n"
