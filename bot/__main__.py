@@ -10,7 +10,7 @@ from telegram import Update
 from telegram.error import InvalidToken, NetworkError
 
 from bot.application import build_application
-from bot.settings import SettingsError, load_settings
+from bot.settings import SettingsError, load_settings, require_care_team
 
 NO_TOKEN = (
     "BOT_TOKEN is not set. Ask @BotFather in Telegram for a token (send it /newbot), "
@@ -78,6 +78,12 @@ def run_bot() -> int:
         return 2
     if not settings.token:
         print(f"Cannot start: {NO_TOKEN}", file=sys.stderr)
+        return 2
+    try:
+        # After the token: a new admin first needs a bot, then their own id from it (/whoami).
+        require_care_team(settings)
+    except SettingsError as error:
+        print(f"Cannot start: {error}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
     application = build_application(settings)

@@ -25,6 +25,7 @@ from bot.clock import Clock, SystemClock
 from bot.concerns import Concerns
 from bot.decisions import CareTeam
 from bot.dispatcher import Dispatcher
+from bot.messages import team_text
 from bot.notifier import Notifier, TelegramNotifier
 from bot.onboarding import Conversation
 from bot.privacy import Privacy
@@ -135,7 +136,9 @@ async def check_provider_chats(application: Application) -> list[int]:
             await services.alerts.tell_admins(
                 t("admin_unreachable_chat", chat=chat_id, error=type(exc).__name__)
             )
-    if not settings.provider_chat_ids:
+    if not settings.has_care_team:
+        log.warning("No provider chat and no admin (ALLOW_NO_CARE_TEAM): alerts reach nobody")
+    elif not settings.provider_chat_ids:
         log.warning("PROVIDER_CHAT_IDS is empty: alerts go to the admins only")
     return unreachable
 
@@ -170,8 +173,9 @@ async def dispatch_job(context: Context) -> None:
 async def _post_init(application: Application) -> None:
     services: Services = application.bot_data.services
     await services.db.migrate()
+    settings = services.settings
     await application.bot.set_my_commands(
-        [BotCommand(name, t(f"command_{name}")) for name in MENU_COMMANDS]
+        [BotCommand(name, team_text(f"command_{name}", settings)) for name in MENU_COMMANDS]
     )
     await check_provider_chats(application)
     if application.job_queue is not None:

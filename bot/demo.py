@@ -149,6 +149,8 @@ def demo_settings(database_url: str, *, care_team: bool = False) -> Settings:
         provider_user_ids=(DOCTOR_ID,) if care_team else (),
         admin_user_ids=(ADMIN_ID,) if care_team else (),
         allow_self_enrollment=not care_team,
+        # The simulator's lone patient has nobody to alert, and is never told anyone was.
+        allow_no_care_team=not care_team,
     )
 
 

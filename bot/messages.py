@@ -9,17 +9,30 @@ from bot import callbacks
 from bot.nightly import Answer
 from bot.plans import Plan, ScheduledStep, Step
 from bot.settings import Settings
-from bot.texts import t
+from bot.texts import TEXTS, t
 from bot.views import Button
 
+# A text that says the care team was told, or will look, has an honest `<key>_no_team` variant
+# for a bot run with ALLOW_NO_CARE_TEAM: nobody receives its alerts, so none may claim otherwise.
+NO_TEAM = "_no_team"
 
-def clinic_text(key: str, settings: Settings) -> str:
+
+def team_text(key: str, settings: Settings, **values: object) -> str:
+    """The text for `key`; its `_no_team` variant, if it has one, when nobody receives alerts."""
+    if not settings.has_care_team and key + NO_TEAM in TEXTS:
+        key += NO_TEAM
+    return t(key, **values)
+
+
+def clinic_text(key: str, settings: Settings, **values: object) -> str:
     """A text that names the clinic, how to reach it, and the emergency number."""
-    return t(
+    return team_text(
         key,
+        settings,
         clinic=settings.clinic_name,
         contact=settings.clinic_contact,
         emergency=settings.emergency_number,
+        **values,
     )
 
 

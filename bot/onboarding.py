@@ -14,6 +14,7 @@ from datetime import date, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot import callbacks, messages
+from bot.care import stop_notice
 from bot.clock import Clock
 from bot.escalations import store as store_escalation
 from bot.parsing import match_timezone, parse_bedtime, parse_start_date, zone_city
@@ -83,18 +84,24 @@ class Conversation:
                 await repo.commit()
                 return [Reply(t("onboarding_resume")), self.prompt(patient)]
             patient.awaiting = None
+            resumed = long_gap = False
             if patient.blocked_bot or patient.reminders_paused:
                 patient.blocked_bot = False
                 patient.reminders_paused = False
                 gap = await self.reminders.replan(repo, patient)
                 long_gap = await self.reminders.resumed(repo, patient, gap)
-                await repo.commit()
-                replies = [Reply(t("welcome_back_resumed", bedtime=_bedtime(patient)))]
-                if long_gap:
-                    replies.append(Reply(self._fill("resume_after_gap")))
-                return replies
+                resumed = True
             await repo.commit()
-            return [Reply(t("already_enrolled"))]
+            notice = stop_notice(patient, self.settings)
+            if notice is not None:
+                # The care team's stop stands whatever /start turned back on: say so, plainly.
+                return [Reply(t("welcome_back_stopped", stop=notice))]
+            if not resumed:
+                return [Reply(t("already_enrolled"))]
+            replies = [Reply(t("welcome_back_resumed", bedtime=_bedtime(patient)))]
+            if long_gap:
+                replies.append(Reply(self._fill("resume_after_gap")))
+            return replies
 
     async def _accept(
         self, repo: Repository, patient: Patient, invite: Invite
@@ -288,7 +295,7 @@ class Conversation:
             patient.awaiting = None
             patient.enrolled_at = self.clock.now()
             if patient.awaiting_clearance:
-                return [Reply(t("enrolled_waiting"))]
+                return [Reply(self._fill("enrolled_waiting"))]
             await self.reminders.plan_next_night(repo, patient, backfill=False)
             return [Reply(t("enrolled", bedtime=_bedtime(patient)))]
         return [self.prompt(patient)]
@@ -331,7 +338,7 @@ class Conversation:
         # A yes: the first dose waits until a provider has seen the answers.
         patient.awaiting_clearance = True
         await store_escalation(repo, patient, result, self.clock.now())
-        return [Reply(t("screen_flagged"))] + self._after_screening(patient)
+        return [Reply(self._fill("screen_flagged"))] + self._after_screening(patient)
 
     def _after_screening(self, patient: Patient) -> list[Reply]:
         return self._advance(patient, "zone" if patient.plan else "plan")

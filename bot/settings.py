@@ -19,6 +19,14 @@ class SettingsError(Exception):
     """A setting that stops start-up; the message is one line naming the variable."""
 
 
+# One line, like every setting error: which variables, why it matters, and what to do.
+NO_CARE_TEAM = (
+    "PROVIDER_CHAT_IDS, ADMIN_USER_IDS: both empty, so alerts would reach nobody. To get your "
+    "Telegram id, start once with ALLOW_NO_CARE_TEAM=true and send /whoami to the bot; then put "
+    "it in PROVIDER_CHAT_IDS, PROVIDER_USER_IDS and ADMIN_USER_IDS (see the README's Quick start)."
+)
+
+
 class Settings(BaseSettings):
     """Everything a clinic's admin configures; `.env.example` mirrors it line for line."""
 
@@ -122,6 +130,12 @@ class Settings(BaseSettings):
     def token(self) -> str:
         """Return the bot token; only the Telegram client should ever see it."""
         return self.bot_token.get_secret_value()
+
+
+def require_care_team(settings: Settings) -> None:
+    """Refuse a bot whose alerts would reach nobody, unless ALLOW_NO_CARE_TEAM says so."""
+    if not settings.has_care_team and not settings.allow_no_care_team:
+        raise SettingsError(NO_CARE_TEAM)
 
 
 def load_settings(**overrides: object) -> Settings:

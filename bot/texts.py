@@ -8,6 +8,95 @@ from __future__ import annotations
 from bot.texts_provider import PROVIDER_TEXTS
 
 TEXTS: dict[str, str] = {
+    # Who is who: /whoami gives the Telegram ids a clinic's admin pastes into .env.
+    "whoami": (
+        "Your Telegram user id is:\n{user}\n\n"
+        "If you run this bot for a clinic, put it in the bot's .env file: in PROVIDER_USER_IDS "
+        "to invite patients and decide on alerts, in PROVIDER_CHAT_IDS to get alerts in this "
+        "chat, and in ADMIN_USER_IDS to hear about alerts that could not be delivered. Then "
+        "restart the bot."
+    ),
+    "whoami_group": (
+        "This group's chat id is:\n{chat}\n\n"
+        "To get the care team's alerts here, add it to PROVIDER_CHAT_IDS in the bot's .env file "
+        "and restart the bot. Your own user id is {user}."
+    ),
+    # With no care team (ALLOW_NO_CARE_TEAM): nobody reads alerts, so no text claims anyone was
+    # told. `messages.team_text` picks a `<key>_no_team` text over `<key>` then.
+    "welcome_no_team": (
+        "Hello! I'm the LDN helper for {clinic}.\n\n"
+        "I can:\n"
+        "• remind you to take your Low Dose Naltrexone at bedtime, every night\n"
+        "• tell you tonight's dose, in mg and in capsules\n"
+        "• show your whole titration plan, step by step\n"
+        "• ask how you're feeling\n\n"
+        "I can't:\n"
+        "• pass anything on: no care team reads this bot, so tell {clinic} yourself about "
+        "anything worrying\n"
+        "• change your dose: only your provider does that\n"
+        "• give medical advice\n"
+        "• help in an emergency. If you feel very unwell, call {emergency} now.\n\n"
+        "For anything about your treatment, contact {clinic}: {contact}."
+    ),
+    "screen_flagged_no_team": (
+        "Thank you. Please don't start LDN until you've talked to {clinic} ({contact}) about "
+        "these answers: no care team reads this bot, so nobody has seen them. Let's finish "
+        "setting up in the meantime."
+    ),
+    "enrolled_waiting_no_team": (
+        "All set, but please don't start LDN until you've talked to {clinic} ({contact}) about "
+        "your safety answers. No care team reads this bot, so nobody here can check them, and I "
+        "won't send reminders."
+    ),
+    "help_no_team": (
+        "Here's what I can do:\n"
+        "/today: tonight's dose and your next step\n"
+        "/plan: your whole plan with dates\n"
+        "/sideeffects: a few questions about how you're feeling (no care team reads them here: "
+        "tell {clinic} about anything worrying)\n"
+        "/settings: change your bedtime or time zone, or pause reminders\n"
+        "/stop: stop reminders (your data is kept)\n"
+        "/mydata: a copy of everything I keep about you; /delete: erase it\n\n"
+        "I can't give medical advice or change your dose. For that, contact {clinic}: {contact}. "
+        "In an emergency, call {emergency}."
+    ),
+    "command_sideeffects_no_team": "A few questions about how you're feeling",
+    # While the care team has LDN stopped: /today, /plan, /settings and /start say so, and nothing
+    # says "tonight's dose" or "your reminders are on" (bot/care.py).
+    "stop_paused": (
+        "⛔ Your care team has paused LDN: please don't take it until they tell you. I won't send "
+        "reminders until then."
+    ),
+    "stop_withheld": (
+        "⛔ Please don't take LDN until your care team replies. I won't send reminders until "
+        "then, and I'll tell you here as soon as they reply."
+    ),
+    "stop_withheld_no_team": (
+        "⛔ Please don't take LDN until you've talked to {clinic} ({contact}). No care team reads "
+        "this bot, so I won't send reminders."
+    ),
+    "welcome_back_stopped": "Welcome back!\n\n{stop}",
+    "settings_stopped": (
+        "Your settings:\nReminder: {bedtime} ({zone})\nReminders: {state}\n\n{stop}\n\n"
+        "You can still change your bedtime or time zone. Pausing reminders yourself, or ending "
+        "your own pause, doesn't change the above. What would you like to change?"
+    ),
+    "settings_off_team": "off",
+    "settings_off_own": "off, and paused by you",
+    "button_resume_own": "End my own pause",
+    "own_paused_stopped": (
+        "Done: your own pause is on too. It stays on until you end it, with /settings or /start."
+    ),
+    "own_resumed_stopped": "Done: your own pause is off.",
+    # The next step waits for a concern, not for a provider's hold: the bot's doing, said so.
+    "today_held_next_bot": (
+        "Your next step waits: I've paused your increase while your care team looks at your "
+        "answers."
+    ),
+    "today_held_next_bot_no_team": (
+        "Your next step waits: I've paused your increase. Please talk to {clinic} ({contact}) "
+        "about your answers."
+    ),
     # Onboarding
     "welcome": (
         "Hello! I'm the LDN helper for {clinic}.\n\n"

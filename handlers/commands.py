@@ -1,8 +1,9 @@
-"""Patient commands: /start, /today, /plan, /settings, /stop, /help."""
+"""Patient commands: /start, /today, /plan, /settings, /stop, /help; and /whoami for anyone."""
 
 from __future__ import annotations
 
 from telegram import Update
+from telegram.constants import ChatType
 from telegram.ext import Application, CommandHandler, filters
 
 from bot import callbacks, messages
@@ -12,6 +13,8 @@ from bot.views import Button, Reply
 from handlers.replies import send_replies
 
 PRIVATE = filters.ChatType.PRIVATE
+# /whoami answers in a group too: a care team's group needs its id for PROVIDER_CHAT_IDS.
+ANYWHERE = filters.UpdateType.MESSAGE & (filters.ChatType.PRIVATE | filters.ChatType.GROUPS)
 
 
 def _ids(update: Update) -> tuple[int, int]:
@@ -95,6 +98,16 @@ async def help_(update: Update, context: Context) -> None:
     await send_replies(context.bot, chat_id, [Reply(text)])
 
 
+async def whoami(update: Update, context: Context) -> None:
+    """Give someone their Telegram id (and a group's, to the care team) for `.env`."""
+    user_id, chat_id = _ids(update)
+    assert update.effective_chat
+    private = update.effective_chat.type == ChatType.PRIVATE
+    reply = context.services.care.whoami(user_id, chat_id, private)
+    if reply is not None:
+        await send_replies(context.bot, chat_id, [reply])
+
+
 def register(application: Application) -> None:
     for name, callback in (
         ("start", start),
@@ -108,3 +121,4 @@ def register(application: Application) -> None:
         ("delete", delete),
     ):
         application.add_handler(CommandHandler(name, callback, filters=PRIVATE))
+    application.add_handler(CommandHandler("whoami", whoami, filters=ANYWHERE))

@@ -100,6 +100,8 @@ def settings(database_url: str) -> Settings:
         # The reminder tests enroll themselves; the care loop's own tests (tests/care/) use
         # invitations and check-ins through `care_settings`.
         allow_self_enrollment=True,
+        # No care team: a trial, as the simulator runs; `care_settings` adds one.
+        allow_no_care_team=True,
         checkin_after_step_up_days=0,
         checkin_every_days=0,
         tolerance_check_days=0,

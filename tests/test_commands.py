@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 
 import pytest
 
 from bot.application import MENU_COMMANDS
+from bot.messages import NO_TEAM, clinic_text, team_text
 from bot.simulation import Simulation
-from bot.texts import t
+from bot.texts import TEXTS, t
+from bot.triage import SCREENING, Stop, triage
+from bot.triage import Report as Answers
 from fake_telegram.core import FakeMessage, FakeUser
 from storage.models import Dose
-from tests.conftest import doses_of, patient_of, take_nights
+from storage.repositories import Repository
+from tests.conftest import ADMIN, DOCTOR, STRANGER, doses_of, patient_of, take_nights
+from tests.test_care_loop import alerts, invite, report
+from tests.test_care_loop import enroll as enroll_invited
 
 CLINIC = dict(clinic="Test Clinic", contact="+1 555 0100", emergency="911")
 BEDTIME_LABELS = ["21:00", "21:30", "22:00", "22:30", "23:00", "23:30"]
@@ -81,8 +88,10 @@ def lines(message: FakeMessage) -> list[str]:
 
 
 async def test_commands_are_registered_with_telegram_at_start_up(harness: Simulation) -> None:
+    settings = harness.services.settings
     assert harness.telegram.commands == [
-        {"command": name, "description": t(f"command_{name}")} for name in MENU_COMMANDS
+        {"command": name, "description": team_text(f"command_{name}", settings)}
+        for name in MENU_COMMANDS
     ]
     assert {"start", "today", "plan", "settings", "stop", "help"} <= set(MENU_COMMANDS)
 
@@ -116,8 +125,87 @@ async def test_today_mid_onboarding_says_not_enrolled_and_keeps_the_question(
 async def test_help_works_for_anyone(harness: Simulation) -> None:
     user = harness.telegram.user(203)
     reply = await harness.say(user, "/help")
-    assert reply.text == t("help", **CLINIC)
+    assert reply.text == t("help_no_team", **CLINIC)  # this clinic has no care team
     assert reply.buttons() == []
+
+
+# With no care team (ALLOW_NO_CARE_TEAM), nothing says anyone was told
+
+# What only a bot with a care team may say.
+CLAIMS = ("I've sent", "I've alerted", "I've passed", "care team will", "tell your care team")
+
+
+async def test_with_no_care_team_enrolling_and_help_never_claim_anyone_was_told(
+    harness: Simulation,
+) -> None:
+    assert not harness.services.settings.has_care_team
+    user = harness.telegram.user(206)
+    await harness.say(user, "/start")
+    assert user.messages()[0].text == t("welcome_no_team", **CLINIC)
+    await harness.tap(user, user.last(), t("button_consent_yes"))
+    question = await harness.tap(user, user.last(), t("button_screen_some"))
+    while question.text in [t(f"screen_q_{code}") for code in SCREENING]:
+        answer = "button_yes_short" if question.text == t("screen_q_opioids") else "button_no_short"
+        question = await harness.tap(user, question, t(answer))
+    assert user.messages()[-2].text == t("screen_flagged_no_team", **CLINIC)
+    await harness.tap(user, question, t("button_plan_builtin-1.5"))
+    await harness.tap(user, user.last(), "New York")
+    await harness.tap(user, user.last(), t("button_today"))
+    await harness.tap(user, user.last(), "22:30")
+    done = await harness.tap(user, user.last(), t("button_confirm"))
+    assert done.text == t("enrolled_waiting_no_team", **CLINIC)
+    await harness.say(user, "/help")
+
+    said = [m.text or "" for m in user.messages()]
+    said += [c["description"] for c in harness.telegram.commands]
+    assert [(text, claim) for text in said for claim in CLAIMS if claim in text] == []
+    assert t("command_sideeffects") not in said
+
+
+def test_every_no_team_text_stands_in_for_a_text_with_a_care_team() -> None:
+    variants = [key for key in TEXTS if key.endswith(NO_TEAM)]
+    assert variants and all(key.removesuffix(NO_TEAM) in TEXTS for key in variants)
+
+
+async def test_with_a_care_team_the_welcome_and_help_say_the_care_team_hears(
+    care: Simulation,
+) -> None:
+    user = care.telegram.user(207)
+    assert (await care.say(user, "/help")).text == t("help", **CLINIC)
+    assert t("command_sideeffects") in [c["description"] for c in care.telegram.commands]
+
+
+# /whoami
+
+
+async def test_whoami_gives_anyone_their_own_user_id_in_private_and_creates_nothing(
+    harness: Simulation,
+) -> None:
+    user = harness.telegram.user(204)
+    reply = await harness.say(user, "/whoami")
+    assert reply.text == t("whoami", user=204)
+    assert "\n204\n" in reply.text  # on a line of its own, to copy
+    assert await patient_of(harness, user) is None
+
+
+@pytest.mark.parametrize("who", [DOCTOR, ADMIN])
+async def test_whoami_in_a_group_gives_a_provider_or_an_admin_the_groups_id(
+    care: Simulation, who: int
+) -> None:
+    group = care.telegram.group(-100204)
+    care.telegram.user(who).in_group(group).command("whoami")
+    await care.deliver()
+    assert [m.text for m in group.messages()] == [t("whoami_group", chat=-100204, user=who)]
+
+
+async def test_whoami_in_a_group_says_nothing_to_anyone_else(care: Simulation) -> None:
+    group = care.telegram.group(-100205)
+    sends = len(care.telegram.calls("sendMessage"))
+    for user_id in (STRANGER, 205):
+        care.telegram.user(user_id).in_group(group).command("whoami")
+    await care.deliver()
+    assert group.messages() == []
+    assert len(care.telegram.calls("sendMessage")) == sends
 
 
 # /start again, /stop, blocking
@@ -547,3 +635,174 @@ async def test_group_chat_says_nothing_to_an_enrolled_patient_either(harness: Si
     assert len(harness.telegram.calls("sendMessage")) == sends
     patient = await patient_of(harness, user)
     assert patient is not None and not patient.reminders_paused
+
+
+# While the care team has LDN stopped: a provider's "Pause LDN", a withhold, a first dose waiting
+
+STATES = ["paused", "withheld", "clearance"]
+
+
+async def stopped(care: Simulation, user: FakeUser, state: str) -> str:
+    """Enroll the user and bring them to `state`; return what they must be told about it."""
+    code = await invite(care, f"ST-{user.id}")
+    if state == "clearance":
+        # A screening yes: enrolled, the first dose waits for a provider.
+        done = await enroll_invited(care, user, code, screening_yes=("opioids",))
+        assert done.text == t("enrolled_waiting")
+        return clinic_text("stop_withheld", care.services.settings)
+    await enroll_invited(care, user, code)
+    if state == "paused":
+        await report(care, user, grades={"stomach": "grade_3"})
+        await care.run_until(care.clock.now() + timedelta(minutes=1))
+        doctor = care.telegram.user(DOCTOR)
+        await care.tap(doctor, alerts(care, DOCTOR)[-1], t("button_decide_pause"))
+        return t("stop_paused")
+    # An opioid reported: the bot withholds LDN until a provider decides.
+    services = care.services
+    async with services.db.session() as session:
+        repo = Repository(session)
+        patient = await repo.patient_by_user(user.id)
+        assert patient is not None
+        answers = Answers(care.clock.now(), Decimal("0.5"), {}, frozenset({"opioids"}))
+        result = triage(answers)
+        assert result.stop is Stop.WITHHOLD
+        raised = await services.concerns.raise_(repo, patient, result)
+        await repo.commit()
+    await services.concerns.deliver(raised)
+    return clinic_text("stop_withheld", services.settings)
+
+
+def no_dose_and_no_reminder(text: str | None) -> None:
+    """Nothing that reads as LDN tonight or reminders on."""
+    assert text is not None
+    for said in ("Tonight, ", "Your reminder comes at", "Reminders: on", "reminders are on"):
+        assert said not in text, (said, text)
+    assert "mg (" not in text  # no dose in mg and capsules
+
+
+@pytest.mark.parametrize("state", STATES)
+async def test_today_while_the_care_team_has_ldn_stopped_says_so_and_gives_no_dose(
+    care: Simulation, state: str
+) -> None:
+    user = care.telegram.user(401)
+    notice = await stopped(care, user, state)
+    reply = await care.say(user, "/today")
+    assert reply.text == notice
+    no_dose_and_no_reminder(reply.text)
+
+
+@pytest.mark.parametrize("state", STATES)
+async def test_plan_while_the_care_team_has_ldn_stopped_says_so_first(
+    care: Simulation, state: str
+) -> None:
+    user = care.telegram.user(402)
+    notice = await stopped(care, user, state)
+    reply = await care.say(user, "/plan")
+    assert lines(reply)[:3] == [
+        *notice.split("\n"),
+        "",
+        t("plan_header", plan=t("plan_name_builtin-0.5")),
+    ]
+
+
+@pytest.mark.parametrize("state", STATES)
+async def test_settings_while_the_care_team_has_ldn_stopped_says_so_with_no_resume(
+    care: Simulation, state: str
+) -> None:
+    user = care.telegram.user(403)
+    notice = await stopped(care, user, state)
+    reply = await care.say(user, "/settings")
+    assert reply.text == t(
+        "settings_stopped",
+        bedtime="22:00",
+        zone="New York",
+        state=t("settings_off_team"),
+        stop=notice,
+    )
+    no_dose_and_no_reminder(reply.text)
+    assert reply.buttons() == [
+        t("button_change_bedtime"),
+        t("button_change_zone"),
+        t("button_pause"),
+    ]
+
+
+@pytest.mark.parametrize("state", STATES)
+async def test_start_while_the_care_team_has_ldn_stopped_says_so_not_reminders_on(
+    care: Simulation, state: str
+) -> None:
+    user = care.telegram.user(404)
+    notice = await stopped(care, user, state)
+    reply = await care.say(user, "/start")
+    assert reply.text == t("welcome_back_stopped", stop=notice)
+    no_dose_and_no_reminder(reply.text)
+
+
+@pytest.mark.parametrize("state", STATES)
+async def test_the_patients_own_pause_and_resume_never_lift_the_care_teams_stop(
+    care: Simulation, state: str
+) -> None:
+    user = care.telegram.user(405)
+    notice = await stopped(care, user, state)
+    menu = await care.say(user, "/settings")
+    paused = await care.tap(user, menu, t("button_pause"))
+    assert paused.text == f"{t('own_paused_stopped')}\n\n{notice}"
+
+    menu = await care.say(user, "/settings")
+    assert t("settings_off_own") in (menu.text or "")
+    assert t("button_resume") not in menu.buttons()
+    resumed = await care.tap(user, menu, t("button_resume_own"))
+    assert resumed.text == f"{t('own_resumed_stopped')}\n\n{notice}"
+    patient = await patient_of(care, user)
+    assert patient is not None and not patient.reminders_paused and not patient.receives_reminders
+
+    # /stop, then /start, the same: the stop stands, and no reminder comes.
+    assert (await care.say(user, "/stop")).text == f"{t('own_paused_stopped')}\n\n{notice}"
+    assert (await care.say(user, "/start")).text == t("welcome_back_stopped", stop=notice)
+    await care.run_until(care.clock.now() + timedelta(days=2))
+    assert care.reminders_to(user) == []
+
+
+async def test_with_no_care_team_a_patient_waiting_for_clearance_is_told_to_call_the_clinic(
+    harness: Simulation,
+) -> None:
+    user = harness.telegram.user(406)
+    await harness.say(user, "/start")
+    await harness.tap(user, user.last(), t("button_consent_yes"))
+    question = await harness.tap(user, user.last(), t("button_screen_some"))
+    while question.text in [t(f"screen_q_{code}") for code in SCREENING]:
+        answer = (
+            "button_yes_short" if question.text == t("screen_q_pregnancy") else "button_no_short"
+        )
+        question = await harness.tap(user, question, t(answer))
+    await harness.tap(user, question, t("button_plan_builtin-1.5"))
+    await harness.tap(user, user.last(), "New York")
+    await harness.tap(user, user.last(), t("button_today"))
+    await harness.tap(user, user.last(), "22:30")
+    await harness.tap(user, user.last(), t("button_confirm"))
+    reply = await harness.say(user, "/today")
+    assert reply.text == t("stop_withheld_no_team", **CLINIC)
+
+
+# The next step waiting: said as the bot's doing unless a provider held it
+
+
+async def test_today_after_a_concern_says_the_bot_paused_the_increase_not_the_provider(
+    care: Simulation,
+) -> None:
+    user = care.telegram.user(407)
+    await enroll_invited(care, user, await invite(care, "HN-1"))
+    await report(care, user, grades={"stomach": "grade_3"})
+    reply = await care.say(user, "/today")
+    assert clinic_text("today_held_next_bot", care.services.settings) in lines(reply)
+    assert t("today_held_next") not in lines(reply)
+
+
+async def test_today_after_a_concern_with_no_care_team_says_to_talk_to_the_clinic(
+    harness: Simulation,
+) -> None:
+    user = harness.telegram.user(408)
+    await enroll(harness, user)
+    await report(harness, user, grades={"stomach": "grade_3"})
+    reply = await harness.say(user, "/today")
+    assert t("today_held_next_bot_no_team", **CLINIC) in lines(reply)

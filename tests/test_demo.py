@@ -207,6 +207,9 @@ def test_the_demos_clinic_has_a_care_team_and_enrolls_by_invitation_only() -> No
     lone = demo_settings("sqlite+aiosqlite:///demo.sqlite3")
     assert lone.allow_self_enrollment is True
     assert lone.provider_chat_ids == lone.provider_user_ids == lone.admin_user_ids == ()
+    # ... which it says, so that it starts and never tells the patient anyone was alerted.
+    assert lone.allow_no_care_team is True and not lone.has_care_team
+    assert settings.allow_no_care_team is False and settings.has_care_team
 
 
 def test_demo_stops_quietly_when_its_reader_does(tmp_path: Path) -> None:

@@ -79,7 +79,7 @@ async def test_start_sends_welcome_then_consent_and_keeps_a_patient_awaiting_con
     await harness.say(user, "/start")
 
     welcome, consent = user.messages()
-    assert welcome.text == t("welcome", **WELCOME)
+    assert welcome.text == t("welcome_no_team", **WELCOME)
     assert welcome.buttons() == []
     assert consent.text == t("consent")
     assert consent.buttons() == [t("button_consent_yes"), t("button_consent_no")]
@@ -257,7 +257,7 @@ async def test_declining_consent_keeps_nothing(harness: Simulation) -> None:
 
     # Changing their mind later starts from the beginning.
     await harness.say(user, "/start")
-    assert user.messages()[-2].text == t("welcome", **WELCOME)
+    assert user.messages()[-2].text == t("welcome_no_team", **WELCOME)
     assert await awaiting(harness, user) == "consent"
 
 

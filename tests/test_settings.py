@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings, require_care_team
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456:ABCdef-secret-GHI"
@@ -238,6 +238,20 @@ def test_starting_without_a_token_points_to_botfather(clean_environment: Path) -
     assert "Traceback" not in result.stderr
 
 
+def test_the_shipped_example_with_a_token_refuses_to_start_with_nobody_to_alert(
+    clean_environment: Path,
+) -> None:
+    shutil.copy(ROOT / ".env.example", clean_environment / ".env")
+    with (clean_environment / ".env").open("a", encoding="utf-8") as env:
+        env.write(f"\nBOT_TOKEN={TOKEN}\n")
+    result = _run_bot(clean_environment)
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("Cannot start: PROVIDER_CHAT_IDS, ADMIN_USER_IDS: ")
+    assert "ALLOW_NO_CARE_TEAM=true" in line and "/whoami" in line
+    assert TOKEN not in result.stderr + result.stdout
+
+
 def test_starting_with_an_unknown_zone_names_the_variable(clean_environment: Path) -> None:
     result = _run_bot(clean_environment, BOT_TOKEN=TOKEN, DEFAULT_TIMEZONE="Mars/Base")
     assert result.returncode == 2, result.stderr
@@ -260,3 +274,41 @@ def test_id_lists_default_to_empty_and_self_enrollment_to_off() -> None:
     settings = load_settings(_env_file=None)
     assert settings.provider_chat_ids == settings.provider_user_ids == settings.admin_user_ids == ()
     assert settings.allow_self_enrollment is False
+
+
+# A care team to alert
+
+
+@pytest.mark.parametrize(
+    "team",
+    [
+        {},
+        # Providers who may decide, but no chat for the alerts to go to and no admin: nobody.
+        {"provider_user_ids": (5001,)},
+    ],
+)
+def test_a_bot_whose_alerts_would_reach_nobody_is_refused_naming_the_variables(
+    team: dict[str, object],
+) -> None:
+    settings = load_settings(_env_file=None, **team)
+    assert not settings.has_care_team
+    with pytest.raises(SettingsError, match="^PROVIDER_CHAT_IDS, ADMIN_USER_IDS: ") as error:
+        require_care_team(settings)
+    assert "\n" not in str(error.value)
+    for name in ("ALLOW_NO_CARE_TEAM", "PROVIDER_USER_IDS", "/whoami"):
+        assert name in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "team",
+    [
+        {"provider_chat_ids": (5001,)},
+        {"provider_chat_ids": (-1001234567890,)},
+        {"admin_user_ids": (6001,)},
+        {"allow_no_care_team": True},
+    ],
+)
+def test_a_provider_chat_an_admin_or_an_explicit_trial_may_start(
+    team: dict[str, object],
+) -> None:
+    require_care_team(load_settings(_env_file=None, **team))

@@ -56,6 +56,8 @@ class BotProcess:
             "CLINIC_NAME": "E2E Clinic",
             "LOG_LEVEL": "INFO",
             "ALLOW_SELF_ENROLLMENT": "true",
+            # Patients enrolling alone, with no care team: a trial the bot must be told it is.
+            "ALLOW_NO_CARE_TEAM": "true",
             "TOLERANCE_CHECK_DAYS": "0",
             "PYTHONPATH": str(REPO),
         }
