@@ -9,11 +9,13 @@ of an alert is far better than none.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from bot import callbacks, messages, nightly
 from bot.caseload import adherence, label_of, percent, reason_text, report_findings, who
 from bot.clock import Clock
+from bot.inbox_view import MESSAGE, render_message
 from bot.notifier import BACKOFF_SECONDS, Moved, Notifier, TryLater, backoff
 from bot.reminders import Reminders, plan_of
 from bot.settings import Settings
@@ -51,6 +53,9 @@ class Alerts:
         self.settings = settings
         self.reminders = reminders
         self.renotify = timedelta(minutes=settings.escalation_renotify_minutes)
+        # Called with (escalation, chat, message id) once a copy is sent: a patient's voice note
+        # or photo follows its header (`Inbox.bring_media`).
+        self.after_send: Callable[[Escalation, int, int], Awaitable[None]] | None = None
 
     async def dispatch(self, limit: int = 100) -> int:
         """Deliver every escalation that is due; return how many were looked at."""
@@ -117,6 +122,8 @@ class Alerts:
                     await repo.add(row)
                 try:
                     row.message_id = await self.notifier.send(chat_id, reply, escalation.attempts)
+                    if self.after_send is not None:
+                        await self.after_send(escalation, chat_id, row.message_id)
                     row.sent_at = now
                 except Exception as exc:
                     # A timeout counts as failed too: the alert may arrive twice, never zero times.
@@ -185,10 +192,10 @@ class Alerts:
 
     async def render(self, repo: Repository, escalation: Escalation, round_: int = 1) -> Reply:
         """The alert as providers see it: who, what, the dose, the history, and the decisions."""
+        if escalation.tier == MESSAGE:
+            return render_message(escalation)  # a patient's message, not an alert
         patient = escalation.patient
         names = await repo.names([escalation.acknowledged_by, escalation.decided_by])
-        if escalation.tier == "message":
-            return self._message(escalation, patient, names)
         lines = [self._header(escalation, patient, names)]
         reasons = [reason_text(code, effect) for code, effect in escalation.reasons]
         lines.append(t("alert_reasons", reasons="\n".join(f"• {r}" for r in reasons)))
@@ -212,16 +219,6 @@ class Alerts:
             lines.append(self._acknowledged(escalation, names))
         if escalation.status != "decided":
             lines.append(t("alert_reply_hint"))
-        return Reply("\n\n".join(lines), decision_buttons(escalation))
-
-    def _message(self, escalation: Escalation, patient: Patient, names: dict[int, str]) -> Reply:
-        """A patient's own message passed on to the care team: their words, nothing to decide."""
-        lines = [t("cl_alert_message", label=label_of(patient))]
-        if escalation.words:
-            lines.append(t("cl_alert_message_words", words=_clip(escalation.words)))
-        if escalation.acknowledged_by is not None:
-            lines.append(self._acknowledged(escalation, names))
-        lines.append(t("alert_reply_hint"))
         return Reply("\n\n".join(lines), decision_buttons(escalation))
 
     def _acknowledged(self, escalation: Escalation, names: dict[int, str]) -> str:

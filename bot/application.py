@@ -25,6 +25,7 @@ from bot.clock import Clock, SystemClock
 from bot.concerns import Concerns
 from bot.decisions import CareTeam
 from bot.dispatcher import Dispatcher
+from bot.inbox import Inbox
 from bot.messages import team_text
 from bot.notifier import Notifier, TelegramNotifier
 from bot.onboarding import Conversation
@@ -63,6 +64,7 @@ class Services:
     checkins: Checkins
     alerts: Alerts
     concerns: Concerns
+    inbox: Inbox
     care_team: CareTeam
     privacy: Privacy
 
@@ -149,17 +151,24 @@ def build_services(settings: Settings, db: Database, clock: Clock, notifier: Not
     checkins = Checkins(db, notifier, clock, settings, reminders)
     alerts = Alerts(db, notifier, clock, settings, reminders)
     reminders.plan_checkin = checkins.plan_for
+    conversation = Conversation(db, reminders, clock, settings)
+    concerns = Concerns(reminders, alerts, clock, settings)
+    inbox = Inbox(
+        db, notifier, clock, settings, reminders, checkins, conversation, concerns, alerts
+    )
+    alerts.after_send = inbox.bring_media
     return Services(
         settings=settings,
         db=db,
         clock=clock,
         reminders=reminders,
         dispatcher=Dispatcher(db, reminders, notifier, clock, settings, checkins, alerts),
-        conversation=Conversation(db, reminders, clock, settings),
+        conversation=conversation,
         care=Care(db, reminders, clock, settings),
         checkins=checkins,
         alerts=alerts,
-        concerns=Concerns(reminders, alerts, clock, settings),
+        concerns=concerns,
+        inbox=inbox,
         care_team=CareTeam(db, notifier, clock, settings, reminders, alerts),
         privacy=Privacy(db, notifier, clock, settings),
     )

@@ -16,6 +16,7 @@ MAX_BYTES = 64  # Telegram's limit for callback_data
 _ANSWER_CODES = {Answer.TAKEN: "t", Answer.SNOOZE: "z", Answer.SKIPPED: "k"}
 _CODE_ANSWERS = {code: answer for answer, code in _ANSWER_CODES.items()}
 _TOKEN = re.compile(r"^[A-Za-z0-9_.+/-]{1,40}$")
+_ID = re.compile(r"^[1-9][0-9]{0,17}$")  # a row id: ASCII digits only ("²" is a digit too)
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,14 @@ class DecisionPress:
     action: str
 
 
-Press = DosePress | OnboardingPress | SettingsPress | CheckinPress | DecisionPress
+@dataclass(frozen=True)
+class ReplyPress:
+    """A provider's Reply under a patient's message: write back to that patient."""
+
+    escalation_id: int
+
+
+Press = DosePress | OnboardingPress | SettingsPress | CheckinPress | DecisionPress | ReplyPress
 
 # What a provider may decide on an escalation, in the order the buttons show.
 DECISIONS = ("ack", "continue", "hold", "back", "pause", "morning")
@@ -75,6 +83,10 @@ def decision(escalation_id: int, action: str) -> str:
     return _checked(f"{VERSION}:dec:{escalation_id}:{action}")
 
 
+def reply(escalation_id: int) -> str:
+    return _checked(f"{VERSION}:rep:{escalation_id}")
+
+
 def parse(data: str | None) -> Press | None:
     """Read a payload; None for anything malformed, foreign or from an unknown version."""
     if not data or len(data.encode()) > MAX_BYTES:
@@ -98,6 +110,8 @@ def parse(data: str | None) -> Press | None:
         return CheckinPress(int(rest[0]), rest[1], rest[2])
     if kind == "dec" and len(rest) == 2 and rest[0].isdigit() and rest[1] in DECISIONS:
         return DecisionPress(int(rest[0]), rest[1])
+    if kind == "rep" and len(rest) == 1 and _ID.match(rest[0]):
+        return ReplyPress(int(rest[0]))
     return None
 
 

@@ -19,7 +19,6 @@ from bot import escalations, messages, nightly
 from bot.checkin_schedule import checkin_due
 from bot.clock import Clock
 from bot.notifier import Notifier, Unreachable, backoff
-from bot.redflags import scan
 from bot.reminders import Reminders, holds_of, plan_of, zone_of
 from bot.settings import Settings
 from bot.texts import t
@@ -292,46 +291,6 @@ class Checkins:
                 await self.notifier.clear_buttons(patient.chat_id, report.message_id)
             step = await self._finish(repo, report, Step())
             return step.replies
-
-    async def message(self, user_id: int, text: str) -> list[Reply] | None:
-        """Words sent out of the blue: scanned for red flags; a match goes to the care team."""
-        found = scan(text)
-        if not found:
-            return None
-        async with self.db.session() as session:
-            repo = Repository(session)
-            patient = await repo.patient_by_user(user_id)
-            if patient is None:
-                # Someone the bot does not know still hears where to get help, at once.
-                emergency = any(f.tier is Tier.EMERGENCY for f in found)
-                return [Reply(self._emergency())] if emergency else None
-            now = self.clock.now()
-            info = self.reminders.current(patient) if patient.enrolled else None
-            result = Triage(max(f.tier for f in found), found, ())
-            report = Report(
-                patient_id=patient.id,
-                kind="message",
-                status="done",
-                night=local_today(now, zone_of(patient)) if patient.timezone else now.date(),
-                dose_mg=info.step.dose_mg if info else None,
-                answers={},
-                words=text.strip()[:2000],
-                tier=result.tier.name.lower(),
-                attempts=0,
-                created_at=now,
-                sent_at=now,
-                completed_at=now,
-            )
-            await repo.add(report)
-            await escalations.store(
-                repo, patient, result, now, words=report.words, report_id=report.id
-            )
-            if result.holds:
-                await self.reminders.hold_current_dose(repo, patient)
-            await repo.commit()
-            if result.emergency:
-                return [Reply(self._emergency())]
-            return [Reply(t("words_passed_on", dose=self.reminders.current_dose_words(patient)))]
 
     # Sorting and answering
 

@@ -157,7 +157,7 @@ class CareTeam:
         return [
             e
             for e in await repo.patient_escalations(escalation.patient_id)
-            if e.id > escalation.id and e.status != "decided"
+            if e.id > escalation.id and e.status != "decided" and e.tier != "message"
         ]
 
     async def _standing_pause(self, repo: Repository, escalation: Escalation) -> bool:
@@ -294,6 +294,37 @@ class CareTeam:
             )
             await repo.commit()
             return Reply(t("relayed", label=label))
+
+    async def open_reply(
+        self, user_id: int, escalation_id: int, name: str | None = None
+    ) -> Outcome:
+        """A provider's Reply under a patient's message: ask, in private, what to write back.
+
+        The question opens their reply field; their answer to it is relayed like a reply to the
+        message itself (`relay`), because the question is kept as a copy of that escalation.
+        """
+        if not self.is_provider(user_id):
+            log.warning("Refused a reply press on escalation %s by user %s", escalation_id, user_id)
+            return Outcome(t("relay_refused"))
+        await self.remember(user_id, name)
+        async with self.db.session() as session:
+            repo = Repository(session)
+            escalation = await repo.escalation(escalation_id)
+            if escalation is None:
+                return Outcome(t("toast_gone"))
+            ask = Reply(
+                t("inbox_reply_prompt", label=label_of(escalation.patient)), force_reply=True
+            )
+            try:
+                message_id = await self.notifier.send(user_id, ask)
+            except Exception as exc:
+                log.warning(
+                    "Could not ask provider %s for a reply: %s", user_id, type(exc).__name__
+                )
+                return Outcome(t("inbox_reply_unreachable"))
+            await repo.keep_reply_prompt(escalation.id, user_id, message_id, self.clock.now())
+            await repo.commit()
+        return Outcome(t("inbox_reply_toast"))
 
     # Invitations
 

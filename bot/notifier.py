@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from typing import Protocol
+from collections.abc import Awaitable
+from typing import Protocol, TypeVar
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -19,6 +20,7 @@ from telegram.error import (
 from bot.views import Reply
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Retry delays for network trouble, growing with each attempt.
 BACKOFF_SECONDS = (5, 15, 60, 120, 300)
@@ -56,6 +58,10 @@ class Notifier(Protocol):
 
     async def edit(self, chat_id: int, message_id: int, reply: Reply) -> None: ...
 
+    async def copy(
+        self, chat_id: int, from_chat_id: int, message_id: int, reply_to: int | None = None
+    ) -> int: ...
+
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     """Turn our buttons into Telegram's inline keyboard."""
@@ -81,8 +87,26 @@ class TelegramNotifier:
 
     async def send(self, chat_id: int, reply: Reply, attempt: int = 0) -> int:
         """Send a message and return its id."""
+        markup = ForceReply() if reply.force_reply else keyboard(reply)
+        message = await self._sent(
+            self.bot.send_message(chat_id, reply.text, reply_markup=markup), attempt
+        )
+        return message.message_id
+
+    async def copy(
+        self, chat_id: int, from_chat_id: int, message_id: int, reply_to: int | None = None
+    ) -> int:
+        """Copy a message (a patient's voice note, say) into a chat; return the copy's id."""
+        where = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
+        copied = await self._sent(
+            self.bot.copy_message(chat_id, from_chat_id, message_id, reply_parameters=where), 0
+        )
+        return copied.message_id
+
+    async def _sent(self, request: Awaitable[T], attempt: int) -> T:
+        """Await a send, turning Telegram's failures into what the use cases decide on."""
         try:
-            message = await self.bot.send_message(chat_id, reply.text, reply_markup=keyboard(reply))
+            return await request
         except Forbidden as exc:
             raise Unreachable(type(exc).__name__) from None
         except RetryAfter as exc:
@@ -103,7 +127,6 @@ class TelegramNotifier:
         except NetworkError as exc:
             # The connection failed before Telegram answered: nothing was delivered.
             raise TryLater(backoff(attempt), exc.message) from None
-        return message.message_id
 
     async def clear_buttons(self, chat_id: int, message_id: int) -> None:
         """Take the buttons off an old message; a failure here loses nothing."""

@@ -609,6 +609,56 @@ TEXTS: dict[str, str] = {
         "/stats: figures for admins\n"
         "Reply to an alert to write to that patient."
     ),
+    # Words out of the blue (bot/inbox.py): what the bot does not take as an answer goes to a
+    # person, as a message (not an alert). Never a reassurance after words it did not understand.
+    "inbox_passed_on": (
+        "Thank you. I've passed your message on to your care team, and they'll answer you here."
+    ),
+    "inbox_edit_passed_on": (
+        "I've passed your edited message on to your care team. Editing a message doesn't change "
+        "an answer you already gave me."
+    ),
+    "inbox_nobody": (
+        "No one from a care team reads messages in this bot, so I can't pass this on. Please "
+        "contact {clinic}: {contact}."
+    ),
+    "inbox_emergency_line": "If you feel very unwell, or it's an emergency, call {emergency} now.",
+    "inbox_emergency_stranger": (
+        "⚠️ Please call {emergency} now, or go to the nearest emergency department. If you're "
+        "having thoughts of harming yourself, you can call or text {crisis} at any hour."
+    ),
+    "inbox_not_passed_on": (
+        "I can't pass on stickers, locations or contacts. To tell your care team something, "
+        "type it, or send a voice note or a photo."
+    ),
+    "inbox_chat_thanks": "You're welcome!",
+    "inbox_chat_ok": "👍",
+    "inbox_chat_hello": "Hello! /help shows what I can do.",
+    "inbox_chat_night": "Good night!",
+    # ... and how a patient's message reads to the care team
+    "inbox_message": "💬 Message from patient {label}",
+    "inbox_kind_voice": "They sent a voice note (below).",
+    "inbox_kind_photo": "They sent a photo (below).",
+    "inbox_kind_video": "They sent a video (below).",
+    "inbox_kind_video_note": "They sent a video message (below).",
+    "inbox_kind_document": "They sent a file (below).",
+    "inbox_kind_audio": "They sent an audio file (below).",
+    "inbox_message_edited": "They edited an earlier message. It now reads:",
+    "inbox_message_reply": "Answering the care team's message: “{quote}”",
+    "inbox_message_words": "“{words}”",
+    "inbox_message_note": (
+        "This is a message, not an alert: nothing was held or stopped. Tap Reply, or reply to "
+        "this message, to answer them."
+    ),
+    "button_inbox_reply": "↩️ Reply",
+    "inbox_reply_prompt": (
+        "Write your answer to patient {label} as a reply to this message. They'll get it as a "
+        "message from their care team."
+    ),
+    "inbox_reply_toast": "Write your answer in our private chat.",
+    "inbox_reply_unreachable": (
+        "I can't write to you yet: open a private chat with me and press Start, then try again."
+    ),
     # Patients asking about side effects
     "command_sideeffects": "Tell your care team how you're feeling",
     # Plan names

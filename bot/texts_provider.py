@@ -149,8 +149,6 @@ PROVIDER_TEXTS: dict[str, str] = {
     "cl_alert_told_emergency": "to call {emergency}",
     "cl_alert_told_crisis": "to call or text the crisis line {crisis}",
     "cl_alert_told_and": "{items}, and {last}",
-    "cl_alert_message": "💬 Message · patient {label}",
-    "cl_alert_message_words": "“{words}”",
     "cl_report_said": "said: {subjects}",
     "cl_report_message": "a message, no red-flag words recognised",
     "cl_report_typed": "added their own words",

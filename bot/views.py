@@ -15,3 +15,5 @@ class Button:
 class Reply:
     text: str
     buttons: tuple[tuple[Button, ...], ...] = field(default=())
+    # Open the reader's reply field on this message (a provider about to write to a patient).
+    force_reply: bool = False

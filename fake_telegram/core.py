@@ -107,7 +107,22 @@ INLINE_BUTTON_KINDS = (
     "pay",
 )
 # Send methods counted by the global 30 messages/second flood limit.
-_COUNTED_SENDS = frozenset({"sendMessage", "sendDocument", "sendPhoto"})
+_COUNTED_SENDS = frozenset({"sendMessage", "sendDocument", "sendPhoto", "copyMessage"})
+# What users' messages carry that no bot can copy: Telegram's service messages.
+_SERVICE_KINDS = frozenset(
+    {
+        "migrate_to_chat_id",
+        "migrate_from_chat_id",
+        "new_chat_members",
+        "left_chat_member",
+        "new_chat_title",
+        "new_chat_photo",
+        "delete_chat_photo",
+        "group_chat_created",
+        "supergroup_chat_created",
+        "pinned_message",
+    }
+)
 # Required fields with Telegram's own wording when missing.
 _EMPTY_MESSAGES = {
     "chat_id": "Bad Request: chat_id is empty",
@@ -206,6 +221,7 @@ class FakeMessage:
     from_bot: bool = True
     history: list[str | None] = field(default_factory=list)  # earlier texts, oldest first
     params: dict = field(default_factory=dict)  # the parameters of the creating call
+    copied_from: tuple[int, int] | None = None  # (chat, message) a copyMessage copied
 
     def buttons(self) -> list[str]:
         """Texts of all buttons of the current markup (inline or reply keyboard), flattened."""
@@ -343,6 +359,7 @@ class FakeTelegram:
             "sendMessage": self._send_message,
             "sendDocument": self._send_document,
             "sendPhoto": self._send_photo,
+            "copyMessage": self._copy_message,
             "editMessageText": self._edit_message_text,
             "editMessageReplyMarkup": self._edit_message_reply_markup,
             "answerCallbackQuery": self._answer_callback_query,
@@ -942,6 +959,41 @@ class FakeTelegram:
         )
         return self.message_dict(msg)
 
+    def _copy_message(self, params: dict) -> dict:
+        """copyMessage: the original's content, sent anew by the bot; returns a MessageId."""
+        chat = self._chat(params["chat_id"])
+        source_chat = self._chat(params["from_chat_id"], sending=False)
+        mid = params["message_id"]
+        source = source_chat.messages.get(mid) if isinstance(mid, int) else None
+        if source is None or source.deleted:
+            raise _bad("message to copy not found")
+        if source.kind in _SERVICE_KINDS:
+            raise _bad("message can't be copied")
+        markup = self._check_markup(params.get("reply_markup"))
+        if "caption" in params:
+            caption, entities = self._text(params, "caption", MAX_CAPTION, required=False)
+        else:
+            caption = source.caption or source.params.get("_extra", {}).get("caption") or ""
+            entities = list(source.caption_entities)
+        reply_to = self._reply_to(chat, params)
+        self._check_flood(chat)
+        msg = self._new_message(
+            chat,
+            params,
+            text=source.text,
+            kind=source.kind,
+            entities=copy.deepcopy(source.entities),
+            caption=caption or None,
+            caption_entities=entities,
+            reply_markup=markup,
+            reply_to_message_id=reply_to,
+            document=source.document,
+            photo=source.photo,
+            filename=source.filename,
+        )
+        msg.copied_from = (source_chat.id, source.message_id)
+        return {"message_id": msg.message_id}
+
     # --- editing
 
     def _target(self, params: dict, action: str = "edit") -> tuple[_Chat, FakeMessage]:
@@ -1074,7 +1126,23 @@ class FakeTelegram:
         if msg.from_bot and msg.reply_markup and "inline_keyboard" in msg.reply_markup:
             d["reply_markup"] = copy.deepcopy(msg.reply_markup)
         d.update(copy.deepcopy(msg.params.get("_extra", {})) if not msg.from_bot else {})
+        if msg.copied_from is not None:
+            d.update(self._copied_content(msg))
         return d
+
+    def _copied_content(self, msg: FakeMessage) -> dict:
+        """What a copy of a user's message shows: the original's media, without its sender."""
+        assert msg.copied_from is not None
+        chat_id, message_id = msg.copied_from
+        source = self._chats[chat_id].messages[message_id]
+        if source.from_bot:
+            return {}
+        extra = source.params.get("_extra", {})
+        return {
+            k: copy.deepcopy(v)
+            for k, v in extra.items()
+            if k not in ("caption", "caption_entities")
+        }
 
     def _file_ids_for(self, msg: FakeMessage) -> dict:
         key = f"{msg.chat_id}_{msg.message_id}"
@@ -1227,6 +1295,31 @@ class _Sender:
         return self._message(
             {"voice": {**ids, "duration": duration, "mime_type": "audio/ogg", "file_size": 4000}}
         )
+
+    def send_video(self, duration: int = 5, caption: str | None = None) -> dict:
+        ids = self._core.next_file_id("BAAC")
+        extra: dict[str, Any] = {
+            "video": {**ids, "width": 640, "height": 360, "duration": duration, "file_size": 9000}
+        }
+        if caption:
+            extra["caption"] = caption
+        return self._message(extra)
+
+    def send_video_note(self, duration: int = 5) -> dict:
+        ids = self._core.next_file_id("DQAC")
+        return self._message(
+            {"video_note": {**ids, "length": 240, "duration": duration, "file_size": 7000}}
+        )
+
+    def send_audio(self, duration: int = 30, title: str | None = None) -> dict:
+        ids = self._core.next_file_id("CQAC")
+        audio: dict[str, Any] = {**ids, "duration": duration, "mime_type": "audio/mpeg"}
+        if title:
+            audio["title"] = title
+        return self._message({"audio": audio})
+
+    def send_contact(self, phone_number: str = "+15550100", first_name: str = "Sam") -> dict:
+        return self._message({"contact": {"phone_number": phone_number, "first_name": first_name}})
 
     def send_document(
         self, file_name: str = "file.pdf", mime_type: str = "application/pdf"

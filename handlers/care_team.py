@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from telegram import Message, Update
 from telegram.error import TelegramError
-from telegram.ext import Application, CommandHandler, MessageHandler, filters
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot import callbacks
 from bot.application import Context
-from bot.callbacks import DecisionPress
+from bot.callbacks import DecisionPress, ReplyPress
 from bot.texts import t
 from bot.views import Reply
 from handlers.replies import send_replies
@@ -50,6 +51,22 @@ async def on_decision(update: Update, context: Context, press: DecisionPress) ->
     await query.answer(outcome.toast)
 
 
+async def on_reply_press(update: Update, context: Context) -> None:
+    """A provider's Reply under a patient's message: their answer is asked for in private."""
+    query = update.callback_query
+    assert query is not None
+    press = callbacks.parse(query.data)
+    assert isinstance(press, ReplyPress)
+    outcome = await context.services.care_team.open_reply(
+        query.from_user.id, press.escalation_id, query.from_user.full_name
+    )
+    await query.answer(outcome.toast)
+
+
+def _reply_press(data: object) -> bool:
+    return isinstance(data, str) and isinstance(callbacks.parse(data), ReplyPress)
+
+
 async def on_reply(update: Update, context: Context) -> None:
     """A provider's reply to an alert goes to that patient, from their care team."""
     message = update.effective_message
@@ -85,6 +102,8 @@ def register(application: Application, provider_ids: tuple[int, ...]) -> None:
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, on_group_moved))
     application.add_handler(CommandHandler("invite", invite, filters=CARE_TEAM_CHATS))
     application.add_handler(CommandHandler("revoke", revoke, filters=CARE_TEAM_CHATS))
+    # Reply under a patient's message (before the other buttons, which route every payload).
+    application.add_handler(CallbackQueryHandler(on_reply_press, pattern=_reply_press))
     # Replies in a group, and anything a provider types in private, before the patients' text
     # handlers; a patient's own private messages never match here.
     providers = filters.User(user_id=list(provider_ids)) if provider_ids else filters.User([])

@@ -1,14 +1,15 @@
-"""Free text and everything else: typed answers first, then a short, kind word for the rest."""
+"""Free text, media, edits and unknown commands; what a message means is the inbox's rule."""
 
 from __future__ import annotations
 
 import difflib
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.ext import Application, MessageHandler, filters
 
 from bot.application import MENU_COMMANDS, Context
-from bot.messages import clinic_text
+from bot.inbox import Incoming
+from bot.inbox_view import MEDIA
 from bot.texts import t
 from bot.views import Reply
 from handlers.replies import send_replies
@@ -16,29 +17,37 @@ from handlers.replies import send_replies
 PRIVATE = filters.ChatType.PRIVATE
 
 
-async def on_text(update: Update, context: Context) -> None:
-    """Read a typed answer to the question being asked, if any."""
-    assert update.effective_user and update.effective_chat and update.effective_message
-    text = update.effective_message.text or ""
-    services, user_id = context.services, update.effective_user.id
-    # The check-in's last answer (sorted with the check-in), then red flags in words typed
-    # anywhere else, before any question's answer: an emergency is answered at once, even to
-    # someone the bot does not know. Then onboarding and settings answers; then "not understood".
-    replies = await services.checkins.words(user_id, text)
-    if replies is None:
-        replies = await services.checkins.message(user_id, text)
-        question = await services.conversation.pending_question(user_id)
-        if replies is not None and question is not None:
-            replies.append(question)
-    if replies is None:
-        replies = await services.conversation.text(user_id, text)
-    if replies is None and (
-        services.care_team.is_provider(user_id) or services.care_team.is_admin(user_id)
-    ):
-        replies = [Reply(t("provider_help"))]
-    if replies is None:
-        replies = [Reply(clinic_text("not_understood", services.settings))]
+async def on_message(update: Update, context: Context) -> None:
+    """Anything a person sends in private that is not a command: the inbox decides."""
+    assert update.effective_chat is not None
+    replies = await context.services.inbox.receive(_incoming(update, context.bot.id))
     await send_replies(context.bot, update.effective_chat.id, replies)
+
+
+def _incoming(update: Update, bot_id: int) -> Incoming:
+    """The update as the inbox reads it: who, what kind, the words, what it answers."""
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and user is not None
+    kind = "text" if message.text is not None else _kind(message)
+    replied, quoted = message.reply_to_message, None
+    if isinstance(replied, Message) and replied.from_user and replied.from_user.id == bot_id:
+        quoted = replied.text  # a reply to one of the bot's messages: which one it answers
+    return Incoming(
+        user_id=user.id,
+        message_id=message.message_id,
+        kind=kind,
+        text=message.text if message.text is not None else message.caption,
+        edited=update.edited_message is not None,
+        replying_to=quoted,
+    )
+
+
+def _kind(message: Message) -> str:
+    """The kind of a message without text: its media, or whatever else it carries."""
+    for kind in (*MEDIA, "sticker", "location", "contact"):
+        if getattr(message, kind, None):
+            return kind
+    return "other"
 
 
 async def on_unknown_command(update: Update, context: Context) -> None:
@@ -50,19 +59,10 @@ async def on_unknown_command(update: Update, context: Context) -> None:
     await send_replies(context.bot, update.effective_chat.id, [Reply(text)])
 
 
-async def on_anything_else(update: Update, context: Context) -> None:
-    """Stickers, photos, voice notes, locations: say kindly that only text works, and re-ask."""
-    assert update.effective_chat and update.effective_user
-    replies = [Reply(t("not_text"))]
-    question = await context.services.conversation.pending_question(update.effective_user.id)
-    if question is not None:
-        replies.append(question)
-    await send_replies(context.bot, update.effective_chat.id, replies)
-
-
 def register(application: Application) -> None:
-    # Edited messages are not answers: a patient fixing a typo should not re-run a question.
     new = filters.UpdateType.MESSAGE & PRIVATE
-    application.add_handler(MessageHandler(new & filters.TEXT & ~filters.COMMAND, on_text))
     application.add_handler(MessageHandler(new & filters.COMMAND, on_unknown_command))
-    application.add_handler(MessageHandler(new, on_anything_else))
+    application.add_handler(MessageHandler(new, on_message))
+    # Edits are words for the care team, never answers: a fixed typo does not re-run a question.
+    edited = filters.UpdateType.EDITED_MESSAGE & PRIVATE & (filters.TEXT | filters.CAPTION)
+    application.add_handler(MessageHandler(edited & ~filters.COMMAND, on_message))

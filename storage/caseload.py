@@ -47,7 +47,7 @@ class CaseloadQueries:
         """Escalations not yet decided, per patient."""
         query = (
             select(Escalation.patient_id, func.count())
-            .where(Escalation.status != "decided")
+            .where(Escalation.status != "decided", Escalation.tier != "message")
             .group_by(Escalation.patient_id)
         )
         return {pid: n for pid, n in (await self.session.execute(query)).all()}
@@ -66,14 +66,14 @@ class CaseloadQueries:
         result = await self.session.execute(
             select(Escalation, Patient.label)
             .join(Patient, Patient.id == Escalation.patient_id)
-            .where(Escalation.status != "decided")
+            .where(Escalation.status != "decided", Escalation.tier != "message")
             .order_by(Escalation.created_at, Escalation.id)
         )
         return list(result.all())
 
     async def escalations_since(self, since: datetime) -> list[Escalation]:
         result = await self.session.execute(
-            select(Escalation).where(Escalation.created_at >= since)
+            select(Escalation).where(Escalation.created_at >= since, Escalation.tier != "message")
         )
         return list(result.scalars().all())
 

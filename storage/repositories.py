@@ -402,13 +402,38 @@ class Repository:
         )
         return result.scalars().first()
 
+    async def keep_reply_prompt(
+        self, escalation_id: int, chat_id: int, message_id: int, now: datetime
+    ) -> None:
+        """Map a provider's reply question to its escalation, as round 0 (never a delivery).
+
+        One per chat: a newer question replaces the older one's mapping.
+        """
+        result = await self.session.execute(
+            select(AlertMessage).where(
+                AlertMessage.escalation_id == escalation_id,
+                AlertMessage.round == 0,
+                AlertMessage.chat_id == chat_id,
+            )
+        )
+        row = result.scalars().first()
+        if row is None:
+            row = AlertMessage(escalation_id=escalation_id, round=0, chat_id=chat_id, failures=0)
+            await self.add(row)
+        row.message_id, row.sent_at = message_id, now
+
     async def patient_escalations(self, patient_id: int) -> list[Escalation]:
         return await self.rows_about(Escalation, patient_id)
 
     async def open_escalations(self, patient_id: int) -> list[Escalation]:
+        """Alerts not decided yet (a patient's messages wait for no decision)."""
         result = await self.session.execute(
             select(Escalation)
-            .where(Escalation.patient_id == patient_id, Escalation.status != "decided")
+            .where(
+                Escalation.patient_id == patient_id,
+                Escalation.status != "decided",
+                Escalation.tier != "message",
+            )
             .order_by(Escalation.id)
         )
         return list(result.scalars().all())

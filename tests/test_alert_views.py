@@ -6,8 +6,6 @@ decided and still offers every decision; what the patient was told; a plain mess
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pytest
 
 from bot import callbacks, escalations
@@ -15,7 +13,6 @@ from bot.simulation import Simulation
 from bot.texts import t
 from bot.triage import Finding, Stop, Tier, Triage
 from fake_telegram.core import FakeMessage
-from storage.models import Escalation
 from storage.repositories import Repository
 from tests.conftest import DOCTOR, NURSE, patient_of
 from tests.test_care_loop import PATIENT, alerts, audit, enroll, invite, report, settle
@@ -220,45 +217,3 @@ def test_what_the_patient_was_told_reads_as_one_plain_sentence() -> None:
 
 
 # A plain message from a patient
-
-
-async def test_a_message_escalation_shows_the_words_with_only_acknowledge(
-    care: Simulation,
-) -> None:
-    user, doctor = care.telegram.user(PATIENT), care.telegram.user(DOCTOR)
-    await enroll(care, user, await invite(care))
-    words = "ok thanks, but I'm also getting bad cramps and some bleeding"
-    async with care.services.db.session() as session:
-        repo = Repository(session)
-        patient = await repo.patient_by_user(PATIENT)
-        assert patient is not None
-        now: datetime = care.clock.now()
-        row = Escalation(
-            patient_id=patient.id,
-            tier="message",
-            reasons=[],
-            words=words,
-            status="open",
-            created_at=now,
-            next_action_at=now,
-            rounds=0,
-            attempts=0,
-        )
-        await repo.add(row)
-        await repo.commit()
-    await settle(care)
-
-    head = t("cl_alert_message", label="AB-1")
-    [message] = [m for m in care.telegram.messages(DOCTOR) if (m.text or "").startswith(head)]
-    assert message.text is not None
-    assert t("cl_alert_message_words", words=words) in message.text
-    assert message.buttons() == [t("button_decide_ack")]
-    listed = await care.say(doctor, "/escalations")
-    assert t("cl_tier_message") in (listed.text or "")
-
-    await care.tap(doctor, message, t("button_decide_ack"))
-    [message] = [m for m in care.telegram.messages(DOCTOR) if (m.text or "").startswith(head)]
-    assert message.buttons() == []
-    assert t("alert_acknowledged", who=f"Staff {DOCTOR}", at="@").split(" at ")[0] in (
-        message.text or ""
-    )

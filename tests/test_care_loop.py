@@ -430,14 +430,20 @@ async def test_a_screening_yes_holds_the_first_dose_until_a_provider_clears_it(
 # Red flags in the patient's own words
 
 
-async def test_words_out_of_the_blue_naming_an_opioid_alert_and_hold(care: Simulation) -> None:
+async def test_words_out_of_the_blue_naming_an_opioid_withhold_ldn_and_alert_at_once(
+    care: Simulation,
+) -> None:
     user = care.telegram.user(PATIENT)
     await enroll(care, user, await invite(care))
     reply = await care.say(user, "my dentist gave me Tramadol for tomorrow")
-    assert reply.text == t("words_passed_on", dose="0.5 mg (1 × 0.5 mg capsule)")
-    await settle(care)
-    [alert] = alerts(care, DOCTOR)
+    # No more "stay on your current dose": LDN must not be taken with opioids.
+    assert t("concern_withhold") in reply.text and t("concern_sent") in reply.text
+    [alert] = alerts(care, DOCTOR)  # in the update itself: no dispatcher tick needed
     assert "Tramadol" in alert.text and alert.text.startswith(t("tier_urgent"))
+    [escalation] = await escalations(care)
+    assert escalation.stop == "withhold"
+    patient = await patient_of(care, user)
+    assert patient is not None and patient.withheld_at is not None
 
 
 async def test_words_of_self_harm_get_the_emergency_numbers_at_once(care: Simulation) -> None:
@@ -685,7 +691,8 @@ async def test_emergency_words_at_a_pending_question_are_answered_first_and_the_
     await care.say(user, "I can't breathe and my throat is swelling")
 
     said = [m.text for m in user.messages()[count:]]
-    assert said == [t("emergency", emergency="911", crisis="988"), t("ask_timezone")]
+    assert len(said) == 2 and said[1] == t("ask_timezone")
+    assert said[0] is not None and said[0].startswith(t("concern_emergency", emergency="911"))
     [escalation] = await escalations(care)
     assert escalation.tier == "emergency"
     patient = await patient_of(care, user)
@@ -697,8 +704,11 @@ async def test_someone_the_bot_does_not_know_still_gets_the_emergency_numbers(
 ) -> None:
     stranger = care.telegram.user(PATIENT + 9)
     reply = await care.say(stranger, "I want to kill myself")
-    assert reply.text == t("emergency", emergency="911", crisis="988")
+    # The numbers, and no claim that anyone was alerted: nobody was.
+    assert reply.text == t("inbox_emergency_stranger", emergency="911", crisis="988")
+    assert "alerted" not in reply.text and "care team" not in reply.text
     assert await patient_of(care, stranger) is None
+    assert await escalations(care) == []
 
 
 async def test_continue_waits_for_a_newer_alert_and_never_lifts_another_alerts_pause(

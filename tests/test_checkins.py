@@ -290,9 +290,10 @@ async def test_typed_words_after_their_check_in_was_replaced_are_read_as_a_messa
 
     reply = await care.say(user, "all good thanks")
 
-    assert reply.text == t(
-        "not_understood", clinic="Test Clinic", contact="+1 555 0100", emergency="911"
-    )
+    # Not a check-in's answer any more, and not understood: a person reads it.
+    assert reply.text.startswith(t("inbox_passed_on"))
     assert await reports(care) == []
+    [message] = await escalations(care)
+    assert (message.tier, message.words) == ("message", "all good thanks")
     patient = await patient_of(care, user)
     assert patient is not None and patient.awaiting is None

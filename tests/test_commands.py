@@ -268,7 +268,8 @@ async def test_stop_during_a_settings_question_drops_the_question(harness: Simul
     await harness.tap(user, user.last(), t("button_change_bedtime"))
     await harness.say(user, "/stop")
     reply = await harness.say(user, "23:00")
-    assert reply.text == t("not_understood", **CLINIC)
+    # No question is waiting: the words are for a person (none in this clinic), not an answer.
+    assert reply.text.startswith(t("inbox_nobody", clinic="Test Clinic", contact="+1 555 0100"))
     patient = await patient_of(harness, user)
     assert patient is not None and patient.bedtime == time(22, 30) and patient.awaiting is None
 
@@ -569,20 +570,23 @@ async def test_unknown_command_gets_a_short_answer(harness: Simulation) -> None:
     assert (await harness.say(user, "/tody")).text == t("unknown_command_suggest", command="today")
 
 
-async def test_gibberish_when_enrolled_gets_not_understood_and_changes_nothing(
+async def test_gibberish_when_enrolled_is_passed_on_honestly_and_changes_nothing(
     harness: Simulation,
 ) -> None:
     user = harness.telegram.user(251)
     await enroll(harness, user)
     count = len(user.messages())
     await harness.say(user, "asdf qwerty 22:00")
-    assert [m.text for m in user.messages()[count:]] == [t("not_understood", **CLINIC)]
+    # This clinic has no care team: the patient is told nobody reads it, never that someone does.
+    nobody = t("inbox_nobody", clinic="Test Clinic", contact="+1 555 0100")
+    emergency = t("inbox_emergency_line", emergency="911")
+    assert [m.text for m in user.messages()[count:]] == [f"{nobody}\n\n{emergency}"]
     patient = await patient_of(harness, user)
     assert patient is not None and patient.bedtime == time(22, 30) and patient.awaiting is None
 
 
 @pytest.mark.parametrize("send", ["sticker", "location"])
-async def test_sticker_or_location_when_enrolled_gets_not_text_only(
+async def test_sticker_or_location_when_enrolled_gets_a_kind_answer_and_is_not_passed_on(
     harness: Simulation, send: str
 ) -> None:
     user = harness.telegram.user(252)
@@ -593,7 +597,7 @@ async def test_sticker_or_location_when_enrolled_gets_not_text_only(
     else:
         user.send_location(40.7, -74.0)
     await harness.deliver()
-    assert [m.text for m in user.messages()[count:]] == [t("not_text")]
+    assert [m.text for m in user.messages()[count:]] == [t("inbox_not_passed_on")]
 
 
 async def test_text_before_start_gets_not_understood_and_creates_nothing(

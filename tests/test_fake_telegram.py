@@ -444,3 +444,41 @@ async def test_a_user_reply_carries_the_message_it_answers(core, bot) -> None:
     assert message["reply_to_message"]["text"] == "Question?"
     with pytest.raises(LookupError):
         user.reply(9999, "to nothing")
+
+
+async def test_copy_message_sends_a_users_voice_note_anew_and_answers_a_message_id(core, bot):
+    patient, doctor = core.user(42, "Ana"), core.user(43, "Doc")
+    doctor.command("start")
+    voice = patient.send_voice()["message"]["message_id"]
+    header = await bot.send_message(43, "From Ana:")
+    copied = await bot.copy_message(43, 42, voice, reply_parameters={"message_id": header.id})
+    assert copied.message_id == doctor.last().message_id
+    copy = doctor.last()
+    assert (copy.kind, copy.copied_from) == ("voice", (42, voice))
+    assert copy.reply_to_message_id == header.message_id
+    assert copy.from_bot and "voice" in core.message_dict(copy)
+    assert core.requests[-1].body == {"ok": True, "result": {"message_id": copy.message_id}}
+
+
+async def test_copy_message_keeps_a_caption_and_refuses_what_is_not_there(core, bot):
+    patient, doctor = core.user(42, "Ana"), core.user(43, "Doc")
+    doctor.command("start")
+    photo = patient.send_photo(caption="my rash")["message"]["message_id"]
+    await bot.copy_message(43, 42, photo)
+    assert (doctor.last().kind, doctor.last().caption) == ("photo", "my rash")
+    with pytest.raises(BadRequest, match="(?i)message to copy not found"):
+        await bot.copy_message(43, 42, 999)
+    with pytest.raises(BadRequest, match="(?i)chat not found"):
+        await bot.copy_message(44, 42, photo)
+
+
+def test_a_user_sends_video_video_note_audio_and_contact(core):
+    user = core.user(42)
+    for make, kind in (
+        (user.send_video, "video"),
+        (user.send_video_note, "video_note"),
+        (user.send_audio, "audio"),
+        (user.send_contact, "contact"),
+    ):
+        message = Update.de_json(make(), None).message
+        assert message is not None and getattr(message, kind) is not None
