@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot import messages
 from bot.alerts import Alerts
+from bot.care import stop_notice
 from bot.caseload import label_of, who
 from bot.clock import Clock
 from bot.notifier import Notifier
@@ -172,9 +173,13 @@ class CareTeam:
     ) -> Reply:
         """Change the plan as decided; return what the patient hears."""
         if action == "ack":
-            return Reply(t("decided_ack"))
+            # Seen, not decided: a withhold or a hold stands, and the patient is reminded of it.
+            notice = stop_notice(patient, self.settings)
+            return Reply("\n\n".join([t("decided_ack"), *([notice] if notice else [])]))
         if action == "pause":
+            # The provider's pause takes the place of the bot's withhold: theirs to lift now.
             patient.provider_paused = True
+            patient.withheld_at = None
             await self.reminders.replan(repo, patient)
             return Reply(messages.clinic_text("decided_pause", self.settings))
         first_dose = patient.awaiting_clearance
@@ -182,29 +187,38 @@ class CareTeam:
             # Still enrolling: any decision but a pause clears the way to the first dose.
             await self.reminders.release(repo, patient)
             return Reply(t("decided_cleared"))
+        # Every other decision lets the patient take LDN: it lifts a withhold, and a pause made
+        # from this alert (a provider changing their mind); a pause from another alert stands
+        # until that alert is continued.
+        lifted = patient.withheld_at is not None
+        patient.provider_paused = patient.provider_paused and paused_elsewhere
         if action == "continue":
-            # Only letting the plan go on lifts a provider's pause (a hold or a step back keeps
-            # it), and only from the alert that paused, or when no other alert's pause stands.
-            patient.provider_paused = patient.provider_paused and paused_elsewhere
             await self.reminders.release(repo, patient)
             if patient.provider_paused:
                 return Reply(messages.clinic_text("decided_pause", self.settings))
             if first_dose and patient.bedtime is not None:
                 return Reply(t("decided_continue_start", bedtime=messages.clock(patient.bedtime)))
-            return Reply(t("decided_continue"))
-        if patient.awaiting_clearance:
+            return self._lifted(lifted, t("decided_continue"))
+        if lifted or patient.awaiting_clearance:
             await self.reminders.release(repo, patient)
         if action == "hold":
-            await self.reminders.hold_current_dose(repo, patient)
-            return Reply(t("decided_hold", dose=self.reminders.current_dose_words(patient)))
+            await self.reminders.hold_current_dose(repo, patient, by_provider=True)
+            words = self.reminders.current_dose_words(patient)
+            return self._lifted(lifted, t("decided_hold", dose=words))
         if action == "back":
             await self.reminders.step_back(repo, patient)
-            return Reply(t("decided_back", dose=self.reminders.current_dose_words(patient)))
+            words = self.reminders.current_dose_words(patient)
+            return self._lifted(lifted, t("decided_back", dose=words))
         # morning
         patient.morning_dose = True
         patient.awaiting = "set_morning"
-        await self.reminders.hold_current_dose(repo, patient)
-        return Reply(t("decided_morning"), time_buttons("set_morning", MORNING_CHOICES))
+        await self.reminders.hold_current_dose(repo, patient, by_provider=True)
+        reply = self._lifted(lifted, t("decided_morning"))
+        return Reply(reply.text, time_buttons("set_morning", MORNING_CHOICES))
+
+    def _lifted(self, lifted: bool, text: str) -> Reply:
+        """A decision that ends a withhold says first that LDN may be taken again."""
+        return Reply("\n\n".join([t("decided_lifted"), text]) if lifted else text)
 
     def _dose_state(self, patient: Patient) -> dict[str, object]:
         info = self.reminders.current(patient)

@@ -227,20 +227,41 @@ class Dispatcher:
         plan, holds = plan_of(patient), holds_of(patient)
         assert patient.start_date is not None
         words = messages.dose_words(dose.dose_mg, dose.capsules, dose.capsule_mg)
+        lines = []
+        taken = await repo.latest_dose(patient.id, before=dose.night, statuses=("taken",))
+        if taken is not None and taken.capsule_mg != dose.capsule_mg:
+            # New capsules, a new count: six of the new ones out of habit would be far too much,
+            # so this comes before anything else, count first.
+            lines.append(
+                t(
+                    "reminder_capsule_switch",
+                    capsule=messages.mg(dose.capsule_mg),
+                    count=dose.capsules,
+                    old_count=taken.capsules,
+                )
+            )
         # Only a first reminder can be late: one the patient snoozed comes when they asked for it.
         if dose.status == "scheduled" and nightly.is_late(dose.remind_at, now):
             due = messages.clock(dose.remind_at.astimezone(zone_of(patient)).time())
-            lines = [t("reminder_late", due=due, dose=words)]
+            lines.append(t("reminder_late", due=due, dose=words))
         else:
-            lines = [t("reminder_morning" if patient.morning_dose else "reminder", dose=words)]
+            lines.append(t("reminder_morning" if patient.morning_dose else "reminder", dose=words))
         if dose.step_up:
             lines.append(t("reminder_step_up", step=dose.step, steps=len(plan.steps)))
         if self.reminders.held_on(patient, dose.night):
-            # Held tonight, where the plan said to step up: say why when the check went unanswered.
+            # Held tonight: say who held it. Only a provider's decision is said as theirs.
+            covering = [
+                h
+                for h in patient.dose_holds
+                if h.start <= dose.night and (h.end is None or dose.night < h.end)
+            ]
             check = await repo.tolerance_report(patient.id, dose.step + 1)
-            starts = any(h.start == dose.night for h in patient.holds)
+            starts = any(h.start == dose.night for h in covering)
             unanswered = check is not None and check.status == "expired" and starts
-            lines.append(t("tolerance_held") if unanswered else t("reminder_held"))
+            if any(h.kind == "provider" for h in covering):
+                lines.append(t("reminder_held_provider"))
+            else:
+                lines.append(t("tolerance_held") if unanswered else t("reminder_held"))
         previous = await repo.latest_dose(patient.id, before=dose.night)
         yesterday = dose.night - timedelta(days=1)
         if previous is not None and previous.status == "missed" and previous.night == yesterday:

@@ -152,14 +152,24 @@ class Reminders:
             night += timedelta(days=1)
         return night
 
-    async def hold_current_dose(self, repo: Repository, patient: Patient) -> Dose | None:
+    async def hold_current_dose(
+        self, repo: Repository, patient: Patient, *, by_provider: bool = False
+    ) -> Dose | None:
         """Keep the patient at the dose they take now; the next increase waits for a provider.
 
         The hold begins at the first night not yet reminded. On a step-up night whose reminder
         is out but whose new dose is not recorded taken, it begins tonight: tonight goes back to
         the previous dose, and that night's row is returned for the patient to be told.
+        `by_provider`: a provider decided it (the bot's own hold, if open, becomes theirs).
         """
-        if not _planned(patient) or any(h.end is None and h.kind == "hold" for h in patient.holds):
+        kind = "provider" if by_provider else "hold"
+        if not _planned(patient):
+            return None
+        standing = [h for h in patient.dose_holds if h.end is None]
+        if standing:
+            if by_provider:
+                for hold in standing:
+                    hold.kind = kind
             return None
         night = await self.first_open_night(repo, patient)
         tonight_row = await repo.dose_on(patient.id, night - timedelta(days=1))
@@ -168,11 +178,12 @@ class Reminders:
             and tonight_row.step_up
             and tonight_row.status in nightly.OPEN
             and tonight_row.status != "scheduled"
+            and tonight_row.cutoff_at > self.clock.now()
         )
         if revert:
             assert tonight_row is not None
             night = tonight_row.night
-        await repo.add_hold(patient, night, self.clock.now())
+        await repo.add_hold(patient, night, self.clock.now(), kind=kind)
         await repo.refresh(patient)
         if revert:
             assert tonight_row is not None and patient.start_date is not None

@@ -183,8 +183,12 @@ TEXTS: dict[str, str] = {
     "reminder": "🌙 Time for your LDN: {dose}.",
     "reminder_morning": "☀️ Good morning! Time for your LDN: {dose}.",
     "reminder_late": (
-        "🌙 Sorry, this reminder is late: it was due at {due}. Tonight's dose is {dose}. "
-        "If it's now too close to morning, check with your care team before taking it."
+        "🌙 Sorry, this reminder is late: it was due at {due}. Tonight's dose is {dose}. If "
+        "you're still up, you can take it now. If you've gone to bed, or it's nearly morning, "
+        "skip it tonight and take your next dose at the usual time. Never take two to make up."
+    ),
+    "reminder_capsule_switch": (
+        "💊 New capsules tonight: {capsule} mg each. Take {count}, not {old_count}."
     ),
     "reminder_step_up": "This is a new, higher dose: step {step} of {steps}.",
     "reminder_missed_before": (
@@ -192,12 +196,16 @@ TEXTS: dict[str, str] = {
         "two doses to make up for one."
     ),
     "reminder_capsule_change": (
-        "💊 {when} you move to {capsule} mg capsules. Ask your pharmacy for them now "
-        "so they arrive in time."
+        "💊 {when} you move to {capsule} mg capsules. You may need a new prescription for "
+        "them: ask your clinic or pharmacy now, so they arrive in time."
     ),
     "tomorrow_night": "Tomorrow night",
     "in_nights": "In {days} nights",
-    "reminder_held": "Your provider has asked you to stay on this dose for now.",
+    "reminder_held": (
+        "Your dose increase is paused while your care team looks at your answers. Stay on "
+        "this dose until they reply."
+    ),
+    "reminder_held_provider": "Your care team asks you to stay on this dose for now.",
     "followup": "Just checking in: did you take tonight's {dose}?",
     "button_taken": "✅ Taken",
     "button_snooze": "⏰ Snooze 30 min",
@@ -468,6 +476,7 @@ TEXTS: dict[str, str] = {
         "Your care team has checked your answers: you can start LDN once we've finished setting "
         "up. Send /start to carry on."
     ),
+    "decided_lifted": "Your care team has replied: you can take LDN again.",
     "decided_hold": (
         "Your care team asks you to stay on {dose} for now. Your next increase waits until "
         "they say so."

@@ -44,6 +44,7 @@ def _prefix(key: str, **fields: str) -> str:
 
 REMINDER = _prefix("reminder", dose="")
 LATE_REMINDER = _prefix("reminder_late", due="", dose="")
+SWITCH_REMINDER = _prefix("reminder_capsule_switch", capsule="", count="", old_count="")
 FOLLOWUP_TEXT = _prefix("followup", dose="")
 
 
@@ -58,7 +59,11 @@ def bedtime(night: date, at: time = BEDTIME, zone: ZoneInfo = NY) -> datetime:
 
 def reminders(user: FakeUser) -> list[FakeMessage]:
     """The bedtime reminders (on time or late) the bot sent this user, oldest first."""
-    return [m for m in user.messages() if m.text and m.text.startswith((REMINDER, LATE_REMINDER))]
+    return [
+        m
+        for m in user.messages()
+        if m.text and m.text.startswith((REMINDER, LATE_REMINDER, SWITCH_REMINDER))
+    ]
 
 
 def followups(user: FakeUser) -> list[FakeMessage]:
@@ -488,7 +493,11 @@ async def test_capsule_change_notice_only_in_the_seven_nights_before_the_switch(
         await harness.run_until(bedtime(which))
         reminder = reminders(user)[-1]
         assert reminder.date == int(bedtime(which).timestamp())
-        notice_for[offset] = [line for line in reminder.text.split("\n\n") if line.startswith("💊")]
+        notice_for[offset] = [
+            line
+            for line in reminder.text.split("\n\n")
+            if line.startswith("💊") and not line.startswith(SWITCH_REMINDER)
+        ]
         await harness.tap(user, reminder, t("button_taken"))
 
     for offset in range(77, 84):
@@ -498,8 +507,16 @@ async def test_capsule_change_notice_only_in_the_seven_nights_before_the_switch(
     assert notice_for[76] == notice_for[84] == notice_for[85] == []
     assert len(reminders(user)) == 86
     switch = reminders(user)[-2]
-    assert switch.text.startswith(t("reminder", dose=words("4.5", 3, "1.5")).split("\n")[0])
-    assert t("reminder_step_up", step=7, steps=7) in switch.text  # type: ignore[operator]
+    # The switch night says the new strength and count before anything else (issue 8: six of
+    # the new capsules out of habit would be 9 mg).
+    assert switch.text is not None and switch.text.split("\n\n")[:2] == [
+        t("reminder_capsule_switch", capsule="1.5", count=3, old_count=6),
+        t("reminder", dose=words("4.5", 3, "1.5")),
+    ]
+    assert t("reminder_step_up", step=7, steps=7) in switch.text
+    assert t("reminder_capsule_switch", capsule="1.5", count=3, old_count=6) not in (
+        reminders(user)[-1].text or ""
+    )
 
 
 # Downtime
