@@ -2,9 +2,11 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from bench.redflags import TARGET_CAUGHT, TARGET_FALSE_ALERTS, evaluate, load, main
 from bot import redflags
 from bot.redflags import CATEGORY_TIERS, mentions, normalise, scan
 from bot.triage import Finding, Tier
@@ -533,3 +535,41 @@ def test_a_flag_at_the_end_of_a_long_message_is_found() -> None:
     text = "Slept badly but fine, vivid dreams again. " * 48 + "Then I fainted."
     assert len(text) > 2000
     assert categories(text) == ["fainting"]
+
+
+def test_the_corpus_meets_the_targets() -> None:
+    phrasings = load()
+    figures = evaluate(phrasings)
+    assert len(phrasings) >= 300
+    assert set(figures.red) == set(CATEGORY_TIERS)
+    assert figures.caught_rate >= TARGET_CAUGHT, [p.text for p, _ in figures.misses]
+    assert figures.false_alert_rate <= TARGET_FALSE_ALERTS, [
+        p.text for p, _ in figures.false_alerts
+    ]
+    assert figures.unmentioned == []
+
+
+def test_the_command_prints_every_category_and_the_figures(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split()[0] for line in out.splitlines() if line.split()}
+    assert set(CATEGORY_TIERS) <= rows
+    assert "red phrasings caught at their tier:" in out
+    assert "benign phrasings alerting:" in out
+
+
+def test_the_command_fails_and_lists_the_miss_below_target(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corpus = tmp_path / "corpus.tsv"
+    corpus.write_text(
+        "text\tcategory\ttier\nI can't breathe\tbreathing\tEMERGENCY\n"
+        "all good\tbreathing\tEMERGENCY\ntook it, all good\t\tNONE\n",
+        encoding="utf-8",
+    )
+    assert main(["--corpus", str(corpus)]) == 1
+    out = capsys.readouterr().out
+    assert "1/2 = 50.0%" in out
+    assert "'all good' (breathing): nothing" in out
