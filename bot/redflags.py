@@ -1,17 +1,33 @@
 """Red-flag words in what a patient types: signs that must reach a provider whatever was asked.
 
-Pure: no Telegram, no database. Matching is deliberately eager. A negation still matches ("no
-trouble breathing" is a breathing finding) on purpose: a pattern cannot tell "no" from "not sure",
-and when unsure, escalate. Texts are normalised first (see `normalise`), so the patterns below
-are written in lowercase ASCII, without apostrophes ("cant", "im", "dont"), one space between
-words; " ... " in a pattern stands for up to three words in between.
+Pure: no Telegram, no database. A text is read sentence by sentence. Each category's patterns say
+what they catch and why it matters; a match is a red flag (`scan`) unless its words are plainly
+negated ("no rash today", "I don't take opioids", "never had surgery", "no hives, rash or
+swelling", "opioid free") or plainly about someone else (a sentence that opens with another
+person or a pet and never speaks of the patient: "my dog had surgery", "my mum is pregnant"),
+or tell a dream ("a dream about a heart attack"), or only ask ("should I double up?"). Those
+come back from `mentions` instead, so that the words can still go to the care team as a plain
+message.
+
+When unsure, escalate: a negation counts only when it governs the flag word through a few
+neutral words ("haven't taken any"), so "not sure if I'm pregnant", "no idea why I fainted" and
+"no, I can't breathe" still alert. Phrases whose own words are negative ("can't breathe", "don't
+want to live", "can't keep anything down") are patterns, never negations.
+
+Texts are normalised first (see `normalise`): letters of every script are kept, so the patterns
+below are written in lowercase ASCII, without apostrophes ("cant", "im", "dont"), one space
+between words; " ... " in a pattern stands for up to three words in between. The patterns are
+English for now.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
 from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
 
 from bot.triage import Finding, Tier
 
@@ -19,54 +35,161 @@ from bot.triage import Finding, Tier
 CATEGORY_TIERS: Mapping[str, Tier] = {
     "breathing": Tier.EMERGENCY,  # possible anaphylaxis: the emergency number at once
     "self_harm": Tier.EMERGENCY,  # the crisis line at once
+    "chest_pain": Tier.EMERGENCY,  # possible heart attack
+    "seizure": Tier.EMERGENCY,  # a fit needs urgent care, and LDN is withheld
+    "vomiting_blood": Tier.EMERGENCY,  # bleeding from the gut or lungs
+    "headache_worst": Tier.EMERGENCY,  # a sudden, worst-ever headache can be a bleed in the brain
     "opioids": Tier.URGENT,  # LDN blocks opioid pain relief and can bring on withdrawal
+    "overdose": Tier.URGENT,  # too much taken, or a double dose
     "withdrawal": Tier.URGENT,  # signs of opioid withdrawal: hidden opioid use
+    "fainting": Tier.URGENT,  # fainting or passing out needs a provider's look before going on
     "liver": Tier.URGENT,  # signs of liver injury
     "pregnancy": Tier.URGENT,  # the provider decides whether to go on
     "surgery": Tier.URGENT,  # may need opioid pain relief, which LDN blocks
     "allergy": Tier.URGENT,  # may become an allergic reaction with swelling
+    "vomiting": Tier.URGENT,  # the dose cannot stay down; dehydration
+    "belly_pain": Tier.URGENT,  # severe belly pain is never an expected effect
+    "palpitations": Tier.URGENT,  # a racing or irregular heart
+    "hallucinations": Tier.URGENT,  # psychosis is a reason to stop and ask
+    "mood_worse": Tier.URGENT,  # worsening mood or hopelessness: the crisis line is named
     "mood": Tier.ROUTINE,  # low mood is never expected; a provider reviews it
 }
 
 _OPIOIDS = (
-    "morphine", "codeine", "dihydrocodeine", "oxycodone", "oxycontin", "roxicodone", "oxy",
+    "morphine", "codeine", "dihydrocodeine", "oxycodone", "oxycontin", "roxicodone", "oxy", "oxys",
     "percocet", "perc", "hydrocodone", "vicodin", "norco", "lortab", "fentanyl", "tramadol",
     "ultram", "methadone", "buprenorphine", "suboxone", "subutex", "tapentadol", "nucynta",
     "hydromorphone", "dilaudid", "oxymorphone", "meperidine", "pethidine", "demerol", "heroin",
-    "kratom",
+    "kratom", "diamorphine", "opium", "pentazocine", "nalbuphine", "butorphanol", "levorphanol",
+    # UK and other brand names, most of them codeine mixed with paracetamol or ibuprofen.
+    "co codamol", "cocodamol", "codamol", "zapain", "solpadeine", "tylex", "kapake", "panadeine",
+    "nurofen plus", "tylenol (?:3|with codeine)", "tramacet", "zydol", "oramorph",
+    "zomorph", "sevredol", "targinact", "palexia", "butrans", "transtec", "norspan", "sublocade",
+    "zubsolv",
+    # Street names.
+    "percs", "roxies", "hydros", "vikes", "norcos", "fent", "fetty", "poppy tea",
 )  # fmt: skip
 
-_PAIN = r"(?:pain\w*|ache\w*|aching|hurt\w*|sore|tender\w*)"
-_RIGHT = r"right (?:upper )?(?:belly|abdomen|tummy|stomach|ribs?|rib cage|quadrant)"
+_PAIN = r"(?:pain\w*|ache\w*|aching|hurt\w*|sore\w*|tender\w*|agony)"
+_RIGHT = r"(?:upper )?right (?:upper )?(?:belly|abdomen|tummy|stomach|ribs?|rib cage|quadrant)"
 _PAINKILLERS = r"(?:pain ?killers?|pain (?:pills?|meds?|medications?))"
 _FACE = r"(?:throat|tongue|lips?|face|mouth|eyelids?)"
 _SHAKE = r"(?:shak\w*|shiver\w*|trembl\w*)"
+_BREATH = r"(?:bre+a?th\w*|brath\w*)"  # breath, breathe, breathing, and "brethe", "breeth"
+_UNABLE = (
+    r"(?:cant|cnt|cnat|cannot|can not|can t|couldnt|could not|unable to|not able to|hard to"
+    r"|harder to|difficult\w*(?: to| in)?|trouble|problems?(?: with)?|issues?(?: with)?"
+    r"|struggl\w*(?: to)?|hard time|fighting to|(?:can )?(?:barely|hardly))"
+)
+_VOMIT = (
+    r"(?:vom+it+\w*|throw\w* up|threw up|thrown up|puk\w*|spew\w*|barf\w*|cough\w* up"
+    r"|heav\w* up|spit\w* up|spat up|brought up|bring\w* up)"
+)
+_NOT_BLOOD_TEST = r"(?! (?:tests?|pressure|sugars?|work|draw|results?|count))"
+_VOMITING = rf"(?:{_VOMIT}|vomit|being sick|been sick|retch\w*|heaving)"
+_HEAD = r"(?:head ?aches?|head ?pains?|migraines?|pain in (?:my|the) head)"
+_BELLY = r"(?:belly|stomach|stomache|stomack|tummy|abdomen|abdominal|gut|guts)"
+_BAD = (
+    r"(?:severe\w*|terribl[ey]|excruciating\w*|unbearabl[ey]|intense|agoni[sz]ing|awful|horrible"
+    r"|horrendous|extreme\w*|sharp|stabbing|crippling|worst|(?:really|very|so|super) bad)"
+)
+_CRAMP = r"(?:pains?|aches?|cramps?|cramping|hurts?|hurting|agony)"
+_ORGANS = r"(?:appendix|gall ?bladder|tonsils|adenoids|uterus|womb|ovar(?:y|ies)|spleen|cyst|lump)"
+_NUMBER = r"(?:\d+|two|three|four|five|six|seven|eight|nine|ten)"
+# Low on capsules or energy, down to one capsule, sad about something in particular ("so sad my
+# holiday is over"): not a low mood.
+_NOT_MOOD = r"(?! (?:to|on|dose|in|energy|battery|iron|that|about|my|the|when|because|for))"
 
 _PATTERNS: Mapping[str, tuple[str, ...]] = {
     "breathing": (
-        # Struggling to breathe, in the many ways people say it.
-        r"(?:cant|cannot|can not|couldnt|could not|unable to|hard to|difficult\w*(?: to| in)?"
-        r"|trouble|problems?|struggl\w*(?: to)?|hard time) (?:\w+ly )?breath\w*",
-        r"short(?:ness)? of breath|breathless\w*|gasping|wheez\w*|anaphyla\w*",
-        r"(?:cant|cannot|couldnt|could not) (?:get|catch) ... (?:air|breath)",
-        # A tight chest, or a closing throat ("hard to swallow" is usually about the capsules).
-        r"chest ... (?:tight\w*|closing)|tight\w* ... chest|throat ... (?:clos\w*|tight\w*)",
+        # Struggling to breathe, in the many ways people say it, misspelt as often as not.
+        rf"{_UNABLE} (?:\w+ly )?(?:my )?{_BREATH}",
+        rf"{_BREATH} (?:is |feels |was |so |really |very )*(?:hard|difficult|laboured|labored"
+        r"|shallow|tight|a struggle|an effort)",
+        rf"not {_BREATH} (?:right|properly|well|normally|ok)",
+        r"short(?:ness)? of breath|out of breath|breathless\w*|gasping|wheez\w*"
+        r"|(?:gasp|struggl|fight)\w* for (?:air|breath)",
+        r"anaphyla\w*|suffocat\w*|chok(?:e|es|ed|ing)(?! up)|air hunger",
+        r"(?:cant|cannot|couldnt|could not|unable to|not able to|struggl\w* to) (?:get|catch|take)"
+        r" ... (?:air|breath)",
+        # A tight chest, or a closing throat or airway ("hard to swallow" is usually the capsules).
+        r"chest ... (?:tight\w*|closing)|tight\w* ... chest|(?:throat|airways?) ... (?:clos\w*"
+        r"|tight\w*|block\w*)",
         # Swelling of the face, lips, tongue or throat. Swollen joints alone are the disease
         # being treated, not this sign, so "swollen" needs one of these parts nearby.
-        rf"{_FACE} ... (?:swell\w*|swollen|puff\w*)|(?:swell\w*|swollen|puffy) ... {_FACE}",
+        rf"{_FACE} ... (?:swell\w*|swollen|puff\w*|blew up|blown up)"
+        rf"|(?:swell\w*|swollen|puffy|puffed) ... {_FACE}",
     ),
     "self_harm": (
-        # Suicide named outright (misspellings are caught by _FUZZY below).
-        r"suicid\w*",
-        # Harming or ending one's own life.
-        r"(?:kill|hurt|harm|cut|hang|end)\w* my ?self|self ?harm\w*|self injur\w*",
+        # Suicide named outright, and its slang (misspellings are caught by _FUZZY below).
+        r"suicid\w*|su[i1]c[i1]d\w*|sewer ?slide|kms|unaliv\w*",
+        # Harming or ending one's own life. An accident ("hurt myself at the gym") is not.
+        r"(?:kill\w*|harm\w*|hang\w*|off|top|end\w*|burn\w*) my ?self|self ?harm\w*"
+        r"|self injur\w*",
+        r"(?:hurt\w*|cut\w*) my ?self(?! (?:at|lifting|playing|running|falling|gardening|shaving"
+        r"|cooking|moving|carrying|exercising|on (?:a|the)|in (?:a|the)|with (?:a|the)|while"
+        r"|when))",
+        r"slit\w* (?:my )?wrists?|(?:jump\w*|throw\w* my ?self) (?:off|from|in front of)"
+        r" (?:a|the) (?:bridge|building|roof|cliff|train|bus|car)",
         r"(?:end|ending|take|taking) (?:my (?:own )?life|it all)",
+        r"(?:want|wanna|going|gonna|about|how|ready|plan\w*|tempted|think\w*|thought\w*) (?:\w+ )?"
+        r"(?:to )?end it(?! with)",
+        # A plan to take every pill at once.
+        r"(?:going|gonna|want|wanna|plan\w*|think\w*|thought|tempted|about) (?:\w+ ){0,2}(?:to )?"
+        r"(?:take|swallow) (?:all|every|the whole|a whole) (?:\w+ ){0,3}(?:at once|together"
+        r"|in one go|bottle|packet|box)",
         # Not wanting to live.
         r"(?:want|wanna|wanting|wish|ready) (?:\w+ ){0,2}(?:to )?die(?! down| off| out)",
-        r"wish i (?:was|were) dead|feel like dying",
-        r"(?:dont|do not|no longer|not) (?:\w+ )?want to (?:live|be (?:here|alive)|wake up)",
-        r"better off (?:dead|without me)|no (?:reason|point) (?:to|in) (?:live|living|going on)",
-        r"not worth living|life (?:is not|isnt|aint) worth",
+        r"wish i (?:was|were) dead|feel like dying|(?:want|wish|need) (?:it all|everything"
+        r"|all of it|my life) to (?:end|stop|be over)",
+        r"(?:dont|do not|no longer|not|never) (?:\w+ )?(?:want to|wanna) (?:live|be (?:here|alive"
+        r"|around)|wake up|exist)|(?:go to sleep|fall asleep|sleep) and (?:never|not) wake up",
+        r"(?:better|best) off (?:dead|without me|if im (?:dead|gone)|if i (?:was|were|am)"
+        r" (?:dead|gone))",
+        r"no (?:reason|point) (?:to|in) (?:live|living|going on)|not worth living"
+        r"|point (?:in|of|to) (?:living|going on|being alive)"
+        r"|(?:dont|do not|cant|cannot) see (?:the |any |a )?point (?:in|of|to) (?:\w+ )?(?:living"
+        r"|life|going on)"
+        r"|life (?:is not|isnt|aint) worth",
+    ),
+    "chest_pain": (
+        # Pain, pressure or heaviness in the chest: a heart attack until shown otherwise.
+        rf"chest ?{_PAIN}|chest ... {_PAIN}|{_PAIN} (?:\w+ ){{0,5}}chest|chest ... killing me",
+        # "Like an elephant sitting on my chest": the classic words for a heart attack.
+        r"chest (?:\w+ ){0,4}(?:elephant|weight on)|(?:elephant|weight) (?:\w+ ){0,3}chest",
+        r"(?:pressure|squeez\w*|crush\w*|heav\w*|weight|burning|stabbing|tight\w*) ... chest"
+        r"|chest ... (?:pressure|crush\w*|heav\w*|squeez\w*)",
+        r"heart attack|angina|cardiac arrest",
+    ),
+    "seizure": (
+        # A seizure, a convulsion, a fit; shaking or jerking that cannot be stopped.
+        r"(?:seizure|siezure|seizer|seziure|sizure)s?|convuls\w*|epilep\w*|grand mal"
+        r"|tonic clonic",
+        r"(?:had|having|have|has|another|took|throwing|threw|epileptic) (?:a |some |another )?"
+        r"fits?(?! of| about| over)|(?:was|been|started|start|am|im) fitting",
+        r"(?:shak\w*|jerk\w*|twitch\w*) (?:\w+ )?(?:uncontroll\w*|violent\w*)"
+        r"|(?:uncontroll\w*|violent\w*) (?:shak\w*|jerk\w*)"
+        r"|(?:body|arms?|legs?) (?:\w+ ){0,2}(?:jerk\w*|convuls\w*)",
+    ),
+    "vomiting_blood": (
+        # Blood brought up from the stomach (or coughed up): bleeding inside, an emergency.
+        rf"{_VOMIT} (?:\w+ ){{0,4}}blood{_NOT_BLOOD_TEST}|blood{_NOT_BLOOD_TEST} (?:\w+ ){{0,4}}"
+        r"(?:sick|vom+it+\w*|threw up|throwing up|puk\w*)|bloody (?:vomit|sick|puke)",
+        r"coffee grounds?|ha?ematemesis",
+        # Black or dark vomit is old blood.
+        r"(?:my|the) (?:vomit|sick|puke) (?:is|was|looks|looked) (?:\w+ )?(?:black|dark|red|bloody)"
+        r"|(?:black|dark) (?:vomit|sick)",
+    ),
+    "headache_worst": (
+        # The worst headache of one's life, or one that comes on like a thunderclap: the
+        # warning of a bleed in the brain. An everyday headache is an expected effect, not this.
+        rf"worst (?:\w+ ){{0,2}}{_HEAD}|{_HEAD} (?:\w+ ){{0,8}}worst (?:ever|of my life|in my life"
+        r"|ive ever|i have ever|i ever)",
+        rf"thunder ?clap|sudden\w* (?:\w+ ){{0,2}}{_HEAD}|{_HEAD} (?:\w+ ){{0,5}}(?:sudden\w*"
+        r"|out of nowhere|out of the blue)",
+        rf"(?:severe|excruciating|unbearable|blinding|agoni[sz]ing|explosive|exploding"
+        rf"|horrendous|crushing) {_HEAD}|{_HEAD} ... (?:stiff neck|neck (?:is )?stiff)",
+        r"head (?:\w+ ){0,5}(?:explod\w*|burst\w*|split\w* open)",
     ),
     "opioids": (
         # The class named outright, and every opioid medicine or street drug we know by name.
@@ -76,20 +199,61 @@ _PATTERNS: Mapping[str, tuple[str, ...]] = {
         rf"prescri\w* ... (?:{_PAINKILLERS}|pain relief)|strong {_PAINKILLERS}",
         rf"{_PAINKILLERS} ... (?:after|from) ... (?:surgery|operation|dentist|dental|procedure"
         r"|injury|accident|hospital|er)",
+        r"(?:gave|give|given|giving) me something (?:strong )?for (?:the |my )?pain",
+    ),
+    "overdose": (
+        # Too much taken: an overdose named, too many capsules, the whole bottle.
+        r"overdos\w*|over dos\w*",
+        r"(?:took|taken|take|taking|swallowed) (?:\w+ ){0,2}too (?:many|much)"
+        r"|too (?:many|much) (?:ldn|naltrexone|capsules?|pills?|tablets?|doses?|of (?:it|them))",
+        r"(?:took|taken|swallowed) (?:the )?whole (?:bottle|packet|pack|box|strip)"
+        r"|(?:took|taken|swallowed) all (?:of )?(?:my|the) (?:capsules|pills|tablets)",
+        # A double dose: doubled, taken twice, taken again, two nights' doses together.
+        r"doubl\w* (?:up|dose\w*|dosed|(?:my|the|a) (?:dose|capsules?|pills?))"
+        r"(?! (?:in|with) pain)",
+        r"(?:two|2|both|three|3) doses|dose twice|(?:twice|double) (?:my|the) (?:dose|amount)"
+        r"|handful of (?:capsules|pills|tablets)|(?:took|taken|take|had|swallowed) (?:it|my dose"
+        r"|the dose|a dose|my ldn|ldn|my naltrexone|my capsules?|the capsules?|my pills?|them)"
+        r" (?:\w+ )?(?:twice|two times|2 times|2x|x2|again(?! (?:tonight|today|this evening)))",
+        r"(?:took|taken|take|had|swallowed) (?:an? )?(?:another|second|extra|additional|one more)"
+        r" (?:dose|capsule|pill|tablet)s?",
+        r"(?:tonights|todays) and (?:last nights|yesterdays)|(?:took|taken) (?:both|two)"
+        r" (?:\w+ )?(?:at once|together)",
+        # The wrong capsules or the wrong count: a dose error the provider must hear about.
+        r"(?:capsules?|pills?|tablets?|mg|dose) instead of"
+        r"|wrong (?:dose|capsules?|strength|pills?)",
+        r"(?:by mistake|accident\w*) (?:took|taken|double\w*)|(?:took|taken) ... by (?:mistake"
+        r"|accident)|(?:only|just) (?:meant|supposed) to (?:take|have)",
     ),
     "withdrawal": (
-        # Withdrawal named, or the feeling of a detox.
-        r"withdrawals?|detox\w*|dope ?sick",
-        # Its signs: goose bumps, cold sweats, sweating with shaking, yawning with a runny nose.
+        # Withdrawal named, or the feeling of a detox or of stopping cold.
+        r"withdrawals?|(?:im|am|been|be|going through|in) withdrawing|detox\w*|dope ?sick"
+        r"|cold turkey|clucking",
+        # Its signs: goose bumps, cold sweats, sweating with shaking or chills, yawning with a
+        # runny nose.
         r"goose ?(?:bumps?|flesh|pimples)|cold sweats?",
         rf"sweat\w* ... {_SHAKE}|{_SHAKE} ... sweat\w*",
-        r"runny nose ... yawn\w*|yawn\w* ... runny nose",
+        r"(?:chills|shivers|shivery) ... sweat\w*|sweat\w* ... (?:chills|shivers)",
+        r"runny nose (?:\w+ ){0,5}yawn\w*|yawn\w* (?:\w+ ){0,5}runny nose",
+    ),
+    "fainting": (
+        # Fainting, passing out, blacking out, collapsing: a loss of consciousness, whatever
+        # the cause, is for a provider to look at before the next dose.
+        r"faint(?:ed|ing|s)?(?! (?:line|smell|taste|glow|memory|idea|hope|sound|trace|mark|scar"
+        r"|hint|rash|light|outline|pink|blue|red|yellow|voice|whiff))",
+        r"(?:pass(?:ed|ing|es)?|past|pased) out(?! (?:the|leaflets|flyers|papers|cake|sweets))",
+        r"black(?:ed|ing|s)? out(?! (?:curtains?|blinds?))|blackouts?(?! (?:curtains?|blinds?))",
+        r"collaps\w*|(?:lost|lose|losing|loss of) consciousness|unconscious\w*|keeled over"
+        r"|swoon\w*|syncope|vasovagal",
+        r"(?:woke|came to|come to|found myself|ended up|was) (?:up )?on the (?:floor|ground)"
+        r"|hit the (?:floor|deck)|(?:everything|it all|the world) went (?:black|dark)",
     ),
     "liver": (
         # Jaundice: yellow skin or eyes.
-        r"jaundice\w*|yellow\w* ... (?:eyes?|skin)|(?:eyes?|skin) ... yellow\w*",
+        r"jaundice\w*|yellow\w* ... (?:eyes?|skin|whites)|(?:eyes?|skin|whites) ... yellow\w*",
         # Dark urine; pale or clay-coloured stools.
-        r"dark ... (?:urine|pee)|(?:urine|pee) ... (?:dark|brown|cola|tea)",
+        r"dark ... (?:urine|pee|wee|piss)|(?:urine|pee|peeing|wee|piss) ... (?:dark|brown|cola"
+        r"|coke|tea)",
         r"(?:pale|clay|white|grey|gray|light colou?red) ... (?:stools?|poops?|poos?|feces|faeces)",
         r"(?:stools?|poops?|poos?|feces|faeces) ... (?:pale|clay|white|grey|gray)",
         # Pain under the right ribs, where the liver sits; the liver itself named.
@@ -98,20 +262,34 @@ _PATTERNS: Mapping[str, tuple[str, ...]] = {
         r"liver|hepat\w*",
     ),
     "pregnancy": (
-        # Pregnant, perhaps pregnant, or expecting.
-        r"pregnan\w*|expecting (?:a )?(?:baby|child)|(?:missed|late) (?:my )?period"
-        r"|period (?:is )?late",
+        # Pregnant, perhaps pregnant, or expecting ("expecting a parcel" is not).
+        r"pregnan\w*|preg(?:gers|go|o|ers)|knocked up|bun in the oven|morning sickness",
+        r"expecting (?:a |our |my )?(?:baby|child|twins|first|second|third|little)|expecting$"
+        r"|baby ... on the way|(?:two|2) (?:pink |blue )?lines",
+        # A period missed or late.
+        r"(?:missed|late) (?:my )?periods?|periods? (?:\w+ ){0,3}late"
+        r"|(?:no|havent had|not had|hasnt come|didnt get|havent got) (?:a |my )?periods?"
+        r"|periods? (?:hasnt|has not|didnt|did not) (?:come|arrive|start)",
         # Planning a pregnancy.
-        r"(?:trying|try|want\w*|plan\w*|hoping) (?:\w+ )?(?:to )?(?:conceive|get pregnant"
-        r"|have a baby|start a family)|conceiv\w*|ivf",
+        r"(?:trying|try|want\w*|plan\w*|hoping) (?:\w+ )?(?:to |for )?(?:conceive|get pregnant"
+        r"|have a baby|(?:a )?baby|start a family)|conceiv\w*|ivf|fertility treatment",
         # Breastfeeding.
-        r"breast ?(?:feed\w*|fed)|nursing (?:my )?(?:baby|son|daughter|newborn|infant)",
+        r"breast ?(?:feed\w*|fed)|chest ?feed\w*|nursing (?:my )?(?:baby|son|daughter|newborn"
+        r"|infant|little one)|(?:pumping|expressing) (?:breast )?milk"
+        r"|(?:im|i am|still|currently) nursing(?! (?:a|an|my) (?:cold|injury|hangover|grudge|drink"
+        r"|wound|headache|sore))",
     ),
     "surgery": (
         # Surgery, or a procedure under anaesthesia or sedation.
         r"surg(?:ery|eries|ical|eon)|operation|operated|(?:an|my|the) op|ana?esthe\w*",
-        r"sedat(?:ion|ed)|(?:c|caesarean|cesarean) section|colonoscop\w*|endoscop\w*|biops\w*",
+        r"(?:knee|hip|back|spine|spinal|shoulder|ankle|foot|hand|wrist|heart|eye|bowel|hernia"
+        r"|keyhole|day|minor|major) ops?|pre ?op|post ?op|under the knife",
+        r"sedat(?:ion|ed)|(?:c|caesarean|cesarean) section|\w+ectom(?:y|ies)|\w+oscop(?:y|ies)"
+        r"|\w+plast(?:y|ies)|biops\w*|(?:knee|hip|joint|shoulder|valve) replacement",
         r"(?:medical|surgical|minor|day) procedure|procedure ... (?:hospital|sedat\w*|ana?esth\w*)",
+        # Having an organ or a lump taken out.
+        rf"{_ORGANS} (?:\w+ )?(?:out|removed|removal)"
+        rf"|(?:remov\w*|tak\w* out) (?:my |the )?{_ORGANS}",
         # Dental work: extractions, wisdom teeth, root canals, implants.
         r"dental (?:work|surgery|procedure|treatment|implants?)|root canal|wisdom (?:tooth|teeth)",
         r"(?:tooth|teeth) ... (?:extract\w*|pulled|removed|out)"
@@ -119,41 +297,149 @@ _PATTERNS: Mapping[str, tuple[str, ...]] = {
     ),
     "allergy": (
         # Hives, welts or a rash; a pet "called Rash" is not one.
-        r"hives|urticaria|welts?|(?<!called )(?<!named )rash(?:es|y)?",
-        r"allergic (?:reaction|to)|allergy to|(?:an|bad|severe) allergy",
+        r"hives|hivs|hivey|urticaria|welts?|(?<!called )(?<!named )rash(?:es|y)?",
+        r"(?:broke|break\w*|came|come|coming) out in (?:spots|bumps|blotches|lumps|a rash|red)",
+        r"itchy (?:bumps|lumps|blotches|welts|all over|red)|red (?:itchy )?(?:bumps|blotches"
+        r"|welts|patches)",
+        # An allergy to something new; a long-known allergy to cats or pollen is not news.
+        r"allergic (?:reaction|to(?! (?:cats?|dogs?|pets?|pollen|dust|grass|hay|nuts|peanuts"
+        r"|shellfish|bees?|wasps?|latex|penicillin)))|allergy to|(?:an|bad|severe) allergy",
         r"reaction to (?:the )?(?:ldn|naltrexone|capsules?|pills?|medication|meds?|dose)",
+    ),
+    "vomiting": (
+        # Vomiting that will not stop: the dose cannot stay down, and dehydration follows.
+        r"(?:cant|cannot|couldnt|can not|unable to|not able to) (?:keep|hold|keeping|holding)"
+        r" (?:\w+ ){0,2}down",
+        rf"(?:cant|cannot|couldnt|wont|can not) stop {_VOMITING}|non ?stop {_VOMITING}"
+        rf"|(?:{_VOMITING}|sick) (?:\w+ )?non ?stop|(?:keep|keeps|kept|keeping) {_VOMITING}"
+        r"|(?:keeps|keep) coming (?:back )?up",
+        rf"{_VOMITING} (?:\w+ ){{0,2}}(?:all (?:day|night|morning|evening|afternoon)|every (?:hour"
+        rf"|few|half|\d+)|since|for (?:hours|days|\d+|the last|a day|two days)|constantly"
+        rf"|repeatedly|over and over|again and again|{_NUMBER} times|several times|many times"
+        r"|multiple times|my guts)",
+    ),
+    "belly_pain": (
+        # Severe belly pain: a mild upset stomach is an expected effect; severe pain is never.
+        rf"{_BAD} (?:\w+ ){{0,2}}{_BELLY} ?{_CRAMP}|{_BAD} (?:\w+ ){{0,2}}{_CRAMP} ... {_BELLY}",
+        rf"{_BELLY} ?(?:\w+ )?{_CRAMP} (?:(?!not |isnt |wasnt |never )\w+ ){{0,2}}{_BAD}",
+        rf"{_BELLY} (?:is |was )?killing me|doubl\w* (?:over|up) (?:in|with) (?:\w+ ){{0,2}}"
+        rf"(?:pain|cramps|agony)|doubl\w* over|in agony ... {_BELLY}|{_BELLY} ... agony",
+        r"appendicit\w*|pancreatit\w*",
+    ),
+    "palpitations": (
+        # A racing, pounding or irregular heart.
+        r"palpitat\w*|palpatat\w*|palps|tachycard\w*|a ?fib|atrial fib\w*|arrhythm\w*",
+        r"(?:heart|heartbeat|heart beat|pulse) (?:\w+ ){0,3}(?:racing|pounding|thumping|hammering"
+        r"|flutter\w*|skipping|skips|skipped|flip ?flop\w*|jumping|galloping|banging"
+        r"|beating (?:\w+ )?(?:fast|hard|irregular\w*|out of))",
+        r"(?:racing|pounding|thumping|fast|rapid|irregular|fluttering) (?:heart\w*|pulse)"
+        r"|skipp\w* (?:a )?beats?",
+        # A resting pulse of 120 or more, as a watch or a cuff shows it.
+        r"(?:pulse|heart ?rate|hr|bpm) (?:\w+ ){0,2}(?:1[2-9]\d|[2-9]\d\d)"
+        r"|(?:1[2-9]\d|[2-9]\d\d) bpm",
+    ),
+    "hallucinations": (
+        # Seeing or hearing what is not there: a reason to stop and ask.
+        r"hall?uc+inat\w*|hearing voices|hear\w* (?:voices|things)(?! about)",
+        r"seeing things(?! (?:more|differently|clearly|in a|as|through|from))",
+        r"(?:see|saw|seeing|seen|hear|heard|hearing|feel|felt|feeling) (?:\w+ ){0,8}(?:that|who"
+        r"|which) (?:arent|are not|werent|were not|wasnt|was not|isnt|is not) (?:really )?"
+        r"(?:there|real)",
+        r"(?:nobody|no one|noone) else (?:can )?(?:sees?|hears?)|psychos\w*|psychotic"
+        r"|bugs crawling",
+    ),
+    "mood_worse": (
+        # Hopelessness, worthlessness, feeling a burden: the signs that low mood is becoming
+        # dangerous. The crisis line is named to the patient.
+        r"hopeless\w*|hopless\w*|worthless\w*|despair\w*|no hope|lost (?:all )?hope|no future"
+        r"|no way out|(?:theres|there is) no point$|feel\w* like (?:theres|there is) no point"
+        r"|(?:life|everything|living|it all) (?:\w+ ){0,2}(?:pointless|meaningless)"
+        r"|(?:a )?(?:really |very |such a )?dark place",
+        r"(?:cant|cannot|can not|couldnt) (?:go on|carry on|keep going|do this any ?more"
+        r"|cope any ?more|cope with (?:anything|life|everything)|face (?:anything|tomorrow"
+        r"|another day))|(?:cant|cannot) take (?:it|this) any ?more|(?:cant|cannot) take (?:much"
+        r"|any) more",
+        r"nothing (?:\w+ )?matters|(?:no|whats the) point (?:in|of) (?:anything|living|life"
+        r"|trying|going on|it all|any of (?:it|this))|whats the point$|no point any ?more",
+        # Mood getting worse, in so many words.
+        r"mood (?:\w+ ){0,3}(?:worse|worsening|darker|lower|deteriorat\w*)"
+        r"|(?:depression|depressed|low mood) (?:\w+ ){0,3}(?:worse|worsening|deteriorat\w*)"
+        r"|(?:more and more|even more|increasingly|getting more|much more) (?:depressed|down|low)"
+        r"|worse and worse|(?:dark|darker) thoughts|darker (?:every|each) day"
+        r"|everything ... darker",
+        r"(?:im|i am|feel like|feel|being) (?:such )?a burden|burden (?:to|on) (?:everyone"
+        r"|everybody|my family|them)",
+        r"(?:no ?one|nobody) (?:would|will|cares?|would even) (?:\w+ )?(?:care|miss|notice)"
+        r"|give up on (?:life|everything|myself)|giving up on (?:life|everything)"
+        r"|feel like giving up|(?:want|wanna) to give up$",
     ),
     "mood": (
         # Low mood in the patient's own words ("very low dose" or "energy so low" is not a mood).
-        r"depress\w*|hopeless\w*|worthless|despair\w*|low mood|mood ... low",
-        r"(?:cant|cannot|can not) stop crying|crying (?:all|every|constantly|non ?stop)",
-        r"(?:very|really|so|extremely|super) (?:down|sad)",
-        r"(?:feel\w*|felt) (?:(?:a bit|a little|quite|very|really|so|pretty|kind of) )?"
-        r"(?:low|down|sad|blue)",
+        r"depress\w*|low mood|mood ... low|tearful|teary|weepy|miserable|down in the dumps",
+        r"(?:cant|cannot|can not) stop crying|crying (?:all|every|constantly|non ?stop|a lot|lots"
+        r"|for no reason)|been crying|sad (?:all the time|every day)|lost interest in"
+        r" (?:everything|things)",
+        rf"(?:very|really|so|extremely|super) (?:down|sad){_NOT_MOOD}",
+        r"(?:feel\w*|felt|im|i am) (?:(?:a bit|a little|quite|very|really|so|pretty|kind of|kinda"
+        rf"|bit) )?(?:low|down|sad|blue|empty){_NOT_MOOD}",
     ),
 }
 
 # One slip of the keyboard (a letter added, dropped or changed, or two swapped) in the words that
 # matter most, on words of six letters or more whose first letter is right, so short everyday
-# words stay clear. "oxicodone", "tramadal", "sucidal", "pregant", "withdrawl" all count.
+# words stay clear. "oxicodone", "tramadal", "sucidal", "pregant", "withdrawl", "fanted" count.
 _FUZZY: Mapping[str, tuple[str, ...]] = {
     "self_harm": ("suicide", "suicidal"),
-    "opioids": tuple(d for d in _OPIOIDS if len(d) >= 7),
+    "seizure": ("seizure", "seizures", "convulsion", "convulsions"),
+    "opioids": tuple(d for d in _OPIOIDS if len(d) >= 7 and d.isalpha()),
+    "overdose": ("overdose", "overdosed"),
     "withdrawal": ("withdrawal",),
+    "fainting": ("fainted", "fainting", "unconscious", "collapsed"),
     "liver": ("jaundice",),
     "pregnancy": ("pregnant", "pregnancy"),
     "surgery": ("surgery", "operation", "anesthesia", "anaesthetic", "colonoscopy"),
+    "palpitations": ("palpitations",),
+    "hallucinations": ("hallucinating", "hallucination", "hallucinations"),
+    "mood_worse": ("hopeless",),
 }
-_REAL_WORDS = frozenset({"morphing"})  # real words one slip from a name above
+# Real words one slip from a word above.
+_REAL_WORDS = frozenset({"morphing", "overdone", "homeless", "feinting", "seizing"})
 
-_QUOTES = str.maketrans(dict.fromkeys("\u2018\u2019\u02bc\u0060\u00b4\u2032", "'"))
+# Emoji that say something on their own; every other symbol is read as a space.
+_EMOJI = {
+    "\U0001f92e": "vomit",  # face vomiting
+    "\U0001fa78": "blood",  # drop of blood
+    "\U0001f930": "pregnant",  # pregnant woman
+    "\U0001fac4": "pregnant",  # pregnant person
+    "\U0001fac3": "pregnant",  # pregnant man
+    "\U0001f931": "breastfeeding",
+    "\U0001f493": "heart pounding",  # beating heart
+    "\U0001fac0": "heart",  # anatomical heart
+}
+_PREPARE = str.maketrans(
+    {**dict.fromkeys("\u2018\u2019\u02bc\u0060\u00b4\u2032", "'"), **{
+        e: f" {w} " for e, w in _EMOJI.items()}}
+)  # fmt: skip
 
 
 def normalise(text: str) -> str:
-    """Lowercase, strip accents and apostrophes, and keep only letters and digits between spaces."""
-    text = unicodedata.normalize("NFKD", text.translate(_QUOTES))
-    text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", text.replace("'", "")).split())
+    """Casefold, strip accents from Latin letters, drop apostrophes; keep letters of any script."""
+    return " ".join(_clean(text).split())
+
+
+def _clean(text: str) -> str:
+    """Normalise, leaving the spaces where they fall."""
+    text = unicodedata.normalize("NFKD", text.translate(_PREPARE).replace("'", "").casefold())
+    out = []
+    latin = False  # whether the last letter kept was a Latin one, whose accents go
+    for c in text:
+        if unicodedata.combining(c) and latin:
+            continue
+        latin = c.isascii() and c.isalpha()
+        kept = c.isalnum() if c.isascii() else unicodedata.category(c)[0] in "LMN"
+        out.append(c if kept else " ")
+    # Recompose what was only decomposed to find accents: Cyrillic "й", Hangul, kana.
+    return unicodedata.normalize("NFC", "".join(out))
 
 
 def _compile(patterns: tuple[str, ...]) -> re.Pattern[str]:
@@ -163,6 +449,10 @@ def _compile(patterns: tuple[str, ...]) -> re.Pattern[str]:
 
 
 _COMPILED = {category: _compile(patterns) for category, patterns in _PATTERNS.items()}
+_FUZZY_BY_LETTER: dict[str, list[tuple[str, str]]] = {}
+for _category, _targets in _FUZZY.items():
+    for _target in _targets:
+        _FUZZY_BY_LETTER.setdefault(_target[0], []).append((_target, _category))
 
 
 def _one_slip(word: str, target: str) -> bool:
@@ -179,19 +469,247 @@ def _one_slip(word: str, target: str) -> bool:
     return short[i:] == long[i + 1 :]
 
 
-def _fuzzy(category: str, words: list[str]) -> bool:
-    """Say whether a word is a near miss of one of the category's key words."""
-    return any(
-        len(w) >= 6 and w not in _REAL_WORDS and w[0] == t[0] and _one_slip(w, t)
-        for w in words
-        for t in _FUZZY.get(category, ())
-    )
+def _fuzzy(word: str) -> set[str]:
+    """The categories of which the word is a near miss of a key word."""
+    if len(word) < 6 or word in _REAL_WORDS:
+        return set()
+    return {c for t, c in _FUZZY_BY_LETTER.get(word[0], ()) if _one_slip(word, t)}
+
+
+# --- Negations -----------------------------------------------------------------------------
+# A negation counts when it governs the flag word: right before it, or through a few neutral
+# words ("I haven't taken any oxycodone", "no signs of jaundice"), or through a list that ends
+# in "or" ("no hives, rash or swelling"). "no, I can't breathe" is an answer followed by a
+# symptom; "no fever, rash on my arms" lists no "or", so only the fever is denied.
+_NEGATIONS = frozenset(
+    "no not never dont didnt doesnt havent hasnt hadnt isnt arent wasnt werent wont wouldnt"
+    " without neither nor".split()
+)
+_NEUTRAL = frozenset(
+    "a an the any some of signs sign symptoms symptom history more further real new other such"
+    " much at all really actually currently ever even yet been be being have has had having take"
+    " takes taking taken took use uses using used get gets getting got gotten feel feels feeling"
+    " felt experience experienced experiencing notice noticed noticing see seen saw on with from"
+    " for suffer suffered suffering there is are was were".split()
+)
+# Words that end what a negation can reach: the patient speaking of themselves, doubt, and the
+# joints of a sentence. "not sure if I'm pregnant" and "no idea why I fainted" stop here.
+_FIRST_PERSON = frozenset("i im ive id me myself we weve us".split())
+_DOUBT = frozenset(
+    "sure idea know knew think thought maybe might may perhaps possibly probably wonder"
+    " wondering worried worry scared afraid fear suspect unsure certain tell seem seems guess if"
+    " whether why what how".split()
+)
+_JOINTS = frozenset(
+    "but and just only except though although however yet still also too now then because cos"
+    " coz cause so since longer until when while".split()
+)
+_STOP = _FIRST_PERSON | _DOUBT | _JOINTS | {"my", "our"}
+_OR = frozenset({"or", "nor"})
+# After the flag words: "opioid free", "rash: none", "pregnancy test was negative".
+_DENIED_AFTER = re.compile(
+    r"^(?:free(?! (?:from|of charge|samples?))|none|nil|nope)\b"
+    r"|^(?:\w+ )?(?:tests?|results?|levels?|enzymes?|function|bloods?|scans?|panel|numbers)"
+    r" (?:\w+ ){0,2}(?:normal|negative|clear|fine|ok|okay|good|great|perfect)\b"
+)
+
+# --- Someone else --------------------------------------------------------------------------
+# People and pets the patient may write about. A sentence that opens with one of them ("my dog
+# had surgery", "my best friend is pregnant", "the cat") and has no "I", "me" or "my <something
+# of mine>" is about someone else. "took my friend's oxycodone" opens with the patient, who is
+# meant. A baby is left out: "my baby is feeding well" says the patient is breastfeeding.
+_OTHERS = re.compile(
+    r"(?:mum|mom|mother|mam|mummy|mommy|dad|father|daddy|papa|parent|husband|hubby|wife|partner"
+    r"|boyfriend|girlfriend|fiancee?|spouse|son|daughter|child|children|kid|brother|sister"
+    r"|sibling|aunt|auntie|uncle|cousin|niece|nephew|grandma|grandmother|granny|gran|nan|nana"
+    r"|nanna|grandpa|grandfather|grandad|granddad|grandson|granddaughter|friend|mate|buddy|pal"
+    r"|colleague|coworker|neighbou?r|boss|roommate|flatmate|housemate|family|relative|dog|cat"
+    r"|puppy|pup|kitten|pet|horse|someone|somebody|people|others|patient)s?"
+)
+_SUBJECT = re.compile(rf"(?:(?:my|our|a|the|his|her|their) (?:\w+ )?)?{_OTHERS.pattern}\b")
+
+# --- Not real, or not now ------------------------------------------------------------------
+# LDN brings vivid dreams, and patients tell them: "a dream about a heart attack" is a dream.
+# Thoughts of self-harm or hopelessness count even in a dream.
+_DREAM = re.compile(r"\b(?:dream\w*|nightmares?) (?:about|of|that)\b")
+_DREAM_COUNTS = frozenset({"self_harm", "mood_worse"})
+# "Should I double up?" asks; it has not happened.
+_QUESTION = re.compile(
+    r"\b(?:(?:should|can|could|do|shall|may) i|is it (?:ok|okay|safe|alright|fine)|ok to"
+    r"|okay to|allowed to|what if i|what happens if)\b"
+)
+_QUESTION_COUNTS = frozenset({"overdose"})
+# Low mood that is lifting: "my depression is much better since LDN".
+_BETTER_AFTER = re.compile(r"^(?:\w+ ){0,3}(?:better|improv\w*|lift\w*|gone|eas\w*|clear\w*)\b")
+_BETTER_BEFORE = re.compile(r"\b(?:help\w*|improv\w*|lift\w*) (?:with )?(?:my )?$")
+
+# Sentences end at a full stop (not the one in "4.5 mg"), a question or exclamation mark, a
+# semicolon or a new line; list commas are kept to read "no X, Y or Z".
+_SENTENCE = re.compile(r"[\n\r!?;\u2026\u3002\uff01\uff1f]+|\.(?!\d)")
+_COMMA = re.compile(r"[,\uff0c\u3001]")
+
+
+@dataclass(frozen=True)
+class _Hit:
+    """One match of a category's pattern, as a range of word positions in its sentence."""
+
+    category: str
+    start: int
+    end: int
+
+
+def _words(sentence: str) -> tuple[list[str], frozenset[int]]:
+    """The sentence's normalised words, and the positions of the words a comma follows."""
+    words: list[str] = []
+    commas = set()
+    for part in _COMMA.split(sentence):
+        words.extend(_clean(part).split())
+        if words:
+            commas.add(len(words) - 1)
+    commas.discard(len(words) - 1)
+    return words, frozenset(commas)
+
+
+def _find(words: list[str]) -> list[_Hit]:
+    """Every match of every category in the sentence, in the order they start."""
+    text = " ".join(words)
+    starts = [0]
+    for w in words[:-1]:
+        starts.append(starts[-1] + len(w) + 1)
+    hits = []
+    for category, pattern in _COMPILED.items():
+        for m in pattern.finditer(text):
+            first = bisect_right(starts, m.start()) - 1
+            last = bisect_right(starts, max(m.end() - 1, m.start())) - 1
+            hits.append(_Hit(category, first, last + 1))
+    covered = {(h.category, i) for h in hits for i in range(h.start, h.end)}
+    for i, word in enumerate(words):
+        hits.extend(_Hit(c, i, i + 1) for c in _fuzzy(word) if (c, i) not in covered)
+    return sorted(hits, key=lambda h: (h.start, -h.end))
+
+
+def _negated(words: list[str], commas: frozenset[int], hits: list[_Hit]) -> set[int]:
+    """The word positions a negation in the sentence reaches.
+
+    A negation reaches forward only: a flag that opens with its own negative ("can't breathe",
+    "no reason to live") is never reached by it.
+    """
+    starting: dict[int, _Hit] = {}
+    for h in hits:
+        starting.setdefault(h.start, h)  # the longest match at each start comes first
+    reached: set[int] = set()
+    for c, word in enumerate(words):
+        # "No, rash on my arms": a "no" followed by a comma answers; it denies nothing after.
+        if word in _NEGATIONS and c not in commas:
+            reached |= _denied(words, commas, starting, c + 1)
+    return reached
+
+
+def _denied(
+    words: list[str], commas: frozenset[int], starting: Mapping[int, _Hit], i: int
+) -> set[int]:
+    """The positions a negation just before position i denies: one item, or a list ending in or."""
+    n = len(words)
+    # Neutral words first: "haven't [taken any] oxycodone", "no [signs of] jaundice".
+    for _ in range(4):
+        if i >= n or words[i] not in _NEUTRAL or i in starting or i in commas:
+            break
+        i += 1
+    items: list[range] = []
+    separators: list[str] = []
+    while i < n:
+        end = _item_end(words, commas, starting, i)
+        if end == i:
+            break
+        items.append(range(i, end))
+        if end < n and words[end] in _OR:
+            separators.append("or")
+            i = end + 1
+        elif end - 1 in commas:
+            separators.append(",")
+            i = end
+        else:
+            break
+    # "no X, Y or Z" denies all three; "no X, Y" denies only X, since Y may be affirmed
+    # ("no fever, rash on my arms"); so does "not X or Y, Z" beyond the "or".
+    count = min(len(items), 1)
+    if "or" in separators:
+        k = separators.index("or")
+        if all(s == "," for s in separators[:k]):
+            count = k + 2
+    return {p for item in items[:count] for p in item}
+
+
+def _item_end(
+    words: list[str], commas: frozenset[int], starting: Mapping[int, _Hit], i: int
+) -> int:
+    """Where a list item starting at i ends: after a flag, or after up to three plain words."""
+    j = i
+    while j < len(words) and j - i < 3:
+        if j in starting:
+            return starting[j].end
+        if words[j] in _STOP or words[j] in _NEGATIONS or words[j] in _OR:
+            break
+        j += 1
+        if j - 1 in commas:
+            break
+    return j
+
+
+def _about_someone_else(words: list[str], hit: _Hit) -> bool:
+    """Say whether the sentence speaks of another person or a pet, and never of the patient."""
+    if hit.start == 0 or not _SUBJECT.match(" ".join(words[: hit.start])):
+        return False
+    for i, w in enumerate(words):
+        if w in _FIRST_PERSON:
+            return False
+        if w in ("my", "our") and not (i + 1 < len(words) and _OTHERS.fullmatch(words[i + 1])):
+            return False
+    return True
+
+
+def _affirmed(hit: _Hit, words: list[str], negated: set[int]) -> bool:
+    """Say whether the match is the patient's own, real and present: a red flag."""
+    before, after = " ".join(words[: hit.start]), " ".join(words[hit.end :])
+    if hit.start in negated or _DENIED_AFTER.match(after):
+        return False
+    if _about_someone_else(words, hit):
+        return False
+    if hit.category not in _DREAM_COUNTS and _DREAM.search(before):
+        return False
+    if hit.category in _QUESTION_COUNTS and _QUESTION.search(before):
+        return False
+    if hit.category == "mood" and (_BETTER_AFTER.match(after) or _BETTER_BEFORE.search(before)):
+        return False
+    return True
+
+
+@lru_cache(maxsize=256)
+def _read(text: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The categories the patient affirms, and those only negated or about someone else."""
+    said: set[str] = set()
+    seen: set[str] = set()
+    for sentence in _SENTENCE.split(text):
+        words, commas = _words(sentence)
+        if not words:
+            continue
+        hits = _find(words)
+        negated = _negated(words, commas, hits)
+        for hit in hits:
+            seen.add(hit.category)
+            if _affirmed(hit, words, negated):
+                said.add(hit.category)
+    return frozenset(said), frozenset(seen - said)
 
 
 def scan(text: str) -> tuple[Finding, ...]:
-    """Return one finding per red-flag category in the text, most serious first."""
-    norm = normalise(text)
-    words = norm.split()
+    """Return one finding per red-flag category the patient affirms, most serious first."""
+    said, _ = _read(text)
     # CATEGORY_TIERS is kept most serious first, so its order is the order of the findings.
-    hits = [c for c in CATEGORY_TIERS if _COMPILED[c].search(norm) or _fuzzy(c, words)]
-    return tuple(Finding(CATEGORY_TIERS[c], f"words_{c}", c) for c in hits)
+    return tuple(Finding(CATEGORY_TIERS[c], f"words_{c}", c) for c in CATEGORY_TIERS if c in said)
+
+
+def mentions(text: str) -> tuple[str, ...]:
+    """Return the categories whose words appear only negated or about someone else."""
+    _, only_mentioned = _read(text)
+    return tuple(c for c in CATEGORY_TIERS if c in only_mentioned)

@@ -2,10 +2,13 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from bot.redflags import CATEGORY_TIERS, normalise, scan
+from bench.redflags import TARGET_CAUGHT, TARGET_FALSE_ALERTS, evaluate, load, main
+from bot import redflags
+from bot.redflags import CATEGORY_TIERS, mentions, normalise, scan
 from bot.triage import Finding, Tier
 
 
@@ -96,7 +99,7 @@ EVERYDAY = [
     ("allergy", "rashes on my chest"),
     # Mood.
     ("mood", "I've been so depressed"),
-    ("mood", "feeling hopeless"),
+    ("mood_worse", "feeling hopeless"),
     ("mood", "I can't stop crying"),
     ("mood", "very low mood this week"),
     ("mood", "feeling really down"),
@@ -127,6 +130,12 @@ def test_everyday_phrasings_are_found(category: str, text: str) -> None:
         ("withdrawal", "withdrawl symptoms"),
         ("liver", "jaundise"),
         ("surgery", "surgury on monday"),
+        ("seizure", "I had a seizrue"),
+        ("fainting", "I fanted"),
+        ("overdose", "I think I overdossed"),
+        ("palpitations", "plapitations again"),
+        ("hallucinations", "hallucniations at night"),
+        ("mood_worse", "I feel hopeles"),
     ],
 )
 def test_one_slip_misspellings_are_found(category: str, text: str) -> None:
@@ -181,6 +190,23 @@ def test_case_apostrophes_accents_and_spacing_do_not_matter(category: str, text:
         "this headache is killing me",
         "I want the dreams to die down",
         "I feel much better",
+        # Real words one slip from a key word, and everyday uses of the new categories' words.
+        "the steak was overdone",
+        "volunteering at the homeless shelter",
+        "I'm expecting a parcel",
+        "low dose makes me feel better",
+        "it doesn't fit in my pill box",
+        "a faint taste in my mouth",
+        "blackout curtains help me sleep",
+        "I took 2 capsules as the plan says",
+        "double checked my dose",
+        "my T3 is low",
+        "I hurt myself at the gym",
+        "I'm low on capsules",
+        "so sad my holiday is over",
+        "heart rate is 62 on my watch",
+        "I'm allergic to cats",
+        "blood test made me feel sick",
     ],
 )
 def test_ordinary_messages_do_not_match(text: str) -> None:
@@ -190,15 +216,95 @@ def test_ordinary_messages_do_not_match(text: str) -> None:
 @pytest.mark.parametrize(
     ("category", "text"),
     [
+        # Negated.
+        ("allergy", "no rash today"),
+        ("opioids", "I don't take opioids"),
+        ("surgery", "never had surgery"),
         ("breathing", "no trouble breathing"),
         ("self_harm", "I would never hurt myself"),
         ("opioids", "I haven't taken any oxycodone"),
         ("pregnancy", "I'm not pregnant"),
+        ("fainting", "haven't fainted at all"),
+        ("opioids", "I haven't been taking any oxycodone"),
+        ("liver", "I have not had any signs of jaundice"),
+        # A list that ends in "or" is denied as a whole.
+        ("allergy", "no hives, rash or swelling"),
+        ("allergy", "no fever, nausea or rash"),
+        ("palpitations", "no chest pain or palpitations"),
+        # Denied after the words.
+        ("opioids", "opioid free for 3 years"),
+        ("pregnancy", "pregnancy test was negative"),
+        ("liver", "my liver tests came back normal"),
+        ("allergy", "rash: none"),
+        # About someone else: the sentence opens with them and never speaks of the patient.
+        ("surgery", "my dog had surgery"),
+        ("pregnancy", "my mum is pregnant"),
+        ("opioids", "my husband takes tramadol"),
+        ("pregnancy", "my wife is breastfeeding our son"),
+        ("seizure", "the cat had a seizure"),
+        # A dream told, a question asked, a low mood lifting.
+        ("chest_pain", "had a weird dream about a heart attack"),
+        ("overdose", "should I double up if I missed last night?"),
+        ("mood", "my depression is much better since LDN"),
     ],
 )
-def test_negations_still_match_on_purpose(category: str, text: str) -> None:
-    # When unsure, escalate: a pattern cannot tell "no" from "not sure".
+def test_negations_and_other_people_are_mentioned_not_alerted(category: str, text: str) -> None:
+    assert scan(text) == ()
+    assert category in mentions(text)
+
+
+@pytest.mark.parametrize(
+    ("category", "text"),
+    [
+        # Doubt is not a denial.
+        ("pregnancy", "not sure if I'm pregnant"),
+        ("pregnancy", "I don't think I'm pregnant"),
+        ("fainting", "no idea why I fainted"),
+        ("pregnancy", "not sure whether pregnant or not"),
+        # Words that are negative in themselves.
+        ("vomiting", "I can't stop being sick"),
+        ("self_harm", "I don't want to live"),
+        ("self_harm", "dont see the point in living"),
+        ("breathing", "I'm not able to breathe"),
+        # "No" as an answer, then a symptom; a comma list that does not end in "or".
+        ("breathing", "no, I can't breathe"),
+        ("breathing", "no I can't breathe"),
+        ("allergy", "No, rash on my arms since Monday"),
+        ("allergy", "no fever, rash on my arms"),
+        ("allergy", "no nausea, but a rash"),
+        ("vomiting", "not eating or drinking, vomiting all day"),
+        # Someone else in the sentence, but the patient too, or the patient as the subject.
+        ("opioids", "my doctor gave me tramadol"),
+        ("allergy", "my mum and I both have a rash"),
+        ("opioids", "took my friend's oxycodone"),
+        ("opioids", "my husband gave me some of his oxycodone"),
+        ("seizure", "my wife says I had a seizure in my sleep"),
+        # A stopped opioid is recent opioid use; thoughts of self-harm count even in a dream.
+        ("opioids", "I no longer take oxycodone"),
+        ("opioids", "got some oxycodone free from a friend"),
+        ("self_harm", "I dreamt about killing myself"),
+    ],
+)
+def test_when_unsure_it_alerts(category: str, text: str) -> None:
     assert category in categories(text)
+    assert category not in mentions(text)
+
+
+def test_a_category_both_denied_and_affirmed_is_a_finding_not_a_mention() -> None:
+    text = "no rash yesterday, but a rash today"
+    assert categories(text) == ["allergy"]
+    assert mentions(text) == ()
+
+
+def test_each_sentence_is_read_on_its_own() -> None:
+    # A dream, a question or someone else in one sentence says nothing about the next one.
+    assert categories("I had a dream about a heart attack. Now my chest hurts") == ["chest_pain"]
+    assert categories("Should I call you? I took two doses by mistake") == ["overdose"]
+    assert categories("My dog had surgery! I'm fine") == []
+    assert categories("I'm fine. My dog had surgery") == []
+    assert mentions("No rash. I can't breathe") == ("allergy",)
+    # "4.5 mg" is not the end of a sentence.
+    assert categories("Took the 4.5 mg capsules instead of the 1.5 ones") == ["overdose"]
 
 
 def test_one_finding_per_category_most_serious_first() -> None:
@@ -213,12 +319,23 @@ def test_category_tiers_most_serious_first() -> None:
     assert CATEGORY_TIERS == {
         "breathing": Tier.EMERGENCY,
         "self_harm": Tier.EMERGENCY,
+        "chest_pain": Tier.EMERGENCY,
+        "seizure": Tier.EMERGENCY,
+        "vomiting_blood": Tier.EMERGENCY,
+        "headache_worst": Tier.EMERGENCY,
         "opioids": Tier.URGENT,
+        "overdose": Tier.URGENT,
         "withdrawal": Tier.URGENT,
+        "fainting": Tier.URGENT,
         "liver": Tier.URGENT,
         "pregnancy": Tier.URGENT,
         "surgery": Tier.URGENT,
         "allergy": Tier.URGENT,
+        "vomiting": Tier.URGENT,
+        "belly_pain": Tier.URGENT,
+        "palpitations": Tier.URGENT,
+        "hallucinations": Tier.URGENT,
+        "mood_worse": Tier.URGENT,
         "mood": Tier.ROUTINE,
     }
 
@@ -235,6 +352,18 @@ def test_a_rash_is_found_even_where_a_dog_is_not() -> None:
         ("  Caf\u00e9\tAU   lait ", "cafe au lait"),
         ("self-harm!!", "self harm"),
         ("don\u2018t", "dont"),
+        # Letters of every script are kept; only Latin letters lose their accents.
+        ("Мне ПЛОХО!", "мне плохо"),
+        ("Ελληνικά ΚΑΛΆ", "ελληνικά καλά"),
+        ("йод", "йод"),
+        ("日本語です", "日本語です"),
+        ("が", "が"),
+        ("한국어", "한국어"),
+        ("हिन्दी", "हिन्दी"),
+        ("Straße ﬁne Ａ", "strasse fine a"),
+        # Emoji that say something become words; the rest are spaces.
+        ("🤮🩸", "vomit blood"),
+        ("ok 😰", "ok"),
     ],
 )
 def test_normalise(raw: str, clean: str) -> None:
@@ -245,3 +374,202 @@ def test_normalise(raw: str, clean: str) -> None:
 def test_either_module_can_be_imported_first(first: str) -> None:
     code = f"import {first}; from bot.triage import triage; from bot.redflags import scan"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# One phrasing per rule: (category, the rule's place in redflags._PATTERNS[category], phrasing).
+# Each phrasing is found only through its rule: test_each_rule_is_needed_by_its_phrasing removes
+# the rule and checks that the phrasing is then missed.
+RULES = [
+    ("breathing", 0, "I can't breathe properly"),
+    ("breathing", 1, "my breathing is laboured"),
+    ("breathing", 2, "I'm not breathing right"),
+    ("breathing", 3, "short of breath all day"),
+    ("breathing", 4, "I think it's anaphylaxis"),
+    ("breathing", 5, "I can't get any air in"),
+    ("breathing", 6, "my throat is closing"),
+    ("breathing", 7, "my lips are swollen"),
+    ("self_harm", 0, "honestly might kms"),
+    ("self_harm", 1, "I want to kill myself"),
+    ("self_harm", 2, "I've been cutting myself again"),
+    ("self_harm", 3, "thinking of slitting my wrists"),
+    ("self_harm", 4, "I'm going to take my own life"),
+    ("self_harm", 5, "I'm going to end it"),
+    ("self_harm", 6, "I'm going to swallow all my pills at once"),
+    ("self_harm", 7, "I just want to die"),
+    ("self_harm", 8, "I wish I was dead"),
+    ("self_harm", 9, "I don't want to live any more"),
+    ("self_harm", 10, "everyone is better off without me"),
+    ("self_harm", 11, "there's no reason to live"),
+    ("chest_pain", 0, "chest pain tonight"),
+    ("chest_pain", 1, "feels like an elephant on my chest"),
+    ("chest_pain", 2, "crushing pressure in my chest"),
+    ("chest_pain", 3, "I'm having a heart attack"),
+    ("seizure", 0, "I was convulsing"),
+    ("seizure", 1, "had a fit this morning"),
+    ("seizure", 2, "my body was jerking uncontrollably"),
+    ("vomiting_blood", 0, "I threw up blood"),
+    ("vomiting_blood", 1, "it looked like coffee grounds"),
+    ("vomiting_blood", 2, "my vomit was black"),
+    ("headache_worst", 0, "worst headache of my life"),
+    ("headache_worst", 1, "thunderclap headache"),
+    ("headache_worst", 2, "an excruciating headache"),
+    ("headache_worst", 3, "my head feels like it will explode"),
+    ("opioids", 0, "I take opioids for pain"),
+    ("opioids", 1, "I took some oxy"),
+    ("opioids", 2, "they prescribed painkillers"),
+    ("opioids", 3, "painkillers from the hospital"),
+    ("opioids", 4, "they gave me something for the pain"),
+    ("overdose", 0, "I over dosed"),
+    ("overdose", 1, "I took too many capsules"),
+    ("overdose", 2, "I took the whole bottle"),
+    ("overdose", 3, "I doubled up on my dose"),
+    ("overdose", 4, "I took two doses"),
+    ("overdose", 5, "took an extra capsule"),
+    ("overdose", 6, "took tonight's and last night's"),
+    ("overdose", 7, "took the wrong capsules"),
+    ("overdose", 8, "I took it by mistake"),
+    ("withdrawal", 0, "I feel dope sick"),
+    ("withdrawal", 1, "goosebumps all over"),
+    ("withdrawal", 2, "sweating and shaking"),
+    ("withdrawal", 3, "chills and sweating"),
+    ("withdrawal", 4, "runny nose and yawning"),
+    ("fainting", 0, "I feel faint"),
+    ("fainting", 1, "I passed out"),
+    ("fainting", 2, "I blacked out"),
+    ("fainting", 3, "I lost consciousness"),
+    ("fainting", 4, "woke up on the floor"),
+    ("liver", 0, "my eyes are yellow"),
+    ("liver", 1, "my pee is dark"),
+    ("liver", 2, "pale stools"),
+    ("liver", 3, "my poo is pale"),
+    ("liver", 4, "pain under my right ribs"),
+    ("liver", 5, "an ache on the right side of my belly"),
+    ("liver", 6, "my liver hurts"),
+    ("pregnancy", 0, "I'm preggers"),
+    ("pregnancy", 1, "we're expecting a baby"),
+    ("pregnancy", 2, "I missed my period"),
+    ("pregnancy", 3, "we're trying to conceive"),
+    ("pregnancy", 4, "I'm breastfeeding"),
+    ("surgery", 0, "seeing my surgeon next week"),
+    ("surgery", 1, "my knee op is on Friday"),
+    ("surgery", 2, "booked for a hysterectomy"),
+    ("surgery", 3, "a minor procedure next week"),
+    ("surgery", 4, "having my gallbladder out"),
+    ("surgery", 5, "root canal tomorrow"),
+    ("surgery", 6, "getting a tooth pulled"),
+    ("allergy", 0, "hives everywhere"),
+    ("allergy", 1, "I broke out in spots"),
+    ("allergy", 2, "itchy bumps on my arms"),
+    ("allergy", 3, "an allergic reaction"),
+    ("allergy", 4, "a reaction to the capsules"),
+    ("vomiting", 0, "can't keep anything down"),
+    ("vomiting", 1, "I can't stop being sick"),
+    ("vomiting", 2, "vomiting all day"),
+    ("belly_pain", 0, "severe stomach pain"),
+    ("belly_pain", 1, "my stomach pain is unbearable"),
+    ("belly_pain", 2, "doubled over"),
+    ("belly_pain", 3, "they think it's appendicitis"),
+    ("palpitations", 0, "I'm in afib"),
+    ("palpitations", 1, "my heart is racing"),
+    ("palpitations", 2, "racing heartbeat"),
+    ("palpitations", 3, "pulse is 140"),
+    ("hallucinations", 0, "hearing voices"),
+    ("hallucinations", 1, "I'm seeing things"),
+    ("hallucinations", 2, "I saw people who weren't there"),
+    ("hallucinations", 3, "shadows nobody else sees"),
+    ("mood_worse", 0, "I feel worthless"),
+    ("mood_worse", 1, "I can't go on"),
+    ("mood_worse", 2, "nothing matters"),
+    ("mood_worse", 3, "my mood is getting worse"),
+    ("mood_worse", 4, "I'm a burden"),
+    ("mood_worse", 5, "nobody would miss me"),
+    ("mood", 0, "I'm depressed"),
+    ("mood", 1, "been crying a lot"),
+    ("mood", 2, "really sad"),
+    ("mood", 3, "feeling low"),
+]
+
+
+@pytest.mark.parametrize(("category", "rule", "text"), RULES)
+def test_each_rule_finds_its_phrasing(category: str, rule: int, text: str) -> None:
+    assert category in categories(text)
+
+
+def test_every_rule_has_a_phrasing() -> None:
+    every = {(c, i) for c, patterns in redflags._PATTERNS.items() for i in range(len(patterns))}
+    assert {(c, i) for c, i, _ in RULES} == every
+
+
+def test_each_rule_is_needed_by_its_phrasing(monkeypatch: pytest.MonkeyPatch) -> None:
+    still_found = []
+    for category, rule, text in RULES:
+        others = tuple(p for i, p in enumerate(redflags._PATTERNS[category]) if i != rule)
+        with monkeypatch.context() as m:
+            m.setitem(redflags._COMPILED, category, redflags._compile(others))
+            redflags._read.cache_clear()
+            if category in categories(text):
+                still_found.append((category, rule, text))
+    redflags._read.cache_clear()
+    assert still_found == []
+
+
+@pytest.mark.parametrize(
+    ("category", "text"),
+    [
+        ("breathing", "can't breathe 😰"),
+        ("vomiting_blood", "🤮🩸"),
+        ("pregnancy", "🤰 big news"),
+        ("palpitations", "💓💓 all evening"),
+    ],
+)
+def test_emoji_that_carry_meaning_are_read(category: str, text: str) -> None:
+    assert category in categories(text)
+
+
+def test_english_flag_words_are_found_among_other_scripts() -> None:
+    assert categories("Доктор, I can't breathe") == ["breathing"]
+    assert scan("Доктор, мне плохо, 日本語") == ()
+
+
+def test_a_flag_at_the_end_of_a_long_message_is_found() -> None:
+    text = "Slept badly but fine, vivid dreams again. " * 48 + "Then I fainted."
+    assert len(text) > 2000
+    assert categories(text) == ["fainting"]
+
+
+def test_the_corpus_meets_the_targets() -> None:
+    phrasings = load()
+    figures = evaluate(phrasings)
+    assert len(phrasings) >= 300
+    assert set(figures.red) == set(CATEGORY_TIERS)
+    assert figures.caught_rate >= TARGET_CAUGHT, [p.text for p, _ in figures.misses]
+    assert figures.false_alert_rate <= TARGET_FALSE_ALERTS, [
+        p.text for p, _ in figures.false_alerts
+    ]
+    assert figures.unmentioned == []
+
+
+def test_the_command_prints_every_category_and_the_figures(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split()[0] for line in out.splitlines() if line.split()}
+    assert set(CATEGORY_TIERS) <= rows
+    assert "red phrasings caught at their tier:" in out
+    assert "benign phrasings alerting:" in out
+
+
+def test_the_command_fails_and_lists_the_miss_below_target(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corpus = tmp_path / "corpus.tsv"
+    corpus.write_text(
+        "text\tcategory\ttier\nI can't breathe\tbreathing\tEMERGENCY\n"
+        "all good\tbreathing\tEMERGENCY\ntook it, all good\t\tNONE\n",
+        encoding="utf-8",
+    )
+    assert main(["--corpus", str(corpus)]) == 1
+    out = capsys.readouterr().out
+    assert "1/2 = 50.0%" in out
+    assert "'all good' (breathing): nothing" in out
