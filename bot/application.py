@@ -143,8 +143,9 @@ async def check_provider_chats(application: Application) -> list[int]:
 def build_services(settings: Settings, db: Database, clock: Clock, notifier: Notifier) -> Services:
     """Wire the use cases to each other, to the database, the clock and the way out to Telegram."""
     reminders = Reminders(db, notifier, clock, settings)
-    checkins = Checkins(db, notifier, clock, settings, reminders)
     alerts = Alerts(db, notifier, clock, settings, reminders)
+    concerns = Concerns(reminders, alerts, clock, settings)
+    checkins = Checkins(db, notifier, clock, settings, reminders, concerns)
     reminders.plan_checkin = checkins.plan_for
     return Services(
         settings=settings,
@@ -156,7 +157,7 @@ def build_services(settings: Settings, db: Database, clock: Clock, notifier: Not
         care=Care(db, reminders, clock, settings),
         checkins=checkins,
         alerts=alerts,
-        concerns=Concerns(reminders, alerts, clock, settings),
+        concerns=concerns,
         care_team=CareTeam(db, notifier, clock, settings, reminders, alerts),
         privacy=Privacy(db, notifier, clock, settings),
     )

@@ -61,12 +61,10 @@ def question(report: Report, dose: str) -> Reply:
             )
             for code in codes
         ]
-        rows.append(
-            (
-                Button(t("button_flags_none"), callbacks.checkin(rid, stage, "none")),
-                Button(t("button_flags_done"), callbacks.checkin(rid, stage, "done")),
-            )
-        )
+        done = Button(t("button_flags_done"), callbacks.checkin(rid, stage, "done"))
+        # "None of these" beside a ticked sign would read as "take it back": only Done is left.
+        none = Button(t("button_flags_none"), callbacks.checkin(rid, stage, "none"))
+        rows.append((done,) if chosen else (none, done))
         return Reply(t("checkin_" + stage), tuple(rows))
     if stage == "effects":
         return Reply(

@@ -3,8 +3,9 @@
 A check-in is a `Report` row: planned for a night by `bot/checkin_schedule.py` (a few days after a
 step-up, weekly during titration, or just before an increase as its tolerance check), sent by the
 dispatcher an hour before that night's reminder, answered one question at a time. Red flags come
-first: a yes there ends the check-in at once and alerts.
+first: each one ticked goes to the care team there and then, and a ticked one cannot be taken back.
 Every answer is stored as it is given, so a restart or a break resumes where the patient was.
+Whatever is concerning is raised through `Concerns` (withhold or hold), never twice in a check-in.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from bot import checkin_questions as ask
 from bot import escalations, messages, nightly
 from bot.checkin_schedule import checkin_due
 from bot.clock import Clock
+from bot.concerns import Concerns, Raised
 from bot.notifier import Notifier, Unreachable, backoff
 from bot.redflags import scan
 from bot.reminders import Reminders, holds_of, plan_of, zone_of
@@ -56,12 +58,14 @@ class Checkins:
         clock: Clock,
         settings: Settings,
         reminders: Reminders,
+        concerns: Concerns,
     ) -> None:
         self.db = db
         self.notifier = notifier
         self.clock = clock
         self.settings = settings
         self.reminders = reminders
+        self.concerns = concerns
 
     # Planning and sending
 
@@ -229,18 +233,11 @@ class Checkins:
                     return step
                 answers["stage"] = "flags"
             elif stage in ("flags", "thyroid"):
-                chosen = list(answers.get(stage, []))
-                known = FLAGS if stage == "flags" else THYROID
-                if value in known:
-                    chosen = (
-                        [c for c in chosen if c != value] if value in chosen else chosen + [value]
-                    )
-                    answers[stage] = chosen
-                    report.answers = answers
-                    await repo.commit()
-                    return Step(
-                        edit=ask.question(report, self.reminders.current_dose_words(patient))
-                    )
+                if value in (FLAGS if stage == "flags" else THYROID):
+                    return await self._tick(repo, report, stage, value)
+                if value == "none" and answers.get(stage):
+                    # Not offered while a sign is ticked: a stale or forged press never wipes one.
+                    return Step(toast=t("checkin_stale"))
                 if value == "none":
                     answers[stage] = []
                 elif value != "done":
@@ -335,30 +332,72 @@ class Checkins:
 
     # Sorting and answering
 
+    async def _tick(self, repo: Repository, report: Report, stage: str, code: str) -> Step:
+        """Tick or untick a sign; a red flag ticked goes to the care team there and then."""
+        patient, answers = report.patient, dict(report.answers)
+        chosen = list(answers.get(stage, []))
+        if code in chosen and f"flag_{code}" in answers.get("raised", []):
+            # Passed on the moment it was ticked: taking the tick away would not unsay it.
+            return Step(toast=t("checkin_flag_kept"))
+        answers[stage] = [c for c in chosen if c != code] if code in chosen else chosen + [code]
+        report.answers = answers
+        raised = None
+        if stage == "flags":
+            # An emergency or urgent sign cannot wait for Done, nor for the patient to come back.
+            found = await self._triage(repo, report, self.clock.now())
+            raised = await self._raise(repo, report, found, at_least=Tier.URGENT)
+        await repo.commit()
+        step = Step(edit=ask.question(report, self.reminders.current_dose_words(patient)))
+        if raised is not None:
+            await self.concerns.deliver(raised)
+            step.replies.append(Reply(self.concerns.reply(raised, patient)))
+        return step
+
     async def _finish(self, repo: Repository, report: Report, step: Step) -> Step:
         """Sort the answers, pass on what is concerning, and tell the patient what happens now."""
         patient, now = report.patient, self.clock.now()
-        history = [_answers(r) for r in await repo.done_reports(patient.id) if r.id != report.id]
-        history = [h for h in history if h.at < now]
-        result = triage(_answers(report, now), history)
+        result = await self._triage(repo, report, now)
         report.status, report.completed_at, report.next_action_at = "done", now, None
         report.tier = result.tier.name.lower()
+        earlier = bool(report.answers.get("raised"))
         report.answers = {**report.answers, "stage": "done"}
-        await escalations.store(repo, patient, result, now, words=report.words, report_id=report.id)
-        if result.holds:
-            await self.reminders.hold_current_dose(repo, patient)
+        raised = await self._raise(repo, report, result)
         await repo.commit()
-        step.replies.append(Reply(self._outcome(result, patient)))
+        if raised is not None:
+            await self.concerns.deliver(raised)
+        step.replies.append(Reply(self._outcome(result, raised, earlier, patient)))
         return step
 
-    def _outcome(self, result: Triage, patient: Patient) -> str:
-        if result.tier is Tier.EMERGENCY:
-            return self._emergency()
-        dose = self.reminders.current_dose_words(patient)
-        if result.tier is Tier.URGENT:
-            return t("checkin_urgent", dose=dose, emergency=self.settings.emergency_number)
-        if result.tier is Tier.ROUTINE:
-            return t("checkin_routine", dose=dose)
+    async def _triage(self, repo: Repository, report: Report, now: datetime) -> Triage:
+        """What the check-in's answers so far call for, against the patient's earlier ones."""
+        earlier = await repo.done_reports(report.patient_id)
+        history = [h for h in (_answers(r) for r in earlier if r.id != report.id) if h.at < now]
+        return triage(_answers(report, now), history)
+
+    async def _raise(
+        self, repo: Repository, report: Report, result: Triage, at_least: Tier = Tier.ROUTINE
+    ) -> Raised | None:
+        """Raise the findings this check-in has not raised yet; the caller commits."""
+        done = list(report.answers.get("raised", []))
+        new = tuple(f for f in result.findings if f.tier >= at_least and f.reason not in done)
+        if not new:
+            return None
+        fresh = Triage(max(f.tier for f in new), new)
+        report.answers = {**report.answers, "raised": done + [f.reason for f in new]}
+        before = Tier[report.tier.upper()] if report.tier else Tier.NONE
+        report.tier = max(before, fresh.tier).name.lower()
+        return await self.concerns.raise_(
+            repo, report.patient, fresh, words=report.words, report_id=report.id
+        )
+
+    def _outcome(
+        self, result: Triage, raised: Raised | None, earlier: bool, patient: Patient
+    ) -> str:
+        """What the patient reads at the end: what to do now, or a word of thanks and tips."""
+        if raised is not None:
+            return self.concerns.reply(raised, patient)
+        if earlier or result.alerts:
+            return t("checkin_done_raised")  # all of it was passed on as it was ticked
         if result.tier is Tier.INFO:
             lines = [t("checkin_info"), *(t(tip) for tip in result.tips)]
             if any(f.reason == "mild_mood" for f in result.findings):

@@ -316,14 +316,13 @@ TEXTS: dict[str, str] = {
     ),
     "reason_mild_mood": "Mild low mood",
     "checkin_info_end": "If anything gets worse, send /sideeffects and tell me.",
-    "checkin_routine": (
-        "Thank you. I've passed your answers to your care team to look at. Until they reply, "
-        "stay on your current dose of {dose}: your next increase waits for them."
+    # Check-ins keep every flag (bot/checkins.py): a ticked red flag is passed on at once.
+    # What to do meanwhile is said by bot/concerns.py, after these.
+    "checkin_flag_kept": (
+        "That one stays ticked: it's already noted. If it was a mistake, please tell your clinic."
     ),
-    "checkin_urgent": (
-        "Thank you for telling me. I've alerted your care team now. Stay on your current dose "
-        "of {dose} and don't take more until they reply. If you feel very unwell, call "
-        "{emergency}."
+    "checkin_done_raised": (
+        "Thank you, that's the end of this check-in. Please keep to what I said above."
     ),
     "emergency": (
         "⚠️ Please call {emergency} now. If you're having thoughts of harming yourself, you can "

@@ -17,11 +17,23 @@ from bot.checkin_schedule import checkin_due
 from bot.plans import BUILTIN_PLANS, Hold
 from bot.simulation import Simulation, running
 from bot.texts import t
-from fake_telegram.core import FakeTelegram, FakeUser
+from fake_telegram.core import FakeMessage, FakeTelegram, FakeUser
 from storage.models import Report
 from storage.repositories import Repository
 from tests.conftest import ADMIN, DOCTOR, doses_of, patient_of
-from tests.test_care_loop import PATIENT, alerts, enroll, escalations, invite, settle
+from tests.test_care_loop import (
+    EMERGENCY,
+    FIRST_DOSE,
+    PATIENT,
+    WITHHELD,
+    alerts,
+    enroll,
+    escalations,
+    invite,
+    report,
+    said,
+    settle,
+)
 
 NY = ZoneInfo("America/New_York")
 START = date(2026, 3, 4)
@@ -296,3 +308,149 @@ async def test_typed_words_after_their_check_in_was_replaced_are_read_as_a_messa
     assert await reports(care) == []
     patient = await patient_of(care, user)
     assert patient is not None and patient.awaiting is None
+
+
+# Check-ins keep every flag: a red flag ticked is passed on at once, and stays ticked.
+
+
+def current(care: Simulation, message: FakeMessage) -> FakeMessage:
+    """The message as it is in the chat now, after any edits."""
+    found = care.telegram.message(message.chat_id, message.message_id)
+    assert found is not None
+    return found
+
+
+async def test_ticking_trouble_breathing_gives_the_emergency_number_and_alerts_without_done(
+    care: Simulation,
+) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care))
+    question = await care.say(user, "/sideeffects")
+
+    reply = await care.tap(user, question, "▫️ " + t("flag_breathing"))
+
+    # Told in the same update, and the providers already have it: no Done, no dispatcher round.
+    assert reply.text == said(
+        t("concern_emergency", emergency="911"), t("concern_withhold"), t("concern_sent")
+    )
+    [alert] = alerts(care, DOCTOR)
+    assert alert.text.startswith(t("tier_emergency"))
+    [escalation] = await escalations(care)
+    assert escalation.stop == "withhold"
+    patient = await patient_of(care, user)
+    assert patient is not None and patient.withheld_at is not None
+
+
+@pytest.mark.parametrize("flag", ["opioids", "allergy", "pregnancy"])
+async def test_an_opioid_allergy_or_pregnancy_flag_withholds_ldn_and_tonights_reminder(
+    care: Simulation, flag: str
+) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care))
+    question = await care.say(user, "/sideeffects")
+
+    reply = await care.tap(user, question, "▫️ " + t(f"flag_{flag}"))
+
+    assert reply.text == WITHHELD  # never "stay on your current dose"
+    await care.run_until(at(START, 23))
+    assert care.reminders_to(user) == []
+    assert alerts(care, DOCTOR)[0].text.startswith(t("tier_urgent"))
+
+
+async def test_none_of_these_is_not_offered_once_a_flag_is_ticked_and_an_old_press_wipes_nothing(
+    care: Simulation,
+) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care))
+    question = await care.say(user, "/sideeffects")
+    none = question.button_data(t("button_flags_none"))
+
+    await care.tap(user, question, "▫️ " + t("flag_breathing"))
+    assert t("button_flags_none") not in current(care, question).buttons()
+    user.forge_press(question.message_id, none)  # the button as it was before the tick
+    await care.deliver()
+
+    assert care.telegram.calls("answerCallbackQuery")[-1].params["text"] == t("checkin_stale")
+    [row] = await reports(care)
+    assert row.answers["flags"] == ["breathing"] and row.status == "open"
+    assert len(await escalations(care)) == 1
+
+
+async def test_a_thyroid_sign_ticked_cannot_be_wiped_by_none_of_these(care: Simulation) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care), screening_yes=("thyroid",))
+    await settle(care)
+    await care.tap(care.telegram.user(DOCTOR), alerts(care, DOCTOR)[0], t("button_decide_continue"))
+    question = await care.say(user, "/sideeffects")
+    await care.tap(user, question, t("button_flags_none"))
+    await care.tap(user, question, t("button_effects_none"))
+    none = current(care, question).button_data(t("button_flags_none"))
+    await care.tap(user, question, "▫️ " + t("thyroid_racing_heart"))
+    assert t("button_flags_none") not in current(care, question).buttons()
+
+    user.forge_press(question.message_id, none)
+    await care.deliver()
+    await care.tap(user, question, t("button_flags_done"))
+    await care.tap(user, question, t("button_nothing_else"))
+
+    [_, escalation] = await escalations(care)  # the screening's, then this one
+    assert escalation.reasons == [["thyroid_over_replacement", None]]
+
+
+async def test_unticking_a_flag_already_passed_on_does_not_unsay_it(care: Simulation) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care))
+    question = await care.say(user, "/sideeffects")
+    await care.tap(user, question, "▫️ " + t("flag_opioids"))
+
+    await care.tap(user, question, "☑️ " + t("flag_opioids"))
+
+    assert care.telegram.calls("answerCallbackQuery")[-1].params["text"] == t("checkin_flag_kept")
+    assert ("☑️ " + t("flag_opioids")) in current(care, question).buttons()
+    [row] = await reports(care)
+    assert row.answers["flags"] == ["opioids"]
+    patient = await patient_of(care, user)
+    assert patient is not None and patient.withheld_at is not None
+
+
+async def test_each_new_flag_is_passed_on_as_it_is_ticked_and_done_raises_none_twice(
+    care: Simulation,
+) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care))
+    question = await care.say(user, "/sideeffects")
+    await care.tap(user, question, "▫️ " + t("flag_opioids"))
+    second = await care.tap(user, question, "▫️ " + t("flag_self_harm"))
+    assert second.text == EMERGENCY  # the more serious one still gets its numbers
+
+    done = await care.tap(user, question, t("button_flags_done"))
+
+    assert done.text == t("checkin_done_raised")
+    assert [e.reasons for e in await escalations(care)] == [
+        [["flag_opioids", "opioids"]],
+        [["flag_self_harm", "self_harm"]],
+    ]
+    assert len(alerts(care, DOCTOR)) == 2
+
+
+async def test_words_naming_an_opioid_as_the_last_answer_withhold_ldn(care: Simulation) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care))
+
+    reply = await report(care, user, words="doc put me on oxycodone after my knee op")
+
+    assert reply.text == WITHHELD
+    assert alerts(care, DOCTOR)[0].text.startswith(t("tier_urgent"))
+    patient = await patient_of(care, user)
+    assert patient is not None and patient.withheld_at is not None
+
+
+async def test_a_concern_while_ldn_is_withheld_never_says_keep_taking_it(care: Simulation) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care))
+    await report(care, user, flags=("pregnancy",))
+
+    reply = await report(care, user, grades={"stomach": "grade_3"})
+
+    assert reply.text == WITHHELD
+    assert t("concern_hold", dose=FIRST_DOSE) not in reply.text

@@ -337,9 +337,12 @@ def test_demo_concerning_answer_alerts_the_providers_chat_with_decision_buttons(
     result, lines = played
     text = "\n".join(lines)
     dose = words("1", 2, "0.5")
-    told = patient_said(lines, t("checkin_urgent", dose=dose, emergency="911"))
+    held = "\n\n".join(
+        (t("concern_hold", dose=dose), t("concern_sent"), t("concern_unwell", emergency="911"))
+    )
+    told = patient_said(lines, held)
     alert = next(i for i, line in enumerate(lines) if PROVIDER + t("tier_urgent") + " · " in line)
-    assert told < alert and lines[alert].startswith(lines[told][:5])
+    assert lines[alert].startswith(lines[told][:5])  # the same minute: the alert goes at once
     block = lines[alert : alert + 25]
     assert any(line.endswith(f"• {reason_text('severe_stomach', 'stomach')}") for line in block)
     words_line = t("alert_words", words=demo.CHECKIN_ANSWERS[demo.ALERTING].words)
