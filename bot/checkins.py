@@ -26,7 +26,7 @@ from bot.reminders import Reminders, holds_of, plan_of, zone_of
 from bot.settings import Settings
 from bot.texts import t
 from bot.timing import local_today
-from bot.triage import EFFECTS, FLAGS, THYROID, Grade, Tier, Triage, triage
+from bot.triage import EFFECTS, FLAGS, THYROID, Finding, Grade, Tier, Triage, combine, triage
 from bot.triage import Report as Answers
 from bot.views import Reply
 from storage.db import Database
@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 
 # A check-in comes this long before the night's reminder, so that it is answered before the dose.
 AHEAD_OF_REMINDER = timedelta(hours=1)
+# Last words the bot cannot judge: a person reads them. Until a plain message to the care team
+# exists, they go as a routine alert of their own, which stops nothing (`PASSED_ON`).
+UNREAD = Finding(Tier.ROUTINE, "words_unread")
 
 
 @dataclass
@@ -372,7 +375,12 @@ class Checkins:
         """What the check-in's answers so far call for, against the patient's earlier ones."""
         earlier = await repo.done_reports(report.patient_id)
         history = [h for h in (_answers(r) for r in earlier if r.id != report.id) if h.at < now]
-        return triage(_answers(report, now), history)
+        result = triage(_answers(report, now), history)
+        if not result.alerts and not ask.nothing_more(report.words):
+            # Words the bot cannot judge go to a person, never answered with an all-clear. (With
+            # anything else to alert on, they go with that alert.)
+            result = combine(result, Triage(UNREAD.tier, (UNREAD,)))
+        return result
 
     async def _raise(
         self, repo: Repository, report: Report, result: Triage, at_least: Tier = Tier.ROUTINE
@@ -395,7 +403,10 @@ class Checkins:
     ) -> str:
         """What the patient reads at the end: what to do now, or a word of thanks and tips."""
         if raised is not None:
-            return self.concerns.reply(raised, patient)
+            text = self.concerns.reply(raised, patient)
+            if UNREAD in result.findings:
+                text = t("checkin_words_unread") + "\n\n" + text
+            return text
         if earlier or result.alerts:
             return t("checkin_done_raised")  # all of it was passed on as it was ticked
         if result.tier is Tier.INFO:

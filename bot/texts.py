@@ -316,13 +316,16 @@ TEXTS: dict[str, str] = {
     ),
     "reason_mild_mood": "Mild low mood",
     "checkin_info_end": "If anything gets worse, send /sideeffects and tell me.",
-    # Check-ins keep every flag (bot/checkins.py): a ticked red flag is passed on at once.
-    # What to do meanwhile is said by bot/concerns.py, after these.
+    # Check-ins keep every flag (bot/checkins.py): a ticked red flag is passed on at once, and
+    # words the bot cannot judge go to a person. What to do meanwhile is said by bot/concerns.py.
     "checkin_flag_kept": (
         "That one stays ticked: it's already noted. If it was a mistake, please tell your clinic."
     ),
     "checkin_done_raised": (
         "Thank you, that's the end of this check-in. Please keep to what I said above."
+    ),
+    "checkin_words_unread": (
+        "Thank you for telling me. I can't judge your words myself, so a person should read them."
     ),
     "emergency": (
         "⚠️ Please call {emergency} now. If you're having thoughts of harming yourself, you can "

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from bot.checkin_questions import nothing_more
 from bot.checkin_schedule import checkin_due
 from bot.plans import BUILTIN_PLANS, Hold
 from bot.simulation import Simulation, running
@@ -310,7 +311,8 @@ async def test_typed_words_after_their_check_in_was_replaced_are_read_as_a_messa
     assert patient is not None and patient.awaiting is None
 
 
-# Check-ins keep every flag: a red flag ticked is passed on at once, and stays ticked.
+# Check-ins keep every flag: a red flag ticked is passed on at once and stays ticked, and words
+# the bot cannot judge go to a person.
 
 
 def current(care: Simulation, message: FakeMessage) -> FakeMessage:
@@ -433,6 +435,26 @@ async def test_each_new_flag_is_passed_on_as_it_is_ticked_and_done_raises_none_t
     assert len(alerts(care, DOCTOR)) == 2
 
 
+async def test_words_the_bot_cannot_judge_go_to_a_person_and_get_no_all_clear(
+    care: Simulation,
+) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care))
+
+    reply = await report(care, user, words="Sleeping well, and my knees hurt less.")
+
+    assert reply.text == said(
+        t("checkin_words_unread"), t("concern_sent"), t("concern_unwell", emergency="911")
+    )
+    [alert] = alerts(care, DOCTOR)
+    assert "Sleeping well, and my knees hurt less." in alert.text
+    [escalation] = await escalations(care)
+    assert escalation.reasons == [["words_unread", None]] and escalation.stop is None
+    # Passed on as they are, like a message: on their own they hold nothing.
+    patient = await patient_of(care, user)
+    assert patient is not None and patient.holds == [] and patient.withheld_at is None
+
+
 async def test_words_naming_an_opioid_as_the_last_answer_withhold_ldn(care: Simulation) -> None:
     user = care.telegram.user(PATIENT)
     await enroll(care, user, await invite(care))
@@ -445,6 +467,48 @@ async def test_words_naming_an_opioid_as_the_last_answer_withhold_ldn(care: Simu
     assert patient is not None and patient.withheld_at is not None
 
 
+@pytest.mark.xfail(
+    strict=False, reason="fainting and vomiting blood: the scanner's next categories"
+)
+async def test_fainting_and_vomiting_blood_as_the_last_answer_withhold_ldn(
+    care: Simulation,
+) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care))
+
+    reply = await report(care, user, words="I fainted twice this week and threw up blood")
+
+    assert reply.text == WITHHELD
+    patient = await patient_of(care, user)
+    assert patient is not None and patient.withheld_at is not None
+
+
+async def test_fainting_and_vomiting_blood_as_the_last_answer_are_never_answered_with_an_all_clear(
+    care: Simulation,
+) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care))
+
+    reply = await report(care, user, words="I fainted twice this week and threw up blood")
+
+    assert t("concern_sent") in reply.text and t("checkin_none") not in reply.text
+    [alert] = alerts(care, DOCTOR)
+    assert "I fainted twice this week and threw up blood" in alert.text
+
+
+async def test_last_words_that_say_nothing_more_keep_the_plain_answer(care: Simulation) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care))
+
+    plain = await report(care, user, words="No, all good thanks!")
+    care.clock.advance(days=1)
+    mild = await report(care, user, grades={"sleep": "grade_1"}, words="nothing else")
+
+    assert plain.text == t("checkin_none")
+    assert mild.text.startswith(t("checkin_info")) and t("tip_sleep") in mild.text
+    assert await escalations(care) == []
+
+
 async def test_a_concern_while_ldn_is_withheld_never_says_keep_taking_it(care: Simulation) -> None:
     user = care.telegram.user(PATIENT)
     await enroll(care, user, await invite(care))
@@ -454,3 +518,28 @@ async def test_a_concern_while_ldn_is_withheld_never_says_keep_taking_it(care: S
 
     assert reply.text == WITHHELD
     assert t("concern_hold", dose=FIRST_DOSE) not in reply.text
+
+
+@pytest.mark.parametrize(
+    ("words", "nothing"),
+    [
+        (None, True),
+        ("", True),
+        ("  ...", True),
+        ("No", True),
+        ("nope, all good, thanks", True),
+        ("Nothing else", True),
+        ("I'm fine thank you", True),
+        ("ok thx", True),
+        ("👍", False),  # a person reads an emoji: it may not mean "fine"
+        ("no rash today", False),
+        ("fine but tired", False),
+        ("all good, but I had a seizure", False),
+        ("Sleeping well, and my knees hurt less.", False),
+        ("нет", False),  # words in any other language go to a person
+    ],
+)
+def test_only_words_plainly_saying_nothing_more_count_as_nothing(
+    words: str | None, nothing: bool
+) -> None:
+    assert nothing_more(words) is nothing
