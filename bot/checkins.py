@@ -4,8 +4,9 @@ A check-in is a `Report` row: planned for a night by `bot/checkin_schedule.py` (
 step-up, weekly during titration, or just before an increase as its tolerance check), sent by the
 dispatcher an hour before that night's reminder, answered one question at a time. Red flags come
 first: each one ticked goes to the care team there and then, and a ticked one cannot be taken back.
-Every answer is stored as it is given, so a restart or a break resumes where the patient was.
-Whatever is concerning is raised through `Concerns` (withhold or hold), never twice in a check-in.
+Every answer is stored as it is given, so a restart or a break resumes where the patient was; a
+check-in left unfinished for CHECKIN_EXPIRE_HOURS is sorted on what was answered. Whatever is
+concerning is raised through `Concerns` (withhold or hold), never twice for one check-in.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ class Checkins:
         self.settings = settings
         self.reminders = reminders
         self.concerns = concerns
+        self.expire_after = timedelta(hours=settings.checkin_expire_hours)
 
     # Planning and sending
 
@@ -109,7 +111,7 @@ class Checkins:
         )
 
     async def dispatch(self, limit: int = 200) -> int:
-        """Send every check-in that is due; return how many were looked at."""
+        """Send every check-in that is due, and close those left too long; return how many."""
         async with self.db.session() as session:
             due = await Repository(session).due_report_ids(self.clock.now(), limit)
         for report_id in due:
@@ -120,7 +122,10 @@ class Checkins:
         return len(due)
 
     async def send(self, report_id: int) -> None:
-        """Claim a planned check-in, then ask its first question; put it back if that fails."""
+        """Claim a planned check-in, then ask its first question; put it back if that fails.
+
+        An open check-in that was asked comes due again when it has been left too long.
+        """
         async with self.db.session() as session:
             repo = Repository(session)
             report = await repo.report(report_id)
@@ -128,8 +133,13 @@ class Checkins:
             if report is None or report.next_action_at is None or report.next_action_at > now:
                 return
             patient = report.patient
-            # An open check-in still due was claimed by a process that died before sending it.
-            unsent = report.status == "open" and report.message_id is None
+            # An open check-in still due was claimed by a process that died before sending it;
+            # any other open one due has been left unfinished too long.
+            asked = report.message_id is not None or report.kind == "asked"
+            unsent = report.status == "open" and not asked
+            if report.status == "open" and not unsent:
+                await self._expire(repo, report, now)
+                return
             if not (report.status == "scheduled" or unsent) or not patient.receives_reminders:
                 await repo.claim_report(report.id, report.status, next_action_at=None)
                 await repo.commit()
@@ -144,12 +154,13 @@ class Checkins:
             ):
                 await repo.rollback()
                 return
+            replaced = None
             if previous is not None and previous.id != report.id:
-                # A newer check-in replaces one that was never finished, and its last question.
-                previous.status = "expired"
-                if patient.awaiting == "checkin_words":
-                    patient.awaiting = None
+                # A newer check-in replaces one that was never finished: what it had is sorted.
+                replaced = await self._close(repo, previous, now)
             await repo.commit()
+            if previous is not None and previous.id != report.id:
+                await self._closed(previous, replaced)
             try:
                 message_id = await self.notifier.send(
                     patient.chat_id,
@@ -171,7 +182,9 @@ class Checkins:
                 )
                 await repo.commit()
                 return
-            await repo.claim_report(report.id, "open", message_id=message_id, next_action_at=None)
+            await repo.claim_report(
+                report.id, "open", message_id=message_id, next_action_at=now + self.expire_after
+            )
             await repo.commit()
 
     async def ask(self, user_id: int) -> list[Reply]:
@@ -195,6 +208,7 @@ class Checkins:
                     attempts=0,
                     created_at=now,
                     sent_at=now,
+                    next_action_at=now + self.expire_after,
                 )
                 await repo.add(report)
             elif report.answers.get("stage") == "intro":
@@ -232,6 +246,8 @@ class Checkins:
             if stage == "intro":
                 if value == "later":
                     step.replies.append(Reply(self._later(report)))
+                    # The pressed intro loses its buttons: none to take away when this expires.
+                    report.answers = {**answers, "buttons_off": report.message_id}
                     await repo.commit()
                     return step
                 answers["stage"] = "flags"
@@ -370,6 +386,59 @@ class Checkins:
             await self.concerns.deliver(raised)
         step.replies.append(Reply(self._outcome(result, raised, earlier, patient)))
         return step
+
+    async def _expire(self, repo: Repository, report: Report, now: datetime) -> None:
+        """Sort a check-in left unfinished too long on what was answered, then close it."""
+        deadline = (report.sent_at or report.created_at) + self.expire_after
+        if now < deadline:
+            # Due early (a send recovered after the patient had started answering): wait.
+            await repo.claim_report(report.id, "open", next_action_at=deadline)
+            await repo.commit()
+            return
+        if not await repo.claim_report(report.id, "open", next_action_at=None):
+            await repo.rollback()  # finished meanwhile
+            return
+        raised = await self._close(repo, report, now, keep_quiet_tolerance=True)
+        await repo.commit()
+        await self._closed(report, raised)
+
+    async def _close(
+        self, repo: Repository, report: Report, now: datetime, keep_quiet_tolerance: bool = False
+    ) -> Raised | None:
+        """Raise what an unfinished check-in's answers call for, and close it; the caller commits.
+
+        With `keep_quiet_tolerance`, a tolerance check with nothing to raise stays open instead,
+        answerable until its increase: there, an unanswered one holds the increase (`Reminders`),
+        as a missing answer never counts as a yes.
+        """
+        result = await self._triage(repo, report, now)
+        raised = await self._raise(repo, report, result)
+        report.next_action_at = None
+        quiet = raised is None and not report.answers.get("raised")
+        if keep_quiet_tolerance and quiet and report.kind == "tolerance":
+            return None
+        report.status = "expired"
+        if result.tier > Tier.NONE:
+            report.tier = result.tier.name.lower()
+        if report.patient.awaiting == "checkin_words":
+            report.patient.awaiting = None
+        return raised
+
+    async def _closed(self, report: Report, raised: Raised | None) -> None:
+        """After the commit: take the buttons away; send what it raised, and tell the patient."""
+        patient = report.patient
+        shown = report.message_id
+        if report.status == "expired" and shown not in (None, report.answers.get("buttons_off")):
+            await self.notifier.clear_buttons(patient.chat_id, shown)
+        if raised is None:
+            return
+        await self.concerns.deliver(raised)
+        text = t("checkin_expired_raised") + "\n\n" + self.concerns.reply(raised, patient)
+        try:
+            await self.notifier.send(patient.chat_id, Reply(text))
+        except Exception as exc:
+            # The alert is stored and the stop applied; only this message is lost.
+            log.warning("Check-in %s: the patient was not told: %s", report.id, type(exc).__name__)
 
     async def _triage(self, repo: Repository, report: Report, now: datetime) -> Triage:
         """What the check-in's answers so far call for, against the patient's earlier ones."""

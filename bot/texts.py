@@ -316,8 +316,9 @@ TEXTS: dict[str, str] = {
     ),
     "reason_mild_mood": "Mild low mood",
     "checkin_info_end": "If anything gets worse, send /sideeffects and tell me.",
-    # Check-ins keep every flag (bot/checkins.py): a ticked red flag is passed on at once, and
-    # words the bot cannot judge go to a person. What to do meanwhile is said by bot/concerns.py.
+    # Check-ins keep every flag (bot/checkins.py): a ticked red flag is passed on at once, words
+    # the bot cannot judge go to a person, and a check-in left unfinished is read all the same.
+    # What the patient must do meanwhile follows each of these, from bot/concerns.py.
     "checkin_flag_kept": (
         "That one stays ticked: it's already noted. If it was a mistake, please tell your clinic."
     ),
@@ -326,6 +327,10 @@ TEXTS: dict[str, str] = {
     ),
     "checkin_words_unread": (
         "Thank you for telling me. I can't judge your words myself, so a person should read them."
+    ),
+    "checkin_expired_raised": (
+        "You didn't finish your check-in, so I've gone by the answers you gave. Some of them "
+        "need a person to look at them."
     ),
     "emergency": (
         "⚠️ Please call {emergency} now. If you're having thoughts of harming yourself, you can "

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from bot.checkin_questions import nothing_more
 from bot.checkin_schedule import checkin_due
 from bot.plans import BUILTIN_PLANS, Hold
+from bot.settings import Settings
 from bot.simulation import Simulation, running
 from bot.texts import t
 from fake_telegram.core import FakeMessage, FakeTelegram, FakeUser
@@ -25,6 +26,7 @@ from tests.conftest import ADMIN, DOCTOR, doses_of, patient_of
 from tests.test_care_loop import (
     EMERGENCY,
     FIRST_DOSE,
+    HELD,
     PATIENT,
     WITHHELD,
     alerts,
@@ -311,8 +313,8 @@ async def test_typed_words_after_their_check_in_was_replaced_are_read_as_a_messa
     assert patient is not None and patient.awaiting is None
 
 
-# Check-ins keep every flag: a red flag ticked is passed on at once and stays ticked, and words
-# the bot cannot judge go to a person.
+# Check-ins keep every flag: a red flag ticked is passed on at once, an unfinished check-in is
+# sorted on what was answered, and words the bot cannot judge go to a person.
 
 
 def current(care: Simulation, message: FakeMessage) -> FakeMessage:
@@ -435,6 +437,93 @@ async def test_each_new_flag_is_passed_on_as_it_is_ticked_and_done_raises_none_t
     assert len(alerts(care, DOCTOR)) == 2
 
 
+async def test_thoughts_of_self_harm_ticked_and_left_are_alerted_at_once_and_never_again(
+    care: Simulation,
+) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care))
+    question = await care.say(user, "/sideeffects")
+    await care.tap(user, question, "▫️ " + t("flag_self_harm"))
+    assert alerts(care, DOCTOR)[0].text.startswith(t("tier_emergency"))
+    told = len(user.messages())
+
+    await care.run_until(care.clock.now() + timedelta(hours=30))
+
+    [row] = await reports(care)
+    assert row.status == "expired" and row.tier == "emergency"
+    assert current(care, question).buttons() == []
+    assert len(await escalations(care)) == 1
+    assert len(user.messages()) == told  # nothing new to say: it was said at the tick
+
+
+async def test_a_severe_effect_left_unfinished_is_passed_on_when_the_check_in_expires(
+    care: Simulation,
+) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care))
+    question = await care.say(user, "/sideeffects")
+    await care.tap(user, question, t("button_flags_none"))
+    await care.tap(user, question, t("button_effects_some"))
+    await care.tap(user, question, t("grade_0"))  # sleep
+    await care.tap(user, question, t("grade_3"))  # stomach; then the patient stops
+    hours = care.services.settings.checkin_expire_hours
+    await care.run_until(care.clock.now() + timedelta(hours=hours) - timedelta(minutes=1))
+    assert await escalations(care) == []
+
+    await care.run_until(care.clock.now() + timedelta(minutes=2))
+
+    [escalation] = await escalations(care)
+    assert escalation.reasons == [["severe_stomach", "stomach"]] and escalation.stop == "hold"
+    assert len(alerts(care, DOCTOR)) == 1
+    assert user.last().text == said(t("checkin_expired_raised"), HELD)
+    [row] = await reports(care)
+    assert row.status == "expired" and row.tier == "urgent"
+    patient = await patient_of(care, user)
+    assert patient is not None and [h.end for h in patient.holds] == [None]
+
+
+async def test_an_unfinished_check_in_is_sorted_after_a_restart(
+    care: Simulation, care_settings: Settings
+) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care))
+    question = await care.say(user, "/sideeffects")
+    await care.tap(user, question, t("button_flags_none"))
+    await care.tap(user, question, t("button_effects_some"))
+    await care.tap(user, question, t("grade_3"))  # severe sleep trouble; then the bot stops
+    await care.app.shutdown()
+    await care.app.post_shutdown(care.app)  # type: ignore[misc]
+    care.clock.advance(hours=13)
+
+    async with running(care_settings, care.clock, care.telegram) as again:
+        await settle(again)
+        [escalation] = await escalations(again)
+        assert escalation.reasons == [["severe_sleep", "sleep"]]
+        assert len(alerts(again, DOCTOR)) == 1
+    await care.app.initialize()  # the fixture shuts the first one down again
+
+
+async def test_a_planned_check_in_left_unanswered_just_closes_after_its_hours(
+    care: Simulation,
+) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care))
+    await take_nights(care, user, START, START + timedelta(days=2))
+    await care.run_until(at(START + timedelta(days=3), 21, 1))
+    intro = user.last()
+    assert intro.text == t("checkin_intro_step_up", dose=FIRST_DOSE)
+    told = len(user.messages())
+
+    await care.run_until(care.clock.now() + timedelta(hours=12))  # it came a minute ago
+
+    [row] = await reports(care)
+    assert row.status == "expired" and row.tier is None
+    assert current(care, intro).buttons() == []
+    assert await escalations(care) == []
+    # Only that night's reminder and its follow-up came since: no word about the check-in.
+    assert all(t("checkin_expired_raised") not in (m.text or "") for m in user.messages()[told:])
+
+
 async def test_words_the_bot_cannot_judge_go_to_a_person_and_get_no_all_clear(
     care: Simulation,
 ) -> None:
@@ -543,3 +632,28 @@ def test_only_words_plainly_saying_nothing_more_count_as_nothing(
     words: str | None, nothing: bool
 ) -> None:
     assert nothing_more(words) is nothing
+
+
+async def test_a_check_in_replaced_by_a_newer_one_is_sorted_on_what_it_had(
+    care: Simulation,
+) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care))
+    await take_nights(care, user, START, START + timedelta(days=2))
+    care.clock.set(at(START + timedelta(days=3), 20, 30))
+    question = await care.say(user, "/sideeffects")
+    await care.tap(user, question, t("button_flags_none"))
+    await care.tap(user, question, t("button_effects_some"))
+    await care.tap(user, question, t("grade_3"))  # severe sleep trouble, then the check-in comes
+
+    await care.run_until(at(START + timedelta(days=3), 21, 1))
+
+    [escalation] = await escalations(care)
+    assert escalation.reasons == [["severe_sleep", "sleep"]]
+    assert {r.kind: r.status for r in await reports(care)} == {
+        "asked": "expired",
+        "step_up": "open",
+    }
+    said_now = [m.text for m in user.messages()[-2:]]
+    assert said_now[0] == said(t("checkin_expired_raised"), HELD)
+    assert said_now[1] == t("checkin_intro_step_up", dose=FIRST_DOSE)
