@@ -148,11 +148,11 @@ async def check_provider_chats(application: Application) -> list[int]:
 def build_services(settings: Settings, db: Database, clock: Clock, notifier: Notifier) -> Services:
     """Wire the use cases to each other, to the database, the clock and the way out to Telegram."""
     reminders = Reminders(db, notifier, clock, settings)
-    checkins = Checkins(db, notifier, clock, settings, reminders)
     alerts = Alerts(db, notifier, clock, settings, reminders)
+    concerns = Concerns(reminders, alerts, clock, settings)
+    checkins = Checkins(db, notifier, clock, settings, reminders, concerns)
     reminders.plan_checkin = checkins.plan_for
     conversation = Conversation(db, reminders, clock, settings)
-    concerns = Concerns(reminders, alerts, clock, settings)
     inbox = Inbox(
         db, notifier, clock, settings, reminders, checkins, conversation, concerns, alerts
     )

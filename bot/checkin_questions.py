@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from bot import callbacks, messages
@@ -61,12 +62,10 @@ def question(report: Report, dose: str) -> Reply:
             )
             for code in codes
         ]
-        rows.append(
-            (
-                Button(t("button_flags_none"), callbacks.checkin(rid, stage, "none")),
-                Button(t("button_flags_done"), callbacks.checkin(rid, stage, "done")),
-            )
-        )
+        done = Button(t("button_flags_done"), callbacks.checkin(rid, stage, "done"))
+        # "None of these" beside a ticked sign would read as "take it back": only Done is left.
+        none = Button(t("button_flags_none"), callbacks.checkin(rid, stage, "none"))
+        rows.append((done,) if chosen else (none, done))
         return Reply(t("checkin_" + stage), tuple(rows))
     if stage == "effects":
         return Reply(
@@ -89,3 +88,41 @@ def question(report: Report, dose: str) -> Reply:
         t("checkin_words"),
         ((Button(t("button_nothing_else"), callbacks.checkin(rid, "words", "none")),),),
     )
+
+
+# Last words that plainly say there is nothing more to tell. Anything else, however ordinary it
+# looks, is read by a person: the bot never answers words it did not fully understand with an
+# all-clear. Compared after `_plain` and without a trailing "thanks" or a leading "no".
+NOTHING_MORE = frozenset(
+    {
+        "no", "nope", "nah", "none", "nil", "na", "n a", "not really", "no nothing",
+        "nothing", "nothing else", "nothing more", "nothing new", "nothing to add",
+        "nothing to report", "no changes", "no issues", "no problems", "no complaints",
+        "all good", "all fine", "all ok", "all okay", "all well", "all good so far",
+        "so far so good", "good", "fine", "ok", "okay", "im good", "im fine", "im ok", "im okay",
+        "i am good", "i am fine", "i am ok", "i am okay", "thats all", "thats it",
+    }
+)  # fmt: skip
+_THANKS = ("thanks", "thank you", "thank u", "thx", "ty", "cheers")
+_NO = ("no", "nope", "nah")
+
+
+def _plain(text: str) -> str:
+    """Lowercase words of any script, apostrophes dropped, one space between them."""
+    text = re.sub(r"['\u2019\u02bc`]", "", text.casefold())
+    return " ".join(re.sub(r"[\W_]+", " ", text).split())
+
+
+def nothing_more(words: str | None) -> bool:
+    """Say whether the check-in's last words are empty or plainly "nothing more"."""
+    if words is None or not words.strip(" \t\n.,;:!?-_*~"):
+        return True  # nothing, or only punctuation
+    text = _plain(words)
+    for thanks in _THANKS:
+        if text.endswith(" " + thanks):
+            text = text.removesuffix(" " + thanks)
+            break
+    if text in _THANKS:
+        return True
+    first, _, rest = text.partition(" ")
+    return text in NOTHING_MORE or (first in _NO and rest in NOTHING_MORE)

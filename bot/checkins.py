@@ -3,8 +3,10 @@
 A check-in is a `Report` row: planned for a night by `bot/checkin_schedule.py` (a few days after a
 step-up, weekly during titration, or just before an increase as its tolerance check), sent by the
 dispatcher an hour before that night's reminder, answered one question at a time. Red flags come
-first: a yes there ends the check-in at once and alerts.
-Every answer is stored as it is given, so a restart or a break resumes where the patient was.
+first: each one ticked goes to the care team there and then, and a ticked one cannot be taken back.
+Every answer is stored as it is given, so a restart or a break resumes where the patient was; a
+check-in left unfinished for CHECKIN_EXPIRE_HOURS is sorted on what was answered. Whatever is
+concerning is raised through `Concerns` (withhold or hold), never twice for one check-in.
 """
 
 from __future__ import annotations
@@ -15,15 +17,16 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from bot import checkin_questions as ask
-from bot import escalations, messages, nightly
+from bot import messages, nightly
 from bot.checkin_schedule import checkin_due
 from bot.clock import Clock
+from bot.concerns import Concerns, Raised
 from bot.notifier import Notifier, Unreachable, backoff
 from bot.reminders import Reminders, holds_of, plan_of, zone_of
 from bot.settings import Settings
 from bot.texts import t
 from bot.timing import local_today
-from bot.triage import EFFECTS, FLAGS, THYROID, Grade, Tier, Triage, triage
+from bot.triage import EFFECTS, FLAGS, THYROID, Finding, Grade, Tier, Triage, combine, triage
 from bot.triage import Report as Answers
 from bot.views import Reply
 from storage.db import Database
@@ -34,6 +37,9 @@ log = logging.getLogger(__name__)
 
 # A check-in comes this long before the night's reminder, so that it is answered before the dose.
 AHEAD_OF_REMINDER = timedelta(hours=1)
+# Last words the bot cannot judge: a person reads them. Until a plain message to the care team
+# exists, they go as a routine alert of their own, which stops nothing (`PASSED_ON`).
+UNREAD = Finding(Tier.ROUTINE, "words_unread")
 
 
 @dataclass
@@ -55,12 +61,15 @@ class Checkins:
         clock: Clock,
         settings: Settings,
         reminders: Reminders,
+        concerns: Concerns,
     ) -> None:
         self.db = db
         self.notifier = notifier
         self.clock = clock
         self.settings = settings
         self.reminders = reminders
+        self.concerns = concerns
+        self.expire_after = timedelta(hours=settings.checkin_expire_hours)
 
     # Planning and sending
 
@@ -101,7 +110,7 @@ class Checkins:
         )
 
     async def dispatch(self, limit: int = 200) -> int:
-        """Send every check-in that is due; return how many were looked at."""
+        """Send every check-in that is due, and close those left too long; return how many."""
         async with self.db.session() as session:
             due = await Repository(session).due_report_ids(self.clock.now(), limit)
         for report_id in due:
@@ -112,7 +121,10 @@ class Checkins:
         return len(due)
 
     async def send(self, report_id: int) -> None:
-        """Claim a planned check-in, then ask its first question; put it back if that fails."""
+        """Claim a planned check-in, then ask its first question; put it back if that fails.
+
+        An open check-in that was asked comes due again when it has been left too long.
+        """
         async with self.db.session() as session:
             repo = Repository(session)
             report = await repo.report(report_id)
@@ -120,8 +132,13 @@ class Checkins:
             if report is None or report.next_action_at is None or report.next_action_at > now:
                 return
             patient = report.patient
-            # An open check-in still due was claimed by a process that died before sending it.
-            unsent = report.status == "open" and report.message_id is None
+            # An open check-in still due was claimed by a process that died before sending it;
+            # any other open one due has been left unfinished too long.
+            asked = report.message_id is not None or report.kind == "asked"
+            unsent = report.status == "open" and not asked
+            if report.status == "open" and not unsent:
+                await self._expire(repo, report, now)
+                return
             if not (report.status == "scheduled" or unsent) or not patient.receives_reminders:
                 await repo.claim_report(report.id, report.status, next_action_at=None)
                 await repo.commit()
@@ -136,12 +153,13 @@ class Checkins:
             ):
                 await repo.rollback()
                 return
+            replaced = None
             if previous is not None and previous.id != report.id:
-                # A newer check-in replaces one that was never finished, and its last question.
-                previous.status = "expired"
-                if patient.awaiting == "checkin_words":
-                    patient.awaiting = None
+                # A newer check-in replaces one that was never finished: what it had is sorted.
+                replaced = await self._close(repo, previous, now)
             await repo.commit()
+            if previous is not None and previous.id != report.id:
+                await self._closed(previous, replaced)
             try:
                 message_id = await self.notifier.send(
                     patient.chat_id,
@@ -163,7 +181,9 @@ class Checkins:
                 )
                 await repo.commit()
                 return
-            await repo.claim_report(report.id, "open", message_id=message_id, next_action_at=None)
+            await repo.claim_report(
+                report.id, "open", message_id=message_id, next_action_at=now + self.expire_after
+            )
             await repo.commit()
 
     async def ask(self, user_id: int) -> list[Reply]:
@@ -187,6 +207,7 @@ class Checkins:
                     attempts=0,
                     created_at=now,
                     sent_at=now,
+                    next_action_at=now + self.expire_after,
                 )
                 await repo.add(report)
             elif report.answers.get("stage") == "intro":
@@ -224,22 +245,17 @@ class Checkins:
             if stage == "intro":
                 if value == "later":
                     step.replies.append(Reply(self._later(report)))
+                    # The pressed intro loses its buttons: none to take away when this expires.
+                    report.answers = {**answers, "buttons_off": report.message_id}
                     await repo.commit()
                     return step
                 answers["stage"] = "flags"
             elif stage in ("flags", "thyroid"):
-                chosen = list(answers.get(stage, []))
-                known = FLAGS if stage == "flags" else THYROID
-                if value in known:
-                    chosen = (
-                        [c for c in chosen if c != value] if value in chosen else chosen + [value]
-                    )
-                    answers[stage] = chosen
-                    report.answers = answers
-                    await repo.commit()
-                    return Step(
-                        edit=ask.question(report, self.reminders.current_dose_words(patient))
-                    )
+                if value in (FLAGS if stage == "flags" else THYROID):
+                    return await self._tick(repo, report, stage, value)
+                if value == "none" and answers.get(stage):
+                    # Not offered while a sign is ticked: a stale or forged press never wipes one.
+                    return Step(toast=t("checkin_stale"))
                 if value == "none":
                     answers[stage] = []
                 elif value != "done":
@@ -294,30 +310,133 @@ class Checkins:
 
     # Sorting and answering
 
+    async def _tick(self, repo: Repository, report: Report, stage: str, code: str) -> Step:
+        """Tick or untick a sign; a red flag ticked goes to the care team there and then."""
+        patient, answers = report.patient, dict(report.answers)
+        chosen = list(answers.get(stage, []))
+        if code in chosen and f"flag_{code}" in answers.get("raised", []):
+            # Passed on the moment it was ticked: taking the tick away would not unsay it.
+            return Step(toast=t("checkin_flag_kept"))
+        answers[stage] = [c for c in chosen if c != code] if code in chosen else chosen + [code]
+        report.answers = answers
+        raised = None
+        if stage == "flags":
+            # An emergency or urgent sign cannot wait for Done, nor for the patient to come back.
+            found = await self._triage(repo, report, self.clock.now())
+            raised = await self._raise(repo, report, found, at_least=Tier.URGENT)
+        await repo.commit()
+        step = Step(edit=ask.question(report, self.reminders.current_dose_words(patient)))
+        if raised is not None:
+            await self.concerns.deliver(raised)
+            step.replies.append(Reply(self.concerns.reply(raised, patient)))
+        return step
+
     async def _finish(self, repo: Repository, report: Report, step: Step) -> Step:
         """Sort the answers, pass on what is concerning, and tell the patient what happens now."""
         patient, now = report.patient, self.clock.now()
-        history = [_answers(r) for r in await repo.done_reports(patient.id) if r.id != report.id]
-        history = [h for h in history if h.at < now]
-        result = triage(_answers(report, now), history)
+        result = await self._triage(repo, report, now)
         report.status, report.completed_at, report.next_action_at = "done", now, None
         report.tier = result.tier.name.lower()
+        earlier = bool(report.answers.get("raised"))
         report.answers = {**report.answers, "stage": "done"}
-        await escalations.store(repo, patient, result, now, words=report.words, report_id=report.id)
-        if result.holds:
-            await self.reminders.hold_current_dose(repo, patient)
+        raised = await self._raise(repo, report, result)
         await repo.commit()
-        step.replies.append(Reply(self._outcome(result, patient)))
+        if raised is not None:
+            await self.concerns.deliver(raised)
+        step.replies.append(Reply(self._outcome(result, raised, earlier, patient)))
         return step
 
-    def _outcome(self, result: Triage, patient: Patient) -> str:
-        if result.tier is Tier.EMERGENCY:
-            return self._emergency()
-        dose = self.reminders.current_dose_words(patient)
-        if result.tier is Tier.URGENT:
-            return t("checkin_urgent", dose=dose, emergency=self.settings.emergency_number)
-        if result.tier is Tier.ROUTINE:
-            return t("checkin_routine", dose=dose)
+    async def _expire(self, repo: Repository, report: Report, now: datetime) -> None:
+        """Sort a check-in left unfinished too long on what was answered, then close it."""
+        deadline = (report.sent_at or report.created_at) + self.expire_after
+        if now < deadline:
+            # Due early (a send recovered after the patient had started answering): wait.
+            await repo.claim_report(report.id, "open", next_action_at=deadline)
+            await repo.commit()
+            return
+        if not await repo.claim_report(report.id, "open", next_action_at=None):
+            await repo.rollback()  # finished meanwhile
+            return
+        raised = await self._close(repo, report, now, keep_quiet_tolerance=True)
+        await repo.commit()
+        await self._closed(report, raised)
+
+    async def _close(
+        self, repo: Repository, report: Report, now: datetime, keep_quiet_tolerance: bool = False
+    ) -> Raised | None:
+        """Raise what an unfinished check-in's answers call for, and close it; the caller commits.
+
+        With `keep_quiet_tolerance`, a tolerance check with nothing to raise stays open instead,
+        answerable until its increase: there, an unanswered one holds the increase (`Reminders`),
+        as a missing answer never counts as a yes.
+        """
+        result = await self._triage(repo, report, now)
+        raised = await self._raise(repo, report, result)
+        report.next_action_at = None
+        quiet = raised is None and not report.answers.get("raised")
+        if keep_quiet_tolerance and quiet and report.kind == "tolerance":
+            return None
+        report.status = "expired"
+        if result.tier > Tier.NONE:
+            report.tier = result.tier.name.lower()
+        if report.patient.awaiting == "checkin_words":
+            report.patient.awaiting = None
+        return raised
+
+    async def _closed(self, report: Report, raised: Raised | None) -> None:
+        """After the commit: take the buttons away; send what it raised, and tell the patient."""
+        patient = report.patient
+        shown = report.message_id
+        if report.status == "expired" and shown not in (None, report.answers.get("buttons_off")):
+            await self.notifier.clear_buttons(patient.chat_id, shown)
+        if raised is None:
+            return
+        await self.concerns.deliver(raised)
+        text = t("checkin_expired_raised") + "\n\n" + self.concerns.reply(raised, patient)
+        try:
+            await self.notifier.send(patient.chat_id, Reply(text))
+        except Exception as exc:
+            # The alert is stored and the stop applied; only this message is lost.
+            log.warning("Check-in %s: the patient was not told: %s", report.id, type(exc).__name__)
+
+    async def _triage(self, repo: Repository, report: Report, now: datetime) -> Triage:
+        """What the check-in's answers so far call for, against the patient's earlier ones."""
+        earlier = await repo.done_reports(report.patient_id)
+        history = [h for h in (_answers(r) for r in earlier if r.id != report.id) if h.at < now]
+        result = triage(_answers(report, now), history)
+        if not result.alerts and not ask.nothing_more(report.words):
+            # Words the bot cannot judge go to a person, never answered with an all-clear. (With
+            # anything else to alert on, they go with that alert.)
+            result = combine(result, Triage(UNREAD.tier, (UNREAD,)))
+        return result
+
+    async def _raise(
+        self, repo: Repository, report: Report, result: Triage, at_least: Tier = Tier.ROUTINE
+    ) -> Raised | None:
+        """Raise the findings this check-in has not raised yet; the caller commits."""
+        done = list(report.answers.get("raised", []))
+        new = tuple(f for f in result.findings if f.tier >= at_least and f.reason not in done)
+        if not new:
+            return None
+        fresh = Triage(max(f.tier for f in new), new)
+        report.answers = {**report.answers, "raised": done + [f.reason for f in new]}
+        before = Tier[report.tier.upper()] if report.tier else Tier.NONE
+        report.tier = max(before, fresh.tier).name.lower()
+        return await self.concerns.raise_(
+            repo, report.patient, fresh, words=report.words, report_id=report.id
+        )
+
+    def _outcome(
+        self, result: Triage, raised: Raised | None, earlier: bool, patient: Patient
+    ) -> str:
+        """What the patient reads at the end: what to do now, or a word of thanks and tips."""
+        if raised is not None:
+            text = self.concerns.reply(raised, patient)
+            if UNREAD in result.findings:
+                text = t("checkin_words_unread") + "\n\n" + text
+            return text
+        if earlier or result.alerts:
+            return t("checkin_done_raised")  # all of it was passed on as it was ticked
         if result.tier is Tier.INFO:
             lines = [t("checkin_info"), *(t(tip) for tip in result.tips)]
             if any(f.reason == "mild_mood" for f in result.findings):

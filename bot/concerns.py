@@ -62,6 +62,9 @@ class Concerns:
     ) -> Raised:
         """Apply the safety stop the findings call for and store the alert; the caller commits."""
         stop = result.stop if result.alerts else Stop.NONE
+        if stop is Stop.HOLD and (patient.withheld_at is not None or patient.awaiting_clearance):
+            # Already told to take no LDN: a milder concern must not say "keep taking" it.
+            stop = Stop.WITHHOLD
         tonight = None
         if stop is Stop.WITHHOLD:
             await self.reminders.withhold(repo, patient)

@@ -415,14 +415,21 @@ TEXTS: dict[str, str] = {
     ),
     "reason_mild_mood": "Mild low mood",
     "checkin_info_end": "If anything gets worse, send /sideeffects and tell me.",
-    "checkin_routine": (
-        "Thank you. I've passed your answers to your care team to look at. Until they reply, "
-        "stay on your current dose of {dose}: your next increase waits for them."
+    # Check-ins keep every flag (bot/checkins.py): a ticked red flag is passed on at once, words
+    # the bot cannot judge go to a person, and a check-in left unfinished is read all the same.
+    # What the patient must do meanwhile follows each of these, from bot/concerns.py.
+    "checkin_flag_kept": (
+        "That one stays ticked: it's already noted. If it was a mistake, please tell your clinic."
     ),
-    "checkin_urgent": (
-        "Thank you for telling me. I've alerted your care team now. Stay on your current dose "
-        "of {dose} and don't take more until they reply. If you feel very unwell, call "
-        "{emergency}."
+    "checkin_done_raised": (
+        "Thank you, that's the end of this check-in. Please keep to what I said above."
+    ),
+    "checkin_words_unread": (
+        "Thank you for telling me. I can't judge your words myself, so a person should read them."
+    ),
+    "checkin_expired_raised": (
+        "You didn't finish your check-in, so I've gone by the answers you gave. Some of them "
+        "need a person to look at them."
     ),
     "emergency": (
         "⚠️ Please call {emergency} now. If you're having thoughts of harming yourself, you can "

@@ -178,9 +178,14 @@ class Triage:
         return safety_stop(self.findings)
 
 
+# Findings that go to a person but stop nothing by themselves: words the bot cannot judge are
+# passed on as they are, like any message to the care team, who decide what they call for.
+PASSED_ON: frozenset[str] = frozenset({"words_unread"})
+
+
 def safety_stop(findings: Iterable[Finding]) -> Stop:
     """Withhold on an emergency or a sign of harm; hold the increase on any other alert."""
-    found = [f for f in findings if f.tier >= Tier.ROUTINE]
+    found = [f for f in findings if f.tier >= Tier.ROUTINE and f.reason not in PASSED_ON]
     if any(f.tier >= Tier.EMERGENCY or f.effect in WITHHOLD_CODES for f in found):
         return Stop.WITHHOLD
     return Stop.HOLD if found else Stop.NONE

@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot import callbacks
 from bot.caseload import reason_text, who
+from bot.concerns import Concerns, Raised
 from bot.settings import Settings
 from bot.simulation import Simulation, VirtualClock, running
 from bot.texts import t
@@ -57,6 +58,20 @@ async def enroll(
 _SCREENING = ("opioids", "liver_kidney", "psychiatric", "pregnancy", "thyroid", "immune", "cancer")
 
 
+async def answer_up_to_words(
+    care: Simulation, user: FakeUser, grades: dict[str, str] | None = None
+) -> FakeMessage:
+    """/sideeffects, no red flag, the effects graded: return the question asking for words."""
+    message = await care.say(user, "/sideeffects")
+    message = await care.tap(user, message, t("button_flags_none"))
+    if not grades:
+        return await care.tap(user, message, t("button_effects_none"))
+    message = await care.tap(user, message, t("button_effects_some"))
+    for effect in ("sleep", "stomach", "tiredness", "restless", "headache", "mood"):
+        message = await care.tap(user, message, t(grades.get(effect, "grade_0")))
+    return message
+
+
 async def report(
     care: Simulation,
     user: FakeUser,
@@ -66,21 +81,35 @@ async def report(
     words: str | None = None,
 ) -> FakeMessage:
     """The patient answers a check-in they start with /sideeffects; return the bot's answer."""
-    message = await care.say(user, "/sideeffects")
-    for flag in flags:
-        message = await care.tap(user, message, "▫️ " + t(f"flag_{flag}"))
     if flags:
-        return await care.tap(user, message, t("button_flags_done"))
-    message = await care.tap(user, message, t("button_flags_none"))
-    if not grades:
-        message = await care.tap(user, message, t("button_effects_none"))
-    else:
-        message = await care.tap(user, message, t("button_effects_some"))
-        for effect in ("sleep", "stomach", "tiredness", "restless", "headache", "mood"):
-            message = await care.tap(user, message, t(grades.get(effect, "grade_0")))
+        question = await care.say(user, "/sideeffects")
+        for flag in flags:
+            await care.tap(user, question, "▫️ " + t(f"flag_{flag}"))
+        return await care.tap(user, question, t("button_flags_done"))
+    message = await answer_up_to_words(care, user, grades)
     if words is not None:
         return await care.say(user, words)
     return await care.tap(user, message, t("button_nothing_else"))
+
+
+def said(*lines: str) -> str:
+    """One message of the bot's, made of these paragraphs."""
+    return "\n\n".join(lines)
+
+
+FIRST_DOSE = "0.5 mg (1 × 0.5 mg capsule)"
+# What a patient on the first dose hears when the increase waits for the care team.
+HELD = said(
+    t("concern_hold", dose=FIRST_DOSE), t("concern_sent"), t("concern_unwell", emergency="911")
+)
+# What they hear when they must take no LDN until the care team replies.
+WITHHELD = said(t("concern_withhold"), t("concern_sent"), t("concern_unwell", emergency="911"))
+EMERGENCY = said(
+    t("concern_emergency", emergency="911"),
+    t("concern_crisis", crisis="988"),
+    t("concern_withhold"),
+    t("concern_sent"),
+)
 
 
 def alerts(care: Simulation, chat_id: int) -> list[FakeMessage]:
@@ -116,7 +145,7 @@ async def test_a_severe_answer_holds_alerts_and_the_providers_hold_reaches_plan_
     user = care.telegram.user(PATIENT)
     await enroll(care, user, await invite(care))
     answer = await report(care, user, grades={"stomach": "grade_3"})
-    assert answer.text == t("checkin_urgent", dose="0.5 mg (1 × 0.5 mg capsule)", emergency="911")
+    assert answer.text == HELD
     patient = await patient_of(care, user)
     assert patient is not None and [h.end for h in patient.dose_holds] == [None]
 
@@ -450,9 +479,10 @@ async def test_words_of_self_harm_get_the_emergency_numbers_at_once(care: Simula
     user = care.telegram.user(PATIENT)
     await enroll(care, user, await invite(care))
     reply = await report(care, user, grades={"mood": "grade_2"}, words="I want to end my life")
-    assert reply.text == t("emergency", emergency="911", crisis="988")
-    await settle(care)
+    assert reply.text == EMERGENCY
     assert alerts(care, DOCTOR)[0].text.startswith(t("tier_emergency"))
+    patient = await patient_of(care, user)
+    assert patient is not None and patient.withheld_at is not None
 
 
 async def test_words_typed_at_the_end_of_a_check_in_take_its_last_button_away(
@@ -466,13 +496,14 @@ async def test_words_typed_at_the_end_of_a_check_in_take_its_last_button_away(
     assert question.buttons() == []  # no "Nothing else" left to press after the words
 
 
-async def test_a_red_flag_tapped_ends_the_check_in_and_alerts(care: Simulation) -> None:
+async def test_a_red_flag_ticked_then_done_ends_the_check_in_raised_once(care: Simulation) -> None:
     user = care.telegram.user(PATIENT)
     await enroll(care, user, await invite(care))
     reply = await report(care, user, flags=("breathing",))
-    assert reply.text == t("emergency", emergency="911", crisis="988")
+    assert reply.text == t("checkin_done_raised")  # what to do was said at the tick
     [escalation] = await escalations(care)
-    assert escalation.tier == "emergency"
+    assert escalation.tier == "emergency" and escalation.stop == "withhold"
+    assert len(alerts(care, DOCTOR)) == 1
 
 
 async def test_mild_expected_effects_reassure_with_a_tip_and_alert_nobody(
@@ -519,7 +550,7 @@ async def test_a_routine_alert_is_sent_once(care: Simulation) -> None:
     assert first.text.startswith(t("checkin_info")) and await escalations(care) == []
     care.clock.advance(days=7)
     second = await report(care, user, grades={"tiredness": "grade_2"})
-    assert second.text == t("checkin_routine", dose="0.5 mg (1 × 0.5 mg capsule)")
+    assert second.text == HELD
     await settle(care, 300)
     [alert] = alerts(care, DOCTOR)
     assert alert.text.startswith(t("tier_routine"))
@@ -528,9 +559,9 @@ async def test_a_routine_alert_is_sent_once(care: Simulation) -> None:
 async def test_a_failing_provider_chat_is_retried_and_the_admin_told(care: Simulation) -> None:
     user = care.telegram.user(PATIENT)
     await enroll(care, user, await invite(care))
-    await report(care, user, grades={"stomach": "grade_3"})
+    question = await answer_up_to_words(care, user, {"stomach": "grade_3"})
     care.telegram.fail("sendMessage", status=502)  # the first send: the doctor's copy
-    await care.dispatch()
+    await care.tap(user, question, t("button_nothing_else"))
     assert alerts(care, DOCTOR) == [] and len(alerts(care, NURSE)) == 1
     told = [m.text for m in care.telegram.messages(ADMIN) if m.text.startswith("⚠️")]
     assert len(told) == 1 and str(DOCTOR) in told[0]
@@ -599,12 +630,18 @@ async def test_a_group_found_upgraded_at_start_up_is_reported_with_its_new_id(
 
 
 async def test_an_escalation_stored_before_a_restart_is_delivered_after_it(
-    care: Simulation, care_settings, db
+    care: Simulation, care_settings, db, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     user = care.telegram.user(PATIENT)
     await enroll(care, user, await invite(care))
+
+    async def stops_before_sending(self: Concerns, raised: Raised) -> None:
+        pass
+
+    monkeypatch.setattr(Concerns, "deliver", stops_before_sending)
     await report(care, user, grades={"stomach": "grade_3"})
     assert alerts(care, DOCTOR) == []  # stored, not yet sent: the process stops here
+    monkeypatch.undo()
     await care.app.shutdown()
     await care.app.post_shutdown(care.app)  # type: ignore[misc]
 

@@ -563,7 +563,7 @@ async def test_patient_shows_typed_messages_by_what_their_words_said(
     harness: Simulation,
 ) -> None:
     ch = await add_patient(harness, 101, "CH-1042")
-    opioids = "doc put me on oxycodone after my knee op"
+    opioids = "doc put me on oxycodone for my back"
     plain = "had a lovely walk today"
     await add(
         harness,

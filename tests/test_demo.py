@@ -302,13 +302,15 @@ def test_demo_patient_answers_the_check_ins_as_they_come(
     mild = sum(
         bool(a.grades) and max(a.grades.values()) == 1 for a in demo.CHECKIN_ANSWERS.values()
     )
+    # Words alone, which the bot cannot judge, go to a person: they alert too.
+    typed = sum(bool(a.words) and not a.grades for a in demo.CHECKIN_ANSWERS.values())
     assert result.checkins == {
         "sent": len(due),
         "answered": len(due) - later,
         "tolerance": STEPS - 1,
-        "none": len(due) - later - mild - 1,
+        "none": len(due) - later - mild - 1 - typed,
         "info": mild,
-        "alerting": 1,
+        "alerting": 1 + typed,
     }
     assert demo.SUMMARY_CHECKINS.format(**result.checkins) in lines
     # The first check-in in full: its questions rewritten in place, its buttons row by row.
@@ -334,13 +336,15 @@ def test_demo_patient_answers_the_check_ins_as_they_come(
     # Mild effects are reassured, with a tip; nothing to report is thanked; not now is fine too.
     for tip in ("tip_sleep", "tip_stomach"):
         assert "\n".join((t("checkin_info"), "", "       " + t(tip))) in text
-    assert t("checkin_none") in text
+    assert t("checkin_none").split(". ")[0] in text
     assert t("checkin_later") in text
     increase = messages.day(FIRST_NIGHT + timedelta(days=demo.step_ups(result.kinds)[0]))
     tolerance = t("checkin_intro_tolerance", date=increase, dose=words("0.5", 1, "0.5"))
     assert tolerance.split(". ")[0] + "." in text
     typed = next(a.words for a in demo.CHECKIN_ANSWERS.values() if a.words and not a.grades)
     assert chat_view.TYPED.format(text=typed) in text
+    # Words alone, which the bot cannot judge, are passed on to a person: never an all-clear.
+    assert t("checkin_words_unread") in text
 
 
 def test_demo_concerning_answer_alerts_the_providers_chat_with_decision_buttons(
@@ -349,9 +353,12 @@ def test_demo_concerning_answer_alerts_the_providers_chat_with_decision_buttons(
     result, lines = played
     text = "\n".join(lines)
     dose = words("1", 2, "0.5")
-    told = patient_said(lines, t("checkin_urgent", dose=dose, emergency="911"))
+    held = "\n\n".join(
+        (t("concern_hold", dose=dose), t("concern_sent"), t("concern_unwell", emergency="911"))
+    )
+    told = patient_said(lines, held)
     alert = next(i for i, line in enumerate(lines) if PROVIDER + t("tier_urgent") + " · " in line)
-    assert told < alert and lines[alert].startswith(lines[told][:5])
+    assert lines[alert].startswith(lines[told][:5])  # the same minute: the alert goes at once
     block = lines[alert : alert + 25]
     assert any(line.endswith(f"• {reason_text('severe_stomach', 'stomach')}") for line in block)
     words_line = t("alert_words", words=demo.CHECKIN_ANSWERS[demo.ALERTING].words)
@@ -422,9 +429,13 @@ def test_demo_summary_reads_the_care_loop_from_the_database(
     played: tuple[DemoResult, list[str]],
 ) -> None:
     result, lines = played
-    assert result.escalations == [("urgent", "decided", "continue", demo.DOCTOR_ID)]
+    # The patient's words alone, later on, reach the provider too; nobody has answered yet.
+    assert result.escalations == [
+        ("urgent", "decided", "continue", demo.DOCTOR_ID),
+        ("routine", "open", None, None),
+    ]
     assert result.audit == [(demo.DOCTOR_ID, "message"), (demo.DOCTOR_ID, "continue")]
-    assert demo.SUMMARY_ESCALATIONS.format(count=1) in lines
+    assert demo.SUMMARY_ESCALATIONS.format(count=2) in lines
     [escalation] = [line for line in lines if line.startswith("  #1 ")]
     assert t("cl_tier_urgent") in escalation
     assert reason_text("severe_stomach", "stomach") in escalation

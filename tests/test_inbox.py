@@ -180,7 +180,10 @@ async def test_with_no_care_team_a_message_says_plainly_that_nobody_reads_it(
 
 async def test_a_stranger_gets_the_usual_answer_and_nothing_is_kept(care: Simulation) -> None:
     stranger = care.telegram.user(STRANGER)
-    assert (await care.say(stranger, "had a seizure last night")).text == NOT_UNDERSTOOD
+    assert (await care.say(stranger, "is this the clinic?")).text == NOT_UNDERSTOOD
+    # A sign of an emergency gets the numbers at once, and no claim that anyone was told.
+    told = (await care.say(stranger, "had a seizure last night")).text or ""
+    assert "911" in told and "care team" not in told
     stranger.send_voice()
     await care.deliver()
     assert stranger.last().text == t("not_text")

@@ -180,7 +180,13 @@ async def report_severe_stomach(user: FakeUser) -> None:
     assert question.text == t("checkin_words")
     await tap(user, question, t("button_nothing_else"))
     assert question.buttons() == []
-    assert user.last().text == t("checkin_urgent", dose=FIRST_DOSE, emergency="911")
+    assert user.last().text == "\n\n".join(
+        (
+            t("concern_hold", dose=FIRST_DOSE),
+            t("concern_sent"),
+            t("concern_unwell", emergency="911"),
+        )
+    )
 
 
 def alerts(messages: list[FakeMessage]) -> list[FakeMessage]:
