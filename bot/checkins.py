@@ -445,11 +445,6 @@ class Checkins:
             return "\n\n".join(lines)
         return t("checkin_none")
 
-    def _emergency(self) -> str:
-        return t(
-            "emergency", emergency=self.settings.emergency_number, crisis=self.settings.crisis_line
-        )
-
     def _after_effects(self, patient: Patient) -> str:
         return "thyroid" if patient.thyroid_medication else "words"
 

@@ -261,7 +261,8 @@ class Dispatcher:
             if any(h.kind == "provider" for h in covering):
                 lines.append(t("reminder_held_provider"))
             else:
-                lines.append(t("tolerance_held") if unanswered else t("reminder_held"))
+                held = "tolerance_held" if unanswered else "reminder_held"
+                lines.append(messages.team_text(held, self.settings))
         previous = await repo.latest_dose(patient.id, before=dose.night)
         yesterday = dose.night - timedelta(days=1)
         if previous is not None and previous.status == "missed" and previous.night == yesterday:

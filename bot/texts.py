@@ -205,6 +205,10 @@ TEXTS: dict[str, str] = {
         "Your dose increase is paused while your care team looks at your answers. Stay on "
         "this dose until they reply."
     ),
+    "reminder_held_no_team": (
+        "Your dose increase is paused: please talk to your clinic before it goes up. Stay on "
+        "this dose until then."
+    ),
     "reminder_held_provider": "Your care team asks you to stay on this dose for now.",
     "followup": "Just checking in: did you take tonight's {dose}?",
     "button_taken": "✅ Taken",
@@ -431,14 +435,6 @@ TEXTS: dict[str, str] = {
         "You didn't finish your check-in, so I've gone by the answers you gave. Some of them "
         "need a person to look at them."
     ),
-    "emergency": (
-        "⚠️ Please call {emergency} now. If you're having thoughts of harming yourself, you can "
-        "also call or text {crisis} at any hour. I've alerted your care team too."
-    ),
-    "words_passed_on": (
-        "Thank you for telling me. I've passed your message to your care team, and they'll get "
-        "back to you. Stay on your current dose of {dose} until they do."
-    ),
     # A concern raised: what to do tonight while the care team decides (bot/concerns.py). The bot
     # speaks for itself here: "your care team asks" is only ever said after a provider decided.
     "concern_emergency": (
@@ -464,6 +460,10 @@ TEXTS: dict[str, str] = {
     "concern_sent": "I've sent this to your care team now.",
     "concern_not_sent": (
         "This bot has no care team set up to read it, so please contact your clinic yourself."
+    ),
+    "tolerance_held_no_team": (
+        "Your dose increase is on hold: I didn't get your check-in answers. Please talk to your "
+        "clinic; until then, stay on this dose."
     ),
     "tolerance_held": (
         "Your dose increase is on hold: I didn't get your check-in answers, so I've asked your "

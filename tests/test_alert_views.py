@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from bot import callbacks, escalations
+from bot.caseload import reason_text
 from bot.simulation import Simulation
 from bot.texts import t
 from bot.triage import Finding, Stop, Tier, Triage
@@ -217,3 +218,20 @@ def test_what_the_patient_was_told_reads_as_one_plain_sentence() -> None:
 
 
 # A plain message from a patient
+
+
+def test_every_reason_the_bot_can_raise_reads_as_words_for_a_provider() -> None:
+    from bot.checkins import UNREAD
+    from bot.redflags import CATEGORY_TIERS
+    from bot.triage import EFFECTS, FLAGS, SCREENING, THYROID
+
+    subjects = [*CATEGORY_TIERS, *FLAGS, *SCREENING, *THYROID, *EFFECTS]
+    codes = [f"words_{c}" for c in CATEGORY_TIERS] + [f"flag_{f}" for f in FLAGS]
+    codes += [f"screening_{s}" for s in SCREENING] + [f"severe_{e}" for e in EFFECTS]
+    codes += ["missed_three", "blocked_bot", "tolerance_unanswered", "resume_after_gap"]
+    codes += [UNREAD.reason]
+    for code in codes:
+        text = reason_text(code, None)
+        assert text != code and "_" not in text, code
+    for subject in subjects:
+        assert "_" not in reason_text("words_x", subject), subject
