@@ -557,9 +557,6 @@ async def test_words_naming_an_opioid_as_the_last_answer_withhold_ldn(care: Simu
     assert patient is not None and patient.withheld_at is not None
 
 
-@pytest.mark.xfail(
-    strict=False, reason="fainting and vomiting blood: the scanner's next categories"
-)
 async def test_fainting_and_vomiting_blood_as_the_last_answer_withhold_ldn(
     care: Simulation,
 ) -> None:
@@ -568,7 +565,10 @@ async def test_fainting_and_vomiting_blood_as_the_last_answer_withhold_ldn(
 
     reply = await report(care, user, words="I fainted twice this week and threw up blood")
 
-    assert reply.text == WITHHELD
+    # Vomiting blood is an emergency: the number first, then no LDN until the care team replies.
+    assert reply.text is not None
+    assert reply.text.startswith(t("concern_emergency", emergency="911"))
+    assert t("concern_withhold") in reply.text
     patient = await patient_of(care, user)
     assert patient is not None and patient.withheld_at is not None
 
