@@ -281,9 +281,13 @@ class Reminders:
         A third such night in a row holds the increase and asks the care team: the patient may
         have stopped, be unwell, or be out of capsules.
         """
-        await repo.add_hold(
-            patient, night, self.clock.now(), end=night + timedelta(days=1), kind=OFF
-        )
+        after = night + timedelta(days=1)
+        # One row per run of nights off: extend the run that ends tonight, if there is one.
+        run = next((h for h in patient.holds if h.kind == OFF and h.end == night), None)
+        if run is not None:
+            run.end = after
+        elif not any(h.kind == OFF and h.start <= night < (h.end or after) for h in patient.holds):
+            await repo.add_hold(patient, night, self.clock.now(), end=after, kind=OFF)
         finding = missed_streak(await repo.statuses(patient.id, MISSED_NIGHTS + 1, until=night))
         if finding is not None:
             await alerts_store(repo, patient, finding, self.clock.now(), stop=Stop.HOLD)

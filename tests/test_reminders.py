@@ -957,6 +957,9 @@ async def test_three_skipped_nights_in_a_row_hold_the_increase_and_ask_once(
         raised = await Repository(session).open_escalations(patient.id)
     assert [e.reasons for e in raised] == [[["missed_three", None]]]
     assert raised[0].stop == "hold"
+    # The ten nights off are one stretch, not ten rows.
+    off = [(h.start, h.end) for h in patient.holds if h.kind == "off"]
+    assert off == [(TONIGHT, TONIGHT + timedelta(days=10))]
     # Ten skips in a row never step the plan up.
     rows = await nights(harness, user)
     assert {row.dose_mg for row in rows.values()} == {Decimal("1.5")}
