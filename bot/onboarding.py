@@ -30,8 +30,9 @@ from storage.models import Invite, Patient
 from storage.repositories import Repository
 
 BEDTIME_CHOICES = ("21:00", "21:30", "22:00", "22:30", "23:00", "23:30")
-START_PAST_DAYS = 365  # a patient already on a plan may start using the bot mid-way
-START_FUTURE_DAYS = 92
+# The first night is tonight or later: a patient already on LDN starts at their dose only
+# through a provider's invitation (`/invite ... from <mg>`), never on their own word.
+START_FUTURE_DAYS = 30
 SUMMARY_STEPS = 3
 MORNING_CHOICES = ("06:30", "07:00", "07:30", "08:00", "08:30", "09:00")
 
@@ -292,6 +293,12 @@ class Conversation:
                 if patient.label is None:  # a provider's prescription stays
                     patient.plan = None
                 return self._advance(patient, "zone" if patient.plan else "plan")
+            assert patient.start_date is not None
+            if patient.start_date < self._today(patient):
+                # Confirmed days after the summary was shown: the first night is chosen again.
+                passed = messages.day(patient.start_date, self._today(patient))
+                patient.start_date = None
+                return [Reply(t("start_passed", date=passed))] + self._advance(patient, "start")
             patient.awaiting = None
             patient.enrolled_at = self.clock.now()
             if patient.awaiting_clearance:
@@ -304,12 +311,12 @@ class Conversation:
 
     def _set_start(self, patient: Patient, start: date) -> list[Reply]:
         today = self._today(patient)
-        if not (
-            today - timedelta(days=START_PAST_DAYS)
-            <= start
-            <= today + timedelta(days=START_FUTURE_DAYS)
-        ):
-            return [Reply(t("start_out_of_range")), self.prompt(patient)]
+        if start < today:
+            # A first dose in the past would put the patient on a later step from night one.
+            sorry = messages.clinic_text("start_past", self.settings, days=START_FUTURE_DAYS)
+            return [Reply(sorry), self.prompt(patient)]
+        if start > today + timedelta(days=START_FUTURE_DAYS):
+            return [Reply(t("start_too_far", days=START_FUTURE_DAYS)), self.prompt(patient)]
         patient.start_date = start
         return self._advance(patient, "bedtime")
 

@@ -130,18 +130,27 @@ TEXTS: dict[str, str] = {
     ),
     "plan_chosen": "Got it: {plan}.",
     "ask_start": (
-        "When do you take (or did you take) your first dose? Tap a button, or type a date "
-        "such as 2026-12-01 or 1 Dec."
+        "Which night do we start on? Tap a button, or type a date ahead, such as 2026-12-01 "
+        "or 1 Dec."
     ),
     "button_today": "Tonight",
     "button_tomorrow": "Tomorrow night",
     "bad_start": (
         "Sorry, I couldn't read that as a date. Try 2026-12-01 or 1 Dec, or tap a button."
     ),
-    "start_out_of_range": (
-        "That date is too far from today. Please pick a date within the last year or the "
-        "next three months."
+    # The first night: tonight or ahead, never in the past. A date in the past (a typo, a guess)
+    # would start the plan at a later step on the patient's word; a patient already on LDN starts
+    # at their dose only through a provider's link (/invite ... from <mg>).
+    "start_past": (
+        "That date has passed. The first night is tonight or a night ahead: tap a button, "
+        "or type a date in the next {days} days.\n\n"
+        "If you already take LDN, please ask {clinic} ({contact}) for a link that starts you "
+        "at the dose you take now."
     ),
+    "start_too_far": (
+        "That's more than {days} days ahead. Please pick a night in the next {days} days."
+    ),
+    "start_passed": "The night you picked to start, {date}, has passed. Let's pick it again.",
     "ask_bedtime": (
         "What time do you usually go to bed? I'll remind you then. Tap a time, or type "
         "one such as 22:30 or 10:30 pm."
