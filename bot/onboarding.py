@@ -114,7 +114,18 @@ class Conversation:
         patient.plan = invite.plan
         if patient.awaiting == "plan":
             patient.awaiting = "zone"
-        return [Reply(t("invite_plan", plan=messages.plan_name(Plan.from_dict(invite.plan))))]
+        plan = Plan.from_dict(invite.plan)
+        if plan.start_step == 1:
+            return [Reply(t("invite_plan", plan=messages.plan_name(plan)))]
+        first = plan.steps[plan.start_step - 1]
+        text = t(
+            "invite_plan_from",
+            plan=messages.plan_name(plan),
+            step=first.number,
+            steps=len(plan.steps),
+            dose=messages.step_words(first),
+        )
+        return [Reply(text)]
 
     async def text(self, user_id: int, text: str) -> list[Reply] | None:
         """Take a typed answer; None when the patient is not being asked anything."""
@@ -378,9 +389,10 @@ class Conversation:
         plan: Plan = plan_of(patient)
         assert patient.start_date is not None
         today = self._today(patient)
+        # The first night is tonight or later: the plan begins at its start step (step 1, or
+        # the provider's "from" step for a patient already on LDN); earlier steps are not shown.
         steps = schedule(plan, patient.start_date, [])
-        current = next((s for s in steps if s.end is None or s.end > today), steps[-1])
-        upcoming = [s for s in steps if s.step.number >= current.step.number][:SUMMARY_STEPS]
+        upcoming = steps[plan.start_step - 1 :][:SUMMARY_STEPS]
         text = t(
             "summary",
             plan=messages.plan_name(plan),

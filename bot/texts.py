@@ -151,6 +151,14 @@ TEXTS: dict[str, str] = {
         "That's more than {days} days ahead. Please pick a night in the next {days} days."
     ),
     "start_passed": "The night you picked to start, {date}, has passed. Let's pick it again.",
+    "invite_plan_from": (
+        "Your provider has prescribed: {plan}. You go on from step {step} of {steps}, the dose "
+        "you take now: {dose}."
+    ),
+    "invite_created_from": (
+        "Invitation for {label}: {plan}, from step {step} of {steps}: {dose}, the dose they "
+        "take now.\nSend this link to the patient; it works once, until {expires} (UTC):\n{link}"
+    ),
     "ask_bedtime": (
         "What time do you usually go to bed? I'll remind you then. Tap a time, or type "
         "one such as 22:30 or 10:30 pm."
@@ -598,7 +606,9 @@ TEXTS: dict[str, str] = {
         "The label is initials or a chart number, never a full name.\n"
         "Plans: 0.5 (0.5 mg capsules to 4.5 mg), 1.5 (1.5 mg capsules to 4.5 mg), or custom: "
         "/invite <label> custom <start mg> <step mg> <nights per step> <target mg> "
-        "<capsule mg,...>\nExample: /invite CH-1042 custom 1 1 7 4.5 0.5,1.5"
+        "<capsule mg,...>\nExample: /invite CH-1042 custom 1 1 7 4.5 0.5,1.5\n"
+        "A patient already taking LDN goes on from the dose they take now: add from <mg>, "
+        "for example /invite CH-1042 0.5 from 2"
     ),
     "invite_bad_label": (
         "The label must be 1 to 32 letters, digits, dots or dashes (initials or a chart number)."
