@@ -54,7 +54,7 @@ class Care:
             plan, night = plan_of(patient), local_today(self.clock.now(), zone_of(patient))
             info = tonight(plan, patient.start_date, night, holds_of(patient))
             if info is None:
-                first = plan.steps[0]
+                first = plan.steps[plan.start_step - 1]  # a provider may start them further on
                 lines = [
                     t(
                         "today_before_start",

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from bot import messages
 from bot.clock import Clock
 from bot.parsing import zone_city
-from bot.plans import schedule, tonight
+from bot.plans import Plan, schedule, tonight
 from bot.redflags import scan
 from bot.reminders import holds_of, plan_of
 from bot.settings import Settings
@@ -231,10 +231,7 @@ class Caseload:
         if not links and not enrolling:
             return []
         lines = ["", _t("cl_waiting_header", count=len(links) + len(enrolling))]
-        lines += [
-            _t("cl_waiting_link", label=i.label, expires=f"{i.expires_at:%Y-%m-%d %H:%M}")
-            for i in links
-        ]
+        lines += [self._link(i) for i in links]
         lines += [
             _t(
                 "cl_waiting_enrolling",
@@ -244,6 +241,18 @@ class Caseload:
             for p in enrolling
         ]
         return lines + ([_t("cl_waiting_revoke")] if links else [])
+
+    def _link(self, invite: Invite) -> str:
+        """A link not used yet; where the patient starts when a provider named their dose."""
+        expires = f"{invite.expires_at:%Y-%m-%d %H:%M}"
+        plan = Plan.from_dict(invite.plan)
+        if plan.start_step == 1:
+            return _t("cl_waiting_link", label=invite.label, expires=expires)
+        first = plan.steps[plan.start_step - 1]
+        mg = messages.mg(first.dose_mg)
+        return _t(
+            "cl_waiting_link_from", label=invite.label, expires=expires, step=first.number, mg=mg
+        )
 
     def _dose(self, patient: Patient, today: date) -> str:
         if patient.plan is None or patient.start_date is None:
@@ -320,7 +329,7 @@ class Caseload:
         info = tonight(plan, p.start_date, today, holds_of(p))
         head = [_t("cl_patient_plan", plan=messages.plan_name(plan))]
         if info is None:
-            dose = messages.step_words(plan.steps[0])
+            dose = messages.step_words(plan.steps[plan.start_step - 1])
             head.append(
                 _t("cl_patient_before_start", date=messages.day(p.start_date, today), dose=dose)
             )

@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 RELEASABLE = ("hold", "back", "pause", "morning")
 LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 SHORT_PLANS = {"0.5": "builtin-0.5", "1.5": "builtin-1.5"}
+FROM = "from"  # /invite <label> <plan> from <mg>: the dose a patient already on LDN takes now
 
 
 @dataclass(frozen=True)
@@ -379,13 +380,22 @@ class CareTeam:
             )
             await repo.add(invite)
             await repo.commit()
+        details = dict(
+            label=label,
+            plan=messages.plan_name(plan),
+            expires=f"{invite.expires_at:%Y-%m-%d %H:%M}",
+            link=f"https://t.me/{bot_username}?start={invite.code}",
+        )
+        if plan.start_step == 1:
+            return Reply(t("invite_created", **details))
+        first = plan.steps[plan.start_step - 1]
         return Reply(
             t(
-                "invite_created",
-                label=label,
-                plan=messages.plan_name(plan),
-                expires=f"{invite.expires_at:%Y-%m-%d %H:%M}",
-                link=f"https://t.me/{bot_username}?start={invite.code}",
+                "invite_created_from",
+                step=first.number,
+                steps=len(plan.steps),
+                dose=messages.step_words(first),
+                **details,
             )
         )
 
@@ -408,8 +418,28 @@ class CareTeam:
         return Reply(t("revoked", label=revoked[0]))
 
     def _plan(self, words: list[str]) -> Plan:
+        """Read `<plan> [from <mg>]`; ValueError or IndexError when it is not that shape."""
+        lowered = [w.casefold() for w in words]
+        if FROM not in lowered:
+            return self._prescribed(words)
+        at = lowered.index(FROM)
+        # "from 2", "from 2mg" and "from 2 mg" alike.
+        after = lowered[at + 1 :]
+        if after[-1:] == ["mg"]:
+            after = after[:-1]
+        if len(after) != 1:
+            raise ValueError("not one dose after from")
+        plan = self._prescribed(words[:at])
+        # Only a provider starts a patient above step 1, at the dose they already take. A dose
+        # that is no step of the plan is refused with the plan's reason, never rounded to a step.
+        step = plan.step_for(after[0].removesuffix("mg"))
+        return plan.starting_at(step.number)
+
+    def _prescribed(self, words: list[str]) -> Plan:
         key = SHORT_PLANS.get(words[0], words[0])
         if key in BUILTIN_PLANS:
+            if len(words) != 1:
+                raise ValueError("words after a built-in plan")
             plan = BUILTIN_PLANS[key]
             if plan.target_mg > self.settings.max_dose_mg:
                 raise PlanError(

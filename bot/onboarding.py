@@ -30,8 +30,9 @@ from storage.models import Invite, Patient
 from storage.repositories import Repository
 
 BEDTIME_CHOICES = ("21:00", "21:30", "22:00", "22:30", "23:00", "23:30")
-START_PAST_DAYS = 365  # a patient already on a plan may start using the bot mid-way
-START_FUTURE_DAYS = 92
+# The first night is tonight or later: a patient already on LDN starts at their dose only
+# through a provider's invitation (`/invite ... from <mg>`), never on their own word.
+START_FUTURE_DAYS = 30
 SUMMARY_STEPS = 3
 MORNING_CHOICES = ("06:30", "07:00", "07:30", "08:00", "08:30", "09:00")
 
@@ -113,7 +114,18 @@ class Conversation:
         patient.plan = invite.plan
         if patient.awaiting == "plan":
             patient.awaiting = "zone"
-        return [Reply(t("invite_plan", plan=messages.plan_name(Plan.from_dict(invite.plan))))]
+        plan = Plan.from_dict(invite.plan)
+        if plan.start_step == 1:
+            return [Reply(t("invite_plan", plan=messages.plan_name(plan)))]
+        first = plan.steps[plan.start_step - 1]
+        text = t(
+            "invite_plan_from",
+            plan=messages.plan_name(plan),
+            step=first.number,
+            steps=len(plan.steps),
+            dose=messages.step_words(first),
+        )
+        return [Reply(text)]
 
     async def text(self, user_id: int, text: str) -> list[Reply] | None:
         """Take a typed answer; None when the patient is not being asked anything."""
@@ -292,6 +304,12 @@ class Conversation:
                 if patient.label is None:  # a provider's prescription stays
                     patient.plan = None
                 return self._advance(patient, "zone" if patient.plan else "plan")
+            assert patient.start_date is not None
+            if patient.start_date < self._today(patient):
+                # Confirmed days after the summary was shown: the first night is chosen again.
+                passed = messages.day(patient.start_date, self._today(patient))
+                patient.start_date = None
+                return [Reply(t("start_passed", date=passed))] + self._advance(patient, "start")
             patient.awaiting = None
             patient.enrolled_at = self.clock.now()
             if patient.awaiting_clearance:
@@ -304,12 +322,12 @@ class Conversation:
 
     def _set_start(self, patient: Patient, start: date) -> list[Reply]:
         today = self._today(patient)
-        if not (
-            today - timedelta(days=START_PAST_DAYS)
-            <= start
-            <= today + timedelta(days=START_FUTURE_DAYS)
-        ):
-            return [Reply(t("start_out_of_range")), self.prompt(patient)]
+        if start < today:
+            # A first dose in the past would put the patient on a later step from night one.
+            sorry = messages.clinic_text("start_past", self.settings, days=START_FUTURE_DAYS)
+            return [Reply(sorry), self.prompt(patient)]
+        if start > today + timedelta(days=START_FUTURE_DAYS):
+            return [Reply(t("start_too_far", days=START_FUTURE_DAYS)), self.prompt(patient)]
         patient.start_date = start
         return self._advance(patient, "bedtime")
 
@@ -371,9 +389,10 @@ class Conversation:
         plan: Plan = plan_of(patient)
         assert patient.start_date is not None
         today = self._today(patient)
+        # The first night is tonight or later: the plan begins at its start step (step 1, or
+        # the provider's "from" step for a patient already on LDN); earlier steps are not shown.
         steps = schedule(plan, patient.start_date, [])
-        current = next((s for s in steps if s.end is None or s.end > today), steps[-1])
-        upcoming = [s for s in steps if s.step.number >= current.step.number][:SUMMARY_STEPS]
+        upcoming = steps[plan.start_step - 1 :][:SUMMARY_STEPS]
         text = t(
             "summary",
             plan=messages.plan_name(plan),

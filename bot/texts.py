@@ -130,17 +130,34 @@ TEXTS: dict[str, str] = {
     ),
     "plan_chosen": "Got it: {plan}.",
     "ask_start": (
-        "When do you take (or did you take) your first dose? Tap a button, or type a date "
-        "such as 2026-12-01 or 1 Dec."
+        "Which night do we start on? Tap a button, or type a date ahead, such as 2026-12-01 "
+        "or 1 Dec."
     ),
     "button_today": "Tonight",
     "button_tomorrow": "Tomorrow night",
     "bad_start": (
         "Sorry, I couldn't read that as a date. Try 2026-12-01 or 1 Dec, or tap a button."
     ),
-    "start_out_of_range": (
-        "That date is too far from today. Please pick a date within the last year or the "
-        "next three months."
+    # The first night: tonight or ahead, never in the past. A date in the past (a typo, a guess)
+    # would start the plan at a later step on the patient's word; a patient already on LDN starts
+    # at their dose only through a provider's link (/invite ... from <mg>).
+    "start_past": (
+        "That date has passed. The first night is tonight or a night ahead: tap a button, "
+        "or type a date in the next {days} days.\n\n"
+        "If you already take LDN, please ask {clinic} ({contact}) for a link that starts you "
+        "at the dose you take now."
+    ),
+    "start_too_far": (
+        "That's more than {days} days ahead. Please pick a night in the next {days} days."
+    ),
+    "start_passed": "The night you picked to start, {date}, has passed. Let's pick it again.",
+    "invite_plan_from": (
+        "Your provider has prescribed: {plan}. You go on from step {step} of {steps}, the dose "
+        "you take now: {dose}."
+    ),
+    "invite_created_from": (
+        "Invitation for {label}: {plan}, from step {step} of {steps}: {dose}, the dose they "
+        "take now.\nSend this link to the patient; it works once, until {expires} (UTC):\n{link}"
     ),
     "ask_bedtime": (
         "What time do you usually go to bed? I'll remind you then. Tap a time, or type "
@@ -589,7 +606,9 @@ TEXTS: dict[str, str] = {
         "The label is initials or a chart number, never a full name.\n"
         "Plans: 0.5 (0.5 mg capsules to 4.5 mg), 1.5 (1.5 mg capsules to 4.5 mg), or custom: "
         "/invite <label> custom <start mg> <step mg> <nights per step> <target mg> "
-        "<capsule mg,...>\nExample: /invite CH-1042 custom 1 1 7 4.5 0.5,1.5"
+        "<capsule mg,...>\nExample: /invite CH-1042 custom 1 1 7 4.5 0.5,1.5\n"
+        "A patient already taking LDN goes on from the dose they take now: add from <mg>, "
+        "for example /invite CH-1042 0.5 from 2"
     ),
     "invite_bad_label": (
         "The label must be 1 to 32 letters, digits, dots or dashes (initials or a chart number)."

@@ -15,6 +15,9 @@ PROVIDER_TEXTS: dict[str, str] = {
     "cl_patients_more": "(continued)",
     "cl_waiting_header": "Waiting to enroll ({count}):",
     "cl_waiting_link": "{label} · link not used yet, valid until {expires} UTC",
+    "cl_waiting_link_from": (
+        "{label} · link not used yet, valid until {expires} UTC · from step {step}, {mg} mg"
+    ),
     "cl_waiting_enrolling": "{label} · opened the link on {date}, hasn't finished enrolling",
     "cl_waiting_revoke": "To withdraw a link: /revoke <label>",
     "cl_patient_line": "{label} · {dose} · 7n {week} · 30n {month}{open}{markers}",

@@ -13,12 +13,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from bot import callbacks
+from bot import callbacks, messages
 from bot.caseload import reason_text, who
 from bot.concerns import Concerns, Raised
+from bot.plans import BUILTIN_PLANS, Plan, PlanError, custom_plan
 from bot.settings import Settings
 from bot.simulation import Simulation, VirtualClock, running
 from bot.texts import t
+from bot.texts_provider import PROVIDER_TEXTS
 from fake_telegram.core import FakeMessage, FakeTelegram, FakeUser
 from storage.db import Database
 from storage.models import AuditEntry, Escalation, Invite
@@ -36,7 +38,11 @@ async def invite(care: Simulation, label: str = "AB-1", plan: str = "0.5") -> st
 
 
 async def enroll(
-    care: Simulation, user: FakeUser, code: str, screening_yes: tuple[str, ...] = ()
+    care: Simulation,
+    user: FakeUser,
+    code: str,
+    screening_yes: tuple[str, ...] = (),
+    first_night: str = "button_today",
 ) -> FakeMessage:
     """The patient follows the link and answers every enrollment question."""
     message = await care.say(user, f"/start {code}")
@@ -50,7 +56,7 @@ async def enroll(
     else:
         message = await care.tap(user, message, t("button_screen_none"))
     message = await care.tap(user, message, "New York")
-    message = await care.tap(user, message, t("button_today"))
+    message = await care.tap(user, message, t(first_night))
     message = await care.tap(user, message, "22:00")
     return await care.tap(user, message, t("button_confirm"))
 
@@ -429,6 +435,183 @@ async def test_a_plan_that_cannot_be_prescribed_is_refused_with_its_reason(
     assert "4.5" in reply.text
     assert (await care.say(doctor, "/invite")).text == t("invite_usage")
     assert (await care.say(doctor, "/invite a/b 0.5")).text == t("invite_bad_label")
+
+
+# A patient already on LDN: the provider names the dose they take now (issue 8)
+
+ON_0_5 = BUILTIN_PLANS["builtin-0.5"]
+# The 0.5 mg plan's doses, by step.
+DOSE = {
+    1: "0.5 mg (1 × 0.5 mg capsule)",
+    2: "1 mg (2 × 0.5 mg capsules)",
+    3: "1.5 mg (3 × 0.5 mg capsules)",
+    4: "2 mg (4 × 0.5 mg capsules)",
+    5: "2.5 mg (5 × 0.5 mg capsules)",
+    6: "3 mg (6 × 0.5 mg capsules)",
+    7: "4.5 mg (3 × 1.5 mg capsules)",
+}
+
+
+def step_line(step: int, start: str | None, end: str | None = None, marker: str = "•") -> str:
+    """A line of the plan as the patient reads it; no start: before they began with the bot."""
+    if start is None:
+        when = t("plan_before")
+    elif end is None:
+        when = t("plan_from", start=start)
+    else:
+        when = t("plan_from_to", start=start, end=end)
+    return t("plan_line", marker=marker, step=step, dose=DOSE[step], when=when)
+
+
+async def invitation(care: Simulation) -> Invite:
+    async with care.services.db.session() as session:
+        [row] = (await session.execute(select(Invite))).scalars().all()
+    return row
+
+
+async def test_an_invitation_from_a_dose_starts_the_patient_at_that_step_and_says_so(
+    care: Simulation,
+) -> None:
+    doctor, user = care.telegram.user(DOCTOR), care.telegram.user(PATIENT)
+    reply = await care.say(doctor, "/invite AB-1 0.5 from 2")
+    row = await invitation(care)
+    assert row.plan == ON_0_5.starting_at(4).to_dict()
+    plan_name = messages.plan_name(ON_0_5)
+    assert reply.text == t(
+        "invite_created_from",
+        label="AB-1",
+        plan=plan_name,
+        step=4,
+        steps=7,
+        dose=DOSE[4],
+        expires=f"{row.expires_at:%Y-%m-%d %H:%M}",
+        link=f"https://t.me/{care.telegram.bot_username}?start={row.code}",
+    )
+
+    await enroll(care, user, row.code)
+    said_to_patient = [m.text for m in user.messages()]
+    prescribed = t("invite_plan_from", plan=plan_name, step=4, steps=7, dose=DOSE[4])
+    assert prescribed in said_to_patient
+    # The summary shows the plan from that step, from tonight on.
+    steps = [
+        step_line(4, "Wed 4 Mar", "Tue 17 Mar"),
+        step_line(5, "Wed 18 Mar", "Tue 31 Mar"),
+        step_line(6, "Wed 1 Apr", "Tue 14 Apr"),
+    ]
+    summary = t(
+        "summary",
+        plan=plan_name,
+        start="Wed 4 Mar",
+        bedtime="22:00",
+        zone="New York",
+        steps="\n".join(steps),
+    )
+    assert summary in said_to_patient
+
+    # Tonight's reminder gives the dose they take now, with no word of a new, higher dose.
+    await care.run_until(datetime(2026, 3, 5, 3, 0, tzinfo=UTC))  # 22:00 in New York
+    [reminder] = care.reminders_to(user)
+    assert reminder.text == t("reminder", dose=DOSE[4])
+    first = (await doses_of(care, user))[0]
+    assert (first.night, first.step, first.dose_mg, first.step_up) == (
+        date(2026, 3, 4),
+        4,
+        Decimal("2"),
+        False,
+    )
+    today = await care.say(user, "/today")
+    assert today.text == "\n".join(
+        [
+            t("today", night="Wed 4 Mar", dose=DOSE[4], step=4, steps=7),
+            t("today_next", dose=DOSE[5], date="Wed 18 Mar"),
+            t("today_reminder_at", bedtime="22:00"),
+        ]
+    )
+    # /plan: the earlier steps were before the bot; the patient is on step 4.
+    plan = await care.say(user, "/plan")
+    assert plan.text == "\n".join(
+        [
+            t("plan_header", plan=plan_name),
+            step_line(1, None),
+            step_line(2, None),
+            step_line(3, None),
+            step_line(4, "Wed 4 Mar", "Tue 17 Mar", marker="▶"),
+            *steps[1:],
+            step_line(7, "Wed 15 Apr"),
+            t("plan_legend"),
+        ]
+    )
+
+
+async def test_before_the_first_night_today_shows_the_dose_the_provider_named(
+    care: Simulation,
+) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(
+        care, user, await invite(care, "AB-1", "0.5 from 2"), first_night="button_tomorrow"
+    )
+    today = await care.say(user, "/today")
+    assert today.text.split("\n")[0] == t("today_before_start", date="Thu 5 Mar", dose=DOSE[4])
+
+
+async def test_a_waiting_link_from_a_dose_shows_where_the_patient_starts(care: Simulation) -> None:
+    doctor = care.telegram.user(DOCTOR)
+    await invite(care, "AB-1", "0.5 from 2")
+    row = await invitation(care)
+    listed = await care.say(doctor, "/patients")
+    expires = f"{row.expires_at:%Y-%m-%d %H:%M}"
+    line = PROVIDER_TEXTS["cl_waiting_link_from"].format(
+        label="AB-1", expires=expires, step=4, mg="2"
+    )
+    assert line in listed.text.split("\n")
+
+
+@pytest.mark.parametrize(
+    ("words", "step"),
+    [
+        ("0.5 from 2mg", 4),
+        ("0.5 FROM 2 mg", 4),
+        ("0.5 from 0.5", 1),
+        ("1.5 from 4.5", 3),
+        ("custom 1.5 1.5 10 4.5 1.5 from 3", 2),
+    ],
+)
+async def test_an_invitation_from_a_dose_reads_it_however_it_is_written(
+    care: Simulation, words: str, step: int
+) -> None:
+    await invite(care, "AB-1", words)
+    row = await invitation(care)
+    assert row.plan["start_step"] == step
+
+
+@pytest.mark.parametrize(
+    ("words", "plan", "mg"),
+    [
+        ("0.5 from 3.5", ON_0_5, "3.5"),
+        ("0.5 from 6", ON_0_5, "6"),
+        ("1.5 from 2", BUILTIN_PLANS["builtin-1.5"], "2"),
+        ("custom 1.5 1.5 10 4.5 1.5 from 2", custom_plan("1.5", "1.5", 10, "4.5", ["1.5"]), "2"),
+    ],
+)
+async def test_an_invitation_from_a_dose_the_plan_does_not_have_is_refused_with_its_reason(
+    care: Simulation, words: str, plan: Plan, mg: str
+) -> None:
+    with pytest.raises(PlanError) as reason:
+        plan.step_for(mg)
+    reply = await care.say(care.telegram.user(DOCTOR), f"/invite AB-1 {words}")
+    assert reply.text == t("invite_bad_plan", reason=str(reason.value))
+    async with care.services.db.session() as session:
+        assert (await session.execute(select(Invite))).scalars().all() == []
+
+
+@pytest.mark.parametrize(
+    "words", ["0.5 from", "0.5 2", "from 2", "0.5 from 2 3", "0.5 from 2 from 3"]
+)
+async def test_an_invitation_with_a_dose_not_after_from_gets_the_usage(
+    care: Simulation, words: str
+) -> None:
+    reply = await care.say(care.telegram.user(DOCTOR), f"/invite AB-1 {words}")
+    assert reply.text == t("invite_usage")
 
 
 # Screening

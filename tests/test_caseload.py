@@ -12,7 +12,7 @@ from sqlalchemy import update
 
 from bot import messages
 from bot.caseload import adherence, age, reason_text, split
-from bot.plans import BUILTIN_PLANS, Hold, schedule
+from bot.plans import BUILTIN_PLANS, Hold, Plan, schedule
 from bot.settings import Settings
 from bot.simulation import Simulation, VirtualClock, running
 from bot.texts_provider import PROVIDER_TEXTS
@@ -92,6 +92,7 @@ async def add_patient(
     *,
     start: date = START,
     enrolled: bool = True,
+    plan: Plan = PLAN,
     **flags: object,
 ) -> int:
     values: dict[str, object] = dict(reminders_paused=False, blocked_bot=False) | flags
@@ -101,7 +102,7 @@ async def add_patient(
         created_at=NOW - CREATED_AGO,
         enrolled_at=NOW - timedelta(days=30) if enrolled else None,
         consent_at=NOW - timedelta(days=30),
-        plan=PLAN.to_dict(),
+        plan=plan.to_dict(),
         start_date=start,
         bedtime=time(22, 30),
         timezone="America/New_York",
@@ -450,6 +451,17 @@ async def test_a_patient_before_their_first_night_shows_the_start(harness: Simul
     text = await one_reply(harness, harness.telegram.user(PROVIDER), "/patients")
     starts = _t("cl_dose_not_started", date=messages.day(TODAY + timedelta(days=3), TODAY))
     assert text.split("\n")[1].startswith(f"LATE-1 · {starts} · ")
+
+
+async def test_a_patient_a_provider_started_further_on_shows_that_dose_before_the_first_night(
+    harness: Simulation,
+) -> None:
+    first = TODAY + timedelta(days=3)
+    await add_patient(harness, 101, "LATE-2", start=first, plan=PLAN.starting_at(4))
+    text = await one_reply(harness, harness.telegram.user(PROVIDER), "/patient LATE-2")
+    dose = "2 mg (4 × 0.5 mg capsules)"
+    starts = _t("cl_patient_before_start", date=messages.day(first, TODAY), dose=dose)
+    assert starts in text.split("\n")
 
 
 async def test_a_long_caseload_is_split_into_messages_under_telegrams_limit(

@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
+from bot import messages
+from bot.onboarding import START_FUTURE_DAYS
 from bot.plans import BUILTIN_PLANS
 from bot.settings import Settings
 from bot.simulation import Simulation, running
@@ -365,19 +367,88 @@ async def test_non_text_at_the_bedtime_question_is_answered_and_the_step_kept(
     assert await awaiting(harness, user) == "bedtime"
 
 
-@pytest.mark.parametrize("typed", ["2020-01-01", "2026-07-01"])
-async def test_start_date_out_of_range_is_asked_again(harness: Simulation, typed: str) -> None:
+# The first night: tonight or ahead, never in the past (issue 8: a past date put a new patient on a
+# later step from night one).
+
+
+@pytest.mark.parametrize("typed", ["2026-02-01", "2026-03-03", "1 Mar", "yesterday"])
+async def test_a_first_dose_date_in_the_past_is_refused_and_points_to_the_clinics_link(
+    harness: Simulation, settings: Settings, typed: str
+) -> None:
     user = harness.telegram.user(124)
     await to_start(harness, user)
     count = len(user.messages())
     await harness.say(user, typed)
 
     sorry, again = user.messages()[count:]
-    assert sorry.text == t("start_out_of_range")
+    assert sorry.text == messages.clinic_text("start_past", settings, days=START_FUTURE_DAYS)
     assert again.text == t("ask_start")
     assert again.buttons() == [t("button_today"), t("button_tomorrow")]
     patient = await patient_of(harness, user)
     assert patient is not None and patient.awaiting == "start" and patient.start_date is None
+
+    # Tonight is still there to tap, and the first night is step 1.
+    await harness.tap(user, again, t("button_today"))
+    await harness.tap(user, user.last(), "22:30")
+    await harness.tap(user, user.last(), t("button_confirm"))
+    (dose,) = await doses_of(harness, user)
+    assert (dose.night, dose.step, dose.step_up) == (date(2026, 3, 4), 1, False)
+
+
+@pytest.mark.parametrize(
+    ("typed", "night"),
+    # Tonight, Wednesday 4 March, and 30 days ahead: Friday 3 April.
+    [("2026-03-04", date(2026, 3, 4)), ("today", date(2026, 3, 4)), ("3 Apr", date(2026, 4, 3))],
+)
+async def test_a_first_night_from_tonight_to_30_days_ahead_is_taken(
+    harness: Simulation, typed: str, night: date
+) -> None:
+    user = harness.telegram.user(128)
+    await to_start(harness, user)
+    question = await harness.say(user, typed)
+    assert question.text == t("ask_bedtime")
+    patient = await patient_of(harness, user)
+    assert patient is not None
+    assert patient.start_date == night
+
+
+@pytest.mark.parametrize("typed", ["2026-04-04", "2026-07-01", "2027-03-04"])
+async def test_a_first_night_more_than_30_days_ahead_is_asked_again(
+    harness: Simulation, typed: str
+) -> None:
+    user = harness.telegram.user(129)
+    await to_start(harness, user)
+    count = len(user.messages())
+    await harness.say(user, typed)
+
+    sorry, again = user.messages()[count:]
+    assert sorry.text == t("start_too_far", days=START_FUTURE_DAYS)
+    assert again.text == t("ask_start")
+    patient = await patient_of(harness, user)
+    assert patient is not None and patient.awaiting == "start" and patient.start_date is None
+
+
+async def test_a_summary_confirmed_after_its_first_night_passed_asks_the_night_again(
+    harness: Simulation,
+) -> None:
+    user = harness.telegram.user(135)
+    summary = await to_summary(harness, user)  # tonight, Wednesday 4 March
+    harness.clock.advance(days=3)
+    count = len(user.messages())
+    await harness.tap(user, summary, t("button_confirm"))
+
+    passed, again = user.messages()[count:]
+    assert passed.text == t("start_passed", date="Wed 4 Mar")
+    assert again.text == t("ask_start")
+    patient = await patient_of(harness, user)
+    assert patient is not None and not patient.enrolled and patient.start_date is None
+    assert await doses_of(harness, user) == []
+
+    await harness.tap(user, again, t("button_today"))
+    await harness.tap(user, user.last(), "22:30")
+    await harness.tap(user, user.last(), t("button_confirm"))
+    (dose,) = await doses_of(harness, user)
+    assert (dose.night, dose.step) == (date(2026, 3, 7), 1)
 
 
 async def test_unreadable_start_date_is_asked_again(harness: Simulation) -> None:
