@@ -68,6 +68,20 @@ class Alerts:
                 log.exception("Could not deliver escalation %s", escalation_id)
         return len(due)
 
+    async def deliver_new(self, patient_id: int) -> None:
+        """Deliver now what was stored for the patient and not sent yet; the dispatcher retries."""
+        async with self.db.session() as session:
+            waiting = [
+                e.id
+                for e in await Repository(session).patient_escalations(patient_id)
+                if e.rounds == 0 and e.next_action_at is not None
+            ]
+        for escalation_id in waiting:
+            try:
+                await self.deliver(escalation_id)
+            except Exception:
+                log.exception("Escalation %s waits for the dispatcher", escalation_id)
+
     def recipients(self, round_: int) -> list[int]:
         """Who gets a round: the provider chats, and the admins once it has gone unanswered."""
         chats = list(self.settings.provider_chat_ids)

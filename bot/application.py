@@ -152,7 +152,7 @@ def build_services(settings: Settings, db: Database, clock: Clock, notifier: Not
     concerns = Concerns(reminders, alerts, clock, settings)
     checkins = Checkins(db, notifier, clock, settings, reminders, concerns)
     reminders.plan_checkin = checkins.plan_for
-    conversation = Conversation(db, reminders, clock, settings)
+    conversation = Conversation(db, reminders, clock, settings, alerts)
     inbox = Inbox(
         db, notifier, clock, settings, reminders, checkins, conversation, concerns, alerts
     )

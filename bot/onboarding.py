@@ -14,6 +14,7 @@ from datetime import date, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot import callbacks, messages
+from bot.alerts import Alerts
 from bot.care import stop_notice
 from bot.clock import Clock
 from bot.escalations import store as store_escalation
@@ -41,12 +42,18 @@ class Conversation:
     """Answer /start, typed answers and question buttons, for onboarding and settings changes."""
 
     def __init__(
-        self, db: Database, reminders: Reminders, clock: Clock, settings: Settings
+        self,
+        db: Database,
+        reminders: Reminders,
+        clock: Clock,
+        settings: Settings,
+        alerts: Alerts | None = None,
     ) -> None:
         self.db = db
         self.reminders = reminders
         self.clock = clock
         self.settings = settings
+        self.alerts = alerts
 
     async def start(self, user_id: int, chat_id: int, code: str | None = None) -> list[Reply]:
         """Begin enrollment (with a provider's invitation code), resume it, or welcome back."""
@@ -151,7 +158,11 @@ class Conversation:
                 return [Reply(t("stale_button")), self.prompt(patient)]
             replies = await self._pressed(repo, patient, value)
             await repo.commit()
-            return replies
+            patient_id = patient.id
+        if self.alerts is not None and step.startswith("screen"):
+            # A screening "yes" reaches the care team now, not at the dispatcher's next round.
+            await self.alerts.deliver_new(patient_id)
+        return replies
 
     async def ask(self, user_id: int, question: str) -> list[Reply]:
         """Start a settings question for an enrolled patient."""

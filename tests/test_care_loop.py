@@ -639,6 +639,21 @@ async def test_a_screening_yes_holds_the_first_dose_until_a_provider_clears_it(
     assert patient is not None and patient.start_date == date(2026, 3, 6)
 
 
+async def test_a_screening_yes_reaches_the_providers_at_once_without_a_dispatcher_round(
+    care: Simulation,
+) -> None:
+    user = care.telegram.user(PATIENT)
+    message = await care.say(user, f"/start {await invite(care)}")
+    message = await care.tap(user, message, t("button_consent_yes"))
+    message = await care.tap(user, message, t("button_screen_some"))
+    while message.text in [t(f"screen_q_{c}") for c in _SCREENING]:
+        yes = message.text == t("screen_q_opioids")
+        message = await care.tap(user, message, t("button_yes_short" if yes else "button_no_short"))
+    # No clock moved, no dispatcher round: the answer itself delivered the alert.
+    [alert] = alerts(care, DOCTOR)
+    assert reason_text("screening_opioids", "opioids") in (alert.text or "")
+
+
 # Red flags in the patient's own words
 
 
