@@ -473,6 +473,9 @@ def test_demo_summary_reads_the_care_loop_from_the_database(
             after=demo.SUMMARY_MINUTES.format(minutes=demo.DOCTOR_READS_AFTER + 2),
         )
     )
+    # The words alone are named as such, not as a red flag about "unread".
+    [passed_on] = [line for line in lines if line.startswith("  #3 ")]
+    assert f": {t('cl_reason_words_unread')}. " in passed_on
     assert demo.SUMMARY_AUDIT.format(count=5) in lines
     audit = [line for line in lines if line.startswith("  ") and " UTC · " in line]
     continued = t("decision_continue")
