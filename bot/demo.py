@@ -4,8 +4,9 @@ The real Application runs against the in-process fake Telegram on a virtual cloc
 SQLite file. The clinic's provider opens the bot and sends an invitation; the scripted patient
 enrolls with its link, takes (or snoozes, skips, misses) each night's dose and answers the
 side-effect check-ins as they come. One answer is concerning: the alert reaches the provider's
-chat; they write back and decide. Both chats are printed as their people saw them, then a
-summary read from the database.
+chat; they write back and decide. Weeks in, the patient says a dentist gave them an opioid: the bot
+withholds LDN (no reminder, the night not counted) until the provider's decision the next morning
+lifts it. Both chats are printed as their people saw them, then a summary read from the database.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from bot.texts import t
 from bot.timing import reminder_at
 from bot.triage import EFFECTS
 from fake_telegram.core import FakeMessage, FakeTelegram, FakeUser
-from storage.models import AuditEntry, Dose, Report
+from storage.models import AuditEntry, Dose, Escalation, Report
 from storage.repositories import Repository
 
 # Every sentence the demo prints itself; the bot's own are in bot/texts.py.
@@ -48,7 +49,10 @@ LEGEND = (
 WEEK = "Week {number}"
 MISSED = "no answer by {time}: the night is recorded as missed"
 SUMMARY = "Summary, read from the bot's database:"
-SUMMARY_NIGHTS = "Nights: {taken} taken, {skipped} skipped, {missed} missed, of {total} reminded."
+SUMMARY_NIGHTS = (
+    "Nights: {taken} taken, {skipped} skipped, {missed} missed, of {total} reminded; "
+    "{withheld} not reminded while LDN was withheld."
+)
 SUMMARY_STEPS = "Steps reached:"
 SUMMARY_STEP = "  step {step}: {dose}, from {day}"
 SUMMARY_CURRENT = "Current dose: {dose}."
@@ -58,14 +62,28 @@ SUMMARY_CHECKINS = (
     "care team."
 )
 SUMMARY_ESCALATIONS = "Escalations raised: {count}."
-SUMMARY_ESCALATION = "  #{id} {tier}, {day} {time}: {reasons}. {outcome}"
-SUMMARY_DECIDED = "{decision} by {who}, {minutes} min later."
+SUMMARY_ESCALATION = "  #{id} {tier}, {day} {time}: {reasons}. {stop}{outcome}"
+# The safety stop each alert put in force until a provider decided (its `stop` column).
+SUMMARY_STOP = {
+    "withhold": "LDN withheld, {nights} not reminded. ",
+    "hold": "Next increase held. ",
+}
+SUMMARY_DECIDED = "{decision} by {who}, {after} later."
+SUMMARY_LIFTED = "Withhold lifted by {who} on {day} {time}, {after} later: {decision}."
+SUMMARY_MINUTES = "{minutes} min"
+SUMMARY_HOURS = "{hours} h {minutes} min"
 SUMMARY_UNDECIDED = "Not decided yet ({status})."
 SUMMARY_AUDIT = "Audit trail, who did what: {count} entries."
 SUMMARY_AUDIT_LINE = "  {day} {time} UTC · {who} · {action}"
 AUDIT_MESSAGE = "wrote to the patient, replying to alert #{id}"
 AUDIT_DECISION = "{decision} (alert #{id})"
 WHO = "{name} (user {id})"
+NIGHTS_COUNT = {1: "1 night"}
+NIGHTS_MANY = "{n} nights"
+NOT_REMINDED = (
+    "no reminder at {time}: LDN is withheld, and the night does not count toward the step"
+)
+NO_BUTTON = "The script expected a message with {button} at {when:%Y-%m-%d %H:%M} UTC: none came"
 WALL_TIME = "(demo ran in {seconds:.1f} s of real time)"
 REFUSED = "The fake Telegram refused a request of the bot: {method}: {why}"
 DEFAULT_SEED = 7
@@ -84,6 +102,7 @@ STEP_NIGHTS = 14  # the 0.5 mg plan's nights on each dose
 
 # What the patient does each night. The first week shows every kind; the rest are placed by seed.
 TAKEN, SNOOZED, LATE, SKIPPED, MISSED_NIGHT = "taken", "snoozed", "late", "skipped", "missed"
+WITHHELD = "withheld"  # the bot withholds LDN: no reminder comes, and the night does not count
 FIRST_WEEK_PATTERN = (TAKEN, SNOOZED, TAKEN, SKIPPED, MISSED_NIGHT, TAKEN, LATE)
 LATER_EXCEPTIONS = (SNOOZED,) * 7 + (LATE,) * 2 + (SKIPPED,) * 3 + (MISSED_NIGHT,) * 2
 
@@ -122,6 +141,20 @@ DOCTOR_REPLY = (
 )
 DOCTOR_READS_AFTER = 8  # minutes after the alert arrives
 
+# Weeks in, out of the blue, the patient tells the bot of an opioid (DOMAIN.md, "Withhold or hold").
+WITHHELD_NIGHT = 51  # 0-based: Wed 22 Apr, week 8; no step-up or check-in that night or the next
+REPORT_AT = time(13, 5)  # local: home from the dentist
+OPIOID_REPORT = (
+    "Had a tooth out this morning and the dentist gave me tramadol for the pain, just for today."
+)
+DOCTOR_SEES_AFTER = 12  # minutes: the provider acknowledges the alert, and decides tomorrow
+DOCTOR_DECIDES_AT = time(9, 30)  # local, the next morning
+DOCTOR_WITHHOLD_REPLY = (
+    "Thanks for telling us, and for taking no LDN last night: it blocks tramadol. If you've had "
+    "no tramadol since yesterday, take your usual dose tonight. If you need more painkillers, "
+    "tell me here first."
+)
+
 
 def demo_settings(database_url: str, *, care_team: bool = False) -> Settings:
     """Fixed settings, every one given, so no environment or .env can change the demo.
@@ -159,23 +192,32 @@ def pattern(seed: int, nights: int = NIGHTS) -> list[str]:
     rng = random.Random(seed)
     kinds = list(FIRST_WEEK_PATTERN) + [TAKEN] * (nights - FIRST_WEEK)
     # Never the last night: a missed night shows its consequence in the next night's reminder.
+    # Nor the withheld night or the one after it, the first reminder back: taken, as told.
+    quiet = {WITHHELD_NIGHT, WITHHELD_NIGHT + 1}
     for night, kind in zip(
-        rng.sample(range(FIRST_WEEK, nights - 1), len(LATER_EXCEPTIONS)),
+        rng.sample(
+            [n for n in range(FIRST_WEEK, nights - 1) if n not in quiet], len(LATER_EXCEPTIONS)
+        ),
         LATER_EXCEPTIONS,
         strict=True,
     ):
         kinds[night] = kind
+    if WITHHELD_NIGHT < nights:
+        kinds[WITHHELD_NIGHT] = WITHHELD
     return kinds
 
 
 def step_ups(kinds: Sequence[str]) -> list[int]:
-    """The nights (0-based) each step after the first begins on: a step counts nights taken."""
+    """The nights (0-based) each step after the first begins on: a step counts nights taken.
+
+    Skipped, missed and withheld nights are nights without LDN: they do not count.
+    """
     starts, counted = [], 0
     for number, kind in enumerate(kinds):
         if counted == STEP_NIGHTS:
             starts.append(number)
             counted = 0
-        if kind not in (SKIPPED, MISSED_NIGHT):
+        if kind not in (SKIPPED, MISSED_NIGHT, WITHHELD):
             counted += 1
     return starts
 
@@ -203,14 +245,19 @@ class DemoResult:
     """What the demo did and what the database says about it, for the tests."""
 
     kinds: list[str]
-    counts: dict[str, int]
+    counts: dict[str, int]  # nights by status, and "withheld": those not reminded
     steps: list[tuple[int, date]]
     current_mg: str
     telegram: FakeTelegram
     checkins: dict[str, int] = field(default_factory=dict)
-    escalations: list[tuple[str, str, str | None, int | None]] = field(default_factory=list)
+    # tier, status, decision, decided by, and the stop it put in force
+    escalations: list[tuple[str, str, str | None, int | None, str | None]] = field(
+        default_factory=list
+    )
+    withheld: list[date] = field(default_factory=list)  # nights not reminded
     audit: list[tuple[int, str]] = field(default_factory=list)
     invite_code: str = ""
+    alert_at_once: bool = False  # the opioid alert was there before any dispatcher round
 
 
 class ScriptedUser:
@@ -235,13 +282,17 @@ class ScriptedUser:
         self.view.tapped(current.label_starting(label), self.who)
         await self.sim.tap(self.user, current, label)
 
-    async def tap_reminder(self, label: str) -> None:
-        """Press a button on the newest message that has the dose buttons."""
-        await self.tap(label, self.newest_with(t("button_taken")))
+    async def tap_reminder(self, label: str, since: datetime) -> None:
+        """Press a button on the newest message sent `since` that has the dose buttons."""
+        await self.tap(label, self.newest_with(t("button_taken"), since))
 
-    def newest_with(self, button: str) -> FakeMessage:
-        """The newest message in the chat that still has this button."""
-        return next(m for m in reversed(self.user.messages()) if button in m.buttons())
+    def newest_with(self, button: str, since: datetime | None = None) -> FakeMessage:
+        """The newest message in the chat that still has this button (sent `since`, if given)."""
+        after = since.timestamp() if since is not None else 0
+        found = [m for m in self.user.messages() if button in m.buttons() and m.date >= after]
+        if not found:
+            raise AssertionError(NO_BUTTON.format(button=button, when=self.sim.clock.now()))
+        return found[-1]
 
     async def wait(self, minutes: float) -> None:
         await self.sim.run_until(self.sim.clock.now() + timedelta(minutes=minutes))
@@ -320,25 +371,63 @@ async def provider_decides(doctor: ScriptedUser) -> None:
     await doctor.tap(t("button_decide_continue"), alert)
 
 
+async def opioid_report(patient: ScriptedUser, doctor: ScriptedUser, night: date) -> bool:
+    """Out of the blue, the patient tells of an opioid; the provider sees the alert; /today.
+
+    Return whether the alert was in the provider's chat as soon as the patient's message was
+    answered, before any round of the dispatcher.
+    """
+    await patient.sim.run_until(_local(night, REPORT_AT))
+    await patient.say(OPIOID_REPORT)
+    at_once = any(OPIOID_REPORT in (m.text or "") for m in doctor.user.messages())
+    await doctor.wait(DOCTOR_SEES_AFTER)
+    await doctor.tap(t("button_decide_ack"), withhold_alert(doctor))
+    await patient.sim.run_until(_local(night, time(19, 0)))
+    await patient.say("/today")
+    return at_once
+
+
+async def provider_lifts(doctor: ScriptedUser, day: date) -> None:
+    """The next morning: the provider writes to the patient, then lets the plan go on."""
+    await doctor.sim.run_until(_local(day, DOCTOR_DECIDES_AT))
+    alert = withhold_alert(doctor)
+    await doctor.reply(alert, DOCTOR_WITHHOLD_REPLY)
+    await doctor.wait(1)
+    await doctor.tap(t("button_decide_continue"), alert)
+
+
+def withhold_alert(doctor: ScriptedUser) -> FakeMessage:
+    """The alert the patient's opioid report raised: the newest one that names it."""
+    return next(
+        m
+        for m in reversed(doctor.user.messages())
+        if (m.text or "").startswith(t("tier_urgent")) and OPIOID_REPORT in (m.text or "")
+    )
+
+
+def _local(day: date, at: time) -> datetime:
+    return datetime.combine(day, at, ZONE).astimezone(UTC)
+
+
 async def live_night(patient: ScriptedUser, night: date, kind: str, rng: random.Random) -> None:
     """One bedtime: the reminder, and what the patient does about it."""
     bedtime = bedtime_on(night)
     sim = patient.sim
     if kind == TAKEN:
         await sim.run_until(bedtime + timedelta(minutes=rng.randint(1, 25)))
-        await patient.tap_reminder(t("button_taken"))
+        await patient.tap_reminder(t("button_taken"), bedtime)
     elif kind == SNOOZED:
         await sim.run_until(bedtime + timedelta(minutes=rng.randint(1, 5)))
-        await patient.tap_reminder(t("button_snooze"))
+        await patient.tap_reminder(t("button_snooze"), bedtime)
         await patient.wait(30 + rng.randint(1, 10))
-        await patient.tap_reminder(t("button_taken"))
+        await patient.tap_reminder(t("button_taken"), bedtime)
     elif kind == LATE:  # no answer until the follow-up, then Taken on it
         await sim.run_until(bedtime + timedelta(minutes=30 + rng.randint(1, 15)))
-        await patient.tap_reminder(t("button_taken"))
+        await patient.tap_reminder(t("button_taken"), bedtime)
     elif kind == SKIPPED:
         await sim.run_until(bedtime + timedelta(minutes=rng.randint(1, 20)))
-        await patient.tap_reminder(t("button_skip"))
-    # MISSED_NIGHT: no answer at all.
+        await patient.tap_reminder(t("button_skip"), bedtime)
+    # MISSED_NIGHT: no answer at all. WITHHELD: no reminder comes.
 
 
 async def play(seed: int, full: bool, out: Callable[[str], None], database_url: str) -> DemoResult:
@@ -366,7 +455,7 @@ async def play(seed: int, full: bool, out: Callable[[str], None], database_url: 
         await enroll(patient, code)
         first_night = START.astimezone(ZONE).date()
         printer.full(view.take(), ZONE)
-        checkins = 0
+        checkins, alert_at_once = 0, False
         today_night = step_ups(kinds)[0]  # the patient asks /today on the first step-up evening
         for number, kind in enumerate(kinds):
             night = first_night + timedelta(days=number)
@@ -377,6 +466,12 @@ async def play(seed: int, full: bool, out: Callable[[str], None], database_url: 
             if number == today_night:
                 await sim.run_until(datetime.combine(night, time(19, 0), ZONE).astimezone(UTC))
                 await patient.say("/today")
+                parts.append((view.take(), False))
+            if number == WITHHELD_NIGHT + 1:
+                await provider_lifts(doctor, night)
+                parts.append((view.take(), False))
+            if kind == WITHHELD:
+                alert_at_once = await opioid_report(patient, doctor, night)
                 parts.append((view.take(), False))
             if await check_in(patient, night, answering):
                 checkins += 1
@@ -389,8 +484,11 @@ async def play(seed: int, full: bool, out: Callable[[str], None], database_url: 
             await live_night(patient, night, kind, rng)
             morning = datetime.combine(night + timedelta(days=1), time(9, 0), ZONE)
             await sim.run_until(morning.astimezone(UTC))
-            row = await _night_row(sim, night)
-            if row.status == "missed":
+            row, withheld = await _night_row(sim, night)
+            if row is None:
+                assert withheld, f"no row for {night}, and LDN is not withheld"
+                view.note(bedtime_on(night), NOT_REMINDED.format(time=BEDTIME))
+            elif row.status == "missed":
                 cutoff = row.cutoff_at.astimezone(ZONE)
                 view.note(row.cutoff_at, MISSED.format(time=f"{cutoff:%H:%M}"))
             lines = view.take()
@@ -402,17 +500,17 @@ async def play(seed: int, full: bool, out: Callable[[str], None], database_url: 
                     printer.compact(lines, ZONE)
         result = await summarise(sim, kinds, out)
         result.invite_code = code
+        result.alert_at_once = alert_at_once
     return result
 
 
-async def _night_row(sim: Simulation, night: date) -> Dose:
+async def _night_row(sim: Simulation, night: date) -> tuple[Dose | None, bool]:
+    """The night's row, if it was planned, and whether LDN is withheld now."""
     async with sim.services.db.session() as session:
         repo = Repository(session)
         patient = await repo.patient_by_user(PATIENT_ID)
         assert patient is not None
-        row = await repo.dose_on(patient.id, night)
-        assert row is not None, f"no row for {night}"
-        return row
+        return await repo.dose_on(patient.id, night), patient.withheld_at is not None
 
 
 # The summary
@@ -439,6 +537,15 @@ async def summarise(sim: Simulation, kinds: list[str], out: Callable[[str], None
         )
     reminded = [r for r in rows if r.status != "scheduled"]
     counts = {s: sum(r.status == s for r in reminded) for s in ("taken", "skipped", "missed")}
+    # Nights with no row between the first and the last: their bedtime passed while LDN was
+    # withheld, and nobody was reminded.
+    planned = {r.night for r in rows}
+    withheld = [
+        night
+        for offset in range((reminded[-1].night - reminded[0].night).days)
+        if (night := reminded[0].night + timedelta(days=offset)) not in planned
+    ]
+    counts["withheld"] = len(withheld)
     steps: dict[int, Dose] = {}
     for row in reminded:
         steps.setdefault(row.step, row)
@@ -455,6 +562,8 @@ async def summarise(sim: Simulation, kinds: list[str], out: Callable[[str], None
             dose=messages.dose_words(last.dose_mg, last.capsules, last.capsule_mg)
         )
     )
+    # Words typed out of the blue are kept as reports too, for the history: not check-ins.
+    reports = [r for r in reports if r.kind != "message"]
     answered = [r for r in reports if r.status == "done"]
     checkins = {
         "sent": sum(r.sent_at is not None for r in reports),
@@ -467,26 +576,7 @@ async def summarise(sim: Simulation, kinds: list[str], out: Callable[[str], None
     out(SUMMARY_CHECKINS.format(**checkins))
     out(SUMMARY_ESCALATIONS.format(count=len(escalations)))
     for escalation in escalations:
-        raised = escalation.created_at.astimezone(ZONE)
-        if escalation.decision is not None and escalation.decided_at is not None:
-            outcome = SUMMARY_DECIDED.format(
-                decision=t(f"decision_{escalation.decision}"),
-                who=_who(names, escalation.decided_by),
-                minutes=int((escalation.decided_at - escalation.created_at).total_seconds() // 60),
-            )
-        else:
-            outcome = SUMMARY_UNDECIDED.format(status=t(f"cl_status_{escalation.status}"))
-        reasons = "; ".join(reason_text(code, effect) for code, effect in escalation.reasons)
-        out(
-            SUMMARY_ESCALATION.format(
-                id=escalation.id,
-                tier=t(f"cl_tier_{escalation.tier}"),
-                day=messages.day(raised.date()),
-                time=f"{raised:%H:%M}",
-                reasons=reasons,
-                outcome=outcome,
-            )
-        )
+        out(_escalation_line(escalation, names, withheld))
     out(SUMMARY_AUDIT.format(count=len(audit)))
     for entry in audit:
         if entry.action == "message":
@@ -511,9 +601,59 @@ async def summarise(sim: Simulation, kinds: list[str], out: Callable[[str], None
         current_mg=messages.mg(last.dose_mg),
         telegram=sim.telegram,
         checkins=checkins,
-        escalations=[(e.tier, e.status, e.decision, e.decided_by) for e in escalations],
+        escalations=[(e.tier, e.status, e.decision, e.decided_by, e.stop) for e in escalations],
         audit=[(e.actor_user_id, e.action) for e in audit],
+        withheld=withheld,
     )
+
+
+def _escalation_line(escalation: Escalation, names: dict[int, str], withheld: list[date]) -> str:
+    """One alert: when, why, the stop it put in force, and who decided (lifting it) when."""
+    raised = escalation.created_at.astimezone(ZONE)
+    decided = escalation.decision is not None and escalation.decided_at is not None
+    stop = ""
+    if escalation.stop in SUMMARY_STOP:
+        # The nights whose bedtime came while this alert's stop stood, before its decision.
+        until = escalation.decided_at if decided else None
+        nights = sum(
+            escalation.created_at <= bedtime_on(night)
+            and (until is None or bedtime_on(night) < until)
+            for night in withheld
+        )
+        stop = SUMMARY_STOP[escalation.stop].format(nights=_nights(nights))
+    if decided:
+        assert escalation.decision is not None and escalation.decided_at is not None
+        lifted = escalation.stop == "withhold" and escalation.decision != "pause"
+        when = escalation.decided_at.astimezone(ZONE)
+        outcome = (SUMMARY_LIFTED if lifted else SUMMARY_DECIDED).format(
+            decision=t(f"decision_{escalation.decision}"),
+            who=_who(names, escalation.decided_by),
+            after=_after(escalation.decided_at - escalation.created_at),
+            day=messages.day(when.date()),
+            time=f"{when:%H:%M}",
+        )
+    else:
+        outcome = SUMMARY_UNDECIDED.format(status=t(f"cl_status_{escalation.status}"))
+    return SUMMARY_ESCALATION.format(
+        id=escalation.id,
+        tier=t(f"cl_tier_{escalation.tier}"),
+        day=messages.day(raised.date()),
+        time=f"{raised:%H:%M}",
+        reasons="; ".join(reason_text(code, effect) for code, effect in escalation.reasons),
+        stop=stop,
+        outcome=outcome,
+    )
+
+
+def _after(elapsed: timedelta) -> str:
+    minutes = int(elapsed.total_seconds() // 60)
+    if minutes < 120:
+        return SUMMARY_MINUTES.format(minutes=minutes)
+    return SUMMARY_HOURS.format(hours=minutes // 60, minutes=minutes % 60)
+
+
+def _nights(count: int) -> str:
+    return NIGHTS_COUNT.get(count) or NIGHTS_MANY.format(n=count)
 
 
 def run(seed: int = DEFAULT_SEED, full: bool = False, out: Callable[[str], None] = print) -> int:

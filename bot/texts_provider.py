@@ -88,6 +88,7 @@ PROVIDER_TEXTS: dict[str, str] = {
     "cl_reason_lasting": "{subject} for over 4 weeks on this dose",
     "cl_reason_flag": "red flag: {subject}",
     "cl_reason_words": "their words mention {subject}",
+    "cl_reason_words_unread": "their own words, which the bot can't judge",
     "cl_reason_screening": "screening: {subject}",
     "cl_reason_expected": "mild {subject}",
     "cl_reason_missed_three": "three nights in a row missed or skipped",

@@ -7,7 +7,7 @@ import logging
 import re
 import subprocess
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -57,6 +57,21 @@ def first_text(message: FakeMessage) -> str:
     return (message.history[0] if message.history else message.text) or ""
 
 
+def urgent_alerts(result: DemoResult, chat_id: int, words: str) -> list[FakeMessage]:
+    """The urgent alerts in a chat that quote the patient's `words`."""
+    return [
+        m
+        for m in result.telegram.messages(chat_id)
+        if first_text(m).startswith(t("tier_urgent")) and words in first_text(m)
+    ]
+
+
+def nausea_alerts(result: DemoResult, chat_id: int) -> list[FakeMessage]:
+    words = demo.CHECKIN_ANSWERS[demo.ALERTING].words
+    assert words is not None
+    return urgent_alerts(result, chat_id, words)
+
+
 @pytest.fixture(scope="module")
 def played(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoResult, list[str]]:
     """The brief demo, run once for the module (it takes a few seconds of rate-limited sends)."""
@@ -80,9 +95,12 @@ def test_demo_summary_counts_what_the_script_did(
         "taken": answered_taken,
         "skipped": kinds.count(demo.SKIPPED),
         "missed": kinds.count(demo.MISSED_NIGHT),
+        "withheld": kinds.count(demo.WITHHELD),
     }
     assert result.counts["missed"] == 3 and result.counts["skipped"] == 4
-    summary = demo.SUMMARY_NIGHTS.format(total=len(kinds), **result.counts)
+    assert result.counts["withheld"] == 1
+    # The withheld night was never reminded: it is not among the nights reminded.
+    summary = demo.SUMMARY_NIGHTS.format(total=len(kinds) - 1, **result.counts)
     assert summary in lines
 
 
@@ -91,10 +109,17 @@ def test_demo_reaches_every_step_on_the_plans_dates(
 ) -> None:
     result, lines = played
     # The provider let the plan go on the evening the alert came: no night was held.
-    # A step counts the nights taken: each skipped or missed night puts the next step a night on.
+    # A step counts the nights taken: each skipped, missed or withheld night puts the next step
+    # a night on.
     starts = [FIRST_NIGHT] + [FIRST_NIGHT + timedelta(days=n) for n in demo.step_ups(result.kinds)]
     assert result.steps == list(enumerate(starts[:STEPS], start=1))
     assert demo.step_ups(result.kinds)[5] > 84  # later than the calendar alone would say
+    # Had the withheld night counted, every step after it would have come a night sooner.
+    counted = [demo.TAKEN if k == demo.WITHHELD else k for k in result.kinds]
+    after = [n for n in demo.step_ups(result.kinds) if n > demo.WITHHELD_NIGHT]
+    assert after and [n - 1 for n in after] == [
+        n for n in demo.step_ups(counted) if n > demo.WITHHELD_NIGHT
+    ]
     assert result.current_mg == "4.5"
     assert demo.SUMMARY_CURRENT.format(dose=words("4.5", 3, "1.5")) in lines
     assert not any(t("reminder_held") in line for line in lines)
@@ -165,7 +190,7 @@ def test_brief_demo_still_shows_every_night(played: tuple[DemoResult, list[str]]
     assert len(nights) + len(checkins) + sum(t("checkin_later") in line for line in compact) == len(
         compact
     )
-    assert len(lines) < 600
+    assert len(lines) < 680  # the two alerts and the withheld day, in full, are most of it
 
 
 def test_demo_made_no_request_telegram_would_refuse(played: tuple[DemoResult, list[str]]) -> None:
@@ -282,7 +307,7 @@ def test_demo_patient_answers_the_check_ins_as_they_come(
     off = [
         Hold(FIRST_NIGHT + timedelta(days=n), FIRST_NIGHT + timedelta(days=n + 1), "off")
         for n, kind in enumerate(result.kinds)
-        if kind in (demo.SKIPPED, demo.MISSED_NIGHT)
+        if kind in (demo.SKIPPED, demo.MISSED_NIGHT, demo.WITHHELD)
     ]
     due = [
         night
@@ -370,11 +395,7 @@ def test_demo_concerning_answer_alerts_the_providers_chat_with_decision_buttons(
     for row in rows:
         assert any(line.endswith(f"{chat_view.GUTTER} {row}") for line in block), row
     # In the fake Telegram: the alert went to the provider's chat alone, with every decision.
-    [sent] = [
-        m
-        for m in result.telegram.messages(demo.DOCTOR_ID)
-        if first_text(m).startswith(t("tier_urgent"))
-    ]
+    [sent] = nausea_alerts(result, demo.DOCTOR_ID)
     markup = sent.params["reply_markup"]["inline_keyboard"]
     assert [b["text"] for row in markup for b in row] == [
         t(f"button_decide_{a}") for a in callbacks.DECISIONS
@@ -413,11 +434,7 @@ def test_demo_provider_writes_back_decides_and_the_patient_is_told(
     assert lines[edit + 1].endswith(chat_view.REMOVED.format(line=t("alert_held").strip()))
     assert chat_view.ADDED.format(line=decided_line.split("@")[0]) in lines[edit + 2]
     assert lines[edit + 3].endswith(chat_view.REMOVED.format(line=t("alert_reply_hint")))
-    [alert_now] = [
-        m
-        for m in result.telegram.messages(demo.DOCTOR_ID)
-        if first_text(m).startswith(t("tier_urgent"))
-    ]
+    [alert_now] = nausea_alerts(result, demo.DOCTOR_ID)
     assert alert_now.buttons() == [] and t("decision_continue") in (alert_now.text or "")
     # The patient's chat has both, word for word.
     said = [m.text for m in result.telegram.messages(demo.PATIENT_ID)]
@@ -429,28 +446,216 @@ def test_demo_summary_reads_the_care_loop_from_the_database(
     played: tuple[DemoResult, list[str]],
 ) -> None:
     result, lines = played
-    # The patient's words alone, later on, reach the provider too; nobody has answered yet.
+    # The nausea held the increase; the opioid withheld LDN; the patient's words alone, later
+    # on, reach the provider too and stop nothing; nobody has answered those yet.
     assert result.escalations == [
-        ("urgent", "decided", "continue", demo.DOCTOR_ID),
-        ("routine", "open", None, None),
+        ("urgent", "decided", "continue", demo.DOCTOR_ID, "hold"),
+        ("urgent", "decided", "continue", demo.DOCTOR_ID, "withhold"),
+        ("routine", "open", None, None, None),
     ]
-    assert result.audit == [(demo.DOCTOR_ID, "message"), (demo.DOCTOR_ID, "continue")]
-    assert demo.SUMMARY_ESCALATIONS.format(count=2) in lines
+    assert result.audit == [
+        (demo.DOCTOR_ID, "message"),
+        (demo.DOCTOR_ID, "continue"),
+        (demo.DOCTOR_ID, "ack"),
+        (demo.DOCTOR_ID, "message"),
+        (demo.DOCTOR_ID, "continue"),
+    ]
+    assert demo.SUMMARY_ESCALATIONS.format(count=3) in lines
     [escalation] = [line for line in lines if line.startswith("  #1 ")]
     assert t("cl_tier_urgent") in escalation
     assert reason_text("severe_stomach", "stomach") in escalation
     who = demo.WHO.format(name=demo.DOCTOR, id=demo.DOCTOR_ID)
     assert escalation.endswith(
-        demo.SUMMARY_DECIDED.format(
-            decision=t("decision_continue"), who=who, minutes=demo.DOCTOR_READS_AFTER + 2
+        demo.SUMMARY_STOP["hold"]
+        + demo.SUMMARY_DECIDED.format(
+            decision=t("decision_continue"),
+            who=who,
+            after=demo.SUMMARY_MINUTES.format(minutes=demo.DOCTOR_READS_AFTER + 2),
         )
     )
-    assert demo.SUMMARY_AUDIT.format(count=2) in lines
+    # The words alone are named as such, not as a red flag about "unread".
+    [passed_on] = [line for line in lines if line.startswith("  #3 ")]
+    assert f": {t('cl_reason_words_unread')}. " in passed_on
+    assert demo.SUMMARY_AUDIT.format(count=5) in lines
     audit = [line for line in lines if line.startswith("  ") and " UTC · " in line]
+    continued = t("decision_continue")
     assert [line.split(" · ", 1)[1] for line in audit] == [
         f"{who} · {demo.AUDIT_MESSAGE.format(id=1)}",
-        f"{who} · {demo.AUDIT_DECISION.format(decision=t('decision_continue'), id=1)}",
+        f"{who} · {demo.AUDIT_DECISION.format(decision=continued, id=1)}",
+        f"{who} · {demo.AUDIT_DECISION.format(decision=t('decision_ack'), id=2)}",
+        f"{who} · {demo.AUDIT_MESSAGE.format(id=2)}",
+        f"{who} · {demo.AUDIT_DECISION.format(decision=continued, id=2)}",
     ]
+
+
+# The withhold in the demo: an opioid reported out of the blue, and the provider lifting it
+
+REPORTED = FIRST_NIGHT + timedelta(days=demo.WITHHELD_NIGHT)  # the day the patient tells
+LIFTED = REPORTED + timedelta(days=1)  # the provider's decision, the next morning
+
+
+def at_local(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), demo.ZONE)
+
+
+def patient_messages(result: DemoResult, since: datetime, until: datetime) -> list[FakeMessage]:
+    """The bot's messages to the patient sent in [since, until)."""
+    return [
+        m
+        for m in result.telegram.messages(demo.PATIENT_ID)
+        if since.timestamp() <= m.date < until.timestamp()
+    ]
+
+
+def reminders(messages: list[FakeMessage]) -> list[FakeMessage]:
+    """The nightly reminders among the bot's messages (a capsule switch's opens with its news)."""
+    return [m for m in messages if t("reminder", dose="").split(":")[0] in first_text(m)]
+
+
+def test_demo_patient_who_reports_an_opioid_is_told_at_once_not_to_take_ldn(
+    played: tuple[DemoResult, list[str]],
+) -> None:
+    result, lines = played
+    assert result.kinds[demo.WITHHELD_NIGHT] == demo.WITHHELD
+    typed = lines.index(
+        f"{demo.REPORT_AT:%H:%M}  " + chat_view.TYPED.format(text=demo.OPIOID_REPORT)
+    )
+    withhold = "\n\n".join(
+        (t("concern_withhold"), t("concern_sent"), t("concern_unwell", emergency="911"))
+    )
+    told = patient_said(lines, withhold)
+    assert told == typed + 1 and lines[told].startswith(f"{demo.REPORT_AT:%H:%M}  ")
+    # In the patient's chat, word for word, the moment they wrote.
+    [answer] = [
+        m
+        for m in patient_messages(result, at_local(REPORTED, 13), at_local(REPORTED, 14))
+        if m.text == withhold
+    ]
+    assert answer.date == int(at_local(REPORTED, 13, 5).timestamp())
+    # That evening, /today says the same: no dose tonight.
+    today = lines.index("19:00  " + chat_view.TYPED.format(text="/today"), typed)
+    assert lines[today + 1] == "19:00  " + t("stop_withheld").splitlines()[0]
+    assert not any(t("reminder", dose="").split(":")[0] in line for line in lines[typed:today])
+
+
+def test_demo_opioid_alert_reaches_the_provider_at_once_with_what_the_patient_was_told(
+    played: tuple[DemoResult, list[str]],
+) -> None:
+    result, lines = played
+    # Delivered while the patient's message was handled: no dispatcher round was needed.
+    assert result.alert_at_once
+    [alert] = urgent_alerts(result, demo.DOCTOR_ID, demo.OPIOID_REPORT)
+    assert alert.date == int(at_local(REPORTED, 13, 5).timestamp())
+    text = first_text(alert)
+    assert t("cl_alert_withheld").strip() in text
+    told = t("cl_alert_told", what=t("cl_alert_told_withhold"))
+    assert told in text
+    assert t("alert_words", words=demo.OPIOID_REPORT) in text
+    markup = alert.params["reply_markup"]["inline_keyboard"]
+    assert [b["text"] for row in markup for b in row] == [
+        t(f"button_decide_{a}") for a in callbacks.DECISIONS
+    ]
+    # The printed provider's chat shows it in the same minute as the patient's words.
+    _, start = [i for i, line in enumerate(lines) if PROVIDER + t("tier_urgent") + " · " in line]
+    assert lines[start].startswith(f"{demo.REPORT_AT:%H:%M}  ")
+    assert any(line.endswith(f"{chat_view.GUTTER} {told}") for line in lines[start : start + 25])
+
+
+def test_demo_sends_no_reminder_while_ldn_is_withheld(
+    played: tuple[DemoResult, list[str]],
+) -> None:
+    result, lines = played
+    assert result.withheld == [REPORTED]
+    # The night before had its reminder; the withheld night none, at bedtime or after.
+    assert reminders(
+        patient_messages(result, at_local(REPORTED - timedelta(days=1), 22), at_local(REPORTED, 6))
+    )
+    assert reminders(patient_messages(result, at_local(REPORTED, 6), at_local(LIFTED, 6))) == []
+    assert any(line == "22:30  · " + demo.NOT_REMINDED.format(time=demo.BEDTIME) for line in lines)
+
+
+def test_demo_provider_lifts_the_withhold_next_day_and_the_patient_may_take_ldn_again(
+    played: tuple[DemoResult, list[str]],
+) -> None:
+    result, lines = played
+    reported = lines.index(
+        f"{demo.REPORT_AT:%H:%M}  " + chat_view.TYPED.format(text=demo.OPIOID_REPORT)
+    )
+    ack = lines.index(
+        f"13:{5 + demo.DOCTOR_SEES_AFTER:02}  "
+        + PROVIDER
+        + chat_view.TAPPED.format(label=t("button_decide_ack")),
+        reported,
+    )
+    decides = f"{demo.DOCTOR_DECIDES_AT:%H:%M}  "
+    reply = lines.index(
+        decides
+        + PROVIDER
+        + chat_view.REPLIED.format(sent=f"{demo.REPORT_AT:%H:%M}", text=demo.DOCTOR_WITHHOLD_REPLY),
+        ack,
+    )
+    relayed = lines.index(
+        decides + t("care_team_message", text=demo.DOCTOR_WITHHOLD_REPLY).splitlines()[0], reply
+    )
+    tap = next(
+        i
+        for i, line in enumerate(lines)
+        if i > relayed
+        and line.endswith(PROVIDER + chat_view.TAPPED.format(label=t("button_decide_continue")))
+    )
+    lifted = lines.index(lines[tap][:5] + "  " + t("decided_lifted"), tap)
+    assert lines[lifted + 2].strip() == t("decided_continue")
+    assert reported < ack < reply < relayed < tap < lifted
+    # In the patient's chat, the next morning: the care team's words, then the decision.
+    said = [m.text for m in patient_messages(result, at_local(LIFTED, 9), at_local(LIFTED, 10))]
+    assert said == [
+        t("care_team_message", text=demo.DOCTOR_WITHHOLD_REPLY),
+        "\n\n".join((t("decided_lifted"), t("decided_continue"))),
+    ]
+    # The alert itself says it was decided, and by whom.
+    [alert] = urgent_alerts(result, demo.DOCTOR_ID, demo.OPIOID_REPORT)
+    assert alert.buttons() == [] and t("decision_continue") in (alert.text or "")
+    assert t("cl_alert_withheld").strip() not in (alert.text or "")
+
+
+def test_demo_reminders_resume_after_the_withhold_is_lifted(
+    played: tuple[DemoResult, list[str]],
+) -> None:
+    result, _ = played
+    # The dose the patient was on before: the withheld night moved no step.
+    before = reminders(
+        patient_messages(result, at_local(REPORTED - timedelta(days=1), 22), at_local(REPORTED, 6))
+    )
+    [tonight] = reminders(
+        patient_messages(result, at_local(LIFTED, 6), at_local(LIFTED + timedelta(days=1), 6))
+    )
+    assert first_text(tonight) == first_text(before[0])
+    assert tonight.date == int(at_local(LIFTED, 22, 30).timestamp())
+    # And every night after it, to the end.
+    for offset in range(demo.WITHHELD_NIGHT + 1, len(result.kinds)):
+        night = FIRST_NIGHT + timedelta(days=offset)
+        sent = patient_messages(result, at_local(night, 6), at_local(night + timedelta(days=1), 6))
+        assert reminders(sent), night
+
+
+def test_demo_summary_lists_the_withhold_who_lifted_it_and_when(
+    played: tuple[DemoResult, list[str]],
+) -> None:
+    _, lines = played
+    [escalation] = [line for line in lines if line.startswith("  #2 ")]
+    assert f"{messages.day(REPORTED)} {demo.REPORT_AT:%H:%M}: " in escalation
+    assert reason_text("words_opioids", "opioids") in escalation
+    who = demo.WHO.format(name=demo.DOCTOR, id=demo.DOCTOR_ID)
+    assert escalation.endswith(
+        demo.SUMMARY_STOP["withhold"].format(nights="1 night")
+        + demo.SUMMARY_LIFTED.format(
+            who=who,
+            day=messages.day(LIFTED),
+            time="09:31",
+            after=demo.SUMMARY_HOURS.format(hours=20, minutes=26),
+            decision=t("decision_continue"),
+        )
+    )
 
 
 # The simulator
