@@ -487,7 +487,9 @@ TEXTS: dict[str, str] = {
         "care team. Until they reply, stay on this dose."
     ),
     # What the care team decided, as the patient hears it
-    "decided_ack": "Your care team has seen your answers and will be in touch if anything changes.",
+    "decided_ack": (
+        "Your care team has seen what you told me and will be in touch if anything changes."
+    ),
     "decided_continue": (
         "Your care team has reviewed your answers: carry on with your plan. /today shows "
         "tonight's dose."

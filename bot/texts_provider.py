@@ -99,7 +99,6 @@ PROVIDER_TEXTS: dict[str, str] = {
     "cl_reason_mild_mood": "mild low mood",
     "cl_reason_tolerance_unanswered": "tolerance check before the increase not answered",
     "cl_reason_resume_after_gap": "restarting after more than a week without LDN",
-    "cl_reason_words_unread": "words at the end of a check-in that need a person to read them",
     # What the reasons are about
     "cl_effect_sleep": "vivid dreams or poor sleep",
     "cl_effect_stomach": "nausea or upset stomach",
