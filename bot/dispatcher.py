@@ -94,9 +94,27 @@ class Dispatcher:
                 sent_at = dose.sent_at or claimed_at
                 await self._record_sent(repo, dose, "sending", sent_at=sent_at, since=claimed_at)
             elif action is Action.REMIND:
+                if dose.status == "scheduled" and await self._too_soon(repo, dose, now):
+                    return
                 await self._remind(repo, dose, now)
             elif action is Action.FOLLOW_UP:
                 await self._follow_up(repo, dose, now)
+
+    async def _too_soon(self, repo: Repository, dose: Dose, now: datetime) -> bool:
+        """Put off a reminder that a dose recorded since it was planned brings too close."""
+        patient = dose.patient
+        taken = await repo.latest_dose(patient.id, before=dose.night, statuses=("taken",))
+        if taken is None or not patient.receives_reminders:
+            return False
+        moment = nightly.last_dose_at(
+            taken.status, taken.remind_at, taken.sent_at, taken.answered_at, taken.cutoff_at, now
+        )
+        if not nightly.too_soon(now, moment):
+            return False
+        # Planned again, it goes to the first night far enough from that dose.
+        await self.reminders.replan(repo, patient)
+        await repo.commit()
+        return True
 
     async def _remind(self, repo: Repository, dose: Dose, now: datetime) -> None:
         patient, previous = dose.patient, dose.status

@@ -206,6 +206,11 @@ TEXTS: dict[str, str] = {
         "this dose until they reply."
     ),
     "reminder_held_provider": "Your care team asks you to stay on this dose for now.",
+    # Never two doses close together: a reminder put off
+    "reminder_put_off": (
+        "⏳ Your next reminder is on {day} at {time}. Your last dose was less than {hours} hours "
+        "before the new time, and LDN is taken once a day: never two doses close together."
+    ),
     "followup": "Just checking in: did you take tonight's {dose}?",
     "button_taken": "✅ Taken",
     "button_snooze": "⏰ Snooze 30 min",
