@@ -104,6 +104,19 @@ def too_soon(remind_at: datetime, last_dose: datetime | None) -> bool:
     return last_dose is not None and remind_at < last_dose + MIN_DOSE_GAP
 
 
+def buttoned(status: str, reminder_id: int | None, followup_id: int | None) -> tuple[int, ...]:
+    """The night's messages that still carry buttons, oldest first.
+
+    A snooze press takes the buttons off every message of the night and forgets their ids; the
+    reminder sent again after it, and its follow-up, carry them again. A missed night keeps one
+    button ("I did take it") on its newest message only.
+    """
+    if status not in ("sent", "missed"):
+        return ()
+    ids = sorted(m for m in (reminder_id, followup_id) if m is not None)
+    return tuple(ids[-1:]) if status == "missed" else tuple(ids)
+
+
 def judge_answer(
     status: str, answer: Answer, now: datetime, cutoff_at: datetime, snoozes: int
 ) -> Verdict:

@@ -59,6 +59,7 @@ class AnswerResult:
     chat_id: int | None = None
     other_message_ids: tuple[int, ...] = ()
     timezone: str | None = None
+    after_cutoff: bool = False  # recorded on a night already recorded missed: told, not taken now
 
 
 class Reminders:
@@ -420,8 +421,8 @@ class Reminders:
                 verdict=verdict,
                 status=dose.status,
                 chat_id=dose.patient.chat_id,
-                other_message_ids=tuple(
-                    m for m in (dose.reminder_message_id, dose.followup_message_id) if m is not None
+                other_message_ids=nightly.buttoned(
+                    dose.status, dose.reminder_message_id, dose.followup_message_id
                 ),
                 timezone=dose.patient.timezone,
             )
@@ -429,12 +430,16 @@ class Reminders:
                 return result
             if answer is Answer.SNOOZE:
                 until = now + nightly.SNOOZE
+                # The press takes the buttons off the night's messages: forget them, so that
+                # only the reminder sent again (and its follow-up) is ever edited after.
                 changed = await repo.claim(
                     dose.id,
                     dose.status,
                     status="snoozed",
                     snoozes=dose.snoozes + 1,
                     next_action_at=until,
+                    reminder_message_id=None,
+                    followup_message_id=None,
                 )
                 status = "snoozed"
             else:
@@ -451,7 +456,8 @@ class Reminders:
             if status == "skipped" or (status == "taken" and result.status == "missed"):
                 await self._counted(repo, dose.patient, dose.night, taken=status == "taken")
             await repo.commit()
-            return replace(result, status=status, snoozed_until=until)
+            late = result.status == "missed"
+            return replace(result, status=status, snoozed_until=until, after_cutoff=late)
 
     async def _counted(
         self, repo: Repository, patient: Patient, night: date, *, taken: bool

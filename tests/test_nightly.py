@@ -12,6 +12,7 @@ from bot.nightly import (
     Action,
     Answer,
     Verdict,
+    buttoned,
     due_action,
     is_late,
     judge_answer,
@@ -134,3 +135,26 @@ def test_a_reminder_less_than_twelve_hours_after_a_dose_is_too_soon() -> None:
     assert not too_soon(TAKEN_AT + MIN_DOSE_GAP, TAKEN_AT)
     assert not too_soon(TAKEN_AT + timedelta(hours=23), TAKEN_AT)  # a spring-forward night
     assert not too_soon(TAKEN_AT, None)  # no dose yet
+
+
+@pytest.mark.parametrize(
+    ("status", "reminder_id", "followup_id", "expected"),
+    [
+        ("sent", 10, 12, (10, 12)),
+        ("sent", 10, None, (10,)),
+        ("sent", None, 12, (12,)),  # the reminder may have gone out, its id unknown
+        # After a snooze the ids are forgotten, then the reminder sent again is newer.
+        ("sent", 20, None, (20,)),
+        ("missed", 10, 12, (12,)),  # one button, "I did take it", on the newest
+        ("missed", 10, None, (10,)),
+        ("missed", None, None, ()),  # never sent (the bot was down)
+        ("snoozed", None, None, ()),
+        ("scheduled", None, None, ()),
+        ("taken", 10, 12, ()),
+        ("skipped", 10, 12, ()),
+    ],
+)
+def test_buttoned_messages_are_those_a_press_or_the_cutoff_may_change(
+    status: str, reminder_id: int | None, followup_id: int | None, expected: tuple[int, ...]
+) -> None:
+    assert buttoned(status, reminder_id, followup_id) == expected

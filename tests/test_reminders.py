@@ -280,7 +280,7 @@ async def test_second_press_changes_nothing_and_answers_already(harness: Simulat
     assert len(user.messages()) == count
 
 
-async def test_press_on_last_nights_reminder_the_next_day_records_last_night(
+async def test_i_did_take_it_on_last_nights_missed_night_records_last_night(
     harness: Simulation,
 ) -> None:
     user = harness.telegram.user(106)
@@ -292,11 +292,15 @@ async def test_press_on_last_nights_reminder_the_next_day_records_last_night(
     assert (await night(harness, user, TONIGHT)).status == "missed"
     assert (await night(harness, user, tomorrow)).status == "sent"
 
-    await harness.tap(user, first, t("button_taken"))
+    await harness.tap(user, first_followup, t("button_took_it"))
 
+    assert last_toast(harness) == t("toast_taken")
     assert (await night(harness, user, TONIGHT)).status == "taken"
     assert (await night(harness, user, tomorrow)).status == "sent"
-    assert harness.telegram.message(user.id, first_followup.message_id).buttons() == []  # type: ignore[union-attr]
+    pressed = harness.telegram.message(user.id, first_followup.message_id)
+    assert pressed is not None and pressed.buttons() == []
+    assert pressed.text.endswith(f"\n\n{t('recorded_taken_late')}")  # type: ignore[union-attr]
+    assert harness.telegram.message(user.id, first.message_id).buttons() == []  # type: ignore[union-attr]
     # Tonight's reminder is still open to answer.
     assert harness.telegram.message(user.id, second.message_id).buttons() == DOSE_BUTTONS  # type: ignore[union-attr]
 
@@ -1112,3 +1116,94 @@ async def test_a_move_to_a_morning_dose_after_the_nights_dose_waits_a_day(
     [morning] = care.reminders_to(user)
     assert morning.text.startswith(_prefix("reminder_morning", dose=""))
     assert morning.date == int(bedtime(friday, time(7, 30)).timestamp())
+
+
+# A missed night's buttons
+
+
+async def test_a_missed_night_keeps_no_dose_buttons_only_i_did_take_it_on_its_newest_message(
+    harness: Simulation,
+) -> None:
+    user = harness.telegram.user(174)
+    await enroll(harness, user)
+    due = bedtime(TONIGHT)
+    await harness.run_until(due + CUTOFF - timedelta(seconds=1))
+    [reminder], [followup] = reminders(user), followups(user)
+    assert reminder.buttons() == DOSE_BUTTONS and followup.buttons() == DOSE_BUTTONS
+    count = len(user.messages())
+
+    await harness.run_until(due + CUTOFF)
+
+    row = await night(harness, user, TONIGHT)
+    assert row.status == "missed"
+    after_reminder = harness.telegram.message(user.id, reminder.message_id)
+    after_followup = harness.telegram.message(user.id, followup.message_id)
+    assert after_reminder is not None and after_followup is not None
+    assert after_reminder.buttons() == []
+    assert after_followup.buttons() == [t("button_took_it")]
+    assert after_followup.button_data(t("button_took_it")) == callbacks.dose(row.id, Answer.TAKEN)
+    # The texts stay as they were, and nothing new is sent in the night.
+    assert (after_reminder.text, after_followup.text) == (reminder.text, followup.text)
+    assert len(user.messages()) == count
+    assert harness.reminders_to(user) == []
+
+
+async def test_a_missed_night_after_a_snooze_changes_only_the_messages_with_buttons(
+    harness: Simulation,
+) -> None:
+    user = harness.telegram.user(175)
+    await enroll(harness, user)
+    due = bedtime(TONIGHT)
+    await harness.run_until(due + FOLLOWUP + timedelta(minutes=5))
+    first, [followup] = reminders(user)[0], followups(user)
+    await harness.tap(user, followup, t("button_snooze"))
+    await harness.run_until(due + FOLLOWUP + timedelta(minutes=5) + nightly.SNOOZE)
+    again = reminders(user)[-1]
+    assert again.message_id != first.message_id and again.buttons() == DOSE_BUTTONS
+
+    await harness.run_until(due + CUTOFF)
+
+    assert (await night(harness, user, TONIGHT)).status == "missed"
+    current = {m.message_id: m.buttons() for m in user.messages()}
+    assert current[first.message_id] == [] and current[followup.message_id] == []
+    assert current[again.message_id] == [t("button_took_it")]
+    # Only the one message that still had buttons was edited (the harness refuses any edit
+    # Telegram would answer "message is not modified").
+    edits = harness.telegram.calls("editMessageReplyMarkup")
+    assert [c.params["message_id"] for c in edits if c.ok][-1] == again.message_id
+
+
+async def test_a_missed_night_whose_buttons_cannot_be_changed_is_still_recorded(
+    harness: Simulation,
+) -> None:
+    user = harness.telegram.user(176)
+    await enroll(harness, user)
+    harness.telegram.fail("editMessageReplyMarkup", status=502, times=5)
+
+    await harness.run_until(bedtime(TONIGHT) + CUTOFF)
+
+    assert (await night(harness, user, TONIGHT)).status == "missed"
+    tomorrow = TONIGHT + timedelta(days=1)
+    assert (await night(harness, user, tomorrow)).status == "scheduled"
+    await harness.run_until(bedtime(tomorrow))
+    assert reminders(user)[-1].text == said(
+        t("reminder", dose=words("0.5", 1, "0.5")), t("reminder_missed_before")
+    )
+
+
+async def test_skip_pressed_on_a_missed_night_the_next_day_never_says_tomorrow(
+    harness: Simulation,
+) -> None:
+    user = harness.telegram.user(177)
+    await enroll(harness, user)
+    await harness.run_until(bedtime(TONIGHT) + CUTOFF + timedelta(hours=6))
+    [reminder] = reminders(user)
+    row = await night(harness, user, TONIGHT)
+
+    # A Skip button left on an older message (sent before the buttons were taken off).
+    toast = await forge(harness, user, reminder.message_id, callbacks.dose(row.id, Answer.SKIPPED))
+
+    assert toast == t("toast_skipped")
+    assert (await night(harness, user, TONIGHT)).status == "skipped"
+    pressed = harness.telegram.message(user.id, reminder.message_id)
+    assert pressed is not None and pressed.text.endswith(t("recorded_skipped_late"))
