@@ -19,7 +19,7 @@ from bot import callbacks, messages, nightly
 from bot.nightly import Answer
 from bot.settings import Settings
 from bot.simulation import Simulation, running
-from bot.texts import t
+from bot.texts import TEXTS, t
 from bot.timing import reminder_at
 from fake_telegram.core import FakeMessage, FakeUser
 from fake_telegram.transport import FakeRequest
@@ -1207,3 +1207,14 @@ async def test_skip_pressed_on_a_missed_night_the_next_day_never_says_tomorrow(
     assert (await night(harness, user, TONIGHT)).status == "skipped"
     pressed = harness.telegram.message(user.id, reminder.message_id)
     assert pressed is not None and pressed.text.endswith(t("recorded_skipped_late"))
+
+
+# The late reminder
+
+
+def test_no_text_tells_a_patient_to_check_with_the_care_team_before_a_late_dose() -> None:
+    # At 2 a.m. nobody answers: the rule must be one the patient can follow alone.
+    asks = [k for k, v in TEXTS.items() if "before taking it" in " ".join(v.lower().split())]
+    assert asks == []
+    # The late reminder's rule is the guide's: skip it if it's late, never two.
+    assert "never take two" in t("reminder_late", due="22:30", dose="1 mg").lower()
