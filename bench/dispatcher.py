@@ -57,6 +57,9 @@ class StubNotifier:
     async def clear_buttons(self, chat_id: int, message_id: int) -> None:
         return None
 
+    async def set_buttons(self, chat_id: int, message_id: int, buttons: object) -> None:
+        return None
+
     async def edit(self, chat_id: int, message_id: int, reply: Reply) -> None:
         return None
 

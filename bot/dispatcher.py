@@ -81,6 +81,9 @@ class Dispatcher:
             followup_sent = dose.followup_sent_at is not None
             action = nightly.due_action(dose.status, now, dose.cutoff_at, followup_sent)
             if action is Action.MISS:
+                buttoned = nightly.buttoned(
+                    dose.status, dose.reminder_message_id, dose.followup_message_id
+                )
                 if await repo.claim(dose.id, dose.status, status="missed", next_action_at=None):
                     # The night, what it means (a night off the step, a third in a row) and the
                     # next night planned on it are committed together.
@@ -88,15 +91,51 @@ class Dispatcher:
                     await repo.forget_unsent(dose.patient_id)
                     await self.reminders.plan_next_night(repo, dose.patient, backfill=True)
                     await repo.commit()
+                    await self._close_missed(dose.patient.chat_id, dose.id, buttoned)
             elif action is Action.RECOVER:
                 # The claim was made SENDING_TIMEOUT before the deadline it set.
                 claimed_at = dose.next_action_at - nightly.SENDING_TIMEOUT
                 sent_at = dose.sent_at or claimed_at
                 await self._record_sent(repo, dose, "sending", sent_at=sent_at, since=claimed_at)
             elif action is Action.REMIND:
+                if dose.status == "scheduled" and await self._too_soon(repo, dose, now):
+                    return
                 await self._remind(repo, dose, now)
             elif action is Action.FOLLOW_UP:
                 await self._follow_up(repo, dose, now)
+
+    async def _close_missed(self, chat_id: int, dose_id: int, buttoned: tuple[int, ...]) -> None:
+        """Take Taken, Snooze and Skip off a night recorded missed: no dose now, and never two.
+
+        Its newest message keeps one button, "I did take it", for a patient who took it and did
+        not say: a report of that night, never an invitation to take it now.
+        """
+        try:
+            for message_id in buttoned[:-1]:
+                await self.notifier.clear_buttons(chat_id, message_id)
+            if buttoned:
+                await self.notifier.set_buttons(
+                    chat_id, buttoned[-1], messages.took_it_buttons(dose_id)
+                )
+        except Exception:
+            # The night is recorded; old buttons left behind only record what the patient says.
+            log.exception("Could not take the buttons off missed dose %s", dose_id)
+
+    async def _too_soon(self, repo: Repository, dose: Dose, now: datetime) -> bool:
+        """Put off a reminder that a dose recorded since it was planned brings too close."""
+        patient = dose.patient
+        taken = await repo.latest_dose(patient.id, before=dose.night, statuses=("taken",))
+        if taken is None or not patient.receives_reminders:
+            return False
+        moment = nightly.last_dose_at(
+            taken.status, taken.remind_at, taken.sent_at, taken.answered_at, taken.cutoff_at, now
+        )
+        if not nightly.too_soon(now, moment):
+            return False
+        # Planned again, it goes to the first night far enough from that dose.
+        await self.reminders.replan(repo, patient)
+        await repo.commit()
+        return True
 
     async def _remind(self, repo: Repository, dose: Dose, now: datetime) -> None:
         patient, previous = dose.patient, dose.status

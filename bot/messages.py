@@ -105,3 +105,8 @@ def dose_buttons(dose_id: int) -> tuple[tuple[Button, ...], ...]:
             Button(t("button_skip"), callbacks.dose(dose_id, Answer.SKIPPED)),
         ),
     )
+
+
+def took_it_buttons(dose_id: int) -> tuple[tuple[Button, ...], ...]:
+    """A missed night's one button: the patient took it after all (said the next day)."""
+    return ((Button(t("button_took_it"), callbacks.dose(dose_id, Answer.TAKEN)),),)

@@ -17,6 +17,14 @@ MAX_SNOOZES = 3
 # know whether Telegram delivered it, so we count it as sent: never twice beats maybe twice, and the
 # night's follow-up still reaches the patient if it was lost.
 SENDING_TIMEOUT = timedelta(minutes=2)
+# LDN is taken once a day, and a missed dose is skipped, never made up with two close together. So
+# a night's reminder never comes sooner than this after the last dose taken (or reminded and still
+# open to take). Half a day is the usual line for a once-a-day medicine: a dose closer than that
+# to the next one is skipped. It is wide enough to catch a bedtime moved across 06:00 (05:30 taken,
+# then 06:30: the same morning), a flight east, or a move to a morning dose; and narrow enough that
+# an ordinary later or earlier bedtime, or a dose taken up to 11 hours after bedtime, never loses
+# the next night's reminder, even on the 23-hour night of a clock change.
+MIN_DOSE_GAP = timedelta(hours=12)
 
 OPEN = frozenset({"scheduled", "sending", "sent", "snoozed"})
 ANSWERED = frozenset({"taken", "skipped"})
@@ -68,6 +76,45 @@ def next_check(
 def is_late(remind_at: datetime, now: datetime) -> bool:
     """Say a reminder is late when it goes out well after its time."""
     return now - remind_at > LATE_AFTER
+
+
+def last_dose_at(
+    status: str,
+    remind_at: datetime,
+    sent_at: datetime | None,
+    answered_at: datetime | None,
+    cutoff_at: datetime,
+    now: datetime,
+) -> datetime | None:
+    """When a night's dose was taken, or may still be from: None for a night without one.
+
+    A press recorded after the night's cutoff ("I did take it", the next day) tells what happened
+    that night: it counts at the cutoff at the latest, not as a dose now. A night reminded and not
+    yet answered may be taken from now on.
+    """
+    if status == "taken":
+        return min(answered_at or cutoff_at, cutoff_at)
+    if status in ("sending", "sent", "snoozed"):
+        return max(sent_at or remind_at, now)
+    return None
+
+
+def too_soon(remind_at: datetime, last_dose: datetime | None) -> bool:
+    """Whether a reminder at `remind_at` would come too soon after the last dose."""
+    return last_dose is not None and remind_at < last_dose + MIN_DOSE_GAP
+
+
+def buttoned(status: str, reminder_id: int | None, followup_id: int | None) -> tuple[int, ...]:
+    """The night's messages that still carry buttons, oldest first.
+
+    A snooze press takes the buttons off every message of the night and forgets their ids; the
+    reminder sent again after it, and its follow-up, carry them again. A missed night keeps one
+    button ("I did take it") on its newest message only.
+    """
+    if status not in ("sent", "missed"):
+        return ()
+    ids = sorted(m for m in (reminder_id, followup_id) if m is not None)
+    return tuple(ids[-1:]) if status == "missed" else tuple(ids)
 
 
 def judge_answer(

@@ -17,7 +17,7 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot.views import Reply
+from bot.views import Button, Reply
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -55,6 +55,10 @@ class Notifier(Protocol):
     async def send(self, chat_id: int, reply: Reply, attempt: int = 0) -> int: ...
 
     async def clear_buttons(self, chat_id: int, message_id: int) -> None: ...
+
+    async def set_buttons(
+        self, chat_id: int, message_id: int, buttons: tuple[tuple[Button, ...], ...]
+    ) -> None: ...
 
     async def edit(self, chat_id: int, message_id: int, reply: Reply) -> None: ...
 
@@ -134,6 +138,17 @@ class TelegramNotifier:
             await self.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
         except TelegramError as exc:
             log.info("Could not clear buttons: %s", type(exc).__name__)
+
+    async def set_buttons(
+        self, chat_id: int, message_id: int, buttons: tuple[tuple[Button, ...], ...]
+    ) -> None:
+        """Put new buttons on an old message, its text untouched; a failure here loses nothing."""
+        try:
+            await self.bot.edit_message_reply_markup(
+                chat_id, message_id, reply_markup=keyboard(Reply("", buttons))
+            )
+        except TelegramError as exc:
+            log.info("Could not change buttons: %s", type(exc).__name__)
 
     async def edit(self, chat_id: int, message_id: int, reply: Reply) -> None:
         """Rewrite a message we sent, with its new buttons; a failure here loses nothing."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot import callbacks, messages
+from bot import callbacks, messages, nightly
 from bot.alerts import Alerts
 from bot.care import stop_notice
 from bot.clock import Clock
@@ -376,21 +376,33 @@ class Conversation:
         patient.bedtime = bedtime
         if patient.awaiting == "set_morning":
             patient.awaiting = None
-            await self.reminders.replan(repo, patient)
-            return [Reply(t("morning_changed", time=_bedtime(patient)))]
+            return await self._moved(repo, patient, t("morning_changed", time=_bedtime(patient)))
         if patient.awaiting == "set_bedtime":
             patient.awaiting = None
-            await self.reminders.replan(repo, patient)
-            return [Reply(t("bedtime_changed", bedtime=_bedtime(patient)))]
+            return await self._moved(repo, patient, t("bedtime_changed", bedtime=_bedtime(patient)))
         return self._advance(patient, "summary")
 
     async def _set_zone(self, repo: Repository, patient: Patient, zone: str) -> list[Reply]:
         patient.timezone = zone
         if patient.awaiting in ("set_zone", "set_zone_confirm"):
             patient.awaiting = None
-            await self.reminders.replan(repo, patient)
-            return [Reply(t("zone_changed", zone=zone_city(zone)))]
+            return await self._moved(repo, patient, t("zone_changed", zone=zone_city(zone)))
         return self._advance(patient, "start")
+
+    async def _moved(self, repo: Repository, patient: Patient, done: str) -> list[Reply]:
+        """Plan reminders on the new time; say when the next comes if a recent dose puts it off."""
+        await self.reminders.replan(repo, patient)
+        later = await self.reminders.put_off(repo, patient)
+        if later is None:
+            return [Reply(done)]
+        local = later.remind_at.astimezone(zone_of(patient))
+        note = t(
+            "reminder_put_off",
+            day=messages.day(local.date()),
+            time=messages.clock(local.time()),
+            hours=int(nightly.MIN_DOSE_GAP.total_seconds() // 3600),
+        )
+        return [Reply(f"{done}\n\n{note}")]
 
     def _advance(self, patient: Patient, step: str) -> list[Reply]:
         patient.awaiting = step

@@ -20,7 +20,7 @@ from bot.nightly import Answer, Verdict
 from bot.notifier import Notifier
 from bot.plans import OFF, Hold, Plan, Tonight, tonight
 from bot.settings import Settings
-from bot.timing import local_today, night_cutoff, reminder_at, upcoming_night
+from bot.timing import local_today, night_cutoff, reminder_at, spaced_night, upcoming_night
 from bot.triage import MISSED_NIGHTS, Finding, Stop, Tier, missed_streak
 from storage.db import Database
 from storage.models import Dose, Patient
@@ -59,6 +59,7 @@ class AnswerResult:
     chat_id: int | None = None
     other_message_ids: tuple[int, ...] = ()
     timezone: str | None = None
+    after_cutoff: bool = False  # recorded on a night already recorded missed: told, not taken now
 
 
 class Reminders:
@@ -85,30 +86,27 @@ class Reminders:
         """
         if not patient.receives_reminders or await repo.unsent_doses(patient.id):
             return None
-        assert patient.bedtime is not None and patient.start_date is not None
+        assert patient.start_date is not None
         now = self.clock.now()
-        zone = zone_of(patient)
-        night = max(
-            upcoming_night(now, patient.bedtime, zone, self.settings.reminder_cutoff_hours),
-            patient.start_date,
-        )
-        latest = await repo.latest_dose(patient.id)
-        if latest is not None and latest.night >= night:
-            night = latest.night + timedelta(days=1)
-        gap_from = latest.night + timedelta(days=1) if latest is not None else patient.start_date
-        if gap_from < night:
-            # Nights that passed with nothing reminded (downtime, a pause, a stop, a withhold)
-            # were not nights on the dose: they do not count toward a step.
-            await repo.add_hold(patient, gap_from, now, end=night, kind=OFF)
+        night, latest = await self._first_open(repo, patient, now)
         # The dose the patient is on: the last one taken, or reminded and not yet answered (if
         # that night ends untaken, this night is planned again).
         taken = await repo.latest_dose(patient.id, statuses=ON_DOSE)
         last_mg = taken.dose_mg if taken is not None else None
+        # Once a day, never two close together: a bedtime, a zone or a dose time changed soon
+        # after a dose puts the next reminder off to a later night.
+        spaced = self._spaced(patient, night, taken, now)
+        gap_from = latest.night + timedelta(days=1) if latest is not None else patient.start_date
+        if gap_from < spaced:
+            # Nights that passed with nothing reminded (downtime, a pause, a stop, a withhold, a
+            # night too soon after a dose) were not nights on the dose: they do not count.
+            await repo.add_hold(patient, gap_from, now, end=spaced, kind=OFF)
         if latest is not None and backfill:
             first_gap = max(gap_from, night - timedelta(days=MAX_BACKFILL_NIGHTS))
             for offset in range((night - first_gap).days):
                 gap = self._new_dose(patient, first_gap + timedelta(days=offset), "missed", last_mg)
                 await repo.add_dose(gap)
+        night = spaced
         dose = self._new_dose(patient, night, "scheduled", last_mg)
         if dose.step_up and await self._increase_waits(repo, patient, dose):
             dose = self._new_dose(patient, night, "scheduled", last_mg)
@@ -120,6 +118,45 @@ class Reminders:
         if self.plan_checkin is not None:
             await self.plan_checkin(repo, patient, dose)
         return dose
+
+    async def _first_open(
+        self, repo: Repository, patient: Patient, now: datetime, before: date | None = None
+    ) -> tuple[date, Dose | None]:
+        """The first night not over after the patient's last row (before `before`), and that row."""
+        assert patient.bedtime is not None and patient.start_date is not None
+        cutoff_hours = self.settings.reminder_cutoff_hours
+        night = max(
+            upcoming_night(now, patient.bedtime, zone_of(patient), cutoff_hours),
+            patient.start_date,
+        )
+        latest = await repo.latest_dose(patient.id, before=before)
+        if latest is not None and latest.night >= night:
+            night = latest.night + timedelta(days=1)
+        return night, latest
+
+    def _spaced(self, patient: Patient, night: date, last: Dose | None, now: datetime) -> date:
+        """The first night from `night` whose reminder comes MIN_DOSE_GAP after the last dose."""
+        if last is None:
+            return night
+        moment = nightly.last_dose_at(
+            last.status, last.remind_at, last.sent_at, last.answered_at, last.cutoff_at, now
+        )
+        if moment is None:
+            return night
+        assert patient.bedtime is not None
+        not_before = moment + nightly.MIN_DOSE_GAP
+        return spaced_night(night, patient.bedtime, zone_of(patient), now, not_before)
+
+    async def put_off(self, repo: Repository, patient: Patient) -> Dose | None:
+        """The night planned next, if the once-a-day rule put it off to a later night: to say so."""
+        unsent = await repo.unsent_doses(patient.id)
+        if len(unsent) != 1:
+            return None
+        planned, now = unsent[0], self.clock.now()
+        night, _ = await self._first_open(repo, patient, now, before=planned.night)
+        taken = await repo.latest_dose(patient.id, before=planned.night, statuses=ON_DOSE)
+        spaced = self._spaced(patient, night, taken, now)
+        return planned if night < spaced == planned.night else None
 
     async def _increase_waits(self, repo: Repository, patient: Patient, dose: Dose) -> bool:
         """Hold an increase whose tolerance check went unanswered, and tell the care team.
@@ -388,8 +425,8 @@ class Reminders:
                 verdict=verdict,
                 status=dose.status,
                 chat_id=dose.patient.chat_id,
-                other_message_ids=tuple(
-                    m for m in (dose.reminder_message_id, dose.followup_message_id) if m is not None
+                other_message_ids=nightly.buttoned(
+                    dose.status, dose.reminder_message_id, dose.followup_message_id
                 ),
                 timezone=dose.patient.timezone,
             )
@@ -397,12 +434,16 @@ class Reminders:
                 return result
             if answer is Answer.SNOOZE:
                 until = now + nightly.SNOOZE
+                # The press takes the buttons off the night's messages: forget them, so that
+                # only the reminder sent again (and its follow-up) is ever edited after.
                 changed = await repo.claim(
                     dose.id,
                     dose.status,
                     status="snoozed",
                     snoozes=dose.snoozes + 1,
                     next_action_at=until,
+                    reminder_message_id=None,
+                    followup_message_id=None,
                 )
                 status = "snoozed"
             else:
@@ -419,7 +460,8 @@ class Reminders:
             if status == "skipped" or (status == "taken" and result.status == "missed"):
                 await self._counted(repo, dose.patient, dose.night, taken=status == "taken")
             await repo.commit()
-            return replace(result, status=status, snoozed_until=until)
+            late = result.status == "missed"
+            return replace(result, status=status, snoozed_until=until, after_cutoff=late)
 
     async def _counted(
         self, repo: Repository, patient: Patient, night: date, *, taken: bool

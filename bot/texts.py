@@ -227,6 +227,16 @@ TEXTS: dict[str, str] = {
         "this dose until then."
     ),
     "reminder_held_provider": "Your care team asks you to stay on this dose for now.",
+    # Never two doses close together: a reminder put off, and a missed night's one button
+    "button_took_it": "✅ I did take it",
+    "recorded_taken_late": "✅ Thank you for telling me: recorded as taken.",
+    "recorded_skipped_late": (
+        "⏭ Thank you: recorded as skipped. Take your next dose at the usual time, never two."
+    ),
+    "reminder_put_off": (
+        "⏳ Your next reminder is on {day} at {time}. Your last dose was less than {hours} hours "
+        "before the new time, and LDN is taken once a day: never two doses close together."
+    ),
     "followup": "Just checking in: did you take tonight's {dose}?",
     "button_taken": "✅ Taken",
     "button_snooze": "⏰ Snooze 30 min",

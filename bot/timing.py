@@ -29,6 +29,7 @@ __all__ = [
     "night_cutoff",
     "reminder_at",
     "require_utc",
+    "spaced_night",
     "upcoming_night",
 ]
 
@@ -66,6 +67,20 @@ def upcoming_night(now: datetime, bedtime: time, tz: ZoneInfo, cutoff_hours: int
     # (and so cutoffs) increase night by night.
     night = local_now(now, tz).date() - timedelta(days=cutoff_hours // 24 + 2)
     while night_cutoff(night, bedtime, tz, cutoff_hours) <= now:
+        night += timedelta(days=1)
+    return night
+
+
+def spaced_night(
+    night: date, bedtime: time, tz: ZoneInfo, now: datetime, not_before: datetime
+) -> date:
+    """Return the first night from `night` whose reminder comes at or after `not_before`.
+
+    A reminder whose time has already passed goes out at `now`, so `now` is when it would come.
+    """
+    now, not_before = require_utc(now), require_utc(not_before)
+    # Reminders move on about a day a night, so this ends within a night or two of `not_before`.
+    while max(reminder_at(night, bedtime, tz), now) < not_before:
         night += timedelta(days=1)
     return night
 

@@ -95,6 +95,8 @@ async def _record_on_message(query: CallbackQuery, result: AnswerResult, context
     if result.status == "snoozed" and result.snoozed_until and result.timezone:
         local = result.snoozed_until.astimezone(ZoneInfo(result.timezone)).time()
         line = t("recorded_snoozed", time=messages.clock(local))
+    elif result.after_cutoff:
+        line = t(f"recorded_{result.status}_late")
     else:
         line = t(f"recorded_{result.status}")
     pressed = query.message if isinstance(query.message, Message) else None

@@ -7,14 +7,18 @@ import pytest
 from bot.nightly import (
     LATE_AFTER,
     MAX_SNOOZES,
+    MIN_DOSE_GAP,
     SNOOZE,
     Action,
     Answer,
     Verdict,
+    buttoned,
     due_action,
     is_late,
     judge_answer,
+    last_dose_at,
     next_check,
+    too_soon,
 )
 
 BEDTIME = datetime(2026, 3, 5, 3, 30, tzinfo=UTC)
@@ -92,3 +96,65 @@ def test_snoozes_are_capped() -> None:
         judge_answer("sent", Answer.SNOOZE, BEDTIME, CUTOFF, MAX_SNOOZES)
         is Verdict.TOO_LATE_TO_SNOOZE
     )
+
+
+# Once a day: never two doses close together
+
+TAKEN_AT = BEDTIME + timedelta(minutes=1)
+
+
+@pytest.mark.parametrize(
+    ("status", "sent_at", "answered_at", "now", "expected"),
+    [
+        ("taken", BEDTIME, TAKEN_AT, CUTOFF + timedelta(hours=9), TAKEN_AT),
+        # "I did take it", pressed the next day: that night's dose, not one taken now.
+        ("taken", BEDTIME, CUTOFF + timedelta(hours=9), CUTOFF + timedelta(hours=9), CUTOFF),
+        # Reminded and not answered: it may still be taken, from now on.
+        ("sent", BEDTIME, None, BEDTIME + timedelta(minutes=10), BEDTIME + timedelta(minutes=10)),
+        ("snoozed", BEDTIME, None, BEDTIME + SNOOZE, BEDTIME + SNOOZE),
+        ("sending", None, None, BEDTIME - timedelta(minutes=5), BEDTIME),
+        ("skipped", BEDTIME, TAKEN_AT, TAKEN_AT, None),
+        ("missed", BEDTIME, None, CUTOFF, None),
+        ("scheduled", None, None, BEDTIME - timedelta(hours=1), None),
+    ],
+)
+def test_last_dose_at_is_the_dose_or_when_it_may_still_be_taken(
+    status: str,
+    sent_at: datetime | None,
+    answered_at: datetime | None,
+    now: datetime,
+    expected: datetime | None,
+) -> None:
+    assert last_dose_at(status, BEDTIME, sent_at, answered_at, CUTOFF, now) == expected
+
+
+def test_a_reminder_less_than_twelve_hours_after_a_dose_is_too_soon() -> None:
+    assert MIN_DOSE_GAP == timedelta(hours=12)
+    assert too_soon(TAKEN_AT + timedelta(minutes=59), TAKEN_AT)  # 05:30 taken, then 06:30
+    assert too_soon(TAKEN_AT + MIN_DOSE_GAP - timedelta(seconds=1), TAKEN_AT)
+    assert not too_soon(TAKEN_AT + MIN_DOSE_GAP, TAKEN_AT)
+    assert not too_soon(TAKEN_AT + timedelta(hours=23), TAKEN_AT)  # a spring-forward night
+    assert not too_soon(TAKEN_AT, None)  # no dose yet
+
+
+@pytest.mark.parametrize(
+    ("status", "reminder_id", "followup_id", "expected"),
+    [
+        ("sent", 10, 12, (10, 12)),
+        ("sent", 10, None, (10,)),
+        ("sent", None, 12, (12,)),  # the reminder may have gone out, its id unknown
+        # After a snooze the ids are forgotten, then the reminder sent again is newer.
+        ("sent", 20, None, (20,)),
+        ("missed", 10, 12, (12,)),  # one button, "I did take it", on the newest
+        ("missed", 10, None, (10,)),
+        ("missed", None, None, ()),  # never sent (the bot was down)
+        ("snoozed", None, None, ()),
+        ("scheduled", None, None, ()),
+        ("taken", 10, 12, ()),
+        ("skipped", 10, 12, ()),
+    ],
+)
+def test_buttoned_messages_are_those_a_press_or_the_cutoff_may_change(
+    status: str, reminder_id: int | None, followup_id: int | None, expected: tuple[int, ...]
+) -> None:
+    assert buttoned(status, reminder_id, followup_id) == expected

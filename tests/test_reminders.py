@@ -19,13 +19,15 @@ from bot import callbacks, messages, nightly
 from bot.nightly import Answer
 from bot.settings import Settings
 from bot.simulation import Simulation, running
-from bot.texts import t
+from bot.texts import TEXTS, t
 from bot.timing import reminder_at
 from fake_telegram.core import FakeMessage, FakeUser
 from fake_telegram.transport import FakeRequest
 from storage.models import Dose
 from storage.repositories import Repository
-from tests.conftest import doses_of, patient_of, take_nights
+from tests.conftest import DOCTOR, doses_of, patient_of, take_nights
+from tests.test_care_loop import PATIENT, alerts, invite, report, settle
+from tests.test_care_loop import enroll as enroll_invited
 
 NY = ZoneInfo("America/New_York")
 BEDTIME = time(22, 30)
@@ -278,7 +280,7 @@ async def test_second_press_changes_nothing_and_answers_already(harness: Simulat
     assert len(user.messages()) == count
 
 
-async def test_press_on_last_nights_reminder_the_next_day_records_last_night(
+async def test_i_did_take_it_on_last_nights_missed_night_records_last_night(
     harness: Simulation,
 ) -> None:
     user = harness.telegram.user(106)
@@ -290,11 +292,15 @@ async def test_press_on_last_nights_reminder_the_next_day_records_last_night(
     assert (await night(harness, user, TONIGHT)).status == "missed"
     assert (await night(harness, user, tomorrow)).status == "sent"
 
-    await harness.tap(user, first, t("button_taken"))
+    await harness.tap(user, first_followup, t("button_took_it"))
 
+    assert last_toast(harness) == t("toast_taken")
     assert (await night(harness, user, TONIGHT)).status == "taken"
     assert (await night(harness, user, tomorrow)).status == "sent"
-    assert harness.telegram.message(user.id, first_followup.message_id).buttons() == []  # type: ignore[union-attr]
+    pressed = harness.telegram.message(user.id, first_followup.message_id)
+    assert pressed is not None and pressed.buttons() == []
+    assert pressed.text.endswith(f"\n\n{t('recorded_taken_late')}")  # type: ignore[union-attr]
+    assert harness.telegram.message(user.id, first.message_id).buttons() == []  # type: ignore[union-attr]
     # Tonight's reminder is still open to answer.
     assert harness.telegram.message(user.id, second.message_id).buttons() == DOSE_BUTTONS  # type: ignore[union-attr]
 
@@ -964,3 +970,254 @@ async def test_three_skipped_nights_in_a_row_hold_the_increase_and_ask_once(
     rows = await nights(harness, user)
     assert {row.dose_mg for row in rows.values()} == {Decimal("1.5")}
     assert first == TONIGHT - timedelta(days=2)
+
+
+# Never two doses close together
+
+
+def said(*lines: str) -> str:
+    """One message of the bot's, made of these paragraphs."""
+    return "\n\n".join(lines)
+
+
+def put_off(night: date, at: str) -> str:
+    """What a patient hears when a recent dose puts their next reminder off to `night`."""
+    hours = int(nightly.MIN_DOSE_GAP.total_seconds() // 3600)
+    return t("reminder_put_off", day=messages.day(night), time=at, hours=hours)
+
+
+async def change_bedtime(harness: Simulation, user: FakeUser, typed: str) -> FakeMessage:
+    await harness.say(user, "/settings")
+    await harness.tap(user, user.last(), t("button_change_bedtime"))
+    return await harness.say(user, typed)
+
+
+async def change_zone(harness: Simulation, user: FakeUser, city: str, label: str) -> FakeMessage:
+    await harness.say(user, "/settings")
+    await harness.tap(user, user.last(), t("button_change_zone"))
+    confirm = await harness.say(user, city)
+    return await harness.tap(user, confirm, label)
+
+
+async def test_a_bedtime_moved_from_0530_to_0630_after_the_dose_waits_a_day_not_59_minutes(
+    harness: Simulation,
+) -> None:
+    user = harness.telegram.user(170)
+    await enroll(harness, user, bedtime="05:30")
+    due = bedtime(TONIGHT, time(5, 30))
+    assert due == datetime(2026, 3, 5, 10, 30, tzinfo=UTC)  # Thursday 05:30: Wednesday's night
+    await harness.run_until(due + timedelta(minutes=1))
+    await harness.tap(user, reminders(user)[-1], t("button_taken"))
+    harness.clock.advance(minutes=4)
+
+    reply = await change_bedtime(harness, user, "06:30")
+
+    # Thursday 06:30 would be Thursday's night, 59 minutes after the dose: Friday's comes next.
+    friday = TONIGHT + timedelta(days=2)
+    assert reply.text == said(t("bedtime_changed", bedtime="06:30"), put_off(friday, "06:30"))
+    await harness.run_until(bedtime(friday, time(6, 30)) - timedelta(minutes=1))
+    assert len(reminders(user)) == 1
+    rows = await nights(harness, user)
+    assert sorted(rows) == [TONIGHT, friday]
+    assert rows[friday].remind_at == bedtime(friday, time(6, 30))
+    await harness.run_until(bedtime(friday, time(6, 30)))
+    assert len(reminders(user)) == 2
+    # The night left out was no night on the dose: the step waits for it.
+    patient = await patient_of(harness, user)
+    assert patient is not None
+    assert [(h.start, h.end) for h in patient.holds if h.kind == "off"] == [
+        (TONIGHT + timedelta(days=1), friday)
+    ]
+
+
+async def test_a_zone_change_east_after_the_dose_waits_a_day_not_six_hours(
+    harness: Simulation,
+) -> None:
+    user = harness.telegram.user(171)
+    await enroll(harness, user)
+    await harness.run_until(bedtime(TONIGHT) + timedelta(minutes=1))
+    await harness.tap(user, reminders(user)[-1], t("button_taken"))  # 22:31 in New York
+    harness.clock.advance(minutes=9)
+
+    reply = await change_zone(harness, user, "auckland", "Auckland")
+
+    # It is already Thursday afternoon in Auckland: Thursday's 22:30 there is six hours away.
+    auckland = ZoneInfo("Pacific/Auckland")
+    thursday, friday = TONIGHT + timedelta(days=1), TONIGHT + timedelta(days=2)
+    assert bedtime(thursday, zone=auckland) - harness.clock.now() < timedelta(hours=6)
+    assert reply.text == said(t("zone_changed", zone="Auckland"), put_off(friday, "22:30"))
+    await harness.run_until(bedtime(friday, zone=auckland) - timedelta(minutes=1))
+    assert len(reminders(user)) == 1
+    assert sorted(await nights(harness, user)) == [TONIGHT, friday]
+    await harness.run_until(bedtime(friday, zone=auckland))
+    assert len(reminders(user)) == 2
+
+
+async def test_an_ordinary_later_bedtime_the_evening_before_the_reminder_still_moves_it(
+    harness: Simulation,
+) -> None:
+    user = harness.telegram.user(172)
+    await enroll(harness, user, bedtime="22:00")
+    await harness.run_until(bedtime(TONIGHT, time(22, 0)) + timedelta(minutes=1))
+    await harness.tap(user, reminders(user)[-1], t("button_taken"))
+    thursday = TONIGHT + timedelta(days=1)
+    harness.clock.set(datetime.combine(thursday, time(21, 0), NY))
+
+    reply = await change_bedtime(harness, user, "23:00")
+
+    assert reply.text == t("bedtime_changed", bedtime="23:00")
+    await harness.run_until(bedtime(thursday, time(23, 0)) - timedelta(minutes=1))
+    assert len(reminders(user)) == 1
+    await harness.run_until(bedtime(thursday, time(23, 0)))
+    assert len(reminders(user)) == 2
+    assert (await night(harness, user, thursday)).remind_at == bedtime(thursday, time(23, 0))
+
+
+async def test_a_dose_taken_late_after_a_bedtime_change_puts_off_a_reminder_now_too_soon(
+    harness: Simulation,
+) -> None:
+    user = harness.telegram.user(173)
+    await enroll(harness, user)
+    await harness.run_until(bedtime(TONIGHT) + timedelta(minutes=10))
+    [reminder] = reminders(user)
+    # Not answered yet; the bedtime moves to 11:00, far enough from now.
+    reply = await change_bedtime(harness, user, "11:00")
+    thursday, friday = TONIGHT + timedelta(days=1), TONIGHT + timedelta(days=2)
+    assert reply.text == t("bedtime_changed", bedtime="11:00")
+    assert (await night(harness, user, thursday)).remind_at == bedtime(thursday, time(11, 0))
+
+    # Then the dose goes down at 01:00: ten hours before that reminder.
+    await harness.run_until(datetime.combine(thursday, time(1, 0), NY))
+    await harness.tap(user, reminder, t("button_taken"))
+
+    await harness.run_until(bedtime(friday, time(11, 0)) - timedelta(minutes=1))
+    assert len(reminders(user)) == 1
+    assert sorted(await nights(harness, user)) == [TONIGHT, friday]
+    await harness.run_until(bedtime(friday, time(11, 0)))
+    assert len(reminders(user)) == 2
+
+
+async def test_a_move_to_a_morning_dose_after_the_nights_dose_waits_a_day(
+    care: Simulation,
+) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll_invited(care, user, await invite(care))
+    await care.run_until(bedtime(TONIGHT, time(22, 0)) + timedelta(minutes=1))
+    await care.tap(user, care.reminders_to(user)[-1], t("button_taken"))
+    await report(care, user, grades={"stomach": "grade_3"})
+    await settle(care)
+    await care.tap(care.telegram.user(DOCTOR), alerts(care, DOCTOR)[-1], t("button_decide_morning"))
+
+    done = await care.tap(user, user.last(), "07:30")
+
+    # Thursday 07:30 would be nine and a half hours after Wednesday's dose.
+    friday = TONIGHT + timedelta(days=2)
+    assert done.text == said(t("morning_changed", time="07:30"), put_off(friday, "07:30"))
+    await care.run_until(bedtime(friday, time(7, 30)) - timedelta(minutes=1))
+    assert care.reminders_to(user) == []  # Wednesday's, taken, has no buttons left
+    await care.run_until(bedtime(friday, time(7, 30)))
+    [morning] = care.reminders_to(user)
+    assert morning.text.startswith(_prefix("reminder_morning", dose=""))
+    assert morning.date == int(bedtime(friday, time(7, 30)).timestamp())
+
+
+# A missed night's buttons
+
+
+async def test_a_missed_night_keeps_no_dose_buttons_only_i_did_take_it_on_its_newest_message(
+    harness: Simulation,
+) -> None:
+    user = harness.telegram.user(174)
+    await enroll(harness, user)
+    due = bedtime(TONIGHT)
+    await harness.run_until(due + CUTOFF - timedelta(seconds=1))
+    [reminder], [followup] = reminders(user), followups(user)
+    assert reminder.buttons() == DOSE_BUTTONS and followup.buttons() == DOSE_BUTTONS
+    count = len(user.messages())
+
+    await harness.run_until(due + CUTOFF)
+
+    row = await night(harness, user, TONIGHT)
+    assert row.status == "missed"
+    after_reminder = harness.telegram.message(user.id, reminder.message_id)
+    after_followup = harness.telegram.message(user.id, followup.message_id)
+    assert after_reminder is not None and after_followup is not None
+    assert after_reminder.buttons() == []
+    assert after_followup.buttons() == [t("button_took_it")]
+    assert after_followup.button_data(t("button_took_it")) == callbacks.dose(row.id, Answer.TAKEN)
+    # The texts stay as they were, and nothing new is sent in the night.
+    assert (after_reminder.text, after_followup.text) == (reminder.text, followup.text)
+    assert len(user.messages()) == count
+    assert harness.reminders_to(user) == []
+
+
+async def test_a_missed_night_after_a_snooze_changes_only_the_messages_with_buttons(
+    harness: Simulation,
+) -> None:
+    user = harness.telegram.user(175)
+    await enroll(harness, user)
+    due = bedtime(TONIGHT)
+    await harness.run_until(due + FOLLOWUP + timedelta(minutes=5))
+    first, [followup] = reminders(user)[0], followups(user)
+    await harness.tap(user, followup, t("button_snooze"))
+    await harness.run_until(due + FOLLOWUP + timedelta(minutes=5) + nightly.SNOOZE)
+    again = reminders(user)[-1]
+    assert again.message_id != first.message_id and again.buttons() == DOSE_BUTTONS
+
+    await harness.run_until(due + CUTOFF)
+
+    assert (await night(harness, user, TONIGHT)).status == "missed"
+    current = {m.message_id: m.buttons() for m in user.messages()}
+    assert current[first.message_id] == [] and current[followup.message_id] == []
+    assert current[again.message_id] == [t("button_took_it")]
+    # Only the one message that still had buttons was edited (the harness refuses any edit
+    # Telegram would answer "message is not modified").
+    edits = harness.telegram.calls("editMessageReplyMarkup")
+    assert [c.params["message_id"] for c in edits if c.ok][-1] == again.message_id
+
+
+async def test_a_missed_night_whose_buttons_cannot_be_changed_is_still_recorded(
+    harness: Simulation,
+) -> None:
+    user = harness.telegram.user(176)
+    await enroll(harness, user)
+    harness.telegram.fail("editMessageReplyMarkup", status=502, times=5)
+
+    await harness.run_until(bedtime(TONIGHT) + CUTOFF)
+
+    assert (await night(harness, user, TONIGHT)).status == "missed"
+    tomorrow = TONIGHT + timedelta(days=1)
+    assert (await night(harness, user, tomorrow)).status == "scheduled"
+    await harness.run_until(bedtime(tomorrow))
+    assert reminders(user)[-1].text == said(
+        t("reminder", dose=words("0.5", 1, "0.5")), t("reminder_missed_before")
+    )
+
+
+async def test_skip_pressed_on_a_missed_night_the_next_day_never_says_tomorrow(
+    harness: Simulation,
+) -> None:
+    user = harness.telegram.user(177)
+    await enroll(harness, user)
+    await harness.run_until(bedtime(TONIGHT) + CUTOFF + timedelta(hours=6))
+    [reminder] = reminders(user)
+    row = await night(harness, user, TONIGHT)
+
+    # A Skip button left on an older message (sent before the buttons were taken off).
+    toast = await forge(harness, user, reminder.message_id, callbacks.dose(row.id, Answer.SKIPPED))
+
+    assert toast == t("toast_skipped")
+    assert (await night(harness, user, TONIGHT)).status == "skipped"
+    pressed = harness.telegram.message(user.id, reminder.message_id)
+    assert pressed is not None and pressed.text.endswith(t("recorded_skipped_late"))
+
+
+# The late reminder
+
+
+def test_no_text_tells_a_patient_to_check_with_the_care_team_before_a_late_dose() -> None:
+    # At 2 a.m. nobody answers: the rule must be one the patient can follow alone.
+    asks = [k for k, v in TEXTS.items() if "before taking it" in " ".join(v.lower().split())]
+    assert asks == []
+    # The late reminder's rule is the guide's: skip it if it's late, never two.
+    assert "never take two" in t("reminder_late", due="22:30", dose="1 mg").lower()

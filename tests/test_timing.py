@@ -12,6 +12,7 @@ from bot.timing import (
     night_cutoff,
     reminder_at,
     require_utc,
+    spaced_night,
     upcoming_night,
 )
 
@@ -316,3 +317,39 @@ def test_require_utc_converts_aware_and_refuses_naive():
     assert got.tzinfo is UTC
     with pytest.raises(ValueError):
         require_utc(datetime(2026, 1, 1, 0, 0))
+
+
+# --- never two doses close together --------------------------------------------------------------
+
+
+def test_spaced_night_puts_a_0630_bedtime_off_a_day_after_a_0531_dose():
+    # 05:30 is Wednesday's night (on Thursday morning), taken 05:31; the bedtime becomes 06:30.
+    taken = datetime(2026, 3, 5, 5, 31, tzinfo=NEW_YORK)
+    now = taken + timedelta(minutes=4)
+    thursday = upcoming_night(now, time(6, 30), NEW_YORK, 4)
+    assert thursday == date(2026, 3, 5)  # 59 minutes after the dose
+    later = spaced_night(thursday, time(6, 30), NEW_YORK, now, taken + timedelta(hours=12))
+    assert later == date(2026, 3, 6)
+
+
+def test_spaced_night_keeps_the_night_a_day_after_the_dose_even_across_spring_forward():
+    # Taken 22:30 EST on 7 March; the next 22:30 (EDT) is only 23 hours later.
+    taken = datetime(2026, 3, 7, 22, 30, tzinfo=NEW_YORK)
+    night = date(2026, 3, 8)
+    assert reminder_at(night, time(22, 30), NEW_YORK) - taken == timedelta(hours=23)
+    assert spaced_night(night, time(22, 30), NEW_YORK, taken, taken + timedelta(hours=12)) == night
+
+
+def test_spaced_night_counts_a_reminder_already_due_at_now():
+    # A bedtime moved to 08:00 at 11:00: due at once, which is 13 hours after a 22:00 dose.
+    taken = datetime(2026, 3, 4, 22, 0, tzinfo=NEW_YORK)
+    now = datetime(2026, 3, 5, 11, 0, tzinfo=NEW_YORK)
+    not_before = taken + timedelta(hours=12)
+    assert spaced_night(date(2026, 3, 5), time(8), NEW_YORK, now, not_before) == date(2026, 3, 5)
+    early = now - timedelta(hours=2)  # at 09:00 it would be 11 hours after: tomorrow instead
+    assert spaced_night(date(2026, 3, 5), time(8), NEW_YORK, early, not_before) == date(2026, 3, 6)
+
+
+def test_spaced_night_refuses_naive_instants():
+    with pytest.raises(ValueError):
+        spaced_night(date(2026, 3, 5), time(8), NEW_YORK, datetime(2026, 3, 5), utc(2026, 3, 5))
