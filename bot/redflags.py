@@ -4,10 +4,11 @@ Pure: no Telegram, no database. A text is read sentence by sentence. Each catego
 what they catch and why it matters; a match is a red flag (`scan`) unless its words are plainly
 negated ("no rash today", "I don't take opioids", "never had surgery", "no hives, rash or
 swelling", "opioid free") or plainly about someone else (a sentence that opens with another
-person or a pet and never speaks of the patient: "my dog had surgery", "my mum is pregnant"),
-or tell a dream ("a dream about a heart attack"), or only ask ("should I double up?"). Those
-come back from `mentions` instead, so that the words can still go to the care team as a plain
-message.
+person or a pet and never speaks of the patient, or only asks about them: "my dog had surgery",
+"my husband takes tramadol, does that affect me?"), or tell a dream ("dreamt I was pregnant"),
+or only ask ("should I double up?"), or tell of something long ago and over ("had hives as a
+kid, nothing since", for the flags where only the present matters). Those come back from
+`mentions` instead, so that the words can still go to the care team as a plain message.
 
 When unsure, escalate: a negation counts only when it governs the flag word through a few
 neutral words ("haven't taken any"), so "not sure if I'm pregnant", "no idea why I fainted" and
@@ -74,6 +75,8 @@ _PAIN = r"(?:pain\w*|ache\w*|aching|hurt\w*|sore\w*|tender\w*|agony)"
 _RIGHT = r"(?:upper )?right (?:upper )?(?:belly|abdomen|tummy|stomach|ribs?|rib cage|quadrant)"
 _PAINKILLERS = r"(?:pain ?killers?|pain (?:pills?|meds?|medications?))"
 _FACE = r"(?:throat|tongue|lips?|face|mouth|eyelids?)"
+_SWELLS = r"(?:tongue|lips?|throat)"
+_BIG = r"big|bigger|huge|massive|thick|thicker|fat|fatter|enormous|too big|heavy"
 _SHAKE = r"(?:shak\w*|shiver\w*|trembl\w*)"
 _BREATH = r"(?:bre+a?th\w*|brath\w*)"  # breath, breathe, breathing, and "brethe", "breeth"
 _UNABLE = (
@@ -83,7 +86,12 @@ _UNABLE = (
 )
 _VOMIT = (
     r"(?:vom+it+\w*|throw\w* up|threw up|thrown up|puk\w*|spew\w*|barf\w*|cough\w* up"
-    r"|heav\w* up|spit\w* up|spat up|brought up|bring\w* up)"
+    r"|heav\w* up|spit\w* up|spat up|brought up|bring\w* up|chuck\w* up|upchuck\w*|hurl\w*)"
+)
+# Blood, but not blood that was given ("felt sick after giving blood") or tested.
+_BLOOD = (
+    r"(?<!gave )(?<!giving )(?<!give )(?<!donating )(?<!donated )(?:blood|bloody|bleeding)"
+    r"(?! (?:tests?|pressure|sugars?|work|draw|results?|count|donation|orange|type|group))"
 )
 _NOT_BLOOD_TEST = r"(?! (?:tests?|pressure|sugars?|work|draw|results?|count))"
 _VOMITING = rf"(?:{_VOMIT}|vomit|being sick|been sick|retch\w*|heaving)"
@@ -94,11 +102,48 @@ _BAD = (
     r"|horrendous|extreme\w*|sharp|stabbing|crippling|worst|(?:really|very|so|super) bad)"
 )
 _CRAMP = r"(?:pains?|aches?|cramps?|cramping|hurts?|hurting|agony)"
+# A test for an infection, whose "positive" is not a pregnancy.
+_NOT_INFECTION = (
+    r"(?<!covid )(?<!covid19 )(?<!flow )(?<!flu )(?<!strep )(?<!pcr )(?<!antigen )(?<!blood )"
+    r"(?<!covid 19 )(?<!rsv )(?<!uti )(?<!chlamydia )(?<!ana )(?<!allergy )(?<!skin prick )"
+)
+# "The surgery" as the GP's practice: where it is, and what it does.
+_PRACTICE = (
+    r"(?<!gp )(?<!gps )(?<!doctors )(?<!doctor )(?<!drs )(?<!dr )(?<!local )(?<!at the )"
+    r"(?<!to the )(?<!from the )(?<!rang the )(?<!called the )(?<!phoned the )(?<!ring the )"
+    r"(?<!call the )(?<!phone the )(?<!into the )(?<!outside the )(?<!practice )(?<!rang my )"
+    r"(?<!called my )(?<!phoned my )(?<!ring my )(?<!call my )(?<!phone my )"
+)
+_PRACTICE_DOES = (
+    r"(?:rang|rung|called|phoned|rings|calls|said|says|texted|sent|emailed|told|wrote|opening"
+    r"|opens|closed|closes|is closed|receptionist|reception|staff|nurse|pharmacy|dispensary"
+    r"|phone|number|website|app|car park|manager|letter|message|text)"
+)
 _ORGANS = r"(?:appendix|gall ?bladder|tonsils|adenoids|uterus|womb|ovar(?:y|ies)|spleen|cyst|lump)"
+# What people see or hear that is not there.
+_APPARITION = (
+    r"(?:someone|somebody|some one|people|person|man|woman|men|women|figures?|faces?|shadows?"
+    r"|child|children|kids?|things|voices?|footsteps|knocking|music|my name|whispers?\w*"
+    r"|talking|someone \w+|somebody \w+|animals?|dogs?|cats?|spiders?|insects?|bugs)"
+)
+_VISION = (
+    r"(?:things|faces?|figures?|shadows?|(?:a |the )?(?:man|woman|figure|face|shadow|child|girl"
+    r"|boy)|bugs|insects|spiders|voices?|footsteps|knocking|music|my name|whisper\w*)"
+)
 _NUMBER = r"(?:\d+|two|three|four|five|six|seven|eight|nine|ten)"
 # Low on capsules or energy, down to one capsule, sad about something in particular ("so sad my
 # holiday is over"): not a low mood.
-_NOT_MOOD = r"(?! (?:to|on|dose|in|energy|battery|iron|that|about|my|the|when|because|for))"
+_NOT_MOOD = r"(?! (?:to|on|dose|in|energy|battery|iron|that|about|my|the|when|because|for)\b)"
+# Low or blue at the head of a sentence, but about a number, the capsules or the news.
+_NOT_MOOD_TOO = (
+    r"(?! (?:\d|capsules?|pills?|ones?|caps|key|carbs?|fat|sugars?|calories|levels?|stock|supply"
+    r"|side|with|news|story|film|movie|ending|song|book|show|again on|at|by|from|a bit on)\b)"
+)
+# Words that join a subject to how it is: "mood's been a bit", "my mood is really".
+_LINK = (
+    r"(?:is|was|s|been|has|have|feels|felt|feeling|seems|seemed|getting|gotten|gone|went|a|bit"
+    r"|little|quite|really|very|so|pretty|kinda|kind|of|just|still|also|slightly|definitely)"
+)
 
 _PATTERNS: Mapping[str, tuple[str, ...]] = {
     "breathing": (
@@ -119,6 +164,11 @@ _PATTERNS: Mapping[str, tuple[str, ...]] = {
         # being treated, not this sign, so "swollen" needs one of these parts nearby.
         rf"{_FACE} ... (?:swell\w*|swollen|puff\w*|blew up|blown up)"
         rf"|(?:swell\w*|swollen|puffy|puffed) ... {_FACE}",
+        # A tongue, lips or throat that feel too big or thick: swelling, in the words people use
+        # for it before they think of the word "swollen".
+        rf"{_SWELLS} (?:\w+ ){{0,4}}(?:{_BIG})(?! (?:smile|grin|mouth|appetite|coat\w*|white|layer"
+        r"|film|fur\w*|accent))"
+        rf"|(?:{_BIG}) (?:\w+ )?{_SWELLS}",
     ),
     "self_harm": (
         # Suicide named outright, and its slang (misspellings are caught by _FUZZY below).
@@ -134,16 +184,37 @@ _PATTERNS: Mapping[str, tuple[str, ...]] = {
         r"(?:end|ending|take|taking) (?:my (?:own )?life|it all)",
         r"(?:want|wanna|going|gonna|about|how|ready|plan\w*|tempted|think\w*|thought\w*) (?:\w+ )?"
         r"(?:to )?end it(?! with)",
-        # A plan to take every pill at once.
-        r"(?:going|gonna|want|wanna|plan\w*|think\w*|thought|tempted|about) (?:\w+ ){0,2}(?:to )?"
-        r"(?:take|swallow) (?:all|every|the whole|a whole) (?:\w+ ){0,3}(?:at once|together"
-        r"|in one go|bottle|packet|box)",
+        # A plan to take every pill at once, said outright or as a thought that keeps coming
+        # ("keep thinking about taking all my pills and not waking up"). The intent word is
+        # needed: "I take all my pills together in the morning" is a routine, and so is wanting
+        # to take them all together with breakfast.
+        r"(?:going|gonna|want\w*|wanna|plan\w*|think\w*|thought|tempted|about|urge|imagin\w*"
+        r"|fantasi[sz]\w*|dream\w* of|feel\w* like|felt like) (?:\w+ ){0,2}(?:to )?(?:take|taking"
+        r"|swallow\w*|down\w*) (?:all|every|the whole|a whole|a load of|loads of|a handful of)"
+        r" (?:\w+ ){0,3}(?:at once|together|in one go|bottle|packet|box|and (?:not|never) wak\w* up"
+        r"|in the (?:house|cupboard|drawer|cabinet)|i (?:have|own|can find|could find|can get|had)"
+        r"|left|there is)(?! (?:\w+ ){0,2}(?:morning|evening|bedtime|breakfast|dinner|lunch|food"
+        r"|meals?))",
+        # Pills saved up for the purpose, and a plan for how or when: the signs that thoughts
+        # have become a plan. "Planning how I'd do it" said on its own is about that.
+        r"(?:stockpil\w*|hoard\w*|sav\w* up) (?:my |the |all my |all the )?(?:pills"
+        r"|tablets|capsules|meds|medication|painkillers)(?! (?:in case|for (?:the |my |a )?"
+        r"(?:holiday|trip|travel|weekend|journey|flight)|to take (?:away|with)))",
+        r"(?:plan\w*|work\w* out|figur\w* out|decided|know|thought about|thinking about)"
+        r" (?:exactly )?(?:how|when|where) (?:id|i would|ill|i will|i could|to|im going to"
+        r"|im gonna) (?:do it|end it|go through with it)(?:$| (?:and|but|so|now|already|tbh"
+        r"|honestly|really|soon|tonight|not)\b)",
         # Not wanting to live.
         r"(?:want|wanna|wanting|wish|ready) (?:\w+ ){0,2}(?:to )?die(?! down| off| out)",
         r"wish i (?:was|were) dead|feel like dying|(?:want|wish|need) (?:it all|everything"
         r"|all of it|my life) to (?:end|stop|be over)",
         r"(?:dont|do not|no longer|not|never) (?:\w+ )?(?:want to|wanna) (?:live|be (?:here|alive"
-        r"|around)|wake up|exist)|(?:go to sleep|fall asleep|sleep) and (?:never|not) wake up",
+        r"|around)|wake up|exist)"
+        r"|(?:go to sleep|fall asleep|sleep|go to bed) and (?:never|not) wak(?:e|ing) up",
+        # Hoping not to wake up ("I hope I don't wake up at 3 again" is about sleep).
+        r"(?:wish|hope|hoping|pray\w*|want|wanna) (?:\w+ ){0,2}(?:not|never|wouldnt|didnt|dont"
+        r"|wont) (?:to )?wak(?:e|ing) up(?! (?:at|in|during|early|again|every|so|before|with|too"
+        r"|as|until|til|tonight|tomorrow|this|for|feeling|tired|groggy))",
         r"(?:better|best) off (?:dead|without me|if im (?:dead|gone)|if i (?:was|were|am)"
         r" (?:dead|gone))",
         r"no (?:reason|point) (?:to|in) (?:live|living|going on)|not worth living"
@@ -166,7 +237,9 @@ _PATTERNS: Mapping[str, tuple[str, ...]] = {
         r"(?:seizure|siezure|seizer|seziure|sizure)s?|convuls\w*|epilep\w*|grand mal"
         r"|tonic clonic",
         r"(?:had|having|have|has|another|took|throwing|threw|epileptic) (?:a |some |another )?"
-        r"fits?(?! of| about| over)|(?:was|been|started|start|am|im) fitting",
+        r"fits?(?! of| about| over)|(?:was|been|started|start|am|im) fitting"
+        r"|(?:my|the|these|those) fits|fits (?:as a|when i|since|again|are back|came back|have come"
+        r" back|started|returned)",
         r"(?:shak\w*|jerk\w*|twitch\w*) (?:\w+ )?(?:uncontroll\w*|violent\w*)"
         r"|(?:uncontroll\w*|violent\w*) (?:shak\w*|jerk\w*)"
         r"|(?:body|arms?|legs?) (?:\w+ ){0,2}(?:jerk\w*|convuls\w*)",
@@ -177,8 +250,18 @@ _PATTERNS: Mapping[str, tuple[str, ...]] = {
         r"(?:sick|vom+it+\w*|threw up|throwing up|puk\w*)|bloody (?:vomit|sick|puke)",
         r"coffee grounds?|ha?ematemesis",
         # Black or dark vomit is old blood.
-        r"(?:my|the) (?:vomit|sick|puke) (?:is|was|looks|looked) (?:\w+ )?(?:black|dark|red|bloody)"
+        r"(?:my|the|it) (?:vomit|sick|puke) (?:is|was|looks|looked|had|has|with|came up)"
+        r" (?:\w+ ){0,2}(?:black|dark|red|blood|bloody)"
         r"|(?:black|dark) (?:vomit|sick)",
+        # Being sick (the British for vomiting) with blood in it, and vomit said to be red
+        # ("spewing up red stuff"): red that is not wine, sauce or a drink counts.
+        rf"(?:was|been|being|got|get|am|im|is) sick (?:\w+ ){{0,6}}{_BLOOD}"
+        rf"|{_BLOOD} (?:\w+ ){{0,2}}in (?:my |the )?(?:sick|vomit|puke)",
+        rf"{_VOMITING} (?:\w+ ){{0,5}}(?:bright red|red (?:stuff|bits|streaks|liquid|specks|flecks"
+        r"|colou?r|lumps|clots)|streaks? of red|pink (?:stuff|streaks)|blood ?stained|bloodied)"
+        rf"|{_VOMITING} (?:\w+ ){{0,4}}(?:it|sick|vomit|puke|stuff|that) (?:was|is|looked|looks"
+        r"|came out|came up) (?:all |bright |dark |kind of |kinda |a bit |quite )?red"
+        r"(?! (?:wine|bull|sauce|pepper|cabbage|onion|juice|drink|jelly|lolly|berries))",
     ),
     "headache_worst": (
         # The worst headache of one's life, or one that comes on like a thunderclap: the
@@ -213,7 +296,8 @@ _PATTERNS: Mapping[str, tuple[str, ...]] = {
         r"(?! (?:in|with) pain)",
         r"(?:two|2|both|three|3) doses|dose twice|(?:twice|double) (?:my|the) (?:dose|amount)"
         r"|handful of (?:capsules|pills|tablets)|(?:took|taken|take|had|swallowed) (?:it|my dose"
-        r"|the dose|a dose|my ldn|ldn|my naltrexone|my capsules?|the capsules?|my pills?|them)"
+        r"|the dose|a dose|my ldn|ldn|my naltrexone|my capsules?|the capsules?|my pills?|them"
+        r"|(?:tonights|todays|last nights|this evenings)(?: dose| one| capsules?| pills?)?)"
         r" (?:\w+ )?(?:twice|two times|2 times|2x|x2|again(?! (?:tonight|today|this evening)))",
         r"(?:took|taken|take|had|swallowed) (?:an? )?(?:another|second|extra|additional|one more)"
         r" (?:dose|capsule|pill|tablet)s?",
@@ -224,6 +308,22 @@ _PATTERNS: Mapping[str, tuple[str, ...]] = {
         r"|wrong (?:dose|capsules?|strength|pills?)",
         r"(?:by mistake|accident\w*) (?:took|taken|double\w*)|(?:took|taken) ... by (?:mistake"
         r"|accident)|(?:only|just) (?:meant|supposed) to (?:take|have)",
+        # A second dose taken after forgetting the first: "forgot I'd had it and took another",
+        # "took it at 9 and again at 11", "took another one". "Took another look" is not a dose,
+        # and "had another one" may be a fit or a headache.
+        r"(?:(?:already|earlier|before|forgot|forgotten) (?:\w+ ){0,5}(?:took|taken|take|had"
+        r"|swallowed|popped) (?:\w+ )?(?:another|a second|more|one more|an extra|again)"
+        r"|(?:took|taken|swallowed|popped) another)(?=$| (?:one|dose|capsules?|pills?|tablets?"
+        r"|of (?:them|it|my)|by|as|because|cos|but|so|then|too|tonight|accidentally|anyway|oops"
+        r"|without|and|an hour|later|\d))"
+        r"|(?:took|taken|had) (?:it|my dose|my ldn|them|my capsules?) (?:\w+ ){0,3}and again",
+        # One, then another ("had one at 10 then another at midnight"), or a second dose given
+        # by someone else: "my partner gave me a second dose".
+        r"(?:took|taken|had|swallowed) (?:one|it|a dose|my dose|my capsules?|the capsules?|my ldn)"
+        r" (?:\w+ ){0,4}(?:then|and|and then) (?:\w+ )?(?:another|again|a second)(?! (?:look|go"
+        r"|try|time|day|night|week))"
+        r"|(?:gave|given|give|giving) me (?:\w+ )?(?:another|a second|an extra|extra|double|two|2)"
+        r" (?:doses?|capsules?|pills?|tablets?|lots?)",
     ),
     "withdrawal": (
         # Withdrawal named, or the feeling of a detox or of stopping cold.
@@ -249,8 +349,13 @@ _PATTERNS: Mapping[str, tuple[str, ...]] = {
         r"|hit the (?:floor|deck)|(?:everything|it all|the world) went (?:black|dark)",
     ),
     "liver": (
-        # Jaundice: yellow skin or eyes.
-        r"jaundice\w*|yellow\w* ... (?:eyes?|skin|whites)|(?:eyes?|skin|whites) ... yellow\w*",
+        # Jaundice: yellow skin or eyes, however far apart the words ("the whites of my eyes have
+        # gone a bit yellow"), or the patient looking or turning yellow.
+        r"jaundice\w*|yellow\w* ... (?:eyes?|skin|whites)"
+        r"|(?:eyes?|skin|whites) (?:\w+ ){0,5}yellow\w*",
+        r"(?:look\w*|gone|going|turn\w*|went|getting|im|i am) (?:\w+ ){0,2}(?:yellow\w*|jaundiced)"
+        r"(?! (?:capsules?|pills?|ones?|labels?|lights?|cards?|car|dress|top|shirt|jumper|flowers?"
+        r"|paint|walls?|sticky|post))",
         # Dark urine; pale or clay-coloured stools.
         r"dark ... (?:urine|pee|wee|piss)|(?:urine|pee|peeing|wee|piss) ... (?:dark|brown|cola"
         r"|coke|tea)",
@@ -259,6 +364,11 @@ _PATTERNS: Mapping[str, tuple[str, ...]] = {
         # Pain under the right ribs, where the liver sits; the liver itself named.
         rf"{_PAIN} ... {_RIGHT}|{_RIGHT} ... {_PAIN}|under (?:my |the )?right ribs?",
         rf"{_PAIN} ... right side of (?:my |the )?(?:belly|abdomen|tummy|stomach)",
+        # The same place said the other way round: under the ribs, on the right.
+        r"(?:under|below|beneath) (?:my |the )?(?:ribs?|rib ?cage) (?:\w+ ){0,2}(?:on )?"
+        r"(?:the |my )?right|right (?:hand )?side (?:\w+ ){0,2}of (?:my |the )?(?:ribs?|rib ?cage)"
+        r"|right (?:\w+ ){0,3}(?:under|below|beneath) (?:my |the )?(?:ribs?|rib ?cage)"
+        r"|(?:ribs?|rib ?cage) on (?:the|my) right",
         r"liver|hepat\w*",
     ),
     "pregnancy": (
@@ -278,10 +388,26 @@ _PATTERNS: Mapping[str, tuple[str, ...]] = {
         r"|infant|little one)|(?:pumping|expressing) (?:breast )?milk"
         r"|(?:im|i am|still|currently) nursing(?! (?:a|an|my) (?:cold|injury|hangover|grudge|drink"
         r"|wound|headache|sore))",
+        # The slang of a pregnancy test, of its weeks and of trying: "positive test", "8 weeks
+        # gone", "ttc", "we're expecting". A positive covid or flu test is not this.
+        rf"{_NOT_INFECTION}positive (?:test|pee stick|stick|hpt|result|pg test)(?! for (?!preg))"
+        rf"|{_NOT_INFECTION}(?:test|stick|hpt) (?:was|is|came back|came up|showed|shows|turned"
+        r"|says|said) (?:\w+ )?positive(?! for (?!preg))|bfp|(?:2|two) lines on (?:the|a) test",
+        rf"{_NUMBER} (?:\w+ )?(?:weeks?|wks?|months?) (?:gone|along)(?! (?:\w+ )?(?:since|by|and"
+        r"|of|in|now since|already))|\d+ ?(?:weeks?|wks?|w) (?:\d+ ?d(?:ays?)? )?"
+        r"(?:preg|pg)|trimester|midwife|ante ?natal|pre ?natal|(?:dating|booking|12 week|20 week"
+        r"|baby|anomaly) scan",
+        r"ttc|trying for (?:a |another |our |my )?(?:baby|babies|little one|number|no|second|third"
+        r"|family|sibling|another|kids?)|(?:im|i am|were|we are|officially|currently) expecting"
+        r"(?:$| (?:again|in|twins|number|our (?:first|second|third|fourth|rainbow)"
+        r"|my (?:first|second|third|fourth|rainbow)|a (?:baby|little|girl|boy)))",
     ),
     "surgery": (
-        # Surgery, or a procedure under anaesthesia or sedation.
-        r"surg(?:ery|eries|ical|eon)|operation|operated|(?:an|my|the) op|ana?esthe\w*",
+        # Surgery, or a procedure under anaesthesia or sedation. In Britain "the surgery" is also
+        # the GP's practice ("my surgery rang", "at the surgery", "GP surgery"): not this, unless
+        # its site, wound or date is named.
+        rf"{_PRACTICE}surg(?:ery|eries)(?! {_PRACTICE_DOES})|surg(?:ery|eries) (?:site|wound|scar"
+        r"|date)|surg(?:ical|eon)|operation|operated|(?:an|my|the) op|ana?esthe\w*",
         r"(?:knee|hip|back|spine|spinal|shoulder|ankle|foot|hand|wrist|heart|eye|bowel|hernia"
         r"|keyhole|day|minor|major) ops?|pre ?op|post ?op|under the knife",
         r"sedat(?:ion|ed)|(?:c|caesarean|cesarean) section|\w+ectom(?:y|ies)|\w+oscop(?:y|ies)"
@@ -301,6 +427,10 @@ _PATTERNS: Mapping[str, tuple[str, ...]] = {
         r"(?:broke|break\w*|came|come|coming) out in (?:spots|bumps|blotches|lumps|a rash|red)",
         r"itchy (?:bumps|lumps|blotches|welts|all over|red)|red (?:itchy )?(?:bumps|blotches"
         r"|welts|patches)",
+        # New spots or blotches that itch, wherever the words fall ("weird itchy spots on my
+        # neck", "blotchy and itchy", "spots all over that itch").
+        r"itch\w* (?:\w+ ){0,2}(?:spots|bumps|lumps|blotches|patches|blisters|pimples|dots|marks)"
+        r"|(?:spots|bumps|lumps|blotches|patches|blisters|dots) (?:\w+ ){0,4}itch\w*|blotchy",
         # An allergy to something new; a long-known allergy to cats or pollen is not news.
         r"allergic (?:reaction|to(?! (?:cats?|dogs?|pets?|pollen|dust|grass|hay|nuts|peanuts"
         r"|shellfish|bees?|wasps?|latex|penicillin)))|allergy to|(?:an|bad|severe) allergy",
@@ -334,9 +464,21 @@ _PATTERNS: Mapping[str, tuple[str, ...]] = {
         r"|beating (?:\w+ )?(?:fast|hard|irregular\w*|out of))",
         r"(?:racing|pounding|thumping|fast|rapid|irregular|fluttering) (?:heart\w*|pulse)"
         r"|skipp\w* (?:a )?beats?",
-        # A resting pulse of 120 or more, as a watch or a cuff shows it.
-        r"(?:pulse|heart ?rate|hr|bpm) (?:\w+ ){0,2}(?:1[2-9]\d|[2-9]\d\d)"
-        r"|(?:1[2-9]\d|[2-9]\d\d) bpm",
+        # A resting pulse of 120 or more, as a watch or a cuff shows it, or the heart "going 120";
+        # over 100 when the patient says they are at rest. A pulse in a run or a workout is not
+        # this.
+        r"(?:(?:pulse|heart ?rate|hr|bpm|heart) (?:\w+ ){0,3}(?:1[2-9]\d|[2-9]\d\d)"
+        r"|(?:1[2-9]\d|[2-9]\d\d) bpm"
+        r"|(?:resting (?:pulse|heart ?rate|hr)|(?:pulse|heart ?rate|hr|heart) (?:\w+ ){0,2}at rest)"
+        r" (?:\w+ ){0,3}1[01]\d"
+        r"|(?:pulse|heart ?rate|hr|heart) (?:\w+ ){0,2}1[01]\d (?:bpm )?(?:\w+ ){0,3}(?:sitting|sat"
+        r"|resting|at rest|lying|in bed|doing nothing|on the (?:sofa|couch))"
+        # A watch or a monitor that reads 100 or more (not steps, not a blood pressure).
+        r"|(?:watch|fitbit|garmin|oximeter|monitor|cuff|machine) (?:says|said|shows|showed|reads"
+        r"|read|reading|is|was|at|on|saying) (?:\w+ )?(?:1\d\d|[2-9]\d\d)(?! (?:\w+ )?(?:steps"
+        r"|calories|cals|kcal|minutes|mins|km|miles|percent|over|by|slash)))"
+        r"(?! (?:\w+ ){0,4}(?:run|running|jog\w*|workout|gym|exercis\w*|spin|cycl\w*|bike|training"
+        r"|cardio|hiit|swim\w*|class|sprint\w*))",
     ),
     "hallucinations": (
         # Seeing or hearing what is not there: a reason to stop and ask.
@@ -347,6 +489,22 @@ _PATTERNS: Mapping[str, tuple[str, ...]] = {
         r"(?:there|real)",
         r"(?:nobody|no one|noone) else (?:can )?(?:sees?|hears?)|psychos\w*|psychotic"
         r"|bugs crawling",
+        # Someone seen or heard, and then nobody there: "saw someone standing in my room and
+        # nobody was there", "heard my name called but there was no one". The one seen or heard
+        # is named, so "went to see the GP and nobody was there" is not this.
+        rf"(?:see|saw|seeing|seen|hear|heard|hearing) (?:a |an |some |my )?{_APPARITION}"
+        r" (?:\w+ ){0,8}(?:(?:nobody|no one|noone|nothing|nobodys|noones|no ones) (?:was |is |were"
+        r" )?(?:actually |really |even )?(?:there|home|in|around|about|in the (?:house|room))"
+        r"|there (?:was|is|were|wasnt|isnt|werent)"
+        r" (?:nobody|no one|noone|nothing|anyone|anybody|anything)"
+        r"|(?:wasnt|werent|isnt|arent|was not|were not) (?:anyone|anybody|anything|really) there)",
+        # Seen again and again, or seen and then gone: "keep seeing a man in the corner",
+        # "saw a face at the window and then it vanished". Seeing someone (a therapist, a
+        # friend) is not this, so only things and figures count.
+        rf"(?:keep|keeps|kept|keeping) (?:on )?(?:seeing|hearing) (?:a |an |some |my )?{_VISION}"
+        rf"|(?:see|saw|seeing|seen|hear|heard|hearing) (?:a |an |some |my )?{_VISION}"
+        r" (?:\w+ ){0,6}(?:vanish\w*|disappear\w*|then (?:hes|shes|its|theyre|they were|it was"
+        r"|he was|she was|they was) gone)",
     ),
     "mood_worse": (
         # Hopelessness, worthlessness, feeling a burden: the signs that low mood is becoming
@@ -376,12 +534,24 @@ _PATTERNS: Mapping[str, tuple[str, ...]] = {
     "mood": (
         # Low mood in the patient's own words ("very low dose" or "energy so low" is not a mood).
         r"depress\w*|low mood|mood ... low|tearful|teary|weepy|miserable|down in the dumps",
+        # "Mood's been low", "moods a bit flat": the mood, then a word for low.
+        rf"moods? (?:{_LINK} ){{0,4}}(?:low|down|flat|rubbish|poor|crap|meh|not (?:great|good"
+        r"|the best))",
         r"(?:cant|cannot|can not) stop crying|crying (?:all|every|constantly|non ?stop|a lot|lots"
-        r"|for no reason)|been crying|sad (?:all the time|every day)|lost interest in"
-        r" (?:everything|things)",
+        r"|for no reason)|been crying|(?:sad|teary|weepy|tearful|emotional) (?:a lot|lots|loads"
+        r"|most days|all day|all the time|every day|most of the time|constantly|so often)"
+        r"|lost interest in (?:everything|things)",
         rf"(?:very|really|so|extremely|super) (?:down|sad){_NOT_MOOD}",
         r"(?:feel\w*|felt|im|i am) (?:(?:a bit|a little|quite|very|really|so|pretty|kind of|kinda"
-        rf"|bit) )?(?:low|down|sad|blue|empty){_NOT_MOOD}",
+        rf"|bit) )?(?:low|down|sad|blue|empty|flat|glum|gloomy){_NOT_MOOD}",
+        # Low said in passing, with no "I feel": "bit low today", "ok, just a bit down", "meh.
+        # sad for no reason". It opens the sentence or follows a word that says how things are.
+        rf"(?:^|(?:(?<!up )and|but|tho|though|just|ok|okay|fine|good|today|tonight|thanks|done"
+        r"|yeah|yes|honestly|tbh|ngl|ive been|i have been|been feeling|been) )(?:a |abit |just )?"
+        r"(?:(?:bit|little|tad|touch|wee bit|kinda|kind of|quite|pretty|rather|slightly) )?"
+        rf"(?:low|down|flat|glum|gloomy|blue|sad|teary|weepy){_NOT_MOOD}{_NOT_MOOD_TOO}",
+        r"(?:sad|low|down|blue|flat|emotional|upset|tearful|weepy|miserable) (?:\w+ ){0,2}for no"
+        r" (?:\w+ )?reason",
     ),
 }
 
@@ -473,7 +643,8 @@ def _fuzzy(word: str) -> set[str]:
     """The categories of which the word is a near miss of a key word."""
     if len(word) < 6 or word in _REAL_WORDS:
         return set()
-    return {c for t, c in _FUZZY_BY_LETTER.get(word[0], ()) if _one_slip(word, t)}
+    # The word itself, spelt right, is the patterns' to judge ("my surgery rang" is the GP's).
+    return {c for t, c in _FUZZY_BY_LETTER.get(word[0], ()) if word != t and _one_slip(word, t)}
 
 
 # --- Negations -----------------------------------------------------------------------------
@@ -526,13 +697,48 @@ _OTHERS = re.compile(
     r"|colleague|coworker|neighbou?r|boss|roommate|flatmate|housemate|family|relative|dog|cat"
     r"|puppy|pup|kitten|pet|horse|someone|somebody|people|others|patient)s?"
 )
+# After a flag about someone else, the clauses that only ask, hope or worry about the patient:
+# "my husband takes tramadol, does that affect me?", "son has a rash, hope I don't catch it".
+_CLAUSE_OPENERS = frozenset("but so and hope hopefully does wonder wondering".split())
+_ASIDE_OPENERS = frozenset(
+    "hope hopefully does is will would could can should wonder wondering worried scared"
+    " afraid how what whether if might may".split()
+)
 _SUBJECT = re.compile(rf"(?:(?:my|our|a|the|his|her|their) (?:\w+ )?)?{_OTHERS.pattern}\b")
 
 # --- Not real, or not now ------------------------------------------------------------------
-# LDN brings vivid dreams, and patients tell them: "a dream about a heart attack" is a dream.
-# Thoughts of self-harm or hopelessness count even in a dream.
-_DREAM = re.compile(r"\b(?:dream\w*|nightmares?) (?:about|of|that)\b")
+# LDN brings vivid dreams, and patients tell them: "a dream about a heart attack", "dreamt I was
+# pregnant" are dreams. Thoughts of self-harm or hopelessness count even in a dream, and what
+# happened on waking is real ("had a nightmare, woke up and couldn't breathe").
+_DREAM = re.compile(
+    r"\b(?:dream\w*|nightmares?) (?:(?:last night|again|earlier|today) )?(?:about|of|that|where"
+    r"|i|im|id|my|we|were|someone|somebody)\b"
+)
 _DREAM_COUNTS = frozenset({"self_harm", "mood_worse"})
+_AWAKE = re.compile(r"\b(?:woke|wake|waking|awake|since|now|still|after|then|real)\b")
+# Long ago, and over: "had hives as a kid, nothing since", "stopped the codeine 2 years ago".
+# A history, not news, for the flags where only the present matters; liver trouble, overdoses,
+# fits and every emergency count however old. "Since I was a kid" goes on to this day, and
+# "now", "again" or a date to come make the sentence about the present.
+_LONG_AGO = re.compile(
+    r"\b(?:(?:\d+|a few|few|several|many|two|three|four|five|six|seven|eight|nine|ten|a couple"
+    r" of|couple of|couple|a|one) (?:years?|yrs?|decades?) ago|years ago|yrs ago|ages ago|long"
+    r" (?:time )?ago|as a (?:kid|child|teen\w*|baby|toddler|youngster|student)|(?<!since )when i"
+    r" was (?:a )?(?:kid|child|little|young|younger|small|teen\w*|baby|student|at school|in"
+    r" school|pregnant)|in my (?:teens|twenties|20s)|back in (?:19|20)\d\d|back in the day"
+    r"|(?<!since )last year|years back|(?<!since )(?<!from )childhood|growing up)\b"
+)
+_NOT_OVER = re.compile(
+    r"\b(?:(?<!fine )(?<!ok )(?<!okay )(?<!good )(?<!problems )(?<!issues )(?<!better )"
+    r"(?<!healed )(?<!gone )(?<!nothing )now|again|today|tonight|currently|still|recently"
+    r"|lately|this (?:week|morning|evening|month)|last night|yesterday|next|tomorrow|soon"
+    r"|booked|coming up|upcoming|scheduled|going to|gonna|will|since (?:starting|i started|ldn"
+    r"|taking))\b"
+)
+_PAST_ONLY = frozenset(
+    {"opioids", "surgery", "allergy", "pregnancy", "fainting", "withdrawal", "vomiting",
+     "belly_pain", "palpitations", "hallucinations", "mood"}
+)  # fmt: skip
 # "Should I double up?" asks; it has not happened.
 _QUESTION = re.compile(
     r"\b(?:(?:should|can|could|do|shall|may) i|is it (?:ok|okay|safe|alright|fine)|ok to"
@@ -656,32 +862,80 @@ def _item_end(
     return j
 
 
-def _about_someone_else(words: list[str], hit: _Hit) -> bool:
-    """Say whether the sentence speaks of another person or a pet, and never of the patient."""
+def _about_someone_else(words: list[str], commas: frozenset[int], hit: _Hit) -> bool:
+    """Say whether the sentence speaks of another person or a pet, and never of the patient.
+
+    A clause after the flag that only asks or hopes ("my husband takes tramadol, does that
+    affect me", "son has a rash, hope I don't catch it") does not make the flag the patient's.
+    """
     if hit.start == 0 or not _SUBJECT.match(" ".join(words[: hit.start])):
         return False
-    for i, w in enumerate(words):
-        if w in _FIRST_PERSON:
-            return False
-        if w in ("my", "our") and not (i + 1 < len(words) and _OTHERS.fullmatch(words[i + 1])):
-            return False
-    return True
+    mine = [i for i in range(len(words)) if _mine(words, i)]
+    if any(i < hit.end for i in mine):
+        return False
+    return not mine or set(mine) <= _asides(words, commas, hit.end)
 
 
-def _affirmed(hit: _Hit, words: list[str], negated: set[int]) -> bool:
+def _mine(words: list[str], i: int) -> bool:
+    """Say whether the word at i speaks of the patient: "I", "me", or "my <something>"."""
+    w = words[i]
+    if w in _FIRST_PERSON:
+        return True
+    return w in ("my", "our") and not (i + 1 < len(words) and _OTHERS.fullmatch(words[i + 1]))
+
+
+def _asides(words: list[str], commas: frozenset[int], start: int) -> set[int]:
+    """The positions, from start on, of the clauses that only ask, hope or deny."""
+    aside: set[int] = set()
+    clause: list[int] = []
+    for i in range(start, len(words)):
+        if clause and words[i] in _CLAUSE_OPENERS:
+            aside |= _aside(words, clause)
+            clause = []
+        clause.append(i)
+        if i in commas:
+            aside |= _aside(words, clause)
+            clause = []
+    return aside | _aside(words, clause)
+
+
+def _aside(words: list[str], clause: list[int]) -> set[int]:
+    """The clause's positions if it asks, hopes or denies ("does that affect me"), else none."""
+    said = [words[k] for k in clause if words[k] not in ("and", "but", "so", "then")]
+    if said and (said[0] in _ASIDE_OPENERS or any(w in _NEGATIONS for w in said)):
+        return set(clause)
+    return set()
+
+
+def _affirmed(
+    hit: _Hit, words: list[str], commas: frozenset[int], negated: set[int], long_over: bool
+) -> bool:
     """Say whether the match is the patient's own, real and present: a red flag."""
     before, after = " ".join(words[: hit.start]), " ".join(words[hit.end :])
     if hit.start in negated or _DENIED_AFTER.match(after):
         return False
-    if _about_someone_else(words, hit):
+    if _about_someone_else(words, commas, hit):
         return False
-    if hit.category not in _DREAM_COUNTS and _DREAM.search(before):
+    if hit.category not in _DREAM_COUNTS and _dreamt(before):
+        return False
+    if hit.category in _PAST_ONLY and long_over:
         return False
     if hit.category in _QUESTION_COUNTS and _QUESTION.search(before):
         return False
     if hit.category == "mood" and (_BETTER_AFTER.match(after) or _BETTER_BEFORE.search(before)):
         return False
     return True
+
+
+def _dreamt(before: str) -> bool:
+    """Say whether a dream is told before the flag, with no waking in between."""
+    told = [m.end() for m in _DREAM.finditer(before)]
+    return bool(told) and not _AWAKE.search(before, told[-1])
+
+
+def _long_over(sentence: str) -> bool:
+    """Say whether the sentence tells of something long ago and over."""
+    return bool(_LONG_AGO.search(sentence)) and not _NOT_OVER.search(sentence)
 
 
 @lru_cache(maxsize=256)
@@ -695,9 +949,11 @@ def _read(text: str) -> tuple[frozenset[str], frozenset[str]]:
             continue
         hits = _find(words)
         negated = _negated(words, commas, hits)
+        long_over = _long_over(" ".join(words))
         for hit in hits:
             seen.add(hit.category)
-            if _affirmed(hit, words, negated):
+            # One affirmed match is enough: the rest of the category's are not read.
+            if hit.category not in said and _affirmed(hit, words, commas, negated, long_over):
                 said.add(hit.category)
     return frozenset(said), frozenset(seen - said)
 
