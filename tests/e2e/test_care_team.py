@@ -2,9 +2,10 @@
 
 A doctor invites a patient, the patient enrolls by the link and reports a severe side effect, the
 alert reaches the care team (the doctor's private chat and a care-team group), and the doctor's
-decision reaches the plan, the audit table and the patient. Then: an alert whose delivery failed
-outlives a SIGKILL, and a stranger's press or reply changes nothing. The tests act as every person
-in the chats and read the database the process writes to.
+decision reaches the plan, the audit table and the patient. Then: typed red flags and a question
+reach the care team the moment they are stored (the latencies printed at the end of the run), an
+alert whose delivery failed outlives a SIGKILL, and a stranger's press or reply changes nothing.
+The tests act as every person in the chats and read the database the process writes to.
 """
 
 from __future__ import annotations
