@@ -2,15 +2,17 @@
 
 A doctor invites a patient, the patient enrolls by the link and reports a severe side effect, the
 alert reaches the care team (the doctor's private chat and a care-team group), and the doctor's
-decision reaches the plan, the audit table and the patient. Then: an alert whose delivery failed
-outlives a SIGKILL, and a stranger's press or reply changes nothing. The tests act as every person
-in the chats and read the database the process writes to.
+decision reaches the plan, the audit table and the patient. Then: typed red flags and a question
+reach the care team the moment they are stored (the latencies printed at the end of the run), an
+alert whose delivery failed outlives a SIGKILL, and a stranger's press or reply changes nothing.
+The tests act as every person in the chats and read the database the process writes to.
 """
 
 from __future__ import annotations
 
 import asyncio
 import signal
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -48,6 +50,8 @@ class Telegram(FakeTelegram):
     def __init__(self) -> None:
         super().__init__()
         self.failing: dict[int, int] = {}
+        # (chat, message id) -> when the bot's message was stored, on the monotonic clock.
+        self.stored_at: dict[tuple[int, int], float] = {}
 
     def fail_chat(self, chat_id: int, times: int) -> None:
         """Answer the next `times` sendMessage calls to `chat_id` with a 500."""
@@ -59,7 +63,14 @@ class Telegram(FakeTelegram):
             self.failing[chat_id] -= 1
             # No await before the core takes its fault: this very call is the one that fails.
             self.fail(method, status=500)
-        return await super().call(method, params)
+        status, body = await super().call(method, params)
+        if method == "sendMessage" and status == 200:
+            self.stored_at[(chat_id, body["result"]["message_id"])] = time.monotonic()
+        return status, body
+
+    def seconds_since(self, start: float, message: FakeMessage) -> float:
+        """How long after `start` (monotonic) the bot's `message` reached Telegram."""
+        return self.stored_at[(message.chat_id, message.message_id)] - start
 
 
 @dataclass
@@ -74,7 +85,15 @@ class Clinic:
 
 
 @pytest.fixture
-async def clinic(database_url: str, db: Database, tmp_path: Path) -> AsyncIterator[Clinic]:
+def dispatch_interval() -> int:
+    """Seconds between the dispatcher's rounds: short, so retries come within a test."""
+    return 1
+
+
+@pytest.fixture
+async def clinic(
+    database_url: str, db: Database, tmp_path: Path, dispatch_interval: int
+) -> AsyncIterator[Clinic]:
     core = Telegram()
     async with FakeBotApiServer(core, token=TOKEN) as server:
         doctor, admin = core.user(DOCTOR, "Doctor"), core.user(ADMIN, "Admin")
@@ -93,6 +112,7 @@ async def clinic(database_url: str, db: Database, tmp_path: Path) -> AsyncIterat
                 "CHECKIN_AFTER_STEP_UP_DAYS": "0",
                 "CHECKIN_EVERY_DAYS": "0",
                 "TOLERANCE_CHECK_DAYS": "0",
+                "DISPATCH_INTERVAL_SECONDS": str(dispatch_interval),
             }
         )
         await process.start()
@@ -294,6 +314,77 @@ async def test_invite_enroll_severe_report_alert_then_the_doctors_hold_reaches_e
         [(DOCTOR, 1, alert.message_id), (GROUP, 1, group_alert.message_id)]
     )
     assert clinic.admin.messages()[1:] == []  # nothing went wrong: the admin heard nothing
+
+
+async def arrival(chat: Callable[[], list[FakeMessage]], after: int, what: str) -> FakeMessage:
+    """The first message of `chat` after its first `after`, once it has come."""
+    await eventually(lambda: len(chat()) > after, what=what)
+    return chat()[after]
+
+
+# With the dispatcher five minutes apart, only a delivery at the moment of storing is in time.
+@pytest.mark.parametrize("dispatch_interval", [300])
+async def test_typed_red_flags_and_words_reach_the_care_team_and_the_patient_within_seconds(
+    clinic: Clinic, db: Database, latency: Callable[[str, float], None]
+) -> None:
+    core, doctor, group = clinic.core, clinic.doctor, clinic.group
+    patient = core.user(PATIENT)
+    await enroll(patient, await invite(clinic))
+    took: list[float] = []
+
+    async def typed(words: str, header: str, what: str) -> FakeMessage:
+        """The patient types `words`; the care team's copy starts with `header`; the patient's
+        answer is returned. The latencies are measured from the moment Telegram has the words."""
+        chats = {"doctor's chat": doctor.messages, "care-team group": group.messages}
+        seen = {name: len(chat()) for name, chat in chats.items()}
+        answers, start = len(patient.messages()), time.monotonic()
+        patient.send(words)
+        for name, chat in chats.items():
+            copy = await arrival(chat, seen[name], f"{what} in the {name}")
+            assert copy.text is not None and copy.text.startswith(header), copy.text
+            assert words in copy.text
+            took.append(core.seconds_since(start, copy))
+            latency(f"{what} -> the {name}", took[-1])
+        answer = await arrival(patient.messages, answers, f"the answer to {what}")
+        took.append(core.seconds_since(start, answer))
+        latency(f"{what} -> the answer in the patient's chat", took[-1])
+        return answer
+
+    # Opioid words: LDN is withheld, and the care team is alerted.
+    answer = await typed(
+        "I took oxycodone for my back tonight",
+        f"{t('tier_urgent')} · patient {LABEL}",
+        "opioid words",
+    )
+    assert answer.text == "\n\n".join(
+        (t("concern_withhold"), t("concern_sent"), t("concern_unwell", emergency="911"))
+    )
+
+    # Words of an emergency: the patient is told to call for help first of all.
+    answer = await typed(
+        "my throat is swelling and I can't breathe",
+        f"{t('tier_emergency')} · patient {LABEL}",
+        "emergency words",
+    )
+    assert answer.text is not None
+    assert answer.text.startswith(t("concern_emergency", emergency="911")), answer.text
+
+    # A question the bot cannot answer: a message for a person, not an alert.
+    answer = await typed(
+        "Can I take my capsule with warm milk?",
+        t("inbox_message", label=LABEL),
+        "a question",
+    )
+    assert answer.text is not None and answer.text.startswith(t("inbox_passed_on")), answer.text
+
+    # The issue's target is 2 s; the bound is loose, for a loaded machine, and still far below
+    # the dispatcher's next round.
+    assert max(took) < 10, took
+    assert [(e.tier, e.stop) for e in await escalations(db)] == [
+        ("urgent", "withhold"),
+        ("emergency", "withhold"),
+        ("message", None),
+    ]
 
 
 async def test_an_alert_that_failed_to_send_outlives_a_sigkill_and_arrives_after_the_restart(
