@@ -8,6 +8,7 @@ of an alert is far better than none.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -53,6 +54,7 @@ class Alerts:
         self.settings = settings
         self.reminders = reminders
         self.renotify = timedelta(minutes=settings.escalation_renotify_minutes)
+        self._underway: set[asyncio.Task[None]] = set()
         # Called with (escalation, chat, message id) once a copy is sent: a patient's voice note
         # or photo follows its header (`Inbox.bring_media`).
         self.after_send: Callable[[Escalation, int, int], Awaitable[None]] | None = None
@@ -68,8 +70,30 @@ class Alerts:
                 log.exception("Could not deliver escalation %s", escalation_id)
         return len(due)
 
+    def deliver_soon(self, escalation_id: int) -> None:
+        """Start delivering an escalation now, without waiting for it.
+
+        The patient's own answer (the emergency number above all) must never wait for the care
+        team's chats, however slow Telegram is for them. The stored row is the safety net: if this
+        fails or the process stops, the dispatcher delivers it.
+        """
+        task = asyncio.get_running_loop().create_task(self._deliver_logged(escalation_id))
+        self._underway.add(task)
+        task.add_done_callback(self._underway.discard)
+
+    async def settle(self) -> None:
+        """Wait for the deliveries started with `deliver_soon` (at shutdown, and in simulations)."""
+        while self._underway:
+            await asyncio.gather(*self._underway, return_exceptions=True)
+
+    async def _deliver_logged(self, escalation_id: int) -> None:
+        try:
+            await self.deliver(escalation_id)
+        except Exception:
+            log.exception("Escalation %s waits for the dispatcher", escalation_id)
+
     async def deliver_new(self, patient_id: int) -> None:
-        """Deliver now what was stored for the patient and not sent yet; the dispatcher retries."""
+        """Start delivering what was stored for the patient and not sent yet."""
         async with self.db.session() as session:
             waiting = [
                 e.id
@@ -77,10 +101,7 @@ class Alerts:
                 if e.rounds == 0 and e.next_action_at is not None
             ]
         for escalation_id in waiting:
-            try:
-                await self.deliver(escalation_id)
-            except Exception:
-                log.exception("Escalation %s waits for the dispatcher", escalation_id)
+            self.deliver_soon(escalation_id)
 
     def recipients(self, round_: int) -> list[int]:
         """Who gets a round: the provider chats, and the admins once it has gone unanswered."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from dataclasses import dataclass
@@ -207,4 +208,10 @@ async def _post_init(application: Application) -> None:
 
 
 async def _post_shutdown(application: Application) -> None:
-    await application.bot_data.services.db.dispose()
+    services: Services = application.bot_data.services
+    try:
+        # Alerts still on their way get a moment; what is cut short stays due in the database.
+        await asyncio.wait_for(services.alerts.settle(), timeout=5)
+    except TimeoutError:
+        log.warning("Shut down with alerts still being sent: the dispatcher sends them on restart")
+    await services.db.dispose()

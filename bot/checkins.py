@@ -327,7 +327,7 @@ class Checkins:
         await repo.commit()
         step = Step(edit=ask.question(report, self.reminders.current_dose_words(patient)))
         if raised is not None:
-            await self.concerns.deliver(raised)
+            self.concerns.deliver_soon(raised)
             step.replies.append(Reply(self.concerns.reply(raised, patient)))
         return step
 
@@ -342,7 +342,7 @@ class Checkins:
         raised = await self._raise(repo, report, result)
         await repo.commit()
         if raised is not None:
-            await self.concerns.deliver(raised)
+            self.concerns.deliver_soon(raised)
         step.replies.append(Reply(self._outcome(result, raised, earlier, patient)))
         return step
 
@@ -391,7 +391,7 @@ class Checkins:
             await self.notifier.clear_buttons(patient.chat_id, shown)
         if raised is None:
             return
-        await self.concerns.deliver(raised)
+        self.concerns.deliver_soon(raised)
         text = t("checkin_expired_raised") + "\n\n" + self.concerns.reply(raised, patient)
         try:
             await self.notifier.send(patient.chat_id, Reply(text))

@@ -1,8 +1,9 @@
 """Concerns: a worrying answer becomes a stored alert and a safety stop, then reaches a person.
 
 The one way the bot raises something for the care team. In the caller's transaction the alert is
-stored and the stop is applied (withhold LDN, or hold the increase: `Reminders.protect`); once the
-caller has committed, `deliver` sends the alert at once, and the dispatcher stays the retry path.
+stored and the stop is applied (withhold LDN, or hold the increase); once the caller has committed,
+`deliver_soon` starts sending the alert at once, in the background: the patient's answer never
+waits for the care team's chats. The dispatcher stays the retry path.
 What the patient is told says who decided: the bot, until a provider has.
 """
 
@@ -62,8 +63,14 @@ class Concerns:
     ) -> Raised:
         """Apply the safety stop the findings call for and store the alert; the caller commits."""
         stop = result.stop if result.alerts else Stop.NONE
-        if stop is Stop.HOLD and (patient.withheld_at is not None or patient.awaiting_clearance):
-            # Already told to take no LDN: a milder concern must not say "keep taking" it.
+        if stop is Stop.HOLD and (
+            patient.withheld_at is not None
+            or patient.awaiting_clearance
+            or patient.provider_paused
+            or await repo.latest_dose(patient.id, statuses=("taken",)) is None
+        ):
+            # Already told to take no LDN, or not started yet (a concern before the first dose
+            # withholds it): a milder concern must never say "keep taking" it.
             stop = Stop.WITHHOLD
         tonight = None
         if stop is Stop.WITHHOLD:
@@ -82,14 +89,10 @@ class Concerns:
             tonight=tonight,
         )
 
-    async def deliver(self, raised: Raised) -> None:
-        """Send the alert now; if that fails, the stored row is retried by the dispatcher."""
-        if raised.escalation_id is None:
-            return
-        try:
-            await self.alerts.deliver(raised.escalation_id)
-        except Exception:
-            log.exception("Alert %s waits for the dispatcher", raised.escalation_id)
+    def deliver_soon(self, raised: Raised) -> None:
+        """Start sending the alert now; the patient's answer does not wait for it."""
+        if raised.escalation_id is not None:
+            self.alerts.deliver_soon(raised.escalation_id)
 
     def reply(self, raised: Raised, patient: Patient) -> str:
         """What the patient is told to do now, in plain words."""

@@ -243,7 +243,7 @@ class Inbox:
             )
             reply = self.concerns.reply(raised, patient)
             await repo.commit()
-        await self.concerns.deliver(raised)
+        self.concerns.deliver_soon(raised)
         question = await self._question(incoming.user_id) if ask_again else []
         return [Reply(reply), *question]
 
@@ -304,10 +304,7 @@ class Inbox:
             await repo.commit()
             escalation_id = escalation.id
         log.info("Message %s (%s) from patient %s stored", escalation_id, kind, patient.id)
-        try:
-            await self.alerts.deliver(escalation_id)
-        except Exception:
-            log.exception("Message %s waits for the dispatcher", escalation_id)
+        self.alerts.deliver_soon(escalation_id)
         if not self.settings.has_care_team:
             # Nobody would read it: never claim otherwise.
             told = t(

@@ -54,6 +54,9 @@ class Simulation:
         """Process every update the fake users produced, in order."""
         for update in self.telegram.take_updates():
             await self.app.process_update(Update.de_json(update, self.app.bot))
+        # Alerts started during those updates go out in the background, as in the real process;
+        # here they are waited for, so that what follows sees them delivered.
+        await self.services.alerts.settle()
 
     async def say(self, user: FakeUser, text: str) -> FakeMessage:
         """The user types `text`; return the last message the bot sent them."""

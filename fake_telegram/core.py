@@ -193,6 +193,7 @@ class _Fault:
     description: str | None
     delay: float
     drop: str | None = None  # "before" (request lost) or "after" (answer lost)
+    chat_id: int | None = None  # only calls to this chat
 
 
 @dataclass
@@ -436,8 +437,11 @@ class FakeTelegram:
         description: str | None = None,
         delay: float = 0.0,
         drop: bool | str = False,
+        chat_id: int | None = None,
     ) -> None:
         """Answer the next `times` calls of `method` (None: any method) with `status`.
+
+        ``chat_id`` limits the fault to calls to that chat (a care-team chat failing alone).
 
         429 carries ``parameters.retry_after``; 500/502 say Internal Server Error/Bad Gateway.
         ``delay`` seconds of slowness come first; ``status=200`` means slow but otherwise normal.
@@ -450,7 +454,9 @@ class FakeTelegram:
             raise ValueError(f"drop must be True, 'before' or 'after', not {drop!r}")
         mode = None if drop is False else "after" if drop == "after" else "before"
         self._faults.append(
-            _Fault(method, status, retry_after, times, description, delay, drop=mode)
+            _Fault(
+                method, status, retry_after, times, description, delay, drop=mode, chat_id=chat_id
+            )
         )
 
     def client_errors(self) -> list[Call]:
@@ -489,7 +495,7 @@ class FakeTelegram:
     async def call(self, method: str, params: dict) -> tuple[int, dict]:
         """Answer one Bot API call: returns (HTTP status, JSON body)."""
         params = self.coerce(method, dict(params or {}))
-        fault = self._take_fault(method)
+        fault = self._take_fault(method, params)
         if fault is not None:
             if fault.delay:
                 await asyncio.sleep(fault.delay)
@@ -531,8 +537,10 @@ class FakeTelegram:
         self.requests.append(Call(method, params, status, body, injected))
         return status, body
 
-    def _take_fault(self, method: str) -> _Fault | None:
+    def _take_fault(self, method: str, params: dict) -> _Fault | None:
         for fault in self._faults:
+            if fault.chat_id is not None and str(params.get("chat_id")) != str(fault.chat_id):
+                continue
             if fault.times > 0 and fault.method in (None, method):
                 fault.times -= 1
                 if fault.times == 0:

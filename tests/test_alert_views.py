@@ -95,7 +95,7 @@ async def test_a_decided_alert_says_decided_at_its_head_and_no_longer_waiting(
     care: Simulation,
 ) -> None:
     user, doctor = care.telegram.user(PATIENT), care.telegram.user(DOCTOR)
-    await enroll(care, user, await invite(care))
+    await enroll(care, user, await invite(care), first_dose_taken=True)
     await report(care, user, grades={"stomach": "grade_3"})
     await settle(care)
     [alert] = alerts(care, DOCTOR)
@@ -124,7 +124,8 @@ async def test_an_alert_on_a_withheld_patient_says_ldn_is_withheld_not_held(
         found = Finding(Tier.URGENT, "words_opioids", "opioids")
         raised = await concerns.raise_(repo, patient, Triage(found.tier, (found,)))
         await repo.commit()
-    await concerns.deliver(raised)
+    concerns.deliver_soon(raised)
+    await care.services.alerts.settle()
     [alert] = alerts(care, DOCTOR)
     assert alert.text is not None
     head = alert.text.split("\n\n")[0]

@@ -43,8 +43,13 @@ async def enroll(
     code: str,
     screening_yes: tuple[str, ...] = (),
     first_night: str = "button_today",
+    first_dose_taken: bool = False,
 ) -> FakeMessage:
-    """The patient follows the link and answers every enrollment question."""
+    """The patient follows the link and answers every enrollment question.
+
+    `first_dose_taken`: they also take tonight's first dose, at the 22:00 reminder: a concern
+    before any dose withholds LDN, after one it holds the increase.
+    """
     message = await care.say(user, f"/start {code}")
     message = await care.tap(user, message, t("button_consent_yes"))
     if screening_yes:
@@ -58,7 +63,11 @@ async def enroll(
     message = await care.tap(user, message, "New York")
     message = await care.tap(user, message, t(first_night))
     message = await care.tap(user, message, "22:00")
-    return await care.tap(user, message, t("button_confirm"))
+    message = await care.tap(user, message, t("button_confirm"))
+    if first_dose_taken:
+        await care.run_until(care.clock.now().replace(hour=3, minute=1) + timedelta(days=1))
+        return await care.tap(user, care.reminders_to(user)[-1], t("button_taken"))
+    return message
 
 
 _SCREENING = ("opioids", "liver_kidney", "psychiatric", "pregnancy", "thyroid", "immune", "cancer")
@@ -149,7 +158,7 @@ async def test_a_severe_answer_holds_alerts_and_the_providers_hold_reaches_plan_
     care: Simulation,
 ) -> None:
     user = care.telegram.user(PATIENT)
-    await enroll(care, user, await invite(care))
+    await enroll(care, user, await invite(care), first_dose_taken=True)
     answer = await report(care, user, grades={"stomach": "grade_3"})
     assert answer.text == HELD
     patient = await patient_of(care, user)
@@ -230,7 +239,7 @@ async def test_a_name_that_cannot_be_written_never_costs_the_decision(
     care: Simulation, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     user, doctor = care.telegram.user(PATIENT), care.telegram.user(DOCTOR)
-    await enroll(care, user, await invite(care))
+    await enroll(care, user, await invite(care), first_dose_taken=True)
     await report(care, user, grades={"headache": "grade_3"})
     await settle(care)
 
@@ -281,7 +290,7 @@ async def test_a_second_provider_pressing_after_the_first_finds_it_handled(
 
 async def test_a_stranger_pressing_a_decision_changes_nothing(care: Simulation) -> None:
     user = care.telegram.user(PATIENT)
-    await enroll(care, user, await invite(care))
+    await enroll(care, user, await invite(care), first_dose_taken=True)
     await report(care, user, grades={"sleep": "grade_3"})
     await settle(care)
     data = alerts(care, DOCTOR)[0].button_data(t("button_decide_continue"))
@@ -743,7 +752,7 @@ async def test_an_urgent_alert_nobody_acknowledges_is_sent_again_and_reaches_the
 
 async def test_a_routine_alert_is_sent_once(care: Simulation) -> None:
     user = care.telegram.user(PATIENT)
-    await enroll(care, user, await invite(care))
+    await enroll(care, user, await invite(care), first_dose_taken=True)
     first = await report(care, user, grades={"tiredness": "grade_2"})
     assert first.text.startswith(t("checkin_info")) and await escalations(care) == []
     care.clock.advance(days=7)
@@ -756,9 +765,9 @@ async def test_a_routine_alert_is_sent_once(care: Simulation) -> None:
 
 async def test_a_failing_provider_chat_is_retried_and_the_admin_told(care: Simulation) -> None:
     user = care.telegram.user(PATIENT)
-    await enroll(care, user, await invite(care))
+    await enroll(care, user, await invite(care), first_dose_taken=True)
     question = await answer_up_to_words(care, user, {"stomach": "grade_3"})
-    care.telegram.fail("sendMessage", status=502)  # the first send: the doctor's copy
+    care.telegram.fail("sendMessage", status=502, chat_id=DOCTOR)  # the doctor's copy only
     await care.tap(user, question, t("button_nothing_else"))
     assert alerts(care, DOCTOR) == [] and len(alerts(care, NURSE)) == 1
     told = [m.text for m in care.telegram.messages(ADMIN) if m.text.startswith("⚠️")]
@@ -833,10 +842,10 @@ async def test_an_escalation_stored_before_a_restart_is_delivered_after_it(
     user = care.telegram.user(PATIENT)
     await enroll(care, user, await invite(care))
 
-    async def stops_before_sending(self: Concerns, raised: Raised) -> None:
+    def stops_before_sending(self: Concerns, raised: Raised) -> None:
         pass
 
-    monkeypatch.setattr(Concerns, "deliver", stops_before_sending)
+    monkeypatch.setattr(Concerns, "deliver_soon", stops_before_sending)
     await report(care, user, grades={"stomach": "grade_3"})
     assert alerts(care, DOCTOR) == []  # stored, not yet sent: the process stops here
     monkeypatch.undo()
@@ -950,7 +959,7 @@ async def test_continue_waits_for_a_newer_alert_and_never_lifts_another_alerts_p
     care: Simulation,
 ) -> None:
     user = care.telegram.user(PATIENT)
-    await enroll(care, user, await invite(care))
+    await enroll(care, user, await invite(care), first_dose_taken=True)
     doctor = care.telegram.user(DOCTOR)
     await report(care, user, grades={"stomach": "grade_3"})
     await settle(care)

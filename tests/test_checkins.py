@@ -198,7 +198,7 @@ async def _alert_for(care: Simulation, user: FakeUser) -> None:
 
 async def test_back_to_the_previous_dose_lowers_it_from_tonight(care: Simulation) -> None:
     user = care.telegram.user(PATIENT)
-    await enroll(care, user, await invite(care, plan="1.5"))
+    await enroll(care, user, await invite(care, plan="1.5"), first_dose_taken=True)
     care.clock.set(at(date(2026, 3, 15), 12))  # step 2 (3 mg) since 14 March
     await _alert_for(care, user)
     await care.tap(care.telegram.user(DOCTOR), alerts(care, DOCTOR)[-1], t("button_decide_back"))
@@ -226,18 +226,21 @@ async def test_morning_dosing_asks_for_a_morning_time_and_moves_the_reminder(
     care: Simulation,
 ) -> None:
     user = care.telegram.user(PATIENT)
-    await enroll(care, user, await invite(care))
+    await enroll(care, user, await invite(care), first_dose_taken=True)
     await _alert_for(care, user)
     await care.tap(care.telegram.user(DOCTOR), alerts(care, DOCTOR)[-1], t("button_decide_morning"))
     question = user.last()
     assert question.text == t("decided_morning") and "07:30" in question.buttons()
     done = await care.tap(user, question, "07:30")
-    assert done.text == t("morning_changed", time="07:30")
+    # Last night's dose was at 22:01: tomorrow morning would be two doses 9½ hours apart.
+    put_off = t("reminder_put_off", day="Fri 6 Mar", time="07:30", hours=12)
+    assert done.text == t("morning_changed", time="07:30") + "\n\n" + put_off
     patient = await patient_of(care, user)
     assert patient is not None and patient.morning_dose and patient.bedtime == time(7, 30)
-    await care.run_until(at(date(2026, 3, 5), 7, 31))
-    [reminder] = care.reminders_to(user)
+    await care.run_until(at(date(2026, 3, 6), 7, 31))
+    [reminder] = [m for m in care.reminders_to(user) if m.text.startswith("☀️")]
     assert reminder.text.startswith(t("reminder_morning", dose="0.5 mg (1 × 0.5 mg capsule)"))
+    assert reminder.date == int(at(date(2026, 3, 6), 7, 30).timestamp())
 
 
 async def test_a_provider_chat_the_bot_cannot_reach_is_reported_to_the_admins(
@@ -461,7 +464,7 @@ async def test_a_severe_effect_left_unfinished_is_passed_on_when_the_check_in_ex
     care: Simulation,
 ) -> None:
     user = care.telegram.user(PATIENT)
-    await enroll(care, user, await invite(care))
+    await enroll(care, user, await invite(care), first_dose_taken=True)
     question = await care.say(user, "/sideeffects")
     await care.tap(user, question, t("button_flags_none"))
     await care.tap(user, question, t("button_effects_some"))

@@ -672,7 +672,8 @@ async def stopped(care: Simulation, user: FakeUser, state: str) -> str:
         assert result.stop is Stop.WITHHOLD
         raised = await services.concerns.raise_(repo, patient, result)
         await repo.commit()
-    await services.concerns.deliver(raised)
+    services.concerns.deliver_soon(raised)
+    await services.alerts.settle()
     return clinic_text("stop_withheld", services.settings)
 
 
@@ -795,7 +796,7 @@ async def test_today_after_a_concern_says_the_bot_paused_the_increase_not_the_pr
     care: Simulation,
 ) -> None:
     user = care.telegram.user(407)
-    await enroll_invited(care, user, await invite(care, "HN-1"))
+    await enroll_invited(care, user, await invite(care, "HN-1"), first_dose_taken=True)
     await report(care, user, grades={"stomach": "grade_3"})
     reply = await care.say(user, "/today")
     assert clinic_text("today_held_next_bot", care.services.settings) in lines(reply)
@@ -807,6 +808,7 @@ async def test_today_after_a_concern_with_no_care_team_says_to_talk_to_the_clini
 ) -> None:
     user = harness.telegram.user(408)
     await enroll(harness, user)
+    await take_tonights_dose(harness, user)  # a concern before the first dose withholds it
     await report(harness, user, grades={"stomach": "grade_3"})
     reply = await harness.say(user, "/today")
     assert t("today_held_next_bot_no_team", **CLINIC) in lines(reply)

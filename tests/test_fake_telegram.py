@@ -99,6 +99,17 @@ async def test_injected_429_raises_retry_after_and_is_not_a_client_error(core, b
     assert [c.status for c in core.calls("sendMessage")] == [429, 200]
 
 
+async def test_a_fault_for_one_chat_leaves_the_others_alone(core, bot):
+    core.user(42).send("hi")
+    core.user(43).send("hi")
+    core.fail("sendMessage", status=429, chat_id=43)
+    await bot.send_message(42, "Hello")  # another chat: the fault waits for its own
+    with pytest.raises(RetryAfter):
+        await bot.send_message(43, "Hello")
+    await bot.send_message(43, "Hello")
+    assert [c.status for c in core.calls("sendMessage")] == [200, 429, 200]
+
+
 async def test_a_group_upgraded_to_a_supergroup_answers_with_its_new_id(core, bot):
     core.group(-5002)
     await bot.send_message(-5002, "before")

@@ -150,7 +150,7 @@ async def test_a_message_that_could_not_be_sent_is_tried_again_by_the_dispatcher
     care: Simulation,
 ) -> None:
     user = await enrolled(care)
-    care.telegram.fail("sendMessage", status=502)  # the doctor's copy
+    care.telegram.fail("sendMessage", status=502, chat_id=DOCTOR)  # the doctor's copy
     await care.say(user, "Can I take it with my evening tea?")
     assert messages_to(care, DOCTOR) == [] and len(messages_to(care, NURSE)) == 1
     await settle(care, 10)
@@ -459,3 +459,32 @@ async def test_a_message_passed_on_leaves_no_patient_words_in_the_logs(
     await care.run_until(care.clock.now() + timedelta(minutes=10))
     logged = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
     assert "knees" not in logged and "elbows" not in logged
+
+
+async def test_the_emergency_answer_never_waits_for_a_slow_care_team_chat(
+    care: Simulation,
+) -> None:
+    user = await enrolled(care)
+    # Telegram is slow to take the doctor's copy: the patient's answer must not wait for it.
+    care.telegram.fail("sendMessage", status=200, delay=0.5, chat_id=DOCTOR)
+    before = len(care.telegram.calls("sendMessage"))
+    answer = await care.say(user, "my throat is swelling and I can't breathe")
+    assert answer.text is not None and answer.text.startswith(
+        t("concern_emergency", emergency="911")
+    )
+    sent = [str(c.params["chat_id"]) for c in care.telegram.calls("sendMessage")[before:]]
+    # The answer reached the patient while the doctor's copy was still on its way.
+    assert sent.index(str(PATIENT)) < sent.index(str(DOCTOR))
+
+
+async def test_a_concern_before_the_first_dose_withholds_rather_than_says_keep_taking(
+    care: Simulation,
+) -> None:
+    from tests.test_care_loop import report
+
+    user = await enrolled(care)  # enrolled tonight, no dose taken yet
+    answer = await report(care, user, grades={"stomach": "grade_3"})
+    assert answer.text is not None and t("concern_withhold") in answer.text
+    assert "Keep taking" not in answer.text
+    [escalation] = [e for e in await escalations(care) if e.tier != "message"]
+    assert escalation.stop == "withhold"
