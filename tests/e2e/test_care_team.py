@@ -200,9 +200,10 @@ async def report_severe_stomach(user: FakeUser) -> None:
     assert question.text == t("checkin_words")
     await tap(user, question, t("button_nothing_else"))
     assert question.buttons() == []
+    # No dose taken yet: a concern before the first dose withholds LDN until the care team replies.
     assert user.last().text == "\n\n".join(
         (
-            t("concern_hold", dose=FIRST_DOSE),
+            t("concern_withhold"),
             t("concern_sent"),
             t("concern_unwell", emergency="911"),
         )
@@ -269,7 +270,7 @@ async def test_invite_enroll_severe_report_alert_then_the_doctors_hold_reaches_e
     [alert] = alerts(doctor.messages())
     assert alert.text is not None and alert.text.startswith(f"{t('tier_urgent')} · patient {LABEL}")
     assert reason_text("severe_stomach", "stomach") in alert.text
-    assert t("alert_held").strip() in alert.text  # the severe answer held the dose already
+    assert t("cl_alert_withheld").strip() in alert.text  # the severe answer withheld LDN already
     assert [b for b in alert.buttons() if b.startswith("⏸")] == [t("button_decide_hold")]
     [group_alert] = alerts(clinic.group.messages())
     assert group_alert.text == alert.text
@@ -285,7 +286,10 @@ async def test_invite_enroll_severe_report_alert_then_the_doctors_hold_reaches_e
     before = state(patient.messages)
     doctor.press(alert, t("button_decide_hold"))
     await changed(patient.messages, before, "the decision")
-    assert patient.last().text == t("decided_hold", dose=FIRST_DOSE)
+    # The doctor's hold lets the patient take LDN, at the dose they start on.
+    assert patient.last().text == "\n\n".join(
+        (t("decided_lifted"), t("decided_hold", dose=FIRST_DOSE))
+    )
     # Decided, every decision stays on offer: the doctor may still pause or step back.
     release = [t(f"button_decide_{a}") for a in callbacks.DECISIONS if a != "ack"]
     decided = t("alert_decided", decision=t("decision_hold"), who="Doctor", at="@").split(" at ")
@@ -446,7 +450,10 @@ async def test_an_alert_that_failed_to_send_outlives_a_sigkill_and_arrives_after
     before = state(patient.messages)
     doctor.press(alert, t("button_decide_hold"))
     await changed(patient.messages, before, "the decision")
-    assert patient.last().text == t("decided_hold", dose=FIRST_DOSE)
+    # The doctor's hold lets the patient take LDN, at the dose they start on.
+    assert patient.last().text == "\n\n".join(
+        (t("decided_lifted"), t("decided_hold", dose=FIRST_DOSE))
+    )
     assert [(e.actor_user_id, e.action) for e in await audit(db)] == [(DOCTOR, "hold")]
 
 
@@ -490,7 +497,9 @@ async def test_a_stranger_cannot_decide_write_to_the_patient_or_invite(
     assert (escalation.status, escalation.decision, escalation.decided_by) == ("open", None, None)
     assert escalation.acknowledged_by is None
     assert await audit(db) == []
-    assert len(await open_holds(db, patient)) == 1
+    async with db.session() as session:
+        row = await Repository(session).patient_by_user(patient.id)
+        assert row is not None and row.withheld_at is not None  # still withheld: nobody decided
     assert len(patient.messages()) == seen_by_patient
     assert (group_alert.text, group_alert.reply_markup) == (text, markup)
     assert not group_alert.edited and not alert.edited
