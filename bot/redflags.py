@@ -5,10 +5,13 @@ what they catch and why it matters; a match is a red flag (`scan`) unless its wo
 negated ("no rash today", "I don't take opioids", "never had surgery", "no hives, rash or
 swelling", "opioid free") or plainly about someone else (a sentence that opens with another
 person or a pet and never speaks of the patient, or only asks about them: "my dog had surgery",
-"my husband takes tramadol, does that affect me?"), or tell a dream ("dreamt I was pregnant"),
-or only ask ("should I double up?"), or tell of something long ago and over ("had hives as a
-kid, nothing since", for the flags where only the present matters). Those come back from
-`mentions` instead, so that the words can still go to the care team as a plain message.
+"my husband takes tramadol, does that affect me?", "my son had his tonsils out, I was up all
+night with him"), or tell a dream ("dreamt I was pregnant"), or only ask ("should I double up?",
+"what if I ever needed morphine?", "just asking, nothing planned"), or tell of something long
+ago and over ("had hives as a kid, nothing since", "had my appendix out in 2009", for the flags
+where only the present matters), or are figures of speech ("nearly had a heart attack when I
+saw the bill", "laughed so hard I couldn't breathe"). Those come back from `mentions` instead,
+so that the words can still go to the care team as a plain message.
 
 When unsure, escalate: a negation counts only when it governs the flag word through a few
 neutral words ("haven't taken any"), so "not sure if I'm pregnant", "no idea why I fainted" and
@@ -67,6 +70,17 @@ _OPIOIDS = (
     "nurofen plus", "tylenol (?:3|with codeine)", "tramacet", "zydol", "oramorph",
     "zomorph", "sevredol", "targinact", "palexia", "butrans", "transtec", "norspan", "sublocade",
     "zubsolv",
+    # Brand names in Australia (endone, panadeine forte, tramal), the UK (oxynorm, zamadol,
+    # solpadol), India (fortwin, tidigesic, contramal, corex) and Canada (supeudol, statex).
+    "endone", "oxynorm", "targin", "tramal", "durogesic", "jurnista", "kapanol", "ms contin",
+    "mst continus", "physeptone", "biodone", "temgesic", "prodeine", "mersyndol", "longtec",
+    "matrifen", "abstral", "effentora", "instanyl", "actiq", "fentora", "zamadol",
+    "maxitram", "dromadol", "solpadol", "co dydramol", "codydramol", "remedeine",
+    "df118", "dhc continus", "migraleve", "meptid", "meptazinol", "dipipanone", "diconal",
+    "fortral", "fortwin", "tidigesic", "norphin", "contramal", "tramazac", "ultracet", "zaldiar",
+    "corex", "phensedyl", "codistar", "proxyvon", "dextropropoxyphene", "darvocet", "supeudol",
+    "statex", "doloral", "metadol", "oxyneo", "hydromorph contin", "kadian", "belbuca",
+    "endocet", "roxicet", "xtampza", "hysingla", "zohydro", "opana", "exalgo", "tylox",
     # Street names.
     "percs", "roxies", "hydros", "vikes", "norcos", "fent", "fetty", "poppy tea",
 )  # fmt: skip
@@ -145,6 +159,56 @@ _LINK = (
     r"|little|quite|really|very|so|pretty|kinda|kind|of|just|still|also|slightly|definitely)"
 )
 
+# A word between a subject and what it does, that is not a denial: "my heart is not racing".
+_NOT_DENIED = r"(?:(?!not |no |never |isnt |wasnt |arent |doesnt |dont |didnt |stopped )\w+ )"
+# The medicines a patient may count: "two nights' worth", "took mine twice".
+_DOSE = r"(?:doses?|capsules?|caps|pills?|tablets?|ones?|lots?)"
+# The names of days and nights whose doses can be taken together: "today's and tomorrow's".
+_DAY = (
+    r"(?:tonights|todays|last nights|yesterdays|tomorrows|this evenings|tomorrow nights"
+    r"|mondays|tuesdays|wednesdays|thursdays|fridays|saturdays|sundays)"
+)
+# Head pain, and the head itself pounding or splitting: "head is pounding", "splitting head".
+_HEAD_HURTS = (
+    rf"(?:{_HEAD}|head (?:is |was |has been |keeps |feels )?(?:pounding|throbbing|splitting"
+    r"|killing me|exploding)|(?:pounding|throbbing|splitting) head)"
+)
+# Light that hurts: with a bad headache, the sign of a bleed or of meningitis.
+_LIGHT_HURTS = (
+    r"(?:photophobi\w*|(?:the )?(?:light|lights|sunlight|brightness) (?:\w+ ){0,2}(?:hurt\w*"
+    r"|kill\w*|unbearable|too bright|burn\w*|pierc\w*|stab\w*)|(?:cant|cannot|can t|couldnt"
+    r"|could not) (?:stand|bear|look at|handle|take|cope with|open my eyes in) (?:the |any )?"
+    r"(?:light|lights|brightness|sunlight|screen)|sensitiv\w* to (?:the )?light"
+    r"|light sensitiv\w*)"
+)
+_STIFF_NECK = r"(?:stiff\w* neck|neck (?:\w+ ){0,2}stiff\w*|neck (?:\w+ )?(?:wont|cant) bend)"
+# The signs of opioid withdrawal that a cold, flu or hay fever does not bring ("yawning",
+# "goosebumps", "jittery", "skin crawling", "restless legs", big pupils), and those it shares
+# ("sweating", "runny nose", "chills", "aches", "cramps", "sneezing"). One of the first with one
+# of either, in a sentence, is withdrawal described by its signs.
+_WITHDRAWAL_OWN = (
+    r"(?:yawn\w*|goose ?(?:bumps?|flesh|pimples)|goosey|jitter\w*|restless (?:legs|and|all)"
+    r"|(?:skin|skin is|skin feels) crawl\w*|crawling skin|dilated pupils|pupils (?:\w+ ){0,2}"
+    r"(?:huge|massive|dilated|big|pinned))"
+)
+_WITHDRAWAL_SHARED = (
+    r"(?:sweat\w*|runny nose|nose (?:\w+ ){0,3}running|(?:nose (?:is )?|nose wont stop )?"
+    r"streaming(?: nose)?|chills|shiver\w*|shak\w*|aches|aching|achy|diarrh\w*|the runs"
+    r"|cramps|sneez\w*|watery eyes|eyes (?:\w+ ){0,2}watering|hot and cold)"
+)
+# A colour that urine should never be: cola, strong tea, whisky, rust.
+# "A wee bit dark" or "my wee treat" is Scots for small.
+_URINE = (
+    r"(?:urine|pee|pees|peeing|wee(?! (?:bit|one|ones|while|treat|dram|drop|nap|break))|wees"
+    r"|piss)"
+)
+_URINE_COLOUR = (
+    r"(?:colou?r of (?:\w+ )?(?:cola|coke|tea|coffee|rust|guinness|bovril|whisky|whiskey|treacle"
+    r"|brandy|mahogany)|(?:cola|coke|tea|coffee|rust|rusty|guinness|bovril|whisky|whiskey"
+    r"|treacle|brandy|mahogany) colou?red|like (?:strong |black |dark )?(?:tea|coffee|cola|coke"
+    r"|guinness|bovril|whisky|whiskey|brandy))"
+)
+
 _PATTERNS: Mapping[str, tuple[str, ...]] = {
     "breathing": (
         # Struggling to breathe, in the many ways people say it, misspelt as often as not.
@@ -169,6 +233,12 @@ _PATTERNS: Mapping[str, tuple[str, ...]] = {
         rf"{_SWELLS} (?:\w+ ){{0,4}}(?:{_BIG})(?! (?:smile|grin|mouth|appetite|coat\w*|white|layer"
         r"|film|fur\w*|accent))"
         rf"|(?:{_BIG}) (?:\w+ )?{_SWELLS}",
+        # Lips, fingers or face gone blue or grey: too little oxygen, whatever the words for
+        # breathing ("blue in the face" from shouting is a figure of speech).
+        r"(?:lips?|fingers?|fingertips|face|skin|mouth|tongue) (?:\w+ ){0,2}(?:gone|going|turn\w*"
+        r"|went|are|is|look\w*|getting|a bit|bit|tinged|slightly) (?:\w+ )?(?:blue|bluish|blueish"
+        r"|purple|grey|gray)(?! (?:capsules?|pills?|ink|paint|polish|lipstick|dye|in the face))"
+        r"|(?:blue|bluish|blueish|purple) (?:lips|fingertips)",
     ),
     "self_harm": (
         # Suicide named outright, and its slang (misspellings are caught by _FUZZY below).
@@ -181,6 +251,11 @@ _PATTERNS: Mapping[str, tuple[str, ...]] = {
         r"|when))",
         r"slit\w* (?:my )?wrists?|(?:jump\w*|throw\w* my ?self) (?:off|from|in front of)"
         r" (?:a|the) (?:bridge|building|roof|cliff|train|bus|car)",
+        # Stepping in front of traffic, or driving into something on purpose.
+        r"(?:step\w*|walk\w*|lie|lying|lay|laying|run\w*|ran) (?:out )?in front of (?:a|the|an)"
+        r" (?:\w+ )?(?:bus|train|car|lorry|truck|tram|van|traffic)"
+        r"|(?:drive|driving|drove|crash\w*|steer\w*) (?:my car |the car )?(?:into|off) (?:a|the)"
+        r" (?:tree|wall|bridge|cliff|river|lake|sea|lorry|truck|oncoming)",
         r"(?:end|ending|take|taking) (?:my (?:own )?life|it all)",
         r"(?:want|wanna|going|gonna|about|how|ready|plan\w*|tempted|think\w*|thought\w*) (?:\w+ )?"
         r"(?:to )?end it(?! with)",
@@ -197,9 +272,21 @@ _PATTERNS: Mapping[str, tuple[str, ...]] = {
         r"|meals?))",
         # Pills saved up for the purpose, and a plan for how or when: the signs that thoughts
         # have become a plan. "Planning how I'd do it" said on its own is about that.
-        r"(?:stockpil\w*|hoard\w*|sav\w* up) (?:my |the |all my |all the )?(?:pills"
-        r"|tablets|capsules|meds|medication|painkillers)(?! (?:in case|for (?:the |my |a )?"
-        r"(?:holiday|trip|travel|weekend|journey|flight)|to take (?:away|with)))",
+        # Saved "in case" counts, unless the case is an everyday one ("in case the pharmacy is
+        # late"): "saving my tablets in case" said alone is a plan kept in reserve.
+        r"(?:stockpil\w*|hoard\w*|sav\w* up|stash\w*|hid\w*|hiding|squirrel\w* away|put\w* aside"
+        r"|set\w* aside|keep\w* back|kept back) (?:\w+ )?(?:my |the |all my |all the |some |a few"
+        r" )?(?:pills|tablets|capsules|meds|medication|painkillers|paracetamol)(?! (?:for (?:the"
+        r" |my |a )?(?:holiday|trip|travel|weekend|journey|flight)|to take (?:away|with)|in case"
+        r" (?:the |my |i |we |of )?(?:pharmacy|chemist|prescription|script|delivery|order|post"
+        r"|supply|gp|doctor|run out|forget|lose|need more|travel|go away|am away|miss|delays?"
+        r"|a delay|shortages?|a shortage|emergenc\w*|the (?:pharmacy|chemist|post)|lose)|from"
+        r" (?:the |my |our )?(?:kids|children|grandkids|grandchildren|toddler|baby|dogs?|cats?"
+        r"|pets?|visitors|grandson|granddaughter)))"
+        r"|(?:stash|hoard|stockpile) of (?:\w+ )?(?:pills|tablets|capsules|meds|painkillers)"
+        r"|(?:if|in case|when|once) (?:i )?(?:\w+ )?(?:decide|get the (?:courage|nerve)"
+        r"|am brave enough|find the (?:courage|nerve|strength)) to (?:go through with it|do it)"
+        r"|(?:brave enough|courage|nerve|strength) (?:\w+ )?to go through with it",
         r"(?:plan\w*|work\w* out|figur\w* out|decided|know|thought about|thinking about)"
         r" (?:exactly )?(?:how|when|where) (?:id|i would|ill|i will|i could|to|im going to"
         r"|im gonna) (?:do it|end it|go through with it)(?:$| (?:and|but|so|now|already|tbh"
@@ -222,6 +309,55 @@ _PATTERNS: Mapping[str, tuple[str, ...]] = {
         r"|(?:dont|do not|cant|cannot) see (?:the |any |a )?point (?:in|of|to) (?:\w+ )?(?:living"
         r"|life|going on)"
         r"|life (?:is not|isnt|aint) worth",
+        # Finding out how: how many pills "it would take", a lethal dose, a painless way. "How
+        # many capsules would it take to get to 4.5 mg" asks about the plan, not this.
+        r"(?:look\w* up|looked|research\w*|googl\w*|search\w*|read\w* (?:up|about)|thought about"
+        r"|think\w* about|wonder\w*|work\w* out|worked|figur\w* out|calculat\w*|count\w*"
+        r"|check\w*) (?:on )?how (?:many|much) (?:\w+ ){0,4}(?:it would|would it|it will|will it"
+        r"|it takes|does it|itd|it d|would|will) (?:take|be enough|do it|kill me|be fatal"
+        r"|be lethal)(?! to (?:get|reach|go|step|make|build|titrate|work|kick|help|start|settle"
+        r"|feel|notice|see|arrive|come))"
+        r"|how (?:many|much) (?:\w+ ){0,4}(?:would|will|does|did|could|to|it would|would it"
+        r"|it will|will it|it takes|does it|do you need to|do i need to|you need to) (?:\w+ )?"
+        r"(?:take )?(?:to )?(?:die|kill (?:me|myself|you|someone|a person)|be fatal|be lethal"
+        r"|not wake up|overdose|od)\b"
+        r"|(?:lethal|fatal|deadly) (?:dose|amount|overdose)|(?:dose|amount|much|many) (?:\w+ ){0,4}"
+        r"(?:is|are|would be|would|to be) (?:lethal|fatal|deadly)"
+        r"|(?:ways?|methods?) (?:\w+ )?(?:to die|of dying|to end (?:it|things|my life))"
+        r"|painless (?:way|death|method|exit)",
+        # Saying goodbye: letters or notes left for the family, goodbyes said, belongings given
+        # away, affairs put in order. A thank-you letter or a birthday card is not this.
+        r"(?:goodbye|good bye|farewell|suicide) (?:letters?|notes?|messages?|texts?|videos?)"
+        r"|(?:said|saying|say|sayin) (?:my )?(?:final |last )?goodbyes(?! to (?:the|my) (?:old )?"
+        r"(?:house|flat|home|job|team|colleagues|office|class|students))"
+        r"|(?:writ\w*|wrote) (?:\w+ ){0,3}(?:letters?|notes?) (?:\w+ ){0,2}(?:for|to) (?:everyone"
+        r"|everybody|my (?:family|kids|children|wife|husband|partner|son|daughter|sons|daughters"
+        r"|mum|mom|parents|girls|boys)|the (?:kids|family|children|girls|boys))(?! (?:\w+ ){0,3}"
+        r"(?:birthday|christmas|xmas|thank\w*|holiday|school|teacher|party|trip|camp))"
+        r"|(?:letters?|notes?|will|things|stuff) (?:\w+ ){0,4}(?:for|in case|when|after|once)"
+        r" (?:im|i am) (?:gone|not here|not around|dead)"
+        r"|(?:giv\w*|gave) away (?:all )?(?:my|of my) (?:things|stuff|belongings|possessions)"
+        r"|(?:giv\w*|gave) (?:all )?(?:my|of my) (?:things|stuff|belongings|possessions) away"
+        r"|(?:put\w*|get\w*|got) my (?:affairs|things) in order",
+        # Others better off, or the world easier, without the patient in it; wishing never to
+        # have been; rather dead.
+        r"(?:easier|better|simpler|happier|fine|ok|okay|best) (?:\w+ ){0,4}(?:if|when|once) i"
+        r" (?:\w+ ){0,2}(?:wasnt|werent|was not|were not) (?:here|around|alive|in the picture"
+        r"|about|in the way)"
+        r"|(?:easier|better|simpler|happier|fine|best) (?:\w+ ){0,4}(?:if|when|once) i (?:\w+ )?"
+        r"(?:was gone|were gone|disappeared|vanished|died|didnt exist|did not exist|never existed"
+        r"|stopped existing|went away for good|had never been born)"
+        r"|wish (?:i )?(?:\w+ )?(?:wasnt|werent|was not|were not) (?:here|alive|around|born)"
+        r"|wish i (?:had )?(?:never|not) (?:been born|existed)|wish i didnt exist"
+        r"|(?:rather|sooner) (?:be dead|die|not be here|not be alive|not exist|not wake up)",
+        # Tired of being alive; wanting to disappear for good ("disappear under the duvet for
+        # a week" is a rest).
+        r"(?:tired|sick|weary|done|finished|had enough) (?:of|with) (?:living|being alive|existing"
+        r"|life(?! (?:admin|insurance|coach|stuff|in|at|here|there)))"
+        r"|(?:want|wanna|wish|wishing|wished|like|need|tempted|could|going) (?:\w+ ){0,2}(?:to )?"
+        r"(?:disappear|vanish|cease to exist|stop existing|not exist)(?! (?:under|into|to|for a"
+        r"|for the|for some|off|on (?:a|holiday)|abroad|from (?:work|social)))"
+        r"|(?:disappear|vanish|go away) (?:for good|forever|for ever|permanently)",
     ),
     "chest_pain": (
         # Pain, pressure or heaviness in the chest: a heart attack until shown otherwise.
@@ -273,6 +409,20 @@ _PATTERNS: Mapping[str, tuple[str, ...]] = {
         rf"(?:severe|excruciating|unbearable|blinding|agoni[sz]ing|explosive|exploding"
         rf"|horrendous|crushing) {_HEAD}|{_HEAD} ... (?:stiff neck|neck (?:is )?stiff)",
         r"head (?:\w+ ){0,5}(?:explod\w*|burst\w*|split\w* open)",
+        # Worst-ever said without "worst": "the most horrible head pain I've ever had", "never
+        # had a headache like this", "a headache like nothing I've ever had".
+        rf"{_HEAD} (?:\w+ ){{0,3}}(?:ive|i have|i ve|id|i had|i d) (?:ever|never) (?:had|felt"
+        r"|experienced|known)"
+        rf"|(?:never|not ever) (?:\w+ ){{0,2}}(?:had|felt|experienced|known) (?:\w+ ){{0,3}}{_HEAD}"
+        r" (?:\w+ ){0,2}(?:like (?:this|it|that)|this bad|so bad|as bad)"
+        rf"|{_HEAD} (?:\w+ ){{0,2}}like (?:nothing|none|no other) (?:\w+ ){{0,3}}(?:had|felt"
+        r"|experienced)",
+        # A bad headache with light that hurts, or with a stiff neck: a bleed, or meningitis.
+        rf"{_BAD} (?:\w+ ){{0,2}}{_HEAD_HURTS} (?:\w+ ){{0,8}}(?:{_LIGHT_HURTS}|{_STIFF_NECK})"
+        rf"|{_HEAD_HURTS} (?:\w+ ){{0,3}}{_BAD} (?:\w+ ){{0,6}}(?:{_LIGHT_HURTS}|{_STIFF_NECK})"
+        rf"|{_LIGHT_HURTS} (?:\w+ ){{0,8}}{_BAD} (?:\w+ ){{0,2}}{_HEAD_HURTS}"
+        rf"|{_HEAD_HURTS} (?:\w+ ){{0,8}}{_LIGHT_HURTS} (?:\w+ ){{0,8}}(?:{_STIFF_NECK}|fever"
+        r"|temperature|vomit\w*|throw\w* up|confus\w*)",
     ),
     "opioids": (
         # The class named outright, and every opioid medicine or street drug we know by name.
@@ -282,7 +432,13 @@ _PATTERNS: Mapping[str, tuple[str, ...]] = {
         rf"prescri\w* ... (?:{_PAINKILLERS}|pain relief)|strong {_PAINKILLERS}",
         rf"{_PAINKILLERS} ... (?:after|from) ... (?:surgery|operation|dentist|dental|procedure"
         r"|injury|accident|hospital|er)",
-        r"(?:gave|give|given|giving) me something (?:strong )?for (?:the |my )?pain",
+        # Something for the pain, given or prescribed: an opioid until a provider knows what.
+        # A medicine known not to be one ("gave me ibuprofen for the pain") is not this.
+        r"(?:gave|give|given|giving|prescribed|sent|discharged|started|put) me (?:(?!ibuprofen"
+        r"|paracetamol|acetaminophen|advil|aspirin|naproxen|diclofenac|voltaren|celecoxib"
+        r"|gabapentin|pregabalin|amitriptyline|antibiotics|cream|gel|ice|heat)\w+ ){0,4}for"
+        r" (?:the |my )?pain"
+        r"|(?:shot|jab|injection|drip) (?:of \w+ )?for (?:the |my )?pain",
     ),
     "overdose": (
         # Too much taken: an overdose named, too many capsules, the whole bottle.
@@ -295,19 +451,30 @@ _PATTERNS: Mapping[str, tuple[str, ...]] = {
         r"doubl\w* (?:up|dose\w*|dosed|(?:my|the|a) (?:dose|capsules?|pills?))"
         r"(?! (?:in|with) pain)",
         r"(?:two|2|both|three|3) doses|dose twice|(?:twice|double) (?:my|the) (?:dose|amount)"
-        r"|handful of (?:capsules|pills|tablets)|(?:took|taken|take|had|swallowed) (?:it|my dose"
-        r"|the dose|a dose|my ldn|ldn|my naltrexone|my capsules?|the capsules?|my pills?|them"
+        r"|handful of (?:capsules|pills|tablets)|(?:took|taken|take|had|swallowed) (?:it|mine"
+        r"|my dose|the dose|a dose|my ldn|ldn|my naltrexone|my capsules?|the capsules?|my pills?"
+        r"|them"
         r"|(?:tonights|todays|last nights|this evenings)(?: dose| one| capsules?| pills?)?)"
         r" (?:\w+ )?(?:twice|two times|2 times|2x|x2|again(?! (?:tonight|today|this evening)))",
         r"(?:took|taken|take|had|swallowed) (?:an? )?(?:another|second|extra|additional|one more)"
         r" (?:dose|capsule|pill|tablet)s?",
-        r"(?:tonights|todays) and (?:last nights|yesterdays)|(?:took|taken) (?:both|two)"
-        r" (?:\w+ )?(?:at once|together)",
+        # Two days' doses together, named by their days or counted in nights ("today's and
+        # tomorrow's", "two nights' worth").
+        rf"(?:tonights|todays) and (?:last nights|yesterdays|tomorrows)"
+        rf"|{_DAY} and {_DAY}(?= (?:\w+ )?(?:{_DOSE}|together|at once|by|in one go))"
+        rf"|(?:took|taken|swallowed|had|popped|taking) (?:both )?{_DAY} and {_DAY}"
+        r"|(?:took|taken|take|swallowed|had|popped) (?:both|two)"
+        r" (?:\w+ )?(?:at once|together)"
+        r"|(?:took|taken|take|swallowed|had|popped|gave me|given me) (?:\w+ ){0,3}(?:two|2|both"
+        r"|three|3|several|a few|a couple of|couple of|double|a (?:weeks?|few days)) (?:nights?"
+        r"|days?|evenings?)s? (?:worth|doses?)",
         # The wrong capsules or the wrong count: a dose error the provider must hear about.
-        r"(?:capsules?|pills?|tablets?|mg|dose) instead of"
+        r"(?:capsules?|caps|pills?|tablets?|mg|dose) instead of"
+        rf"|(?:took|taken|swallowed|had|popped) (?:\w+ )?{_NUMBER} (?:\w+ )?instead of"
         r"|wrong (?:dose|capsules?|strength|pills?)",
-        r"(?:by mistake|accident\w*) (?:took|taken|double\w*)|(?:took|taken) ... by (?:mistake"
-        r"|accident)|(?:only|just) (?:meant|supposed) to (?:take|have)",
+        r"(?:by mistake|accident\w*) (?:took|taken|double\w*|swallowed|popped)|(?:took|taken"
+        r"|swallowed|popped) (?:\w+ ){0,5}by (?:mistake|accident)|(?:only|just) (?:meant|supposed)"
+        r" to (?:take|have)",
         # A second dose taken after forgetting the first: "forgot I'd had it and took another",
         # "took it at 9 and again at 11", "took another one". "Took another look" is not a dose,
         # and "had another one" may be a fit or a headache.
@@ -324,6 +491,13 @@ _PATTERNS: Mapping[str, tuple[str, ...]] = {
         r"|try|time|day|night|week))"
         r"|(?:gave|given|give|giving) me (?:\w+ )?(?:another|a second|an extra|extra|double|two|2)"
         r" (?:doses?|capsules?|pills?|tablets?|lots?)",
+        # A dose taken, or given, by someone who did not know it had been taken already: "gave
+        # me mine not knowing I'd already taken it". A reminder answered "already taken it" is
+        # not this: the second dose must be told.
+        r"(?:gave me|took|taken|had|swallowed|popped) (?:\w+ ){0,2}(?:not knowing|without"
+        r" (?:knowing|realising|realizing|thinking)|forgetting|forgot|didnt (?:realise|realize|know"
+        r"|remember)|not (?:realising|realizing|remembering)) (?:\w+ ){0,2}(?:already|had already"
+        r"|previously)",
     ),
     "withdrawal": (
         # Withdrawal named, or the feeling of a detox or of stopping cold.
@@ -334,7 +508,15 @@ _PATTERNS: Mapping[str, tuple[str, ...]] = {
         r"goose ?(?:bumps?|flesh|pimples)|cold sweats?",
         rf"sweat\w* ... {_SHAKE}|{_SHAKE} ... sweat\w*",
         r"(?:chills|shivers|shivery) ... sweat\w*|sweat\w* ... (?:chills|shivers)",
-        r"runny nose (?:\w+ ){0,5}yawn\w*|yawn\w* (?:\w+ ){0,5}runny nose",
+        # Withdrawal described by its signs: one that a cold or hay fever does not bring
+        # (yawning, goosebumps, jitters, skin crawling, restless legs) with any other.
+        # Signs put down to coffee, a cold or a workout in the same breath are not this.
+        rf"(?:{_WITHDRAWAL_OWN} (?:\w+ ){{0,10}}{_WITHDRAWAL_SHARED}"
+        rf"|{_WITHDRAWAL_SHARED} (?:\w+ ){{0,10}}{_WITHDRAWAL_OWN}"
+        r"|yawn\w* (?:\w+ ){0,10}(?:goose|jitter\w*|restless|crawl\w*|pupils)"
+        r"|(?:goose ?\w+|jitter\w*|restless|crawl\w*|pupils) (?:\w+ ){0,10}yawn\w*)"
+        r"(?! (?:\w+ ){0,4}(?:coffee|caffeine|espresso|energy drinks?|a cold|the cold|flu|covid"
+        r"|hay ?fever|workout|the gym|a run|my run))",
     ),
     "fainting": (
         # Fainting, passing out, blacking out, collapsing: a loss of consciousness, whatever
@@ -342,11 +524,25 @@ _PATTERNS: Mapping[str, tuple[str, ...]] = {
         r"faint(?:ed|ing|s)?(?! (?:line|smell|taste|glow|memory|idea|hope|sound|trace|mark|scar"
         r"|hint|rash|light|outline|pink|blue|red|yellow|voice|whiff))",
         r"(?:pass(?:ed|ing|es)?|past|pased) out(?! (?:the|leaflets|flyers|papers|cake|sweets))",
-        r"black(?:ed|ing|s)? out(?! (?:curtains?|blinds?))|blackouts?(?! (?:curtains?|blinds?))",
+        # Blacking out a window or a room is covering it.
+        r"black(?:ed|ing|s)? out(?! (?:curtains?|blinds?|(?:the|my|our|all the|all my|a|some)"
+        r" (?:\w+ )?(?:windows?|rooms?|bedrooms?|screens?|glass|names?|text|details|lights?"
+        r"|curtains?|blinds?|nursery|bits|lines|parts|dates?|faces?)|it|them|windows?))"
+        r"|blackouts?(?! (?:curtains?|blinds?))",
         r"collaps\w*|(?:lost|lose|losing|loss of) consciousness|unconscious\w*|keeled over"
         r"|swoon\w*|syncope|vasovagal",
-        r"(?:woke|came to|come to|found myself|ended up|was) (?:up )?on the (?:floor|ground)"
-        r"|hit the (?:floor|deck)|(?:everything|it all|the world) went (?:black|dark)",
+        r"was on the (?:floor|ground)|hit the (?:floor|deck)|(?:everything|it all|the world) went"
+        r" (?:black|dark)",
+        # Waking or coming round on the floor, found there, dropping like a stone; dizziness
+        # and then the next thing remembered.
+        r"(?:woke|wake|waking|came to|come to|coming to|came round|come round|coming round"
+        r"|came around|came back round|found myself|find myself|ended up|found me|find me)"
+        r" (?:up )?(?:\w+ ){0,2}on (?:the|my|our) (?:\w+ )?(?:floor|ground|pavement|carpet|tiles"
+        r"|deck)|(?:dropped|went down|fell) like a (?:stone|sack|rock|ton|lead)"
+        r"|(?:dizzy|light ?headed|woozy|spinning|went (?:fuzzy|grey|gray|blurry|black|dark))"
+        r" (?:\w+ ){0,8}(?:next thing|came round|came to|woke up|on the (?:\w+ )?(?:floor|ground)"
+        r"|hit my head)|next thing i (?:knew|know|remember) (?:\w+ ){0,4}(?:floor|ground"
+        r"|ambulance|paramedics|hospital)",
     ),
     "liver": (
         # Jaundice: yellow skin or eyes, however far apart the words ("the whites of my eyes have
@@ -357,8 +553,10 @@ _PATTERNS: Mapping[str, tuple[str, ...]] = {
         r"(?! (?:capsules?|pills?|ones?|labels?|lights?|cards?|car|dress|top|shirt|jumper|flowers?"
         r"|paint|walls?|sticky|post))",
         # Dark urine; pale or clay-coloured stools.
-        r"dark ... (?:urine|pee|wee|piss)|(?:urine|pee|peeing|wee|piss) ... (?:dark|brown|cola"
-        r"|coke|tea)",
+        rf"dark ... {_URINE}|{_URINE} ... (?:dark|brown)",
+        # Urine the colour of cola, strong tea or whisky, however the words fall.
+        rf"{_URINE} (?:\w+ ){{0,6}}(?:{_URINE_COLOUR}|darker|browner)"
+        rf"|{_URINE_COLOUR} (?:\w+ ){{0,3}}{_URINE}",
         r"(?:pale|clay|white|grey|gray|light colou?red) ... (?:stools?|poops?|poos?|feces|faeces)",
         r"(?:stools?|poops?|poos?|feces|faeces) ... (?:pale|clay|white|grey|gray)",
         # Pain under the right ribs, where the liver sits; the liver itself named.
@@ -438,15 +636,30 @@ _PATTERNS: Mapping[str, tuple[str, ...]] = {
     ),
     "vomiting": (
         # Vomiting that will not stop: the dose cannot stay down, and dehydration follows.
-        r"(?:cant|cannot|couldnt|can not|unable to|not able to) (?:keep|hold|keeping|holding)"
-        r" (?:\w+ ){0,2}down",
+        r"(?:cant|cannot|couldnt|can not|unable to|not able to) (?:even |seem to |really |barely"
+        r" |hardly )?(?:keep|hold|keeping|holding) (?!(?:\w+ ){0,2}(?:weight|pressure|bp|costs?"
+        r"|head|voice|temper|sugars?|cholesterol|numbers|heart rate|pulse|spending|noise|job)\b)"
+        r"(?:\w+ ){0,3}down"
+        r"|(?:food|water|it|anything|fluids|drinks?|dose|capsules?|caps|pills?|tablets?|meds|ldn"
+        r"|tea|dinner|meals?|lunch|breakfast) (?:\w+ )?(?:wont|doesnt|isnt|didnt|will not|does not"
+        r"|is not|would not|wouldnt) stay\w* down"
+        r"|nothing (?:\w+ )?(?:stays|staying|will stay|stayed|is staying) down",
         rf"(?:cant|cannot|couldnt|wont|can not) stop {_VOMITING}|non ?stop {_VOMITING}"
         rf"|(?:{_VOMITING}|sick) (?:\w+ )?non ?stop|(?:keep|keeps|kept|keeping) {_VOMITING}"
         r"|(?:keeps|keep) coming (?:back )?up",
+        # Everything brought back up, the dose with it: "chucking up everything", "even my
+        # tablets came back up", "everything I eat comes straight back up".
+        rf"{_VOMITING} (?:\w+ ){{0,2}}(?:everything|all of it|every meal|every bite|every drop"
+        r"|anything|whatever)"
+        r"|(?:everything|anything|every ?thing|food|water|meals?|(?:my|the) (?:capsules?|caps"
+        r"|pills?|tablets?|dose|ldn|meds|food|dinner|tea|lunch|breakfast)) (?:\w+ ){0,3}"
+        r"(?:comes|came|coming|come|goes|went|going|keeps coming|keeps going)"
+        r" (?:straight |right |back )+up",
         rf"{_VOMITING} (?:\w+ ){{0,2}}(?:all (?:day|night|morning|evening|afternoon)|every (?:hour"
         rf"|few|half|\d+)|since|for (?:hours|days|\d+|the last|a day|two days)|constantly"
         rf"|repeatedly|over and over|again and again|{_NUMBER} times|several times|many times"
-        r"|multiple times|my guts)",
+        r"|multiple times|my guts|every time|each time|whenever|after (?:every|each) (?:meal|drink"
+        r"|bite|dose)|after i (?:eat|drink))",
     ),
     "belly_pain": (
         # Severe belly pain: a mild upset stomach is an expected effect; severe pain is never.
@@ -459,10 +672,26 @@ _PATTERNS: Mapping[str, tuple[str, ...]] = {
     "palpitations": (
         # A racing, pounding or irregular heart.
         r"palpitat\w*|palpatat\w*|palps|tachycard\w*|a ?fib|atrial fib\w*|arrhythm\w*",
-        r"(?:heart|heartbeat|heart beat|pulse) (?:\w+ ){0,3}(?:racing|pounding|thumping|hammering"
-        r"|flutter\w*|skipping|skips|skipped|flip ?flop\w*|jumping|galloping|banging"
+        rf"(?:hearts?|heartbeats?|heart beats?|pulse) {_NOT_DENIED}{{0,3}}"
+        r"(?:racing|pounding|thumping|hammering|flutter\w*|skipping|skips|skipped|flip ?flop\w*"
+        r"|jumping|galloping|banging"
         r"|beating (?:\w+ )?(?:fast|hard|irregular\w*|out of))",
-        r"(?:racing|pounding|thumping|fast|rapid|irregular|fluttering) (?:heart\w*|pulse)"
+        # The slang of a heart that races or tumbles: "going like the clappers", "ten to the
+        # dozen", "doing flips", "going to jump out of my chest".
+        rf"(?:hearts?|heartbeats?|heart beats?|pulse|ticker) {_NOT_DENIED}{{0,5}}"
+        r"(?:(?:going )?like the clappers"
+        r"|going (?:mad|crazy|nuts|wild|berserk|haywire|like mad|like crazy|so fast|too fast"
+        r"|really fast|like a train|like a drum|a mile a minute)|(?:ten|nineteen|twenty) to the"
+        r" dozen|doing (?:flips|somersaults|backflips|cartwheels|a drum ?roll|the cha cha|a dance"
+        r"|a tap dance|its own thing|loop the loops?)|flips|somersaults|thud\w*|drumming"
+        r"|misfir\w*|stutter\w*|tripping|jump\w* out of|(?:wont|doesnt|will not) slow down"
+        r"|all over the place|missing (?:a )?beats?|in overdrive|stopp\w* and start\w*)",
+        r"(?:racing|pounding|thumping|thudding|hammering|banging|galloping|erratic|fast|rapid"
+        r"|irregular|fluttering|fluttery|jumpy|skippy) (?:heart\w*|pulse)"
+        r"|(?:flutter\w*|fluttery|flip ?flop\w*|jumpy) (?:\w+ ){0,4}(?:chest|ribcage|rib cage)"
+        r"|(?:pounding|thumping|thudding|banging|hammering) in (?:my|the) chest"
+        r"|(?:chest|ribcage|rib cage) (?:\w+ ){0,3}(?:flutter\w*"
+        r"|fluttery|flip ?flop\w*|jumpy)"
         r"|skipp\w* (?:a )?beats?",
         # A resting pulse of 120 or more, as a watch or a cuff shows it, or the heart "going 120";
         # over 100 when the patient says they are at rest. A pulse in a run or a workout is not
@@ -497,14 +726,25 @@ _PATTERNS: Mapping[str, tuple[str, ...]] = {
         r" )?(?:actually |really |even )?(?:there|home|in|around|about|in the (?:house|room))"
         r"|there (?:was|is|were|wasnt|isnt|werent)"
         r" (?:nobody|no one|noone|nothing|anyone|anybody|anything)"
-        r"|(?:wasnt|werent|isnt|arent|was not|were not) (?:anyone|anybody|anything|really) there)",
+        r"|(?:wasnt|werent|isnt|arent|was not|were not) (?:anyone|anybody|anything|really) there"
+        # ...or the patient alone: "but I'm home alone", "when I'm on my own", "the house was
+        # empty", "I live alone".
+        r"|(?:im|i am|i was|i m|i live|i lived|i was home|im home|i am home|home|while im"
+        r"|when im|and im|but im) (?:\w+ )?(?:alone|on my own|by myself)"
+        r"|(?:house|flat|room|place|home) (?:was|is) (?:completely |totally )?empty)",
         # Seen again and again, or seen and then gone: "keep seeing a man in the corner",
         # "saw a face at the window and then it vanished". Seeing someone (a therapist, a
         # friend) is not this, so only things and figures count.
         rf"(?:keep|keeps|kept|keeping) (?:on )?(?:seeing|hearing) (?:a |an |some |my )?{_VISION}"
+        r"|(?:keep|keeps|kept|keeping) (?:on )?hearing (?:someone|somebody|people|a voice|a baby"
+        r"|children|kids|a child) (?!(?:say|says|saying|talk about|talking about|mention\w*"
+        r"|recommend\w*|rave|raving)\b)\w+"
         rf"|(?:see|saw|seeing|seen|hear|heard|hearing) (?:a |an |some |my )?{_VISION}"
         r" (?:\w+ ){0,6}(?:vanish\w*|disappear\w*|then (?:hes|shes|its|theyre|they were|it was"
         r"|he was|she was|they was) gone)",
+        # Voices that tell the patient things, or speak in their head.
+        r"voices (?:\w+ ){0,3}(?:telling|told|tell|tells|saying|say|talking to|talk to|talks to"
+        r"|in my head|ordering|order)|(?:a|the) voice in my head",
     ),
     "mood_worse": (
         # Hopelessness, worthlessness, feeling a burden: the signs that low mood is becoming
@@ -530,6 +770,32 @@ _PATTERNS: Mapping[str, tuple[str, ...]] = {
         r"(?:no ?one|nobody) (?:would|will|cares?|would even) (?:\w+ )?(?:care|miss|notice)"
         r"|give up on (?:life|everything|myself)|giving up on (?:life|everything)"
         r"|feel like giving up|(?:want|wanna) to give up$",
+        # Mood going downhill, spiralling, getting darker: worse, in the words people use for
+        # it. The weather going downhill or prices spiralling are not this, so the mood, the
+        # mind or the patient is named.
+        r"(?:moods?|mental health|depressions?|anxiety|anxietys|headspaces?|heads?|state of mind"
+        r"|minds?|i|im|ive|me|feel\w*) (?:\w+ ){0,4}(?:gone|going|went|goes|heading|headed"
+        r"|slid\w*|slipp\w*|taken|took|take|had|taking) (?:\w+ )?(?:downhill|a nosedive|a dive"
+        r"|a turn for the worse"
+        r"|a dark turn)(?! (?:ski\w*|on (?:my|a|the) bike|biking|cycling|walking|running))"
+        r"|(?:moods?|mental health|depressions?) (?:\w+ ){0,3}(?:tank\w*|crash\w*|plummet\w*"
+        r"|nosediv\w*|in the (?:bin|gutter|toilet)|through the floor|hit the floor)"
+        r"|(?:moods?|mental health|depressions?|anxiety|anxietys|thoughts?|heads?|minds?|i|im|ive"
+        r"|been|me|feel\w*)"
+        r" (?:\w+ ){0,3}(?:spiral+(?:ing|ed)|spirals|spiral (?:down|out))|^spiral+(?:ing|ed)"
+        r"|(?:downward|dark|negative) spiral"
+        r"|(?:thoughts?|minds?|heads?|headspaces?|moods?|feelings?|feel|feeling|felt) (?:\w+ ){0,4}"
+        r"darker"
+        r"|(?:dark|darker) (?:\w+ ){0,3}(?:in|inside) my (?:head|mind)|^darker (?:than|and|every"
+        r"|each)|(?:getting|get|feel\w*|sinking|sink) (?:lower|darker|deeper) (?:and (?:lower"
+        r"|darker|deeper)|every|each|by the)",
+        # Rock bottom, a breakdown, falling apart, not coping; tired of it all.
+        r"rock bottom|(?:mental|nervous) breakdown|(?:having|had|on the verge of|close to"
+        r"|heading for) a (?:\w+ )?breakdown|(?:im|i am|i feel|feel like im|feel like i am|i m)"
+        r" (?:\w+ ){0,2}(?:falling apart|falling to pieces|not coping|going under|at the end of my"
+        r" (?:tether|rope))|not coping|(?:tired|sick|weary) of (?:it all|everything|my life"
+        r"|this life|feeling like this)|had enough of (?:everything|it all|my life"
+        r"|feeling like this)",
     ),
     "mood": (
         # Low mood in the patient's own words ("very low dose" or "energy so low" is not a mood).
@@ -552,6 +818,11 @@ _PATTERNS: Mapping[str, tuple[str, ...]] = {
         rf"(?:low|down|flat|glum|gloomy|blue|sad|teary|weepy){_NOT_MOOD}{_NOT_MOOD_TOO}",
         r"(?:sad|low|down|blue|flat|emotional|upset|tearful|weepy|miserable) (?:\w+ ){0,2}for no"
         r" (?:\w+ )?reason",
+        # Words for low mood that mean nothing else, wherever they fall ("bit glum, the weather
+        # doesn't help", "in a funk", "not in a great headspace").
+        r"glum|gloomy|mopey|in a (?:bit of a )?(?:funk|slump|rut|bad place|low place|dark mood)"
+        r"|(?:not in a (?:good|great|nice) |bad |rubbish |poor |crap |not a good )headspace"
+        r"|headspace (?:\w+ ){0,3}(?:bad|not (?:great|good)|rubbish|poor|off|crap)",
     ),
 }
 
@@ -705,6 +976,20 @@ _ASIDE_OPENERS = frozenset(
     " afraid how what whether if might may".split()
 )
 _SUBJECT = re.compile(rf"(?:(?:my|our|a|the|his|her|their) (?:\w+ )?)?{_OTHERS.pattern}\b")
+# When the flag follows the other person at once ("my husband fainted", "my son had his tonsils
+# out"), it is theirs: "my" later in the sentence ("at the sight of my blood test") does not
+# make it the patient's, and neither does a clause of the patient's own that claims nothing ("I
+# was up all night with him"). "Too", "also", "so do I", "mine", "it" claim it ("and now I have
+# it too"). A report ("my wife says I had a seizure") is not at once.
+_REPORTING = frozenset(
+    "said says saying told tells think thinks thought reckons reckon noticed asked found saw"
+    " heard wants wanted gave gives give giving given".split()
+)
+_PRONOUNS = frozenset("i im ive id me myself we weve us".split())
+_CLAIMS = frozenset(
+    "too also well aswell same both so mine it its them that those his hers theirs some one any"
+    " again either neither my me myself".split()
+)
 
 # --- Not real, or not now ------------------------------------------------------------------
 # LDN brings vivid dreams, and patients tell them: "a dream about a heart attack", "dreamt I was
@@ -725,7 +1010,8 @@ _LONG_AGO = re.compile(
     r" of|couple of|couple|a|one) (?:years?|yrs?|decades?) ago|years ago|yrs ago|ages ago|long"
     r" (?:time )?ago|as a (?:kid|child|teen\w*|baby|toddler|youngster|student)|(?<!since )when i"
     r" was (?:a )?(?:kid|child|little|young|younger|small|teen\w*|baby|student|at school|in"
-    r" school|pregnant)|in my (?:teens|twenties|20s)|back in (?:19|20)\d\d|back in the day"
+    r" school|pregnant|\d+)|at (?:the )?age (?:of )?\d+|aged \d+|(?<!since )in (?:19\d\d|20[01]\d)"
+    r"|in my (?:teens|twenties|20s)|back in (?:19|20)\d\d|back in the day"
     r"|(?<!since )last year|years back|(?<!since )(?<!from )childhood|growing up)\b"
 )
 _NOT_OVER = re.compile(
@@ -748,10 +1034,67 @@ _QUESTION_COUNTS = frozenset({"overdose"})
 # Low mood that is lifting: "my depression is much better since LDN".
 _BETTER_AFTER = re.compile(r"^(?:\w+ ){0,3}(?:better|improv\w*|lift\w*|gone|eas\w*|clear\w*)\b")
 _BETTER_BEFORE = re.compile(r"\b(?:help\w*|improv\w*|lift\w*) (?:with )?(?:my )?$")
+# Asking ahead, for a case that has not come: "what if I ever needed morphine", "if I ever
+# needed an operation", "hypothetically, would codeine work", or a question said to be only a
+# question ("just asking, nothing planned", "just curious, not planning anything"). For the
+# flags that are plans or exposures, not symptoms; and never when the sentence names a time or
+# says the patient is in it now ("what if I need surgery next month", "just curious, I'm on
+# tramadol, is that ok?").
+_HYPOTHETICAL = re.compile(
+    r"\b(?:(?:what if|if|in case|suppose|supposing|say|when|should) i (?:ever|were|was ever|was to"
+    r"|were to|one day|someday|eventually|later)|(?:what if|suppose|supposing|in case) i (?:need"
+    r"|needed|had to|have to|got|get)|hypothetical\w*|in theory|(?:in|for) (?:the )?future"
+    r"|one day|someday|down the (?:line|track|road)|future reference)\b"
+)
+_JUST_ASKING = re.compile(
+    r"\b(?:just|only) (?:asking|curious|wondering|a question)|out of (?:curiosity|interest)"
+    r"|(?:nothing|none|no \w+) (?:is |are )?(?:planned|booked|scheduled|coming up|on the cards)"
+    r"|not (?:planning|planned|trying|pregnant|booked|scheduled)\b|no plans|future reference"
+    r"|asking for (?:a friend|the future|later)|not that i (?:am|have|need|do|will|plan)"
+    r"|hypothetical\w*|in theory\b"
+)
+_QUESTION_OPENER = re.compile(
+    r"^(?:\w+ ){0,6}?(?:would|could|can|is|are|does|do|should|will|what|whats|how|why|when"
+    r"|which)\b"
+)
+_CONCRETE = re.compile(
+    r"\b(?:yesterday|today|tonight|tomorrow|next|last|this (?:week|month|morning|evening|year)"
+    r"|booked|scheduled|due|coming up|upcoming|ive had|have had|im|i am|ive been|i have been"
+    r"|we are|currently|now|already|weeks?|months?|days?|on (?:monday|tuesday|wednesday"
+    r"|thursday|friday|saturday|sunday))\b"
+)
+_HYPOTHETICAL_OK = frozenset({"opioids", "surgery", "pregnancy", "allergy", "overdose"})
+# Figures of speech that use a flag's words: "nearly had a heart attack", "laughed so hard I
+# couldn't breathe", "my heart skipped a beat when I saw the bill", "killing myself laughing".
+# A fright or a laugh, not a symptom. They still reach the care team as a message.
+_FRIGHT = (
+    r"(?:\w+ ){0,2}(?:when (?:i|we) (?:saw|see|heard|hear|read|opened|got|looked at|found out"
+    r"|realised|realized|checked|noticed|spotted)|at the (?:sight|thought|price|bill|cost|news)"
+    r"|(?:seeing|reading|hearing) (?:the|that|him|her|how))"
+)
+_IDIOMS: Mapping[str, re.Pattern[str]] = {
+    category: re.compile(rf"\b(?:{pattern})\b")
+    for category, pattern in {
+        "chest_pain": r"(?:nearly|almost|practically|virtually) (?:\w+ )?"
+        r"(?:had|have|having|gave me|give me|given me|giving me|gonna give me|going to give me)"
+        r" a (?:\w+ )?heart attack|(?:gave|give|given|giving) (?:me|us|everyone|everybody) a"
+        r" (?:mini |small |little )?heart attack",
+        "breathing": r"(?:laugh\w*|giggl\w*|in stitches|crying laughing|cry laughing)"
+        r" (?:\w+ ){0,6}(?:cant|couldnt|could not|cannot|can not|barely|hardly|struggl\w* to"
+        r"|not able to) (?:\w+ )?breath\w*",
+        "palpitations": rf"(?:skipp\w*|skips|missed) (?:a )?beats? {_FRIGHT}"
+        rf"|(?:hearts?|heartbeat) (?:\w+ ){{0,3}}(?:skipped|skips|jumped|leapt|flipped|stopped)"
+        rf" (?:a beat )?{_FRIGHT}",
+        "fainting": rf"(?:nearly|almost|practically) (?:fainted|passed out|collapsed|keeled over)"
+        rf" {_FRIGHT}",
+        "self_harm": r"kill\w* my ?self laugh\w*|(?:laugh\w*|giggl\w*) (?:\w+ ){0,2}kill\w*"
+        r" my ?self",
+    }.items()
+}
 
 # Sentences end at a full stop (not the one in "4.5 mg"), a question or exclamation mark, a
 # semicolon or a new line; list commas are kept to read "no X, Y or Z".
-_SENTENCE = re.compile(r"[\n\r!?;\u2026\u3002\uff01\uff1f]+|\.(?!\d)")
+_SENTENCE = re.compile(r"([\n\r!?;\u2026\u3002\uff01\uff1f]+|\.(?!\d))")
 _COMMA = re.compile(r"[,\uff0c\u3001]")
 
 
@@ -776,18 +1119,24 @@ def _words(sentence: str) -> tuple[list[str], frozenset[int]]:
     return words, frozenset(commas)
 
 
-def _find(words: list[str]) -> list[_Hit]:
-    """Every match of every category in the sentence, in the order they start."""
+def _matches(words: list[str], patterns: Mapping[str, re.Pattern[str]]) -> list[_Hit]:
+    """Every match of every pattern in the sentence, as ranges of word positions."""
     text = " ".join(words)
     starts = [0]
     for w in words[:-1]:
         starts.append(starts[-1] + len(w) + 1)
     hits = []
-    for category, pattern in _COMPILED.items():
+    for category, pattern in patterns.items():
         for m in pattern.finditer(text):
             first = bisect_right(starts, m.start()) - 1
             last = bisect_right(starts, max(m.end() - 1, m.start())) - 1
             hits.append(_Hit(category, first, last + 1))
+    return hits
+
+
+def _find(words: list[str]) -> list[_Hit]:
+    """Every match of every category in the sentence, in the order they start."""
+    hits = _matches(words, _COMPILED)
     covered = {(h.category, i) for h in hits for i in range(h.start, h.end)}
     for i, word in enumerate(words):
         hits.extend(_Hit(c, i, i + 1) for c in _fuzzy(word) if (c, i) not in covered)
@@ -867,13 +1216,20 @@ def _about_someone_else(words: list[str], commas: frozenset[int], hit: _Hit) -> 
 
     A clause after the flag that only asks or hopes ("my husband takes tramadol, does that
     affect me", "son has a rash, hope I don't catch it") does not make the flag the patient's.
+    Nor, when the flag follows the other person at once, does a later "my" ("my husband fainted
+    at the sight of my blood test") or a clause of the patient's that claims nothing of it.
     """
-    if hit.start == 0 or not _SUBJECT.match(" ".join(words[: hit.start])):
+    subject = _SUBJECT.match(" ".join(words[: hit.start])) if hit.start else None
+    if subject is None:
         return False
     mine = [i for i in range(len(words)) if _mine(words, i)]
     if any(i < hit.end for i in mine):
         return False
-    return not mine or set(mine) <= _asides(words, commas, hit.end)
+    between = words[len(subject.group().split()) : hit.start]
+    at_once = len(between) <= 2 and not _REPORTING.intersection(between)
+    if at_once:
+        mine = [i for i in mine if words[i] in _FIRST_PERSON]
+    return not mine or set(mine) <= _asides(words, commas, hit.end, at_once)
 
 
 def _mine(words: list[str], i: int) -> bool:
@@ -884,41 +1240,88 @@ def _mine(words: list[str], i: int) -> bool:
     return w in ("my", "our") and not (i + 1 < len(words) and _OTHERS.fullmatch(words[i + 1]))
 
 
-def _asides(words: list[str], commas: frozenset[int], start: int) -> set[int]:
-    """The positions, from start on, of the clauses that only ask, hope or deny."""
+def _asides(words: list[str], commas: frozenset[int], start: int, at_once: bool) -> set[int]:
+    """The positions, from start on, of the clauses that only ask, hope or deny.
+
+    After a flag that follows the other person at once, also the patient's own clauses that
+    claim nothing of it ("my son had his tonsils out, I was up all night with him").
+    """
     aside: set[int] = set()
     clause: list[int] = []
     for i in range(start, len(words)):
         if clause and words[i] in _CLAUSE_OPENERS:
-            aside |= _aside(words, clause)
+            aside |= _aside(words, clause, at_once)
             clause = []
         clause.append(i)
         if i in commas:
-            aside |= _aside(words, clause)
+            aside |= _aside(words, clause, at_once)
             clause = []
-    return aside | _aside(words, clause)
+    return aside | _aside(words, clause, at_once)
 
 
-def _aside(words: list[str], clause: list[int]) -> set[int]:
+def _aside(words: list[str], clause: list[int], at_once: bool) -> set[int]:
     """The clause's positions if it asks, hopes or denies ("does that affect me"), else none."""
     said = [words[k] for k in clause if words[k] not in ("and", "but", "so", "then")]
     if said and (said[0] in _ASIDE_OPENERS or any(w in _NEGATIONS for w in said)):
         return set(clause)
+    if at_once and said and said[0] in _FIRST_PERSON and not _CLAIMS.intersection(said):
+        return set(clause)
     return set()
 
 
-def _affirmed(
-    hit: _Hit, words: list[str], commas: frozenset[int], negated: set[int], long_over: bool
-) -> bool:
+@dataclass(frozen=True)
+class _Sentence:
+    """One sentence as read: its words, its flags, and what holds for every flag in it."""
+
+    words: list[str]
+    commas: frozenset[int]
+    hits: list[_Hit]
+    negated: set[int]
+    long_over: bool  # tells of something long ago and over
+    now: bool  # names a time, or says the patient is in it now: not asking ahead
+    question_only: bool  # a question, in a message that says it only asks
+    idioms: list[_Hit]  # figures of speech that use a flag's words
+
+
+def _sentence(text: str, question: bool, only_asking: bool) -> _Sentence | None:
+    """Read one sentence; question says it ended with a question mark."""
+    words, commas = _words(text)
+    if not words:
+        return None
+    joined = " ".join(words)
+    hits = _find(words)
+    return _Sentence(
+        words=words,
+        commas=commas,
+        hits=hits,
+        negated=_negated(words, commas, hits),
+        long_over=_long_over(joined),
+        now=bool(_CONCRETE.search(joined)),
+        question_only=only_asking and (question or bool(_QUESTION_OPENER.match(joined))),
+        idioms=_matches(words, _IDIOMS) if hits else [],
+    )
+
+
+def _affirmed(hit: _Hit, s: _Sentence) -> bool:
     """Say whether the match is the patient's own, real and present: a red flag."""
-    before, after = " ".join(words[: hit.start]), " ".join(words[hit.end :])
-    if hit.start in negated or _DENIED_AFTER.match(after):
+    before, after = " ".join(s.words[: hit.start]), " ".join(s.words[hit.end :])
+    if hit.start in s.negated or _DENIED_AFTER.match(after):
         return False
-    if _about_someone_else(words, commas, hit):
+    if any(
+        i.category == hit.category and i.start < hit.end and hit.start < i.end for i in s.idioms
+    ):
+        return False
+    if _about_someone_else(s.words, s.commas, hit):
+        return False
+    if (
+        hit.category in _HYPOTHETICAL_OK
+        and not s.now
+        and (s.question_only or _HYPOTHETICAL.search(before))
+    ):
         return False
     if hit.category not in _DREAM_COUNTS and _dreamt(before):
         return False
-    if hit.category in _PAST_ONLY and long_over:
+    if hit.category in _PAST_ONLY and s.long_over:
         return False
     if hit.category in _QUESTION_COUNTS and _QUESTION.search(before):
         return False
@@ -943,17 +1346,16 @@ def _read(text: str) -> tuple[frozenset[str], frozenset[str]]:
     """The categories the patient affirms, and those only negated or about someone else."""
     said: set[str] = set()
     seen: set[str] = set()
-    for sentence in _SENTENCE.split(text):
-        words, commas = _words(sentence)
-        if not words:
+    only_asking = bool(_JUST_ASKING.search(normalise(text)))
+    parts = _SENTENCE.split(text)
+    for part, end in zip(parts[::2], [*parts[1::2], ""], strict=True):
+        s = _sentence(part, "?" in end or "\uff1f" in end, only_asking)
+        if s is None:
             continue
-        hits = _find(words)
-        negated = _negated(words, commas, hits)
-        long_over = _long_over(" ".join(words))
-        for hit in hits:
+        for hit in s.hits:
             seen.add(hit.category)
             # One affirmed match is enough: the rest of the category's are not read.
-            if hit.category not in said and _affirmed(hit, words, commas, negated, long_over):
+            if hit.category not in said and _affirmed(hit, s):
                 said.add(hit.category)
     return frozenset(said), frozenset(seen - said)
 
@@ -966,6 +1368,7 @@ def scan(text: str) -> tuple[Finding, ...]:
 
 
 def mentions(text: str) -> tuple[str, ...]:
-    """Return the categories whose words appear only negated or about someone else."""
+    """Return the categories whose words appear, but only negated, about someone else, asked
+    ahead, long past, dreamt or as a figure of speech."""
     _, only_mentioned = _read(text)
     return tuple(c for c in CATEGORY_TIERS if c in only_mentioned)
