@@ -314,7 +314,11 @@ class Inbox:
             )
         else:
             told = t("inbox_edit_passed_on" if kind == "edited" else "inbox_passed_on")
-        emergency = t("inbox_emergency_line", emergency=self.settings.emergency_number)
+        emergency = t(
+            "inbox_emergency_line",
+            emergency=self.settings.emergency_number,
+            crisis=self.settings.crisis_line,
+        )
         return [Reply(f"{told}\n\n{emergency}")]
 
     async def bring_media(self, escalation: Escalation, chat_id: int, header_id: int) -> None:

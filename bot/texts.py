@@ -669,7 +669,12 @@ TEXTS: dict[str, str] = {
         "No one from a care team reads messages in this bot, so I can't pass this on. Please "
         "contact {clinic}: {contact}."
     ),
-    "inbox_emergency_line": "If you feel very unwell, or it's an emergency, call {emergency} now.",
+    # Said under every message passed on: the words were not understood, and some that a pattern
+    # misses are about self-harm, so the crisis line is always named too.
+    "inbox_emergency_line": (
+        "If you feel very unwell, or it's an emergency, call {emergency} now. If you're having "
+        "thoughts of harming yourself, you can call or text {crisis} at any hour."
+    ),
     "inbox_emergency_stranger": (
         "⚠️ Please call {emergency} now, or go to the nearest emergency department. If you're "
         "having thoughts of harming yourself, you can call or text {crisis} at any hour."

@@ -579,7 +579,7 @@ async def test_gibberish_when_enrolled_is_passed_on_honestly_and_changes_nothing
     await harness.say(user, "asdf qwerty 22:00")
     # This clinic has no care team: the patient is told nobody reads it, never that someone does.
     nobody = t("inbox_nobody", clinic="Test Clinic", contact="+1 555 0100")
-    emergency = t("inbox_emergency_line", emergency="911")
+    emergency = t("inbox_emergency_line", emergency="911", crisis="988")
     assert [m.text for m in user.messages()[count:]] == [f"{nobody}\n\n{emergency}"]
     patient = await patient_of(harness, user)
     assert patient is not None and patient.bedtime == time(22, 30) and patient.awaiting is None

@@ -26,7 +26,7 @@ from tests.conftest import DOCTOR, NURSE, STRANGER, doses_of, patient_of
 from tests.test_care_loop import PATIENT, alerts, audit, enroll, escalations, invite, settle
 
 PASSED_ON = t("inbox_passed_on")
-EMERGENCY_LINE = t("inbox_emergency_line", emergency="911")
+EMERGENCY_LINE = t("inbox_emergency_line", emergency="911", crisis="988")
 NOT_UNDERSTOOD = t("not_understood", clinic="Test Clinic", contact="+1 555 0100", emergency="911")
 
 
