@@ -100,7 +100,7 @@ class Reminders:
         if gap_from < spaced:
             # Nights that passed with nothing reminded (downtime, a pause, a stop, a withhold, a
             # night too soon after a dose) were not nights on the dose: they do not count.
-            await repo.add_hold(patient, gap_from, now, end=spaced, kind=OFF)
+            await self._nights_off(repo, patient, gap_from, spaced)
         if latest is not None and backfill:
             first_gap = max(gap_from, night - timedelta(days=MAX_BACKFILL_NIGHTS))
             for offset in range((night - first_gap).days):
@@ -318,17 +318,22 @@ class Reminders:
         A third such night in a row holds the increase and asks the care team: the patient may
         have stopped, be unwell, or be out of capsules.
         """
-        after = night + timedelta(days=1)
-        # One row per run of nights off: extend the run that ends tonight, if there is one.
-        run = next((h for h in patient.holds if h.kind == OFF and h.end == night), None)
-        if run is not None:
-            run.end = after
-        elif not any(h.kind == OFF and h.start <= night < (h.end or after) for h in patient.holds):
-            await repo.add_hold(patient, night, self.clock.now(), end=after, kind=OFF)
+        await self._nights_off(repo, patient, night, night + timedelta(days=1))
         finding = missed_streak(await repo.statuses(patient.id, MISSED_NIGHTS + 1, until=night))
         if finding is not None:
             await alerts_store(repo, patient, finding, self.clock.now(), stop=Stop.HOLD)
             await self.hold_current_dose(repo, patient)
+
+    async def _nights_off(self, repo: Repository, patient: Patient, first: date, end: date) -> None:
+        """Record nights [first, end) as off the dose: a row per run, never a night twice."""
+        runs = [(h, h.end) for h in patient.holds if h.kind == OFF and h.end is not None]
+        if any(h.start <= first and end <= last for h, last in runs):
+            return  # already recorded (a night planned again after a change)
+        touching = next((h for h, last in runs if h.start <= first <= last), None)
+        if touching is not None and touching.end is not None:
+            touching.end = max(end, touching.end)
+        else:
+            await repo.add_hold(patient, first, self.clock.now(), end=end, kind=OFF)
 
     async def night_on(self, repo: Repository, patient: Patient, night: date) -> None:
         """A night recorded off turned out taken (Taken pressed late): it counts again."""

@@ -920,6 +920,26 @@ async def test_resuming_after_a_pause_keeps_the_dose_taken_and_asks_after_a_long
     assert _prefix("reminder_step_up", step="", steps="") not in (reminder.text or "")
 
 
+async def test_nights_off_after_a_pause_are_kept_once_however_often_the_night_is_replanned(
+    harness: Simulation,
+) -> None:
+    user = harness.telegram.user(165)
+    await enroll(harness, user)
+    await harness.run_until(bedtime(TONIGHT))
+    await harness.tap(user, reminders(user)[-1], t("button_taken"))
+    await harness.say(user, "/stop")
+    harness.clock.set(bedtime(TONIGHT + timedelta(days=4)) - timedelta(hours=3))
+    await harness.say(user, "/start")
+    for later in ("23:00", "23:30", "22:30"):  # each change plans the coming night again
+        await harness.say(user, "/settings")
+        await harness.tap(user, user.last(), t("button_change_bedtime"))
+        await harness.say(user, later)
+    patient = await patient_of(harness, user)
+    assert patient is not None
+    off = [(h.start, h.end) for h in patient.holds if h.kind == "off"]
+    assert off == [(TONIGHT + timedelta(days=1), TONIGHT + timedelta(days=4))]
+
+
 async def test_a_step_counts_the_nights_taken_not_the_calendar(harness: Simulation) -> None:
     user = harness.telegram.user(162)
     await enroll_nights_ago(harness, user, 12, plan="builtin-1.5")  # 12 nights from 20 Feb
