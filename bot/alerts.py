@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot import callbacks, messages, nightly
 from bot.caseload import adherence, label_of, percent, reason_text, report_findings, who
@@ -77,7 +78,11 @@ class Alerts:
         team's chats, however slow Telegram is for them. The stored row is the safety net: if this
         fails or the process stops, the dispatcher delivers it.
         """
-        task = asyncio.get_running_loop().create_task(self._deliver_logged(escalation_id))
+        self.soon(self._deliver_logged(escalation_id))
+
+    def soon(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` in the background, kept until done; `settle` waits for it."""
+        task = asyncio.get_running_loop().create_task(work)
         self._underway.add(task)
         task.add_done_callback(self._underway.discard)
 

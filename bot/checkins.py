@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from bot import checkin_questions as ask
 from bot import messages, nightly
+from bot.care import stop_notice
 from bot.checkin_schedule import checkin_due
 from bot.clock import Clock
 from bot.concerns import Concerns, Raised
@@ -437,6 +438,10 @@ class Checkins:
             return text
         if earlier or result.alerts:
             return t("checkin_done_raised")  # all of it was passed on as it was ticked
+        notice = stop_notice(patient, self.settings)
+        if notice is not None:
+            # LDN is stopped: nothing here may read as "keep going with your plan".
+            return "\n\n".join((t("checkin_thanks"), notice))
         if result.tier is Tier.INFO:
             lines = [t("checkin_info"), *(t(tip) for tip in result.tips)]
             if any(f.reason == "mild_mood" for f in result.findings):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from bot import escalations
 from bot.alerts import Alerts
 from bot.clock import Clock
-from bot.messages import dose_words
+from bot.messages import clinic_text, dose_words
 from bot.reminders import Reminders
 from bot.settings import Settings
 from bot.texts import t
@@ -39,6 +39,9 @@ class Raised:
     crisis: bool
     # A step-up night whose new dose was not taken yet goes back to the previous dose: that one.
     tonight: Dose | None = None
+    # Tonight's reminder messages whose dose buttons go once LDN is withheld.
+    chat_id: int | None = None
+    buttons: tuple[int, ...] = ()
 
 
 class Concerns:
@@ -72,8 +75,9 @@ class Concerns:
             # Already told to take no LDN, or not started yet (a concern before the first dose
             # withholds it): a milder concern must never say "keep taking" it.
             stop = Stop.WITHHOLD
-        tonight = None
+        tonight, buttons = None, []
         if stop is Stop.WITHHOLD:
+            buttons = await self.reminders.tonights_buttons(repo, patient)
             await self.reminders.withhold(repo, patient)
         elif stop is Stop.HOLD:
             tonight = await self.reminders.hold_current_dose(repo, patient)
@@ -87,12 +91,16 @@ class Concerns:
             emergency=result.emergency,
             crisis=bool(codes & CRISIS),
             tonight=tonight,
+            chat_id=patient.chat_id,
+            buttons=tuple(buttons),
         )
 
     def deliver_soon(self, raised: Raised) -> None:
         """Start sending the alert now; the patient's answer does not wait for it."""
         if raised.escalation_id is not None:
             self.alerts.deliver_soon(raised.escalation_id)
+        if raised.buttons and raised.chat_id is not None:
+            self.alerts.soon(self.reminders.take_buttons_off(raised.chat_id, raised.buttons))
 
     def reply(self, raised: Raised, patient: Patient) -> str:
         """What the patient is told to do now, in plain words."""
@@ -101,16 +109,17 @@ class Concerns:
             lines.append(t("concern_emergency", emergency=self.settings.emergency_number))
         if raised.crisis:
             lines.append(t("concern_crisis", crisis=self.settings.crisis_line))
+        # Each says who decides: the care team, or the clinic when nobody receives alerts.
         if raised.stop is Stop.WITHHOLD:
-            lines.append(t("concern_withhold"))
+            lines.append(clinic_text("concern_withhold", self.settings))
         elif raised.stop is Stop.HOLD:
             if raised.tonight is not None:
-                words = dose_words(
-                    raised.tonight.dose_mg, raised.tonight.capsules, raised.tonight.capsule_mg
-                )
-                lines.append(t("concern_hold_tonight", dose=words))
+                row = raised.tonight
+                words = dose_words(row.dose_mg, row.capsules, row.capsule_mg)
+                lines.append(clinic_text("concern_hold_tonight", self.settings, dose=words))
             else:
-                lines.append(t("concern_hold", dose=self.reminders.current_dose_words(patient)))
+                words = self.reminders.current_dose_words(patient)
+                lines.append(clinic_text("concern_hold", self.settings, dose=words))
         if raised.escalation_id is not None:
             # Never claim someone was told when nobody receives alerts.
             lines.append(t("concern_sent" if self.settings.has_care_team else "concern_not_sent"))

@@ -10,7 +10,7 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -19,12 +19,14 @@ from bot.alerts import Alerts
 from bot.care import stop_notice
 from bot.caseload import label_of, who
 from bot.clock import Clock
+from bot.inbox_view import MESSAGE
 from bot.notifier import Notifier
 from bot.onboarding import MORNING_CHOICES, time_buttons
 from bot.plans import BUILTIN_PLANS, Plan, PlanError, custom_plan
-from bot.reminders import Reminders
+from bot.reminders import Reminders, zone_of
 from bot.settings import Settings
 from bot.texts import t
+from bot.timing import local_today
 from bot.views import Reply
 from storage.db import Database
 from storage.models import Escalation, Invite, Patient
@@ -128,8 +130,11 @@ class CareTeam:
                 )
             patient = escalation.patient
             before = self._dose_state(patient)
-            paused_elsewhere = await self._standing_pause(repo, escalation)
-            tell = await self._apply(repo, patient, action, paused_elsewhere)
+            # A pause leaves no button on tonight's reminder that could still invite a dose.
+            buttons = (
+                await self.reminders.tonights_buttons(repo, patient) if action == "pause" else []
+            )
+            tell = await self._apply(repo, patient, escalation, action)
             await repo.audit(
                 patient.id,
                 user_id,
@@ -146,6 +151,7 @@ class CareTeam:
             await repo.commit()
             await repo.refresh(escalation)
             await self._update_copies(repo, escalation)
+        await self.reminders.take_buttons_off(patient.chat_id, buttons)
         await self._tell(patient, tell)
         return Outcome(t("toast_decided", decision=t(f"decision_{action}")), changed=True)
 
@@ -153,30 +159,37 @@ class CareTeam:
         """Alerts that letting the plan go on from this one would override.
 
         Continuing releases the patient's hold: not while a newer alert about them waits for a
-        decision (the provider has not seen it yet). The newest alert can always be continued,
-        so nothing is ever stuck.
+        decision (the provider has not seen it yet), nor while any other undecided alert keeps
+        LDN withheld (only its own decision lifts that). The newest alert can always be
+        continued once no other withholds, so nothing is ever stuck.
         """
         return [
             e
             for e in await repo.patient_escalations(escalation.patient_id)
-            if e.id > escalation.id and e.status != "decided" and e.tier != "message"
+            if e.id != escalation.id
+            and e.status != "decided"
+            and e.tier != MESSAGE
+            and (e.id > escalation.id or e.stop == "withhold")
         ]
 
-    async def _standing_pause(self, repo: Repository, escalation: Escalation) -> bool:
-        """Whether another alert's "Pause LDN" still stands: only continuing that one lifts it."""
-        return any(
-            e.id != escalation.id and e.decision == "pause"
+    async def _standing(self, repo: Repository, escalation: Escalation) -> tuple[bool, bool]:
+        """Whether another alert's withhold (undecided) or "Pause LDN" (decided) still stands."""
+        others = [
+            e
             for e in await repo.patient_escalations(escalation.patient_id)
-        )
+            if e.id != escalation.id and e.tier != MESSAGE
+        ]
+        withheld = any(e.stop == "withhold" and e.status != "decided" for e in others)
+        paused = any(e.decision == "pause" for e in others)
+        return withheld, paused
 
     async def _apply(
-        self, repo: Repository, patient: Patient, action: str, paused_elsewhere: bool = False
+        self, repo: Repository, patient: Patient, escalation: Escalation, action: str
     ) -> Reply:
         """Change the plan as decided; return what the patient hears."""
         if action == "ack":
             # Seen, not decided: a withhold or a hold stands, and the patient is reminded of it.
-            notice = stop_notice(patient, self.settings)
-            return Reply("\n\n".join([t("decided_ack"), *([notice] if notice else [])]))
+            return self._told(patient, t("decided_ack"), seen=True)
         if action == "pause":
             # The provider's pause takes the place of the bot's withhold: theirs to lift now.
             patient.provider_paused = True
@@ -189,37 +202,57 @@ class CareTeam:
             await self.reminders.release(repo, patient)
             return Reply(t("decided_cleared"))
         # Every other decision lets the patient take LDN: it lifts a withhold, and a pause made
-        # from this alert (a provider changing their mind); a pause from another alert stands
-        # until that alert is continued.
-        lifted = patient.withheld_at is not None
+        # from this alert (a provider changing their mind). A withhold raised by another alert
+        # not decided yet, or a pause from another alert, stands until that alert is decided.
+        withheld_elsewhere, paused_elsewhere = await self._standing(repo, escalation)
+        stopped = patient.withheld_at is not None or patient.awaiting_clearance
+        never_taken = await repo.latest_dose(patient.id, statuses=("taken",)) is None
         patient.provider_paused = patient.provider_paused and paused_elsewhere
+        lift = stopped and not withheld_elsewhere
+        if action == "continue" or lift:
+            await self.reminders.release(repo, patient)
         if action == "continue":
-            await self.reminders.release(repo, patient)
-            if patient.provider_paused:
-                return Reply(messages.clinic_text("decided_pause", self.settings))
-            if first_dose and patient.bedtime is not None:
+            if first_dose and not patient.provider_paused:
                 return Reply(t("decided_continue_start", bedtime=messages.clock(patient.bedtime)))
-            return self._lifted(lifted, t("decided_continue"))
-        if lifted or patient.awaiting_clearance:
-            await self.reminders.release(repo, patient)
-        if action == "hold":
+            text = t("decided_continue")
+        elif action == "hold":
             await self.reminders.hold_current_dose(repo, patient, by_provider=True)
-            words = self.reminders.current_dose_words(patient)
-            return self._lifted(lifted, t("decided_hold", dose=words))
-        if action == "back":
-            await self.reminders.step_back(repo, patient)
-            words = self.reminders.current_dose_words(patient)
-            return self._lifted(lifted, t("decided_back", dose=words))
-        # morning
-        patient.morning_dose = True
-        patient.awaiting = "set_morning"
-        await self.reminders.hold_current_dose(repo, patient, by_provider=True)
-        reply = self._lifted(lifted, t("decided_morning"))
-        return Reply(reply.text, time_buttons("set_morning", MORNING_CHOICES))
+            text = t("decided_hold", dose=self.reminders.current_dose_words(patient))
+        elif action == "back":
+            first = await self.reminders.step_back(repo, patient)
+            later = first is not None and first > _today(patient, self.clock)
+            when = t("from_next_night" if later else "from_tonight")
+            text = t("decided_back", dose=self.reminders.current_dose_words(patient), when=when)
+        else:  # morning
+            patient.morning_dose = True
+            patient.awaiting = "set_morning"
+            await self.reminders.hold_current_dose(repo, patient, by_provider=True)
+            reply = self._told(patient, t("decided_morning"), lifted=lift, first=never_taken)
+            return Reply(reply.text, time_buttons("set_morning", MORNING_CHOICES))
+        return self._told(patient, text, lifted=lift, first=never_taken)
 
-    def _lifted(self, lifted: bool, text: str) -> Reply:
-        """A decision that ends a withhold says first that LDN may be taken again."""
-        return Reply("\n\n".join([t("decided_lifted"), text]) if lifted else text)
+    def _told(
+        self,
+        patient: Patient,
+        text: str,
+        *,
+        lifted: bool = False,
+        first: bool = False,
+        seen: bool = False,
+    ) -> Reply:
+        """The decision as the patient hears it, never contradicting a stop that still stands.
+
+        A withhold raised by another alert, or a provider's pause, is said plainly instead of
+        the decision's dose; a decision that ends a withhold says first that LDN may be taken.
+        """
+        notice = stop_notice(patient, self.settings)
+        if notice is not None:
+            lead = text if seen else t("decided_while_stopped")
+            return Reply("\n\n".join([lead, notice]))
+        if lifted:
+            lead = t("decided_lifted_start" if first else "decided_lifted")
+            return Reply("\n\n".join([lead, text]))
+        return Reply(text)
 
     def _dose_state(self, patient: Patient) -> dict[str, object]:
         info = self.reminders.current(patient)
@@ -452,3 +485,8 @@ class CareTeam:
         return custom_plan(
             start, step, int(days), target, capsules.split(","), self.settings.max_dose_mg
         )
+
+
+def _today(patient: Patient, clock: Clock) -> date:
+    """The patient's current night, in their own time zone."""
+    return local_today(clock.now(), zone_of(patient))

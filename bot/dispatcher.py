@@ -18,7 +18,7 @@ from bot.escalations import store as store_escalation
 from bot.nightly import Action
 from bot.notifier import MaybeSent, Notifier, TryLater, Unreachable, backoff
 from bot.plans import capsule_change_ahead
-from bot.reminders import Reminders, holds_of, plan_of, zone_of
+from bot.reminders import UNANSWERED, Reminders, holds_of, plan_of, zone_of
 from bot.settings import Settings
 from bot.texts import t
 from bot.triage import Finding, Tier
@@ -284,7 +284,9 @@ class Dispatcher:
             due = messages.clock(dose.remind_at.astimezone(zone_of(patient)).time())
             lines.append(t("reminder_late", due=due, dose=words))
         else:
-            lines.append(t("reminder_morning" if patient.morning_dose else "reminder", dose=words))
+            # Moved to the morning by a provider, and a morning time chosen: greet the morning.
+            morning = patient.morning_dose and dose.remind_at.astimezone(zone_of(patient)).hour < 12
+            lines.append(t("reminder_morning" if morning else "reminder", dose=words))
         if dose.step_up:
             lines.append(t("reminder_step_up", step=dose.step, steps=len(plan.steps)))
         if self.reminders.held_on(patient, dose.night):
@@ -296,7 +298,7 @@ class Dispatcher:
             ]
             check = await repo.tolerance_report(patient.id, dose.step + 1)
             starts = any(h.start == dose.night for h in covering)
-            unanswered = check is not None and check.status == "expired" and starts
+            unanswered = check is not None and check.status == UNANSWERED and starts
             if any(h.kind == "provider" for h in covering):
                 lines.append(t("reminder_held_provider"))
             else:

@@ -392,6 +392,10 @@ class Conversation:
     async def _moved(self, repo: Repository, patient: Patient, done: str) -> list[Reply]:
         """Plan reminders on the new time; say when the next comes if a recent dose puts it off."""
         await self.reminders.replan(repo, patient)
+        notice = stop_notice(patient, self.settings)
+        if notice is not None:
+            # Stopped by the care team: the new time is kept for when they lift it.
+            return [Reply(f"{done}\n\n{notice}")]
         later = await self.reminders.put_off(repo, patient)
         if later is None:
             return [Reply(done)]

@@ -7,7 +7,7 @@ dispatcher (`bot/dispatcher.py`), answered through the reminder's buttons.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -18,7 +18,7 @@ from bot.clock import Clock
 from bot.escalations import store as alerts_store
 from bot.nightly import Answer, Verdict
 from bot.notifier import Notifier
-from bot.plans import OFF, Hold, Plan, Tonight, tonight
+from bot.plans import OFF, Hold, Plan, Step, Tonight, tonight
 from bot.settings import Settings
 from bot.timing import local_today, night_cutoff, reminder_at, spaced_night, upcoming_night
 from bot.triage import MISSED_NIGHTS, Finding, Stop, Tier, missed_streak
@@ -27,6 +27,9 @@ from storage.models import Dose, Patient
 from storage.repositories import Repository
 
 log = logging.getLogger(__name__)
+
+# A tolerance check that went unanswered, its increase held and passed on to the care team.
+UNANSWERED = "unanswered"
 
 # Nights whose dose the patient took, or was reminded of and may still take.
 ON_DOSE = ("taken", "sent", "snoozed", "sending")
@@ -165,11 +168,12 @@ class Reminders:
         knows how the current dose is tolerated, so the increase waits for a provider.
         """
         check = await repo.tolerance_report(patient.id, dose.step)
-        if check is None or check.status not in ("scheduled", "open"):
-            # Answered, or already held and passed on: a provider's decision stands.
+        # Never finished (still waiting, or closed unfinished when a newer check-in came): the
+        # increase waits. Answered, or already held and passed on: a provider's decision stands.
+        if check is None or check.status not in ("scheduled", "open", "expired"):
             return False
         now = self.clock.now()
-        check.status, check.next_action_at = "expired", None
+        check.status, check.next_action_at = UNANSWERED, None
         await repo.add_hold(patient, dose.night, now)
         await alerts_store(
             repo, patient, Finding(Tier.ROUTINE, "tolerance_unanswered"), now, stop=Stop.HOLD
@@ -209,14 +213,8 @@ class Reminders:
                     hold.kind = kind
             return None
         night = await self.first_open_night(repo, patient)
-        tonight_row = await repo.dose_on(patient.id, night - timedelta(days=1))
-        revert = (
-            tonight_row is not None
-            and tonight_row.step_up
-            and tonight_row.status in nightly.OPEN
-            and tonight_row.status != "scheduled"
-            and tonight_row.cutoff_at > self.clock.now()
-        )
+        tonight_row = await self._reminded_not_taken(repo, patient, night)
+        revert = tonight_row is not None and tonight_row.step_up
         if revert:
             assert tonight_row is not None
             night = tonight_row.night
@@ -226,11 +224,7 @@ class Reminders:
             assert tonight_row is not None and patient.start_date is not None
             info = tonight(plan_of(patient), patient.start_date, night, holds_of(patient))
             assert info is not None
-            tonight_row.step = info.step.number
-            tonight_row.dose_mg = info.step.dose_mg
-            tonight_row.capsule_mg = info.step.capsule_mg
-            tonight_row.capsules = info.step.capsules
-            tonight_row.step_up = False
+            _give(tonight_row, info.step)
         await self.replan(repo, patient)
         return tonight_row if revert else None
 
@@ -265,25 +259,47 @@ class Reminders:
                 patient.start_date = night
         await self.replan(repo, patient)
 
-    async def step_back(self, repo: Repository, patient: Patient) -> int:
-        """Move the patient back one step from the first open night and hold them there."""
+    async def step_back(self, repo: Repository, patient: Patient) -> date | None:
+        """Move the patient back one step and hold them there; return the first night of it.
+
+        It begins tonight when tonight's reminder is out and its dose not taken yet (tonight's
+        reminder then gives the lower dose), else at the first night not yet reminded.
+        """
         if not _planned(patient):
-            return 1  # not started: the first step is where they begin anyway
+            return None  # not started: the first step is where they begin anyway
         assert patient.start_date is not None
         plan = plan_of(patient)
-        night = await self.first_open_night(repo, patient)
-        night = max(night, patient.start_date)
+        night = max(await self.first_open_night(repo, patient), patient.start_date)
+        row = await self._reminded_not_taken(repo, patient, night)
+        if row is not None:
+            night = row.night
         info = tonight(plan, patient.start_date, night, holds_of(patient))
         assert info is not None
-        target = max(info.step.number - 1, 1)
+        target = plan.starting_at(max(info.step.number - 1, 1))
         # The plan begins again at the earlier step on that night, held there: what came before
         # (its holds and nights off included) no longer places any step.
         await repo.delete_holds(patient)
-        patient.plan = plan.starting_at(target).to_dict()
+        patient.plan = target.to_dict()
         patient.start_date = night
         await repo.add_hold(patient, night, self.clock.now(), kind="provider")
+        if row is not None:
+            _give(row, target.steps[target.start_step - 1])
         await self.replan(repo, patient)
-        return target
+        return night
+
+    async def _reminded_not_taken(
+        self, repo: Repository, patient: Patient, first_open: date
+    ) -> Dose | None:
+        """Tonight's row when its reminder is out and its dose not recorded yet; else None."""
+        row = await repo.dose_on(patient.id, first_open - timedelta(days=1))
+        if (
+            row is not None
+            and row.status in nightly.OPEN
+            and row.status != "scheduled"
+            and row.cutoff_at > self.clock.now()
+        ):
+            return row
+        return None
 
     async def resumed(self, repo: Repository, patient: Patient, gap: int) -> bool:
         """After a long gap, whether and where to restart is the provider's call: hold and ask.
@@ -408,8 +424,11 @@ class Reminders:
             if patient is None or patient.blocked_bot != reachable:
                 return
             patient.blocked_bot = not reachable
-            await self.replan(repo, patient)
-            if not reachable and patient.enrolled:
+            gap = await self.replan(repo, patient)
+            if reachable:
+                # Back after a long gap: the same review as a resume after /stop.
+                await self.resumed(repo, patient, gap)
+            elif patient.enrolled:
                 await alerts_store(
                     repo, patient, Finding(Tier.ROUTINE, "blocked_bot"), self.clock.now()
                 )
@@ -479,6 +498,22 @@ class Reminders:
         # The next night was planned when this one's reminder went out, as if it would be taken.
         await self.replan(repo, patient)
 
+    async def tonights_buttons(self, repo: Repository, patient: Patient) -> list[int]:
+        """The messages of tonight's reminder that still offer its dose (reminded, not taken)."""
+        if not _planned(patient):
+            return []  # still enrolling: no reminder has gone out
+        row = await self._reminded_not_taken(
+            repo, patient, await self.first_open_night(repo, patient)
+        )
+        if row is None:
+            return []
+        return list(nightly.buttoned(row.status, row.reminder_message_id, row.followup_message_id))
+
+    async def take_buttons_off(self, chat_id: int, message_ids: Sequence[int]) -> None:
+        """Take tonight's dose buttons away once LDN is stopped: no button may invite a dose."""
+        for message_id in message_ids:
+            await self.notifier.clear_buttons(chat_id, message_id)
+
     async def clear_buttons(self, result: AnswerResult, pressed_message_id: int | None) -> None:
         """Take the buttons off the answered night's other messages (the reminder or follow-up)."""
         if result.chat_id is None:
@@ -486,6 +521,15 @@ class Reminders:
         for message_id in result.other_message_ids:
             if message_id != pressed_message_id:
                 await self.notifier.clear_buttons(result.chat_id, message_id)
+
+
+def _give(row: Dose, step: Step) -> None:
+    """Make a night's row give `step`'s dose (a provider's or the bot's change to tonight)."""
+    row.step = step.number
+    row.dose_mg = step.dose_mg
+    row.capsule_mg = step.capsule_mg
+    row.capsules = step.capsules
+    row.step_up = False
 
 
 def _planned(patient: Patient) -> bool:

@@ -434,6 +434,7 @@ TEXTS: dict[str, str] = {
     ),
     "button_nothing_else": "Nothing else",
     "checkin_stale": "That check-in has finished. Send /sideeffects to start a new one.",
+    "checkin_thanks": "Thank you for your answers.",
     "checkin_none": "Thank you! Nothing in your answers needs a change. Keep going with your plan.",
     "checkin_info": "Thank you! What you describe is common on LDN and usually settles.",
     "tip_sleep": "Vivid dreams usually fade within a few weeks.",
@@ -475,6 +476,19 @@ TEXTS: dict[str, str] = {
         "Please don't take any LDN until your care team replies. I've stopped your reminders "
         "until then, and I'll tell you here as soon as they do."
     ),
+    "concern_withhold_no_team": (
+        "Please don't take any LDN until you've spoken to {clinic} ({contact}). I've stopped "
+        "your reminders."
+    ),
+    "concern_hold_no_team": (
+        "I've paused your next dose increase: please talk to {clinic} ({contact}) before it "
+        "goes up. Keep taking {dose} as usual, and no more."
+    ),
+    "concern_hold_tonight_no_team": (
+        "I've paused tonight's dose increase: please talk to {clinic} ({contact}) before it "
+        "goes up. If you haven't taken tonight's dose yet, take your previous dose instead: "
+        "{dose}. No more than that."
+    ),
     "concern_hold": (
         "I've paused your next dose increase while your care team looks at this. Keep taking "
         "{dose} as usual, and no more, until they reply."
@@ -513,14 +527,18 @@ TEXTS: dict[str, str] = {
         "up. Send /start to carry on."
     ),
     "decided_lifted": "Your care team has replied: you can take LDN again.",
+    "decided_lifted_start": "Your care team has replied: you can start LDN.",
+    "decided_while_stopped": "Your care team has looked at one of your messages.",
     "decided_hold": (
         "Your care team asks you to stay on {dose} for now. Your next increase waits until "
         "they say so."
     ),
     "decided_back": (
-        "Your care team has lowered your dose to {dose}, from tonight. You'll stay on it until "
-        "they say otherwise."
+        "Your care team has lowered your dose to {dose}, {when}. You'll stay on it until they "
+        "say otherwise."
     ),
+    "from_tonight": "from tonight",
+    "from_next_night": "from tomorrow night (tonight's dose is already recorded)",
     "decided_pause": (
         "Your care team asks you to stop taking LDN for now. I won't send reminders until they "
         "restart it. If you have questions, contact {clinic}: {contact}."

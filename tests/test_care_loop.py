@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 from bot import callbacks, messages
 from bot.caseload import reason_text, who
 from bot.concerns import Concerns, Raised
+from bot.messages import clinic_text
 from bot.plans import BUILTIN_PLANS, Plan, PlanError, custom_plan
 from bot.settings import Settings
 from bot.simulation import Simulation, VirtualClock, running
@@ -648,6 +649,57 @@ async def test_a_screening_yes_holds_the_first_dose_until_a_provider_clears_it(
     assert patient is not None and patient.start_date == date(2026, 3, 6)
 
 
+async def test_a_decision_on_one_alert_never_lifts_a_withhold_raised_by_another(
+    care: Simulation,
+) -> None:
+    user, doctor = care.telegram.user(PATIENT), care.telegram.user(DOCTOR)
+    await enroll(care, user, await invite(care), first_dose_taken=True)
+    await report(care, user, grades={"stomach": "grade_3"})  # alert A: hold the increase
+    await care.say(user, "doc put me on oxycodone after my knee op")  # alert B: withhold
+    first, second = alerts(care, DOCTOR)
+
+    await care.tap(doctor, first, t("button_decide_hold"))
+    patient = await patient_of(care, user)
+    assert patient is not None and patient.withheld_at is not None
+    withheld = clinic_text("stop_withheld", care.services.settings)
+    assert user.last().text == "\n\n".join((t("decided_while_stopped"), withheld))
+    # Continuing the hold's alert waits for the withholding one, whatever their order.
+    await care.tap(doctor, first, t("button_decide_continue"))
+    patient = await patient_of(care, user)
+    assert patient is not None and patient.withheld_at is not None
+
+    await care.tap(doctor, second, t("button_decide_continue"))
+    patient = await patient_of(care, user)
+    assert patient is not None and patient.withheld_at is None
+    assert (user.last().text or "").startswith(t("decided_lifted"))
+
+
+@pytest.mark.parametrize(
+    "stop", ["doc put me on oxycodone after my knee op", "I'm 6 weeks pregnant", "pause"]
+)
+async def test_a_stop_after_tonights_reminder_takes_its_dose_buttons_away(
+    care: Simulation, stop: str
+) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care), first_dose_taken=True)
+    await care.run_until(datetime(2026, 3, 6, 3, 1, tzinfo=UTC))  # 22:01, tonight's reminder
+    [reminder] = [m for m in care.reminders_to(user) if m.date >= 1772766000]
+    if stop == "pause":
+        await report(care, user, grades={"stomach": "grade_3"})
+        await care.tap(
+            care.telegram.user(DOCTOR), alerts(care, DOCTOR)[-1], t("button_decide_pause")
+        )
+    else:
+        await care.say(user, stop)
+    # No button left that could record "taken", offer a snooze, or say "take your usual dose".
+    now = care.telegram.message(reminder.chat_id, reminder.message_id)
+    assert now is not None and now.buttons() == []
+    await care.run_until(datetime(2026, 3, 6, 3, 45, tzinfo=UTC))  # no follow-up either
+    assert care.reminders_to(user) == [] or all(
+        m.date < 1772766000 for m in care.reminders_to(user)
+    )
+
+
 async def test_a_screening_yes_reaches_the_providers_at_once_without_a_dispatcher_round(
     care: Simulation,
 ) -> None:
@@ -983,7 +1035,8 @@ async def test_continue_waits_for_a_newer_alert_and_never_lifts_another_alerts_p
     await care.tap(doctor, first, t("button_decide_continue"))
     patient = await patient_of(care, user)
     assert patient is not None and patient.provider_paused
-    assert user.last().text == t("decided_pause", clinic="Test Clinic", contact="+1 555 0100")
+    # The patient hears that the pause stands, never that they may take LDN.
+    assert user.last().text == "\n\n".join((t("decided_while_stopped"), t("stop_paused")))
     await care.tap(doctor, second, t("button_decide_continue"))
     patient = await patient_of(care, user)
     assert patient is not None and not patient.provider_paused

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from bot.checkin_questions import nothing_more
 from bot.checkin_schedule import checkin_due
+from bot.messages import clinic_text
 from bot.plans import BUILTIN_PLANS, Hold
 from bot.settings import Settings
 from bot.simulation import Simulation, running
@@ -198,18 +199,37 @@ async def _alert_for(care: Simulation, user: FakeUser) -> None:
 
 async def test_back_to_the_previous_dose_lowers_it_from_tonight(care: Simulation) -> None:
     user = care.telegram.user(PATIENT)
-    await enroll(care, user, await invite(care, plan="1.5"), first_dose_taken=True)
-    care.clock.set(at(date(2026, 3, 15), 12))  # step 2 (3 mg) since 14 March
+    await enroll(care, user, await invite(care, plan="1.5"))
+    await take_nights(care, user, START, date(2026, 3, 14))  # step 2 (3 mg) since 14 March
+    care.clock.set(at(date(2026, 3, 15), 12))
     await _alert_for(care, user)
     await care.tap(care.telegram.user(DOCTOR), alerts(care, DOCTOR)[-1], t("button_decide_back"))
 
-    assert user.last().text == t("decided_back", dose="1.5 mg (1 × 1.5 mg capsule)")
+    back = t("decided_back", dose="1.5 mg (1 × 1.5 mg capsule)", when=t("from_tonight"))
+    assert user.last().text == back
     await care.run_until(at(date(2026, 3, 15), 22, 1))
     tonight = {d.night: d for d in await doses_of(care, user)}[date(2026, 3, 15)]
     assert tonight.dose_mg == Decimal("1.5")
     await care.run_until(at(date(2026, 4, 20), 22, 1))
     later = {d.night: d for d in await doses_of(care, user)}[date(2026, 4, 20)]
     assert later.dose_mg == Decimal("1.5")  # held there until a provider says go on
+
+
+async def test_back_after_tonights_reminder_lowers_tonights_dose_too(care: Simulation) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care, plan="1.5"))
+    await take_nights(care, user, START, date(2026, 3, 14))  # step 2 (3 mg) since 14 March
+    await care.run_until(at(date(2026, 3, 15), 22, 1))  # tonight's 3 mg reminder is out
+    await _alert_for(care, user)
+    await care.tap(care.telegram.user(DOCTOR), alerts(care, DOCTOR)[-1], t("button_decide_back"))
+
+    lower = "1.5 mg (1 × 1.5 mg capsule)"
+    assert t("decided_back", dose=lower, when=t("from_tonight")) in (user.last().text or "")
+    tonight = {d.night: d for d in await doses_of(care, user)}[date(2026, 3, 15)]
+    assert tonight.dose_mg == Decimal("1.5")
+    # Tonight's follow-up asks about the lower dose, not the one the reminder named.
+    await care.run_until(at(date(2026, 3, 15), 22, 40))
+    assert user.last().text == t("followup", dose=lower)
 
 
 async def test_pause_stops_reminders_until_a_provider_continues(care: Simulation) -> None:
@@ -661,3 +681,32 @@ async def test_a_check_in_replaced_by_a_newer_one_is_sorted_on_what_it_had(
     said_now = [m.text for m in user.messages()[-2:]]
     assert said_now[0] == said(t("checkin_expired_raised"), HELD)
     assert said_now[1] == t("checkin_intro_step_up", dose=FIRST_DOSE)
+
+
+async def test_a_check_in_while_ldn_is_withheld_never_ends_with_keep_going(
+    care: Simulation,
+) -> None:
+    from tests.test_care_loop import report
+
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care), first_dose_taken=True)
+    await care.say(user, "doc put me on oxycodone after my knee op")  # withheld
+    answer = await report(care, user)  # nothing ticked, no side effects, nothing else
+    withheld = clinic_text("stop_withheld", care.services.settings)
+    assert answer.text == "\n\n".join((t("checkin_thanks"), withheld))
+    mild = await report(care, user, grades={"sleep": "grade_1"})
+    assert mild.text is not None and t("checkin_info") not in mild.text
+
+
+async def test_a_tolerance_check_closed_unanswered_by_a_newer_check_in_still_holds_the_increase(
+    care: Simulation,
+) -> None:
+    # Four nights a step: the step-up check-in replaces the tolerance check before it is answered.
+    user = care.telegram.user(PATIENT)
+    code = await invite(care, plan="custom 0.5 0.5 4 1.5 0.5")
+    await enroll(care, user, code, first_dose_taken=True)
+    await take_nights(care, user, date(2026, 3, 5), date(2026, 3, 8))  # check-ins ignored
+    rows = await doses_of(care, user)
+    assert not [d for d in rows if d.step == 2 and d.status == "taken"]
+    found = [e.reasons for e in await escalations(care)]
+    assert [["tolerance_unanswered", None]] in found

@@ -711,6 +711,18 @@ async def test_plan_while_the_care_team_has_ldn_stopped_says_so_first(
 
 
 @pytest.mark.parametrize("state", STATES)
+async def test_a_new_bedtime_while_ldn_is_stopped_says_the_stop_still_stands(
+    care: Simulation, state: str
+) -> None:
+    user = care.telegram.user(404)
+    notice = await stopped(care, user, state)
+    await care.say(user, "/settings")
+    await care.tap(user, user.last(), t("button_change_bedtime"))
+    done = await care.say(user, "23:00")
+    assert done.text == "\n\n".join((t("bedtime_changed", bedtime="23:00"), notice))
+
+
+@pytest.mark.parametrize("state", STATES)
 async def test_settings_while_the_care_team_has_ldn_stopped_says_so_with_no_resume(
     care: Simulation, state: str
 ) -> None:

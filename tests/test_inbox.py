@@ -488,3 +488,17 @@ async def test_a_concern_before_the_first_dose_withholds_rather_than_says_keep_t
     assert "Keep taking" not in answer.text
     [escalation] = [e for e in await escalations(care) if e.tier != "message"]
     assert escalation.stop == "withhold"
+
+
+async def test_with_no_care_team_a_withhold_never_promises_a_care_team_reply(
+    harness: Simulation,
+) -> None:
+    user = harness.telegram.user(PATIENT)
+    await harness.say(user, "/start")  # self-enrolling, in a clinic with no care team
+    await harness.tap(user, user.last(), t("button_consent_yes"))
+    count = len(user.messages())
+    await harness.say(user, "I took oxycodone for my back tonight")
+    answer = user.messages()[count]  # then the question waiting is asked again
+    clinic = {"clinic": "Test Clinic", "contact": "+1 555 0100"}
+    assert answer.text is not None and t("concern_withhold_no_team", **clinic) in answer.text
+    assert "care team replies" not in answer.text and t("concern_sent") not in answer.text

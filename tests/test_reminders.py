@@ -848,6 +848,26 @@ async def test_unblocking_with_the_membership_update_and_start_reminds_once(
     assert (await night(harness, user, tomorrow)).status == "sent"
 
 
+async def test_unblocking_after_a_long_gap_keeps_the_dose_and_asks_the_care_team(
+    harness: Simulation,
+) -> None:
+    user = harness.telegram.user(145)
+    await enroll(harness, user)
+    await harness.run_until(bedtime(TONIGHT))
+    await harness.tap(user, reminders(user)[-1], t("button_taken"))
+    user.block()
+    await harness.deliver()
+    harness.clock.set(datetime.combine(TONIGHT + timedelta(days=20), time(12, 0), tzinfo=NY))
+    user.unblock()
+    await harness.deliver()
+    patient = await patient_of(harness, user)
+    assert patient is not None and not patient.blocked_bot
+    assert [h.end for h in patient.dose_holds] == [None]
+    async with harness.services.db.session() as session:
+        raised = await Repository(session).open_escalations(patient.id)
+    assert ["resume_after_gap"] in [[r[0] for r in e.reasons] for e in raised]
+
+
 # Telegram answering too late, and long pauses
 
 
