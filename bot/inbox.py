@@ -52,6 +52,8 @@ CHIT_CHAT: dict[str, str] = {
     "hi": "inbox_chat_hello",
     "good night": "inbox_chat_night",
 }
+# Typed after a command, these only ask nicely for its answer ("/today please"): nothing to pass on.
+COURTESY = frozenset({"please", "pls", "plz"})
 
 # The questions answered by typing, each with the reader that takes its answer.
 _TIME_STEPS = frozenset({"bedtime", "set_bedtime", "set_morning"})
@@ -69,6 +71,7 @@ class Incoming:
     text: str | None = None  # the text, or a media's caption
     edited: bool = False
     replying_to: str | None = None  # the text of the bot's message it replies to, if any
+    after_command: bool = False  # typed after a patient's command ("/today I had a seizure")
 
 
 # The rules
@@ -83,6 +86,11 @@ def normalise(text: str) -> str:
 def chit_chat(text: str) -> str | None:
     """The key of the kind answer to ordinary chit-chat; None for anything else."""
     return CHIT_CHAT.get(normalise(text))
+
+
+def courtesy(text: str) -> bool:
+    """Whether words typed after a command add nothing but manners: chit-chat or a please."""
+    return chit_chat(text) is not None or normalise(text) in COURTESY
 
 
 def attempt(text: str) -> bool:
@@ -147,6 +155,8 @@ class Inbox:
 
     async def receive(self, incoming: Incoming) -> list[Reply]:
         """Answer one message; what is not an answer goes to the care team."""
+        if incoming.after_command:
+            return await self._after_command(incoming)
         if incoming.edited:
             return await self._edited(incoming)
         if incoming.kind != "text":
@@ -203,6 +213,23 @@ class Inbox:
         if chit_chat(text) or not await self._is_patient(incoming.user_id):
             return []
         return await self._forward(incoming) + await self._question(incoming.user_id)
+
+    async def _after_command(self, incoming: Incoming) -> list[Reply]:
+        """Words typed after a command: read like any words, never as an answer, never lost.
+
+        The command answers as well, after these replies: an emergency is answered first, and
+        /today then already says that LDN is withheld. No question is asked again in between.
+        The care team's own words after a patient's command are theirs: nothing to do.
+        """
+        text = (incoming.text or "").strip()
+        if not text or self._care_team(incoming.user_id):
+            return []
+        raised = await self._red_flags(incoming, text, ask_again=False)
+        if raised is not None:
+            return raised
+        if courtesy(text) or not await self._is_patient(incoming.user_id):
+            return []
+        return await self._forward(incoming)
 
     async def _media(self, incoming: Incoming) -> list[Reply]:
         """Voice notes, photos, videos and files go to the care team; stickers and such don't."""

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+from collections.abc import Awaitable, Callable
+
 from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import Application, CommandHandler, filters
 
 from bot import callbacks, messages
 from bot.application import Context
+from bot.inbox import Incoming
 from bot.texts import t
 from bot.views import Button, Reply
+from handlers.messages import incoming_of
 from handlers.replies import send_replies
+
+Command = Callable[[Update, Context], Awaitable[None]]
 
 PRIVATE = filters.ChatType.PRIVATE
 # /whoami answers in a group too: a care team's group needs its id for PROVIDER_CHAT_IDS.
@@ -108,9 +116,36 @@ async def whoami(update: Update, context: Context) -> None:
         await send_replies(context.bot, chat_id, [reply])
 
 
+def words_after_command(update: Update, bot_id: int) -> Incoming | None:
+    """The words typed after the command ("/today I had a seizure"), for the inbox; None if none."""
+    message = update.effective_message
+    assert message is not None and message.text and message.entities
+    command = message.parse_entity(message.entities[0])  # CommandHandler checked it leads
+    words = message.text[len(command) :].strip().lstrip(",;:-").strip()
+    if not words:
+        return None
+    return dataclasses.replace(incoming_of(update, bot_id), text=words, after_command=True)
+
+
+def hearing_words(command: Command) -> Command:
+    """The command, after the words typed with it went where any words go: the inbox."""
+
+    @functools.wraps(command)
+    async def handle(update: Update, context: Context) -> None:
+        incoming = words_after_command(update, context.bot.id)
+        if incoming is not None:
+            _, chat_id = _ids(update)
+            await send_replies(context.bot, chat_id, await context.services.inbox.receive(incoming))
+        await command(update, context)
+
+    return handle
+
+
 def register(application: Application) -> None:
+    # /start's argument is an invitation code; every other patient command takes none, so
+    # words after it are the patient's words, and never lost ("/today I had a seizure").
+    application.add_handler(CommandHandler("start", start, filters=PRIVATE))
     for name, callback in (
-        ("start", start),
         ("today", today),
         ("plan", plan),
         ("settings", settings),
@@ -120,5 +155,5 @@ def register(application: Application) -> None:
         ("mydata", mydata),
         ("delete", delete),
     ):
-        application.add_handler(CommandHandler(name, callback, filters=PRIVATE))
+        application.add_handler(CommandHandler(name, hearing_words(callback), filters=PRIVATE))
     application.add_handler(CommandHandler("whoami", whoami, filters=ANYWHERE))

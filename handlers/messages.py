@@ -20,11 +20,11 @@ PRIVATE = filters.ChatType.PRIVATE
 async def on_message(update: Update, context: Context) -> None:
     """Anything a person sends in private that is not a command: the inbox decides."""
     assert update.effective_chat is not None
-    replies = await context.services.inbox.receive(_incoming(update, context.bot.id))
+    replies = await context.services.inbox.receive(incoming_of(update, context.bot.id))
     await send_replies(context.bot, update.effective_chat.id, replies)
 
 
-def _incoming(update: Update, bot_id: int) -> Incoming:
+def incoming_of(update: Update, bot_id: int) -> Incoming:
     """The update as the inbox reads it: who, what kind, the words, what it answers."""
     message, user = update.effective_message, update.effective_user
     assert message is not None and user is not None
