@@ -15,8 +15,13 @@ so that the words can still go to the care team as a plain message.
 
 When unsure, escalate: a negation counts only when it governs the flag word through a few
 neutral words ("haven't taken any"), so "not sure if I'm pregnant", "no idea why I fainted" and
-"no, I can't breathe" still alert. Phrases whose own words are negative ("can't breathe", "don't
-want to live", "can't keep anything down") are patterns, never negations.
+"no, I can't breathe" still alert, and a negation said in doubt ("not sure I'm not pregnant")
+or turned by what follows ("never had chest pain like this", "no rash until today") denies
+nothing. For an emergency a negation must deny plainly: "not really short of breath" and "never
+been this breathless" alert. Phrases whose own words are negative ("can't breathe", "don't want
+to live", "can't keep anything down") are patterns, never negations, and so is doubt about an
+emergency's sign ("I don't think I can breathe", "not sure I want to live"). Someone else's
+medicine that the patient took is the patient's ("my mom takes oxycodone and I borrowed a few").
 
 Texts are normalised first (see `normalise`): letters of every script are kept, so the patterns
 below are written in lowercase ASCII, without apostrophes ("cant", "im", "dont"), one space
@@ -85,6 +90,7 @@ _OPIOIDS = (
     "percs", "roxies", "hydros", "vikes", "norcos", "fent", "fetty", "poppy tea",
 )  # fmt: skip
 
+_OPIOID_NAMES = rf"(?:{'|'.join(_OPIOIDS)})s?"
 _PAIN = r"(?:pain\w*|ache\w*|aching|hurt\w*|sore\w*|tender\w*|agony)"
 _RIGHT = r"(?:upper )?right (?:upper )?(?:belly|abdomen|tummy|stomach|ribs?|rib cage|quadrant)"
 _PAINKILLERS = r"(?:pain ?killers?|pain (?:pills?|meds?|medications?))"
@@ -96,7 +102,17 @@ _BREATH = r"(?:bre+a?th\w*|brath\w*)"  # breath, breathe, breathing, and "brethe
 _UNABLE = (
     r"(?:cant|cnt|cnat|cannot|can not|can t|couldnt|could not|unable to|not able to|hard to"
     r"|harder to|difficult\w*(?: to| in)?|trouble|problems?(?: with)?|issues?(?: with)?"
-    r"|struggl\w*(?: to)?|hard time|fighting to|(?:can )?(?:barely|hardly))"
+    r"|struggl\w*(?: to)?|hard time|fighting to|(?:can )?(?:barely|hardly)"
+    r"|(?:havent|hasnt|hadnt|wasnt|werent|isnt|arent|never|not) (?:been |really |even )?able to)"
+)
+# Doubt about oneself: "I don't think", "not sure", "can't tell", "no idea". Before a sign of an
+# emergency it is no denial ("I don't think I can breathe", "not sure I want to live"): when
+# unsure, escalate.
+_HEDGE = (
+    r"(?:(?:dont|do not|didnt|did not|doesnt|not|never) (?:\w+ )?(?:think|feel like|feel as if"
+    r"|feel as though|know|sure|certain|convinced)|unsure|uncertain|(?:cant|cannot|can not"
+    r"|couldnt|hard to|difficult to) (?:\w+ )?(?:tell|say|work out|figure out|be sure|know)"
+    r"|no idea|wonder\w*|doubt\w*|questioning)"
 )
 _VOMIT = (
     r"(?:vom+it+\w*|throw\w* up|threw up|thrown up|puk\w*|spew\w*|barf\w*|cough\w* up"
@@ -212,15 +228,18 @@ _URINE_COLOUR = (
 _PATTERNS: Mapping[str, tuple[str, ...]] = {
     "breathing": (
         # Struggling to breathe, in the many ways people say it, misspelt as often as not.
-        rf"{_UNABLE} (?:\w+ly )?(?:my )?{_BREATH}",
+        rf"{_UNABLE} (?:seem to |\w+ly )?(?:my )?{_BREATH}",
         rf"{_BREATH} (?:is |feels |was |so |really |very )*(?:hard|difficult|laboured|labored"
         r"|shallow|tight|a struggle|an effort)",
-        rf"not {_BREATH} (?:right|properly|well|normally|ok)",
+        rf"not {_BREATH} (?:right|properly|well|normally|ok)"
+        rf"|{_BREATH} (?:\w+ ){{0,2}}(?:isnt|is not|doesnt feel|does not feel|dont feel|not|aint"
+        r"|wasnt) (?:\w+ )?(?:right|normal|ok|okay|good|great|easy)",
         r"short(?:ness)? of breath|out of breath|breathless\w*|gasping|wheez\w*"
         r"|(?:gasp|struggl|fight)\w* for (?:air|breath)",
         r"anaphyla\w*|suffocat\w*|chok(?:e|es|ed|ing)(?! up)|air hunger",
         r"(?:cant|cannot|couldnt|could not|unable to|not able to|struggl\w* to) (?:get|catch|take)"
-        r" ... (?:air|breath)",
+        r" ... (?:air|breath)"
+        rf"|{_UNABLE} (?:seem to )?(?:fill|expand|inflate) (?:up )?(?:\w+ )?lungs",
         # A tight chest, or a closing throat or airway ("hard to swallow" is usually the capsules).
         r"chest ... (?:tight\w*|closing)|tight\w* ... chest|(?:throat|airways?) ... (?:clos\w*"
         r"|tight\w*|block\w*)",
@@ -239,6 +258,12 @@ _PATTERNS: Mapping[str, tuple[str, ...]] = {
         r"|went|are|is|look\w*|getting|a bit|bit|tinged|slightly) (?:\w+ )?(?:blue|bluish|blueish"
         r"|purple|grey|gray)(?! (?:capsules?|pills?|ink|paint|polish|lipstick|dye|in the face))"
         r"|(?:blue|bluish|blueish|purple) (?:lips|fingertips)",
+        # Doubt about one's own breathing is trouble breathing: "I don't think I can breathe
+        # properly", "can't tell if I'm breathing right", "not sure I'm getting enough air".
+        # Which way one breathes ("not sure if I breathe through my mouth") is not this.
+        rf"{_HEDGE} (?:if |whether |that )?(?:i|im|i am|ive|my|me) (?:\w+ ){{0,2}}(?:{_BREATH}"
+        r"|(?:get\w*|got) (?:\w+ )?(?:enough )?(?:air|oxygen)|(?:enough )?(?:air|oxygen) in)"
+        r"(?! (?:through|thru|in through|out through|exercises?|techniques?|app|with my))",
     ),
     "self_harm": (
         # Suicide named outright, and its slang (misspellings are caught by _FUZZY below).
@@ -292,11 +317,11 @@ _PATTERNS: Mapping[str, tuple[str, ...]] = {
         r"|im gonna) (?:do it|end it|go through with it)(?:$| (?:and|but|so|now|already|tbh"
         r"|honestly|really|soon|tonight|not)\b)",
         # Not wanting to live.
-        r"(?:want|wanna|wanting|wish|ready) (?:\w+ ){0,2}(?:to )?die(?! down| off| out)",
+        r"(?:wants?|wanna|wanting|wish|ready) (?:\w+ ){0,2}(?:to )?die(?! down| off| out)",
         r"wish i (?:was|were) dead|feel like dying|(?:want|wish|need) (?:it all|everything"
         r"|all of it|my life) to (?:end|stop|be over)",
-        r"(?:dont|do not|no longer|not|never) (?:\w+ )?(?:want to|wanna) (?:live|be (?:here|alive"
-        r"|around)|wake up|exist)"
+        r"(?:dont|do not|doesnt|does not|no longer|not|never) (?:\w+ )?(?:wants? to|wanna)"
+        r" (?:live|be (?:here|alive|around)|wake up|exist)"
         r"|(?:go to sleep|fall asleep|sleep|go to bed) and (?:never|not) wak(?:e|ing) up",
         # Hoping not to wake up ("I hope I don't wake up at 3 again" is about sleep).
         r"(?:wish|hope|hoping|pray\w*|want|wanna) (?:\w+ ){0,2}(?:not|never|wouldnt|didnt|dont"
@@ -358,6 +383,26 @@ _PATTERNS: Mapping[str, tuple[str, ...]] = {
         r"(?:disappear|vanish|cease to exist|stop existing|not exist)(?! (?:under|into|to|for a"
         r"|for the|for some|off|on (?:a|holiday)|abroad|from (?:work|social)))"
         r"|(?:disappear|vanish|go away) (?:for good|forever|for ever|permanently)",
+        # Doubt about wanting to live is no denial of it: "not sure I want to live", "don't know
+        # if I want to wake up tomorrow", "not sure life is worth living", "don't care if I live
+        # or die". Where to live ("not sure I want to live in the city") is not this.
+        rf"{_HEDGE} (?:if |whether |that |why )?(?:i|im|i am|part of me) (?:\w+ ){{0,2}}(?:wants?"
+        r"|wanna|care|wish) (?:to )?(?:live(?! (?:in|at|near|with (?:my|him|her|them|a|someone"
+        r"|somebody|people|roommates?|flatmates?|housemates?|friends?|family|partner|boyfriend"
+        r"|girlfriend|husband|wife|mum|mom|dad|parents)|there|abroad|here|on|by|next|together"
+        r"|alone|close|somewhere|anywhere|off|out)\b)|be alive|stay alive|keep living|go on living"
+        r"|carry on living|exist|be (?:here|around)(?! (?:for|at|in|with|when|on)\b)"
+        r"|wake up(?! (?:at|in|early|so|before|during|for|every|with|and take|to take)\b)"
+        r"|(?:go on|carry on|keep going)(?=$| any ?more| like this| living))"
+        r"|(?:dont|do not|didnt|barely|hardly|no longer|not sure i|not sure if i) (?:really |even"
+        r" |much )?care (?:\w+ )?(?:if|whether) i (?:live|die|wake up|make it|am alive|survive)"
+        rf"|{_HEDGE} (?:if |whether |that )?(?:(?:life|lifes|living|being alive|staying alive"
+        r"|going on|carrying on) (?:is |s |even |really |still |truly )*worth (?:it|living"
+        r"|going on|carrying on|the (?:effort|bother|struggle|pain))|its (?:even |really |still )*"
+        r"worth (?:living|going on|carrying on|being alive|staying alive))"
+        r"|is (?:life|living) (?:even |really |still )*worth (?:it|living)"
+        rf"|{_HEDGE} why (?:im|i am|i) (?:still |even )*(?:alive|living|bother (?:living"
+        r"|waking up|going on))",
     ),
     "chest_pain": (
         # Pain, pressure or heaviness in the chest: a heart attack until shown otherwise.
@@ -427,7 +472,7 @@ _PATTERNS: Mapping[str, tuple[str, ...]] = {
     "opioids": (
         # The class named outright, and every opioid medicine or street drug we know by name.
         r"opi(?:oid|od|ate)s?|narcotics?",
-        rf"(?:{'|'.join(_OPIOIDS)})s?",
+        _OPIOID_NAMES,
         # Prescribed or strong painkillers, often an opioid after surgery, dental work or injury.
         rf"prescri\w* ... (?:{_PAINKILLERS}|pain relief)|strong {_PAINKILLERS}",
         rf"{_PAINKILLERS} ... (?:after|from) ... (?:surgery|operation|dentist|dental|procedure"
@@ -599,6 +644,10 @@ _PATTERNS: Mapping[str, tuple[str, ...]] = {
         r"|family|sibling|another|kids?)|(?:im|i am|were|we are|officially|currently) expecting"
         r"(?:$| (?:again|in|twins|number|our (?:first|second|third|fourth|rainbow)"
         r"|my (?:first|second|third|fourth|rainbow)|a (?:baby|little|girl|boy)))",
+        # Not pregnant "yet" is a pregnancy hoped for: planning one, which withholds LDN as a
+        # pregnancy does. "Not pregnant" alone denies it.
+        r"(?:not|no|isnt|arent|havent|hasnt|nothing) (?:\w+ ){0,2}(?:pregnan\w*|preggers|preggo"
+        r"|bfp|baby|positive(?: (?:test|result|stick|hpt))?) (?:just |quite )?yet",
     ),
     "surgery": (
         # Surgery, or a procedure under anaesthesia or sedation. In Britain "the surgery" is also
@@ -796,6 +845,11 @@ _PATTERNS: Mapping[str, tuple[str, ...]] = {
         r" (?:tether|rope))|not coping|(?:tired|sick|weary) of (?:it all|everything|my life"
         r"|this life|feeling like this)|had enough of (?:everything|it all|my life"
         r"|feeling like this)",
+        # Doubt about going on is no denial of it: "I don't think I can go on", "not sure I can
+        # cope any more". Coping with something ("not sure I can cope with the nausea") is not.
+        rf"{_HEDGE} (?:if |whether |that )?(?:i|im|i am) (?:\w+ )?(?:can|could|am able to)"
+        r" (?:go on|carry on|keep going|cope|do this|take (?:it|this|much|any))(?=$| any ?more"
+        r"| much longer| like this| with (?:life|anything|everything|any of it))",
     ),
     "mood": (
         # Low mood in the patient's own words ("very low dose" or "energy so low" is not a mood).
@@ -823,6 +877,28 @@ _PATTERNS: Mapping[str, tuple[str, ...]] = {
         r"glum|gloomy|mopey|in a (?:bit of a )?(?:funk|slump|rut|bad place|low place|dark mood)"
         r"|(?:not in a (?:good|great|nice) |bad |rubbish |poor |crap |not a good )headspace"
         r"|headspace (?:\w+ ){0,3}(?:bad|not (?:great|good)|rubbish|poor|off|crap)",
+    ),
+}
+
+# Words that flag only in a message about the category: "we're still trying" is trying for a
+# baby in a message that speaks of a pregnancy, a baby wanted, a period or fertility, and
+# nothing in one about sleep ("still trying to find the best time for my dose") or about a baby
+# already here ("the baby won't settle, still trying"). Category: (the message's words, the
+# pattern then read in each of its sentences).
+_IN_CONTEXT: Mapping[str, tuple[str, str]] = {
+    "pregnancy": (
+        r"pregnan\w*|preggers|preggo|(?:a|another|second|third|next|for) bab(?:y|ies)|conceiv\w*"
+        r"|fertil\w*|infertil\w*|ovulat\w*|ivf|iui|ttc|bfp|bfn|periods?|expecting|family|sibling"
+        r"|clomid|letrozole|sperm|miscarr\w*|(?:pregnancy|pee|hpt|positive|negative) tests?"
+        r"|two week wait|tww",
+        # Trying, said on its own or for a time: "we're still trying", "trying again", "been
+        # trying for months". Trying something ("trying iron tablets") is not this.
+        r"(?<!stopped )(?<!stop )(?<!quit )(?<!gave up )(?<!given up )(?<!give up )trying"
+        r"(?=$| (?:again|for (?:\w+ ){0,2}(?:months?|years?|weeks?|while|ages|ever|some time|\d+)"
+        r"|since|now|already|naturally|properly|actively|seriously|(?:this|last|next) (?:month"
+        r"|year|cycle|time)|soon|from|after|though|tho|still|anyway|lol|haha|x+|hopefully"
+        r"|fingers|and|but|so|with (?:ivf|iui|clomid|letrozole)|every month|each month)\b)"
+        r"|(?:no|any|not much|without) luck (?:\w+ )?yet",
     ),
 }
 
@@ -890,6 +966,8 @@ def _compile(patterns: tuple[str, ...]) -> re.Pattern[str]:
 
 
 _COMPILED = {category: _compile(patterns) for category, patterns in _PATTERNS.items()}
+_CONTEXTS = {c: re.compile(rf"\b(?:{words})\b") for c, (words, _) in _IN_CONTEXT.items()}
+_COMPILED_IN_CONTEXT = {c: _compile((pattern,)) for c, (_, pattern) in _IN_CONTEXT.items()}
 _FUZZY_BY_LETTER: dict[str, list[tuple[str, str]]] = {}
 for _category, _targets in _FUZZY.items():
     for _target in _targets:
@@ -948,6 +1026,27 @@ _JOINTS = frozenset(
 )
 _STOP = _FIRST_PERSON | _DOUBT | _JOINTS | {"my", "our"}
 _OR = frozenset({"or", "nor"})
+# A negation said in doubt ("not sure I didn't have a seizure", "I'm not sure I'm not
+# pregnant", "I hope I'm not having a heart attack") denies nothing, and one turned by what
+# follows ("never had chest pain like this", "no rash until today") says the flag is here now.
+# For an emergency a negation must also deny plainly: softened ("not really short of breath",
+# "not exactly chest pain", "never been this breathless"), it denies nothing: when unsure,
+# escalate.
+_DOUBTED = re.compile(
+    r"\b(?:(?:not|dont|do not|didnt|cant|cannot|can not|couldnt|no) (?:\w+ )?(?:sure|certain"
+    r"|know|tell|say|idea|convinced)|unsure|uncertain|think|thought|reckon|guess|wonder\w*|maybe"
+    r"|might|perhaps|possibly|probably|whether|if|hope|hoping|seems?|doubt\w*)\b"
+)
+_SOFTENERS = frozenset(
+    "really actually exactly quite this that so as too very much totally entirely fully"
+    " completely necessarily particularly real such properly technically strictly precisely"
+    " overly terribly super always".split()
+)
+_TURNED = re.compile(
+    r"^(?:\w+ ){0,2}(?:like (?:this|that|it|today|tonight|now)|(?:this|that|so|as) (?:bad"
+    r"|severe|strong|intense|tight|hard|painful|scary|much|often|long)|until|till|til|up to"
+    r"|before (?:today|tonight|now|this|last|yesterday))\b"
+)
 # After the flag words: "opioid free", "rash: none", "pregnancy test was negative".
 _DENIED_AFTER = re.compile(
     r"^(?:free(?! (?:from|of charge|samples?))|none|nil|nope)\b"
@@ -989,6 +1088,29 @@ _PRONOUNS = frozenset("i im ive id me myself we weve us".split())
 _CLAIMS = frozenset(
     "too also well aswell same both so mine it its them that those his hers theirs some one any"
     " again either neither my me myself".split()
+)
+# Someone else's medicine that the patient took is the patient's: "my mom takes oxycodone and I
+# borrowed a few", "my boyfriend had leftover percocet so I took two". For a medicine, the
+# patient's clause claims it when it says they took, borrowed or used some, or had it too; one
+# that only handles it claims nothing ("I keep it locked away from the kids", "I take it to
+# him", "I had a bad night").
+_MEDICINES = frozenset({"opioids"})
+_TOOK_SOME = (
+    r"(?:(?:take|takes|took|taken|taking|tried|try|trying|had|have|has|having|use|used|using"
+    r"|borrow\w*|nick\w*|pinch\w*|stole|steal\w*|stolen|swip\w*|swallow\w*|pop|popped|popping"
+    r"|shar\w*|raid\w*|sneak\w*|snuck|nabb?\w*|been on|im on|i am on) (?:\w+ )?(?:a |an )?(?:few"
+    r"|couple|handful|bit|some|one(?! look)|ones|two|three|four|2|3|4|half|several|pills?"
+    r"|tablets?|capsules?|patch\w*|doses?|drops?|it|them|hers|his|theirs|leftovers?|spares?"
+    r"|(?:her|his|their) (?:\w+ )?(?:pills|tablets|capsules|meds|medicine|medication|painkillers"
+    rf"|prescription|script|stash|supply|leftovers|patch\w*|bottle|packet|box)|{_OPIOID_NAMES})"
+    r"(?! (?:to (?:the|her|him|his|their|my|a|an|school|work)|home|back|out|round|around|over"
+    r"|off|away|locked|hidden|safe)\b)|help\w* myself)"
+)
+_TOOK = re.compile(rf"\b(?:{_TOOK_SOME}|too|also|as well|aswell|same|both|either|neither|mine)\b")
+# The patient saying so in a clause that also asks: "is it ok that I took two of hers?"
+_PATIENT_TOOK = re.compile(
+    r"\b(?:i|ive|im|id|i have|i had) (?:(?!not |never |didnt |dont |havent |hadnt |wont |wouldnt"
+    rf" )\w+ ){{0,2}}{_TOOK_SOME}\b"
 )
 
 # --- Not real, or not now ------------------------------------------------------------------
@@ -1049,7 +1171,8 @@ _HYPOTHETICAL = re.compile(
 _JUST_ASKING = re.compile(
     r"\b(?:just|only) (?:asking|curious|wondering|a question)|out of (?:curiosity|interest)"
     r"|(?:nothing|none|no \w+) (?:is |are )?(?:planned|booked|scheduled|coming up|on the cards)"
-    r"|not (?:planning|planned|trying|pregnant|booked|scheduled)\b|no plans|future reference"
+    r"|not (?:planning|planned|trying|pregnant|booked|scheduled)\b(?! (?:\w+ )?yet)|no plans"
+    r"|future reference"
     r"|asking for (?:a friend|the future|later)|not that i (?:am|have|need|do|will|plan)"
     r"|hypothetical\w*|in theory\b"
 )
@@ -1134,30 +1257,44 @@ def _matches(words: list[str], patterns: Mapping[str, re.Pattern[str]]) -> list[
     return hits
 
 
-def _find(words: list[str]) -> list[_Hit]:
-    """Every match of every category in the sentence, in the order they start."""
+def _find(words: list[str], contexts: frozenset[str]) -> list[_Hit]:
+    """Every match of every category in the sentence, in the order they start.
+
+    contexts names the categories the message speaks of, whose _IN_CONTEXT patterns are read.
+    """
     hits = _matches(words, _COMPILED)
+    if contexts:
+        hits += _matches(words, {c: _COMPILED_IN_CONTEXT[c] for c in contexts})
     covered = {(h.category, i) for h in hits for i in range(h.start, h.end)}
     for i, word in enumerate(words):
         hits.extend(_Hit(c, i, i + 1) for c in _fuzzy(word) if (c, i) not in covered)
     return sorted(hits, key=lambda h: (h.start, -h.end))
 
 
-def _negated(words: list[str], commas: frozenset[int], hits: list[_Hit]) -> set[int]:
-    """The word positions a negation in the sentence reaches.
+def _negated(
+    words: list[str], commas: frozenset[int], hits: list[_Hit]
+) -> tuple[set[int], set[int]]:
+    """The word positions a negation in the sentence reaches, and those it denies plainly.
 
     A negation reaches forward only: a flag that opens with its own negative ("can't breathe",
-    "no reason to live") is never reached by it.
+    "no reason to live") is never reached by it, nor by one said in doubt ("not sure I'm not").
+    It denies plainly when no softening word ("really", "exactly", "this") comes between it
+    and the position.
     """
     starting: dict[int, _Hit] = {}
     for h in hits:
         starting.setdefault(h.start, h)  # the longest match at each start comes first
     reached: set[int] = set()
+    plainly: set[int] = set()
     for c, word in enumerate(words):
         # "No, rash on my arms": a "no" followed by a comma answers; it denies nothing after.
         if word in _NEGATIONS and c not in commas:
-            reached |= _denied(words, commas, starting, c + 1)
-    return reached
+            if _DOUBTED.search(" ".join(words[max(0, c - 6) : c])):
+                continue
+            denied = _denied(words, commas, starting, c + 1)
+            reached |= denied
+            plainly |= {p for p in denied if not _SOFTENERS.intersection(words[c + 1 : p])}
+    return reached, plainly
 
 
 def _denied(
@@ -1229,7 +1366,8 @@ def _about_someone_else(words: list[str], commas: frozenset[int], hit: _Hit) -> 
     at_once = len(between) <= 2 and not _REPORTING.intersection(between)
     if at_once:
         mine = [i for i in mine if words[i] in _FIRST_PERSON]
-    return not mine or set(mine) <= _asides(words, commas, hit.end, at_once)
+    medicine = hit.category in _MEDICINES
+    return not mine or set(mine) <= _asides(words, commas, hit.end, at_once, medicine)
 
 
 def _mine(words: list[str], i: int) -> bool:
@@ -1240,31 +1378,37 @@ def _mine(words: list[str], i: int) -> bool:
     return w in ("my", "our") and not (i + 1 < len(words) and _OTHERS.fullmatch(words[i + 1]))
 
 
-def _asides(words: list[str], commas: frozenset[int], start: int, at_once: bool) -> set[int]:
+def _asides(
+    words: list[str], commas: frozenset[int], start: int, at_once: bool, medicine: bool
+) -> set[int]:
     """The positions, from start on, of the clauses that only ask, hope or deny.
 
     After a flag that follows the other person at once, also the patient's own clauses that
-    claim nothing of it ("my son had his tonsils out, I was up all night with him").
+    claim nothing of it ("my son had his tonsils out, I was up all night with him"); after a
+    medicine, those that do not say the patient took some.
     """
     aside: set[int] = set()
     clause: list[int] = []
     for i in range(start, len(words)):
         if clause and words[i] in _CLAUSE_OPENERS:
-            aside |= _aside(words, clause, at_once)
+            aside |= _aside(words, clause, at_once, medicine)
             clause = []
         clause.append(i)
         if i in commas:
-            aside |= _aside(words, clause, at_once)
+            aside |= _aside(words, clause, at_once, medicine)
             clause = []
-    return aside | _aside(words, clause, at_once)
+    return aside | _aside(words, clause, at_once, medicine)
 
 
-def _aside(words: list[str], clause: list[int], at_once: bool) -> set[int]:
+def _aside(words: list[str], clause: list[int], at_once: bool, medicine: bool) -> set[int]:
     """The clause's positions if it asks, hopes or denies ("does that affect me"), else none."""
     said = [words[k] for k in clause if words[k] not in ("and", "but", "so", "then")]
+    if medicine and _PATIENT_TOOK.search(" ".join(said)):
+        return set()
     if said and (said[0] in _ASIDE_OPENERS or any(w in _NEGATIONS for w in said)):
         return set(clause)
-    if at_once and said and said[0] in _FIRST_PERSON and not _CLAIMS.intersection(said):
+    claims = _TOOK.search(" ".join(said)) if medicine else _CLAIMS.intersection(said)
+    if at_once and said and said[0] in _FIRST_PERSON and not claims:
         return set(clause)
     return set()
 
@@ -1277,24 +1421,29 @@ class _Sentence:
     commas: frozenset[int]
     hits: list[_Hit]
     negated: set[int]
+    plainly_negated: set[int]  # denied plainly: the only denial an emergency's sign yields to
     long_over: bool  # tells of something long ago and over
     now: bool  # names a time, or says the patient is in it now: not asking ahead
     question_only: bool  # a question, in a message that says it only asks
     idioms: list[_Hit]  # figures of speech that use a flag's words
 
 
-def _sentence(text: str, question: bool, only_asking: bool) -> _Sentence | None:
+def _sentence(
+    text: str, question: bool, only_asking: bool, contexts: frozenset[str]
+) -> _Sentence | None:
     """Read one sentence; question says it ended with a question mark."""
     words, commas = _words(text)
     if not words:
         return None
     joined = " ".join(words)
-    hits = _find(words)
+    hits = _find(words, contexts)
+    negated, plainly_negated = _negated(words, commas, hits)
     return _Sentence(
         words=words,
         commas=commas,
         hits=hits,
-        negated=_negated(words, commas, hits),
+        negated=negated,
+        plainly_negated=plainly_negated,
         long_over=_long_over(joined),
         now=bool(_CONCRETE.search(joined)),
         question_only=only_asking and (question or bool(_QUESTION_OPENER.match(joined))),
@@ -1305,7 +1454,11 @@ def _sentence(text: str, question: bool, only_asking: bool) -> _Sentence | None:
 def _affirmed(hit: _Hit, s: _Sentence) -> bool:
     """Say whether the match is the patient's own, real and present: a red flag."""
     before, after = " ".join(s.words[: hit.start]), " ".join(s.words[hit.end :])
-    if hit.start in s.negated or _DENIED_AFTER.match(after):
+    emergency = CATEGORY_TIERS[hit.category] is Tier.EMERGENCY
+    negated = s.plainly_negated if emergency else s.negated
+    if hit.start in negated and not _TURNED.match(after):
+        return False
+    if _DENIED_AFTER.match(after):
         return False
     if any(
         i.category == hit.category and i.start < hit.end and hit.start < i.end for i in s.idioms
@@ -1346,10 +1499,12 @@ def _read(text: str) -> tuple[frozenset[str], frozenset[str]]:
     """The categories the patient affirms, and those only negated or about someone else."""
     said: set[str] = set()
     seen: set[str] = set()
-    only_asking = bool(_JUST_ASKING.search(normalise(text)))
+    message = normalise(text)
+    only_asking = bool(_JUST_ASKING.search(message))
+    contexts = frozenset(c for c, words in _CONTEXTS.items() if words.search(message))
     parts = _SENTENCE.split(text)
     for part, end in zip(parts[::2], [*parts[1::2], ""], strict=True):
-        s = _sentence(part, "?" in end or "\uff1f" in end, only_asking)
+        s = _sentence(part, "?" in end or "\uff1f" in end, only_asking, contexts)
         if s is None:
             continue
         for hit in s.hits:

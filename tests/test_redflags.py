@@ -1,5 +1,6 @@
 """Red-flag words in a patient's own text: what must match, what must not, and in what order."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -373,6 +374,171 @@ def test_when_unsure_it_alerts(category: str, text: str) -> None:
     assert category not in mentions(text)
 
 
+@pytest.mark.parametrize(
+    ("category", "tier", "text"),
+    [
+        ("self_harm", Tier.EMERGENCY, "not sure I want to live"),
+        ("breathing", Tier.EMERGENCY, "I don't think I can breathe properly"),
+        ("opioids", Tier.URGENT, "my mom takes oxycodone and I borrowed a few"),
+        ("pregnancy", Tier.URGENT, "not pregnant yet but we're trying"),
+    ],
+)
+def test_the_sentences_a_reviewer_found_let_through_now_alert(
+    category: str, tier: Tier, text: str
+) -> None:
+    assert Finding(tier, f"words_{category}", category) in scan(text)
+    assert category not in mentions(text)
+
+
+@pytest.mark.parametrize(
+    ("category", "text"),
+    [
+        # Doubt about an emergency's sign is the sign: when unsure, escalate.
+        ("breathing", "I can't tell if I'm breathing right"),
+        ("breathing", "not sure I can breathe"),
+        ("breathing", "I don't think I'm getting enough air"),
+        ("breathing", "I don't think my breathing is right"),
+        ("self_harm", "don't know if I want to wake up tomorrow"),
+        ("self_harm", "not sure life is worth living"),
+        ("self_harm", "I don't really care if I live or die"),
+        # A negation said in doubt, or softened, denies nothing of an emergency.
+        ("seizure", "not sure I'm not having a seizure"),
+        ("chest_pain", "I hope I'm not having a heart attack"),
+        ("breathing", "not really short of breath, just can't seem to fill my lungs"),
+        ("chest_pain", "it's not exactly chest pain"),
+        ("breathing", "never been this short of breath"),
+        ("self_harm", "I don't really feel suicidal"),
+    ],
+)
+def test_a_hedge_never_turns_an_emergency_into_a_mention(category: str, text: str) -> None:
+    found = {f.effect: f.tier for f in scan(text)}
+    assert found.get(category) is Tier.EMERGENCY
+    assert category not in mentions(text)
+
+
+@pytest.mark.parametrize(
+    ("category", "text"),
+    [
+        ("breathing", "no trouble breathing"),
+        ("breathing", "my breathing is fine, no wheezing"),
+        ("chest_pain", "no chest pain at all this week"),
+        ("chest_pain", "no chest pain since I started LDN"),
+        ("self_harm", "I don't feel suicidal"),
+        ("self_harm", "haven't had any thoughts of suicide"),
+        ("seizure", "never had a seizure in my life"),
+    ],
+)
+def test_a_plain_denial_of_an_emergency_is_a_mention(category: str, text: str) -> None:
+    assert scan(text) == ()
+    assert category in mentions(text)
+
+
+@pytest.mark.parametrize(
+    ("category", "text"),
+    [
+        ("breathing", "haven't been able to breathe properly all day"),
+        ("breathing", "I can't seem to breathe"),
+        ("breathing", "can't seem to fill my lungs"),
+        ("breathing", "my breathing isn't right"),
+        ("self_harm", "part of me wants to die"),
+        ("self_harm", "part of me doesn't want to live"),
+    ],
+)
+def test_trouble_breathing_and_not_wanting_to_live_are_found_in_more_words(
+    category: str, text: str
+) -> None:
+    assert category in categories(text)
+
+
+@pytest.mark.parametrize(
+    ("category", "text"),
+    [
+        ("chest_pain", "I've never had chest pain like this"),
+        ("chest_pain", "no chest pain until tonight"),
+        ("palpitations", "never had palpitations like this"),
+        ("allergy", "no rash until today"),
+        ("pregnancy", "I'm not sure I'm not pregnant"),
+    ],
+)
+def test_a_negation_turned_by_what_follows_or_said_in_doubt_denies_nothing(
+    category: str, text: str
+) -> None:
+    assert category in categories(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my boyfriend had leftover percocet so I took two",
+        "my dad's got morphine for his back, I nicked a few",
+        "my mum takes oxycodone, is it ok that I took two of hers?",
+        "my husband takes tramadol and I'm on it too",
+    ],
+)
+def test_someone_elses_medicine_the_patient_took_is_theirs(text: str) -> None:
+    assert categories(text) == ["opioids"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my husband's on tramadol, I keep it locked away from the kids",
+        "my dad is on morphine and I take him to his appointments",
+        "my dad is on morphine and I had a bad night",
+        "my son takes methadone, I have to collect it for him",
+        "my mum takes oxycodone, I've never touched it",
+    ],
+)
+def test_someone_elses_medicine_the_patient_only_handles_is_a_mention(text: str) -> None:
+    assert scan(text) == ()
+    assert mentions(text) == ("opioids",)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Not pregnant. We've been trying for a year though.",
+        "my period came again, we're still trying",
+        "no luck yet, period came today",
+        "we'd love a baby, still trying",
+        "not pregnant yet, would LDN be ok when we try?",
+    ],
+)
+def test_a_pregnancy_hoped_for_is_planning_one(text: str) -> None:
+    assert categories(text) == ["pregnancy"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "still trying to find the best time for my dose",
+        "we're trying",
+        "the baby won't settle, still trying",
+        "periods are heavy, trying iron tablets",
+        "not sure I want to live in the city anymore",
+        "not sure I want to wake up at 6 for my dose",
+        "not sure it's worth it, the nausea is bad",
+        "not sure I can cope with the nausea",
+        "not sure if I breathe through my mouth when I sleep",
+    ],
+)
+def test_the_same_words_meant_otherwise_do_not_match(text: str) -> None:
+    assert scan(text) == ()
+
+
+def test_trying_is_read_only_in_a_message_about_a_pregnancy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    text = "my period came again, we're still trying"
+    assert categories(text) == ["pregnancy"]
+    monkeypatch.setitem(redflags._CONTEXTS, "pregnancy", re.compile(r"(?!)"))
+    redflags._read.cache_clear()
+    try:
+        assert categories(text) == []
+    finally:
+        redflags._read.cache_clear()
+
+
 def test_a_category_both_denied_and_affirmed_is_a_finding_not_a_mention() -> None:
     text = "no rash yesterday, but a rash today"
     assert categories(text) == ["allergy"]
@@ -473,6 +639,7 @@ RULES = [
     ("breathing", 7, "my lips are swollen"),
     ("breathing", 8, "my tongue feels too big"),
     ("breathing", 9, "my fingertips are turning blue"),
+    ("breathing", 10, "I don't think I can breathe properly"),
     ("self_harm", 0, "honestly might kms"),
     ("self_harm", 1, "I want to kill myself"),
     ("self_harm", 2, "I've been cutting myself again"),
@@ -493,6 +660,7 @@ RULES = [
     ("self_harm", 17, "I've written goodbye letters"),
     ("self_harm", 18, "it would be easier for everyone if I wasn't here"),
     ("self_harm", 19, "I'm tired of living"),
+    ("self_harm", 20, "not sure I want to live"),
     ("chest_pain", 0, "chest pain tonight"),
     ("chest_pain", 1, "feels like an elephant on my chest"),
     ("chest_pain", 2, "crushing pressure in my chest"),
@@ -557,6 +725,7 @@ RULES = [
     ("pregnancy", 5, "got a positive test"),
     ("pregnancy", 6, "I'm 10 weeks gone"),
     ("pregnancy", 7, "we're ttc"),
+    ("pregnancy", 8, "not pregnant yet"),
     ("surgery", 0, "seeing my surgeon next week"),
     ("surgery", 1, "my knee op is on Friday"),
     ("surgery", 2, "booked for a hysterectomy"),
@@ -598,6 +767,7 @@ RULES = [
     ("mood_worse", 5, "nobody would miss me"),
     ("mood_worse", 6, "my mood has gone downhill"),
     ("mood_worse", 7, "I've hit rock bottom"),
+    ("mood_worse", 8, "I don't think I can go on"),
     ("mood", 0, "I'm depressed"),
     ("mood", 1, "mood's been a bit rubbish"),
     ("mood", 2, "been crying a lot"),
