@@ -1239,16 +1239,9 @@ class _Sender:
     def send(self, text: str) -> dict:
         """A text message; a leading /command gets its bot_command entity."""
         extra: dict[str, Any] = {"text": text}
-        if text.startswith("/"):
-            token = text.split(maxsplit=1)[0] if text.strip() else text
-            if re.fullmatch(r"/[A-Za-z0-9_]{1,32}(@[A-Za-z0-9_]+)?", token):
-                extra["entities"] = [
-                    {
-                        "type": "bot_command",
-                        "offset": 0,
-                        "length": len(token.encode("utf-16-le")) // 2,
-                    }
-                ]
+        entities = _command_entities(text)
+        if entities:
+            extra["entities"] = entities
         return self._message(extra)
 
     def reply(self, message: FakeMessage | int, text: str) -> dict:
@@ -1347,7 +1340,7 @@ class _Sender:
         msg = chat.messages[original["message_id"]]
         msg.history.append(msg.text)
         msg.text = new_text
-        msg.entities = []
+        msg.entities = _command_entities(new_text)  # Telegram reads a command in an edit too
         msg.edited = True
         msg.edit_date = int(self._core.clock().timestamp())
         return self._core._push_update("edited_message", self._core.message_dict(msg))
@@ -1496,3 +1489,11 @@ def _newest(messages: list[FakeMessage], where: str) -> FakeMessage:
         if not msg.deleted:
             return msg
     raise LookupError(f"the bot sent no message to {where}")
+
+
+def _command_entities(text: str) -> list[dict[str, Any]]:
+    """The bot_command entity of a text that starts with a /command, as Telegram adds it."""
+    token = text.split(maxsplit=1)[0] if text.strip() else text
+    if not text.startswith("/") or not re.fullmatch(r"/[A-Za-z0-9_]{1,32}(@[A-Za-z0-9_]+)?", token):
+        return []
+    return [{"type": "bot_command", "offset": 0, "length": len(token.encode("utf-16-le")) // 2}]

@@ -20,7 +20,8 @@ from handlers.replies import send_replies
 
 Command = Callable[[Update, Context], Awaitable[None]]
 
-PRIVATE = filters.ChatType.PRIVATE
+# New messages only: editing an old /delete or /sideeffects must not run it again.
+PRIVATE = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
 # /whoami answers in a group too: a care team's group needs its id for PROVIDER_CHAT_IDS.
 ANYWHERE = filters.UpdateType.MESSAGE & (filters.ChatType.PRIVATE | filters.ChatType.GROUPS)
 

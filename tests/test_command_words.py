@@ -134,3 +134,13 @@ async def test_a_stranger_naming_an_emergency_after_a_command_gets_the_numbers_a
     stranger_numbers = t("inbox_emergency_stranger", emergency="911", crisis="988")
     assert said == [stranger_numbers, t("not_enrolled")]
     assert await escalations(care) == [] and alerts(care, DOCTOR) == []
+
+
+async def test_an_old_command_edited_runs_nothing_again(care: Simulation) -> None:
+    user = await enrolled(care)
+    first = user.send("/today")
+    await care.deliver()
+    count = len(user.messages())
+    user.edit(first, "/delete")  # Telegram sends the edit; no confirmation may come of it
+    await care.deliver()
+    assert [m.text for m in user.messages()[count:]] == []
