@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
 
+from bot import escalations
 from bot.alerts import Alerts
 from bot.checkins import Checkins
 from bot.clock import Clock
@@ -314,20 +315,9 @@ class Inbox:
                 source=incoming.message_id if kind in MEDIA else None,
                 quote=incoming.replying_to if kind == "reply" else None,
             )
-            escalation = Escalation(
-                patient_id=patient.id,
-                report_id=None,
-                tier=MESSAGE,
-                reasons=reasons(parts),
-                words=words,
-                status="open",
-                created_at=now,
-                next_action_at=now,
-                rounds=0,
-                attempts=0,
-                stop=None,
+            escalation = await escalations.store_message(
+                repo, patient, now, reasons=reasons(parts), words=words
             )
-            await repo.add(escalation)
             await repo.commit()
             escalation_id = escalation.id
         log.info("Message %s (%s) from patient %s stored", escalation_id, kind, patient.id)

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 from bot import callbacks
 from bot.caseload import label_of
+from bot.escalations import MESSAGE
 from bot.texts import t
 from bot.views import Button, Reply
 from storage.models import Escalation
 
-MESSAGE = "message"  # the tier of a patient's message: its own kind, never an alert
 # What a patient may send that is copied to the care team beside its header.
 MEDIA = ("voice", "photo", "video", "video_note", "document", "audio")
 WORDS_SHOWN = 1500  # of the patient's words, to stay well inside Telegram's 4096 characters
