@@ -374,13 +374,14 @@ async def test_an_opioid_allergy_or_pregnancy_flag_withholds_ldn_and_tonights_re
     care: Simulation, flag: str
 ) -> None:
     user = care.telegram.user(PATIENT)
-    await enroll(care, user, await invite(care))
+    # On LDN already (a first dose taken): the flag itself must withhold, not the first-dose rule.
+    await enroll(care, user, await invite(care), first_dose_taken=True)
     question = await care.say(user, "/sideeffects")
 
     reply = await care.tap(user, question, "▫️ " + t(f"flag_{flag}"))
 
     assert reply.text == WITHHELD  # never "stay on your current dose"
-    await care.run_until(at(START, 23))
+    await care.run_until(at(START + timedelta(days=1), 23))
     assert care.reminders_to(user) == []
     assert alerts(care, DOCTOR)[0].text.startswith(t("tier_urgent"))
 
@@ -624,7 +625,7 @@ async def test_last_words_that_say_nothing_more_keep_the_plain_answer(care: Simu
 
 async def test_a_concern_while_ldn_is_withheld_never_says_keep_taking_it(care: Simulation) -> None:
     user = care.telegram.user(PATIENT)
-    await enroll(care, user, await invite(care))
+    await enroll(care, user, await invite(care), first_dose_taken=True)
     await report(care, user, flags=("pregnancy",))
 
     reply = await report(care, user, grades={"stomach": "grade_3"})

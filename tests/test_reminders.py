@@ -1261,3 +1261,30 @@ def test_no_text_tells_a_patient_to_check_with_the_care_team_before_a_late_dose(
     assert asks == []
     # The late reminder's rule is the guide's: skip it if it's late, never two.
     assert "never take two" in t("reminder_late", due="22:30", dose="1 mg").lower()
+
+
+async def test_a_concern_on_a_step_up_night_before_the_dose_takes_tonight_back_to_the_last_dose(
+    harness: Simulation,
+) -> None:
+    from tests.test_care_loop import report
+
+    user = harness.telegram.user(166)
+    await enroll_nights_ago(harness, user, 10, plan="builtin-1.5")  # ten nights of 1.5 mg
+    await harness.run_until(bedtime(TONIGHT) + timedelta(minutes=1))
+    assert reminders(user)[-1].text.startswith(t("reminder", dose=words("3", 2, "1.5")))
+
+    answer = await report(harness, user, grades={"stomach": "grade_3"})
+
+    # No tolerance check here (check-ins are off): only the concern holds tonight's increase.
+    lower = words("1.5", 1, "1.5")
+    assert (
+        answer.text is not None
+        and t(
+            "concern_hold_tonight_no_team", dose=lower, clinic="Test Clinic", contact="+1 555 0100"
+        )
+        in answer.text
+    )
+    row = await night(harness, user, TONIGHT)
+    assert row.dose_mg == Decimal("1.5") and not row.step_up
+    await harness.run_until(bedtime(TONIGHT) + FOLLOWUP + timedelta(minutes=1))
+    assert followups(user)[-1].text == t("followup", dose=lower)

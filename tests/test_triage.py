@@ -11,6 +11,7 @@ from bot.triage import (
     SCREENING,
     THYROID,
     TIPS,
+    WITHHOLD_CODES,
     Finding,
     Grade,
     Report,
@@ -459,3 +460,17 @@ def test_tips_and_expected_effects_stop_nothing() -> None:
 def test_a_withhold_code_below_routine_stops_nothing() -> None:
     # A mention that did not alert (an INFO finding) never withholds on its code alone.
     assert safety_stop([Finding(Tier.INFO, "note", "opioids")]) is Stop.NONE
+
+
+# Every sign DOMAIN.md lists under "Withhold", by its code: removing one must fail here.
+WITHHELD_SIGNS = {
+    "breathing", "allergy", "self_harm", "opioids", "surgery", "withdrawal", "liver", "pregnancy",
+    "overdose", "fainting", "seizure", "vomiting_blood", "vomiting", "chest_pain",
+    "hallucinations", "headache_worst", "belly_pain",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("code", sorted(WITHHELD_SIGNS))
+def test_each_sign_of_harm_in_words_withholds_ldn(code: str) -> None:
+    assert WITHHELD_SIGNS <= WITHHOLD_CODES
+    assert safety_stop([Finding(Tier.URGENT, f"words_{code}", code)]) is Stop.WITHHOLD
