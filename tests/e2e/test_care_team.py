@@ -286,9 +286,9 @@ async def test_invite_enroll_severe_report_alert_then_the_doctors_hold_reaches_e
     before = state(patient.messages)
     doctor.press(alert, t("button_decide_hold"))
     await changed(patient.messages, before, "the decision")
-    # The doctor's hold lets the patient take LDN, at the dose they start on.
+    # The doctor's hold lets the patient start LDN, at the dose of the first step.
     assert patient.last().text == "\n\n".join(
-        (t("decided_lifted"), t("decided_hold", dose=FIRST_DOSE))
+        (t("decided_lifted_start"), t("decided_hold", dose=FIRST_DOSE))
     )
     # Decided, every decision stays on offer: the doctor may still pause or step back.
     release = [t(f"button_decide_{a}") for a in callbacks.DECISIONS if a != "ack"]
@@ -450,9 +450,9 @@ async def test_an_alert_that_failed_to_send_outlives_a_sigkill_and_arrives_after
     before = state(patient.messages)
     doctor.press(alert, t("button_decide_hold"))
     await changed(patient.messages, before, "the decision")
-    # The doctor's hold lets the patient take LDN, at the dose they start on.
+    # The doctor's hold lets the patient start LDN, at the dose of the first step.
     assert patient.last().text == "\n\n".join(
-        (t("decided_lifted"), t("decided_hold", dose=FIRST_DOSE))
+        (t("decided_lifted_start"), t("decided_hold", dose=FIRST_DOSE))
     )
     assert [(e.actor_user_id, e.action) for e in await audit(db)] == [(DOCTOR, "hold")]
 
