@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from zoneinfo import ZoneInfo
 
 from telegram import CallbackQuery, Message, Update
@@ -18,6 +19,8 @@ from bot.texts import t
 from bot.views import Reply
 from handlers import care_team
 from handlers.replies import send_replies
+
+log = logging.getLogger(__name__)
 
 
 async def on_press(update: Update, context: Context) -> None:
@@ -43,6 +46,8 @@ async def on_press(update: Update, context: Context) -> None:
     elif isinstance(press, DecisionPress):
         await care_team.on_decision(update, context, press)
     else:
+        # An old release's button, or a forged one: never the data itself in the log.
+        log.info("Refused a press with unreadable data from user %s", query.from_user.id)
         await query.answer(t("toast_unknown"))
 
 

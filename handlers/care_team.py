@@ -56,7 +56,10 @@ async def on_reply_press(update: Update, context: Context) -> None:
     query = update.callback_query
     assert query is not None
     press = callbacks.parse(query.data)
-    assert isinstance(press, ReplyPress)
+    if not isinstance(press, ReplyPress):
+        # A press with no data at all matches every button handler (python-telegram-bot's rule).
+        await query.answer(t("toast_unknown"))
+        return
     outcome = await context.services.care_team.open_reply(
         query.from_user.id, press.escalation_id, query.from_user.full_name
     )

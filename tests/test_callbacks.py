@@ -9,9 +9,9 @@ from bot.nightly import Answer
 
 @pytest.mark.parametrize("answer", list(Answer))
 def test_dose_payload_round_trip(answer: Answer) -> None:
-    data = callbacks.dose(123456789012, answer)
+    data = callbacks.dose(callbacks.MAX_ID, answer)
     assert data.startswith("v1:dose:")
-    assert callbacks.parse(data) == DosePress(123456789012, answer)
+    assert callbacks.parse(data) == DosePress(callbacks.MAX_ID, answer)
 
 
 def test_onboarding_and_settings_round_trip() -> None:
@@ -62,4 +62,6 @@ def test_checkin_and_decision_round_trip() -> None:
         42, "stomach", "2"
     )
     for action in callbacks.DECISIONS:
-        assert callbacks.parse(callbacks.decision(2**40, action)) == DecisionPress(2**40, action)
+        assert callbacks.parse(callbacks.decision(2**31 - 1, action)) == DecisionPress(
+            2**31 - 1, action
+        )
