@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 
@@ -11,6 +12,7 @@ from telegram.error import InvalidToken, NetworkError
 
 from bot.application import build_application
 from bot.settings import SettingsError, load_settings, require_care_team
+from storage.health import DatabaseUnusable, check_database
 
 NO_TOKEN = (
     "BOT_TOKEN is not set. Ask @BotFather in Telegram for a token (send it /newbot), "
@@ -84,6 +86,12 @@ def run_bot() -> int:
         require_care_team(settings)
     except SettingsError as error:
         print(f"Cannot start: {error}", file=sys.stderr)
+        return 2
+    try:
+        # Before logging is set up and before polling: one line, not the migration's chatter.
+        asyncio.run(check_database(settings.database_url))
+    except DatabaseUnusable as error:
+        print(f"Cannot start: {error}.", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
     application = build_application(settings)
