@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from telegram import BotCommand
 from telegram.error import ChatMigrated, TelegramError
@@ -33,6 +33,7 @@ from bot.onboarding import Conversation
 from bot.privacy import Privacy
 from bot.reminders import Reminders
 from bot.settings import Settings
+from bot.shown import Shown
 from bot.texts import t
 from storage.db import Database
 
@@ -68,6 +69,8 @@ class Services:
     inbox: Inbox
     care_team: CareTeam
     privacy: Privacy
+    # What the bot's messages show now, so that a stale press edits nothing (the notifier's own).
+    shown: Shown = field(default_factory=Shown)
 
 
 class BotData:
@@ -172,6 +175,7 @@ def build_services(settings: Settings, db: Database, clock: Clock, notifier: Not
         inbox=inbox,
         care_team=CareTeam(db, notifier, clock, settings, reminders, alerts),
         privacy=Privacy(db, notifier, clock, settings),
+        shown=notifier.shown if isinstance(notifier, TelegramNotifier) else Shown(),
     )
 
 

@@ -17,6 +17,7 @@ from telegram.error import (
     TimedOut,
 )
 
+from bot.shown import Shown
 from bot.views import Button, Reply
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,7 @@ class TelegramNotifier:
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
+        self.shown = Shown()  # shared with the button handlers: an edit only if it changes
 
     async def send(self, chat_id: int, reply: Reply, attempt: int = 0) -> int:
         """Send a message and return its id."""
@@ -134,30 +136,42 @@ class TelegramNotifier:
 
     async def clear_buttons(self, chat_id: int, message_id: int) -> None:
         """Take the buttons off an old message; a failure here loses nothing."""
+        if not self.shown.changes(chat_id, message_id, None):
+            return
         try:
             await self.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
         except TelegramError as exc:
             log.info("Could not clear buttons: %s", type(exc).__name__)
+        else:
+            self.shown.set(chat_id, message_id, None)
 
     async def set_buttons(
         self, chat_id: int, message_id: int, buttons: tuple[tuple[Button, ...], ...]
     ) -> None:
         """Put new buttons on an old message, its text untouched; a failure here loses nothing."""
+        markup = keyboard(Reply("", buttons))
+        if not self.shown.changes(chat_id, message_id, markup):
+            return
         try:
-            await self.bot.edit_message_reply_markup(
-                chat_id, message_id, reply_markup=keyboard(Reply("", buttons))
-            )
+            await self.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=markup)
         except TelegramError as exc:
             log.info("Could not change buttons: %s", type(exc).__name__)
+        else:
+            self.shown.set(chat_id, message_id, markup)
 
     async def edit(self, chat_id: int, message_id: int, reply: Reply) -> None:
         """Rewrite a message we sent, with its new buttons; a failure here loses nothing."""
+        markup = keyboard(reply)
+        if not self.shown.changes(chat_id, message_id, markup, reply.text):
+            return
         try:
             await self.bot.edit_message_text(
-                reply.text, chat_id=chat_id, message_id=message_id, reply_markup=keyboard(reply)
+                reply.text, chat_id=chat_id, message_id=message_id, reply_markup=markup
             )
         except TelegramError as exc:
             log.info("Could not edit a message: %s", type(exc).__name__)
+        else:
+            self.shown.set(chat_id, message_id, markup, reply.text)
 
 
 def _seconds(value: object) -> float:

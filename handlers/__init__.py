@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from handlers import buttons, care_team, caseload, commands, errors, membership, messages
+from handlers import buttons, care_team, caseload, commands, errors, groups, membership, messages
 
 
 def register_all(application: Application) -> None:
     """Register every handler. Order matters: the first matching handler in a group wins."""
+    # Groups and channels that are not a care team's: silence, before any handler answers.
+    groups.register(application)
     # Someone blocking or unblocking the bot: not a message, so it never collides with the rest.
     membership.register(application)
     # Commands before free text, so "/today" is never read as an answer to a question.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from zoneinfo import ZoneInfo
 
-from telegram import CallbackQuery, Message, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler
 
@@ -32,14 +32,14 @@ async def on_press(update: Update, context: Context) -> None:
         await _dose(query, press, context)
     elif isinstance(press, OnboardingPress):
         await query.answer()
-        await _without_buttons(query)
+        await _without_buttons(query, context)
         replies = await context.services.conversation.press(
             query.from_user.id, press.step, press.value
         )
         await send_replies(context.bot, query.from_user.id, replies)
     elif isinstance(press, SettingsPress):
         await query.answer()
-        await _without_buttons(query)
+        await _without_buttons(query, context)
         await _settings(query, press, context)
     elif isinstance(press, CheckinPress):
         await _checkin(query, press, context)
@@ -64,12 +64,16 @@ async def _checkin(query: CallbackQuery, press: CheckinPress, context: Context) 
     if step.toast is not None and step.edit is None and not step.replies:
         return
     if step.edit is not None:
-        try:
-            await query.edit_message_text(step.edit.text, reply_markup=keyboard(step.edit))
-        except TelegramError:
-            await send_replies(context.bot, query.from_user.id, [step.edit])
+        markup = keyboard(step.edit)
+        if _changes(query, context, markup, step.edit.text):
+            try:
+                await query.edit_message_text(step.edit.text, reply_markup=markup)
+            except TelegramError:
+                await send_replies(context.bot, query.from_user.id, [step.edit])
+            else:
+                _edited(query, context, markup, step.edit.text)
     else:
-        await _without_buttons(query)
+        await _without_buttons(query, context)
     await send_replies(context.bot, query.from_user.id, step.replies)
 
 
@@ -85,7 +89,7 @@ async def _dose(query: CallbackQuery, press: DosePress, context: Context) -> Non
             if result.status in ("taken", "skipped")
             else None
         )
-        await _without_buttons(query)
+        await _without_buttons(query, context)
     elif result.verdict is Verdict.TOO_LATE_TO_SNOOZE:
         await query.answer(t("toast_too_late_to_snooze"))
     elif result.verdict is Verdict.NOT_YET:
@@ -106,10 +110,14 @@ async def _record_on_message(query: CallbackQuery, result: AnswerResult, context
         line = t(f"recorded_{result.status}")
     pressed = query.message if isinstance(query.message, Message) else None
     if pressed is not None and pressed.text:
-        try:
-            await query.edit_message_text(f"{pressed.text}\n\n{line}", reply_markup=None)
-        except TelegramError:
-            await _say(context, query.from_user.id, line)
+        text = f"{pressed.text}\n\n{line}"
+        if _changes(query, context, None, text):
+            try:
+                await query.edit_message_text(text, reply_markup=None)
+            except TelegramError:
+                await _say(context, query.from_user.id, line)
+            else:
+                _edited(query, context, None, text)
     else:
         await _say(context, query.from_user.id, line)
     pressed_id = pressed.message_id if pressed is not None else None
@@ -139,13 +147,40 @@ async def _settings(query: CallbackQuery, press: SettingsPress, context: Context
     await send_replies(context.bot, user_id, replies)
 
 
-async def _without_buttons(query: CallbackQuery) -> None:
+async def _without_buttons(query: CallbackQuery, context: Context) -> None:
     """Take the buttons off the pressed message, so an old question cannot be answered twice."""
-    if isinstance(query.message, Message) and query.message.reply_markup is not None:
+    if isinstance(query.message, Message) and _changes(query, context, None):
         try:
             await query.edit_message_reply_markup(reply_markup=None)
         except TelegramError:
             pass  # already gone, or too old to edit: nothing is lost
+        else:
+            _edited(query, context, None)
+
+
+def _changes(
+    query: CallbackQuery,
+    context: Context,
+    markup: InlineKeyboardMarkup | None,
+    text: str | None = None,
+) -> bool:
+    """Whether an edit of the pressed message would change it (a second quick press would not)."""
+    message = query.message
+    if message is None:
+        return True
+    return context.services.shown.changes(
+        message.chat.id, message.message_id, markup, text, pressed=message
+    )
+
+
+def _edited(
+    query: CallbackQuery,
+    context: Context,
+    markup: InlineKeyboardMarkup | None,
+    text: str | None = None,
+) -> None:
+    if query.message is not None:
+        context.services.shown.set(query.message.chat.id, query.message.message_id, markup, text)
 
 
 def register(application: Application) -> None:
