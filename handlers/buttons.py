@@ -179,6 +179,7 @@ def _edited(
     markup: InlineKeyboardMarkup | None,
     text: str | None = None,
 ) -> None:
+    """Remember what the pressed message shows after an edit Telegram accepted."""
     if query.message is not None:
         context.services.shown.set(query.message.chat.id, query.message.message_id, markup, text)
 
