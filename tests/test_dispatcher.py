@@ -84,6 +84,28 @@ async def test_a_kill_while_the_next_night_is_planned_leaves_no_patient_without_
         assert len(later) == 1
 
 
+async def test_a_kill_while_a_missed_night_is_recorded_leaves_it_to_record_again(
+    harness: Simulation, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The missed-night path: the night, its meaning and the next night are one commit."""
+    user = harness.telegram.user(205)
+    await enroll(harness, user)
+    due = bedtime(TONIGHT)
+    await harness.run_until(due + CUTOFF - timedelta(minutes=1))
+    monkeypatch.setattr(harness.services.reminders, "plan_next_night", killed)
+    harness.clock.set(due + CUTOFF)
+    with pytest.raises(Killed):
+        await harness.dispatch()
+    assert (await night(harness, user, TONIGHT)).status == "sent"  # nothing of it committed
+
+    harness.clock.advance(seconds=10)
+    async with another_process(harness, settings) as restarted:
+        await restarted.dispatch()
+        rows = await nights(restarted, user)
+    assert rows[TONIGHT].status == "missed"
+    assert rows[TONIGHT + timedelta(days=1)].status == "scheduled"
+
+
 async def test_a_patient_with_no_night_planned_gets_one_at_start_up_and_every_ten_minutes(
     harness: Simulation,
     settings: Settings,
