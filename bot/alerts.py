@@ -18,7 +18,7 @@ from bot import callbacks, messages, nightly
 from bot.caseload import adherence, label_of, percent, reason_text, report_findings, who
 from bot.clock import Clock
 from bot.inbox_view import MESSAGE, render_message
-from bot.notifier import BACKOFF_SECONDS, Moved, Notifier, TryLater, backoff
+from bot.notifier import BACKOFF_SECONDS, PACED, Moved, Notifier, TryLater, backoff
 from bot.reminders import Reminders, plan_of
 from bot.settings import Settings
 from bot.texts import t
@@ -150,7 +150,7 @@ class Alerts:
             sent = {
                 m.chat_id: m for m in await repo.alert_messages(escalation.id) if m.round == round_
             }
-            failed, wait = False, 0.0
+            failed, paced, wait = False, False, 0.0
             for chat_id in chats:
                 row = sent.get(chat_id)
                 if row is not None and row.sent_at is not None:
@@ -166,6 +166,11 @@ class Alerts:
                         await self.after_send(escalation, chat_id, row.message_id)
                     row.sent_at = now
                 except Exception as exc:
+                    if isinstance(exc, TryLater) and exc.cause == PACED:
+                        # A busy group's pace, not a failure: the chat gets this round later.
+                        paced, wait = True, max(wait, exc.seconds)
+                        await repo.commit()
+                        continue
                     # A timeout counts as failed too: the alert may arrive twice, never zero times.
                     failed = True
                     if isinstance(exc, TryLater):
@@ -191,6 +196,8 @@ class Alerts:
                 escalation.attempts += 1
                 escalation.last_sent_at = now
                 escalation.next_action_at = now
+            elif paced:
+                escalation.next_action_at = now + timedelta(seconds=wait)
             else:
                 escalation.rounds = round_
                 escalation.attempts = 0

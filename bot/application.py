@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from telegram import BotCommand
 from telegram.error import ChatMigrated, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackContext,
@@ -30,6 +29,7 @@ from bot.inbox import Inbox
 from bot.messages import team_text
 from bot.notifier import Notifier, TelegramNotifier
 from bot.onboarding import Conversation
+from bot.pacing import Pacing
 from bot.privacy import Privacy
 from bot.reminders import Reminders
 from bot.settings import Settings
@@ -77,6 +77,8 @@ class BotData:
     """Typed `bot_data`: the services, set once in `post_init`."""
 
     services: Services
+    # Whether the dispatcher runs its own rounds; a simulation drives it on its virtual clock.
+    dispatch_rounds: bool = True
 
 
 class Context(CallbackContext[ExtBot[None], dict, dict, BotData]):
@@ -91,8 +93,12 @@ def build_application(
     clock: Clock | None = None,
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
+    dispatch_rounds: bool = True,
 ) -> Application:
-    """Build the bot; `request` swaps the HTTP transport (the tests answer it themselves)."""
+    """Build the bot; `request` swaps the HTTP transport (the tests answer it themselves).
+
+    `dispatch_rounds=False` leaves the dispatcher to be driven from outside (the simulations).
+    """
     from handlers import register_all
 
     # Read Telegram's flood waits as timedeltas, the coming default, without deprecation warnings.
@@ -104,10 +110,11 @@ def build_application(
         .base_url(f"{settings.telegram_api_base_url}")
         .base_file_url(f"{settings.telegram_api_base_url.removesuffix('/bot')}/file/bot")
         .context_types(ContextTypes(context=Context, bot_data=BotData))
-        # At most 30 requests a second overall. A flood-wait answer is not slept through here: the
-        # dispatcher puts the night back in the database, due after the wait; replies retry.
-        .rate_limiter(AIORateLimiter(max_retries=0))
+        # At most 30 requests a second overall; a chat that must wait longer (a busy group, a
+        # flood wait) is refused at once, and the dispatcher puts its row back, due after the wait.
+        .rate_limiter(Pacing())
         .post_init(_post_init)
+        .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
     )
     if request is not None:
@@ -116,6 +123,7 @@ def build_application(
         builder = builder.get_updates_request(get_updates_request)
     application = builder.build()
 
+    application.bot_data.dispatch_rounds = dispatch_rounds
     application.bot_data.services = build_services(
         settings,
         Database(settings.database_url),
@@ -179,11 +187,6 @@ def build_services(settings: Settings, db: Database, clock: Clock, notifier: Not
     )
 
 
-async def dispatch_job(context: Context) -> None:
-    """The one scheduler job: send whatever the database says is due."""
-    await context.services.dispatcher.dispatch()
-
-
 async def _post_init(application: Application) -> None:
     services: Services = application.bot_data.services
     await services.db.migrate()
@@ -192,27 +195,21 @@ async def _post_init(application: Application) -> None:
         [BotCommand(name, team_text(f"command_{name}", settings)) for name in MENU_COMMANDS]
     )
     await check_provider_chats(application)
-    if application.job_queue is not None:
-        application.job_queue.run_repeating(
-            dispatch_job,
-            interval=services.settings.dispatch_interval_seconds,
-            first=1,
-            name="dispatcher",
-            # APScheduler drops a run that starts over a second late unless told otherwise; a
-            # stalled loop must delay the dispatcher, never skip it.
-            job_kwargs={
-                "id": "dispatcher",
-                "replace_existing": True,
-                "misfire_grace_time": None,
-                "coalesce": True,
-                "max_instances": 1,
-            },
-        )
+    if application.bot_data.dispatch_rounds:
+        # An asyncio task on the event loop's monotonic clock, not a JobQueue job: APScheduler
+        # waits for wall-clock moments, so a clock set back an hour stopped it for an hour.
+        services.dispatcher.start(settings.dispatch_interval_seconds)
     log.info("Bot started")
+
+
+async def _post_stop(application: Application) -> None:
+    # Before the bot's connection closes: the send under way finishes, the rest stays due.
+    await application.bot_data.services.dispatcher.stop()
 
 
 async def _post_shutdown(application: Application) -> None:
     services: Services = application.bot_data.services
+    await services.dispatcher.stop()  # already stopped, unless the application never started
     try:
         # Alerts still on their way get a moment; what is cut short stays due in the database.
         await asyncio.wait_for(services.alerts.settle(), timeout=5)

@@ -1,13 +1,21 @@
 """The dispatcher: ask the database what is due and move each night on, sending at most once.
 
 Every send follows one pattern: a guarded update claims the row and is committed, then Telegram is
-called, then the outcome is recorded. Whoever loses the claim sends nothing, so no night is reminded
-twice, across restarts and across processes; a failure puts the row back, due again later.
+called, then the outcome is recorded, with the next night planned, in one commit. Whoever loses the
+claim sends nothing, so no night is reminded twice, across restarts and across processes; a failure
+puts the row back, due again later. A claim left behind by a process that died is sent again: no
+record says it went out, so a reminder is never lost, and a kill costs at most one duplicate, since
+a process sends one reminder at a time.
+
+Its rounds run on the event loop's monotonic clock (`run`), asking the database what is due by wall
+time: a step of the wall clock, either way, delays nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from datetime import datetime, timedelta
 
 from bot import messages, nightly
@@ -28,6 +36,11 @@ from storage.models import Dose, Patient
 from storage.repositories import Repository
 
 log = logging.getLogger(__name__)
+
+# How often, on the monotonic clock, every active patient is checked for a night planned next.
+SELF_CHECK_SECONDS = 600.0
+# At shutdown, the round under way may finish the send it is in; after this it is cut short.
+STOP_WITHIN_SECONDS = 3.0
 
 
 class Dispatcher:
@@ -51,13 +64,71 @@ class Dispatcher:
         self.clock = clock
         self.settings = settings
         self.followup_after = timedelta(minutes=settings.reminder_followup_minutes)
+        self.monotonic = time.monotonic
+        self._started_at: datetime | None = None  # this process's first round
+        self._taken_over = False
+        self._checked_at: float | None = None
+        self._stopping = asyncio.Event()
+        self._rounds: asyncio.Task[None] | None = None
+
+    # Rounds
+
+    def start(self, interval: float) -> None:
+        """Run a round now and then every `interval` seconds, until `stop`."""
+        self._stopping.clear()
+        self._rounds = asyncio.get_running_loop().create_task(self.run(interval))
+
+    async def stop(self) -> None:
+        """End the rounds: the send under way finishes, what was not sent stays due."""
+        self._stopping.set()
+        rounds, self._rounds = self._rounds, None
+        if rounds is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(rounds), STOP_WITHIN_SECONDS)
+        except TimeoutError:
+            rounds.cancel()
+            await asyncio.gather(rounds, return_exceptions=True)
+            log.warning("Stopped the dispatcher mid-round: the rest stays due")
+
+    async def run(self, interval: float) -> None:
+        """Dispatch every `interval` seconds of the event loop's monotonic time.
+
+        `asyncio.sleep` counts monotonic time: a wall clock set back an hour would stop a
+        scheduler that waits for a wall-clock moment for that hour; this waits the interval.
+        """
+        failing = False
+        while not self._stopping.is_set():
+            try:
+                await self.dispatch()
+                failing = False
+            except Exception:
+                # One failing round (the database away, say) is logged; the next one tries again.
+                if failing:
+                    log.error("A dispatcher round failed again")
+                else:
+                    log.exception("A dispatcher round failed; trying again in %s s", interval)
+                failing = True
+            try:
+                await asyncio.wait_for(self._stopping.wait(), interval)
+            except TimeoutError:
+                pass
 
     async def dispatch(self, limit: int = 500) -> int:
         """Act on everything due now: alerts first, then nights, then check-ins."""
+        if not self._taken_over:
+            self._started_at = self._started_at or self.clock.now()
+            await self._take_over_claims(self._started_at)
+            self._taken_over = True
+        if self._checked_at is None or self.monotonic() - self._checked_at >= SELF_CHECK_SECONDS:
+            self._checked_at = self.monotonic()
+            await self.self_check()
         looked_at = await self.alerts.dispatch() if self.alerts is not None else 0
         async with self.db.session() as session:
             due = await Repository(session).due_dose_ids(self.clock.now(), limit)
         for dose_id in due:
+            if self._stopping.is_set():
+                break  # shutting down: the rest stays due
             try:
                 await self.act_on(dose_id)
             except Exception:
@@ -70,6 +141,44 @@ class Dispatcher:
             looked_at += await self.alerts.dispatch()
         return looked_at + len(due)
 
+    async def _take_over_claims(self, started_at: datetime) -> None:
+        """At start-up, make sends claimed before this process began due now, to be sent again.
+
+        They belonged to a process that died (or was killed) before it could record the send.
+        """
+        async with self.db.session() as session:
+            repo = Repository(session)
+            taken = await repo.claims_before(started_at + nightly.SENDING_TIMEOUT, started_at)
+            await repo.commit()
+        if taken:
+            log.warning("%s reminder(s) cut short by a stop are sent again", taken)
+
+    async def self_check(self) -> int:
+        """Plan the next night of every patient who should be reminded and has none planned.
+
+        Nothing should leave a patient so, since a night's end and the next night's plan are
+        one commit; this is the net under that rule. Return how many were planned.
+        """
+        async with self.db.session() as session:
+            missing = await Repository(session).patients_without_next_night()
+        planned = 0
+        for patient_id in missing:
+            try:
+                async with self.db.session() as session:
+                    repo = Repository(session)
+                    patient = await repo.patient(patient_id)
+                    if patient is None or patient.plan is None or not patient.receives_reminders:
+                        continue
+                    if await self.reminders.plan_next_night(repo, patient, backfill=True) is None:
+                        continue
+                    await repo.commit()
+            except Exception:
+                log.exception("Could not plan the next night of patient %s", patient_id)
+                continue
+            planned += 1
+            log.warning("Patient %s had no night planned: planned the next one", patient_id)
+        return planned
+
     async def act_on(self, dose_id: int) -> None:
         """Move one due row on: remind, follow up, recover a dead send, or record it missed."""
         async with self.db.session() as session:
@@ -80,6 +189,10 @@ class Dispatcher:
                 return
             followup_sent = dose.followup_sent_at is not None
             action = nightly.due_action(dose.status, now, dose.cutoff_at, followup_sent)
+            if action is Action.RECOVER:
+                if not await self._reclaim(repo, dose, now):
+                    return
+                action = nightly.due_action(dose.status, now, dose.cutoff_at, followup_sent)
             if action is Action.MISS:
                 buttoned = nightly.buttoned(
                     dose.status, dose.reminder_message_id, dose.followup_message_id
@@ -92,17 +205,29 @@ class Dispatcher:
                     await self.reminders.plan_next_night(repo, dose.patient, backfill=True)
                     await repo.commit()
                     await self._close_missed(dose.patient.chat_id, dose.id, buttoned)
-            elif action is Action.RECOVER:
-                # The claim was made SENDING_TIMEOUT before the deadline it set.
-                claimed_at = dose.next_action_at - nightly.SENDING_TIMEOUT
-                sent_at = dose.sent_at or claimed_at
-                await self._record_sent(repo, dose, "sending", sent_at=sent_at, since=claimed_at)
             elif action is Action.REMIND:
                 if dose.status == "scheduled" and await self._too_soon(repo, dose, now):
                     return
                 await self._remind(repo, dose, now)
             elif action is Action.FOLLOW_UP:
                 await self._follow_up(repo, dose, now)
+
+    async def _reclaim(self, repo: Repository, dose: Dose, now: datetime) -> bool:
+        """Put a send left unfinished back as it was before its claim, to be sent again now.
+
+        Nothing recorded that Telegram got it (a send that may have been delivered is recorded
+        as sent at once), so it goes out again: never lost, at most once more.
+        """
+        assert dose.next_action_at is not None
+        # Only a reminder sent again after a snooze has a first sending time.
+        before = "snoozed" if dose.sent_at is not None else "scheduled"
+        if not await repo.reclaim(dose.id, dose.next_action_at, status=before, next_action_at=now):
+            await repo.rollback()
+            return False
+        await repo.commit()
+        await repo.refresh(dose)
+        log.info("Dose %s: a send cut short goes out again", dose.id)
+        return True
 
     async def _close_missed(self, chat_id: int, dose_id: int, buttoned: tuple[int, ...]) -> None:
         """Take Taken, Snooze and Skip off a night recorded missed: no dose now, and never two.
@@ -180,7 +305,12 @@ class Dispatcher:
         message_id: int | None = None,
         late: bool = False,
     ) -> None:
-        """Record a reminder as out, commit that first, then plan the following night."""
+        """Record a reminder as out and plan the following night, in one commit.
+
+        A crash before that commit leaves the claim, sent again after a restart; never a night
+        recorded sent with none planned after it. Should planning fail, the send is recorded
+        alone (never sent twice for a bug) and the self-check plans the night.
+        """
         values: dict[str, object] = {"status": "sent", "sent_at": sent_at, "attempts": 0}
         if message_id is not None:
             values["reminder_message_id"] = message_id
@@ -190,14 +320,16 @@ class Dispatcher:
         values["next_action_at"] = nightly.next_check(
             since, followup_sent, dose.cutoff_at, self.followup_after
         )
-        if await repo.claim(dose.id, expected, **values):
-            await repo.commit()
-            await self._plan_next(repo, dose.patient)
-
-    async def _plan_next(self, repo: Repository, patient: Patient) -> None:
-        """Plan the patient's following night, on fresh data, in its own transaction."""
-        await repo.refresh(patient)
-        await self.reminders.plan_next_night(repo, patient, backfill=True)
+        if not await repo.claim(dose.id, expected, **values):
+            await repo.rollback()
+            return
+        try:
+            async with repo.savepoint():
+                # On fresh data: a provider may have held or paused the patient meanwhile.
+                await repo.refresh(dose.patient)
+                await self.reminders.plan_next_night(repo, dose.patient, backfill=True)
+        except Exception:
+            log.exception("Could not plan the night after dose %s", dose.id)
         await repo.commit()
 
     async def _follow_up(self, repo: Repository, dose: Dose, now: datetime) -> None:

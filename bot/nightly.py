@@ -13,9 +13,11 @@ LATE_AFTER = timedelta(minutes=10)
 SNOOZE = timedelta(minutes=30)
 # Snoozing is the patient's own choice, but a night of endless snoozes is nagging by another name.
 MAX_SNOOZES = 3
-# A claim to send that has not finished by then belonged to a process that died mid-send. We cannot
-# know whether Telegram delivered it, so we count it as sent: never twice beats maybe twice, and the
-# night's follow-up still reaches the patient if it was lost.
+# A claim to send that has not finished by then belonged to a process that died mid-send (a process
+# that starts takes over the claims made before it at once). Nothing recorded that Telegram got it,
+# so it is sent again: a lost first reminder is worse than a second copy, and a kill costs at most
+# one, since a process sends one reminder at a time. A send that may have been delivered (Telegram
+# answered too late) is recorded as sent at once, and never sent again.
 SENDING_TIMEOUT = timedelta(minutes=2)
 # LDN is taken once a day, and a missed dose is skipped, never made up with two close together. So
 # a night's reminder never comes sooner than this after the last dose taken (or reminded and still
@@ -34,7 +36,7 @@ class Action(Enum):
     REMIND = "remind"  # first reminder, or again after a snooze
     FOLLOW_UP = "follow_up"  # the night's one nudge when the reminder got no answer
     MISS = "miss"  # the cutoff passed with no answer
-    RECOVER = "recover"  # a send claimed by a process that died
+    RECOVER = "recover"  # a send claimed by a process that died: sent again
     WAIT = "wait"  # nothing to do now
 
 

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Awaitable
 from typing import Protocol, TypeVar
 
+import httpx
 from telegram import Bot, ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
 from telegram.error import (
     BadRequest,
@@ -17,12 +18,15 @@ from telegram.error import (
     TimedOut,
 )
 
+from bot.pacing import Paced
 from bot.shown import Shown
 from bot.views import Button, Reply
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+# The cause of a TryLater when only our own pacing of the chat held the message back.
+PACED = "paced"
 # Retry delays for network trouble, growing with each attempt.
 BACKOFF_SECONDS = (5, 15, 60, 120, 300)
 
@@ -115,6 +119,9 @@ class TelegramNotifier:
             return await request
         except Forbidden as exc:
             raise Unreachable(type(exc).__name__) from None
+        except Paced as exc:
+            # Our own pacing of a busy group: nothing was sent, nothing failed.
+            raise TryLater(_seconds(exc.retry_after), PACED) from None
         except RetryAfter as exc:
             raise TryLater(_seconds(exc.retry_after) + 1, "flood limit") from None
         except ChatMigrated as exc:
@@ -125,9 +132,9 @@ class TelegramNotifier:
                 raise Unreachable("chat not found") from None
             raise
         except TimedOut as exc:
-            # A request still waiting for a free connection never left us: safe to send again.
-            # Any other timeout may have been delivered: the caller must not send it twice.
-            if "pool timeout" in exc.message.lower():
+            # A request that never got a connection never left us: safe to send again. A timeout
+            # once it was written may have been delivered: the caller must not send it twice.
+            if never_left(exc):
                 raise TryLater(backoff(attempt), "timed out") from None
             raise MaybeSent() from None
         except NetworkError as exc:
@@ -172,6 +179,18 @@ class TelegramNotifier:
             log.info("Could not edit a message: %s", type(exc).__name__)
         else:
             self.shown.set(chat_id, message_id, markup, reply.text)
+
+
+def never_left(exc: TimedOut) -> bool:
+    """Whether a timed-out request was never written: no connection, or none free in the pool.
+
+    python-telegram-bot raises TimedOut for every httpx timeout, the httpx one as its cause; a
+    read or write timeout, or one of unknown cause, may have reached Telegram.
+    """
+    cause = exc.__cause__
+    return isinstance(cause, (httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ConnectError)) or (
+        "pool timeout" in exc.message.lower()
+    )
 
 
 def _seconds(value: object) -> float:

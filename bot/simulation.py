@@ -1,7 +1,7 @@
 """The bot on a virtual clock against the fake Telegram: for the tests, the demo and `simulate`.
 
 The real Application answers fake users; the clock moves only when told, and `run_until` stops at
-every moment the database says something is due, exactly as the dispatcher job would.
+every moment the database says something is due, exactly as the dispatcher's rounds would.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ class Simulation:
         await self.services.dispatcher.dispatch()
 
     async def run_until(self, moment: datetime) -> None:
-        """Move the clock to `moment`, stopping at every due time on the way, as the job would."""
+        """Move the clock to `moment`, stopping at every due time on the way, as rounds would."""
         previous = None
         while True:
             async with self.services.db.session() as session:
@@ -109,6 +109,7 @@ async def running(
         clock=clock,
         request=request or FakeRequest(telegram),
         get_updates_request=FakeRequest(telegram),
+        dispatch_rounds=False,  # run_until dispatches, on the virtual clock
     )
     await app.initialize()
     assert app.post_init is not None and app.post_shutdown is not None

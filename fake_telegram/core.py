@@ -165,6 +165,19 @@ class ConnectionDropped(ConnectionError):
     ``telegram.error.NetworkError`` like any transport failure."""
 
 
+class InjectedTimeout(ConnectionDropped):
+    """An injected fault: the client times out (``fail(timeout=...)``).
+
+    ``"connect"``: the request never reached the server (nothing handled). ``"read"``: it was
+    handled (a message is sent) but the answer never comes. The in-process transport raises
+    what python-telegram-bot raises for httpx's ConnectTimeout or ReadTimeout; the HTTP server
+    closes the connection unanswered, or keeps it silent until the client gives up."""
+
+    def __init__(self, kind: str, method: str) -> None:
+        super().__init__(f"injected fault: {kind} timeout on {method}")
+        self.kind = kind
+
+
 def _bad(description: str) -> ApiError:
     return ApiError(400, f"Bad Request: {description}")
 
@@ -194,6 +207,7 @@ class _Fault:
     delay: float
     drop: str | None = None  # "before" (request lost) or "after" (answer lost)
     chat_id: int | None = None  # only calls to this chat
+    timeout: str | None = None  # "connect" (request lost) or "read" (answer lost)
 
 
 @dataclass
@@ -386,13 +400,21 @@ class FakeTelegram:
         first_name: str = "Pat",
         username: str | None = None,
         language_code: str = "en",
+        *,
+        opened: bool = False,
     ) -> FakeUser:
-        """The scriptable user with that id (created on first use; later calls return it)."""
+        """The scriptable user with that id (created on first use; later calls return it).
+
+        ``opened``: the user started the bot before (say, before a restart of this fake), so
+        the bot may write to them before they write again.
+        """
         if user_id not in self._users:
             self._users[user_id] = FakeUser(self, user_id, first_name, username, language_code)
             self._chats[user_id] = _Chat(
                 user_id, "private", first_name=first_name, username=username
             )
+        if opened:
+            self._know(user_id)
         return self._users[user_id]
 
     def group(self, chat_id: int, title: str = "Care team") -> FakeGroup:
@@ -438,6 +460,7 @@ class FakeTelegram:
         delay: float = 0.0,
         drop: bool | str = False,
         chat_id: int | None = None,
+        timeout: str | None = None,
     ) -> None:
         """Answer the next `times` calls of `method` (None: any method) with `status`.
 
@@ -448,16 +471,32 @@ class FakeTelegram:
         ``drop=True`` (or ``"before"``) drops the connection without answering and without
         handling the request; ``drop="after"`` handles it (a message is sent) but the answer
         is lost. Either raises :class:`ConnectionDropped` from :meth:`call` (recorded with
-        status 0, ``injected=True``).
+        status 0, ``injected=True``). ``timeout="connect"`` times out before the request is
+        sent (nothing handled), ``timeout="read"`` after it was handled (see
+        :class:`InjectedTimeout`). :meth:`heal` ends every fault still waiting.
         """
         if drop not in (False, True, "before", "after"):
             raise ValueError(f"drop must be True, 'before' or 'after', not {drop!r}")
+        if timeout not in (None, "connect", "read"):
+            raise ValueError(f"timeout must be 'connect' or 'read', not {timeout!r}")
         mode = None if drop is False else "after" if drop == "after" else "before"
         self._faults.append(
             _Fault(
-                method, status, retry_after, times, description, delay, drop=mode, chat_id=chat_id
+                method,
+                status,
+                retry_after,
+                times,
+                description,
+                delay,
+                drop=mode,
+                chat_id=chat_id,
+                timeout=timeout,
             )
         )
+
+    def heal(self) -> None:
+        """Forget every injected fault not used up yet: the network is back."""
+        self._faults.clear()
 
     def client_errors(self) -> list[Call]:
         """Calls answered 4xx that were not injected faults: the bot's own mistakes."""
@@ -501,6 +540,8 @@ class FakeTelegram:
                 await asyncio.sleep(fault.delay)
             if fault.drop is not None:
                 return await self._dropped(method, params, fault.drop)
+            if fault.timeout is not None:
+                return await self._timed_out(method, params, fault.timeout)
             if fault.status != 200:
                 err = self._fault_error(fault)
                 return self._record(method, params, err.status, err.body(), injected=True)
@@ -518,6 +559,15 @@ class FakeTelegram:
                 pass
         self._record(method, params, 0, {"dropped": mode}, injected=True)
         raise ConnectionDropped(f"injected fault: connection dropped {mode} {method}")
+
+    async def _timed_out(self, method: str, params: dict, kind: str) -> tuple[int, dict]:
+        if kind == "read":
+            try:
+                await self._dispatch(method, params)
+            except ApiError:
+                pass
+        self._record(method, params, 0, {"timed_out": kind}, injected=True)
+        raise InjectedTimeout(kind, method)
 
     def coerce(self, method: str, params: dict) -> dict:
         """Turn wire strings into values by the field types in api.json (idempotent).

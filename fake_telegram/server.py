@@ -33,7 +33,13 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from fake_telegram.core import Call, ConnectionDropped, FakeTelegram, attach_uploads
+from fake_telegram.core import (
+    Call,
+    ConnectionDropped,
+    FakeTelegram,
+    InjectedTimeout,
+    attach_uploads,
+)
 
 __all__ = ["FakeBotApiServer", "HttpError"]
 
@@ -222,6 +228,12 @@ class FakeBotApiServer:
                     status, body = err.status, err.body()
                     if err.close:
                         request.headers["connection"] = "close"
+                except InjectedTimeout as fault:
+                    if fault.kind == "read":
+                        while await conn.fill():  # silent until the client gives up
+                            pass
+                    writer.transport.abort()
+                    break
                 except ConnectionDropped:
                     writer.transport.abort()
                     break

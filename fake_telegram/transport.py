@@ -12,11 +12,12 @@ import asyncio
 import json
 from typing import Any
 
+import httpx
 from telegram._utils.defaultvalue import DefaultValue
 from telegram.error import TimedOut
 from telegram.request import BaseRequest, RequestData
 
-from fake_telegram.core import FakeTelegram, attach_uploads
+from fake_telegram.core import FakeTelegram, InjectedTimeout, attach_uploads
 
 __all__ = ["FakeRequest", "decode_request_data"]
 
@@ -87,4 +88,8 @@ class FakeRequest(BaseRequest):
                 status, body = await asyncio.wait_for(asyncio.shield(task), timeout)
         except TimeoutError:
             raise TimedOut(f"Timed out: {api_method} took longer than {timeout} s") from None
+        except InjectedTimeout as fault:
+            # What HTTPXRequest raises: TimedOut, with httpx's own timeout as its cause.
+            cause = httpx.ConnectTimeout if fault.kind == "connect" else httpx.ReadTimeout
+            raise TimedOut() from cause(str(fault))
         return status, json.dumps(body).encode("utf-8")

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction
 from sqlalchemy.orm import selectinload
 
 from storage.models import (
@@ -35,6 +35,10 @@ class Repository:
 
     async def rollback(self) -> None:
         await self.session.rollback()
+
+    def savepoint(self) -> AsyncSessionTransaction:
+        """A nested transaction: what fails inside it is undone, the rest of the work is kept."""
+        return self.session.begin_nested()
 
     async def refresh(self, row: object) -> None:
         """Re-read a row that another transaction may have changed."""
@@ -175,6 +179,49 @@ class Repository:
             .execution_options(synchronize_session=False)
         )
         return result.rowcount == 1  # type: ignore[attr-defined]
+
+    async def reclaim(self, dose_id: int, due: datetime, **values: object) -> bool:
+        """Take over a send left unfinished ("sending" still due at `due`), unless another did."""
+        result = await self.session.execute(
+            update(Dose)
+            .where(Dose.id == dose_id, Dose.status == "sending", Dose.next_action_at == due)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined]
+
+    async def claims_before(self, deadline: datetime, now: datetime) -> int:
+        """Make every send claimed with a deadline before `deadline` due now; return how many."""
+        result = await self.session.execute(
+            update(Dose)
+            .where(Dose.status == "sending", Dose.next_action_at < deadline)
+            .values(next_action_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def patients_without_next_night(self) -> list[int]:
+        """Patients who should be reminded but have no night planned and none being sent."""
+        planned = select(Dose.id).where(
+            Dose.patient_id == Patient.id, Dose.status.in_(("scheduled", "sending"))
+        )
+        result = await self.session.execute(
+            select(Patient.id)
+            .where(
+                Patient.enrolled_at.is_not(None),
+                Patient.start_date.is_not(None),
+                Patient.bedtime.is_not(None),
+                Patient.timezone.is_not(None),
+                Patient.reminders_paused.is_not(True),
+                Patient.blocked_bot.is_not(True),
+                Patient.awaiting_clearance.is_not(True),
+                Patient.provider_paused.is_not(True),
+                Patient.withheld_at.is_(None),
+                ~planned.exists(),
+            )
+            .order_by(Patient.id)
+        )
+        return list(result.scalars().all())
 
     async def claim_followup(self, dose_id: int, now: datetime) -> bool:
         """Mark the night's one follow-up as going out, unless it already did."""

@@ -1,17 +1,24 @@
-"""The whole application running as in production: polling, the JobQueue dispatcher, start-up."""
+"""The whole application running as in production: polling, the dispatcher's rounds, start-up."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, tzinfo
+
+import apscheduler.schedulers.base
+import pytest
+from sqlalchemy import update
+from telegram.ext import JobQueue
 
 from bot.application import MENU_COMMANDS, build_application
 from bot.settings import Settings
-from bot.simulation import VirtualClock
+from bot.simulation import Simulation, VirtualClock
 from bot.texts import t
 from fake_telegram.core import FakeTelegram
 from fake_telegram.transport import FakeRequest
+from storage.models import Dose
+from tests.test_reminders import enroll, reminders
 
 
 async def _eventually(check: Callable[[], bool], seconds: float = 10.0) -> None:
@@ -22,10 +29,10 @@ async def _eventually(check: Callable[[], bool], seconds: float = 10.0) -> None:
     raise AssertionError("the condition did not come true in time")
 
 
-async def test_polling_job_queue_and_dispatcher_run_together(
+async def test_polling_and_the_dispatchers_rounds_run_together(
     settings: Settings, clock: VirtualClock, db: object
 ) -> None:
-    """Enroll over long polling, then the JobQueue's dispatcher sends the reminder at bedtime."""
+    """Enroll over long polling, then the dispatcher's own rounds send the reminder at bedtime."""
     settings = settings.model_copy(update={"dispatch_interval_seconds": 1})
     telegram = FakeTelegram(clock=clock.now)
     app = build_application(
@@ -40,10 +47,6 @@ async def test_polling_job_queue_and_dispatcher_run_together(
         await app.post_init(app)
         await app.start()
         await app.updater.start_polling(poll_interval=0.01, timeout=1)
-
-        job = app.job_queue.get_jobs_by_name("dispatcher")[0].job
-        # A stalled event loop must delay the dispatcher, never make APScheduler skip it.
-        assert job.misfire_grace_time is None and job.coalesce and job.max_instances == 1
 
         steps = [
             ("/start", None),
@@ -71,10 +74,59 @@ async def test_polling_job_queue_and_dispatcher_run_together(
 
         await app.updater.stop()
         await app.stop()
-        assert app.post_shutdown is not None
+        assert app.post_stop is not None and app.post_shutdown is not None
+        await app.post_stop(app)
         await app.post_shutdown(app)
 
     reminders = [m for m in user.messages() if m.text.startswith("🌙")]
     assert len(reminders) == 1
     assert [c["command"] for c in telegram.commands or []] == list(MENU_COMMANDS)
+    assert telegram.client_errors() == []
+
+
+class _Wall(datetime):
+    """`datetime` whose now() is the virtual clock: the wall clock every scheduler reads."""
+
+    clock: VirtualClock
+
+    @classmethod
+    def now(cls, tz: tzinfo | None = None) -> datetime:  # type: ignore[override]
+        return cls.clock.now().astimezone(tz)
+
+
+async def test_a_wall_clock_set_back_an_hour_delays_no_reminder(
+    settings: Settings, clock: VirtualClock, db: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 9: a night due 2.9 minutes after a one-hour step back was not sent within 7."""
+    # Every scheduler in the process reads the virtual wall clock (APScheduler, PTB's JobQueue).
+    _Wall.clock = clock
+    monkeypatch.setattr(apscheduler.schedulers.base, "datetime", _Wall)
+    monkeypatch.setattr(JobQueue, "_tz_now", lambda self: clock.now().astimezone(UTC))
+    settings = settings.model_copy(update={"dispatch_interval_seconds": 1})
+    telegram = FakeTelegram(clock=clock.now)
+    app = build_application(
+        settings,
+        clock=clock,
+        request=FakeRequest(telegram),
+        get_updates_request=FakeRequest(telegram),
+    )
+    user = telegram.user(5006)
+    async with app:
+        assert app.post_init is not None and app.post_stop is not None
+        await app.post_init(app)
+        await app.start()
+        simulation = Simulation(app, telegram, clock)
+        await enroll(simulation, user)
+        await asyncio.sleep(1.5)  # a round or two on the clock as it was
+
+        clock.advance(hours=-1)  # the wall clock is set back an hour
+        due = clock.now() + timedelta(minutes=2.9)
+        async with app.bot_data.services.db.session() as session:
+            await session.execute(update(Dose).values(remind_at=due, next_action_at=due))
+            await session.commit()
+        clock.set(due + timedelta(seconds=6))  # and runs on past the bedtime
+        await _eventually(lambda: len(reminders(user)) == 1, seconds=5)
+
+        await app.stop()
+        await app.post_stop(app)
     assert telegram.client_errors() == []

@@ -14,8 +14,9 @@ import threading
 import httpx
 import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import InvalidToken, NetworkError, RetryAfter
+from telegram.error import InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ApplicationBuilder, CommandHandler
+from telegram.request import HTTPXRequest
 
 from fake_telegram.core import FakeTelegram
 from fake_telegram.server import FakeBotApiServer
@@ -319,3 +320,18 @@ def test_standalone_server_prints_its_url_serves_and_stops_on_ctrl_c():
     out = [lines.get_nowait().strip() for _ in range(lines.qsize())]
     assert "bot to 42 #2: Hi" in out
     assert "Traceback" not in err
+
+
+async def test_injected_timeouts_over_http(core, server):
+    core.user(42).send("hi")
+    request = HTTPXRequest(read_timeout=0.3)
+    async with asyncio.timeout(LIMIT), Bot(TOKEN, base_url=server.base_url, request=request) as b:
+        core.fail("sendMessage", timeout="connect")  # the request never gets an answer, unread
+        with pytest.raises(NetworkError):
+            await b.send_message(42, "never handled")
+        core.fail("sendMessage", timeout="read")  # handled, then silence until the client quits
+        with pytest.raises(TimedOut) as read:
+            await b.send_message(42, "delivered")
+        assert isinstance(read.value.__cause__, httpx.ReadTimeout)
+        await b.send_message(42, "back")
+    assert [m.text for m in core.messages(42)] == ["delivered", "back"]

@@ -3,6 +3,7 @@
 import asyncio
 import datetime as dtm
 
+import httpx
 import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardMarkup, Update
 from telegram.error import (
@@ -493,3 +494,21 @@ def test_a_user_sends_video_video_note_audio_and_contact(core):
     ):
         message = Update.de_json(make(), None).message
         assert message is not None and getattr(message, kind) is not None
+
+
+async def test_injected_timeouts_are_what_httpx_timeouts_become(core):
+    core.user(42).send("hi")
+    async with Bot(TOKEN, request=FakeRequest(core), get_updates_request=FakeRequest(core)) as bot:
+        core.fail("sendMessage", timeout="connect")
+        with pytest.raises(TimedOut) as connect:
+            await bot.send_message(42, "never left")
+        assert isinstance(connect.value.__cause__, httpx.ConnectTimeout)
+        core.fail("sendMessage", timeout="read", times=5)
+        with pytest.raises(TimedOut) as read:
+            await bot.send_message(42, "delivered, the answer lost")
+        assert isinstance(read.value.__cause__, httpx.ReadTimeout)
+        core.heal()  # the four read timeouts left are gone
+        await bot.send_message(42, "back")
+    assert [m.text for m in core.messages(42)] == ["delivered, the answer lost", "back"]
+    assert [c.status for c in core.calls("sendMessage")] == [0, 0, 200]
+    assert core.client_errors() == []

@@ -641,14 +641,15 @@ async def test_a_restarted_process_does_not_send_the_reminder_again(
     assert (await night(harness, user, TONIGHT)).status == "missed"
 
 
-async def test_a_send_left_by_a_dead_process_is_recovered_as_sent_not_resent(
+async def test_a_send_left_by_a_dead_process_is_sent_again_not_recorded_as_sent(
     harness: Simulation,
 ) -> None:
     user = harness.telegram.user(121)
     await enroll(harness, user)
+    await harness.dispatch()  # this process is running before the other one claims the night
     due = bedtime(TONIGHT)
     row = await night(harness, user, TONIGHT)
-    # A process claimed the night at bedtime and died before it could record the send.
+    # Another process claimed the night at bedtime and died before it could send it.
     async with harness.services.db.session() as session:
         await session.execute(
             update(Dose)
@@ -657,26 +658,23 @@ async def test_a_send_left_by_a_dead_process_is_recovered_as_sent_not_resent(
         )
         await session.commit()
     harness.clock.set(due)
-    enrolled = len(user.messages())
 
     await harness.run_until(due + nightly.SENDING_TIMEOUT - timedelta(seconds=1))
     assert (await night(harness, user, TONIGHT)).status == "sending"
+    assert reminders(user) == []
     await harness.run_until(due + nightly.SENDING_TIMEOUT)
-    recovered = await night(harness, user, TONIGHT)
-    assert (recovered.status, recovered.sent_at) == ("sent", due)
-    assert len(user.messages()) == enrolled
+    [reminder] = reminders(user)
+    assert reminder.text == t("reminder", dose=words("0.5", 1, "0.5"))
+    resent = await night(harness, user, TONIGHT)
+    assert (resent.status, resent.sent_at) == ("sent", due + nightly.SENDING_TIMEOUT)
+    assert resent.reminder_message_id == reminder.message_id
     assert (await night(harness, user, TONIGHT + timedelta(days=1))).status == "scheduled"
 
-    await harness.run_until(due + FOLLOWUP)
-    assert reminders(user) == []
-    [followup] = followups(user)
-    assert followup.date == int((due + FOLLOWUP).timestamp())
-    assert followup.buttons() == DOSE_BUTTONS
     await harness.run_until(due + CUTOFF)
-    assert len(user.messages()) == enrolled + 1
+    assert len(reminders(user)) == 1 and len(followups(user)) == 1
 
 
-async def test_a_dead_snoozed_resend_after_the_follow_up_is_recovered_and_waits_for_the_cutoff(
+async def test_a_dead_snoozed_resend_after_the_follow_up_is_sent_again_then_waits_for_the_cutoff(
     harness: Simulation,
 ) -> None:
     user = harness.telegram.user(122)
@@ -698,14 +696,16 @@ async def test_a_dead_snoozed_resend_after_the_follow_up_is_recovered_and_waits_
         )
         await session.commit()
     harness.clock.set(snoozed_until)
-    count = len(user.messages())
 
-    # run_until fails loudly if the recovered row stays due with nothing to do.
+    # run_until fails loudly if the row stays due with nothing to do.
     await harness.run_until(snoozed_until + nightly.SENDING_TIMEOUT)
-    recovered = await night(harness, user, TONIGHT)
-    assert (recovered.status, recovered.next_action_at) == ("sent", due + CUTOFF)
+    assert len(reminders(user)) == 2  # the snoozed reminder, sent again
+    resent = await night(harness, user, TONIGHT)
+    assert (resent.status, resent.next_action_at) == ("sent", due + CUTOFF)
+    count = len(user.messages())
     await harness.run_until(due + CUTOFF)
-    assert len(user.messages()) == count  # neither a second reminder nor a second follow-up
+    assert len(user.messages()) == count  # no second follow-up
+    assert len(followups(user)) == 1
     assert (await night(harness, user, TONIGHT)).status == "missed"
 
 

@@ -1,0 +1,119 @@
+"""Pacing our requests to Telegram: 30 a second overall, 20 a minute per group, never a long wait.
+
+python-telegram-bot's `AIORateLimiter` sleeps out a group's 20-a-minute limit inside the request,
+and the dispatcher sends one request at a time: 100 alerts queued for a care-team group held every
+patient's reminder back for a minute and more, and a shutdown for minutes. Here a request whose
+chat's pace would make it wait longer than a moment is refused at once, with Telegram's own
+`RetryAfter` (as `Paced`): the dispatcher leaves its row due for later and goes on with the other
+chats. Only the overall pace is waited for, a thirtieth of a second a request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections import deque
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+
+# Telegram's limits for bots: about 30 messages a second overall, 20 a minute in one group.
+PER_SECOND = 30
+GROUP_PER_MINUTE = 20
+GROUP_WINDOW_SECONDS = 61.0  # a second more than Telegram's minute: our clock starts first
+
+
+class Paced(RetryAfter):
+    """Our own pacing holds this chat back for `retry_after`: nothing was asked of Telegram."""
+
+
+class Pacing(BaseRateLimiter[None]):
+    """Wait for the overall pace; refuse at once what a chat's own pace would hold back."""
+
+    def __init__(
+        self,
+        per_second: int = PER_SECOND,
+        group_per_minute: int = GROUP_PER_MINUTE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.interval = 1 / per_second
+        self.burst = per_second  # as Telegram's bucket: a burst of a second's worth passes
+        self.group_per_minute = group_per_minute
+        self.clock = clock
+        self._next_turn = 0.0  # the overall pace, as a theoretical arrival time
+        self._groups: dict[int | str, deque[float]] = {}
+        self._not_before: dict[int | str, float] = {}  # a chat Telegram told to wait
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release."""
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        """Send now, after the overall pace, or raise `Paced` if the chat must wait."""
+        chat = _chat_key(data.get("chat_id"))
+        if chat is not None:
+            self._check_chat(chat)
+            await self._overall_turn()
+        try:
+            return await callback(*args, **kwargs)
+        except RetryAfter as exc:
+            # Telegram's own flood wait: the chat's next requests wait without asking again.
+            if chat is not None:
+                self._not_before[chat] = self.clock() + _seconds(exc)
+            raise
+
+    def _check_chat(self, chat: int | str) -> None:
+        now = self.clock()
+        wait = self._not_before.get(chat, 0.0) - now
+        if wait > 0:
+            raise Paced(_whole(wait))
+        self._not_before.pop(chat, None)
+        if isinstance(chat, int) and chat > 0:
+            return  # a private chat: only the overall pace
+        sent = self._groups.setdefault(chat, deque())
+        while sent and now - sent[0] >= GROUP_WINDOW_SECONDS:
+            sent.popleft()
+        if len(sent) >= self.group_per_minute:
+            raise Paced(_whole(sent[0] + GROUP_WINDOW_SECONDS - now))
+        sent.append(now)
+
+    async def _overall_turn(self) -> None:
+        """Take the next turn of the overall pace, waiting for it (at most a moment per request)."""
+        now = self.clock()
+        turn = max(self._next_turn, now)
+        self._next_turn = turn + self.interval
+        wait = turn - (self.burst - 1) * self.interval - now
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+
+def _chat_key(chat_id: object) -> int | str | None:
+    if chat_id is None:
+        return None
+    try:
+        return int(chat_id)  # type: ignore[call-overload, no-any-return]
+    except (TypeError, ValueError):
+        return str(chat_id)  # a channel's @username
+
+
+def _whole(seconds: float) -> int:
+    return max(1, math.ceil(seconds))
+
+
+def _seconds(exc: RetryAfter) -> float:
+    value: Any = exc.retry_after
+    total = getattr(value, "total_seconds", None)
+    return float(total()) if callable(total) else float(value)
