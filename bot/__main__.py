@@ -11,6 +11,7 @@ from telegram import Update
 from telegram.error import InvalidToken, NetworkError
 
 from bot.application import build_application
+from bot.netlog import NetworkFailures, calm
 from bot.settings import SettingsError, load_settings, require_care_team
 from storage.health import DatabaseUnusable, check_database
 
@@ -34,6 +35,10 @@ def configure_logging(level: str) -> None:
     # The rate limiter logs every flood wait as an error with a traceback; the dispatcher handles
     # them (the night is due again after the wait) and logs them itself, in one line.
     logging.getLogger("telegram.ext.AIORateLimiter").addFilter(_not_a_flood_wait)
+    # During an outage every call fails alike: one line per kind and minute, not a traceback each.
+    network = NetworkFailures()
+    for handler in logging.getLogger().handlers:
+        calm(handler, network)
 
 
 def _not_a_flood_wait(record: logging.LogRecord) -> bool:

@@ -4,12 +4,17 @@ Every round follows the dispatcher's pattern: a guarded update claims the escala
 committed before Telegram is called, and each chat's delivery is recorded as it happens, so a crash
 or a failed send resends only what did not arrive. Alerts are delivered at least once: a second copy
 of an alert is far better than none.
+
+Admins hear of alerts that fail through their own outbox (`admin_notices`): a notice is a row
+stored in the same transaction as the failure it reports, then sent and retried by the same
+claim, commit, send, record pattern; repeats of one kind are folded into one message, edited.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,14 +23,23 @@ from bot import callbacks, messages, nightly
 from bot.caseload import adherence, label_of, percent, reason_text, report_findings, who
 from bot.clock import Clock
 from bot.inbox_view import MESSAGE, render_message
-from bot.notifier import BACKOFF_SECONDS, PACED, Moved, Notifier, TryLater, backoff
+from bot.notifier import (
+    BACKOFF_SECONDS,
+    PACED,
+    MaybeSent,
+    Moved,
+    Notifier,
+    TryLater,
+    Unreachable,
+    backoff,
+)
 from bot.reminders import Reminders, plan_of
 from bot.settings import Settings
 from bot.texts import t
 from bot.texts_provider import PROVIDER_TEXTS
 from bot.views import Button, Reply
 from storage.db import Database
-from storage.models import AlertMessage, Escalation, Patient
+from storage.models import AdminNotice, AlertMessage, Escalation, Patient
 from storage.repositories import Repository
 
 log = logging.getLogger(__name__)
@@ -34,8 +48,12 @@ log = logging.getLogger(__name__)
 ADMIN_ROUND = 3
 # At most this many characters of the patient's words in an alert (all of them in /patient).
 WORDS_SHOWN = 1500
-# Admins hear of a chat that keeps failing on its first failure and then every tenth.
-TELL_ADMINS_EVERY = 10
+# Of a folded finding, at most this many characters of the newest words on the "New" line.
+NEW_WORDS_SHOWN = 300
+# Notices of one kind to one admin fold into one message while they keep coming this often.
+FOLD_WINDOW = timedelta(hours=1)
+# A notice that failed this many times (some minutes) is logged as an error, once.
+NOTICE_LOG_AFTER = 5
 
 
 class Alerts:
@@ -56,12 +74,15 @@ class Alerts:
         self.reminders = reminders
         self.renotify = timedelta(minutes=settings.escalation_renotify_minutes)
         self._underway: set[asyncio.Task[None]] = set()
+        # Escalations and admin notices being delivered by this process now.
+        self.sending: Counter[int] = Counter()
+        self.sending_notices: Counter[int] = Counter()
         # Called with (escalation, chat, message id) once a copy is sent: a patient's voice note
         # or photo follows its header (`Inbox.bring_media`).
         self.after_send: Callable[[Escalation, int, int], Awaitable[None]] | None = None
 
     async def dispatch(self, limit: int = 100) -> int:
-        """Deliver every escalation that is due; return how many were looked at."""
+        """Deliver every escalation that is due, then the admins' notices; return how many."""
         async with self.db.session() as session:
             due = await Repository(session).due_escalation_ids(self.clock.now(), limit)
         for escalation_id in due:
@@ -69,7 +90,7 @@ class Alerts:
                 await self.deliver(escalation_id)
             except Exception:
                 log.exception("Could not deliver escalation %s", escalation_id)
-        return len(due)
+        return len(due) + await self.dispatch_notices(limit)
 
     def deliver_soon(self, escalation_id: int) -> None:
         """Start delivering an escalation now, without waiting for it.
@@ -94,6 +115,7 @@ class Alerts:
     async def _deliver_logged(self, escalation_id: int) -> None:
         try:
             await self.deliver(escalation_id)
+            await self.dispatch_notices()  # the admins hear at once of a chat that failed
         except Exception:
             log.exception("Escalation %s waits for the dispatcher", escalation_id)
 
@@ -117,6 +139,16 @@ class Alerts:
 
     async def deliver(self, escalation_id: int) -> None:
         """Send one round of an escalation to every chat that has not had it yet."""
+        # While it is under way, the recovery after an outage leaves it alone (never sent twice).
+        self.sending[escalation_id] += 1
+        try:
+            await self._deliver(escalation_id)
+        finally:
+            self.sending[escalation_id] -= 1
+            if not self.sending[escalation_id]:
+                del self.sending[escalation_id]
+
+    async def _deliver(self, escalation_id: int) -> None:
         async with self.db.session() as session:
             repo = Repository(session)
             escalation = await repo.escalation(escalation_id)
@@ -176,10 +208,10 @@ class Alerts:
                     if isinstance(exc, TryLater):
                         wait = max(wait, exc.seconds)
                     row.failures += 1
+                    # Stored with the failure: the admins' notice is sent and retried on its own.
+                    await self._report_failure(repo, escalation, chat_id, exc, now)
                     await repo.commit()
                     log.warning("Alert %s to chat %s failed: %s", escalation.id, chat_id, exc)
-                    if row.failures == 1 or row.failures % TELL_ADMINS_EVERY == 0:
-                        await self._report_failure(escalation, chat_id, exc)
                     continue
                 await repo.commit()
             since = escalation.last_sent_at or escalation.created_at
@@ -207,18 +239,136 @@ class Alerts:
                 )
             await repo.commit()
 
-    async def tell_admins(self, text: str, skip: int | None = None) -> None:
-        """Send `text` to every admin (but the chat `skip`); a failure here is only logged."""
+    async def tell_admins(self, text: str, skip: int | None = None, kind: str = "") -> None:
+        """Tell every admin (but the chat `skip`): stored first, then sent and retried until done.
+
+        Notices of the same `kind` (the text itself by default) fold into one message.
+        """
+        async with self.db.session() as session:
+            repo = Repository(session)
+            await self.notice(repo, kind or text[:64], lambda count, since: text, skip)
+            await repo.commit()
+        self.soon(self._notices_logged())
+
+    async def notice(
+        self,
+        repo: Repository,
+        kind: str,
+        render: Callable[[int, datetime], str],
+        skip: int | None = None,
+    ) -> None:
+        """Store a notice for every admin in the caller's transaction, folded into a recent one.
+
+        `render(count, since)` writes the text: it names chats and alerts, never a patient.
+        """
+        now = self.clock.now()
         for admin in self.settings.admin_user_ids:
             if admin == skip:
+                continue  # an admin's own failing chat can't hear it
+            row = await repo.admin_notice(admin, kind, since=now - FOLD_WINDOW)
+            if row is None:
+                row = AdminNotice(
+                    admin_id=admin,
+                    kind=kind,
+                    text=render(1, now),
+                    count=1,
+                    created_at=now,
+                    updated_at=now,
+                    next_action_at=now,
+                    attempts=0,
+                    sent_count=0,
+                )
+                await repo.add(row)
                 continue
-            try:
-                await self.notifier.send(admin, Reply(text))
-            except Exception as exc:
-                log.error("Could not tell admin %s: %s", admin, type(exc).__name__)
+            row.count += 1
+            row.updated_at = now
+            text = render(row.count, row.created_at)
+            if text != row.text:
+                row.text = text
+                if row.next_action_at is None:
+                    row.next_action_at = now  # sent already: its message is edited
+            await repo.session.flush()
 
-    async def _report_failure(self, escalation: Escalation, chat_id: int, exc: Exception) -> None:
-        """Tell every admin that an alert did not arrive; the error names no patient."""
+    async def dispatch_notices(self, limit: int = 100) -> int:
+        """Send or edit every admin notice that is due; return how many were looked at."""
+        async with self.db.session() as session:
+            due = await Repository(session).due_notice_ids(self.clock.now(), limit)
+        for notice_id in due:
+            try:
+                await self.deliver_notice(notice_id)
+            except Exception:
+                log.exception("Could not deliver admin notice %s", notice_id)
+        return len(due)
+
+    async def _notices_logged(self) -> None:
+        try:
+            await self.dispatch_notices()
+        except Exception:
+            log.exception("Admin notices wait for the dispatcher")
+
+    async def deliver_notice(self, notice_id: int) -> None:
+        """Send one admin notice (or edit its message to the newest count), claimed first."""
+        self.sending_notices[notice_id] += 1
+        try:
+            await self._deliver_notice(notice_id)
+        finally:
+            self.sending_notices[notice_id] -= 1
+            if not self.sending_notices[notice_id]:
+                del self.sending_notices[notice_id]
+
+    async def _deliver_notice(self, notice_id: int) -> None:
+        async with self.db.session() as session:
+            repo = Repository(session)
+            notice = await repo.notice(notice_id)
+            now = self.clock.now()
+            if notice is None or notice.next_action_at is None or notice.next_action_at > now:
+                return
+            due, deadline = notice.next_action_at, now + nightly.SENDING_TIMEOUT
+            if not await repo.claim_notice(notice.id, due, next_action_at=deadline):
+                await repo.rollback()
+                return
+            await repo.commit()
+            count, reply = notice.count, Reply(notice.text)
+            message_id = notice.message_id
+            try:
+                if message_id is None:
+                    message_id = await self.notifier.send(notice.admin_id, reply, notice.attempts)
+                else:
+                    await self.notifier.revise(notice.admin_id, message_id, reply)
+            except MaybeSent:
+                message_id = notice.message_id  # it may have arrived: never sent twice
+            except Unreachable as exc:
+                log.error("Admin %s cannot be told (%s): %s", notice.admin_id, exc, notice.kind)
+                await repo.refresh(notice)
+                notice.next_action_at = None
+                await repo.commit()
+                return
+            except Exception as exc:
+                await repo.refresh(notice)
+                notice.attempts += 1
+                wait = exc.seconds if isinstance(exc, TryLater) else backoff(notice.attempts) * 4
+                notice.next_action_at = now + timedelta(seconds=wait)
+                if notice.attempts == NOTICE_LOG_AFTER:
+                    # Even the admins cannot be reached: the log is the last place left.
+                    log.error(
+                        "Admin %s not told after %s tries: %s",
+                        notice.admin_id,
+                        notice.attempts,
+                        notice.text,
+                    )
+                await repo.commit()
+                return
+            await repo.refresh(notice)
+            notice.message_id, notice.sent_at, notice.attempts = message_id, now, 0
+            notice.sent_count = count
+            # Folded again while it was being sent: the message is edited to the newest count.
+            notice.next_action_at = now if notice.count != count and message_id else None
+            await repo.commit()
+
+    async def _report_failure(
+        self, repo: Repository, escalation: Escalation, chat_id: int, exc: Exception, now: datetime
+    ) -> None:
+        """Tell every admin that an alert did not arrive, folded per chat; it names no patient."""
         if isinstance(exc, Moved):
             text = t(
                 "admin_chat_moved",
@@ -227,15 +377,37 @@ class Alerts:
                 chat=chat_id,
                 new=exc.new_chat_id,
             )
-        else:
-            text = t(
-                "admin_delivery_failed",
-                id=escalation.id,
-                tier=escalation.tier,
+            await self.notice(repo, f"moved:{chat_id}", lambda count, since: text, skip=chat_id)
+            return
+        error = getattr(exc, "cause", "") or str(exc) or type(exc).__name__
+        tier, id_ = escalation.tier, escalation.id
+
+        def render(count: int, since: datetime) -> str:
+            if count == 1:
+                return t("admin_delivery_failed", id=id_, tier=tier, chat=chat_id, error=error)
+            return t(
+                "admin_delivery_failing",
                 chat=chat_id,
-                error=getattr(exc, "cause", "") or str(exc) or type(exc).__name__,
+                count=count,
+                since=self._at(since),
+                id=id_,
+                tier=tier,
+                error=error,
             )
-        await self.tell_admins(text, skip=chat_id)  # an admin's own failing chat can't hear it
+
+        await self.notice(repo, f"delivery:{chat_id}", render, skip=chat_id)
+
+    async def refresh_copies(self, escalation_id: int) -> None:
+        """Edit the providers' copies of an alert a new finding was folded into ("New: ...")."""
+        async with self.db.session() as session:
+            repo = Repository(session)
+            escalation = await repo.escalation(escalation_id)
+            if escalation is None:
+                return
+            reply = await self.render(repo, escalation, max(escalation.rounds, 1))
+            for row in await repo.alert_messages(escalation.id):
+                if row.round > 0 and row.message_id is not None:
+                    await self.notifier.edit(row.chat_id, row.message_id, reply)
 
     async def render(self, repo: Repository, escalation: Escalation, round_: int = 1) -> Reply:
         """The alert as providers see it: who, what, the dose, the history, and the decisions."""
@@ -248,6 +420,8 @@ class Alerts:
         lines.append(t("alert_reasons", reasons="\n".join(f"• {r}" for r in reasons)))
         if escalation.words:
             lines.append(t("alert_words", words=_clip(escalation.words)))
+        if escalation.folded and escalation.latest:
+            lines.append(self._new(escalation))
         lines.append(self._told(escalation))
         history = await self._history(repo, escalation)
         if history:
@@ -267,6 +441,22 @@ class Alerts:
         if escalation.status != "decided":
             lines.append(t("alert_reply_hint"))
         return Reply("\n\n".join(lines), decision_buttons(escalation))
+
+    def _new(self, escalation: Escalation) -> str:
+        """The newest finding folded into this alert, and how many reports it gathers."""
+        latest = escalation.latest or {}
+        reasons = "; ".join(reason_text(code, effect) for code, effect in latest.get("reasons", []))
+        line = t(
+            "alert_new",
+            at=self._at(escalation.folded_at),
+            count=escalation.folded + 1,
+            reasons=reasons,
+        )
+        words = latest.get("words")
+        if words:
+            shown = words if len(words) <= NEW_WORDS_SHOWN else words[:NEW_WORDS_SHOWN] + "…"
+            line += "\n" + t("alert_new_words", words=shown)
+        return line
 
     def _acknowledged(self, escalation: Escalation, names: dict[int, str]) -> str:
         by, at = who(names, escalation.acknowledged_by), self._at(escalation.acknowledged_at)

@@ -31,6 +31,7 @@ from bot.notifier import Notifier, TelegramNotifier
 from bot.onboarding import Conversation
 from bot.pacing import Pacing
 from bot.privacy import Privacy
+from bot.recovery import Recovery
 from bot.reminders import Reminders
 from bot.settings import Settings
 from bot.shown import Shown
@@ -69,6 +70,7 @@ class Services:
     inbox: Inbox
     care_team: CareTeam
     privacy: Privacy
+    recovery: Recovery
     # What the bot's messages show now, so that a stale press edits nothing (the notifier's own).
     shown: Shown = field(default_factory=Shown)
 
@@ -169,12 +171,13 @@ def build_services(settings: Settings, db: Database, clock: Clock, notifier: Not
         db, notifier, clock, settings, reminders, checkins, conversation, concerns, alerts
     )
     alerts.after_send = inbox.bring_media
+    dispatcher = Dispatcher(db, reminders, notifier, clock, settings, checkins, alerts)
     return Services(
         settings=settings,
         db=db,
         clock=clock,
         reminders=reminders,
-        dispatcher=Dispatcher(db, reminders, notifier, clock, settings, checkins, alerts),
+        dispatcher=dispatcher,
         conversation=conversation,
         care=Care(db, reminders, clock, settings),
         checkins=checkins,
@@ -184,6 +187,8 @@ def build_services(settings: Settings, db: Database, clock: Clock, notifier: Not
         care_team=CareTeam(db, notifier, clock, settings, reminders, alerts),
         privacy=Privacy(db, notifier, clock, settings),
         shown=notifier.shown if isinstance(notifier, TelegramNotifier) else Shown(),
+        # After an outage: what waited goes out once Telegram answers, alerts first.
+        recovery=Recovery(db, notifier, clock, alerts, dispatcher.dispatch),
     )
 
 
@@ -210,6 +215,7 @@ async def _post_stop(application: Application) -> None:
 async def _post_shutdown(application: Application) -> None:
     services: Services = application.bot_data.services
     await services.dispatcher.stop()  # already stopped, unless the application never started
+    await services.recovery.stop()
     try:
         # Alerts still on their way get a moment; what is cut short stays due in the database.
         await asyncio.wait_for(services.alerts.settle(), timeout=5)

@@ -42,6 +42,8 @@ class Raised:
     # Tonight's reminder messages whose dose buttons go once LDN is withheld.
     chat_id: int | None = None
     buttons: tuple[int, ...] = ()
+    # Folded into the patient's open alert: its copies are edited, no new alert is sent.
+    folded: bool = False
 
 
 class Concerns:
@@ -81,8 +83,9 @@ class Concerns:
             await self.reminders.withhold(repo, patient)
         elif stop is Stop.HOLD:
             tonight = await self.reminders.hold_current_dose(repo, patient)
+        now = self.clock.now()
         escalation = await escalations.store(
-            repo, patient, result, self.clock.now(), words=words, report_id=report_id, stop=stop
+            repo, patient, result, now, words=words, report_id=report_id, stop=stop
         )
         codes = {f.effect for f in result.findings if f.tier >= Tier.ROUTINE}
         return Raised(
@@ -93,11 +96,14 @@ class Concerns:
             tonight=tonight,
             chat_id=patient.chat_id,
             buttons=tuple(buttons),
+            folded=escalation is not None and escalation.folded_at == now,
         )
 
     def deliver_soon(self, raised: Raised) -> None:
-        """Start sending the alert now; the patient's answer does not wait for it."""
-        if raised.escalation_id is not None:
+        """Start sending the alert now (or editing the open one it joined); nobody waits for it."""
+        if raised.escalation_id is not None and raised.folded:
+            self.alerts.soon(self.alerts.refresh_copies(raised.escalation_id))
+        elif raised.escalation_id is not None:
             self.alerts.deliver_soon(raised.escalation_id)
         if raised.buttons and raised.chat_id is not None:
             self.alerts.soon(self.reminders.take_buttons_off(raised.chat_id, raised.buttons))

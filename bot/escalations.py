@@ -3,6 +3,12 @@
 Storing comes first, always: an escalation is a row before it is a message, so nothing concerning
 is lost to a crash or a failed send. Delivery is `bot/alerts.py`'s job; how reasons read to a
 provider is `bot/caseload.py`'s.
+
+Alerts are grouped per patient: a finding about a patient whose alert is still undecided is folded
+into it (its reasons and words grow, the providers' copies say "New: ..."), unless the finding is
+of a higher tier, or calls for a stronger stop (withhold over hold), which need their own alert: a
+decision taken on what a provider read must never lift a stop raised after they read it. One
+patient typing the same red flag 30 times gives the care team one alert, not 30.
 """
 
 from __future__ import annotations
@@ -37,17 +43,43 @@ async def store(
     alerting = [f for f in findings.findings if f.tier >= Tier.ROUTINE]
     if not alerting:
         return None
+    reasons = [[f.reason, f.effect] for f in alerting]
+    open_ = await fold_target(repo, patient, findings.tier, stop)
+    if open_ is not None:
+        fold(open_, reasons, words, now)
+        return open_
     escalation = _new(
         patient,
         now,
         tier=findings.tier.name.lower(),
-        reasons=[[f.reason, f.effect] for f in alerting],
+        reasons=reasons,
         words=words,
         report_id=report_id,
         stop=None if stop is Stop.NONE else stop.name.lower(),
     )
     await repo.add(escalation)
     return escalation
+
+
+async def fold_target(
+    repo: Repository, patient: Patient, tier: Tier, stop: Stop
+) -> Escalation | None:
+    """The patient's newest undecided alert of this tier and stop or higher, to fold into."""
+    for escalation in reversed(await repo.open_escalations(patient.id)):
+        told = Stop[escalation.stop.upper()] if escalation.stop else Stop.NONE
+        if Tier[escalation.tier.upper()] >= tier and told >= stop:
+            return escalation
+    return None
+
+
+def fold(escalation: Escalation, reasons: list[Any], words: str | None, now: datetime) -> None:
+    """Add a later finding to an open alert: its reasons, and every word kept."""
+    escalation.reasons = escalation.reasons + [r for r in reasons if r not in escalation.reasons]
+    if words:
+        escalation.words = f"{escalation.words}\n\n{words}" if escalation.words else words
+    escalation.folded = (escalation.folded or 0) + 1
+    escalation.folded_at = now
+    escalation.latest = {"reasons": reasons, "words": words}
 
 
 async def store_message(
@@ -82,4 +114,5 @@ def _new(
         rounds=0,
         attempts=0,
         stop=stop,
+        folded=0,
     )

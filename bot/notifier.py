@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable
+import time
+from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
 import httpx
@@ -67,6 +68,8 @@ class Notifier(Protocol):
 
     async def edit(self, chat_id: int, message_id: int, reply: Reply) -> None: ...
 
+    async def revise(self, chat_id: int, message_id: int, reply: Reply) -> None: ...
+
     async def copy(
         self, chat_id: int, from_chat_id: int, message_id: int, reply_to: int | None = None
     ) -> int: ...
@@ -88,20 +91,94 @@ def backoff(attempt: int) -> float:
     return BACKOFF_SECONDS[min(attempt, len(BACKOFF_SECONDS) - 1)]
 
 
+class Link:
+    """Whether Telegram answers, as the sends see it: down since when, and which chats wait.
+
+    Only network failures take the link down: a flood limit or a refused request is an answer.
+    `bot/recovery.py` listens (`on_down`, `on_up`) and sends what waited once Telegram is back.
+    """
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.monotonic = monotonic
+        self.down_since: float | None = None
+        self.waiting: set[int] = set()  # chats whose sends failed for network reasons
+        self.flooded: dict[int, float] = {}  # chat -> the moment its flood wait ends
+        self.on_down: Callable[[], None] | None = None
+        self.on_up: Callable[[], None] | None = None
+
+    def failed(self, chat_id: int | None) -> None:
+        """A call failed for network reasons: Telegram did not answer."""
+        if chat_id is not None:
+            self.waiting.add(chat_id)
+        if self.down_since is None:
+            self.down_since = self.monotonic()
+            if self.on_down is not None:
+                self.on_down()
+
+    def flood(self, chat_id: int, seconds: float) -> None:
+        """Telegram asked us to wait before writing to that chat again."""
+        self.flooded[chat_id] = self.monotonic() + seconds
+
+    def answered(self) -> None:
+        """A call went through: if the link was down, it is up again."""
+        if self.down_since is not None and self.on_up is not None:
+            self.on_up()
+
+    def up(self) -> tuple[float, set[int], set[int]]:
+        """Mark the link up; return how long it was down, the chats whose sends waited and may
+        go now, and the chats still within a flood wait."""
+        now = self.monotonic()
+        down = now - self.down_since if self.down_since is not None else 0.0
+        self.flooded = {c: t for c, t in self.flooded.items() if t > now}
+        free = self.waiting - set(self.flooded)
+        self.down_since, self.waiting = None, self.waiting - free
+        return down, free, set(self.flooded)
+
+
 class TelegramNotifier:
     """Send through the bot, classifying every failure as retry-later or unreachable."""
 
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, link: Link | None = None) -> None:
         self.bot = bot
         self.shown = Shown()  # shared with the button handlers: an edit only if it changes
+        self.link = link or Link()
 
     async def send(self, chat_id: int, reply: Reply, attempt: int = 0) -> int:
         """Send a message and return its id."""
         markup = ForceReply() if reply.force_reply else keyboard(reply)
         message = await self._sent(
-            self.bot.send_message(chat_id, reply.text, reply_markup=markup), attempt
+            self.bot.send_message(chat_id, reply.text, reply_markup=markup), attempt, chat_id
         )
         return message.message_id
+
+    async def answers(self) -> bool:
+        """Whether Telegram answers at all now (`getMe`): the probe during an outage."""
+        try:
+            await self.bot.get_me()
+        except BadRequest:
+            return True  # refused, but answered
+        except NetworkError:  # timeouts included
+            return False
+        except TelegramError:
+            return True  # a flood limit or a refusal is an answer too
+        return True
+
+    async def revise(self, chat_id: int, message_id: int, reply: Reply) -> None:
+        """Rewrite a message we sent; failures raise as for `send`, for the caller to retry."""
+        try:
+            await self._sent(
+                self.bot.edit_message_text(
+                    reply.text,
+                    chat_id=chat_id,
+                    message_id=message_id,
+                    reply_markup=keyboard(reply),
+                ),
+                0,
+                chat_id,
+            )
+        except BadRequest as exc:
+            if "not modified" not in exc.message.lower():
+                raise
 
     async def copy(
         self, chat_id: int, from_chat_id: int, message_id: int, reply_to: int | None = None
@@ -109,21 +186,25 @@ class TelegramNotifier:
         """Copy a message (a patient's voice note, say) into a chat; return the copy's id."""
         where = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
         copied = await self._sent(
-            self.bot.copy_message(chat_id, from_chat_id, message_id, reply_parameters=where), 0
+            self.bot.copy_message(chat_id, from_chat_id, message_id, reply_parameters=where),
+            0,
+            chat_id,
         )
         return copied.message_id
 
-    async def _sent(self, request: Awaitable[T], attempt: int) -> T:
+    async def _sent(self, request: Awaitable[T], attempt: int, chat_id: int) -> T:
         """Await a send, turning Telegram's failures into what the use cases decide on."""
         try:
-            return await request
+            answer = await request
         except Forbidden as exc:
             raise Unreachable(type(exc).__name__) from None
         except Paced as exc:
             # Our own pacing of a busy group: nothing was sent, nothing failed.
             raise TryLater(_seconds(exc.retry_after), PACED) from None
         except RetryAfter as exc:
-            raise TryLater(_seconds(exc.retry_after) + 1, "flood limit") from None
+            seconds = _seconds(exc.retry_after) + 1
+            self.link.flood(chat_id, seconds)
+            raise TryLater(seconds, "flood limit") from None
         except ChatMigrated as exc:
             # Only groups migrate (a care team's), never a patient's private chat.
             raise Moved(int(exc.new_chat_id)) from None
@@ -136,10 +217,15 @@ class TelegramNotifier:
             # once it was written may have been delivered: the caller must not send it twice.
             if never_left(exc):
                 raise TryLater(backoff(attempt), "timed out") from None
+            self.link.failed(None)  # counted as sent: nothing of it waits
             raise MaybeSent() from None
         except NetworkError as exc:
-            # The connection failed before Telegram answered: nothing was delivered.
+            # The connection failed before Telegram answered: nothing was delivered. The row
+            # waits its backoff, or less: the link's probe brings it forward once Telegram answers.
+            self.link.failed(chat_id)
             raise TryLater(backoff(attempt), exc.message) from None
+        self.link.answered()
+        return answer
 
     async def clear_buttons(self, chat_id: int, message_id: int) -> None:
         """Take the buttons off an old message; a failure here loses nothing."""

@@ -560,6 +560,9 @@ TEXTS: dict[str, str] = {
     "alert_words": "In their words: “{words}”",
     "alert_history": "Earlier reports:\n{lines}",
     "alert_adherence": "Doses taken: {week} over the last 7 nights, {month} over 30.",
+    # A later finding about the same patient, folded into this open alert.
+    "alert_new": "🆕 New at {at} ({count} reports in this alert): {reasons}",
+    "alert_new_words": "Their newest words: “{words}”",
     "alert_reply_hint": "Reply to this message to write to the patient.",
     "alert_again": "⏰ Sent again ({round}): nobody has acknowledged this yet.",
     "alert_acknowledged": "👀 Acknowledged by {who} at {at}.",
@@ -589,6 +592,12 @@ TEXTS: dict[str, str] = {
     "admin_delivery_failed": (
         "⚠️ I couldn't deliver alert #{id} ({tier}) to chat {chat}: {error}. I'll keep trying. "
         "If this is a provider's chat, ask them to open the bot and press Start."
+    ),
+    # Repeats of a failing chat fold into one message, edited as the count grows.
+    "admin_delivery_failing": (
+        "⚠️ Alerts are not reaching chat {chat}: {count} failed tries since {since}. The latest "
+        "was alert #{id} ({tier}): {error}. I keep trying. If this is a provider's chat, ask them "
+        "to open the bot and press Start."
     ),
     "admin_chat_moved": (
         "⚠️ I couldn't deliver alert #{id} ({tier}) to the care-team group {chat}: it has become "

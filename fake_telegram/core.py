@@ -354,6 +354,7 @@ class FakeTelegram:
         self._file_ids = itertools.count(1)
         self._queries: dict[str, dict] = {}
         self._faults: list[_Fault] = []
+        self._outage: int | None = None  # the status every call gets while Telegram is down
         # Telegram's ~30 messages a second, as a leaky bucket (the model PTB's rate limiter uses):
         # a burst of 30 passes, then 30 a second; one message of slack absorbs timer jitter.
         self._flood_level = 0.0
@@ -498,6 +499,11 @@ class FakeTelegram:
         """Forget every injected fault not used up yet: the network is back."""
         self._faults.clear()
 
+    def outage(self, status: int | None = 502) -> None:
+        """Telegram is down: every call fails with `status` (0 drops the connection) until
+        ``outage(None)``. Unlike :meth:`fail`, no count: an outage lasts until it is ended."""
+        self._outage = status
+
     def client_errors(self) -> list[Call]:
         """Calls answered 4xx that were not injected faults: the bot's own mistakes."""
         return [c for c in self.requests if 400 <= c.status < 500 and not c.injected]
@@ -534,6 +540,11 @@ class FakeTelegram:
     async def call(self, method: str, params: dict) -> tuple[int, dict]:
         """Answer one Bot API call: returns (HTTP status, JSON body)."""
         params = self.coerce(method, dict(params or {}))
+        if self._outage == 0:
+            return await self._dropped(method, params, "before")
+        if self._outage is not None:
+            err = self._fault_error(_Fault(method, self._outage, 0, 1, None, 0.0))
+            return self._record(method, params, err.status, err.body(), injected=True)
         fault = self._take_fault(method, params)
         if fault is not None:
             if fault.delay:

@@ -255,6 +255,11 @@ class Escalation(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # What the patient was told to do while it waits: withhold (no LDN), hold (no increase).
     stop: Mapped[str | None] = mapped_column(String(16))
+    # Later findings folded into this alert while it was open: how many, the newest's time and
+    # its [[reason, effect], ...] (the providers' copies say "New: ..." from these).
+    folded: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    folded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    latest: Mapped[list[Any] | None] = mapped_column(JSON)
 
     patient: Mapped[Patient] = relationship()
 
@@ -277,6 +282,33 @@ class AlertMessage(Base):
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     failures: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AdminNotice(Base):
+    """A notice to one admin, stored before it is sent: it names chats and alerts, never a patient.
+
+    Repeats of one kind fold into one row (its count and text updated, its message edited).
+    """
+
+    __tablename__ = "admin_notices"
+    __table_args__ = (
+        Index("ix_admin_notices_next_action_at", "next_action_at"),
+        Index("ix_admin_notices_admin_kind", "admin_id", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    admin_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    count: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_action_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The count the admin's message shows: below `count`, it is due to be edited.
+    sent_count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class AuditEntry(Base):

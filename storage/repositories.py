@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction
 from sqlalchemy.orm import selectinload
 
 from storage.models import (
+    AdminNotice,
     AlertMessage,
     AuditEntry,
     CareTeamMember,
@@ -163,7 +164,7 @@ class Repository:
     async def next_due_at(self) -> datetime | None:
         """The earliest moment any row needs the dispatcher (simulations jump straight to it)."""
         moments = []
-        for model in (Dose, Report, Escalation):
+        for model in (Dose, Report, Escalation, AdminNotice):
             result = await self.session.execute(select(func.min(model.next_action_at)))
             moment = result.scalar_one_or_none()
             if moment is not None:
@@ -545,3 +546,100 @@ class Repository:
             .where(Escalation.patient_id == patient_id, AlertMessage.message_id.is_not(None))
         )
         return [(chat, message) for chat, message in result.all()]
+
+    # Admin notices, and what an outage put back
+
+    async def admin_notice(self, admin_id: int, kind: str, since: datetime) -> AdminNotice | None:
+        """The admin's newest notice of that kind updated since `since`: the one to fold into."""
+        result = await self.session.execute(
+            select(AdminNotice)
+            .where(
+                AdminNotice.admin_id == admin_id,
+                AdminNotice.kind == kind,
+                AdminNotice.updated_at >= since,
+            )
+            .order_by(AdminNotice.id.desc())
+            .limit(1)
+        )
+        return result.scalar_one_or_none()
+
+    async def notice(self, notice_id: int) -> AdminNotice | None:
+        return await self.session.get(AdminNotice, notice_id)
+
+    async def due_notice_ids(self, now: datetime, limit: int) -> list[int]:
+        result = await self.session.execute(
+            select(AdminNotice.id)
+            .where(AdminNotice.next_action_at <= now)
+            .order_by(AdminNotice.next_action_at)
+            .limit(limit)
+        )
+        return list(result.scalars().all())
+
+    async def claim_notice(self, notice_id: int, due: datetime, **values: object) -> bool:
+        """Take a due notice for one send, unless another worker already did."""
+        result = await self.session.execute(
+            update(AdminNotice)
+            .where(AdminNotice.id == notice_id, AdminNotice.next_action_at == due)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined]
+
+    async def bring_forward(
+        self,
+        now: datetime,
+        chats: Sequence[int],
+        flooded: Sequence[int] = (),
+        *,
+        busy: Sequence[int] = (),
+        busy_notices: Sequence[int] = (),
+    ) -> list[tuple[int, str]]:
+        """Make due now what failed sends put off: alerts, admin notices, the nights of `chats`.
+
+        Only rows waiting after a failure (attempts above 0), never one being sent (a night
+        "sending", the alerts and notices in `busy`), and none that waits out a flood limit of
+        a chat in `flooded`. Returns the alerts due now as (id, tier).
+        """
+        held = select(AlertMessage.escalation_id).where(
+            AlertMessage.chat_id.in_(list(flooded)), AlertMessage.sent_at.is_(None)
+        )
+        await self.session.execute(
+            update(Escalation)
+            .where(
+                Escalation.next_action_at > now,
+                Escalation.attempts > 0,
+                Escalation.status != "decided",
+                Escalation.id.not_in(held),
+                Escalation.id.not_in(list(busy)),
+            )
+            .values(next_action_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.execute(
+            update(AdminNotice)
+            .where(
+                AdminNotice.next_action_at > now,
+                AdminNotice.attempts > 0,
+                AdminNotice.admin_id.not_in(list(flooded)),
+                AdminNotice.id.not_in(list(busy_notices)),
+            )
+            .values(next_action_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if chats:
+            patients = select(Patient.id).where(Patient.chat_id.in_(list(chats)))
+            await self.session.execute(
+                update(Dose)
+                .where(
+                    Dose.next_action_at > now,
+                    Dose.attempts > 0,
+                    Dose.status.in_(("scheduled", "snoozed", "sent")),
+                    Dose.patient_id.in_(patients),
+                )
+                .values(next_action_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        result = await self.session.execute(
+            select(Escalation.id, Escalation.tier).where(Escalation.next_action_at <= now)
+        )
+        return [(id_, tier) for id_, tier in result.all()]

@@ -55,7 +55,8 @@ async def test_earlier_reports_show_what_typed_words_said_never_none(care: Simul
     await settle(care, 60)
     await care.say(user, "doc put me on oxycodone after my knee op")
     await settle(care, 60)
-    await store(care, Finding(Tier.ROUTINE, "missed_three"), Stop.HOLD)
+    # Of a higher tier than the open alerts, so its own alert (a lower one would join theirs).
+    await store(care, Finding(Tier.EMERGENCY, "missed_three"), Stop.HOLD)
 
     history = block(alerts(care, DOCTOR)[-1], EARLIER).split("\n")[1:]
     assert len(history) == 2, history

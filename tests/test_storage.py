@@ -38,6 +38,7 @@ TABLES = {
     "alert_messages",
     "audit",
     "care_team",
+    "admin_notices",
     "alembic_version",
 }
 
