@@ -38,11 +38,15 @@ class Pacing(BaseRateLimiter[None]):
         per_second: int = PER_SECOND,
         group_per_minute: int = GROUP_PER_MINUTE,
         clock: Callable[[], float] = time.monotonic,
+        flood_clock: Callable[[], float] | None = None,
     ) -> None:
         self.interval = 1 / per_second
         self.burst = per_second  # as Telegram's bucket: a burst of a second's worth passes
         self.group_per_minute = group_per_minute
         self.clock = clock
+        # Telegram's flood waits are counted on this clock: the application's own under a
+        # simulation's virtual clock, so that a wait of minutes passes when its time does.
+        self.flood_clock = flood_clock or clock
         self._next_turn = 0.0  # the overall pace, as a theoretical arrival time
         self._groups: dict[int | str, deque[float]] = {}
         self._not_before: dict[int | str, float] = {}  # a chat Telegram told to wait
@@ -72,15 +76,15 @@ class Pacing(BaseRateLimiter[None]):
         except RetryAfter as exc:
             # Telegram's own flood wait: the chat's next requests wait without asking again.
             if chat is not None:
-                self._not_before[chat] = self.clock() + _seconds(exc)
+                self._not_before[chat] = self.flood_clock() + _seconds(exc)
             raise
 
     def _check_chat(self, chat: int | str) -> None:
-        now = self.clock()
-        wait = self._not_before.get(chat, 0.0) - now
+        wait = self._not_before.get(chat, 0.0) - self.flood_clock()
         if wait > 0:
             raise Paced(_whole(wait))
         self._not_before.pop(chat, None)
+        now = self.clock()
         if isinstance(chat, int) and chat > 0:
             return  # a private chat: only the overall pace
         sent = self._groups.setdefault(chat, deque())
