@@ -27,6 +27,7 @@ from bot.concerns import Concerns
 from bot.decisions import CareTeam
 from bot.dispatcher import Dispatcher
 from bot.inbox import Inbox
+from bot.intake import Intake
 from bot.messages import team_text
 from bot.notifier import Notifier, TelegramNotifier
 from bot.onboarding import Conversation
@@ -68,6 +69,7 @@ class Services:
     inbox: Inbox
     care_team: CareTeam
     privacy: Privacy
+    intake: Intake
 
 
 class BotData:
@@ -106,6 +108,9 @@ def build_application(
         .rate_limiter(AIORateLimiter(max_retries=0))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
+        # No Updater: it confirms an update before any handler runs. Our own loop confirms only
+        # what the database holds (`bot/polling.py`, `bot/intake.py`).
+        .updater(None)
     )
     if request is not None:
         builder = builder.request(request)
@@ -172,6 +177,7 @@ def build_services(settings: Settings, db: Database, clock: Clock, notifier: Not
         inbox=inbox,
         care_team=CareTeam(db, notifier, clock, settings, reminders, alerts),
         privacy=Privacy(db, notifier, clock, settings),
+        intake=Intake(db, clock),
     )
 
 

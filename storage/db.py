@@ -10,6 +10,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -83,3 +85,14 @@ def _upgrade(connection: Connection) -> None:
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
+
+
+# What a database that is down, locked or unreachable raises, as opposed to a bug in a query:
+# the work is kept and tried again, never dropped.
+DATABASE_DOWN: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    SATimeoutError,
+    OSError,
+    TimeoutError,
+)

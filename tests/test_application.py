@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from bot.application import MENU_COMMANDS, build_application
+from bot.polling import Poller
 from bot.settings import Settings
 from bot.simulation import VirtualClock
 from bot.texts import t
@@ -25,7 +26,7 @@ async def _eventually(check: Callable[[], bool], seconds: float = 10.0) -> None:
 async def test_polling_job_queue_and_dispatcher_run_together(
     settings: Settings, clock: VirtualClock, db: object
 ) -> None:
-    """Enroll over long polling, then the JobQueue's dispatcher sends the reminder at bedtime."""
+    """Enroll over our own polling loop, then the JobQueue's dispatcher sends the reminder."""
     settings = settings.model_copy(update={"dispatch_interval_seconds": 1})
     telegram = FakeTelegram(clock=clock.now)
     app = build_application(
@@ -39,7 +40,8 @@ async def test_polling_job_queue_and_dispatcher_run_together(
         assert app.post_init is not None
         await app.post_init(app)
         await app.start()
-        await app.updater.start_polling(poll_interval=0.01, timeout=1)
+        stopping = asyncio.Event()
+        polling = asyncio.create_task(Poller(app).run(stopping))
 
         job = app.job_queue.get_jobs_by_name("dispatcher")[0].job
         # A stalled event loop must delay the dispatcher, never make APScheduler skip it.
@@ -69,7 +71,8 @@ async def test_polling_job_queue_and_dispatcher_run_together(
         clock.set(datetime(2026, 3, 5, 3, 30, tzinfo=UTC))  # 22:30 in New York
         await _eventually(lambda: user.last().text.startswith("🌙"))
 
-        await app.updater.stop()
+        stopping.set()
+        await polling
         await app.stop()
         assert app.post_shutdown is not None
         await app.post_shutdown(app)
