@@ -177,7 +177,7 @@ def build_services(settings: Settings, db: Database, clock: Clock, notifier: Not
         inbox=inbox,
         care_team=CareTeam(db, notifier, clock, settings, reminders, alerts),
         privacy=Privacy(db, notifier, clock, settings),
-        intake=Intake(db, clock),
+        intake=Intake(db, clock, first_aid=inbox.first_aid),
     )
 
 

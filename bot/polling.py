@@ -54,8 +54,10 @@ class Poller:
         return len(updates)
 
     async def work(self) -> int:
-        """Handle what is stored, oldest first."""
-        return await self.intake.handle(self.process)
+        """Handle what is stored, oldest first, then red flags kept while the database was down."""
+        handled = await self.intake.handle(self.process)
+        await self.application.bot_data.services.inbox.retry_kept()
+        return handled
 
     async def process(self, payload: Payload) -> None:
         await self.application.process_update(Update.de_json(payload, self.application.bot))

@@ -1,5 +1,5 @@
-"""Nothing lost: every update is stored before Telegram hears it arrived, and handled from there
-(issue 9, finding 4).
+"""Nothing lost: every update is stored before Telegram hears it arrived, and handled from there;
+an emergency is answered even while the database is down (issue 9, findings 4 and 5).
 
 Through the real stack: the Application, the fake Telegram, a real database, a virtual clock.
 A database "down" is the real one swapped for a file that cannot be opened, as an unreachable
@@ -12,7 +12,8 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
@@ -21,9 +22,9 @@ from bot.simulation import Simulation, VirtualClock, running
 from bot.texts import t
 from fake_telegram.core import FakeTelegram, FakeUser
 from storage.db import Database
-from storage.models import ReceivedUpdate
-from tests.conftest import DOCTOR
-from tests.test_care_loop import PATIENT, enroll, invite
+from storage.models import Escalation, ReceivedUpdate
+from tests.conftest import ADMIN, DOCTOR, STRANGER
+from tests.test_care_loop import PATIENT, alerts, enroll, escalations, invite
 
 EMERGENCY = t("concern_emergency", emergency="911")
 CRISIS = t("concern_crisis", crisis="988")
@@ -129,3 +130,65 @@ async def test_delete_also_erases_the_patients_stored_updates(care: Simulation) 
     await care.tap(user, await care.say(user, "/delete"), t("button_delete_yes"))
     assert [row.chat_id for row in await kept_updates(care) if row.chat_id == PATIENT] == []
     assert {row.chat_id for row in await kept_updates(care)} >= {DOCTOR}
+
+
+# Emergencies without a database
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [("I want to kill myself", (EMERGENCY, "988")), ("I can't breathe", (EMERGENCY,))],
+)
+async def test_an_emergency_is_answered_while_the_database_is_down_and_stored_once_it_is_back(
+    care: Simulation, tmp_path: object, words: str, expected: tuple[str, ...]
+) -> None:
+    user = await patient(care)
+    before, admin_before = len(user.messages()), len(care.telegram.messages(ADMIN))
+    with database_down(care, tmp_path):
+        user.send(words)
+        await care.deliver()
+        answer = texts_since(user, before)
+        assert all(part.split(",")[0] in answer for part in expected), answer
+        assert t("error") not in answer
+        assert t("concern_sent") not in answer  # nobody was alerted: never say so
+        assert len(care.telegram.messages(ADMIN)) > admin_before
+        assert care.telegram.messages(ADMIN)[-1].text == t("admin_database_down")
+        await care.deliver()  # Telegram sends it again, still unconfirmed: answered once only
+        assert texts_since(user, before) == answer
+    await care.deliver()
+    emergencies = [e for e in await escalations(care) if e.tier == "emergency"]
+    assert len(emergencies) == 1 and emergencies[0].words == words
+    assert alerts(care, DOCTOR), "the alert reached the doctor"
+    assert t("concern_sent") in user.last().text
+
+
+async def test_a_stranger_in_an_emergency_is_answered_while_the_database_is_down(
+    care: Simulation, tmp_path: object
+) -> None:
+    stranger = care.telegram.user(STRANGER + 1)
+    with database_down(care, tmp_path):
+        stranger.send("I want to kill myself")
+        await care.deliver()
+    assert stranger.last().text == t("inbox_emergency_stranger", emergency="911", crisis="988")
+
+
+async def test_a_locked_sqlite_file_still_gives_the_emergency_answer_and_the_words_are_kept(
+    care: Simulation, database_url: str
+) -> None:
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's own lock")
+    user = await patient(care)
+    before = len(user.messages())
+    user.send("I want to kill myself")
+    await care.poller.fetch(wait=0)  # stored before the lock: its handler meets the lock
+    with sqlite_locked(database_url):
+        await care.deliver()
+        answer = texts_since(user, before)
+        assert EMERGENCY in answer and CRISIS in answer, answer
+        assert t("error") not in answer and t("concern_sent") not in answer
+    await care.deliver()
+    async with care.services.db.session() as session:
+        count = select(func.count()).select_from(Escalation).where(Escalation.tier == "emergency")
+        assert (await session.execute(count)).scalar_one() == 1
+    assert alerts(care, DOCTOR)
+    assert t("concern_sent") in user.last().text
