@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import asyncpg
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
@@ -88,11 +89,14 @@ def _upgrade(connection: Connection) -> None:
 
 
 # What a database that is down, locked or unreachable raises, as opposed to a bug in a query:
-# the work is kept and tried again, never dropped.
+# the work is kept and tried again, never dropped. asyncpg's own errors reach us unwrapped only
+# while connecting (a server shutting down, a database missing, a password refused).
 DATABASE_DOWN: tuple[type[BaseException], ...] = (
     OperationalError,
     InterfaceError,
     SATimeoutError,
     OSError,
     TimeoutError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
 )
