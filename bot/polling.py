@@ -22,7 +22,8 @@ from storage.db import DATABASE_DOWN
 log = logging.getLogger(__name__)
 
 POLL_TIMEOUT = 10  # seconds a long poll waits for updates
-RETRY_SECONDS = (1, 2, 5, 10)  # after a failed poll, or a database that would not take a batch
+RETRY_SECONDS = (0.5, 1, 2, 4)  # after a failed poll, or a database that would not take a batch
+LOG_EVERY = 60.0  # seconds between two lines about the same trouble
 WORK_EVERY = 5.0  # seconds between two looks at stored work even when nothing new came
 
 
@@ -34,6 +35,7 @@ class Poller:
         self.offset: int | None = None
         self._new = asyncio.Event()
         self._failures = 0
+        self._logged_at = 0.0
 
     @property
     def intake(self) -> Intake:
@@ -94,8 +96,9 @@ class Poller:
                 await self._pause(stopping, "Polling", exc)
                 continue
             if self._failures:
-                log.info("Polling works again")
+                log.info("Polling works again after %d failures", self._failures)
                 self._failures = 0
+        self._logged_at = 0.0
 
     async def _work_loop(self, stopping: asyncio.Event) -> None:
         while True:
@@ -119,8 +122,16 @@ class Poller:
     async def _pause(self, stopping: asyncio.Event, what: str, exc: Exception) -> None:
         """Wait a little longer after each failure in a row; one calm line, no traceback."""
         seconds = RETRY_SECONDS[min(self._failures, len(RETRY_SECONDS) - 1)]
-        if self._failures == 0 or seconds == RETRY_SECONDS[-1]:
-            log.warning("%s failed (%s): trying again in %d s", what, type(exc).__name__, seconds)
+        now = asyncio.get_running_loop().time()
+        if self._failures == 0 or now - self._logged_at >= LOG_EVERY:
+            self._logged_at = now
+            log.warning(
+                "%s failed (%s, %d times in a row): trying again, every %g s at most",
+                what,
+                type(exc).__name__,
+                self._failures + 1,
+                RETRY_SECONDS[-1],
+            )
         self._failures += 1
         await _sleep(stopping, seconds)
 
