@@ -165,7 +165,7 @@ async def test_ten_kills_while_patients_type_and_a_night_goes_out_lose_nothing(
             # Killed while at work: sending the night, handling what patients typed.
             await asyncio.sleep(rng.uniform(0.2, 1.5))
             assert await bot.stop(signal.SIGKILL) == -signal.SIGKILL
-        await bot.start()
+        await started(bot, core)  # for good: it must also stop cleanly at the end
         sent = await typing
         night = [core.user(i) for i in range(FIRST_NIGHT, FIRST_NIGHT + NIGHT)]
         typists = {core.user(i): texts for i, texts in sent.items()}
