@@ -7,11 +7,11 @@ import asyncio
 import logging
 import sys
 
-from telegram import Update
 from telegram.error import InvalidToken, NetworkError
 
 from bot.application import build_application
 from bot.netlog import NetworkFailures, calm
+from bot.polling import serve
 from bot.settings import SettingsError, load_settings, require_care_team
 from storage.health import DatabaseUnusable, check_database
 
@@ -101,8 +101,8 @@ def run_bot() -> int:
     configure_logging(settings.log_level)
     application = build_application(settings)
     try:
-        # A few tries first: a network blip while the server boots should not stop the bot.
-        application.run_polling(allowed_updates=Update.ALL_TYPES, bootstrap_retries=3)
+        # Our own polling loop: an update is confirmed to Telegram only once it is stored.
+        asyncio.run(serve(application))
     except InvalidToken:
         print("Cannot start: Telegram refused BOT_TOKEN (see @BotFather).", file=sys.stderr)
         return 2

@@ -26,6 +26,7 @@ from bot.concerns import Concerns
 from bot.decisions import CareTeam
 from bot.dispatcher import Dispatcher
 from bot.inbox import Inbox
+from bot.intake import Intake
 from bot.messages import team_text
 from bot.notifier import Notifier, TelegramNotifier
 from bot.onboarding import Conversation
@@ -71,6 +72,7 @@ class Services:
     care_team: CareTeam
     privacy: Privacy
     recovery: Recovery
+    intake: Intake
     # What the bot's messages show now, so that a stale press edits nothing (the notifier's own).
     shown: Shown = field(default_factory=Shown)
 
@@ -119,6 +121,9 @@ def build_application(
         .post_init(_post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
+        # No Updater: it confirms an update before any handler runs. Our own loop confirms only
+        # what the database holds (`bot/polling.py`, `bot/intake.py`).
+        .updater(None)
     )
     if request is not None:
         builder = builder.request(request)
@@ -190,6 +195,7 @@ def build_services(settings: Settings, db: Database, clock: Clock, notifier: Not
         shown=notifier.shown if isinstance(notifier, TelegramNotifier) else Shown(),
         # After an outage: what waited goes out once Telegram answers, alerts first.
         recovery=Recovery(db, notifier, clock, alerts, dispatcher.dispatch),
+        intake=Intake(db, clock, first_aid=inbox.first_aid),
     )
 
 

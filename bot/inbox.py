@@ -10,6 +10,7 @@ answered with reassurance: the patient hears that a person will read them, and t
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from bot import escalations
 from bot.alerts import Alerts
 from bot.checkins import Checkins
 from bot.clock import Clock
-from bot.concerns import Concerns
+from bot.concerns import CRISIS, Concerns
 from bot.inbox_view import MEDIA, MESSAGE, Parts, parts_of, reasons
 from bot.messages import clinic_text
 from bot.notifier import MaybeSent, Notifier, TryLater, Unreachable
@@ -33,13 +34,16 @@ from bot.texts import t
 from bot.timing import local_today
 from bot.triage import Finding, Tier, Triage
 from bot.views import Reply
-from storage.db import Database
+from storage.db import DATABASE_DOWN, Database
 from storage.models import Escalation, Patient, Report
 from storage.repositories import Repository
 
 log = logging.getLogger(__name__)
 
 WORDS_KEPT = 2000  # of a patient's words, stored
+# Red-flag words not stored within this many seconds get their emergency answer first, from memory.
+FIRST_AID_AFTER = 2.0
+ADMINS_TOLD_EVERY = 600.0  # seconds between two direct notices to the admins of a database failure
 
 # Ordinary chit-chat, matched on the whole message once normalised: a short, kind answer and
 # nothing forwarded. Kept small and exact on purpose: anything more goes to a person.
@@ -153,9 +157,31 @@ class Inbox:
         self.conversation = conversation
         self.concerns = concerns
         self.alerts = alerts
+        self._kept: list[Incoming] = []  # red-flag words the database could not take yet
+        self._admins_told_at: float | None = None
 
     async def receive(self, incoming: Incoming) -> list[Reply]:
-        """Answer one message; what is not an answer goes to the care team."""
+        """Answer one message; what is not an answer goes to the care team.
+
+        Red flags are looked for first, without the database: an emergency is answered even when
+        the database is down or slow, and the words are then kept in memory until it is back.
+        """
+        text = (incoming.text or "").strip()
+        found = scan(text) if text else ()
+        if not found:
+            return await self._receive(incoming)
+        answering = asyncio.ensure_future(self._receive(incoming))
+        aided = False
+        try:
+            await asyncio.wait({answering}, timeout=FIRST_AID_AFTER)
+            if not answering.done() and _urgent_now(found):
+                await self._send(incoming.user_id, Reply(self._first_aid(found)))
+                aided = True
+            return await answering
+        except DATABASE_DOWN as exc:
+            return await self._keep(incoming, found, exc, aided)
+
+    async def _receive(self, incoming: Incoming) -> list[Reply]:
         if incoming.after_command:
             return await self._after_command(incoming)
         if incoming.edited:
@@ -247,6 +273,74 @@ class Inbox:
         return replies + await self._question(incoming.user_id)
 
     # Red flags
+
+    async def first_aid(self, payload: dict) -> None:
+        """Answer an emergency in an update the database could not take (the intake's hook)."""
+        message = payload.get("message") or payload.get("edited_message") or {}
+        chat = message.get("chat") or {}
+        text = message.get("text") or message.get("caption") or ""
+        found = scan(text) if chat.get("type") == "private" and text.strip() else ()
+        if not _urgent_now(found):
+            return  # anything else comes again from Telegram, and is answered then
+        await self._send(chat["id"], Reply(self._stranger_emergency()))
+        await self._tell_admins()
+
+    async def _keep(
+        self, incoming: Incoming, found: tuple[Finding, ...], exc: BaseException, aided: bool
+    ) -> list[Reply]:
+        """The database failed: keep the words to store later, and say what to do now."""
+        log.error(
+            "Database failed (%s): red flags from user %s kept in memory, to be stored later",
+            type(exc).__name__,
+            incoming.user_id,
+        )
+        self._kept.append(incoming)
+        await self._tell_admins()
+        lines = [] if aided else [self._first_aid(found)]
+        key = "inbox_kept" if self.settings.has_care_team else "inbox_kept_no_team"
+        lines.append(t(key, clinic=self.settings.clinic_name, contact=self.settings.clinic_contact))
+        if not any(f.tier is Tier.EMERGENCY for f in found):
+            lines.append(t("concern_unwell", emergency=self.settings.emergency_number))
+        return [Reply("\n\n".join(line for line in lines if line))]
+
+    async def retry_kept(self) -> None:
+        """Store words kept while the database was down as the usual concern; tell the patient."""
+        while self._kept:
+            incoming = self._kept[0]
+            try:
+                replies = await self._red_flags(incoming, incoming.text or "", ask_again=False)
+            except DATABASE_DOWN as exc:
+                log.warning("Kept red flags still wait for the database (%s)", type(exc).__name__)
+                return
+            self._kept.pop(0)
+            log.info("Red flags kept in memory from user %s are stored now", incoming.user_id)
+            for reply in replies or []:
+                await self._send(incoming.user_id, reply)
+
+    def _first_aid(self, found: tuple[Finding, ...]) -> str:
+        """The emergency number, and the crisis line where mood is concerned; no database."""
+        lines = []
+        if any(f.tier is Tier.EMERGENCY for f in found):
+            lines.append(t("concern_emergency", emergency=self.settings.emergency_number))
+        if any(f.effect in CRISIS for f in found):
+            lines.append(t("concern_crisis", crisis=self.settings.crisis_line))
+        return "\n\n".join(lines)
+
+    async def _tell_admins(self) -> None:
+        """Tell the admins straight away that the database failed (no outbox without it)."""
+        now = asyncio.get_running_loop().time()
+        if self._admins_told_at is not None and now - self._admins_told_at < ADMINS_TOLD_EVERY:
+            return
+        self._admins_told_at = now
+        log.error("Database failed while a patient reported red flags: telling the admins")
+        for admin in self.settings.admin_user_ids:
+            await self._send(admin, Reply(t("admin_database_down")))
+
+    async def _send(self, chat_id: int, reply: Reply) -> None:
+        try:
+            await self.notifier.send(chat_id, reply)
+        except Exception as exc:
+            log.error("Could not send to chat %s: %s", chat_id, type(exc).__name__)
 
     async def _red_flags(
         self, incoming: Incoming, text: str, ask_again: bool = True
@@ -382,3 +476,8 @@ class Inbox:
             emergency=self.settings.emergency_number,
             crisis=self.settings.crisis_line,
         )
+
+
+def _urgent_now(found: tuple[Finding, ...]) -> bool:
+    """Whether red flags call for the emergency number or the crisis line at once."""
+    return any(f.tier is Tier.EMERGENCY or f.effect in CRISIS for f in found)

@@ -21,6 +21,7 @@ from bot.notifier import Notifier
 from bot.settings import Settings
 from bot.texts import t
 from bot.views import Reply
+from storage import intake
 from storage.db import Database
 from storage.models import AuditEntry, Dose, Escalation, Report
 from storage.repositories import Repository
@@ -73,6 +74,8 @@ class Privacy:
             alerts = await repo.alert_copies(patient.id)
             waiting = [e.tier for e in await repo.open_escalations(patient.id)]
             await repo.delete_patient(patient)
+            # The updates kept by the intake hold the patient's words too.
+            await intake.forget_chat(session, patient.chat_id)
             await repo.commit()
         # The providers' copies of this patient's alerts lose the patient's answers too.
         for chat_id, message_id in alerts:

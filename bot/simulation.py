@@ -10,14 +10,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
-from telegram import Update
 from telegram.ext import Application
 
 from bot.application import Services, build_application
+from bot.polling import Poller, StoreFailed
 from bot.settings import Settings
 from bot.texts import t
 from fake_telegram.core import FakeMessage, FakeTelegram, FakeUser
 from fake_telegram.transport import FakeRequest
+from storage.db import DATABASE_DOWN
 from storage.repositories import Repository
 
 
@@ -45,15 +46,27 @@ class Simulation:
         self.app = app
         self.telegram = telegram
         self.clock = clock
+        self.poller = Poller(app)
 
     @property
     def services(self) -> Services:
         return self.app.bot_data.services
 
     async def deliver(self) -> None:
-        """Process every update the fake users produced, in order."""
-        for update in self.telegram.take_updates():
-            await self.app.process_update(Update.de_json(update, self.app.bot))
+        """Process every update the fake users produced, in order, through the intake.
+
+        As the real loop does: fetch and store (which confirms the batch before), then handle
+        what is stored. A database that is down leaves them where they were, as in the process.
+        """
+        try:
+            await self.poller.fetch(wait=0)
+        except StoreFailed:
+            pass
+        try:
+            while await self.poller.work():
+                pass
+        except DATABASE_DOWN:
+            pass
         # Alerts started during those updates go out in the background, as in the real process;
         # here they are waited for, so that what follows sees them delivered.
         await self.services.alerts.settle()

@@ -614,6 +614,11 @@ TEXTS: dict[str, str] = {
         "⚠️ I can't reach the provider chat {chat} ({error}). Alerts for it will wait. The "
         "provider must open the bot and press Start, or add it to the group."
     ),
+    "admin_database_down": (
+        "⚠️ My database is not answering. A patient wrote about a possible emergency: I gave "
+        "them the emergency number, and I'm keeping their words to pass on when the database "
+        "is back. Please check the database."
+    ),
     "admin_no_recipients": "⚠️ No provider chat is set in PROVIDER_CHAT_IDS: alerts come to you.",
     # The patient's own data
     "mydata_sent": (
@@ -701,6 +706,14 @@ TEXTS: dict[str, str] = {
     "inbox_emergency_line": (
         "If you feel very unwell, or it's an emergency, call {emergency} now. If you're having "
         "thoughts of harming yourself, you can call or text {crisis} at any hour."
+    ),
+    "inbox_kept": (
+        "I couldn't pass this on to your care team just now. I've kept your words, and I'll "
+        "send them as soon as I can."
+    ),
+    "inbox_kept_no_team": (
+        "I couldn't save this just now. I'll keep trying, but please contact {clinic} yourself "
+        "too: {contact}."
     ),
     "inbox_emergency_stranger": (
         "⚠️ Please call {emergency} now, or go to the nearest emergency department. If you're "

@@ -516,6 +516,12 @@ class FakeTelegram:
         updates, self._updates = self._updates, []
         return updates
 
+    def resend(self, update: dict) -> None:
+        """Send an update again, as Telegram does with one whose delivery was never confirmed."""
+        self._updates.append(copy.deepcopy(update))
+        self._wakeup.set()
+        self._wakeup = asyncio.Event()
+
     @property
     def pending_updates(self) -> list[dict]:
         return list(self._updates)

@@ -341,3 +341,20 @@ class CareTeamMember(Base):
     user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     name: Mapped[str] = mapped_column(String(128))
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ReceivedUpdate(Base):
+    """An update from Telegram, kept before Telegram is told it arrived, until it is handled.
+
+    Handled rows are purged after a day; the payload holds a patient's words, so `/delete`
+    removes the patient's rows at once.
+    """
+
+    __tablename__ = "updates"
+    __table_args__ = (Index("ix_updates_handled_at", "handled_at"),)
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

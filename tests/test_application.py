@@ -12,6 +12,7 @@ from sqlalchemy import update
 from telegram.ext import JobQueue
 
 from bot.application import MENU_COMMANDS, build_application
+from bot.polling import Poller
 from bot.settings import Settings
 from bot.simulation import Simulation, VirtualClock
 from bot.texts import t
@@ -32,7 +33,7 @@ async def _eventually(check: Callable[[], bool], seconds: float = 10.0) -> None:
 async def test_polling_and_the_dispatchers_rounds_run_together(
     settings: Settings, clock: VirtualClock, db: object
 ) -> None:
-    """Enroll over long polling, then the dispatcher's own rounds send the reminder at bedtime."""
+    """Enroll over our own polling loop, then the dispatcher's own rounds send the reminder."""
     settings = settings.model_copy(update={"dispatch_interval_seconds": 1})
     telegram = FakeTelegram(clock=clock.now)
     app = build_application(
@@ -46,7 +47,8 @@ async def test_polling_and_the_dispatchers_rounds_run_together(
         assert app.post_init is not None
         await app.post_init(app)
         await app.start()
-        await app.updater.start_polling(poll_interval=0.01, timeout=1)
+        stopping = asyncio.Event()
+        polling = asyncio.create_task(Poller(app).run(stopping))
 
         steps = [
             ("/start", None),
@@ -72,7 +74,8 @@ async def test_polling_and_the_dispatchers_rounds_run_together(
         clock.set(datetime(2026, 3, 5, 3, 30, tzinfo=UTC))  # 22:30 in New York
         await _eventually(lambda: user.last().text.startswith("🌙"))
 
-        await app.updater.stop()
+        stopping.set()
+        await polling
         await app.stop()
         assert app.post_stop is not None and app.post_shutdown is not None
         await app.post_stop(app)

@@ -37,6 +37,7 @@ TABLES = {
     "escalations",
     "alert_messages",
     "audit",
+    "updates",
     "care_team",
     "admin_notices",
     "alembic_version",

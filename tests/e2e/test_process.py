@@ -295,3 +295,39 @@ async def test_flood_limits_and_server_errors_still_deliver_and_a_blocked_patien
         await session.commit()
     await asyncio.sleep(3)
     assert sends_to_blocked() == 0
+
+
+# Our own polling loop: start-up, a Telegram that fails for a while, SIGTERM.
+
+
+async def test_a_token_telegram_refuses_stops_start_up_with_exit_code_2(
+    telegram: tuple[FakeTelegram, FakeBotApiServer],
+    database_url: str,
+    db: Database,
+    tmp_path: Path,
+) -> None:
+    _, server = telegram
+    bot = BotProcess(server.base_url, database_url, tmp_path)
+    bot.env["BOT_TOKEN"] = "123456:NOT-the-token-the-server-knows"
+    await bot.start()
+    assert bot.process is not None
+    assert await asyncio.wait_for(bot.process.wait(), 30) == 2
+    log = bot.log.read_text()
+    assert "Cannot start: Telegram refused BOT_TOKEN (see @BotFather)." in log
+    assert "Traceback" not in log and "NOT-the-token" not in log
+
+
+async def test_polling_that_fails_for_a_while_is_retried_calmly_and_nothing_is_lost(
+    telegram: tuple[FakeTelegram, FakeBotApiServer], bot: BotProcess
+) -> None:
+    core, _ = telegram
+    user = core.user(1301)
+    core.fail("getUpdates", status=502, times=4)
+    user.send("/help")
+    await settled(user, 0, what="the answer to /help, once Telegram answers again")
+    assert [c.status for c in core.calls("getUpdates") if c.injected] == [502] * 4
+    log = bot.log.read_text()
+    assert log.count("Polling failed") <= 2, bot.log_tail()
+    assert "Traceback" not in log
+    assert await bot.stop(signal.SIGTERM) == 0
+    assert "Application.stop() complete" in bot.log.read_text()
