@@ -2,7 +2,16 @@
 
 Rule 4 of the project: health data stays private, and a patient can export and delete it. The
 export is the database's own record, as JSON, so nothing is left out by a summary; deleting
-removes every row about the patient and takes the words off the care team's copies of alerts.
+removes every row about the patient (the invitation that enrolled them too) and takes the words
+off the care team's copies of alerts.
+
+A deleted row's bytes linger in the database's files until they are overwritten, so the deletion
+is followed by a scrub: VACUUM FULL of the patient's tables on PostgreSQL, `secure_delete` and a
+log checkpoint on SQLite. We scrub rather than encrypt each patient's words with a key that
+/delete destroys: the words must reach the care team's alerts, exports, triage and the provider's
+views as plain text, so every reader would need the key, and a key kept in the same database (or
+the same server) is erased no more surely than the words themselves. Backups are outside both:
+they age out on the clinic's own schedule (README, "Upgrading and backups").
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ from bot.texts import t
 from bot.views import Reply
 from storage.db import Database
 from storage.models import AuditEntry, Dose, Escalation, Report
-from storage.repositories import Repository
+from storage.repositories import Repository, patient_tables
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +83,7 @@ class Privacy:
             waiting = [e.tier for e in await repo.open_escalations(patient.id)]
             await repo.delete_patient(patient)
             await repo.commit()
+        await self.db.scrub(patient_tables())
         # The providers' copies of this patient's alerts lose the patient's answers too.
         for chat_id, message_id in alerts:
             await self.notifier.edit(chat_id, message_id, Reply(t("alert_erased", label=label)))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import StaticPool
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 ALEMBIC_INI = Path(__file__).with_name("alembic.ini")
@@ -58,6 +61,36 @@ class Database:
         )
         async with self.engine.connect() as connection:
             await connection.run_sync(guarded, lambda c: run(alembic_config(c)))
+
+    async def scrub(self, tables: Sequence[str]) -> None:
+        """Take what was just deleted from `tables` out of the database's files; never raises.
+
+        PostgreSQL keeps a deleted row's bytes in its page after a DELETE, and after a plain
+        VACUUM too (it only marks the space free); VACUUM FULL writes the table anew without
+        them. It cannot run in a transaction, so it runs after the deletion's commit, on a
+        connection of its own, waiting at most a few seconds for the table's lock. On SQLite,
+        `secure_delete` zeroed the rows where they lay; the write-ahead log still holds the
+        pages as they were before, until a checkpoint empties it.
+        """
+        try:
+            async with self.engine.connect() as connection:
+                connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+                if self.url.get_backend_name() != "postgresql":
+                    result = await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                    busy = result.first()
+                    if busy is not None and busy[0]:
+                        log.warning("Deleted rows stay in the SQLite log until its next checkpoint")
+                    return
+                await connection.exec_driver_sql("SET lock_timeout = '5s'")
+                try:
+                    for table in tables:
+                        await connection.exec_driver_sql(f'VACUUM (FULL) "{table}"')
+                finally:
+                    await connection.exec_driver_sql("RESET lock_timeout")
+        except Exception as exc:
+            # The deletion itself is committed; what is left are free pages, taken at the next
+            # vacuum. Not a reason to tell the patient their data was not deleted.
+            log.warning("Could not vacuum after a deletion: %s", type(exc).__name__)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -144,6 +177,8 @@ def _create_engine(url: str) -> AsyncEngine:
         # Foreign keys are off by default in SQLite; WAL lets a reader and the writer overlap.
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
+        # A deleted row's bytes are overwritten with zeros, not left in a free page of the file.
+        cursor.execute("PRAGMA secure_delete=ON")
         if not in_memory:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA busy_timeout=5000")

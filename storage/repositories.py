@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 from storage.models import (
     AlertMessage,
     AuditEntry,
+    Base,
     CareTeamMember,
     Dose,
     Escalation,
@@ -22,6 +23,21 @@ from storage.models import (
     PlanHold,
     Report,
 )
+
+
+def patient_tables() -> list[str]:
+    """The tables a patient's rows are in: patients, invites, and whatever points at them."""
+    names = {Patient.__tablename__, Invite.__tablename__}
+    grew = True
+    while grew:
+        grew = False
+        for table in Base.metadata.sorted_tables:
+            if table.name not in names and any(
+                key.column.table.name in names for key in table.foreign_keys
+            ):
+                names.add(table.name)
+                grew = True
+    return sorted(names)
 
 
 class Repository:
@@ -67,7 +83,13 @@ class Repository:
         return patient
 
     async def delete_patient(self, patient: Patient) -> None:
-        """Forget a patient and, through the cascade, every row about them."""
+        """Forget a patient and, through the cascade, every row about them.
+
+        The invitation that enrolled them goes too: its label is often a chart number, and its
+        plan and use time are theirs. Nothing reads a used invitation (the waiting links, the
+        label check and /revoke all look at unused ones only).
+        """
+        await self.session.execute(delete(Invite).where(Invite.patient_id == patient.id))
         await self.session.delete(patient)
         await self.session.flush()
 
