@@ -101,6 +101,8 @@ def alembic_config(connection: Connection | None = None) -> Config:
     config = Config(str(ALEMBIC_INI))
     # Wherever the package is installed, and whatever the working directory.
     config.set_main_option("script_location", str(MIGRATIONS))
+    # That is for alembic run by hand; inside the app, everything is importable already.
+    config.set_main_option("prepend_sys_path", "")
     if connection is not None:
         config.attributes["connection"] = connection
     return config

@@ -197,6 +197,7 @@ FIRST_NIGHT = date(2026, 2, 25)
 TONIGHT = date(2026, 3, 4)
 NEW_YORK = ZoneInfo("America/New_York")
 BEDTIME = time(22, 0)
+HELD_AT = datetime(2026, 3, 2, 15, tzinfo=UTC)
 
 
 def _first_release_patients(connection: Connection) -> None:
@@ -250,7 +251,7 @@ def _first_release_patients(connection: Connection) -> None:
             night += timedelta(days=1)
         connection.execute(
             insert(holds),
-            {"patient_id": patient_id, "start": date(2026, 3, 2), "created_at": datetime.now(UTC)},
+            {"patient_id": patient_id, "start": date(2026, 3, 2), "created_at": HELD_AT},
         )
 
 
