@@ -81,7 +81,7 @@ class Privacy:
             label = label_of(patient)
             alerts = await repo.alert_copies(patient.id)
             waiting = [e.tier for e in await repo.open_escalations(patient.id)]
-            await repo.delete_patient(patient)
+            await repo.delete_patient(patient, self.clock.now())
             await repo.commit()
         await self.db.scrub(patient_tables())
         # The providers' copies of this patient's alerts lose the patient's answers too.

@@ -82,14 +82,21 @@ class Repository:
         await self.session.flush()
         return patient
 
-    async def delete_patient(self, patient: Patient) -> None:
+    async def delete_patient(self, patient: Patient, now: datetime | None = None) -> None:
         """Forget a patient and, through the cascade, every row about them.
 
         The invitation that enrolled them goes too: its label is often a chart number, and its
-        plan and use time are theirs. Nothing reads a used invitation (the waiting links, the
-        label check and /revoke all look at unused ones only).
+        plan and use time are theirs. So do, given `now`, the links for their label that were
+        withdrawn or ran out. Nothing reads a spent invitation (the waiting links, the label
+        check and /revoke all look at live ones only); a live link for the label stays.
         """
-        await self.session.execute(delete(Invite).where(Invite.patient_id == patient.id))
+        spent = Invite.patient_id == patient.id
+        if now is not None and patient.label:
+            spent = spent | (
+                (func.lower(Invite.label) == patient.label.lower())
+                & (Invite.used_at.is_not(None) | (Invite.expires_at <= now))
+            )
+        await self.session.execute(delete(Invite).where(spent))
         await self.session.delete(patient)
         await self.session.flush()
 

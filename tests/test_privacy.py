@@ -124,6 +124,9 @@ SOMEONE = 880011223  # the patient's user id, and their private chat's
 
 
 async def _patient_who_typed(care: Simulation) -> None:
+    doctor = care.telegram.user(DOCTOR)
+    await care.say(doctor, f"/invite {CHART} 1.5")  # a first link, withdrawn
+    assert (await care.say(doctor, f"/revoke {CHART}")).text == t("revoked", label=CHART)
     user = await _patient_with_history(care, SOMEONE, CHART)
     await care.say(user, TYPED)  # words the bot passes on to the care team
     await care.tap(user, await care.say(user, "/delete"), t("button_delete_yes"))
