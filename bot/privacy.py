@@ -10,8 +10,9 @@ is followed by a scrub: VACUUM FULL of the patient's tables on PostgreSQL, `secu
 log checkpoint on SQLite. We scrub rather than encrypt each patient's words with a key that
 /delete destroys: the words must reach the care team's alerts, exports, triage and the provider's
 views as plain text, so every reader would need the key, and a key kept in the same database (or
-the same server) is erased no more surely than the words themselves. Backups are outside both:
-they age out on the clinic's own schedule (README, "Upgrading and backups").
+the same server) is erased no more surely than the words themselves. Neither reaches backups
+(they age out on the clinic's own schedule: README, "Upgrading and backups") nor PostgreSQL's
+write-ahead log, whose segments are recycled at its checkpoints.
 """
 
 from __future__ import annotations
