@@ -2,7 +2,17 @@
 
 Rule 4 of the project: health data stays private, and a patient can export and delete it. The
 export is the database's own record, as JSON, so nothing is left out by a summary; deleting
-removes every row about the patient and takes the words off the care team's copies of alerts.
+removes every row about the patient (the invitation that enrolled them too) and takes the words
+off the care team's copies of alerts.
+
+A deleted row's bytes linger in the database's files until they are overwritten, so the deletion
+is followed by a scrub: VACUUM FULL of the tables that held their words on PostgreSQL, `secure_delete` and a
+log checkpoint on SQLite. We scrub rather than encrypt each patient's words with a key that
+/delete destroys: the words must reach the care team's alerts, exports, triage and the provider's
+views as plain text, so every reader would need the key, and a key kept in the same database (or
+the same server) is erased no more surely than the words themselves. Neither reaches backups
+(they age out on the clinic's own schedule: README, "Upgrading and backups") nor PostgreSQL's
+write-ahead log, whose segments are recycled at its checkpoints.
 """
 
 from __future__ import annotations
@@ -24,7 +34,7 @@ from bot.views import Reply
 from storage import intake
 from storage.db import Database
 from storage.models import AuditEntry, Dose, Escalation, Report
-from storage.repositories import Repository
+from storage.repositories import Repository, word_tables
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +83,11 @@ class Privacy:
             label = label_of(patient)
             alerts = await repo.alert_copies(patient.id)
             waiting = [e.tier for e in await repo.open_escalations(patient.id)]
-            await repo.delete_patient(patient)
+            await repo.delete_patient(patient, self.clock.now())
             # The updates kept by the intake hold the patient's words too.
             await intake.forget_chat(session, patient.chat_id)
             await repo.commit()
+        await self.db.scrub(word_tables())
         # The providers' copies of this patient's alerts lose the patient's answers too.
         for chat_id, message_id in alerts:
             await self.notifier.edit(chat_id, message_id, Reply(t("alert_erased", label=label)))

@@ -15,6 +15,7 @@ from storage.models import (
     AdminNotice,
     AlertMessage,
     AuditEntry,
+    Base,
     CareTeamMember,
     Dose,
     Escalation,
@@ -23,6 +24,32 @@ from storage.models import (
     PlanHold,
     Report,
 )
+
+
+def patient_tables() -> list[str]:
+    """The tables a patient's rows are in: patients, invites, and whatever points at them."""
+    names = {Patient.__tablename__, Invite.__tablename__}
+    grew = True
+    while grew:
+        grew = False
+        for table in Base.metadata.sorted_tables:
+            if table.name not in names and any(
+                key.column.table.name in names for key in table.foreign_keys
+            ):
+                names.add(table.name)
+                grew = True
+    return sorted(names)
+
+
+def word_tables() -> list[str]:
+    """The patient's tables that hold words or a label, and the intake's stored updates.
+
+    Only these are written anew after a deletion: nights, holds and the alert copies' ids are
+    numbers and statuses without the patient's row to name them, and they are the biggest
+    tables, whose rewrite would lock out the reminders for longest.
+    """
+    numbers_only = {"doses", "plan_holds", "alert_messages"}
+    return sorted({*patient_tables(), "updates"} - numbers_only)
 
 
 class Repository:
@@ -71,8 +98,21 @@ class Repository:
         await self.session.flush()
         return patient
 
-    async def delete_patient(self, patient: Patient) -> None:
-        """Forget a patient and, through the cascade, every row about them."""
+    async def delete_patient(self, patient: Patient, now: datetime | None = None) -> None:
+        """Forget a patient and, through the cascade, every row about them.
+
+        The invitation that enrolled them goes too: its label is often a chart number, and its
+        plan and use time are theirs. So do, given `now`, the links for their label that were
+        withdrawn or ran out. Nothing reads a spent invitation (the waiting links, the label
+        check and /revoke all look at live ones only); a live link for the label stays.
+        """
+        spent = Invite.patient_id == patient.id
+        if now is not None and patient.label:
+            spent = spent | (
+                (func.lower(Invite.label) == patient.label.lower())
+                & (Invite.used_at.is_not(None) | (Invite.expires_at <= now))
+            )
+        await self.session.execute(delete(Invite).where(spent))
         await self.session.delete(patient)
         await self.session.flush()
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import MetaData, event, func, select, text
+from sqlalchemy.engine import Connection
 
 from bot.simulation import Simulation
 from bot.texts import t
@@ -86,8 +89,8 @@ async def test_delete_erases_every_row_and_the_words_on_the_providers_copies(
         assert (
             await session.execute(select(func.count()).select_from(AlertMessage))
         ).scalar_one() == 0
-        [used] = (await session.execute(select(Invite))).scalars()
-        assert used.patient_id is None
+        # The invitation that enrolled them went too: its label is often a chart number.
+        assert (await session.execute(select(func.count()).select_from(Invite))).scalar_one() == 0
         assert (await session.execute(select(func.count()).select_from(Patient))).scalar_one() == 0
     for copy in copies:
         now = care.telegram.message(copy.chat_id, copy.message_id)
@@ -111,3 +114,99 @@ async def test_deleting_with_an_alert_still_open_tells_the_care_team_it_was_open
     )
     for provider in (DOCTOR, NURSE):
         assert care.telegram.messages(provider)[-1].text == expected
+
+
+# Nothing left behind, anywhere in the database
+
+
+CHART = "CH-48213"
+TYPED = "my neighbour Quentin drove me to the pharmacy"
+SOMEONE = 880011223  # the patient's user id, and their private chat's
+
+
+async def _patient_who_typed(care: Simulation) -> None:
+    doctor = care.telegram.user(DOCTOR)
+    await care.say(doctor, f"/invite {CHART} 1.5")  # a first link, withdrawn
+    assert (await care.say(doctor, f"/revoke {CHART}")).text == t("revoked", label=CHART)
+    user = await _patient_with_history(care, SOMEONE, CHART)
+    await care.say(user, TYPED)  # words the bot passes on to the care team
+    await care.tap(user, await care.say(user, "/delete"), t("button_delete_yes"))
+
+
+def _every_value(connection: Connection) -> list[tuple[str, object]]:
+    metadata = MetaData()
+    metadata.reflect(connection)
+    return [
+        (table.name, value)
+        for table in metadata.sorted_tables
+        for row in connection.execute(select(table))
+        for value in row
+    ]
+
+
+async def test_after_delete_no_table_holds_the_patients_ids_label_or_words(
+    care: Simulation,
+) -> None:
+    await _patient_who_typed(care)
+
+    async with care.services.db.engine.connect() as connection:
+        values = await connection.run_sync(_every_value)
+    assert values, "the providers' own rows stay"
+    left = []
+    for table, value in values:
+        if isinstance(value, dict | list):
+            value = json.dumps(value)
+        if value == SOMEONE or (
+            isinstance(value, str) and any(w in value for w in (CHART, WORDS, TYPED, "Quentin"))
+        ):
+            left.append((table, value))
+    assert left == []
+
+
+async def _database_files(care: Simulation) -> dict[str, bytes]:
+    """Every byte of the database's files as they are on disk now, by file or relation."""
+    db = care.services.db
+    if db.url.get_backend_name() == "sqlite":
+        path = Path(db.url.database or "")
+        files = [path, path.with_name(path.name + "-wal")]
+        return {f.name: f.read_bytes() for f in files if f.exists()}
+    async with db.engine.connect() as connection:
+        await connection.execute(text("CHECKPOINT"))  # what is in memory, written to the files
+        relations = await connection.execute(
+            text(
+                "SELECT relname, pg_read_binary_file(pg_relation_filepath(oid)) FROM pg_class "
+                "WHERE relkind IN ('r', 'i', 't') "
+                "AND relnamespace IN ('public'::regnamespace, 'pg_toast'::regnamespace)"
+            )
+        )
+        return {name: data or b"" for name, data in relations}
+
+
+def _holding(files: dict[str, bytes], *secrets: str) -> list[tuple[str, str]]:
+    return [(name, s) for name, data in files.items() for s in secrets if s.encode() in data]
+
+
+def _secure_delete_off(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA secure_delete=OFF")
+    cursor.close()
+
+
+async def test_deleted_words_and_label_are_gone_from_the_database_files(
+    care: Simulation, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = care.services.db
+    if db.url.get_backend_name() == "sqlite":
+        # Debian builds SQLite with secure_delete on, most other builds (Python.org's among them)
+        # with it off: start every connection from off, as they do, before the bot's own settings.
+        event.listen(db.engine.sync_engine, "connect", _secure_delete_off, insert=True)
+        await db.engine.dispose()
+    user = await _patient_with_history(care, SOMEONE, CHART)
+    await care.say(user, TYPED)
+    before = _holding(await _database_files(care), TYPED, CHART)
+    assert {s for _, s in before} == {TYPED, CHART}, "the test would prove nothing"
+
+    await care.tap(user, await care.say(user, "/delete"), t("button_delete_yes"))
+
+    assert _holding(await _database_files(care), TYPED, WORDS, CHART) == []
+    assert "Could not vacuum" not in caplog.text
