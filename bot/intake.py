@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 Payload = dict[str, Any]
 
-KEEP_HANDLED = timedelta(days=1)  # handled updates hold patients' words: kept only this long
+KEEP_HANDLED = timedelta(days=1)  # ids of handled updates, to know one sent again
 PURGE_EVERY = timedelta(hours=1)
 BATCH = 20  # updates handled between two looks at whether the process is stopping
 MAX_RETRIES = 30  # a handler the database keeps failing is tried this often, then let go

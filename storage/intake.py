@@ -40,10 +40,11 @@ async def pending(session: AsyncSession, limit: int) -> list[tuple[int, dict[str
 
 
 async def mark_handled(session: AsyncSession, update_ids: Iterable[int], now: datetime) -> None:
+    """Mark updates handled and drop what they said: only their ids are kept, a day."""
     await session.execute(
         update(ReceivedUpdate)
         .where(ReceivedUpdate.update_id.in_(list(update_ids)))
-        .values(handled_at=now)
+        .values(handled_at=now, payload=None)
     )
 
 

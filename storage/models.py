@@ -346,8 +346,9 @@ class CareTeamMember(Base):
 class ReceivedUpdate(Base):
     """An update from Telegram, kept before Telegram is told it arrived, until it is handled.
 
-    Handled rows are purged after a day; the payload holds a patient's words, so `/delete`
-    removes the patient's rows at once.
+    The payload holds a patient's words: it is dropped the moment the update is handled (the
+    row stays a day, so that an update Telegram sends again is known), and `/delete` removes the
+    patient's rows at once.
     """
 
     __tablename__ = "updates"
@@ -355,6 +356,6 @@ class ReceivedUpdate(Base):
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     chat_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

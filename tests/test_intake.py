@@ -104,12 +104,23 @@ async def test_an_update_stored_and_confirmed_but_not_handled_is_handled_after_a
 
 async def test_updates_are_handled_in_the_order_they_came(harness: Simulation) -> None:
     user = harness.telegram.user(4003)
-    for text in ("/help", "/today", "/plan"):
+    for text in ("/help", "/today", "/help"):
         user.send(text)
     await harness.deliver()
     kept = await kept_updates(harness)
-    assert [row.payload["message"]["text"] for row in kept] == ["/help", "/today", "/plan"]
+    assert [row.update_id for row in kept] == sorted(row.update_id for row in kept)
     assert all(row.handled_at is not None and row.chat_id == user.id for row in kept)
+    # Each answer came in the order its question did: help, today, help.
+    first, middle, last = [m.text for m in user.messages()]
+    assert first == last != middle
+
+
+async def test_a_handled_update_keeps_only_its_id_not_the_words(harness: Simulation) -> None:
+    user = harness.telegram.user(4005)
+    user.send("my ankles are swollen and sore")
+    await harness.deliver()
+    [row] = await kept_updates(harness)
+    assert row.handled_at is not None and row.payload is None
 
 
 async def test_handled_updates_are_purged_after_a_day(harness: Simulation) -> None:
@@ -120,7 +131,8 @@ async def test_handled_updates_are_purged_after_a_day(harness: Simulation) -> No
     harness.services.intake._purged_at = None  # the hourly purge is due
     user.send("/today")
     await harness.deliver()
-    assert [row.payload["message"]["text"] for row in await kept_updates(harness)] == ["/today"]
+    [kept] = await kept_updates(harness)
+    assert kept.handled_at == harness.clock.now()  # the /today of now; /help went
 
 
 async def test_delete_also_erases_the_patients_stored_updates(care: Simulation) -> None:
