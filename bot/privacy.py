@@ -5,14 +5,14 @@ export is the database's own record, as JSON, so nothing is left out by a summar
 removes every row about the patient (the invitation that enrolled them too) and takes the words
 off the care team's copies of alerts.
 
-A deleted row's bytes linger in the database's files until they are overwritten, so the deletion
-is followed by a scrub: VACUUM FULL of the tables that held their words on PostgreSQL,
-`secure_delete` and a log checkpoint on SQLite. We scrub rather than encrypt each patient's words with a key that
+A deleted row's bytes linger in the database's files until they are overwritten, so the deletion is
+followed by a scrub: VACUUM FULL of the tables that held their words on PostgreSQL, `secure_delete`
+and a log checkpoint on SQLite. We scrub rather than encrypt each patient's words with a key that
 /delete destroys: the words must reach the care team's alerts, exports, triage and the provider's
 views as plain text, so every reader would need the key, and a key kept in the same database (or
-the same server) is erased no more surely than the words themselves. Neither reaches backups
-(they age out on the clinic's own schedule: README, "Upgrading and backups") nor PostgreSQL's
-write-ahead log, whose segments are recycled at its checkpoints.
+the same server) is erased no more surely than the words themselves. Neither reaches backups (they
+age out on the clinic's own schedule: README, "Upgrading and backups") nor PostgreSQL's write-ahead
+log, whose segments are recycled at its checkpoints.
 """
 
 from __future__ import annotations
