@@ -64,8 +64,14 @@ async def store(
 async def fold_target(
     repo: Repository, patient: Patient, tier: Tier, stop: Stop
 ) -> Escalation | None:
-    """The patient's newest undecided alert of this tier and stop or higher, to fold into."""
+    """The patient's newest unacknowledged alert of this tier and stop or higher, to fold into.
+
+    An acknowledged alert is not raised again, and an edit makes no sound: a finding after
+    someone said "I'm on it" starts an alert of its own, so that it is heard.
+    """
     for escalation in reversed(await repo.open_escalations(patient.id)):
+        if escalation.status != "open":
+            continue
         told = Stop[escalation.stop.upper()] if escalation.stop else Stop.NONE
         if Tier[escalation.tier.upper()] >= tier and told >= stop:
             return escalation

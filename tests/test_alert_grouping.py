@@ -80,3 +80,21 @@ async def test_a_folded_alert_is_raised_again_as_one_and_a_higher_tier_starts_it
     await care.say(user, OPIOIDS)
     urgent, emergency = await escalations(care)
     assert (urgent.folded, emergency.folded) == (2, 1)
+
+
+async def test_a_finding_after_an_acknowledgement_is_an_alert_of_its_own_not_a_silent_edit(
+    care: Simulation,
+) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care), first_dose_taken=True)
+    await care.say(user, OPIOIDS)
+    doctor = care.telegram.user(DOCTOR)
+    [first] = alerts(care, DOCTOR)
+    first_id = alert_id(first)
+    await care.tap(doctor, first, t("button_decide_ack"))
+
+    # "I'm on it" was said about the first words; what comes after must be heard, not edited in.
+    await care.say(user, "I took another oxycodone an hour ago")
+    sent = alerts(care, DOCTOR)
+    assert len(sent) == 2 and alert_id(sent[1]) != first_id
+    assert [e.folded or 0 for e in await escalations(care)] == [0, 0]
