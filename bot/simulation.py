@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
+from telegram.error import NetworkError
 from telegram.ext import Application
 
 from bot.application import Services, build_application
@@ -60,8 +61,8 @@ class Simulation:
         """
         try:
             await self.poller.fetch(wait=0)
-        except StoreFailed:
-            pass
+        except (StoreFailed, NetworkError):
+            pass  # not confirmed: Telegram sends them again at the next fetch
         try:
             while await self.poller.work():
                 pass

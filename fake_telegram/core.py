@@ -355,6 +355,7 @@ class FakeTelegram:
         self._queries: dict[str, dict] = {}
         self._faults: list[_Fault] = []
         self._outage: int | None = None  # the status every call gets while Telegram is down
+        self._outage_spares: tuple[str, ...] = ()  # methods an outage leaves working
         # Telegram's ~30 messages a second, as a leaky bucket (the model PTB's rate limiter uses):
         # a burst of 30 passes, then 30 a second; one message of slack absorbs timer jitter.
         self._flood_level = 0.0
@@ -499,10 +500,15 @@ class FakeTelegram:
         """Forget every injected fault not used up yet: the network is back."""
         self._faults.clear()
 
-    def outage(self, status: int | None = 502) -> None:
+    def outage(self, status: int | None = 502, *, spare: tuple[str, ...] = ()) -> None:
         """Telegram is down: every call fails with `status` (0 drops the connection) until
-        ``outage(None)``. Unlike :meth:`fail`, no count: an outage lasts until it is ended."""
+        ``outage(None)``. Unlike :meth:`fail`, no count: an outage lasts until it is ended.
+
+        `spare` names methods that still work: ``spare=("getUpdates",)`` is an outage of the
+        bot's sends only, the patients' words still coming in.
+        """
         self._outage = status
+        self._outage_spares = spare
 
     def client_errors(self) -> list[Call]:
         """Calls answered 4xx that were not injected faults: the bot's own mistakes."""
@@ -546,9 +552,10 @@ class FakeTelegram:
     async def call(self, method: str, params: dict) -> tuple[int, dict]:
         """Answer one Bot API call: returns (HTTP status, JSON body)."""
         params = self.coerce(method, dict(params or {}))
-        if self._outage == 0:
+        down = self._outage is not None and method not in self._outage_spares
+        if down and self._outage == 0:
             return await self._dropped(method, params, "before")
-        if self._outage is not None:
+        if down and self._outage is not None:
             err = self._fault_error(_Fault(method, self._outage, 0, 1, None, 0.0))
             return self._record(method, params, err.status, err.body(), injected=True)
         fault = self._take_fault(method, params)

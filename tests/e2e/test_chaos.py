@@ -215,6 +215,7 @@ async def test_ten_kills_while_patients_type_and_a_night_goes_out_lose_nothing(
     duplicates = sum(n - 1 for n in counts if n > 1)
     assert duplicates <= KILLS, f"{duplicates} duplicate reminders for {KILLS} kills"
     assert [r for r in refused(core) if not r.startswith(("403", "409"))] == [], bot.log_tail()
+    assert "Traceback" not in bot.log.read_text(errors="replace"), bot.log_tail()
     print(
         f"chaos: {KILLS} kills, {sum(counts)} reminders for {NIGHT} nights, "
         f"{duplicates} duplicates, {sum(len(v) for v in sent.values())} messages typed"
