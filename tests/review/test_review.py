@@ -1,0 +1,38 @@
+"""Review of issue 9's merge: each test shows a defect found at the seams between its parts."""
+
+from __future__ import annotations
+
+from bot.simulation import Simulation
+from bot.texts import t
+from tests.conftest import DOCTOR
+from tests.test_care_loop import PATIENT, alerts, enroll, escalations, invite, settle
+
+OPIOIDS = "they gave me oxycodone at the dentist"
+LIVER = "my eyes and skin have turned yellow"
+
+
+def sends_to(care: Simulation, chat_id: int) -> int:
+    """How many new messages (not edits) reached a chat: only these make a phone ring."""
+    return sum(1 for c in care.telegram.calls("sendMessage") if int(c.params["chat_id"]) == chat_id)
+
+
+async def test_a_new_urgent_finding_after_the_alert_was_acknowledged_reaches_a_provider_again(
+    care: Simulation,
+) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care), first_dose_taken=True)
+    await care.say(user, OPIOIDS)
+    await care.tap(care.telegram.user(DOCTOR), alerts(care, DOCTOR)[0], t("button_decide_ack"))
+    [acknowledged] = await escalations(care)
+    assert acknowledged.status == "acknowledged"
+
+    # Hours later, a new sign of harm nobody has seen yet.
+    await settle(care, 180)
+    before = sends_to(care, DOCTOR)
+    await care.say(user, LIVER)
+    await settle(care, 61)
+    assert any(LIVER in (e.words or "") for e in await escalations(care))
+
+    # A silent edit of a message acknowledged hours ago rings no phone: the new finding must
+    # reach the provider as a message, and be raised again while nobody acknowledges it.
+    assert sends_to(care, DOCTOR) > before
