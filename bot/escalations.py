@@ -44,7 +44,7 @@ async def store(
     if not alerting:
         return None
     reasons = [[f.reason, f.effect] for f in alerting]
-    open_ = await fold_target(repo, patient, findings.tier, stop)
+    open_ = await fold_target(repo, patient, findings.tier, stop, reasons)
     if open_ is not None:
         fold(open_, reasons, words, now)
         return open_
@@ -62,15 +62,19 @@ async def store(
 
 
 async def fold_target(
-    repo: Repository, patient: Patient, tier: Tier, stop: Stop
+    repo: Repository, patient: Patient, tier: Tier, stop: Stop, reasons: list[Any]
 ) -> Escalation | None:
     """The patient's newest unacknowledged alert of this tier and stop or higher, to fold into.
 
     An acknowledged alert is never a target: it is not sent again, and an edit rings no phone,
-    so a finding folded into it would reach nobody.
+    so a finding folded into it would reach nobody. A finding that stops LDN for a reason the
+    alert does not have yet needs its own alert: a decision on the alert a provider read would
+    otherwise lift the stop for a reason they may never have seen.
     """
     for escalation in reversed(await repo.open_escalations(patient.id)):
         if escalation.status != "open":
+            continue
+        if stop is not Stop.NONE and any(r not in escalation.reasons for r in reasons):
             continue
         told = Stop[escalation.stop.upper()] if escalation.stop else Stop.NONE
         if Tier[escalation.tier.upper()] >= tier and told >= stop:

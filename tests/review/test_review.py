@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.simulation import Simulation
 from bot.texts import t
-from tests.conftest import DOCTOR
+from tests.conftest import DOCTOR, NURSE, patient_of
 from tests.test_care_loop import PATIENT, alerts, enroll, escalations, invite, settle
 
 OPIOIDS = "they gave me oxycodone at the dentist"
@@ -36,3 +36,27 @@ async def test_a_new_urgent_finding_after_the_alert_was_acknowledged_reaches_a_p
     # A silent edit of a message acknowledged hours ago rings no phone: the new finding must
     # reach the provider as a message, and be raised again while nobody acknowledges it.
     assert sends_to(care, DOCTOR) > before
+
+
+async def test_a_decision_on_an_alert_never_lifts_a_withhold_folded_in_after_the_provider_read_it(
+    care: Simulation,
+) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care), first_dose_taken=True)
+    await care.say(user, OPIOIDS)
+    seen = alerts(care, NURSE)[0]
+    assert LIVER not in (seen.text or "")
+
+    # A new sign of harm joins the open alert; the nurse's copy is not edited (the group is
+    # at its flood limit), so what she reads is the opioids alone.
+    care.telegram.fail("editMessageText", status=429, times=10, chat_id=NURSE)
+    await care.say(user, LIVER)
+    assert LIVER not in (care.telegram.message(NURSE, seen.message_id).text or "")
+
+    await care.tap(care.telegram.user(NURSE), seen, t("button_decide_continue"))
+
+    # Continuing the plan over the opioids she read must not let the patient take LDN
+    # against a liver sign she never saw.
+    patient = await patient_of(care, user)
+    assert patient is not None and patient.withheld_at is not None
+    assert not any(t("decided_lifted") in (m.text or "") for m in user.messages())
