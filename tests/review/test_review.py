@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.simulation import Simulation
 from bot.texts import t
 from tests.conftest import DOCTOR, NURSE, patient_of
 from tests.test_care_loop import PATIENT, alerts, enroll, escalations, invite, settle
+from tests.test_intake import database_down, sqlite_locked, texts_since
 
 OPIOIDS = "they gave me oxycodone at the dentist"
 LIVER = "my eyes and skin have turned yellow"
@@ -60,3 +63,26 @@ async def test_a_decision_on_an_alert_never_lifts_a_withhold_folded_in_after_the
     patient = await patient_of(care, user)
     assert patient is not None and patient.withheld_at is not None
     assert not any(t("decided_lifted") in (m.text or "") for m in user.messages())
+
+
+@pytest.mark.parametrize("failure", ["down", "locked"])
+async def test_opioids_typed_while_the_database_fails_are_told_not_to_take_ldn_at_once(
+    care: Simulation, tmp_path: object, database_url: str, failure: str
+) -> None:
+    if failure == "locked" and not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's own lock")
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care), first_dose_taken=True)
+    before = len(user.messages())
+    user.send(OPIOIDS)
+    if failure == "down":  # the intake cannot store it: only first aid answers
+        failing = database_down(care, tmp_path)
+    else:  # stored, then its handler meets the lock: the words are kept in memory
+        await care.poller.fetch(wait=0)
+        failing = sqlite_locked(database_url)
+    with failing:
+        await care.deliver()
+        heard = texts_since(user, before)
+
+    # Naltrexone on top of opioids can bring on withdrawal: saying so needs no database.
+    assert t("concern_withhold_kept") in heard, heard
