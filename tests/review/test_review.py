@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.intake import BATCH
 from bot.simulation import Simulation
 from bot.texts import t
 from tests.conftest import DOCTOR, NURSE, patient_of
@@ -12,6 +13,7 @@ from tests.test_intake import database_down, sqlite_locked, texts_since
 
 OPIOIDS = "they gave me oxycodone at the dentist"
 LIVER = "my eyes and skin have turned yellow"
+EMERGENCY = t("concern_emergency", emergency="911")
 
 
 def sends_to(care: Simulation, chat_id: int) -> int:
@@ -86,3 +88,24 @@ async def test_opioids_typed_while_the_database_fails_are_told_not_to_take_ldn_a
 
     # Naltrexone on top of opioids can bring on withdrawal: saying so needs no database.
     assert t("concern_withhold_kept") in heard, heard
+
+
+async def test_words_typed_right_after_delete_is_confirmed_are_still_answered(
+    care: Simulation,
+) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care), first_dose_taken=True)
+    asking = await care.say(user, "/delete")
+    before = len(user.messages())
+
+    # The confirmation, then words typed straight after: more than the worker takes at a time
+    # (the real poller also stores new updates while the erasure is being handled).
+    user.press(asking, asking.label_starting(t("button_delete_yes")))
+    for _ in range(BATCH):
+        user.send("ok")
+    user.send("I want to kill myself")
+    await care.deliver()
+    await care.deliver()
+
+    # The erasure takes what the patient said before it, never what is still waiting behind it.
+    assert EMERGENCY in texts_since(user, before)
