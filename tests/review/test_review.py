@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
 import pytest
 
 from bot.intake import BATCH
 from bot.simulation import Simulation
 from bot.texts import t
+from storage.db import Database
+from storage.health import DatabaseUnusable, check_database
 from tests.conftest import DOCTOR, NURSE, patient_of
 from tests.test_care_loop import PATIENT, alerts, enroll, escalations, invite, settle
 from tests.test_intake import database_down, sqlite_locked, texts_since
+from tests.test_migrations import _fill, _run
 
 OPIOIDS = "they gave me oxycodone at the dentist"
 LIVER = "my eyes and skin have turned yellow"
@@ -109,3 +116,23 @@ async def test_words_typed_right_after_delete_is_confirmed_are_still_answered(
 
     # The erasure takes what the patient said before it, never what is still waiting behind it.
     assert EMERGENCY in texts_since(user, before)
+
+
+async def test_a_database_whose_upgrade_is_refused_stops_start_up_in_one_line(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/old.sqlite3"
+    db = Database(url)
+    try:
+        await db.migrate("0001")
+        await _run(db, _fill)
+    finally:
+        await db.dispose()
+    # Rows orphaned by a hand edit with foreign keys off: the guarded upgrade refuses them.
+    with closing(sqlite3.connect(tmp_path / "old.sqlite3")) as connection:
+        connection.execute("DELETE FROM patients")
+        connection.commit()
+
+    with pytest.raises(DatabaseUnusable) as refused:
+        await check_database(url)
+    assert "DATABASE_URL" in str(refused.value) and "\n" not in str(refused.value)
