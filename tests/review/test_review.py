@@ -136,3 +136,18 @@ async def test_a_database_whose_upgrade_is_refused_stops_start_up_in_one_line(
     with pytest.raises(DatabaseUnusable) as refused:
         await check_database(url)
     assert "DATABASE_URL" in str(refused.value) and "\n" not in str(refused.value)
+
+
+async def test_an_emergency_answer_waits_out_a_short_flood_limit_on_the_patients_chat(
+    care: Simulation,
+) -> None:
+    user = care.telegram.user(PATIENT)
+    await enroll(care, user, await invite(care), first_dose_taken=True)
+    before = len(user.messages())
+    # Telegram asks the bot to slow down in this chat for a second, as it does after a burst.
+    care.telegram.fail("sendMessage", status=429, retry_after=1, chat_id=PATIENT)
+
+    await care.say(user, "I want to kill myself")
+
+    # A reply to the patient waits out a short flood limit (REPLY_RETRIES): never dropped.
+    assert EMERGENCY in texts_since(user, before)
