@@ -96,6 +96,11 @@ async def test_opioids_typed_while_the_database_fails_are_told_not_to_take_ldn_a
     # Naltrexone on top of opioids can bring on withdrawal: saying so needs no database.
     assert t("concern_withhold_kept") in heard, heard
 
+    # Once the database is back: stored once, and the patient hears the same stop, now in force.
+    await care.deliver()
+    assert [e.tier for e in await escalations(care)] == ["urgent"]
+    assert t("concern_withhold") in (user.last().text or "")
+
 
 async def test_words_typed_right_after_delete_is_confirmed_are_still_answered(
     care: Simulation,
