@@ -4,11 +4,11 @@ Storing comes first, always: an escalation is a row before it is a message, so n
 is lost to a crash or a failed send. Delivery is `bot/alerts.py`'s job; how reasons read to a
 provider is `bot/caseload.py`'s.
 
-Alerts are grouped per patient: a finding about a patient whose alert is still undecided is folded
-into it (its reasons and words grow, the providers' copies say "New: ..."), unless the finding is
-of a higher tier, or calls for a stronger stop (withhold over hold), which need their own alert: a
-decision taken on what a provider read must never lift a stop raised after they read it. One
-patient typing the same red flag 30 times gives the care team one alert, not 30.
+Alerts are grouped per patient: a finding about a patient whose alert nobody has acknowledged yet
+is folded into it (its reasons and words grow, the providers' copies say "New: ..."), unless the
+finding is of a higher tier, or calls for a stronger stop (withhold over hold), which need their
+own alert: a decision taken on what a provider read must never lift a stop raised after they read
+it. One patient typing the same red flag 30 times gives the care team one alert, not 30.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ async def store(
     if not alerting:
         return None
     reasons = [[f.reason, f.effect] for f in alerting]
-    open_ = await fold_target(repo, patient, findings.tier, stop)
+    open_ = await fold_target(repo, patient, findings.tier, stop, reasons)
     if open_ is not None:
         fold(open_, reasons, words, now)
         return open_
@@ -62,15 +62,19 @@ async def store(
 
 
 async def fold_target(
-    repo: Repository, patient: Patient, tier: Tier, stop: Stop
+    repo: Repository, patient: Patient, tier: Tier, stop: Stop, reasons: list[Any]
 ) -> Escalation | None:
     """The patient's newest unacknowledged alert of this tier and stop or higher, to fold into.
 
-    An acknowledged alert is not raised again, and an edit makes no sound: a finding after
-    someone said "I'm on it" starts an alert of its own, so that it is heard.
+    An acknowledged alert is never a target: it is not sent again, and an edit rings no phone,
+    so a finding folded into it would reach nobody. A finding that stops LDN for a reason the
+    alert does not have yet needs its own alert: a decision on the alert a provider read would
+    otherwise lift the stop for a reason they may never have seen.
     """
     for escalation in reversed(await repo.open_escalations(patient.id)):
         if escalation.status != "open":
+            continue
+        if stop is not Stop.NONE and any(r not in escalation.reasons for r in reasons):
             continue
         told = Stop[escalation.stop.upper()] if escalation.stop else Stop.NONE
         if Tier[escalation.tier.upper()] >= tier and told >= stop:

@@ -32,7 +32,7 @@ from bot.reminders import Reminders, zone_of
 from bot.settings import Settings
 from bot.texts import t
 from bot.timing import local_today
-from bot.triage import Finding, Tier, Triage
+from bot.triage import WITHHOLD_CODES, Finding, Tier, Triage
 from bot.views import Reply
 from storage.db import DATABASE_DOWN, Database
 from storage.models import Escalation, Patient, Report
@@ -280,9 +280,14 @@ class Inbox:
         chat = message.get("chat") or {}
         text = message.get("text") or message.get("caption") or ""
         found = scan(text) if chat.get("type") == "private" and text.strip() else ()
-        if not _urgent_now(found):
+        if _urgent_now(found):
+            await self._send(chat["id"], Reply(self._stranger_emergency()))
+        elif _stops_ldn(found):
+            # Not an emergency, but LDN must wait (opioids, liver signs...): that needs no database.
+            unwell = t("concern_unwell", emergency=self.settings.emergency_number)
+            await self._send(chat["id"], Reply(f"{t('concern_withhold_kept')}\n\n{unwell}"))
+        else:
             return  # anything else comes again from Telegram, and is answered then
-        await self._send(chat["id"], Reply(self._stranger_emergency()))
         await self._tell_admins()
 
     async def _keep(
@@ -297,6 +302,8 @@ class Inbox:
         self._kept.append(incoming)
         await self._tell_admins()
         lines = [] if aided else [self._first_aid(found)]
+        if _stops_ldn(found):
+            lines.append(t("concern_withhold_kept"))
         key = "inbox_kept" if self.settings.has_care_team else "inbox_kept_no_team"
         lines.append(t(key, clinic=self.settings.clinic_name, contact=self.settings.clinic_contact))
         if not any(f.tier is Tier.EMERGENCY for f in found):
@@ -476,6 +483,11 @@ class Inbox:
             emergency=self.settings.emergency_number,
             crisis=self.settings.crisis_line,
         )
+
+
+def _stops_ldn(found: tuple[Finding, ...]) -> bool:
+    """Whether red flags withhold LDN whoever the patient is (`triage.WITHHOLD_CODES`)."""
+    return any(f.tier is Tier.EMERGENCY or f.effect in WITHHOLD_CODES for f in found)
 
 
 def _urgent_now(found: tuple[Finding, ...]) -> bool:

@@ -5,7 +5,9 @@ and the dispatcher sends one request at a time: 100 alerts queued for a care-tea
 patient's reminder back for a minute and more, and a shutdown for minutes. Here a request whose
 chat's pace would make it wait longer than a moment is refused at once, with Telegram's own
 `RetryAfter` (as `Paced`): the dispatcher leaves its row due for later and goes on with the other
-chats. Only the overall pace is waited for, a thirtieth of a second a request.
+chats. Only the overall pace is waited for, a thirtieth of a second a request, and a reply to
+something a person just did: it asks for retries (`rate_limit_args`, as `handlers/replies.py`
+does) and waits out a short flood limit of its chat that many times, as the Updater's limiter did.
 """
 
 from __future__ import annotations
@@ -24,13 +26,15 @@ from telegram.ext import BaseRateLimiter
 PER_SECOND = 30
 GROUP_PER_MINUTE = 20
 GROUP_WINDOW_SECONDS = 61.0  # a second more than Telegram's minute: our clock starts first
+# A request asking for retries waits out its chat's limit if it is no longer than this.
+RETRY_WAIT_SECONDS = 10.0
 
 
 class Paced(RetryAfter):
     """Our own pacing holds this chat back for `retry_after`: nothing was asked of Telegram."""
 
 
-class Pacing(BaseRateLimiter[None]):
+class Pacing(BaseRateLimiter[int]):
     """Wait for the overall pace; refuse at once what a chat's own pace would hold back."""
 
     def __init__(
@@ -64,10 +68,33 @@ class Pacing(BaseRateLimiter[None]):
         kwargs: dict[str, Any],
         endpoint: str,
         data: dict[str, Any],
-        rate_limit_args: None,
+        rate_limit_args: int | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        """Send now, after the overall pace, or raise `Paced` if the chat must wait."""
+        """Send now, after the overall pace, or raise `Paced` if the chat must wait.
+
+        `rate_limit_args` retries: a short wait of the chat is waited out that many times.
+        """
         chat = _chat_key(data.get("chat_id"))
+        retries = rate_limit_args or 0
+        while True:
+            try:
+                return await self._send(callback, args, kwargs, chat)
+            except RetryAfter as exc:
+                wait = _seconds(exc)
+                if retries <= 0 or wait > RETRY_WAIT_SECONDS:
+                    raise
+                retries -= 1
+                await asyncio.sleep(wait)
+                if chat is not None:
+                    self._not_before.pop(chat, None)  # waited out (on any clock)
+
+    async def _send(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        chat: int | str | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         if chat is not None:
             self._check_chat(chat)
             await self._overall_turn()

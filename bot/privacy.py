@@ -73,8 +73,12 @@ class Privacy:
                 data[name] = [_row(r) for r in await repo.rows_about(model, patient.id)]
         return json.dumps(data, default=_json, indent=2, ensure_ascii=False).encode()
 
-    async def delete(self, user_id: int) -> bool:
-        """Erase the patient and every row about them; tell the care team, without their words."""
+    async def delete(self, user_id: int, upto: int | None = None) -> bool:
+        """Erase the patient and every row about them; tell the care team, without their words.
+
+        `upto` is the update asking for it: updates the patient sent after it wait in the intake,
+        not handled yet, and are theirs to be answered (an emergency typed right after, say).
+        """
         async with self.db.session() as session:
             repo = Repository(session)
             patient = await repo.patient_by_user(user_id)
@@ -85,7 +89,7 @@ class Privacy:
             waiting = [e.tier for e in await repo.open_escalations(patient.id)]
             await repo.delete_patient(patient, self.clock.now())
             # The updates kept by the intake hold the patient's words too.
-            await intake.forget_chat(session, patient.chat_id)
+            await intake.forget_chat(session, patient.chat_id, upto)
             await repo.commit()
         await self.db.scrub(word_tables())
         # The providers' copies of this patient's alerts lose the patient's answers too.

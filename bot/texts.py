@@ -476,6 +476,9 @@ TEXTS: dict[str, str] = {
         "Please don't take any LDN until your care team replies. I've stopped your reminders "
         "until then, and I'll tell you here as soon as they do."
     ),
+    "concern_withhold_kept": (
+        "Please don't take any LDN until your care team or your clinic has replied to you."
+    ),
     "concern_withhold_no_team": (
         "Please don't take any LDN until you've spoken to {clinic} ({contact}). I've stopped "
         "your reminders."

@@ -40,7 +40,7 @@ async def on_press(update: Update, context: Context) -> None:
     elif isinstance(press, SettingsPress):
         await query.answer()
         await _without_buttons(query, context)
-        await _settings(query, press, context)
+        await _settings(query, press, context, update.update_id)
     elif isinstance(press, CheckinPress):
         await _checkin(query, press, context)
     elif isinstance(press, DecisionPress):
@@ -128,7 +128,9 @@ async def _say(context: Context, chat_id: int, line: str) -> None:
     await context.bot.send_message(chat_id, line)
 
 
-async def _settings(query: CallbackQuery, press: SettingsPress, context: Context) -> None:
+async def _settings(
+    query: CallbackQuery, press: SettingsPress, context: Context, update_id: int
+) -> None:
     services, user_id = context.services, query.from_user.id
     if press.action == "bedtime":
         replies = await services.conversation.ask(user_id, "set_bedtime")
@@ -137,7 +139,7 @@ async def _settings(query: CallbackQuery, press: SettingsPress, context: Context
     elif press.action in ("pause", "resume"):
         replies = [await services.care.set_paused(user_id, press.action == "pause")]
     elif press.action == "forget":
-        await services.privacy.delete(user_id)
+        await services.privacy.delete(user_id, upto=update_id)
         replies = [Reply(messages.clinic_text("deleted", services.settings))]
     elif press.action == "keep":
         replies = [Reply(t("delete_kept"))]

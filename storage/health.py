@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
-from storage.db import Database
+from storage.db import Database, MigrationError
 
 # Long enough for a database server that is starting; a blackholed host fails within it.
 TIMEOUT_SECONDS = 20
@@ -55,6 +55,11 @@ async def check_database(url: str) -> None:
     except TimeoutError:
         raise DatabaseUnusable(
             f"the database at DATABASE_URL={shown} did not answer in {TIMEOUT_SECONDS} s"
+        ) from None
+    except MigrationError as exc:
+        # The guard refused an upgrade that would lose rows: the database is as it was.
+        raise DatabaseUnusable(
+            f"the database at DATABASE_URL={shown} cannot be upgraded: {exc}"
         ) from None
     except Exception as exc:
         if not _from_the_database(exc):

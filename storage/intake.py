@@ -56,6 +56,12 @@ async def purge(session: AsyncSession, handled_before: datetime) -> int:
     return result.rowcount or 0
 
 
-async def forget_chat(session: AsyncSession, chat_id: int) -> None:
-    """Delete every update kept from a chat, handled or not (a patient's `/delete`)."""
-    await session.execute(delete(ReceivedUpdate).where(ReceivedUpdate.chat_id == chat_id))
+async def forget_chat(session: AsyncSession, chat_id: int, upto: int | None = None) -> None:
+    """Delete the updates kept from a chat (a patient's `/delete`), up to `upto` if given.
+
+    Updates after `upto` came after the request and are not handled yet: they must be.
+    """
+    statement = delete(ReceivedUpdate).where(ReceivedUpdate.chat_id == chat_id)
+    if upto is not None:
+        statement = statement.where(ReceivedUpdate.update_id <= upto)
+    await session.execute(statement)
