@@ -1,4 +1,4 @@
-"""Review of issue 9's merge: each test shows a defect found at the seams between its parts."""
+"""Where the parts meet: the intake, alert grouping, pacing and start-up checks, taken together."""
 
 from __future__ import annotations
 
