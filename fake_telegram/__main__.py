@@ -5,9 +5,10 @@
 It prints its base URL and serves until Ctrl-C. In another terminal::
 
     BOT_TOKEN=123456:FAKE TELEGRAM_API_BASE_URL=http://127.0.0.1:8081/bot \
-        DATABASE_URL=sqlite:///data/fake-telegram.sqlite3 make run
+        DATABASE_URL=sqlite:///data/fake-telegram.sqlite3 ADMIN_USER_IDS=1 make run
 
-(The variables win over `.env`, so a real token or database there is never used.)
+(The variables win over `.env`, so a real token or database there is never used; user 1 is the
+admin, who gets the alerts: ``show 1``.)
 
 Without ``--token`` any token is accepted; with it, others get 401 (the bot's InvalidToken).
 Only loopback addresses can be bound. What the bot sends is printed as it happens, and lines
@@ -37,6 +38,7 @@ from fake_telegram.server import FakeBotApiServer
 HELP = __doc__.split("(``help`` lists them)::", 1)[1].strip("\n")
 # A database of its own: a bot pointed at the fake must never touch real patients' records.
 FAKE_DATABASE = "sqlite:///data/fake-telegram.sqlite3"
+FAKE_ADMIN = 1  # the admin a person plays in the fake: the bot will not start without a care team
 _SHOWN = frozenset({"sendMessage", "sendDocument", "sendPhoto", "editMessageText"})
 
 
@@ -131,10 +133,14 @@ async def serve(host: str, port: int, token: str | None) -> None:
         example = token or "123456:FAKE"
         print(
             f"  BOT_TOKEN={example} TELEGRAM_API_BASE_URL={server.base_url}"
-            f" DATABASE_URL={FAKE_DATABASE} make run",
+            f" DATABASE_URL={FAKE_DATABASE} ADMIN_USER_IDS={FAKE_ADMIN} make run",
             flush=True,
         )
-        print("Type 'help' for the patient's side; Ctrl-C stops.", flush=True)
+        print(
+            f"User {FAKE_ADMIN} is the admin, who gets the alerts."
+            " Type 'help' for the patient's side; Ctrl-C stops.",
+            flush=True,
+        )
         threading.Thread(target=_read_stdin, args=(loop, lines), daemon=True).start()
         shown = 0
 
