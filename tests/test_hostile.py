@@ -71,7 +71,7 @@ BUILT = st.one_of(
 
 
 @given(data=st.one_of(FORGED, st.none()))
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=2000, deadline=None, derandomize=True)
 def test_the_parser_never_raises_and_refuses_ids_beyond_the_columns(data: str | None) -> None:
     press = callbacks.parse(data)
     for field in ("dose_id", "report_id", "escalation_id"):
@@ -80,7 +80,7 @@ def test_the_parser_never_raises_and_refuses_ids_beyond_the_columns(data: str | 
 
 
 @given(data=BUILT)
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=500, deadline=None, derandomize=True)
 def test_every_payload_the_bot_builds_reads_back_as_itself(data: str) -> None:
     press = callbacks.parse(data)
     assert press is not None
@@ -138,6 +138,7 @@ async def patient(harness: Simulation) -> FakeUser:
 @settings(
     max_examples=120,
     deadline=None,
+    derandomize=True,  # the same examples on every run: CI never fails by chance
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 async def test_a_forged_press_is_answered_and_logs_no_error(
@@ -154,8 +155,9 @@ async def test_a_forged_press_is_answered_and_logs_no_error(
     assert harness.telegram.client_errors() == []
     if callbacks.parse(data) is None:
         assert answer.get("text") == t("toast_unknown")
-        # The refusal is logged, but never with what was pressed.
-        assert all(data not in r.getMessage() for r in caplog.records if data)
+        # The refusal is logged, but never with what was pressed: the user's id is all it says.
+        refusals = [r for r in caplog.records if r.name == "handlers.buttons"]
+        assert all(r.args == (patient.id,) for r in refusals)
 
 
 @pytest.mark.parametrize(
