@@ -53,7 +53,8 @@ class Pacing(BaseRateLimiter[int]):
         self.flood_clock = flood_clock or clock
         self._next_turn = 0.0  # the overall pace, as a theoretical arrival time
         self._groups: dict[int | str, deque[float]] = {}
-        self._not_before: dict[int | str, float] = {}  # a chat Telegram told to wait
+        # A chat Telegram told to wait: until when, on the monotonic clock and on the flood clock.
+        self._not_before: dict[int | str, tuple[float, float]] = {}
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -103,11 +104,14 @@ class Pacing(BaseRateLimiter[int]):
         except RetryAfter as exc:
             # Telegram's own flood wait: the chat's next requests wait without asking again.
             if chat is not None:
-                self._not_before[chat] = self.flood_clock() + _seconds(exc)
+                seconds = _seconds(exc)
+                self._not_before[chat] = (self.clock() + seconds, self.flood_clock() + seconds)
             raise
 
     def _check_chat(self, chat: int | str) -> None:
-        wait = self._not_before.get(chat, 0.0) - self.flood_clock()
+        # Over when either clock says so: a simulation's frozen clock never holds a chat forever.
+        mono, flood = self._not_before.get(chat, (0.0, 0.0))
+        wait = min(mono - self.clock(), flood - self.flood_clock())
         if wait > 0:
             raise Paced(_whole(wait))
         self._not_before.pop(chat, None)
