@@ -18,7 +18,7 @@ from bot.reminders import AnswerResult
 from bot.texts import t
 from bot.views import Reply
 from handlers import care_team
-from handlers.replies import send_replies
+from handlers.replies import REPLY_RETRIES, send_replies
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ async def _checkin(query: CallbackQuery, press: CheckinPress, context: Context) 
         markup = keyboard(step.edit)
         if _changes(query, context, markup, step.edit.text):
             try:
-                await query.edit_message_text(step.edit.text, reply_markup=markup)
+                await _edit(query, context, step.edit.text, markup)
             except TelegramError:
                 await send_replies(context.bot, query.from_user.id, [step.edit])
             else:
@@ -113,7 +113,7 @@ async def _record_on_message(query: CallbackQuery, result: AnswerResult, context
         text = f"{pressed.text}\n\n{line}"
         if _changes(query, context, None, text):
             try:
-                await query.edit_message_text(text, reply_markup=None)
+                await _edit(query, context, text, None)
             except TelegramError:
                 await _say(context, query.from_user.id, line)
             else:
@@ -172,6 +172,23 @@ def _changes(
         return True
     return context.services.shown.changes(
         message.chat.id, message.message_id, markup, text, pressed=message
+    )
+
+
+async def _edit(
+    query: CallbackQuery, context: Context, text: str, markup: InlineKeyboardMarkup | None
+) -> None:
+    """Edit the pressed message; a short flood wait of the chat is waited out, as for replies."""
+    message = query.message
+    if message is None:
+        await query.edit_message_text(text, reply_markup=markup)
+        return
+    await context.bot.edit_message_text(
+        text,
+        chat_id=message.chat.id,
+        message_id=message.message_id,
+        reply_markup=markup,
+        rate_limit_args=REPLY_RETRIES,
     )
 
 
