@@ -19,7 +19,7 @@ run: $(STAMP) ## Run the bot with the settings in .env.
 	$(BIN)/python -m bot
 
 demo: $(STAMP) ## Watch a scripted patient's twelve weeks, offline: no token, no network, no .env.
-	$(BIN)/python -m bot demo
+	$(BIN)/python -m devtools demo
 
 test: $(STAMP) ## Run the whole test suite (SQLite, or TEST_DATABASE_URL when set).
 	$(BIN)/python -m pytest -q

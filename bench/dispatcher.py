@@ -22,10 +22,10 @@ from pathlib import Path
 
 from sqlalchemy import event, insert, text
 
-from bot.application import build_services
-from bot.plans import BUILTIN_PLANS
-from bot.settings import Settings
-from bot.views import Reply
+from bot.app.application import build_services
+from bot.app.settings import Settings
+from bot.rules.plans import BUILTIN_PLANS
+from bot.ui.views import Reply
 from storage.db import Database
 from storage.models import Dose, Patient
 from storage.repositories import Repository

@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.redflags import CATEGORY_TIERS, mentions, scan
-from bot.triage import Finding, Tier
+from bot.rules.findings import Finding, Tier
+from bot.rules.redflags import CATEGORY_TIERS, mentions, scan
 
 CORPUS = Path(__file__).with_name("redflag_corpus.tsv")
 TARGET_CAUGHT = 0.97  # red phrasings caught at their tier, at least

@@ -9,14 +9,14 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler
 
-from bot import callbacks, messages
-from bot.application import Context
-from bot.callbacks import CheckinPress, DecisionPress, DosePress, OnboardingPress, SettingsPress
-from bot.nightly import Verdict
-from bot.notifier import keyboard
-from bot.reminders import AnswerResult
-from bot.texts import t
-from bot.views import Reply
+from bot.app.context import Context
+from bot.care.reminders import AnswerResult
+from bot.delivery.notifier import keyboard
+from bot.rules.nightly import Verdict
+from bot.ui import callbacks, messages
+from bot.ui.callbacks import CheckinPress, DecisionPress, DosePress, OnboardingPress, SettingsPress
+from bot.ui.texts import t
+from bot.ui.views import Reply
 from handlers import care_team
 from handlers.replies import REPLY_RETRIES, send_replies
 

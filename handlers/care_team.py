@@ -10,11 +10,11 @@ from telegram import Message, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot import callbacks
-from bot.application import Context
-from bot.callbacks import DecisionPress, ReplyPress
-from bot.texts import t
-from bot.views import Reply
+from bot.app.context import Context
+from bot.ui import callbacks
+from bot.ui.callbacks import DecisionPress, ReplyPress
+from bot.ui.texts import t
+from bot.ui.views import Reply
 from handlers.replies import send_replies
 
 CARE_TEAM_CHATS = filters.ChatType.PRIVATE | filters.ChatType.GROUPS

@@ -5,8 +5,8 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CommandHandler, filters
 
-from bot.application import Context
-from bot.caseload import Caseload
+from bot.app.context import Context
+from bot.care.caseload import Caseload
 from handlers.replies import send_replies
 
 # A provider's own chat, or the care team's group; who may see what is the use case's call.

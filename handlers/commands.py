@@ -10,11 +10,11 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import Application, CommandHandler, filters
 
-from bot import callbacks, messages
-from bot.application import Context
-from bot.inbox import Incoming
-from bot.texts import t
-from bot.views import Button, Reply
+from bot.app.context import Context
+from bot.care.inbox import Incoming
+from bot.ui import callbacks, messages
+from bot.ui.texts import t
+from bot.ui.views import Button, Reply
 from handlers.messages import incoming_of
 from handlers.replies import send_replies
 

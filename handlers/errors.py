@@ -8,8 +8,8 @@ from telegram import Update
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application
 
-from bot.application import Context
-from bot.texts import t
+from bot.app.context import Context
+from bot.ui.texts import t
 from storage.db import DATABASE_DOWN
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
-from bot.application import Context
+from bot.app.context import Context
 
 log = logging.getLogger(__name__)
 

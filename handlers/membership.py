@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import ChatMember, Update
 from telegram.ext import Application, ChatMemberHandler
 
-from bot.application import Context
+from bot.app.context import Context
 
 
 async def on_my_chat_member(update: Update, context: Context) -> None:

@@ -7,11 +7,11 @@ import difflib
 from telegram import Message, Update
 from telegram.ext import Application, MessageHandler, filters
 
-from bot.application import MENU_COMMANDS, Context
-from bot.inbox import Incoming
-from bot.inbox_view import MEDIA
-from bot.texts import t
-from bot.views import Reply
+from bot.app.context import MENU_COMMANDS, Context
+from bot.care.inbox import Incoming
+from bot.ui.inbox_view import MEDIA
+from bot.ui.texts import t
+from bot.ui.views import Reply
 from handlers.replies import send_replies
 
 PRIVATE = filters.ChatType.PRIVATE

@@ -6,8 +6,8 @@ from collections.abc import Iterable
 
 from telegram.ext import ExtBot
 
-from bot.notifier import keyboard
-from bot.views import Reply
+from bot.delivery.notifier import keyboard
+from bot.ui.views import Reply
 
 # A reply to something the patient just did waits out a flood limit this many times.
 REPLY_RETRIES = 2

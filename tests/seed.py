@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
 
-from bot.plans import BUILTIN_PLANS
-from bot.reminders import Reminders
-from bot.settings import Settings
-from bot.simulation import VirtualClock
-from bot.timing import local_today
+from bot.app.settings import Settings
+from bot.care.reminders import Reminders
+from bot.rules.plans import BUILTIN_PLANS
+from bot.rules.timing import local_today
+from devtools.simulation import VirtualClock
 from storage.db import Database
 from storage.models import Dose
 from storage.repositories import Repository

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.simulation import Simulation
-from bot.texts import t
+from bot.ui.texts import t
+from devtools.simulation import Simulation
 from storage.models import AdminNotice, AlertMessage
 from tests.conftest import ADMIN, DOCTOR, NURSE
 from tests.test_care_loop import PATIENT, alerts, enroll, invite, settle

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.caseload import reason_text
-from bot.simulation import Simulation
-from bot.texts import t
+from bot.ui.presenters import reason_text
+from bot.ui.texts import t
+from devtools.simulation import Simulation
 from fake_telegram.core import FakeMessage
 from tests.conftest import DOCTOR, NURSE
 from tests.test_care_loop import (

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from bot import callbacks, escalations
-from bot.caseload import reason_text
-from bot.simulation import Simulation
-from bot.texts import t
-from bot.triage import Finding, Stop, Tier, Triage
+from bot.care import escalations
+from bot.rules.findings import Finding, Stop, Tier
+from bot.rules.triage import Triage
+from bot.ui import callbacks
+from bot.ui.presenters import reason_text
+from bot.ui.texts import t
+from devtools.simulation import Simulation
 from fake_telegram.core import FakeMessage
 from storage.repositories import Repository
 from tests.conftest import DOCTOR, NURSE, patient_of
@@ -223,9 +225,9 @@ def test_what_the_patient_was_told_reads_as_one_plain_sentence() -> None:
 
 
 def test_every_reason_the_bot_can_raise_reads_as_words_for_a_provider() -> None:
-    from bot.checkins import UNREAD
-    from bot.redflags import CATEGORY_TIERS
-    from bot.triage import EFFECTS, FLAGS, SCREENING, THYROID
+    from bot.care.checkins import UNREAD
+    from bot.rules.redflags import CATEGORY_TIERS
+    from bot.rules.triage import EFFECTS, FLAGS, SCREENING, THYROID
 
     subjects = [*CATEGORY_TIERS, *FLAGS, *SCREENING, *THYROID, *EFFECTS]
     codes = [f"words_{c}" for c in CATEGORY_TIERS] + [f"flag_{f}" for f in FLAGS]

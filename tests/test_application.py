@@ -11,11 +11,12 @@ import pytest
 from sqlalchemy import update
 from telegram.ext import JobQueue
 
-from bot.application import MENU_COMMANDS, build_application
-from bot.polling import Poller
-from bot.settings import Settings
-from bot.simulation import Simulation, VirtualClock
-from bot.texts import t
+from bot.app.application import build_application
+from bot.app.context import MENU_COMMANDS
+from bot.app.settings import Settings
+from bot.delivery.polling import Poller
+from bot.ui.texts import t
+from devtools.simulation import Simulation, VirtualClock
 from fake_telegram.core import FakeTelegram
 from fake_telegram.transport import FakeRequest
 from storage.models import Dose

@@ -2,9 +2,9 @@
 
 import pytest
 
-from bot import callbacks
-from bot.callbacks import CheckinPress, DecisionPress, DosePress, OnboardingPress, SettingsPress
-from bot.nightly import Answer
+from bot.rules.nightly import Answer
+from bot.ui import callbacks
+from bot.ui.callbacks import CheckinPress, DecisionPress, DosePress, OnboardingPress, SettingsPress
 
 
 @pytest.mark.parametrize("answer", list(Answer))

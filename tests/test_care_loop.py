@@ -13,15 +13,15 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from bot import callbacks, messages
-from bot.caseload import reason_text, who
-from bot.concerns import Concerns, Raised
-from bot.messages import clinic_text
-from bot.plans import BUILTIN_PLANS, Plan, PlanError, custom_plan
-from bot.settings import Settings
-from bot.simulation import Simulation, VirtualClock, running
-from bot.texts import t
-from bot.texts_provider import PROVIDER_TEXTS
+from bot.app.settings import Settings
+from bot.care.concerns import Concerns, Raised
+from bot.rules.plans import BUILTIN_PLANS, Plan, PlanError, custom_plan
+from bot.ui import callbacks, messages
+from bot.ui.messages import clinic_text
+from bot.ui.presenters import reason_text, who
+from bot.ui.texts import t
+from bot.ui.texts_provider import PROVIDER_TEXTS
+from devtools.simulation import Simulation, VirtualClock, running
 from fake_telegram.core import FakeMessage, FakeTelegram, FakeUser
 from storage.db import Database
 from storage.models import AuditEntry, Escalation, Invite

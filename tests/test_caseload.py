@@ -10,12 +10,13 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import update
 
-from bot import messages
-from bot.caseload import adherence, age, reason_text, split
-from bot.plans import BUILTIN_PLANS, Hold, Plan, schedule
-from bot.settings import Settings
-from bot.simulation import Simulation, VirtualClock, running
-from bot.texts_provider import PROVIDER_TEXTS
+from bot.app.settings import Settings
+from bot.rules.nightly import adherence
+from bot.rules.plans import BUILTIN_PLANS, Hold, Plan, schedule
+from bot.ui import messages
+from bot.ui.presenters import age, reason_text, split
+from bot.ui.texts_provider import PROVIDER_TEXTS
+from devtools.simulation import Simulation, VirtualClock, running
 from fake_telegram.core import FakeMessage, FakeTelegram, FakeUser
 from storage.db import Database
 from storage.models import (

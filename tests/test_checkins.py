@@ -13,13 +13,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot.checkin_questions import nothing_more
-from bot.checkin_schedule import checkin_due
-from bot.messages import clinic_text
-from bot.plans import BUILTIN_PLANS, Hold
-from bot.settings import Settings
-from bot.simulation import Simulation, running
-from bot.texts import t
+from bot.app.settings import Settings
+from bot.rules.checkin_schedule import checkin_due
+from bot.rules.plans import BUILTIN_PLANS, Hold
+from bot.ui.checkin_questions import nothing_more
+from bot.ui.messages import clinic_text
+from bot.ui.texts import t
+from devtools.simulation import Simulation, running
 from fake_telegram.core import FakeMessage, FakeTelegram, FakeUser
 from storage.models import Report
 from storage.repositories import Repository

@@ -1,14 +1,14 @@
 """Words typed after a patient's command are never lost: "/today I had a seizure last night".
 
 Through the real stack, with the care team of `care`: the command answers as usual, and the words
-after it go where any words go (`bot/inbox.py`), first: red flags raised at once with the
+after it go where any words go (`bot/care/inbox.py`), first: red flags raised at once with the
 emergency or withhold answer, anything else passed on to the care team as a message.
 """
 
 from __future__ import annotations
 
-from bot.simulation import Simulation
-from bot.texts import t
+from bot.ui.texts import t
+from devtools.simulation import Simulation
 from fake_telegram.core import FakeUser
 from tests.conftest import DOCTOR, NURSE, STRANGER, patient_of
 from tests.test_care_loop import alerts, escalations, invite

@@ -7,12 +7,13 @@ from decimal import Decimal
 
 import pytest
 
-from bot.application import MENU_COMMANDS
-from bot.messages import NO_TEAM, clinic_text, team_text
-from bot.simulation import Simulation
-from bot.texts import TEXTS, t
-from bot.triage import SCREENING, Stop, triage
-from bot.triage import Report as Answers
+from bot.app.context import MENU_COMMANDS
+from bot.rules.findings import Stop
+from bot.rules.triage import SCREENING, triage
+from bot.rules.triage import Report as Answers
+from bot.ui.messages import NO_TEAM, clinic_text, team_text
+from bot.ui.texts import TEXTS, t
+from devtools.simulation import Simulation
 from fake_telegram.core import FakeMessage, FakeUser
 from storage.models import Dose
 from storage.repositories import Repository

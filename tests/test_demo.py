@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import subprocess
 import sys
@@ -13,16 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from bot import callbacks, chat_view, demo, messages
-from bot import simulate as simulate_module
-from bot.__main__ import main
-from bot.caseload import reason_text
-from bot.checkin_schedule import checkin_due
-from bot.demo import DemoResult, demo_settings, pattern, play
-from bot.plans import BUILTIN_PLANS, Hold
-from bot.settings import Settings
-from bot.simulate import simulate
-from bot.texts import t
+from bot.app.settings import Settings
+from bot.rules.checkin_schedule import checkin_due
+from bot.rules.plans import BUILTIN_PLANS, Hold
+from bot.ui import callbacks, messages
+from bot.ui.presenters import reason_text
+from bot.ui.texts import t
+from devtools import chat_view, demo
+from devtools import simulate as simulate_module
+from devtools.__main__ import main
+from devtools.demo import DemoResult, demo_settings, pattern, play
+from devtools.simulate import simulate
 from fake_telegram.core import FakeMessage
 
 STEPS = 7
@@ -238,12 +240,14 @@ def test_the_demos_clinic_has_a_care_team_and_enrolls_by_invitation_only() -> No
 
 
 def test_demo_stops_quietly_when_its_reader_does(tmp_path: Path) -> None:
-    """`ldn-bot demo | head`: no traceback when head has read enough."""
+    """`python -m devtools demo | head`: no traceback when head has read enough."""
+    checkout = Path(__file__).resolve().parents[1]  # the dev tools live in a checkout, not a wheel
     demo_process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "demo"],
+        [sys.executable, "-m", "devtools", "demo"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(checkout)},
     )
     assert demo_process.stdout is not None and demo_process.stderr is not None
     first = demo_process.stdout.readline().decode()
@@ -721,12 +725,13 @@ async def test_simulate_explains_what_it_cannot_do(tmp_path: Path) -> None:
 
 def test_simulate_reads_piped_input(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "simulate"],
+        [sys.executable, "-m", "devtools", "simulate"],
         input="/start\n1\n:quit\n",
         capture_output=True,
         text=True,
         timeout=60,
         cwd=tmp_path,  # no .env here, and none is needed
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
     )
     assert result.returncode == 0, result.stderr
     assert chat_view.TAPPED.format(label=t("button_consent_yes")) in result.stdout

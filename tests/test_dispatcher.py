@@ -13,13 +13,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import delete, select
 
-from bot import nightly
-from bot.dispatcher import SELF_CHECK_SECONDS
-from bot.escalations import store
-from bot.settings import Settings
-from bot.simulation import Simulation, VirtualClock, running
-from bot.texts import t
-from bot.triage import Finding, Tier
+from bot.app.dispatcher import SELF_CHECK_SECONDS
+from bot.app.settings import Settings
+from bot.care.escalations import store
+from bot.rules import nightly
+from bot.rules.findings import Finding, Tier
+from bot.ui.texts import t
+from devtools.simulation import Simulation, VirtualClock, running
 from fake_telegram.core import FakeTelegram
 from storage.db import Database
 from storage.models import Dose, Escalation
@@ -131,10 +131,10 @@ async def test_a_patient_with_no_night_planned_gets_one_at_start_up_and_every_te
     await harness.dispatch()
     assert tomorrow not in await nights(harness, user)  # checked at most every ten minutes
     ticks[0] += SELF_CHECK_SECONDS
-    with caplog.at_level(logging.WARNING, logger="bot.dispatcher"):
+    with caplog.at_level(logging.WARNING, logger="bot.app.dispatcher"):
         await harness.dispatch()
     assert (await night(harness, user, tomorrow)).status == "scheduled"
-    said = [r.getMessage() for r in caplog.records if r.name == "bot.dispatcher"]
+    said = [r.getMessage() for r in caplog.records if r.name == "bot.app.dispatcher"]
     assert said == [f"Patient {patient.id} had no night planned: planned the next one"]
 
     await lose_the_plan()
@@ -264,7 +264,7 @@ async def test_a_failing_round_is_logged_once_and_the_rounds_go_on(
         return await dispatch(limit)
 
     monkeypatch.setattr(dispatcher, "dispatch", flaky)
-    with caplog.at_level(logging.ERROR, logger="bot.dispatcher"):
+    with caplog.at_level(logging.ERROR, logger="bot.app.dispatcher"):
         dispatcher.start(0.01)
         for _ in range(200):
             if len(rounds) >= 4:
@@ -272,7 +272,7 @@ async def test_a_failing_round_is_logged_once_and_the_rounds_go_on(
             await asyncio.sleep(0.01)
         await dispatcher.stop()
     assert len(rounds) >= 4
-    failed = [r for r in caplog.records if r.name == "bot.dispatcher"]
+    failed = [r for r in caplog.records if r.name == "bot.app.dispatcher"]
     assert [bool(r.exc_info) for r in failed] == [True, False]  # one traceback, then one line
 
 

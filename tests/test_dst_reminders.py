@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.simulation import Simulation
-from bot.texts import t
-from bot.timing import reminder_at
+from bot.rules.timing import reminder_at
+from bot.ui.texts import t
+from devtools.simulation import Simulation
 from tests.test_reminders import enroll, nights, reminders
 
 DAY = timedelta(days=1)

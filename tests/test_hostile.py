@@ -13,11 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import callbacks
-from bot.callbacks import MAX_ID
-from bot.nightly import Answer
-from bot.simulation import Simulation
-from bot.texts import t
+from bot.rules.nightly import Answer
+from bot.ui import callbacks
+from bot.ui.callbacks import MAX_ID
+from bot.ui.texts import t
+from devtools.simulation import Simulation
 from fake_telegram.core import FakeUser
 from tests.test_commands import enroll
 

@@ -14,12 +14,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot import callbacks
-from bot.__main__ import configure_logging
-from bot.callbacks import ReplyPress
-from bot.inbox import attempt, chit_chat
-from bot.simulation import Simulation
-from bot.texts import t
+from bot.app.logs import configure_logging
+from bot.care.inbox import attempt, chit_chat
+from bot.ui import callbacks
+from bot.ui.callbacks import ReplyPress
+from bot.ui.texts import t
+from devtools.simulation import Simulation
 from fake_telegram.core import FakeMessage, FakeUser
 from storage.models import Escalation
 from tests.conftest import DOCTOR, NURSE, STRANGER, doses_of, patient_of

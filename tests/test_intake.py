@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
-from bot.settings import Settings
-from bot.simulation import Simulation, VirtualClock, running
-from bot.texts import t
+from bot.app.settings import Settings
+from bot.ui.texts import t
+from devtools.simulation import Simulation, VirtualClock, running
 from fake_telegram.core import FakeTelegram, FakeUser
 from storage.db import Database
 from storage.models import Escalation, ReceivedUpdate

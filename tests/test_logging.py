@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.__main__ import configure_logging
-from bot.simulation import Simulation
+from bot.app.logs import configure_logging
+from devtools.simulation import Simulation
 from tests.conftest import TOKEN
 
 NOISY = ("telegram", "httpx", "httpcore", "apscheduler", "aiosqlite", "asyncpg", "sqlalchemy")

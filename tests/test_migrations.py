@@ -26,10 +26,10 @@ from sqlalchemy import Column, MetaData, Table, func, insert, select, text
 from sqlalchemy import types as sqltypes
 from sqlalchemy.engine import Connection, make_url
 
-from bot.plans import BUILTIN_PLANS
-from bot.settings import Settings
-from bot.simulation import VirtualClock, running
-from bot.timing import night_cutoff, reminder_at
+from bot.app.settings import Settings
+from bot.rules.plans import BUILTIN_PLANS
+from bot.rules.timing import night_cutoff, reminder_at
+from devtools.simulation import VirtualClock, running
 from fake_telegram.core import FakeTelegram
 from storage.db import ALEMBIC_INI, Database, MigrationError, alembic_config, guarded
 

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.nightly import (
+from bot.rules.nightly import (
     LATE_AFTER,
     MAX_SNOOZES,
     MIN_DOSE_GAP,

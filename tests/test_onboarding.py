@@ -8,12 +8,12 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
-from bot import messages
-from bot.onboarding import START_FUTURE_DAYS
-from bot.plans import BUILTIN_PLANS
-from bot.settings import Settings
-from bot.simulation import Simulation, running
-from bot.texts import t
+from bot.app.settings import Settings
+from bot.care.onboarding import START_FUTURE_DAYS
+from bot.rules.plans import BUILTIN_PLANS
+from bot.ui import messages
+from bot.ui.texts import t
+from devtools.simulation import Simulation, running
 from fake_telegram.core import FakeMessage, FakeUser
 from tests.conftest import doses_of, patient_of
 

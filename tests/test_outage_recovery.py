@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 from telegram.error import NetworkError
 
-from bot.netlog import NetworkFailures, calm
-from bot.recovery import PROBE_SECONDS
-from bot.simulation import Simulation
-from bot.texts import t
+from bot.app.recovery import PROBE_SECONDS
+from bot.delivery.netlog import NetworkFailures, calm
+from bot.ui.texts import t
+from devtools.simulation import Simulation
 from tests.conftest import ADMIN, DOCTOR, NURSE
 from tests.test_care_loop import alerts, enroll, invite
 

@@ -6,7 +6,7 @@ from datetime import date, time
 
 import pytest
 
-from bot.parsing import ZoneMatch, match_timezone, parse_bedtime, parse_start_date
+from bot.rules.parsing import ZoneMatch, match_timezone, parse_bedtime, parse_start_date
 
 # --- bedtime -------------------------------------------------------------------------------------
 
@@ -313,5 +313,5 @@ def test_match_timezone_fuzzy_returns_several_close_cities_best_first():
 
 
 def test_match_timezone_index_is_not_built_at_import():
-    code = "import bot.parsing as p; assert p._index.cache_info().currsize == 0"
+    code = "import bot.rules.parsing as p; assert p._index.cache_info().currsize == 0"
     subprocess.run([sys.executable, "-c", code], check=True)

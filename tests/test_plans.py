@@ -1,4 +1,4 @@
-"""Unit tests of the titration rules in bot.plans."""
+"""Unit tests of the titration rules in bot.rules.plans."""
 
 import json
 from dataclasses import replace
@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.plans import (
+from bot.rules.plans import (
     BUILTIN_PLANS,
     DEFAULT_MAX_MG,
     MAX_CAPSULES,

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import MetaData, event, func, select, text
 from sqlalchemy.engine import Connection
 
-from bot.simulation import Simulation
-from bot.texts import t
+from bot.ui.texts import t
+from devtools.simulation import Simulation
 from storage.models import AlertMessage, AuditEntry, Dose, Escalation, Invite, Patient, Report
 from tests.conftest import DOCTOR, NURSE, patient_of
 from tests.test_care_loop import PATIENT, alerts, enroll, invite, report, settle

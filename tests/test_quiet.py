@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.settings import Settings
-from bot.simulation import Simulation, VirtualClock, running
-from bot.texts import t
-from bot.timing import local_today
+from bot.app.settings import Settings
+from bot.rules.timing import local_today
+from bot.ui.texts import t
+from devtools.simulation import Simulation, VirtualClock, running
 from fake_telegram.core import BLOCKED, FakeTelegram, FakeUser
 from storage.db import Database
 from tests.conftest import ADMIN, DOCTOR, NURSE, STRANGER, patient_of

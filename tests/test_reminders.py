@@ -15,12 +15,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import update
 
-from bot import callbacks, messages, nightly
-from bot.nightly import Answer
-from bot.settings import Settings
-from bot.simulation import Simulation, running
-from bot.texts import TEXTS, t
-from bot.timing import reminder_at
+from bot.app.settings import Settings
+from bot.rules import nightly
+from bot.rules.nightly import Answer
+from bot.rules.timing import reminder_at
+from bot.ui import callbacks, messages
+from bot.ui.texts import TEXTS, t
+from devtools.simulation import Simulation, running
 from fake_telegram.core import FakeMessage, FakeUser
 from fake_telegram.transport import FakeRequest
 from storage.models import Dose

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.intake import BATCH
-from bot.simulation import Simulation
-from bot.texts import t
+from bot.delivery.intake import BATCH
+from bot.ui.texts import t
+from devtools.simulation import Simulation
 from storage.db import Database
 from storage.health import DatabaseUnusable, check_database
 from tests.conftest import DOCTOR, NURSE, patient_of

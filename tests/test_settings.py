@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import Settings, SettingsError, load_settings, require_care_team
+from bot.app.settings import Settings, SettingsError, load_settings, require_care_team
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456:ABCdef-secret-GHI"

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.timing import (
+from bot.rules.timing import (
     NIGHT_ROLLOVER,
     local_now,
     local_today,

@@ -5,18 +5,15 @@ from decimal import Decimal
 
 import pytest
 
-from bot.triage import (
+from bot.rules.findings import Finding, Grade, Stop, Tier
+from bot.rules.triage import (
     EFFECTS,
     FLAGS,
     SCREENING,
     THYROID,
     TIPS,
     WITHHOLD_CODES,
-    Finding,
-    Grade,
     Report,
-    Stop,
-    Tier,
     Triage,
     combine,
     missed_streak,

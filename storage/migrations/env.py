@@ -21,7 +21,7 @@ def _run(connection: Connection) -> None:
 
 
 async def _by_hand() -> None:
-    from bot.settings import load_settings
+    from bot.app.settings import load_settings
     from storage.db import Database, guarded
 
     db = Database(load_settings().database_url)

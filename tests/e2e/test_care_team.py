@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from bot import callbacks
-from bot.caseload import reason_text
-from bot.texts import t
+from bot.ui import callbacks
+from bot.ui.presenters import reason_text
+from bot.ui.texts import t
 from fake_telegram.core import FakeGroup, FakeMessage, FakeTelegram, FakeUser
 from fake_telegram.server import FakeBotApiServer
 from storage.db import Database

@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import insert, select
 
-from bot.plans import BUILTIN_PLANS
-from bot.timing import local_today
+from bot.rules.plans import BUILTIN_PLANS
+from bot.rules.timing import local_today
 from fake_telegram.core import FakeTelegram, FakeUser
 from fake_telegram.server import FakeBotApiServer
 from storage.db import Database

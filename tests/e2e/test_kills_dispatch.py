@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.escalations import store
-from bot.settings import Settings
-from bot.triage import Finding, Tier
+from bot.app.settings import Settings
+from bot.care.escalations import store
+from bot.rules.findings import Finding, Tier
 from fake_telegram.core import FakeTelegram
 from fake_telegram.server import FakeBotApiServer
 from storage.db import Database

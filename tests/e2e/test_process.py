@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select, update
 
-from bot.texts import t
-from bot.timing import local_today, reminder_at
+from bot.rules.timing import local_today, reminder_at
+from bot.ui.texts import t
 from fake_telegram.core import FakeMessage, FakeTelegram, FakeUser
 from fake_telegram.server import FakeBotApiServer
 from storage.db import Database

@@ -1,0 +1,456 @@
+"""The dispatcher: ask the database what is due and move each night on, sending at most once.
+
+Every send follows one pattern: a guarded update claims the row and is committed, then Telegram is
+called, then the outcome is recorded, with the next night planned, in one commit. Whoever loses the
+claim sends nothing, so no night is reminded twice, across restarts and across processes; a failure
+puts the row back, due again later. A claim left behind by a process that died is sent again: no
+record says it went out, so a reminder is never lost, and a kill costs at most one duplicate, since
+a process sends one reminder at a time.
+
+Its rounds run on the event loop's monotonic clock (`run`), asking the database what is due by wall
+time: a step of the wall clock, either way, delays nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import datetime, timedelta
+
+from bot.app.clock import Clock
+from bot.app.settings import Settings
+from bot.care.alerts import Alerts
+from bot.care.checkins import Checkins
+from bot.care.escalations import store as store_escalation
+from bot.care.reminders import UNANSWERED, Reminders, holds_of, plan_of, zone_of
+from bot.delivery.notifier import MaybeSent, Notifier, TryLater, Unreachable, backoff
+from bot.rules import nightly
+from bot.rules.findings import Finding, Tier
+from bot.rules.nightly import Action
+from bot.rules.plans import capsule_change_ahead
+from bot.ui import messages
+from bot.ui.texts import t
+from bot.ui.views import Reply
+from storage.db import Database
+from storage.models import Dose, Patient
+from storage.repositories import Repository
+
+log = logging.getLogger(__name__)
+
+# How often, on the monotonic clock, every active patient is checked for a night planned next.
+SELF_CHECK_SECONDS = 600.0
+# At shutdown, the round under way may finish the send it is in; after this it is cut short.
+STOP_WITHIN_SECONDS = 3.0
+
+
+class Dispatcher:
+    """Send what is due: reminders, the one follow-up, and the missed-night records."""
+
+    def __init__(
+        self,
+        db: Database,
+        reminders: Reminders,
+        notifier: Notifier,
+        clock: Clock,
+        settings: Settings,
+        checkins: Checkins | None = None,
+        alerts: Alerts | None = None,
+    ) -> None:
+        self.db = db
+        self.checkins = checkins
+        self.alerts = alerts
+        self.reminders = reminders
+        self.notifier = notifier
+        self.clock = clock
+        self.settings = settings
+        self.followup_after = timedelta(minutes=settings.reminder_followup_minutes)
+        self.monotonic = time.monotonic
+        self._started_at: datetime | None = None  # this process's first round
+        self._taken_over = False
+        self._checked_at: float | None = None
+        self._stopping = asyncio.Event()
+        self._rounds: asyncio.Task[None] | None = None
+
+    # Rounds
+
+    def start(self, interval: float) -> None:
+        """Run a round now and then every `interval` seconds, until `stop`."""
+        self._stopping.clear()
+        self._rounds = asyncio.get_running_loop().create_task(self.run(interval))
+
+    async def stop(self) -> None:
+        """End the rounds: the send under way finishes, what was not sent stays due."""
+        self._stopping.set()
+        rounds, self._rounds = self._rounds, None
+        if rounds is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(rounds), STOP_WITHIN_SECONDS)
+        except TimeoutError:
+            rounds.cancel()
+            await asyncio.gather(rounds, return_exceptions=True)
+            log.warning("Stopped the dispatcher mid-round: the rest stays due")
+
+    async def run(self, interval: float) -> None:
+        """Dispatch every `interval` seconds of the event loop's monotonic time.
+
+        `asyncio.sleep` counts monotonic time: a wall clock set back an hour would stop a
+        scheduler that waits for a wall-clock moment for that hour; this waits the interval.
+        """
+        failing = False
+        while not self._stopping.is_set():
+            try:
+                await self.dispatch()
+                failing = False
+            except Exception:
+                # One failing round (the database away, say) is logged; the next one tries again.
+                if failing:
+                    log.error("A dispatcher round failed again")
+                else:
+                    log.exception("A dispatcher round failed; trying again in %s s", interval)
+                failing = True
+            try:
+                await asyncio.wait_for(self._stopping.wait(), interval)
+            except TimeoutError:
+                pass
+
+    async def dispatch(self, limit: int = 500) -> int:
+        """Act on everything due now: alerts first, then nights, then check-ins."""
+        if not self._taken_over:
+            self._started_at = self._started_at or self.clock.now()
+            await self._take_over_claims(self._started_at)
+            self._taken_over = True
+        if self._checked_at is None or self.monotonic() - self._checked_at >= SELF_CHECK_SECONDS:
+            self._checked_at = self.monotonic()
+            await self.self_check()
+        looked_at = await self.alerts.dispatch() if self.alerts is not None else 0
+        async with self.db.session() as session:
+            due = await Repository(session).due_dose_ids(self.clock.now(), limit)
+        for dose_id in due:
+            if self._stopping.is_set():
+                break  # shutting down: the rest stays due
+            try:
+                await self.act_on(dose_id)
+            except Exception:
+                # One bad row must not stop the others; it stays due and is tried next round.
+                log.exception("Could not act on dose %s", dose_id)
+        if self.checkins is not None:
+            looked_at += await self.checkins.dispatch()
+        if self.alerts is not None:
+            # Escalations raised by this round (three missed nights, a block) go out now.
+            looked_at += await self.alerts.dispatch()
+        return looked_at + len(due)
+
+    async def _take_over_claims(self, started_at: datetime) -> None:
+        """At start-up, make sends claimed before this process began due now, to be sent again.
+
+        They belonged to a process that died (or was killed) before it could record the send.
+        """
+        async with self.db.session() as session:
+            repo = Repository(session)
+            taken = await repo.claims_before(started_at + nightly.SENDING_TIMEOUT, started_at)
+            await repo.commit()
+        if taken:
+            log.warning("%s reminder(s) cut short by a stop are sent again", taken)
+
+    async def self_check(self) -> int:
+        """Plan the next night of every patient who should be reminded and has none planned.
+
+        Nothing should leave a patient so, since a night's end and the next night's plan are
+        one commit; this is the net under that rule. Return how many were planned.
+        """
+        async with self.db.session() as session:
+            missing = await Repository(session).patients_without_next_night()
+        planned = 0
+        for patient_id in missing:
+            try:
+                async with self.db.session() as session:
+                    repo = Repository(session)
+                    patient = await repo.patient(patient_id)
+                    if patient is None or patient.plan is None or not patient.receives_reminders:
+                        continue
+                    if await self.reminders.plan_next_night(repo, patient, backfill=True) is None:
+                        continue
+                    await repo.commit()
+            except Exception:
+                log.exception("Could not plan the next night of patient %s", patient_id)
+                continue
+            planned += 1
+            log.warning("Patient %s had no night planned: planned the next one", patient_id)
+        return planned
+
+    async def act_on(self, dose_id: int) -> None:
+        """Move one due row on: remind, follow up, recover a dead send, or record it missed."""
+        async with self.db.session() as session:
+            repo = Repository(session)
+            dose = await repo.dose(dose_id)
+            now = self.clock.now()
+            if dose is None or dose.next_action_at is None or dose.next_action_at > now:
+                return
+            followup_sent = dose.followup_sent_at is not None
+            action = nightly.due_action(dose.status, now, dose.cutoff_at, followup_sent)
+            if action is Action.RECOVER:
+                if not await self._reclaim(repo, dose, now):
+                    return
+                action = nightly.due_action(dose.status, now, dose.cutoff_at, followup_sent)
+            if action is Action.MISS:
+                buttoned = nightly.buttoned(
+                    dose.status, dose.reminder_message_id, dose.followup_message_id
+                )
+                if await repo.claim(dose.id, dose.status, status="missed", next_action_at=None):
+                    # The night, what it means (a night off the step, a third in a row) and the
+                    # next night planned on it are committed together.
+                    await self.reminders.night_off(repo, dose.patient, dose.night)
+                    await repo.forget_unsent(dose.patient_id)
+                    await self.reminders.plan_next_night(repo, dose.patient, backfill=True)
+                    await repo.commit()
+                    await self._close_missed(dose.patient.chat_id, dose.id, buttoned)
+            elif action is Action.REMIND:
+                if dose.status == "scheduled" and await self._too_soon(repo, dose, now):
+                    return
+                await self._remind(repo, dose, now)
+            elif action is Action.FOLLOW_UP:
+                await self._follow_up(repo, dose, now)
+
+    async def _reclaim(self, repo: Repository, dose: Dose, now: datetime) -> bool:
+        """Put a send left unfinished back as it was before its claim, to be sent again now.
+
+        Nothing recorded that Telegram got it (a send that may have been delivered is recorded
+        as sent at once), so it goes out again: never lost, at most once more.
+        """
+        assert dose.next_action_at is not None
+        # Only a reminder sent again after a snooze has a first sending time.
+        before = "snoozed" if dose.sent_at is not None else "scheduled"
+        if not await repo.reclaim(dose.id, dose.next_action_at, status=before, next_action_at=now):
+            await repo.rollback()
+            return False
+        await repo.commit()
+        await repo.refresh(dose)
+        log.info("Dose %s: a send cut short goes out again", dose.id)
+        return True
+
+    async def _close_missed(self, chat_id: int, dose_id: int, buttoned: tuple[int, ...]) -> None:
+        """Take Taken, Snooze and Skip off a night recorded missed: no dose now, and never two.
+
+        Its newest message keeps one button, "I did take it", for a patient who took it and did
+        not say: a report of that night, never an invitation to take it now.
+        """
+        try:
+            for message_id in buttoned[:-1]:
+                await self.notifier.clear_buttons(chat_id, message_id)
+            if buttoned:
+                await self.notifier.set_buttons(
+                    chat_id, buttoned[-1], messages.took_it_buttons(dose_id)
+                )
+        except Exception:
+            # The night is recorded; old buttons left behind only record what the patient says.
+            log.exception("Could not take the buttons off missed dose %s", dose_id)
+
+    async def _too_soon(self, repo: Repository, dose: Dose, now: datetime) -> bool:
+        """Put off a reminder that a dose recorded since it was planned brings too close."""
+        patient = dose.patient
+        taken = await repo.latest_dose(patient.id, before=dose.night, statuses=("taken",))
+        if taken is None or not patient.receives_reminders:
+            return False
+        moment = nightly.last_dose_at(
+            taken.status, taken.remind_at, taken.sent_at, taken.answered_at, taken.cutoff_at, now
+        )
+        if not nightly.too_soon(now, moment):
+            return False
+        # Planned again, it goes to the first night far enough from that dose.
+        await self.reminders.replan(repo, patient)
+        await repo.commit()
+        return True
+
+    async def _remind(self, repo: Repository, dose: Dose, now: datetime) -> None:
+        patient, previous = dose.patient, dose.status
+        if not patient.receives_reminders:
+            # Paused or blocked since: a snoozed night is still recorded missed at its cutoff.
+            later = dose.cutoff_at if previous == "snoozed" else None
+            await repo.claim(dose.id, previous, next_action_at=later)
+            await repo.commit()
+            return
+        reply = await self._reminder_reply(repo, dose, patient, now)
+        deadline = now + nightly.SENDING_TIMEOUT
+        claimed = await repo.claim(dose.id, previous, status="sending", next_action_at=deadline)
+        await repo.commit()
+        if not claimed:
+            return
+        try:
+            message_id = await self.notifier.send(patient.chat_id, reply, dose.attempts)
+        except Unreachable:
+            await repo.claim(dose.id, "sending", status=previous, next_action_at=dose.cutoff_at)
+            await self._unreachable(repo, patient)
+            return
+        except MaybeSent:
+            # Telegram may have delivered it: count it sent, never twice; the follow-up backs it up.
+            message_id = None
+        except Exception as exc:
+            await self._put_back(repo, dose, "sending", exc, now, status=previous)
+            return
+        late = previous == "scheduled" and nightly.is_late(dose.remind_at, now)
+        sent_at = dose.sent_at or now
+        await self._record_sent(
+            repo, dose, "sending", sent_at=sent_at, since=now, message_id=message_id, late=late
+        )
+
+    async def _record_sent(
+        self,
+        repo: Repository,
+        dose: Dose,
+        expected: str,
+        *,
+        sent_at: datetime,
+        since: datetime,
+        message_id: int | None = None,
+        late: bool = False,
+    ) -> None:
+        """Record a reminder as out and plan the following night, in one commit.
+
+        A crash before that commit leaves the claim, sent again after a restart; never a night
+        recorded sent with none planned after it. Should planning fail, the send is recorded
+        alone (never sent twice for a bug) and the self-check plans the night.
+        """
+        values: dict[str, object] = {"status": "sent", "sent_at": sent_at, "attempts": 0}
+        if message_id is not None:
+            values["reminder_message_id"] = message_id
+        if late:
+            values["sent_late"] = True
+        followup_sent = dose.followup_sent_at is not None
+        values["next_action_at"] = nightly.next_check(
+            since, followup_sent, dose.cutoff_at, self.followup_after
+        )
+        if not await repo.claim(dose.id, expected, **values):
+            await repo.rollback()
+            return
+        try:
+            async with repo.savepoint():
+                # On fresh data: a provider may have held or paused the patient meanwhile.
+                await repo.refresh(dose.patient)
+                await self.reminders.plan_next_night(repo, dose.patient, backfill=True)
+        except Exception:
+            log.exception("Could not plan the night after dose %s", dose.id)
+        await repo.commit()
+
+    async def _follow_up(self, repo: Repository, dose: Dose, now: datetime) -> None:
+        patient = dose.patient
+        if not patient.receives_reminders:
+            # Paused or stopped since the reminder: no nudge; the cutoff still records the night.
+            await repo.claim(dose.id, "sent", next_action_at=dose.cutoff_at)
+            await repo.commit()
+            return
+        if not await repo.claim_followup(dose.id, now):
+            await repo.rollback()
+            return
+        await repo.claim(dose.id, "sent", next_action_at=dose.cutoff_at)
+        await repo.commit()
+        words = messages.dose_words(dose.dose_mg, dose.capsules, dose.capsule_mg)
+        reply = Reply(t("followup", dose=words), messages.dose_buttons(dose.id))
+        try:
+            message_id = await self.notifier.send(patient.chat_id, reply, dose.attempts)
+        except Unreachable:
+            await self._unreachable(repo, patient)
+            return
+        except MaybeSent:
+            return  # counted as sent: the night gets one follow-up, never two
+        except Exception as exc:
+            retry_at = now + timedelta(seconds=_delay(exc, dose.attempts))
+            if retry_at < dose.cutoff_at:
+                await self._put_back(repo, dose, "sent", exc, now, followup_sent_at=None)
+            return
+        await repo.claim(dose.id, "sent", followup_message_id=message_id, attempts=0)
+        await repo.commit()
+
+    async def _unreachable(self, repo: Repository, patient: Patient) -> None:
+        """The patient blocked the bot: stop, keep their data, tell the care team."""
+        patient.blocked_bot = True
+        await repo.forget_unsent(patient.id)
+        await store_escalation(
+            repo, patient, Finding(Tier.ROUTINE, "blocked_bot"), self.clock.now()
+        )
+        await repo.commit()
+
+    async def _put_back(
+        self,
+        repo: Repository,
+        dose: Dose,
+        expected: str,
+        exc: Exception,
+        now: datetime,
+        **values: object,
+    ) -> None:
+        """Make the row due again later: a flood limit or a network error loses nothing."""
+        if isinstance(exc, TryLater):
+            log.info("Sending dose %s must wait: %s", dose.id, exc)
+        else:
+            # Telegram's description names what was wrong with our request, never patient words.
+            log.error("Sending to a patient failed: %s %s", type(exc).__name__, exc)
+        delay = timedelta(seconds=_delay(exc, dose.attempts))
+        await repo.claim(
+            dose.id, expected, attempts=dose.attempts + 1, next_action_at=now + delay, **values
+        )
+        await repo.commit()
+
+    async def _reminder_reply(
+        self, repo: Repository, dose: Dose, patient: Patient, now: datetime
+    ) -> Reply:
+        """Tonight's reminder: the dose, and what the patient should know about tonight."""
+        plan, holds = plan_of(patient), holds_of(patient)
+        assert patient.start_date is not None
+        words = messages.dose_words(dose.dose_mg, dose.capsules, dose.capsule_mg)
+        lines = []
+        taken = await repo.latest_dose(patient.id, before=dose.night, statuses=("taken",))
+        if taken is not None and taken.capsule_mg != dose.capsule_mg:
+            # New capsules, a new count: six of the new ones out of habit would be far too much,
+            # so this comes before anything else, count first.
+            lines.append(
+                t(
+                    "reminder_capsule_switch",
+                    capsule=messages.mg(dose.capsule_mg),
+                    count=dose.capsules,
+                    old_count=taken.capsules,
+                )
+            )
+        # Only a first reminder can be late: one the patient snoozed comes when they asked for it.
+        if dose.status == "scheduled" and nightly.is_late(dose.remind_at, now):
+            due = messages.clock(dose.remind_at.astimezone(zone_of(patient)).time())
+            lines.append(t("reminder_late", due=due, dose=words))
+        else:
+            # Moved to the morning by a provider, and a morning time chosen: greet the morning.
+            morning = patient.morning_dose and dose.remind_at.astimezone(zone_of(patient)).hour < 12
+            lines.append(t("reminder_morning" if morning else "reminder", dose=words))
+        if dose.step_up:
+            lines.append(t("reminder_step_up", step=dose.step, steps=len(plan.steps)))
+        if self.reminders.held_on(patient, dose.night):
+            # Held tonight: say who held it. Only a provider's decision is said as theirs.
+            covering = [
+                h
+                for h in patient.dose_holds
+                if h.start <= dose.night and (h.end is None or dose.night < h.end)
+            ]
+            check = await repo.tolerance_report(patient.id, dose.step + 1)
+            starts = any(h.start == dose.night for h in covering)
+            unanswered = check is not None and check.status == UNANSWERED and starts
+            if any(h.kind == "provider" for h in covering):
+                lines.append(t("reminder_held_provider"))
+            else:
+                held = "tolerance_held" if unanswered else "reminder_held"
+                lines.append(messages.team_text(held, self.settings))
+        previous = await repo.latest_dose(patient.id, before=dose.night)
+        yesterday = dose.night - timedelta(days=1)
+        if previous is not None and previous.status == "missed" and previous.night == yesterday:
+            lines.append(t("reminder_missed_before"))
+        notice = self.settings.capsule_notice_days
+        change = capsule_change_ahead(plan, patient.start_date, dose.night, holds, notice)
+        if change is not None and change.start is not None:
+            days = (change.start - dose.night).days
+            capsule = messages.mg(change.step.capsule_mg)
+            when = messages.nights_ahead(days)
+            lines.append(t("reminder_capsule_change", when=when, capsule=capsule))
+        return Reply("\n\n".join(lines), messages.dose_buttons(dose.id))
+
+
+def _delay(exc: Exception, attempts: int) -> float:
+    """Seconds to wait: what Telegram asked for, else a backoff (longer for our own mistakes)."""
+    return exc.seconds if isinstance(exc, TryLater) else backoff(attempts) * 4

@@ -1,0 +1,30 @@
+"""Logging for the running bot: one line a record, no token, no patient's words, calm outages."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.delivery.netlog import NetworkFailures, calm
+
+QUIET = ("httpx", "httpcore", "apscheduler", "aiosqlite", "asyncpg", "sqlalchemy")
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=level)
+    # Whatever LOG_LEVEL says: httpx logs every request URL, and Telegram's URLs carry the bot
+    # token; python-telegram-bot's debug output holds the token and the patients' messages; the
+    # database drivers' debug output holds every statement's values, patients' words among them.
+    for name in QUIET:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    logging.getLogger("telegram").setLevel(max(logging.INFO, logging.getLevelName(level)))
+    # The rate limiter logs every flood wait as an error with a traceback; the dispatcher handles
+    # them (the night is due again after the wait) and logs them itself, in one line.
+    logging.getLogger("telegram.ext.AIORateLimiter").addFilter(_not_a_flood_wait)
+    # During an outage every call fails alike: one line per kind and minute, not a traceback each.
+    network = NetworkFailures()
+    for handler in logging.getLogger().handlers:
+        calm(handler, network)
+
+
+def _not_a_flood_wait(record: logging.LogRecord) -> bool:
+    return not record.getMessage().startswith("Rate limit hit")

@@ -1,0 +1,558 @@
+"""Escalations: stored first, then delivered to the care team, raised again until someone acts.
+
+Every round follows the dispatcher's pattern: a guarded update claims the escalation and is
+committed before Telegram is called, and each chat's delivery is recorded as it happens, so a crash
+or a failed send resends only what did not arrive. Alerts are delivered at least once: a second copy
+of an alert is far better than none.
+
+Admins hear of alerts that fail through their own outbox (`admin_notices`): a notice is a row
+stored in the same transaction as the failure it reports, then sent and retried by the same
+claim, commit, send, record pattern; repeats of one kind are folded into one message, edited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.app.clock import Clock
+from bot.app.settings import Settings
+from bot.care.reminders import Reminders, plan_of
+from bot.delivery.notifier import (
+    BACKOFF_SECONDS,
+    PACED,
+    MaybeSent,
+    Moved,
+    Notifier,
+    TryLater,
+    Unreachable,
+    backoff,
+)
+from bot.rules import nightly
+from bot.rules.findings import CRISIS
+from bot.rules.nightly import adherence
+from bot.ui import callbacks, messages
+from bot.ui.inbox_view import MESSAGE, render_message
+from bot.ui.presenters import label_of, percent, reason_text, report_findings, who
+from bot.ui.texts import t
+from bot.ui.texts_provider import PROVIDER_TEXTS
+from bot.ui.views import Button, Reply
+from storage.db import Database
+from storage.models import AdminNotice, AlertMessage, Escalation, Patient
+from storage.repositories import Repository
+
+log = logging.getLogger(__name__)
+
+# An alert reaches the admins too from this round on, when nobody has acknowledged it.
+ADMIN_ROUND = 3
+# At most this many characters of the patient's words in an alert (all of them in /patient).
+WORDS_SHOWN = 1500
+# Of a folded finding, at most this many characters of the newest words on the "New" line.
+NEW_WORDS_SHOWN = 300
+# Notices of one kind to one admin fold into one message while they keep coming this often.
+FOLD_WINDOW = timedelta(hours=1)
+# A notice that failed this many times (some minutes) is logged as an error, once.
+NOTICE_LOG_AFTER = 5
+
+
+class Alerts:
+    """Deliver escalations to the providers' chats, and keep the admins told."""
+
+    def __init__(
+        self,
+        db: Database,
+        notifier: Notifier,
+        clock: Clock,
+        settings: Settings,
+        reminders: Reminders,
+    ) -> None:
+        self.db = db
+        self.notifier = notifier
+        self.clock = clock
+        self.settings = settings
+        self.reminders = reminders
+        self.renotify = timedelta(minutes=settings.escalation_renotify_minutes)
+        self._underway: set[asyncio.Task[None]] = set()
+        # Escalations and admin notices being delivered by this process now.
+        self.sending: Counter[int] = Counter()
+        self.sending_notices: Counter[int] = Counter()
+        # Called with (escalation, chat, message id) once a copy is sent: a patient's voice note
+        # or photo follows its header (`Inbox.bring_media`).
+        self.after_send: Callable[[Escalation, int, int], Awaitable[None]] | None = None
+
+    async def dispatch(self, limit: int = 100) -> int:
+        """Deliver every escalation that is due, then the admins' notices; return how many."""
+        async with self.db.session() as session:
+            due = await Repository(session).due_escalation_ids(self.clock.now(), limit)
+        for escalation_id in due:
+            try:
+                await self.deliver(escalation_id)
+            except Exception:
+                log.exception("Could not deliver escalation %s", escalation_id)
+        return len(due) + await self.dispatch_notices(limit)
+
+    def deliver_soon(self, escalation_id: int) -> None:
+        """Start delivering an escalation now, without waiting for it.
+
+        The patient's own answer (the emergency number above all) must never wait for the care
+        team's chats, however slow Telegram is for them. The stored row is the safety net: if this
+        fails or the process stops, the dispatcher delivers it.
+        """
+        self.soon(self._deliver_logged(escalation_id))
+
+    def soon(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` in the background, kept until done; `settle` waits for it."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._underway.add(task)
+        task.add_done_callback(self._underway.discard)
+
+    async def settle(self) -> None:
+        """Wait for the deliveries started with `deliver_soon` (at shutdown, and in simulations)."""
+        while self._underway:
+            await asyncio.gather(*self._underway, return_exceptions=True)
+
+    async def _deliver_logged(self, escalation_id: int) -> None:
+        try:
+            await self.deliver(escalation_id)
+            await self.dispatch_notices()  # the admins hear at once of a chat that failed
+        except Exception:
+            log.exception("Escalation %s waits for the dispatcher", escalation_id)
+
+    async def deliver_new(self, patient_id: int) -> None:
+        """Start delivering what was stored for the patient and not sent yet."""
+        async with self.db.session() as session:
+            waiting = [
+                e.id
+                for e in await Repository(session).patient_escalations(patient_id)
+                if e.rounds == 0 and e.next_action_at is not None
+            ]
+        for escalation_id in waiting:
+            self.deliver_soon(escalation_id)
+
+    def recipients(self, round_: int) -> list[int]:
+        """Who gets a round: the provider chats, and the admins once it has gone unanswered."""
+        chats = list(self.settings.provider_chat_ids)
+        if round_ >= ADMIN_ROUND or not chats:
+            chats += [a for a in self.settings.admin_user_ids if a not in chats]
+        return chats
+
+    async def deliver(self, escalation_id: int) -> None:
+        """Send one round of an escalation to every chat that has not had it yet."""
+        # While it is under way, the recovery after an outage leaves it alone (never sent twice).
+        self.sending[escalation_id] += 1
+        try:
+            await self._deliver(escalation_id)
+        finally:
+            self.sending[escalation_id] -= 1
+            if not self.sending[escalation_id]:
+                del self.sending[escalation_id]
+
+    async def _deliver(self, escalation_id: int) -> None:
+        async with self.db.session() as session:
+            repo = Repository(session)
+            escalation = await repo.escalation(escalation_id)
+            now = self.clock.now()
+            if escalation is None or escalation.next_action_at is None:
+                return
+            due = escalation.next_action_at
+            if due > now:
+                return
+            if escalation.status == "decided" or (
+                escalation.rounds > 0 and escalation.status != "open"
+            ):
+                await repo.claim_escalation(escalation.id, due, next_action_at=None)
+                await repo.commit()
+                return
+            round_ = escalation.rounds + 1
+            chats = self.recipients(round_)
+            if not chats:
+                # Nobody to tell yet: keep it due, so it goes out once a clinic sets the chats.
+                log.error("Escalation %s: no PROVIDER_CHAT_IDS or ADMIN_USER_IDS", escalation.id)
+                later = now + timedelta(seconds=backoff(len(BACKOFF_SECONDS)))
+                await repo.claim_escalation(escalation.id, due, next_action_at=later)
+                await repo.commit()
+                return
+            deadline = now + nightly.SENDING_TIMEOUT
+            if not await repo.claim_escalation(escalation.id, due, next_action_at=deadline):
+                await repo.rollback()
+                return
+            await repo.commit()
+            reply = await self.render(repo, escalation, round_)
+            sent = {
+                m.chat_id: m for m in await repo.alert_messages(escalation.id) if m.round == round_
+            }
+            failed, paced, wait = False, False, 0.0
+            for chat_id in chats:
+                row = sent.get(chat_id)
+                if row is not None and row.sent_at is not None:
+                    continue
+                if row is None:
+                    row = AlertMessage(
+                        escalation_id=escalation.id, round=round_, chat_id=chat_id, failures=0
+                    )
+                    await repo.add(row)
+                try:
+                    row.message_id = await self.notifier.send(chat_id, reply, escalation.attempts)
+                    if self.after_send is not None:
+                        await self.after_send(escalation, chat_id, row.message_id)
+                    row.sent_at = now
+                except Exception as exc:
+                    if isinstance(exc, TryLater) and exc.cause == PACED:
+                        # A busy group's pace, not a failure: the chat gets this round later.
+                        paced, wait = True, max(wait, exc.seconds)
+                        await repo.commit()
+                        continue
+                    # A timeout counts as failed too: the alert may arrive twice, never zero times.
+                    failed = True
+                    if isinstance(exc, TryLater):
+                        wait = max(wait, exc.seconds)
+                    row.failures += 1
+                    # Stored with the failure: the admins' notice is sent and retried on its own.
+                    await self._report_failure(repo, escalation, chat_id, exc, now)
+                    await repo.commit()
+                    log.warning("Alert %s to chat %s failed: %s", escalation.id, chat_id, exc)
+                    continue
+                await repo.commit()
+            since = escalation.last_sent_at or escalation.created_at
+            urgent = escalation.tier in ("urgent", "emergency")
+            if failed and not (urgent and now - since >= self.renotify):
+                # Retry the chats that failed; the others already have this round.
+                wait = max(wait, backoff(escalation.attempts))
+                escalation.attempts += 1
+                escalation.next_action_at = now + timedelta(seconds=wait)
+            elif failed:
+                # One chat failing must not stop the alert being raised again, nor the admins
+                # hearing of it: the next round goes to every chat, the failing one included.
+                escalation.rounds = round_
+                escalation.attempts += 1
+                escalation.last_sent_at = now
+                escalation.next_action_at = now
+            elif paced:
+                escalation.next_action_at = now + timedelta(seconds=wait)
+            else:
+                escalation.rounds = round_
+                escalation.attempts = 0
+                escalation.last_sent_at = now
+                escalation.next_action_at = (
+                    now + self.renotify if escalation.tier in ("urgent", "emergency") else None
+                )
+            await repo.commit()
+
+    async def tell_admins(self, text: str, skip: int | None = None, kind: str = "") -> None:
+        """Tell every admin (but the chat `skip`): stored first, then sent and retried until done.
+
+        Notices of the same `kind` (the text itself by default) fold into one message.
+        """
+        async with self.db.session() as session:
+            repo = Repository(session)
+            await self.notice(repo, kind or text[:64], lambda count, since: text, skip)
+            await repo.commit()
+        self.soon(self._notices_logged())
+
+    async def notice(
+        self,
+        repo: Repository,
+        kind: str,
+        render: Callable[[int, datetime], str],
+        skip: int | None = None,
+    ) -> None:
+        """Store a notice for every admin in the caller's transaction, folded into a recent one.
+
+        `render(count, since)` writes the text: it names chats and alerts, never a patient.
+        """
+        now = self.clock.now()
+        for admin in self.settings.admin_user_ids:
+            if admin == skip:
+                continue  # an admin's own failing chat can't hear it
+            row = await repo.admin_notice(admin, kind, since=now - FOLD_WINDOW)
+            if row is None:
+                row = AdminNotice(
+                    admin_id=admin,
+                    kind=kind,
+                    text=render(1, now),
+                    count=1,
+                    created_at=now,
+                    updated_at=now,
+                    next_action_at=now,
+                    attempts=0,
+                    sent_count=0,
+                )
+                await repo.add(row)
+                continue
+            row.count += 1
+            row.updated_at = now
+            text = render(row.count, row.created_at)
+            if text != row.text:
+                row.text = text
+                if row.next_action_at is None:
+                    row.next_action_at = now  # sent already: its message is edited
+            await repo.session.flush()
+
+    async def dispatch_notices(self, limit: int = 100) -> int:
+        """Send or edit every admin notice that is due; return how many were looked at."""
+        async with self.db.session() as session:
+            due = await Repository(session).due_notice_ids(self.clock.now(), limit)
+        for notice_id in due:
+            try:
+                await self.deliver_notice(notice_id)
+            except Exception:
+                log.exception("Could not deliver admin notice %s", notice_id)
+        return len(due)
+
+    async def _notices_logged(self) -> None:
+        try:
+            await self.dispatch_notices()
+        except Exception:
+            log.exception("Admin notices wait for the dispatcher")
+
+    async def deliver_notice(self, notice_id: int) -> None:
+        """Send one admin notice (or edit its message to the newest count), claimed first."""
+        self.sending_notices[notice_id] += 1
+        try:
+            await self._deliver_notice(notice_id)
+        finally:
+            self.sending_notices[notice_id] -= 1
+            if not self.sending_notices[notice_id]:
+                del self.sending_notices[notice_id]
+
+    async def _deliver_notice(self, notice_id: int) -> None:
+        async with self.db.session() as session:
+            repo = Repository(session)
+            notice = await repo.notice(notice_id)
+            now = self.clock.now()
+            if notice is None or notice.next_action_at is None or notice.next_action_at > now:
+                return
+            due, deadline = notice.next_action_at, now + nightly.SENDING_TIMEOUT
+            if not await repo.claim_notice(notice.id, due, next_action_at=deadline):
+                await repo.rollback()
+                return
+            await repo.commit()
+            count, reply = notice.count, Reply(notice.text)
+            message_id = notice.message_id
+            try:
+                if message_id is None:
+                    message_id = await self.notifier.send(notice.admin_id, reply, notice.attempts)
+                else:
+                    await self.notifier.revise(notice.admin_id, message_id, reply)
+            except MaybeSent:
+                message_id = notice.message_id  # it may have arrived: never sent twice
+            except Unreachable as exc:
+                log.error("Admin %s cannot be told (%s): %s", notice.admin_id, exc, notice.kind)
+                await repo.refresh(notice)
+                notice.next_action_at = None
+                await repo.commit()
+                return
+            except Exception as exc:
+                await repo.refresh(notice)
+                notice.attempts += 1
+                wait = exc.seconds if isinstance(exc, TryLater) else backoff(notice.attempts) * 4
+                notice.next_action_at = now + timedelta(seconds=wait)
+                if notice.attempts == NOTICE_LOG_AFTER:
+                    # Even the admins cannot be reached: the log is the last place left.
+                    log.error(
+                        "Admin %s not told after %s tries: %s",
+                        notice.admin_id,
+                        notice.attempts,
+                        notice.text,
+                    )
+                await repo.commit()
+                return
+            await repo.refresh(notice)
+            notice.message_id, notice.sent_at, notice.attempts = message_id, now, 0
+            notice.sent_count = count
+            # Folded again while it was being sent: the message is edited to the newest count.
+            notice.next_action_at = now if notice.count != count and message_id else None
+            await repo.commit()
+
+    async def _report_failure(
+        self, repo: Repository, escalation: Escalation, chat_id: int, exc: Exception, now: datetime
+    ) -> None:
+        """Tell every admin that an alert did not arrive, folded per chat; it names no patient."""
+        if isinstance(exc, Moved):
+            text = t(
+                "admin_chat_moved",
+                id=escalation.id,
+                tier=escalation.tier,
+                chat=chat_id,
+                new=exc.new_chat_id,
+            )
+            await self.notice(repo, f"moved:{chat_id}", lambda count, since: text, skip=chat_id)
+            return
+        error = getattr(exc, "cause", "") or str(exc) or type(exc).__name__
+        tier, id_ = escalation.tier, escalation.id
+
+        def render(count: int, since: datetime) -> str:
+            if count == 1:
+                return t("admin_delivery_failed", id=id_, tier=tier, chat=chat_id, error=error)
+            return t(
+                "admin_delivery_failing",
+                chat=chat_id,
+                count=count,
+                since=self._at(since),
+                id=id_,
+                tier=tier,
+                error=error,
+            )
+
+        await self.notice(repo, f"delivery:{chat_id}", render, skip=chat_id)
+
+    async def refresh_copies(self, escalation_id: int) -> None:
+        """Edit the providers' copies of an alert a new finding was folded into ("New: ...")."""
+        async with self.db.session() as session:
+            repo = Repository(session)
+            escalation = await repo.escalation(escalation_id)
+            if escalation is None:
+                return
+            reply = await self.render(repo, escalation, max(escalation.rounds, 1))
+            for row in await repo.alert_messages(escalation.id):
+                if row.round > 0 and row.message_id is not None:
+                    await self.notifier.edit(row.chat_id, row.message_id, reply)
+
+    async def render(self, repo: Repository, escalation: Escalation, round_: int = 1) -> Reply:
+        """The alert as providers see it: who, what, the dose, the history, and the decisions."""
+        if escalation.tier == MESSAGE:
+            return render_message(escalation)  # a patient's message, not an alert
+        patient = escalation.patient
+        names = await repo.names([escalation.acknowledged_by, escalation.decided_by])
+        lines = [self._header(escalation, patient, names)]
+        reasons = [reason_text(code, effect) for code, effect in escalation.reasons]
+        lines.append(t("alert_reasons", reasons="\n".join(f"• {r}" for r in reasons)))
+        if escalation.words:
+            lines.append(t("alert_words", words=_clip(escalation.words)))
+        if escalation.folded and escalation.latest:
+            lines.append(self._new(escalation))
+        lines.append(self._told(escalation))
+        history = await self._history(repo, escalation)
+        if history:
+            lines.append(t("alert_history", lines="\n".join(history)))
+        statuses = await repo.statuses(patient.id, 30)
+        lines.append(
+            t(
+                "alert_adherence",
+                week=percent(adherence(statuses[-7:])),
+                month=percent(adherence(statuses)),
+            )
+        )
+        if round_ > 1:
+            lines.append(t("alert_again", round=round_))
+        if escalation.status == "acknowledged" and escalation.acknowledged_by is not None:
+            lines.append(self._acknowledged(escalation, names))
+        if escalation.status != "decided":
+            lines.append(t("alert_reply_hint"))
+        return Reply("\n\n".join(lines), decision_buttons(escalation))
+
+    def _new(self, escalation: Escalation) -> str:
+        """The newest finding folded into this alert, and how many reports it gathers."""
+        latest = escalation.latest or {}
+        reasons = "; ".join(reason_text(code, effect) for code, effect in latest.get("reasons", []))
+        line = t(
+            "alert_new",
+            at=self._at(escalation.folded_at),
+            count=escalation.folded + 1,
+            reasons=reasons,
+        )
+        words = latest.get("words")
+        if words:
+            shown = words if len(words) <= NEW_WORDS_SHOWN else words[:NEW_WORDS_SHOWN] + "…"
+            line += "\n" + t("alert_new_words", words=shown)
+        return line
+
+    def _acknowledged(self, escalation: Escalation, names: dict[int, str]) -> str:
+        by, at = who(names, escalation.acknowledged_by), self._at(escalation.acknowledged_at)
+        return t("alert_acknowledged", who=by, at=at)
+
+    def _header(self, escalation: Escalation, patient: Patient, names: dict[int, str]) -> str:
+        state = self._state(escalation, patient, names)
+        info = self.reminders.current(patient)
+        if info is None:
+            return t("tier_" + escalation.tier) + f" · {label_of(patient)}{state}"
+        plan = plan_of(patient)
+        return t(
+            "alert",
+            tier=t("tier_" + escalation.tier),
+            label=label_of(patient),
+            plan=messages.plan_name(plan),
+            dose=messages.step_words(info.step),
+            step=info.step.number,
+            steps=len(plan.steps),
+            held=state,
+        )
+
+    def _state(self, escalation: Escalation, patient: Patient, names: dict[int, str]) -> str:
+        """Where this alert stands: decided (by whom), or what waits for a provider meanwhile."""
+        if escalation.status == "decided" and escalation.decision is not None:
+            decided = t(
+                "alert_decided",
+                decision=t(f"decision_{escalation.decision}"),
+                who=who(names, escalation.decided_by),
+                at=self._at(escalation.decided_at),
+            )
+            return "\n" + decided
+        if patient.withheld_at is not None:
+            return t("cl_alert_withheld")
+        if patient.awaiting_clearance:
+            return t("alert_waiting")
+        open_kinds = {h.kind for h in patient.holds if h.end is None}
+        if "hold" in open_kinds:
+            return t("alert_held")
+        if "provider" in open_kinds:
+            return t("cl_alert_held_by_provider")
+        return ""
+
+    def _told(self, escalation: Escalation) -> str:
+        """What the patient was told to do while this waits, as they were told it."""
+        stop = escalation.stop or "none"
+        told = [PROVIDER_TEXTS.get(f"cl_alert_told_{stop}", stop)]
+        if escalation.tier == "emergency":
+            told.append(t("cl_alert_told_emergency", emergency=self.settings.emergency_number))
+        if {code for reason in escalation.reasons for code in reason if code} & CRISIS:
+            told.append(t("cl_alert_told_crisis", crisis=self.settings.crisis_line))
+        what = (
+            told[0]
+            if len(told) == 1
+            else t("cl_alert_told_and", items=", ".join(told[:-1]), last=told[-1])
+        )
+        return t("cl_alert_told", what=what)
+
+    async def _history(self, repo: Repository, escalation: Escalation) -> list[str]:
+        """The two reports completed last before this alert was raised, but its own."""
+        done = await repo.done_reports(escalation.patient_id, 3, until=escalation.created_at)
+        reports = [r for r in done if r.id != escalation.report_id][-2:]
+        lines = []
+        for report in reports:
+            assert report.completed_at is not None
+            findings = report_findings(report, typed=True)
+            when = messages.day(report.completed_at.date())
+            lines.append(f"{when}: {'; '.join(findings)}")
+        return lines
+
+    def _at(self, moment: datetime | None) -> str:
+        return "" if moment is None else f"{moment:%H:%M} UTC"
+
+
+def _clip(words: str) -> str:
+    """The patient's words, cut to fit: Telegram's limit is 4096 characters for the whole alert."""
+    return words if len(words) <= WORDS_SHOWN else words[:WORDS_SHOWN] + "…"
+
+
+def decision_buttons(escalation: Escalation) -> tuple[tuple[Button, ...], ...]:
+    """Acknowledge (until someone has) and the five decisions, two to a row.
+
+    A plain message offers only Acknowledge. Once decided, every decision is offered again, so
+    a provider can pause or step back from a hold; only a plan let go on leaves nothing to press.
+    """
+    if escalation.tier == "message":
+        actions = ["ack"] if escalation.status == "open" else []
+    elif escalation.status == "decided":
+        decisions = [a for a in callbacks.DECISIONS if a != "ack"]
+        actions = [] if escalation.decision == "continue" else decisions
+    else:
+        actions = [a for a in callbacks.DECISIONS if a != "ack" or escalation.status == "open"]
+    buttons = [
+        Button(t(f"button_decide_{a}"), callbacks.decision(escalation.id, a)) for a in actions
+    ]
+    return tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))

@@ -1,0 +1,497 @@
+"""Words out of the blue: every word a patient sends reaches a person.
+
+What the bot does not take as an answer (free text, voice notes and photos, edits of earlier
+messages, replies to the care team) goes to the care team as a *message*: its own kind, not an
+alert, so nothing is held or stopped, delivered the moment it is stored (the dispatcher retries).
+Red flags in those words are raised as concerns instead (`bot/care/concerns.py`). Only a short,
+exact list of chit-chat gets a kind answer and stays here. Words the bot did not understand are
+never answered with reassurance: the patient hears that a person will read them, and the emergency
+number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from dataclasses import dataclass
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from bot.app.clock import Clock
+from bot.app.settings import Settings
+from bot.care import escalations
+from bot.care.alerts import Alerts
+from bot.care.checkins import Checkins
+from bot.care.concerns import Concerns
+from bot.care.onboarding import Conversation
+from bot.care.reminders import Reminders, zone_of
+from bot.delivery.notifier import MaybeSent, Notifier, TryLater, Unreachable
+from bot.rules.findings import CRISIS, Finding, Tier
+from bot.rules.parsing import match_timezone, parse_bedtime, parse_start_date
+from bot.rules.redflags import scan
+from bot.rules.timing import local_today
+from bot.rules.triage import WITHHOLD_CODES, Triage
+from bot.ui.inbox_view import MEDIA, MESSAGE, Parts, parts_of, reasons
+from bot.ui.messages import clinic_text
+from bot.ui.texts import t
+from bot.ui.views import Reply
+from storage.db import DATABASE_DOWN, Database
+from storage.models import Escalation, Patient, Report
+from storage.repositories import Repository
+
+log = logging.getLogger(__name__)
+
+WORDS_KEPT = 2000  # of a patient's words, stored
+# Red-flag words not stored within this many seconds get their emergency answer first, from memory.
+FIRST_AID_AFTER = 2.0
+ADMINS_TOLD_EVERY = 600.0  # seconds between two direct notices to the admins of a database failure
+
+# Ordinary chit-chat, matched on the whole message once normalised: a short, kind answer and
+# nothing forwarded. Kept small and exact on purpose: anything more goes to a person.
+CHIT_CHAT: dict[str, str] = {
+    "thanks": "inbox_chat_thanks",
+    "thank you": "inbox_chat_thanks",
+    "ok": "inbox_chat_ok",
+    "okay": "inbox_chat_ok",
+    "👍": "inbox_chat_ok",
+    "hello": "inbox_chat_hello",
+    "hi": "inbox_chat_hello",
+    "good night": "inbox_chat_night",
+}
+# Typed after a command, these only ask nicely for its answer ("/today please"): nothing to pass on.
+COURTESY = frozenset({"please", "pls", "plz"})
+
+# The questions answered by typing, each with the reader that takes its answer.
+_TIME_STEPS = frozenset({"bedtime", "set_bedtime", "set_morning"})
+_ZONE_STEPS = frozenset({"zone", "set_zone", "zone_confirm", "set_zone_confirm"})
+_DATE_STEPS = frozenset({"start"})
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A message from someone in a private chat with the bot, as the inbox reads it."""
+
+    user_id: int
+    message_id: int
+    kind: str  # "text", one of MEDIA, or anything else Telegram carries ("sticker", ...)
+    text: str | None = None  # the text, or a media's caption
+    edited: bool = False
+    replying_to: str | None = None  # the text of the bot's message it replies to, if any
+    after_command: bool = False  # typed after a patient's command ("/today I had a seizure")
+
+
+# The rules
+
+
+def normalise(text: str) -> str:
+    """Lower case, single spaces, no emoji variation selector, no closing punctuation."""
+    text = text.replace("\ufe0f", "").casefold()
+    return re.sub(r"\s+", " ", text).strip().rstrip(".!?,;: ").strip()
+
+
+def chit_chat(text: str) -> str | None:
+    """The key of the kind answer to ordinary chit-chat; None for anything else."""
+    return CHIT_CHAT.get(normalise(text))
+
+
+def courtesy(text: str) -> bool:
+    """Whether words typed after a command add nothing but manners: chit-chat or a please."""
+    return chit_chat(text) is not None or normalise(text) in COURTESY
+
+
+def attempt(text: str) -> bool:
+    """Whether typed words look like a try at a question's answer: one word, or a figure.
+
+    "10.3o" or "Atlntis" is answered by the question itself ("I couldn't read that"); a sentence
+    it cannot read is words for a person.
+    """
+    return len(text.split()) <= 1 or any(c.isdigit() for c in text)
+
+
+def reads_as_answer(step: str, text: str, today: date) -> bool:
+    """Whether the question being asked reads `text` as its answer."""
+    if step in _TIME_STEPS:
+        return parse_bedtime(text) is not None
+    if step in _ZONE_STEPS:
+        return bool(match_timezone(text))
+    if step in _DATE_STEPS:
+        return parse_start_date(text, today) is not None
+    return False  # a question answered with buttons only
+
+
+def answers_care_team(replying_to: str | None) -> bool:
+    """Whether the message the patient replies to is one their care team wrote."""
+    header = t("care_team_message", text="").strip()
+    return bool(replying_to) and replying_to.strip().startswith(header)
+
+
+def kind_of(incoming: Incoming) -> str:
+    """What a message is, for the care team: a text, an edit, a reply, or a media's kind."""
+    if incoming.kind in MEDIA:
+        return incoming.kind
+    if incoming.edited:
+        return "edited"
+    return "reply" if answers_care_team(incoming.replying_to) else "text"
+
+
+class Inbox:
+    """Read what patients send out of the blue, and make sure a person reads it too."""
+
+    def __init__(
+        self,
+        db: Database,
+        notifier: Notifier,
+        clock: Clock,
+        settings: Settings,
+        reminders: Reminders,
+        checkins: Checkins,
+        conversation: Conversation,
+        concerns: Concerns,
+        alerts: Alerts,
+    ) -> None:
+        self.db = db
+        self.notifier = notifier
+        self.clock = clock
+        self.settings = settings
+        self.reminders = reminders
+        self.checkins = checkins
+        self.conversation = conversation
+        self.concerns = concerns
+        self.alerts = alerts
+        self._kept: list[Incoming] = []  # red-flag words the database could not take yet
+        self._admins_told_at: float | None = None
+
+    async def receive(self, incoming: Incoming) -> list[Reply]:
+        """Answer one message; what is not an answer goes to the care team.
+
+        Red flags are looked for first, without the database: an emergency is answered even when
+        the database is down or slow, and the words are then kept in memory until it is back.
+        """
+        text = (incoming.text or "").strip()
+        found = scan(text) if text else ()
+        if not found:
+            return await self._receive(incoming)
+        answering = asyncio.ensure_future(self._receive(incoming))
+        aided = False
+        try:
+            await asyncio.wait({answering}, timeout=FIRST_AID_AFTER)
+            if not answering.done() and _urgent_now(found):
+                await self._send(incoming.user_id, Reply(self._first_aid(found)))
+                aided = True
+            return await answering
+        except DATABASE_DOWN as exc:
+            return await self._keep(incoming, found, exc, aided)
+
+    async def _receive(self, incoming: Incoming) -> list[Reply]:
+        if incoming.after_command:
+            return await self._after_command(incoming)
+        if incoming.edited:
+            return await self._edited(incoming)
+        if incoming.kind != "text":
+            return await self._media(incoming)
+        return await self._text(incoming)
+
+    # Typed words
+
+    async def _text(self, incoming: Incoming) -> list[Reply]:
+        """The order a typed message is tried in: it is a rule, and this is it.
+
+        The check-in's last answer (sorted with the check-in); red flags, before any question's
+        answer, so that an emergency is answered at once, even to a stranger; a reply to the care
+        team; the answer to the question being asked; the care team's own help; chit-chat; and
+        whatever is left goes to a person.
+        """
+        text, user_id = incoming.text or "", incoming.user_id
+        replies = await self.checkins.words(user_id, text)
+        if replies is not None:
+            return replies
+        raised = await self._red_flags(incoming, text)
+        if raised is not None:
+            return raised
+        async with self.db.session() as session:
+            patient = await Repository(session).patient_by_user(user_id)
+            step = patient.awaiting if patient is not None else None
+            today = self._today(patient) if patient is not None else None
+        if patient is None:
+            if self._care_team(user_id):
+                return [Reply(t("provider_help"))]
+            return [Reply(clinic_text("not_understood", self.settings))]
+        if answers_care_team(incoming.replying_to):
+            return await self._forward(incoming) + await self._question(user_id)
+        if step is not None:
+            assert today is not None
+            if reads_as_answer(step, text.strip(), today) or attempt(text):
+                answered = await self.conversation.text(user_id, text)
+                if answered is not None:
+                    return answered
+            # A sentence at a question is not its answer: it goes to a person, and the question
+            # is asked again.
+        chat = chit_chat(text)
+        replies = [Reply(t(chat))] if chat else await self._forward(incoming)
+        return replies + (await self._question(user_id) if step is not None else [])
+
+    async def _edited(self, incoming: Incoming) -> list[Reply]:
+        """An edit is never an answer (no question runs again): only words for a person."""
+        text = (incoming.text or "").strip()
+        if not text:
+            return []
+        raised = await self._red_flags(incoming, text)
+        if raised is not None:
+            return raised
+        if chit_chat(text) or not await self._is_patient(incoming.user_id):
+            return []
+        return await self._forward(incoming) + await self._question(incoming.user_id)
+
+    async def _after_command(self, incoming: Incoming) -> list[Reply]:
+        """Words typed after a command: read like any words, never as an answer, never lost.
+
+        The command answers as well, after these replies: an emergency is answered first, and
+        /today then already says that LDN is withheld. No question is asked again in between.
+        The care team's own words after a patient's command are theirs: nothing to do.
+        """
+        text = (incoming.text or "").strip()
+        if not text or self._care_team(incoming.user_id):
+            return []
+        raised = await self._red_flags(incoming, text, ask_again=False)
+        if raised is not None:
+            return raised
+        if courtesy(text) or not await self._is_patient(incoming.user_id):
+            return []
+        return await self._forward(incoming)
+
+    async def _media(self, incoming: Incoming) -> list[Reply]:
+        """Voice notes, photos, videos and files go to the care team; stickers and such don't."""
+        if not await self._is_patient(incoming.user_id):
+            return [Reply(t("not_text"))]
+        replies: list[Reply] = []
+        if incoming.kind in MEDIA:
+            caption = (incoming.text or "").strip()
+            raised = await self._red_flags(incoming, caption, ask_again=False) if caption else None
+            forwarded = await self._forward(incoming)
+            replies = raised if raised is not None else forwarded
+        else:
+            replies = [Reply(t("inbox_not_passed_on"))]
+        return replies + await self._question(incoming.user_id)
+
+    # Red flags
+
+    async def first_aid(self, payload: dict) -> None:
+        """Answer an emergency in an update the database could not take (the intake's hook)."""
+        message = payload.get("message") or payload.get("edited_message") or {}
+        chat = message.get("chat") or {}
+        text = message.get("text") or message.get("caption") or ""
+        found = scan(text) if chat.get("type") == "private" and text.strip() else ()
+        if _urgent_now(found):
+            await self._send(chat["id"], Reply(self._stranger_emergency()))
+        elif _stops_ldn(found):
+            # Not an emergency, but LDN must wait (opioids, liver signs...): that needs no database.
+            unwell = t("concern_unwell", emergency=self.settings.emergency_number)
+            await self._send(chat["id"], Reply(f"{t('concern_withhold_kept')}\n\n{unwell}"))
+        else:
+            return  # anything else comes again from Telegram, and is answered then
+        await self._tell_admins()
+
+    async def _keep(
+        self, incoming: Incoming, found: tuple[Finding, ...], exc: BaseException, aided: bool
+    ) -> list[Reply]:
+        """The database failed: keep the words to store later, and say what to do now."""
+        log.error(
+            "Database failed (%s): red flags from user %s kept in memory, to be stored later",
+            type(exc).__name__,
+            incoming.user_id,
+        )
+        self._kept.append(incoming)
+        await self._tell_admins()
+        lines = [] if aided else [self._first_aid(found)]
+        if _stops_ldn(found):
+            lines.append(t("concern_withhold_kept"))
+        key = "inbox_kept" if self.settings.has_care_team else "inbox_kept_no_team"
+        lines.append(t(key, clinic=self.settings.clinic_name, contact=self.settings.clinic_contact))
+        if not any(f.tier is Tier.EMERGENCY for f in found):
+            lines.append(t("concern_unwell", emergency=self.settings.emergency_number))
+        return [Reply("\n\n".join(line for line in lines if line))]
+
+    async def retry_kept(self) -> None:
+        """Store words kept while the database was down as the usual concern; tell the patient."""
+        while self._kept:
+            incoming = self._kept[0]
+            try:
+                replies = await self._red_flags(incoming, incoming.text or "", ask_again=False)
+            except DATABASE_DOWN as exc:
+                log.warning("Kept red flags still wait for the database (%s)", type(exc).__name__)
+                return
+            self._kept.pop(0)
+            log.info("Red flags kept in memory from user %s are stored now", incoming.user_id)
+            for reply in replies or []:
+                await self._send(incoming.user_id, reply)
+
+    def _first_aid(self, found: tuple[Finding, ...]) -> str:
+        """The emergency number, and the crisis line where mood is concerned; no database."""
+        lines = []
+        if any(f.tier is Tier.EMERGENCY for f in found):
+            lines.append(t("concern_emergency", emergency=self.settings.emergency_number))
+        if any(f.effect in CRISIS for f in found):
+            lines.append(t("concern_crisis", crisis=self.settings.crisis_line))
+        return "\n\n".join(lines)
+
+    async def _tell_admins(self) -> None:
+        """Tell the admins straight away that the database failed (no outbox without it)."""
+        now = asyncio.get_running_loop().time()
+        if self._admins_told_at is not None and now - self._admins_told_at < ADMINS_TOLD_EVERY:
+            return
+        self._admins_told_at = now
+        log.error("Database failed while a patient reported red flags: telling the admins")
+        for admin in self.settings.admin_user_ids:
+            await self._send(admin, Reply(t("admin_database_down")))
+
+    async def _send(self, chat_id: int, reply: Reply) -> None:
+        try:
+            await self.notifier.send(chat_id, reply)
+        except Exception as exc:
+            log.error("Could not send to chat %s: %s", chat_id, type(exc).__name__)
+
+    async def _red_flags(
+        self, incoming: Incoming, text: str, ask_again: bool = True
+    ) -> list[Reply] | None:
+        """Raise red flags in the words as a concern and say what to do now; None if none."""
+        found = scan(text)
+        if not found:
+            return None
+        async with self.db.session() as session:
+            repo = Repository(session)
+            patient = await repo.patient_by_user(incoming.user_id)
+            if patient is None:
+                # Someone the bot does not know still hears where to get help, at once; nobody
+                # is alerted, and they are not told anyone was.
+                if any(f.tier is Tier.EMERGENCY for f in found):
+                    return [Reply(self._stranger_emergency())]
+                return None
+            report = await self._report(repo, patient, found, text)
+            result = Triage(max(f.tier for f in found), found, ())
+            raised = await self.concerns.raise_(
+                repo, patient, result, words=report.words, report_id=report.id
+            )
+            reply = self.concerns.reply(raised, patient)
+            await repo.commit()
+        self.concerns.deliver_soon(raised)
+        question = await self._question(incoming.user_id) if ask_again else []
+        return [Reply(reply), *question]
+
+    async def _report(
+        self, repo: Repository, patient: Patient, found: tuple[Finding, ...], text: str
+    ) -> Report:
+        """Keep the words as a typed report, for the patient's history."""
+        now = self.clock.now()
+        info = self.reminders.current(patient) if patient.enrolled else None
+        report = Report(
+            patient_id=patient.id,
+            kind="message",
+            status="done",
+            night=local_today(now, zone_of(patient)) if patient.timezone else now.date(),
+            dose_mg=info.step.dose_mg if info else None,
+            answers={},
+            words=text.strip()[:WORDS_KEPT],
+            tier=max(f.tier for f in found).name.lower(),
+            attempts=0,
+            created_at=now,
+            sent_at=now,
+            completed_at=now,
+        )
+        await repo.add(report)
+        return report
+
+    # Passing words on
+
+    async def _forward(self, incoming: Incoming) -> list[Reply]:
+        """Store the message for the care team, deliver it now, and say so honestly."""
+        kind = kind_of(incoming)
+        async with self.db.session() as session:
+            repo = Repository(session)
+            patient = await repo.patient_by_user(incoming.user_id)
+            if patient is None:
+                return [Reply(clinic_text("not_understood", self.settings))]
+            now = self.clock.now()
+            words = (incoming.text or "").strip()[:WORDS_KEPT] or None
+            parts = Parts(
+                kind=kind,
+                source=incoming.message_id if kind in MEDIA else None,
+                quote=incoming.replying_to if kind == "reply" else None,
+            )
+            escalation = await escalations.store_message(
+                repo, patient, now, reasons=reasons(parts), words=words
+            )
+            await repo.commit()
+            escalation_id = escalation.id
+        log.info("Message %s (%s) from patient %s stored", escalation_id, kind, patient.id)
+        self.alerts.deliver_soon(escalation_id)
+        if not self.settings.has_care_team:
+            # Nobody would read it: never claim otherwise.
+            told = t(
+                "inbox_nobody",
+                clinic=self.settings.clinic_name,
+                contact=self.settings.clinic_contact,
+            )
+        else:
+            told = t("inbox_edit_passed_on" if kind == "edited" else "inbox_passed_on")
+        emergency = t(
+            "inbox_emergency_line",
+            emergency=self.settings.emergency_number,
+            crisis=self.settings.crisis_line,
+        )
+        return [Reply(f"{told}\n\n{emergency}")]
+
+    async def bring_media(self, escalation: Escalation, chat_id: int, header_id: int) -> None:
+        """Copy a patient's voice note or photo under its header (the hook Alerts calls).
+
+        A copy that cannot be made (the patient deleted it) leaves the header, which says what
+        was sent; a copy that must wait fails the delivery, to be tried again with its header.
+        """
+        if escalation.tier != MESSAGE:
+            return
+        source = parts_of(escalation).source
+        if source is None:
+            return
+        try:
+            await self.notifier.copy(chat_id, escalation.patient.chat_id, source, header_id)
+        except (TryLater, MaybeSent, Unreachable):
+            raise
+        except Exception as exc:
+            log.warning(
+                "Message %s: no copy for chat %s: %s", escalation.id, chat_id, type(exc).__name__
+            )
+
+    # Helpers
+
+    async def _question(self, user_id: int) -> list[Reply]:
+        """The question still waiting for an answer, asked again, if any."""
+        question = await self.conversation.pending_question(user_id)
+        return [question] if question is not None else []
+
+    async def _is_patient(self, user_id: int) -> bool:
+        async with self.db.session() as session:
+            return await Repository(session).patient_by_user(user_id) is not None
+
+    def _care_team(self, user_id: int) -> bool:
+        return user_id in self.settings.provider_user_ids or user_id in self.settings.admin_user_ids
+
+    def _today(self, patient: Patient) -> date:
+        zone = zone_of(patient) if patient.timezone else ZoneInfo(self.settings.default_timezone)
+        return local_today(self.clock.now(), zone)
+
+    def _stranger_emergency(self) -> str:
+        return t(
+            "inbox_emergency_stranger",
+            emergency=self.settings.emergency_number,
+            crisis=self.settings.crisis_line,
+        )
+
+
+def _stops_ldn(found: tuple[Finding, ...]) -> bool:
+    """Whether red flags withhold LDN whoever the patient is (`triage.WITHHOLD_CODES`)."""
+    return any(f.tier is Tier.EMERGENCY or f.effect in WITHHOLD_CODES for f in found)
+
+
+def _urgent_now(found: tuple[Finding, ...]) -> bool:
+    """Whether red flags call for the emergency number or the crisis line at once."""
+    return any(f.tier is Tier.EMERGENCY or f.effect in CRISIS for f in found)

@@ -1,0 +1,168 @@
+"""Our own getUpdates loop, in place of python-telegram-bot's Updater: confirm only what is stored.
+
+`serve` runs the Application as `run_polling` would (initialize, post_init, start, the loop, then
+stop, shutdown and post_shutdown on SIGTERM or SIGINT); the loop stores each batch through the
+intake before asking for the next one, and a worker handles what is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from telegram import Update
+from telegram.error import InvalidToken, NetworkError, TimedOut
+from telegram.ext import Application
+
+from bot.delivery.intake import Intake, Payload
+from storage.db import DATABASE_DOWN
+
+log = logging.getLogger(__name__)
+
+POLL_TIMEOUT = 10  # seconds a long poll waits for updates
+RETRY_SECONDS = (0.5, 1, 2, 4)  # after a failed poll, or a database that would not take a batch
+LOG_EVERY = 60.0  # seconds between two lines about the same trouble
+WORK_EVERY = 5.0  # seconds between two looks at stored work even when nothing new came
+
+
+class Poller:
+    """Fetch updates, keep them, confirm them, and hand them to the Application."""
+
+    def __init__(self, application: Application) -> None:
+        self.application = application
+        self.offset: int | None = None
+        self._new = asyncio.Event()
+        self._failures = 0
+        self._logged_at = 0.0
+
+    @property
+    def intake(self) -> Intake:
+        return self.application.bot_data.services.intake
+
+    async def fetch(self, wait: float = POLL_TIMEOUT) -> int:
+        """Ask for the next batch (which confirms the last one) and store it; how many came."""
+        updates = await self.application.bot.get_updates(
+            offset=self.offset, timeout=wait, allowed_updates=Update.ALL_TYPES
+        )
+        if not updates:
+            return 0
+        payloads: list[Payload] = [u.to_dict() for u in updates]
+        if not await self.intake.store(payloads):
+            raise StoreFailed
+        self.offset = updates[-1].update_id + 1
+        self._new.set()
+        return len(updates)
+
+    async def work(self) -> int:
+        """Handle what is stored, oldest first, then red flags kept while the database was down."""
+        handled = await self.intake.handle(self.process)
+        await self.application.bot_data.services.inbox.retry_kept()
+        return handled
+
+    async def process(self, payload: Payload) -> None:
+        await self.application.process_update(Update.de_json(payload, self.application.bot))
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Poll and work until `stopping` is set; stored updates not handled wait for a restart."""
+        self._new.set()  # what a crash left stored and not handled goes first
+        worker = asyncio.create_task(self._work_loop(stopping))
+        try:
+            await self._poll_loop(stopping)
+        finally:
+            stopping.set()
+            self._new.set()
+            await worker
+
+    async def _poll_loop(self, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            poll = asyncio.ensure_future(self.fetch())
+            stop = asyncio.ensure_future(stopping.wait())
+            await asyncio.wait({poll, stop}, return_when=asyncio.FIRST_COMPLETED)
+            stop.cancel()
+            if not poll.done():
+                poll.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await poll
+                return
+            try:
+                poll.result()
+            except InvalidToken:
+                raise
+            except TimedOut:
+                continue  # a long poll that outlived its wait: ask again
+            except (NetworkError, StoreFailed) as exc:
+                await self._pause(stopping, "Polling", exc)
+                continue
+            if self._failures:
+                log.info("Polling works again after %d failures", self._failures)
+                self._failures = 0
+        self._logged_at = 0.0
+
+    async def _work_loop(self, stopping: asyncio.Event) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._new.wait(), WORK_EVERY)
+            self._new.clear()
+            if stopping.is_set():
+                return
+            try:
+                while await self.work() and not stopping.is_set():
+                    pass
+            except DATABASE_DOWN as exc:
+                log.error(
+                    "Cannot handle stored updates: the database failed (%s)", type(exc).__name__
+                )
+                await _sleep(stopping, RETRY_SECONDS[0])
+            except Exception as exc:
+                log.error("Handling stored updates failed: %s", type(exc).__name__, exc_info=exc)
+                await _sleep(stopping, RETRY_SECONDS[0])
+
+    async def _pause(self, stopping: asyncio.Event, what: str, exc: Exception) -> None:
+        """Wait a little longer after each failure in a row; one calm line, no traceback."""
+        seconds = RETRY_SECONDS[min(self._failures, len(RETRY_SECONDS) - 1)]
+        now = asyncio.get_running_loop().time()
+        if self._failures == 0 or now - self._logged_at >= LOG_EVERY:
+            self._logged_at = now
+            log.warning(
+                "%s failed (%s, %d times in a row): trying again, every %g s at most",
+                what,
+                type(exc).__name__,
+                self._failures + 1,
+                RETRY_SECONDS[-1],
+            )
+        self._failures += 1
+        await _sleep(stopping, seconds)
+
+
+class StoreFailed(Exception):
+    """The database did not take a batch: it is not confirmed, and comes again."""
+
+
+async def _sleep(stopping: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stopping.wait(), seconds)
+
+
+async def serve(application: Application) -> None:
+    """Run the bot until SIGTERM or SIGINT, starting and stopping it as `run_polling` does."""
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    try:
+        await application.initialize()
+        await application.bot.delete_webhook()
+        if application.post_init is not None:
+            await application.post_init(application)
+        await application.start()
+        await Poller(application).run(stopping)
+    finally:
+        if application.running:
+            await application.stop()
+            if application.post_stop is not None:
+                await application.post_stop(application)
+        await application.shutdown()
+        if application.post_shutdown is not None:
+            await application.post_shutdown(application)
