@@ -1,4 +1,4 @@
-"""`python -m devtools demo`: a provider invites a patient, who lives through twelve weeks of the 0.5 mg plan.
+"""`python -m devtools demo`: a patient invited, then twelve weeks of the 0.5 mg plan.
 
 The real Application runs against the in-process fake Telegram on a virtual clock and a throwaway
 SQLite file. The clinic's provider opens the bot and sends an invitation; the scripted patient
