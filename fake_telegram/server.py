@@ -33,7 +33,7 @@ import logging
 import re
 import weakref
 from http import HTTPStatus
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -94,7 +94,7 @@ class FakeBotApiServer:
         self._handling: set[asyncio.Task] = set()  # requests being answered, cancelled by stop()
         self._transports: weakref.WeakSet[asyncio.BaseTransport] = weakref.WeakSet()
         self._methods = {name.lower(): name for name in core.spec["methods"]}
-        self.connection_count = 0  # connections accepted so far (keep-alive shows as few)
+        self.connection_count = 0  # connections that sent a request (keep-alive shows as few)
 
     # ---------------------------------------------------------------------------- lifecycle
 
@@ -168,12 +168,10 @@ class FakeBotApiServer:
             if fault.kind == "connect" and transport is not None:
                 transport.abort()
             await _until_cancelled()  # silent until the client gives up (or it was closed)
-            raise AssertionError("unreachable") from None
         except ConnectionDropped:
             if transport is not None:
                 transport.abort()
             await _until_cancelled()
-            raise AssertionError("unreachable") from None
         except Exception as err:  # a bug in the fake: answer it, don't hang the client
             logger.exception("fake Telegram failed on %s", request.path)
             status, body = 500, HttpError(500, f"Internal Server Error: {err!r}").body()
@@ -274,9 +272,10 @@ def _json_response(status: int, body: dict) -> web.Response:
     return web.Response(body=payload, status=status, reason=reason, content_type="application/json")
 
 
-async def _until_cancelled() -> None:
+async def _until_cancelled() -> NoReturn:
     """Wait until aiohttp cancels the request: its client went away, or the server stopped."""
-    await asyncio.get_running_loop().create_future()
+    await asyncio.get_running_loop().create_future()  # never resolved
+    raise AssertionError("unreachable")
 
 
 def _retrieve(call: asyncio.Future) -> None:
