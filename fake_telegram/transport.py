@@ -17,7 +17,9 @@ from telegram._utils.defaultvalue import DefaultValue
 from telegram.error import TimedOut
 from telegram.request import BaseRequest, RequestData
 
-from fake_telegram.core import FakeTelegram, InjectedTimeout, attach_uploads
+from fake_telegram.core import FakeTelegram
+from fake_telegram.faults import InjectedTimeout
+from fake_telegram.validation import attach_uploads
 
 __all__ = ["FakeRequest", "decode_request_data"]
 

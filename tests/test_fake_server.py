@@ -57,7 +57,7 @@ async def scenario(bot: Bot, core: FakeTelegram) -> None:
     """Every kind of call the bot makes, as a user who wrote first sees it."""
     user = core.user(42, "Pat")
     user.send("hello")
-    await bot.send_message(42, "Plain <b>bold</b> ünïcode 💊", parse_mode="HTML")
+    await bot.send_message(42, "Plain <b>not bold</b> ünïcode 💊 & more")
     msg = await bot.send_message(42, "Did you take it?", reply_markup=keyboard(("Taken", "t:1")))
     await bot.edit_message_text(
         "Did you take it? (edited)",
@@ -94,7 +94,7 @@ async def test_real_http_records_exactly_what_the_in_process_transport_does(core
         "sendDocument",
     ]
     sent = core.messages(42)
-    assert sent[0].text == "Plain bold ünïcode 💊"
+    assert sent[0].text == "Plain <b>not bold</b> ünïcode 💊 & more"
     assert sent[1].text == "Did you take it? (edited)" and sent[1].buttons() == ["Taken", "Skip"]
     assert sent[2].document == b"\x00binary\r\n--not-a-boundary\r\n\xff"
     assert core.calls("sendDocument")[0].params["document"] == (

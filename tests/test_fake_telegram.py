@@ -5,7 +5,14 @@ import datetime as dtm
 
 import httpx
 import pytest
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardMarkup, Update
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    MessageEntity,
+    ReplyKeyboardMarkup,
+    Update,
+)
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -18,7 +25,6 @@ from telegram.error import (
 from telegram.ext import ApplicationBuilder, CommandHandler
 
 from fake_telegram.core import FakeTelegram
-from fake_telegram.entities import EntityParseError, parse_html, parse_markdown_v2
 from fake_telegram.transport import FakeRequest
 
 TOKEN = "123456:TEST"
@@ -154,50 +160,39 @@ async def test_slow_answer_times_out_but_message_is_still_sent(core):
     assert [m.text for m in core.messages(42)] == ["Hello"]
 
 
-async def test_bad_html_is_rejected(core, bot):
+@pytest.mark.parametrize("parse_mode", ["HTML", "MarkdownV2", "Markdown", "html"])
+async def test_a_parse_mode_is_refused_as_not_implemented(core, bot, parse_mode):
+    """The bot sends plain text; a formatted text must fail loudly, not be stored with tags."""
     core.user(42).send("hi")
-    for text in [
-        "<b>bold",
-        "a < b",
-        "Tom & Jerry",
-        "<br>",
-        "<b><i>x</b></i>",
-        "<span>x</span>",
-        "&nbsp;",
-    ]:
-        with pytest.raises(BadRequest, match="(?i)can't parse entities"):
-            await bot.send_message(42, text, parse_mode="HTML")
+    with pytest.raises(BadRequest, match="(?i)unsupported parse_mode.*implements no parse mode"):
+        await bot.send_message(42, "<b>Dose</b> *1\\.5 mg*", parse_mode=parse_mode)
+    with pytest.raises(BadRequest, match="(?i)unsupported parse_mode"):
+        await bot.send_document(
+            42, b"%PDF-1.4", filename="a.pdf", caption="<i>log</i>", parse_mode=parse_mode
+        )
+    msg = await bot.send_message(42, "Plain")
+    with pytest.raises(BadRequest, match="(?i)unsupported parse_mode"):
+        await bot.edit_message_text(
+            "<b>Plain</b>", chat_id=42, message_id=msg.message_id, parse_mode=parse_mode
+        )
+    assert [m.text for m in core.messages(42)] == ["Plain"]
+    assert [(c.method, c.status) for c in core.client_errors()] == [
+        ("sendMessage", 400),
+        ("sendDocument", 400),
+        ("editMessageText", 400),
+    ]
+
+
+async def test_plain_text_is_stored_as_sent_with_the_entities_given(core, bot):
+    core.user(42).send("hi")
     msg = await bot.send_message(
         42,
-        '<b>A</b> &lt;3 &amp; <a href="https://x.org">link</a> a > b <tg-spoiler>s</tg-spoiler>'
-        '<pre><code class="language-python">x = 1</code></pre>',
-        parse_mode="HTML",
+        "A <3 & <b>not a tag</b>",
+        entities=[MessageEntity(MessageEntity.BOLD, 0, 1)],
     )
-    assert msg.text == "A <3 & link a > b sx = 1"
-    kinds = {e.type: e for e in msg.entities}
-    assert kinds["text_link"].url == "https://x.org"
-    assert kinds["pre"].language == "python"
-
-
-async def test_markdown_v2_reserved_characters(core, bot):
-    core.user(42).send("hi")
-    with pytest.raises(BadRequest, match="(?i)can't parse entities.*reserved"):
-        await bot.send_message(42, "Dose: 1.5 mg", parse_mode="MarkdownV2")
-    msg = await bot.send_message(42, r"*Dose:* 1\.5 mg \(daily\)", parse_mode="MarkdownV2")
-    assert msg.text == "Dose: 1.5 mg (daily)"
-    assert msg.entities[0].type == "bold"
-
-
-def test_entity_parsers_directly():
-    assert parse_html("<b>x</b>&#33;") == ("x!", [{"type": "bold", "offset": 0, "length": 1}])
-    text, ents = parse_html("😀<i>a</i>")
-    assert ents == [{"type": "italic", "offset": 2, "length": 1}]  # UTF-16 offsets
-    with pytest.raises(EntityParseError):
-        parse_markdown_v2("*unclosed")
-    assert parse_markdown_v2("[site](https://e.org/a\\)b)")[1][0]["url"] == "https://e.org/a)b"
-    assert parse_markdown_v2(">quote\nafter")[1] == [
-        {"type": "blockquote", "offset": 0, "length": 6}
-    ]
+    assert msg.text == "A <3 & <b>not a tag</b>"
+    assert core.user(42).last().text == "A <3 & <b>not a tag</b>"
+    assert [(e.type, e.offset, e.length) for e in msg.entities] == [("bold", 0, 1)]
 
 
 async def test_callback_data_over_64_bytes_is_rejected(core, bot):
@@ -215,23 +210,21 @@ async def test_callback_data_over_64_bytes_is_rejected(core, bot):
     assert core.user(42).last().buttons() == ["Yes", "No"]
 
 
-async def test_text_length_counts_after_entity_parsing(core, bot):
+async def test_text_length_and_emptiness(core, bot):
     core.user(42).send("hi")
     with pytest.raises(BadRequest, match="(?i)message is too long"):
         await bot.send_message(42, "x" * 4097)
     with pytest.raises(BadRequest, match="(?i)message text is empty"):
-        await bot.send_message(42, "<b></b>", parse_mode="HTML")
-    msg = await bot.send_message(42, "<b>" + "x" * 4096 + "</b>", parse_mode="HTML")
+        await bot.send_message(42, "  \n ")
+    msg = await bot.send_message(42, "x" * 4096)
     assert len(msg.text) == 4096
 
 
-async def test_caption_length_counts_after_entity_parsing(core, bot):
+async def test_caption_length(core, bot):
     core.user(42).send("hi")
     with pytest.raises(BadRequest, match="(?i)caption is too long"):
         await bot.send_document(42, b"%PDF-1.4", filename="a.pdf", caption="x" * 1025)
-    msg = await bot.send_document(
-        42, b"%PDF-1.4", filename="a.pdf", caption="<i>" + "x" * 1024 + "</i>", parse_mode="HTML"
-    )
+    msg = await bot.send_document(42, b"%PDF-1.4", filename="a.pdf", caption="x" * 1024)
     assert len(msg.caption) == 1024
 
 
@@ -338,12 +331,12 @@ async def test_client_errors_lists_bad_calls_only(core, bot):
     with pytest.raises(RetryAfter):
         await bot.send_message(42, "ok")
     with pytest.raises(BadRequest):
-        await bot.send_message(42, "<b>", parse_mode="HTML")
+        await bot.send_message(42, "x" * 4097)
     with pytest.raises(BadRequest):
         await bot.send_message(77, "who?")
     errors = core.client_errors()
     assert [(c.method, c.status) for c in errors] == [("sendMessage", 400), ("sendMessage", 400)]
-    assert "can't parse entities" in errors[0].body["description"]
+    assert "message is too long" in errors[0].body["description"]
 
 
 async def test_commands_stored(core, bot):
