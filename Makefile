@@ -27,9 +27,11 @@ test: $(STAMP) ## Run the whole test suite (SQLite, or TEST_DATABASE_URL when se
 test-postgres: $(STAMP) ## Run the suite against the local PostgreSQL.
 	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql+asyncpg://postgres@127.0.0.1:5432/test} $(BIN)/python -m pytest -q
 
-lint: $(STAMP) ## Check style with ruff.
+lint: $(STAMP) ## Check style with ruff, the rooms' imports with import-linter, types with mypy.
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache .import_linter_cache .grimp_cache build *.egg-info

@@ -164,7 +164,7 @@ def demo_settings(database_url: str, *, care_team: bool = False) -> Settings:
     Check-ins keep their defaults either way.
     """
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         bot_token="123456:DEMO-token-for-the-fake-server",
         database_url=database_url,
         telegram_api_base_url="http://fake.invalid/bot",

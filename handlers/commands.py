@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from telegram import Update
 from telegram.constants import ChatType
@@ -18,7 +19,7 @@ from bot.ui.views import Button, Reply
 from handlers.messages import incoming_of
 from handlers.replies import send_replies
 
-Command = Callable[[Update, Context], Awaitable[None]]
+Command = Callable[[Update, Context], Coroutine[Any, Any, None]]
 
 # New messages only: editing an old /delete or /sideeffects must not run it again.
 PRIVATE = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE

@@ -10,7 +10,6 @@ from telegram.ext import Application
 
 from bot.app.context import Context
 from bot.ui.texts import t
-from storage.db import DATABASE_DOWN
 
 log = logging.getLogger(__name__)
 
@@ -23,9 +22,9 @@ async def on_error(update: object, context: Context) -> None:
         await _blocked(update, context)
         return
     log.error("Error handling update %s: %s", update_id, type(error).__name__, exc_info=error)
-    if update_id is not None and isinstance(error, DATABASE_DOWN):
-        # The database failed, not the update: the intake handles it again once it is back.
-        context.services.intake.again(update_id)
+    if update_id is not None:
+        # If the database failed, not the update, the intake handles it again once it is back.
+        context.services.intake.failed(update_id, error)
     if (
         isinstance(update, Update)
         and update.effective_chat

@@ -13,7 +13,7 @@ from bot.ui.views import Reply
 REPLY_RETRIES = 2
 
 
-async def send_replies(bot: ExtBot[None], chat_id: int, replies: Iterable[Reply]) -> None:
+async def send_replies(bot: ExtBot[int], chat_id: int, replies: Iterable[Reply]) -> None:
     """Send each reply in order, as plain text with its buttons."""
     for reply in replies:
         await bot.send_message(

@@ -7,12 +7,14 @@ import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any, cast
 
 import asyncpg
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, CursorResult, Result, make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection, DBAPICursor, ExecutionContext
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlalchemy.ext.asyncio import (
@@ -21,7 +23,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +161,14 @@ def _guarded_sqlite(connection: Connection, migrate: Callable[[Connection], None
         connection.commit()  # ends SQLAlchemy's own record of a transaction; SQLite has none
 
 
-def _refuse_cascades(_conn, _cursor, statement, _params, _context, _many):  # type: ignore[no-untyped-def]
+def _refuse_cascades(
+    _conn: Connection,
+    _cursor: DBAPICursor,
+    statement: str,
+    _params: object,
+    _context: ExecutionContext | None,
+    _many: bool,
+) -> None:
     if _CASCADING.match(statement):
         raise MigrationError(f"a migration may not cascade: {statement.split()[0]} ... refused")
 
@@ -178,7 +187,7 @@ def _create_engine(url: str) -> AsyncEngine:
     )
 
     @event.listens_for(engine.sync_engine, "connect")
-    def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+    def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
         # Foreign keys are off by default in SQLite; WAL lets a reader and the writer overlap.
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -209,3 +218,12 @@ DATABASE_DOWN: tuple[type[BaseException], ...] = (
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
 )
+
+
+def rowcount(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE matched.
+
+    SQLAlchemy 2.0 types what a session executes as a `Result`; for these statements it is the
+    `CursorResult` that counts them (2.1 types it so).
+    """
+    return cast("CursorResult[Any]", result).rowcount

@@ -10,6 +10,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import rowcount
 from storage.models import ReceivedUpdate
 
 
@@ -53,7 +54,7 @@ async def purge(session: AsyncSession, handled_before: datetime) -> int:
     result = await session.execute(
         delete(ReceivedUpdate).where(ReceivedUpdate.handled_at < handled_before)
     )
-    return result.rowcount or 0
+    return rowcount(result) or 0
 
 
 async def forget_chat(session: AsyncSession, chat_id: int, upto: int | None = None) -> None:

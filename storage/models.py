@@ -255,11 +255,11 @@ class Escalation(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # What the patient was told to do while it waits: withhold (no LDN), hold (no increase).
     stop: Mapped[str | None] = mapped_column(String(16))
-    # Later findings folded into this alert while it was open: how many, the newest's time and
-    # its [[reason, effect], ...] (the providers' copies say "New: ..." from these).
+    # Later findings folded into this alert while it was open: how many, the newest's time, and
+    # its {"reasons": [[reason, effect], ...], "words": ...} (the providers' copies say "New: ...").
     folded: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     folded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    latest: Mapped[list[Any] | None] = mapped_column(JSON)
+    latest: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     patient: Mapped[Patient] = relationship()
 

@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction
 from sqlalchemy.orm import selectinload
 
+from storage.db import rowcount
 from storage.models import (
     AdminNotice,
     AlertMessage,
@@ -219,7 +220,7 @@ class Repository:
             .values(**values)
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount == 1  # type: ignore[attr-defined]
+        return rowcount(result) == 1
 
     async def reclaim(self, dose_id: int, due: datetime, **values: object) -> bool:
         """Take over a send left unfinished ("sending" still due at `due`), unless another did."""
@@ -229,7 +230,7 @@ class Repository:
             .values(**values)
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount == 1  # type: ignore[attr-defined]
+        return rowcount(result) == 1
 
     async def claims_before(self, deadline: datetime, now: datetime) -> int:
         """Make every send claimed with a deadline before `deadline` due now; return how many."""
@@ -239,7 +240,7 @@ class Repository:
             .values(next_action_at=now)
             .execution_options(synchronize_session=False)
         )
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        return rowcount(result)
 
     async def patients_without_next_night(self) -> list[int]:
         """Patients who should be reminded but have no night planned and none being sent."""
@@ -272,7 +273,7 @@ class Repository:
             .values(followup_sent_at=now)
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount == 1  # type: ignore[attr-defined]
+        return rowcount(result) == 1
 
     async def statuses(self, patient_id: int, last: int, until: date | None = None) -> list[str]:
         """The statuses of the patient's newest `last` nights (up to `until`), oldest first."""
@@ -332,7 +333,7 @@ class Repository:
             .values(used_at=now, patient_id=patient_id)
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount == 1  # type: ignore[attr-defined]
+        return rowcount(result) == 1
 
     async def revoke_invites(self, label: str, now: datetime, by: int) -> list[str]:
         """End the waiting invitations for `label` now; return their labels as prescribed."""
@@ -419,7 +420,7 @@ class Repository:
             .values(**values)
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount == 1  # type: ignore[attr-defined]
+        return rowcount(result) == 1
 
     # Escalations
 
@@ -447,7 +448,7 @@ class Repository:
             .values(**values)
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount == 1  # type: ignore[attr-defined]
+        return rowcount(result) == 1
 
     async def decide_escalation(
         self,
@@ -461,7 +462,7 @@ class Repository:
 
         `after` lists earlier decisions this one may follow (a hold may later be released).
         """
-        allowed = Escalation.status.in_(expected)
+        allowed: ColumnElement[bool] = Escalation.status.in_(expected)
         if after:
             allowed = or_(
                 allowed, and_(Escalation.status == "decided", Escalation.decision.in_(after))
@@ -472,7 +473,7 @@ class Repository:
             .values(**values)
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount == 1  # type: ignore[attr-defined]
+        return rowcount(result) == 1
 
     async def alert_messages(self, escalation_id: int) -> list[AlertMessage]:
         result = await self.session.execute(
@@ -623,7 +624,7 @@ class Repository:
             .values(**values)
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount == 1  # type: ignore[attr-defined]
+        return rowcount(result) == 1
 
     async def bring_forward(
         self,

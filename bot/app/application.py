@@ -61,7 +61,7 @@ def build_application(
         # At most 30 requests a second overall; a chat that must wait longer (a busy group, a
         # flood wait) is refused at once, and the dispatcher puts its row back, due after the wait.
         # A clock handed in (a simulation's) also times Telegram's flood waits.
-        .rate_limiter(Pacing(flood_clock=clock and (lambda: clock.now().timestamp())))
+        .rate_limiter(Pacing(flood_clock=(lambda: clock.now().timestamp()) if clock else None))
         .post_init(_post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)

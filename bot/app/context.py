@@ -6,6 +6,7 @@ Handlers import this module, never the wiring that registers them (`bot.app.appl
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from telegram.ext import CallbackContext, ExtBot
 
@@ -70,7 +71,10 @@ class BotData:
     dispatch_rounds: bool = True
 
 
-class Context(CallbackContext[ExtBot[None], dict, dict, BotData]):
+class Context(CallbackContext[ExtBot[int], dict[Any, Any], dict[Any, Any], BotData]):
+    """What a handler receives. Its bot is an `ExtBot[int]`: `int` is what our rate limiter
+    (`Pacing`) takes as `rate_limit_args`, the retries a reply may ask for."""
+
     @property
     def services(self) -> Services:
         return self.bot_data.services

@@ -16,6 +16,7 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.app.clock import Clock
@@ -123,7 +124,7 @@ def reads_as_answer(step: str, text: str, today: date) -> bool:
 def answers_care_team(replying_to: str | None) -> bool:
     """Whether the message the patient replies to is one their care team wrote."""
     header = t("care_team_message", text="").strip()
-    return bool(replying_to) and replying_to.strip().startswith(header)
+    return bool(replying_to and replying_to.strip().startswith(header))
 
 
 def kind_of(incoming: Incoming) -> str:
@@ -276,7 +277,7 @@ class Inbox:
 
     # Red flags
 
-    async def first_aid(self, payload: dict) -> None:
+    async def first_aid(self, payload: dict[str, Any]) -> None:
         """Answer an emergency in an update the database could not take (the intake's hook)."""
         message = payload.get("message") or payload.get("edited_message") or {}
         chat = message.get("chat") or {}

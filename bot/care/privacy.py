@@ -33,7 +33,7 @@ from bot.ui.texts import t
 from bot.ui.views import Reply
 from storage import intake
 from storage.db import Database
-from storage.models import AuditEntry, Dose, Escalation, Report
+from storage.models import AuditEntry, Base, Dose, Escalation, Report
 from storage.repositories import Repository, word_tables
 
 log = logging.getLogger(__name__)
@@ -110,8 +110,8 @@ class Privacy:
         return True
 
 
-def _row(row: object) -> dict[str, Any]:
-    mapper = inspect(row).mapper  # type: ignore[union-attr]
+def _row(row: Base) -> dict[str, Any]:
+    mapper = inspect(row).mapper
     return {
         column.key: getattr(row, column.key)
         for column in mapper.column_attrs

@@ -104,6 +104,11 @@ class Intake:
         """The database failed while this update was handled: handle it again later."""
         self._again.add(update_id)
 
+    def failed(self, update_id: int, error: BaseException | None) -> None:
+        """A handler of this update raised `error`: if the database failed, handle it again."""
+        if isinstance(error, DATABASE_DOWN):
+            self.again(update_id)
+
     async def handle(
         self, process: Callable[[Payload], Awaitable[None]], limit: int = BATCH
     ) -> int:

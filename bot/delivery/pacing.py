@@ -135,11 +135,11 @@ class Pacing(BaseRateLimiter[int]):
             await asyncio.sleep(wait)
 
 
-def _chat_key(chat_id: object) -> int | str | None:
+def _chat_key(chat_id: int | str | None) -> int | str | None:
     if chat_id is None:
         return None
     try:
-        return int(chat_id)  # type: ignore[call-overload, no-any-return]
+        return int(chat_id)
     except (TypeError, ValueError):
         return str(chat_id)  # a channel's @username
 

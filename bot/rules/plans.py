@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 MAX_CAPSULES = 6
 DEFAULT_MAX_MG = Decimal("4.5")
@@ -47,7 +48,7 @@ class Plan:
         """Return the dose of the last step."""
         return self.steps[-1].dose_mg
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable form, milligrams as strings."""
         return {
             "key": self.key,
@@ -65,7 +66,7 @@ class Plan:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> Plan:
+    def from_dict(cls, data: dict[str, Any]) -> Plan:
         """Rebuild a plan stored with to_dict."""
         steps = tuple(
             Step(
@@ -130,7 +131,8 @@ def _mg(value: object) -> Decimal:
 def _fmt(mg: Decimal) -> str:
     """Render milligrams for a provider: 4.5 mg, 3.0 mg, 0.25 mg."""
     n = mg.normalize()
-    return f"{n:f} mg" if n.as_tuple().exponent < 0 else f"{n:.1f} mg"
+    exponent = n.as_tuple().exponent  # a letter only for NaN and infinity, never a plan's dose
+    return f"{n:f} mg" if isinstance(exponent, int) and exponent < 0 else f"{n:.1f} mg"
 
 
 def _above_max(mg: Decimal, max_mg: Decimal) -> str:

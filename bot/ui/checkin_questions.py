@@ -54,7 +54,7 @@ def question(report: Report, dose: str) -> Reply:
     if stage in ("flags", "thyroid"):
         chosen = report.answers.get(stage, [])
         codes, prefix = (FLAGS, "flag_") if stage == "flags" else (THYROID, "thyroid_")
-        rows = [
+        rows: list[tuple[Button, ...]] = [
             (
                 Button(
                     ("☑️ " if code in chosen else "▫️ ") + t(prefix + code),

@@ -131,7 +131,8 @@ def report_findings(report: Report, *, typed: bool = False) -> list[str]:
     if signs := answers.get("thyroid"):
         found.append(_t("cl_report_thyroid", signs=", ".join(subject_word(s) for s in signs)))
     words = (report.words or "").strip()
-    said = [subject_word(f.effect) for f in scan(words) if f.tier >= Tier.ROUTINE] if words else []
+    in_words = scan(words) if words else ()
+    said = [subject_word(f.effect) for f in in_words if f.tier >= Tier.ROUTINE and f.effect]
     if said:
         found.append(_t("cl_report_said", subjects=", ".join(dict.fromkeys(said))))
     elif report.kind == "message":

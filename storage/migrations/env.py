@@ -11,6 +11,8 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from bot.app.settings import load_settings
+from storage.db import Database, guarded
 from storage.models import Base
 
 
@@ -21,9 +23,6 @@ def _run(connection: Connection) -> None:
 
 
 async def _by_hand() -> None:
-    from bot.app.settings import load_settings
-    from storage.db import Database, guarded
-
     db = Database(load_settings().database_url)
     try:
         async with db.engine.connect() as connection:
