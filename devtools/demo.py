@@ -74,8 +74,8 @@ SUMMARY_ESCALATIONS = "Escalations raised: {count}."
 SUMMARY_ESCALATION = "  #{id} {tier}, {day} {time}: {reasons}. {stop}{outcome}"
 # The safety stop each alert put in force until a provider decided (its `stop` column).
 SUMMARY_STOP = {
-    "withhold": "LDN withheld, {nights} not reminded. ",
-    "hold": "Next increase held. ",
+    StopCode.WITHHOLD: "LDN withheld, {nights} not reminded. ",
+    StopCode.HOLD: "Next increase held. ",
 }
 SUMMARY_DECIDED = "{decision} by {who}, {after} later."
 SUMMARY_LIFTED = "Withhold lifted by {who} on {day} {time}, {after} later: {decision}."
