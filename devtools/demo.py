@@ -25,6 +25,15 @@ from zoneinfo import ZoneInfo
 
 from bot.app.settings import Settings
 from bot.care.checkins import AHEAD_OF_REMINDER
+from bot.rules.states import (
+    AuditAction,
+    Decision,
+    DoseStatus,
+    ReportKind,
+    ReportStatus,
+    StopCode,
+    TierCode,
+)
 from bot.rules.timing import reminder_at
 from bot.rules.triage import EFFECTS
 from bot.ui import messages
@@ -65,8 +74,8 @@ SUMMARY_ESCALATIONS = "Escalations raised: {count}."
 SUMMARY_ESCALATION = "  #{id} {tier}, {day} {time}: {reasons}. {stop}{outcome}"
 # The safety stop each alert put in force until a provider decided (its `stop` column).
 SUMMARY_STOP = {
-    "withhold": "LDN withheld, {nights} not reminded. ",
-    "hold": "Next increase held. ",
+    StopCode.WITHHOLD: "LDN withheld, {nights} not reminded. ",
+    StopCode.HOLD: "Next increase held. ",
 }
 SUMMARY_DECIDED = "{decision} by {who}, {after} later."
 SUMMARY_LIFTED = "Withhold lifted by {who} on {day} {time}, {after} later: {decision}."
@@ -488,7 +497,7 @@ async def play(seed: int, full: bool, out: Callable[[str], None], database_url: 
             if row is None:
                 assert withheld, f"no row for {night}, and LDN is not withheld"
                 view.note(bedtime_on(night), NOT_REMINDED.format(time=BEDTIME))
-            elif row.status == "missed":
+            elif row.status == DoseStatus.MISSED:
                 cutoff = row.cutoff_at.astimezone(ZONE)
                 view.note(row.cutoff_at, MISSED.format(time=f"{cutoff:%H:%M}"))
             lines = view.take()
@@ -535,8 +544,11 @@ async def summarise(sim: Simulation, kinds: list[str], out: Callable[[str], None
         names = await repo.names(
             [e.decided_by for e in escalations] + [e.actor_user_id for e in audit]
         )
-    reminded = [r for r in rows if r.status != "scheduled"]
-    counts = {s: sum(r.status == s for r in reminded) for s in ("taken", "skipped", "missed")}
+    reminded = [r for r in rows if r.status != DoseStatus.SCHEDULED]
+    counts: dict[str, int] = {
+        s: sum(r.status == s for r in reminded)
+        for s in (DoseStatus.TAKEN, DoseStatus.SKIPPED, DoseStatus.MISSED)
+    }
     # Nights with no row between the first and the last: their bedtime passed while LDN was
     # withheld, and nobody was reminded.
     planned = {r.night for r in rows}
@@ -563,15 +575,17 @@ async def summarise(sim: Simulation, kinds: list[str], out: Callable[[str], None
         )
     )
     # Words typed out of the blue are kept as reports too, for the history: not check-ins.
-    reports = [r for r in reports if r.kind != "message"]
-    answered = [r for r in reports if r.status == "done"]
+    reports = [r for r in reports if r.kind != ReportKind.MESSAGE]
+    answered = [r for r in reports if r.status == ReportStatus.DONE]
     checkins = {
         "sent": sum(r.sent_at is not None for r in reports),
         "answered": len(answered),
-        "tolerance": sum(r.kind == "tolerance" for r in answered),
-        "none": sum(r.tier == "none" for r in answered),
-        "info": sum(r.tier == "info" for r in answered),
-        "alerting": sum(r.tier in ("routine", "urgent", "emergency") for r in answered),
+        "tolerance": sum(r.kind == ReportKind.TOLERANCE for r in answered),
+        "none": sum(r.tier == TierCode.NONE for r in answered),
+        "info": sum(r.tier == TierCode.INFO for r in answered),
+        "alerting": sum(
+            r.tier in (TierCode.ROUTINE, TierCode.URGENT, TierCode.EMERGENCY) for r in answered
+        ),
     }
     out(SUMMARY_CHECKINS.format(**checkins))
     out(SUMMARY_ESCALATIONS.format(count=len(escalations)))
@@ -579,7 +593,7 @@ async def summarise(sim: Simulation, kinds: list[str], out: Callable[[str], None
         out(_escalation_line(escalation, names, withheld))
     out(SUMMARY_AUDIT.format(count=len(audit)))
     for entry in audit:
-        if entry.action == "message":
+        if entry.action == AuditAction.MESSAGE:
             action = AUDIT_MESSAGE.format(id=entry.escalation_id)
         else:
             action = AUDIT_DECISION.format(
@@ -623,7 +637,7 @@ def _escalation_line(escalation: Escalation, names: dict[int, str], withheld: li
         stop = SUMMARY_STOP[escalation.stop].format(nights=_nights(nights))
     if decided:
         assert escalation.decision is not None and escalation.decided_at is not None
-        lifted = escalation.stop == "withhold" and escalation.decision != "pause"
+        lifted = escalation.stop == StopCode.WITHHOLD and escalation.decision != Decision.PAUSE
         when = escalation.decided_at.astimezone(ZONE)
         outcome = (SUMMARY_LIFTED if lifted else SUMMARY_DECIDED).format(
             decision=t(f"decision_{escalation.decision}"),

@@ -13,6 +13,7 @@ from bot.app.context import Context
 from bot.care.reminders import AnswerResult
 from bot.delivery.notifier import keyboard
 from bot.rules.nightly import Verdict
+from bot.rules.states import Awaiting, DoseStatus
 from bot.ui import callbacks, messages
 from bot.ui.callbacks import CheckinPress, DecisionPress, DosePress, OnboardingPress, SettingsPress
 from bot.ui.texts import t
@@ -86,7 +87,7 @@ async def _dose(query: CallbackQuery, press: DosePress, context: Context) -> Non
     elif result.verdict is Verdict.ALREADY:
         await query.answer(
             t("toast_already", status=t(f"status_{result.status}"))
-            if result.status in ("taken", "skipped")
+            if result.status in (DoseStatus.TAKEN, DoseStatus.SKIPPED)
             else None
         )
         await _without_buttons(query, context)
@@ -101,7 +102,7 @@ async def _dose(query: CallbackQuery, press: DosePress, context: Context) -> Non
 
 async def _record_on_message(query: CallbackQuery, result: AnswerResult, context: Context) -> None:
     """Write the outcome under the pressed reminder; take the buttons off the night's messages."""
-    if result.status == "snoozed" and result.snoozed_until and result.timezone:
+    if result.status == DoseStatus.SNOOZED and result.snoozed_until and result.timezone:
         local = result.snoozed_until.astimezone(ZoneInfo(result.timezone)).time()
         line = t("recorded_snoozed", time=messages.clock(local))
     elif result.after_cutoff:
@@ -133,9 +134,9 @@ async def _settings(
 ) -> None:
     services, user_id = context.services, query.from_user.id
     if press.action == "bedtime":
-        replies = await services.conversation.ask(user_id, "set_bedtime")
+        replies = await services.conversation.ask(user_id, Awaiting.SET_BEDTIME)
     elif press.action == "zone":
-        replies = await services.conversation.ask(user_id, "set_zone")
+        replies = await services.conversation.ask(user_id, Awaiting.SET_ZONE)
     elif press.action in ("pause", "resume"):
         replies = [await services.care.set_paused(user_id, press.action == "pause")]
     elif press.action == "forget":

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.rules.states import EscalationStatus, ReportStatus, TierCode
 from storage.models import AlertMessage, AuditEntry, Dose, Escalation, Invite, Patient, Report
 from storage.repositories import Repository
 
@@ -47,7 +48,9 @@ class CaseloadQueries:
         """Escalations not yet decided, per patient."""
         query = (
             select(Escalation.patient_id, func.count())
-            .where(Escalation.status != "decided", Escalation.tier != "message")
+            .where(
+                Escalation.status != EscalationStatus.DECIDED, Escalation.tier != TierCode.MESSAGE
+            )
             .group_by(Escalation.patient_id)
         )
         return {pid: n for pid, n in (await self.session.execute(query)).all()}
@@ -55,7 +58,7 @@ class CaseloadQueries:
     async def done_reports(self, patient_id: int, n: int) -> list[Report]:
         """The patient's newest `n` completed reports, newest first."""
         done = func.coalesce(Report.completed_at, Report.created_at)
-        return await self._newest(Report, done, patient_id, n, Report.status == "done")
+        return await self._newest(Report, done, patient_id, n, Report.status == ReportStatus.DONE)
 
     async def audit(self, patient_id: int, n: int) -> list[AuditEntry]:
         """The newest `n` actions of the care team on the patient, newest first."""
@@ -66,14 +69,18 @@ class CaseloadQueries:
         result = await self.session.execute(
             select(Escalation, Patient.label)
             .join(Patient, Patient.id == Escalation.patient_id)
-            .where(Escalation.status != "decided", Escalation.tier != "message")
+            .where(
+                Escalation.status != EscalationStatus.DECIDED, Escalation.tier != TierCode.MESSAGE
+            )
             .order_by(Escalation.created_at, Escalation.id)
         )
         return list(result.all())
 
     async def escalations_since(self, since: datetime) -> list[Escalation]:
         result = await self.session.execute(
-            select(Escalation).where(Escalation.created_at >= since, Escalation.tier != "message")
+            select(Escalation).where(
+                Escalation.created_at >= since, Escalation.tier != TierCode.MESSAGE
+            )
         )
         return list(result.scalars().all())
 
@@ -83,7 +90,7 @@ class CaseloadQueries:
             select(func.count())
             .select_from(AlertMessage)
             .join(Escalation, AlertMessage.escalation_id == Escalation.id)
-            .where(AlertMessage.sent_at.is_(None), Escalation.status == "open")
+            .where(AlertMessage.sent_at.is_(None), Escalation.status == EscalationStatus.OPEN)
         )
         return (await self.session.execute(query)).scalar_one()
 

@@ -3,14 +3,17 @@ escalations with their provider messages, and the audit of every provider decisi
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
@@ -25,6 +28,22 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from bot.rules.states import (
+    DECIDED,
+    ESCALATION_TIERS,
+    REPORT_TIERS,
+    AuditAction,
+    Awaiting,
+    Decision,
+    DoseStatus,
+    EscalationStatus,
+    HoldKind,
+    ReportKind,
+    ReportStatus,
+    StopCode,
+    TierCode,
+)
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -55,18 +74,48 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+E = TypeVar("E", bound=StrEnum)
+
+
+class Vocabulary(TypeDecorator[E]):
+    """A column of one of `bot.rules.states`' enums: stored as its string, read back as a member."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[E], length: int) -> None:
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: Any) -> E | None:
+        return None if value is None else self.enum(value)
+
+
+def one_of(column: str, values: Iterable[str]) -> CheckConstraint:
+    """The database's own refusal of any value of `column` but these (named ck_<table>_<column>)."""
+    values = tuple(values)
+    listed = ", ".join(f"'{value}'" for value in values)
+    return CheckConstraint(
+        f"{column} IN ({listed})", name=column, info={"column": column, "values": values}
+    )
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
 class Patient(Base):
     __tablename__ = "patients"
+    __table_args__ = (one_of("awaiting", Awaiting),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     telegram_user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     chat_id: Mapped[int] = mapped_column(BigInteger)
     # What the bot waits for from this patient: an onboarding question or a settings change.
-    awaiting: Mapped[str | None] = mapped_column(String(32))
+    awaiting: Mapped[Awaiting | None] = mapped_column(Vocabulary(Awaiting, 32))
     enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     plan: Mapped[dict[str, Any] | None] = mapped_column(JSON)
@@ -105,7 +154,7 @@ class Patient(Base):
     @property
     def dose_holds(self) -> list[PlanHold]:
         """The holds that keep the patient at the current dose (not the nights off)."""
-        return [h for h in self.holds if h.kind != "off"]
+        return [h for h in self.holds if h.kind != HoldKind.OFF]
 
     @property
     def receives_reminders(self) -> bool:
@@ -128,6 +177,7 @@ class PlanHold(Base):
     """
 
     __tablename__ = "plan_holds"
+    __table_args__ = (one_of("kind", HoldKind),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(
@@ -136,7 +186,9 @@ class PlanHold(Base):
     start: Mapped[date] = mapped_column(Date)
     end: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    kind: Mapped[str] = mapped_column(String(16), default="hold", server_default="hold")
+    kind: Mapped[HoldKind] = mapped_column(
+        Vocabulary(HoldKind, 16), default=HoldKind.HOLD, server_default=HoldKind.HOLD.value
+    )
 
     patient: Mapped[Patient] = relationship(back_populates="holds")
 
@@ -149,6 +201,7 @@ class Dose(Base):
         UniqueConstraint("patient_id", "night", name="uq_doses_patient_night"),
         # The dispatcher's only query: rows whose next action is due, oldest first.
         Index("ix_doses_next_action_at", "next_action_at"),
+        one_of("status", DoseStatus),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -159,7 +212,7 @@ class Dose(Base):
     capsule_mg: Mapped[Decimal] = mapped_column(Numeric(5, 2))
     capsules: Mapped[int] = mapped_column(Integer)
     step_up: Mapped[bool] = mapped_column(Boolean, default=False)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[DoseStatus] = mapped_column(Vocabulary(DoseStatus, 16))
     remind_at: Mapped[datetime] = mapped_column(UTCDateTime)
     cutoff_at: Mapped[datetime] = mapped_column(UTCDateTime)
     next_action_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -200,23 +253,28 @@ class Report(Base):
     """One side-effect check-in: planned, asked, answered question by question, then sorted."""
 
     __tablename__ = "reports"
-    __table_args__ = (Index("ix_reports_next_action_at", "next_action_at"),)
+    __table_args__ = (
+        Index("ix_reports_next_action_at", "next_action_at"),
+        one_of("kind", ReportKind),
+        one_of("status", ReportStatus),
+        one_of("tier", REPORT_TIERS),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(
         ForeignKey("patients.id", ondelete="CASCADE"), index=True
     )
-    # checkin (after a step-up or weekly), tolerance (before an increase), asked (/sideeffects)
-    kind: Mapped[str] = mapped_column(String(16))
+    # step_up or weekly, tolerance (before an increase), asked (/sideeffects), message
+    kind: Mapped[ReportKind] = mapped_column(Vocabulary(ReportKind, 16))
     # scheduled -> open (asked) -> done; or expired when it was never finished
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[ReportStatus] = mapped_column(Vocabulary(ReportStatus, 16))
     night: Mapped[date] = mapped_column(Date)
     for_step: Mapped[int | None] = mapped_column(Integer)
     dose_mg: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
     next_action_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     answers: Mapped[dict[str, Any]] = mapped_column(JSON)
     words: Mapped[str | None] = mapped_column(Text)
-    tier: Mapped[str | None] = mapped_column(String(16))
+    tier: Mapped[TierCode | None] = mapped_column(Vocabulary(TierCode, 16))
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -230,19 +288,25 @@ class Escalation(Base):
     """Something a provider must see: stored first, then delivered, raised again until handled."""
 
     __tablename__ = "escalations"
-    __table_args__ = (Index("ix_escalations_next_action_at", "next_action_at"),)
+    __table_args__ = (
+        Index("ix_escalations_next_action_at", "next_action_at"),
+        one_of("tier", ESCALATION_TIERS),
+        one_of("status", EscalationStatus),
+        one_of("decision", DECIDED),
+        one_of("stop", StopCode),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(
         ForeignKey("patients.id", ondelete="CASCADE"), index=True
     )
     report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="SET NULL"))
-    tier: Mapped[str] = mapped_column(String(16))
+    tier: Mapped[TierCode] = mapped_column(Vocabulary(TierCode, 16))
     # [[reason code, effect or null], ...], most serious first
     reasons: Mapped[list[Any]] = mapped_column(JSON)
     words: Mapped[str | None] = mapped_column(Text)
     # open -> acknowledged -> decided
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[EscalationStatus] = mapped_column(Vocabulary(EscalationStatus, 16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     next_action_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     rounds: Mapped[int] = mapped_column(Integer, default=0)
@@ -250,11 +314,11 @@ class Escalation(Base):
     last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acknowledged_by: Mapped[int | None] = mapped_column(BigInteger)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    decision: Mapped[str | None] = mapped_column(String(16))
+    decision: Mapped[Decision | None] = mapped_column(Vocabulary(Decision, 16))
     decided_by: Mapped[int | None] = mapped_column(BigInteger)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # What the patient was told to do while it waits: withhold (no LDN), hold (no increase).
-    stop: Mapped[str | None] = mapped_column(String(16))
+    stop: Mapped[StopCode | None] = mapped_column(Vocabulary(StopCode, 16))
     # Later findings folded into this alert while it was open: how many, the newest's time, and
     # its {"reasons": [[reason, effect], ...], "words": ...} (the providers' copies say "New: ...").
     folded: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -315,6 +379,7 @@ class AuditEntry(Base):
     """A provider's action on a patient's plan or care: who, when, what, and why."""
 
     __tablename__ = "audit"
+    __table_args__ = (one_of("action", AuditAction),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(
@@ -325,7 +390,7 @@ class AuditEntry(Base):
     )
     actor_user_id: Mapped[int] = mapped_column(BigInteger)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
-    action: Mapped[str] = mapped_column(String(24))
+    action: Mapped[AuditAction] = mapped_column(Vocabulary(AuditAction, 24))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 

@@ -11,6 +11,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction
 from sqlalchemy.orm import selectinload
 
+from bot.rules.states import (
+    DoseStatus,
+    EscalationStatus,
+    HoldKind,
+    ReportKind,
+    ReportStatus,
+    TierCode,
+)
 from storage.db import rowcount
 from storage.models import (
     AdminNotice,
@@ -124,7 +132,7 @@ class Repository:
         now: datetime,
         *,
         end: date | None = None,
-        kind: str = "hold",
+        kind: str = HoldKind.HOLD,
     ) -> PlanHold:
         hold = PlanHold(patient_id=patient.id, start=start, end=end, created_at=now, kind=kind)
         patient.holds.append(hold)
@@ -166,7 +174,7 @@ class Repository:
 
     async def unsent_doses(self, patient_id: int) -> Sequence[Dose]:
         result = await self.session.execute(
-            select(Dose).where(Dose.patient_id == patient_id, Dose.status == "scheduled")
+            select(Dose).where(Dose.patient_id == patient_id, Dose.status == DoseStatus.SCHEDULED)
         )
         return result.scalars().all()
 
@@ -186,10 +194,12 @@ class Repository:
         Their check-ins not yet sent go too: planning the night again plans its check-in anew.
         """
         await self.session.execute(
-            delete(Dose).where(Dose.patient_id == patient_id, Dose.status == "scheduled")
+            delete(Dose).where(Dose.patient_id == patient_id, Dose.status == DoseStatus.SCHEDULED)
         )
         await self.session.execute(
-            delete(Report).where(Report.patient_id == patient_id, Report.status == "scheduled")
+            delete(Report).where(
+                Report.patient_id == patient_id, Report.status == ReportStatus.SCHEDULED
+            )
         )
 
     async def due_dose_ids(self, now: datetime, limit: int) -> list[int]:
@@ -226,7 +236,9 @@ class Repository:
         """Take over a send left unfinished ("sending" still due at `due`), unless another did."""
         result = await self.session.execute(
             update(Dose)
-            .where(Dose.id == dose_id, Dose.status == "sending", Dose.next_action_at == due)
+            .where(
+                Dose.id == dose_id, Dose.status == DoseStatus.SENDING, Dose.next_action_at == due
+            )
             .values(**values)
             .execution_options(synchronize_session=False)
         )
@@ -236,7 +248,7 @@ class Repository:
         """Make every send claimed with a deadline before `deadline` due now; return how many."""
         result = await self.session.execute(
             update(Dose)
-            .where(Dose.status == "sending", Dose.next_action_at < deadline)
+            .where(Dose.status == DoseStatus.SENDING, Dose.next_action_at < deadline)
             .values(next_action_at=now)
             .execution_options(synchronize_session=False)
         )
@@ -245,7 +257,8 @@ class Repository:
     async def patients_without_next_night(self) -> list[int]:
         """Patients who should be reminded but have no night planned and none being sent."""
         planned = select(Dose.id).where(
-            Dose.patient_id == Patient.id, Dose.status.in_(("scheduled", "sending"))
+            Dose.patient_id == Patient.id,
+            Dose.status.in_((DoseStatus.SCHEDULED, DoseStatus.SENDING)),
         )
         result = await self.session.execute(
             select(Patient.id)
@@ -269,7 +282,9 @@ class Repository:
         """Mark the night's one follow-up as going out, unless it already did."""
         result = await self.session.execute(
             update(Dose)
-            .where(Dose.id == dose_id, Dose.status == "sent", Dose.followup_sent_at.is_(None))
+            .where(
+                Dose.id == dose_id, Dose.status == DoseStatus.SENT, Dose.followup_sent_at.is_(None)
+            )
             .values(followup_sent_at=now)
             .execution_options(synchronize_session=False)
         )
@@ -361,7 +376,7 @@ class Repository:
         """The check-in the patient is answering now, if any."""
         result = await self.session.execute(
             select(Report)
-            .where(Report.patient_id == patient_id, Report.status == "open")
+            .where(Report.patient_id == patient_id, Report.status == ReportStatus.OPEN)
             .order_by(Report.id.desc())
             .limit(1)
         )
@@ -373,7 +388,7 @@ class Repository:
             .where(
                 Report.patient_id == patient_id,
                 Report.night == night,
-                Report.kind.not_in(("asked", "message")),
+                Report.kind.not_in((ReportKind.ASKED, ReportKind.MESSAGE)),
             )
             .limit(1)
         )
@@ -384,7 +399,7 @@ class Repository:
             select(Report)
             .where(
                 Report.patient_id == patient_id,
-                Report.kind == "tolerance",
+                Report.kind == ReportKind.TOLERANCE,
                 Report.for_step == step,
             )
             .order_by(Report.id.desc())
@@ -396,7 +411,9 @@ class Repository:
         self, patient_id: int, last: int = 20, *, until: datetime | None = None
     ) -> list[Report]:
         """The patient's newest completed reports (completed by `until`, if given), oldest first."""
-        query = select(Report).where(Report.patient_id == patient_id, Report.status == "done")
+        query = select(Report).where(
+            Report.patient_id == patient_id, Report.status == ReportStatus.DONE
+        )
         if until is not None:
             query = query.where(Report.completed_at <= until)
         result = await self.session.execute(
@@ -465,7 +482,8 @@ class Repository:
         allowed: ColumnElement[bool] = Escalation.status.in_(expected)
         if after:
             allowed = or_(
-                allowed, and_(Escalation.status == "decided", Escalation.decision.in_(after))
+                allowed,
+                and_(Escalation.status == EscalationStatus.DECIDED, Escalation.decision.in_(after)),
             )
         result = await self.session.execute(
             update(Escalation)
@@ -520,8 +538,8 @@ class Repository:
             select(Escalation)
             .where(
                 Escalation.patient_id == patient_id,
-                Escalation.status != "decided",
-                Escalation.tier != "message",
+                Escalation.status != EscalationStatus.DECIDED,
+                Escalation.tier != TierCode.MESSAGE,
             )
             .order_by(Escalation.id)
         )
@@ -649,7 +667,7 @@ class Repository:
             .where(
                 Escalation.next_action_at > now,
                 Escalation.attempts > 0,
-                Escalation.status != "decided",
+                Escalation.status != EscalationStatus.DECIDED,
                 Escalation.id.not_in(held),
                 Escalation.id.not_in(list(busy)),
             )
@@ -674,7 +692,7 @@ class Repository:
                 .where(
                     Dose.next_action_at > now,
                     Dose.attempts > 0,
-                    Dose.status.in_(("scheduled", "snoozed", "sent")),
+                    Dose.status.in_((DoseStatus.SCHEDULED, DoseStatus.SNOOZED, DoseStatus.SENT)),
                     Dose.patient_id.in_(patients),
                 )
                 .values(next_action_at=now)

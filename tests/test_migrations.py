@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from alembic.script import ScriptDirectory
-from sqlalchemy import Column, MetaData, Table, func, insert, select, text
+from sqlalchemy import CheckConstraint, Column, MetaData, Table, func, insert, select, text
 from sqlalchemy import types as sqltypes
 from sqlalchemy.engine import Connection, make_url
 
@@ -32,11 +32,20 @@ from bot.rules.timing import night_cutoff, reminder_at
 from devtools.simulation import VirtualClock, running
 from fake_telegram.core import FakeTelegram
 from storage.db import ALEMBIC_INI, Database, MigrationError, alembic_config, guarded
+from storage.models import Base
 
 ROWS = 4  # rows per table: enough for children to point at different parents
 SCRIPTS = ScriptDirectory.from_config(alembic_config())
 # Oldest first.
 REVISIONS = [script.revision for script in reversed(list(SCRIPTS.walk_revisions()))]
+# The values a column of a closed vocabulary may hold (a status, a kind...), as the models
+# declare them: the rows use those, whatever the revision, for the way up to head.
+VOCABULARIES: dict[tuple[str, str], tuple[str, ...]] = {
+    (table.name, constraint.info["column"]): constraint.info["values"]
+    for table in Base.metadata.tables.values()
+    for constraint in table.constraints
+    if isinstance(constraint, CheckConstraint) and "values" in constraint.info
+}
 
 
 @pytest.fixture
@@ -62,10 +71,13 @@ async def fresh_url(database_url: str, tmp_path: Path) -> AsyncIterator[str]:
 
 
 def _value(column: Column[Any], i: int, made: dict[str, list[dict[str, Any]]]) -> object:
-    """Row `i`'s value for `column`: a parent's key, or a value of its type unique to the row."""
+    """Row `i`'s value for `column`: a parent's key, a word it allows, or a value unique to it."""
     for key in column.foreign_keys:
         parents = made[key.column.table.name]
         return parents[(i - 1) % len(parents)][key.column.name]
+    allowed = VOCABULARIES.get((column.table.name, column.name))
+    if allowed:
+        return allowed[i % len(allowed)]
     kind = column.type
     if isinstance(kind, sqltypes.Boolean):
         return i % 2 == 0

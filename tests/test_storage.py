@@ -18,10 +18,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import delete, event, func, insert, inspect, select, text
+from sqlalchemy import CheckConstraint, delete, event, func, insert, inspect, select, text, update
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import StatementError
+from sqlalchemy.exc import IntegrityError, StatementError
 
+from bot.rules.states import Awaiting, DoseStatus
 from storage.db import MIGRATIONS, Database
 from storage.models import Base, Dose, Patient, PlanHold
 from storage.repositories import Repository
@@ -187,6 +188,65 @@ async def test_a_second_row_for_the_same_night_from_another_session_is_refused(
     async with db.session() as session:
         first_row = await Repository(session).dose_on(patient_id, NIGHT)
     assert first_row is not None and first_row.step == 1
+
+
+def _checks(connection: Connection) -> dict[str, set[str]]:
+    """Every CHECK constraint of the database: its name, and the words it allows."""
+    reflected = inspect(connection)
+    return {
+        check["name"]: set(re.findall(r"'([^']*)'", check["sqltext"]))
+        for table in reflected.get_table_names()
+        for check in reflected.get_check_constraints(table)
+    }
+
+
+async def test_every_closed_vocabulary_is_checked_by_the_database_as_the_models_say(
+    db: Database,
+) -> None:
+    declared = {
+        constraint.name: set(constraint.info["values"])
+        for table in Base.metadata.tables.values()
+        for constraint in table.constraints
+        if isinstance(constraint, CheckConstraint)
+    }
+    async with db.engine.connect() as connection:
+        checks = await connection.run_sync(_checks)
+    assert checks == declared
+    assert declared["ck_doses_status"] == set(DoseStatus)
+    assert declared["ck_patients_awaiting"] == set(Awaiting)
+    assert len(declared) == 11
+
+
+async def test_a_status_outside_its_vocabulary_is_refused_by_the_database(db: Database) -> None:
+    patient_id = await _patient(db)
+    async with db.session() as session:
+        await Repository(session).add_dose(_dose(patient_id))
+        await session.commit()
+    # Core statements with the column's plain string type: only the database can refuse them.
+    doses = Dose.__table__
+    bad_status = doses.update().values(status=text("'lost'"))
+    bad_step = Patient.__table__.update().values(awaiting=text("'nap'"))
+    for statement in (bad_status, bad_step):
+        async with db.session() as session:
+            with pytest.raises(IntegrityError, match=r"(?i)check"):
+                await session.execute(statement)
+    async with db.session() as session:
+        with pytest.raises(IntegrityError, match=r"(?i)check"):
+            await session.execute(
+                text(
+                    "INSERT INTO plan_holds (patient_id, start, created_at, kind) "
+                    "VALUES (:p, :start, :at, 'nap')"
+                ),
+                {"p": patient_id, "start": NIGHT, "at": NOW},
+            )
+    # What the bot writes is kept, and read back as the enum's member.
+    async with db.session() as session:
+        await session.execute(update(Dose).values(status=DoseStatus.MISSED))
+        await session.commit()
+    async with db.session() as session:
+        status = await session.scalar(select(Dose.status))
+    assert status is DoseStatus.MISSED
+    assert await _statuses(db, patient_id) == {NIGHT: "missed"}
 
 
 async def test_deleting_a_patient_removes_their_doses_and_holds(db: Database) -> None:

@@ -29,6 +29,7 @@ from bot.rules import nightly
 from bot.rules.findings import Finding, Tier
 from bot.rules.nightly import Action
 from bot.rules.plans import capsule_change_ahead
+from bot.rules.states import DoseStatus, HoldKind
 from bot.ui import messages
 from bot.ui.texts import t
 from bot.ui.views import Reply
@@ -198,7 +199,9 @@ class Dispatcher:
                 buttoned = nightly.buttoned(
                     dose.status, dose.reminder_message_id, dose.followup_message_id
                 )
-                if await repo.claim(dose.id, dose.status, status="missed", next_action_at=None):
+                if await repo.claim(
+                    dose.id, dose.status, status=DoseStatus.MISSED, next_action_at=None
+                ):
                     # The night, what it means (a night off the step, a third in a row) and the
                     # next night planned on it are committed together.
                     await self.reminders.night_off(repo, dose.patient, dose.night)
@@ -207,7 +210,7 @@ class Dispatcher:
                     await repo.commit()
                     await self._close_missed(dose.patient.chat_id, dose.id, buttoned)
             elif action is Action.REMIND:
-                if dose.status == "scheduled" and await self._too_soon(repo, dose, now):
+                if dose.status == DoseStatus.SCHEDULED and await self._too_soon(repo, dose, now):
                     return
                 await self._remind(repo, dose, now)
             elif action is Action.FOLLOW_UP:
@@ -221,7 +224,7 @@ class Dispatcher:
         """
         assert dose.next_action_at is not None
         # Only a reminder sent again after a snooze has a first sending time.
-        before = "snoozed" if dose.sent_at is not None else "scheduled"
+        before = DoseStatus.SNOOZED if dose.sent_at is not None else DoseStatus.SCHEDULED
         if not await repo.reclaim(dose.id, dose.next_action_at, status=before, next_action_at=now):
             await repo.rollback()
             return False
@@ -250,7 +253,7 @@ class Dispatcher:
     async def _too_soon(self, repo: Repository, dose: Dose, now: datetime) -> bool:
         """Put off a reminder that a dose recorded since it was planned brings too close."""
         patient = dose.patient
-        taken = await repo.latest_dose(patient.id, before=dose.night, statuses=("taken",))
+        taken = await repo.latest_dose(patient.id, before=dose.night, statuses=(DoseStatus.TAKEN,))
         if taken is None or not patient.receives_reminders:
             return False
         moment = nightly.last_dose_at(
@@ -267,32 +270,42 @@ class Dispatcher:
         patient, previous = dose.patient, dose.status
         if not patient.receives_reminders:
             # Paused or blocked since: a snoozed night is still recorded missed at its cutoff.
-            later = dose.cutoff_at if previous == "snoozed" else None
+            later = dose.cutoff_at if previous == DoseStatus.SNOOZED else None
             await repo.claim(dose.id, previous, next_action_at=later)
             await repo.commit()
             return
         reply = await self._reminder_reply(repo, dose, patient, now)
         deadline = now + nightly.SENDING_TIMEOUT
-        claimed = await repo.claim(dose.id, previous, status="sending", next_action_at=deadline)
+        claimed = await repo.claim(
+            dose.id, previous, status=DoseStatus.SENDING, next_action_at=deadline
+        )
         await repo.commit()
         if not claimed:
             return
         try:
             message_id = await self.notifier.send(patient.chat_id, reply, dose.attempts)
         except Unreachable:
-            await repo.claim(dose.id, "sending", status=previous, next_action_at=dose.cutoff_at)
+            await repo.claim(
+                dose.id, DoseStatus.SENDING, status=previous, next_action_at=dose.cutoff_at
+            )
             await self._unreachable(repo, patient)
             return
         except MaybeSent:
             # Telegram may have delivered it: count it sent, never twice; the follow-up backs it up.
             message_id = None
         except Exception as exc:
-            await self._put_back(repo, dose, "sending", exc, now, status=previous)
+            await self._put_back(repo, dose, DoseStatus.SENDING, exc, now, status=previous)
             return
-        late = previous == "scheduled" and nightly.is_late(dose.remind_at, now)
+        late = previous == DoseStatus.SCHEDULED and nightly.is_late(dose.remind_at, now)
         sent_at = dose.sent_at or now
         await self._record_sent(
-            repo, dose, "sending", sent_at=sent_at, since=now, message_id=message_id, late=late
+            repo,
+            dose,
+            DoseStatus.SENDING,
+            sent_at=sent_at,
+            since=now,
+            message_id=message_id,
+            late=late,
         )
 
     async def _record_sent(
@@ -312,7 +325,7 @@ class Dispatcher:
         recorded sent with none planned after it. Should planning fail, the send is recorded
         alone (never sent twice for a bug) and the self-check plans the night.
         """
-        values: dict[str, object] = {"status": "sent", "sent_at": sent_at, "attempts": 0}
+        values: dict[str, object] = {"status": DoseStatus.SENT, "sent_at": sent_at, "attempts": 0}
         if message_id is not None:
             values["reminder_message_id"] = message_id
         if late:
@@ -337,13 +350,13 @@ class Dispatcher:
         patient = dose.patient
         if not patient.receives_reminders:
             # Paused or stopped since the reminder: no nudge; the cutoff still records the night.
-            await repo.claim(dose.id, "sent", next_action_at=dose.cutoff_at)
+            await repo.claim(dose.id, DoseStatus.SENT, next_action_at=dose.cutoff_at)
             await repo.commit()
             return
         if not await repo.claim_followup(dose.id, now):
             await repo.rollback()
             return
-        await repo.claim(dose.id, "sent", next_action_at=dose.cutoff_at)
+        await repo.claim(dose.id, DoseStatus.SENT, next_action_at=dose.cutoff_at)
         await repo.commit()
         words = messages.dose_words(dose.dose_mg, dose.capsules, dose.capsule_mg)
         reply = Reply(t("followup", dose=words), messages.dose_buttons(dose.id))
@@ -357,9 +370,9 @@ class Dispatcher:
         except Exception as exc:
             retry_at = now + timedelta(seconds=_delay(exc, dose.attempts))
             if retry_at < dose.cutoff_at:
-                await self._put_back(repo, dose, "sent", exc, now, followup_sent_at=None)
+                await self._put_back(repo, dose, DoseStatus.SENT, exc, now, followup_sent_at=None)
             return
-        await repo.claim(dose.id, "sent", followup_message_id=message_id, attempts=0)
+        await repo.claim(dose.id, DoseStatus.SENT, followup_message_id=message_id, attempts=0)
         await repo.commit()
 
     async def _unreachable(self, repo: Repository, patient: Patient) -> None:
@@ -400,7 +413,7 @@ class Dispatcher:
         assert patient.start_date is not None
         words = messages.dose_words(dose.dose_mg, dose.capsules, dose.capsule_mg)
         lines = []
-        taken = await repo.latest_dose(patient.id, before=dose.night, statuses=("taken",))
+        taken = await repo.latest_dose(patient.id, before=dose.night, statuses=(DoseStatus.TAKEN,))
         if taken is not None and taken.capsule_mg != dose.capsule_mg:
             # New capsules, a new count: six of the new ones out of habit would be far too much,
             # so this comes before anything else, count first.
@@ -413,7 +426,7 @@ class Dispatcher:
                 )
             )
         # Only a first reminder can be late: one the patient snoozed comes when they asked for it.
-        if dose.status == "scheduled" and nightly.is_late(dose.remind_at, now):
+        if dose.status == DoseStatus.SCHEDULED and nightly.is_late(dose.remind_at, now):
             due = messages.clock(dose.remind_at.astimezone(zone_of(patient)).time())
             lines.append(t("reminder_late", due=due, dose=words))
         else:
@@ -432,14 +445,18 @@ class Dispatcher:
             check = await repo.tolerance_report(patient.id, dose.step + 1)
             starts = any(h.start == dose.night for h in covering)
             unanswered = check is not None and check.status == UNANSWERED and starts
-            if any(h.kind == "provider" for h in covering):
+            if any(h.kind == HoldKind.PROVIDER for h in covering):
                 lines.append(t("reminder_held_provider"))
             else:
                 held = "tolerance_held" if unanswered else "reminder_held"
                 lines.append(messages.team_text(held, self.settings))
         previous = await repo.latest_dose(patient.id, before=dose.night)
         yesterday = dose.night - timedelta(days=1)
-        if previous is not None and previous.status == "missed" and previous.night == yesterday:
+        if (
+            previous is not None
+            and previous.status == DoseStatus.MISSED
+            and previous.night == yesterday
+        ):
             lines.append(t("reminder_missed_before"))
         notice = self.settings.capsule_notice_days
         change = capsule_change_ahead(plan, patient.start_date, dose.night, holds, notice)

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from bot.app.clock import Clock
 from bot.care.alerts import Alerts
 from bot.delivery.notifier import Link, Notifier
+from bot.rules.states import TierCode
 from storage.db import Database
 from storage.repositories import Repository
 
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 # How often Telegram is asked whether it answers again, while it does not.
 PROBE_SECONDS = 5.0
 # Alerts go out in this order once Telegram answers: the most serious first.
-TIER_ORDER = {"emergency": 0, "urgent": 1, "routine": 2}
+TIER_ORDER: dict[str, int] = {TierCode.EMERGENCY: 0, TierCode.URGENT: 1, TierCode.ROUTINE: 2}
 
 
 class Recovery:

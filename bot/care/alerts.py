@@ -35,8 +35,9 @@ from bot.delivery.notifier import (
 from bot.rules import nightly
 from bot.rules.findings import CRISIS
 from bot.rules.nightly import adherence
+from bot.rules.states import Decision, EscalationStatus, HoldKind, TierCode
 from bot.ui import callbacks, messages
-from bot.ui.inbox_view import MESSAGE, render_message
+from bot.ui.inbox_view import render_message
 from bot.ui.presenters import label_of, percent, reason_text, report_findings, who
 from bot.ui.texts import t
 from bot.ui.texts_provider import PROVIDER_TEXTS
@@ -161,8 +162,8 @@ class Alerts:
             due = escalation.next_action_at
             if due > now:
                 return
-            if escalation.status == "decided" or (
-                escalation.rounds > 0 and escalation.status != "open"
+            if escalation.status == EscalationStatus.DECIDED or (
+                escalation.rounds > 0 and escalation.status != EscalationStatus.OPEN
             ):
                 await repo.claim_escalation(escalation.id, due, next_action_at=None)
                 await repo.commit()
@@ -218,7 +219,7 @@ class Alerts:
                     continue
                 await repo.commit()
             since = escalation.last_sent_at or escalation.created_at
-            urgent = escalation.tier in ("urgent", "emergency")
+            urgent = escalation.tier in (TierCode.URGENT, TierCode.EMERGENCY)
             if failed and not (urgent and now - since >= self.renotify):
                 # Retry the chats that failed; the others already have this round.
                 wait = max(wait, backoff(escalation.attempts))
@@ -238,7 +239,9 @@ class Alerts:
                 escalation.attempts = 0
                 escalation.last_sent_at = now
                 escalation.next_action_at = (
-                    now + self.renotify if escalation.tier in ("urgent", "emergency") else None
+                    now + self.renotify
+                    if escalation.tier in (TierCode.URGENT, TierCode.EMERGENCY)
+                    else None
                 )
             await repo.commit()
 
@@ -414,7 +417,7 @@ class Alerts:
 
     async def render(self, repo: Repository, escalation: Escalation, round_: int = 1) -> Reply:
         """The alert as providers see it: who, what, the dose, the history, and the decisions."""
-        if escalation.tier == MESSAGE:
+        if escalation.tier == TierCode.MESSAGE:
             return render_message(escalation)  # a patient's message, not an alert
         patient = escalation.patient
         names = await repo.names([escalation.acknowledged_by, escalation.decided_by])
@@ -439,9 +442,12 @@ class Alerts:
         )
         if round_ > 1:
             lines.append(t("alert_again", round=round_))
-        if escalation.status == "acknowledged" and escalation.acknowledged_by is not None:
+        if (
+            escalation.status == EscalationStatus.ACKNOWLEDGED
+            and escalation.acknowledged_by is not None
+        ):
             lines.append(self._acknowledged(escalation, names))
-        if escalation.status != "decided":
+        if escalation.status != EscalationStatus.DECIDED:
             lines.append(t("alert_reply_hint"))
         return Reply("\n\n".join(lines), decision_buttons(escalation))
 
@@ -484,7 +490,7 @@ class Alerts:
 
     def _state(self, escalation: Escalation, patient: Patient, names: dict[int, str]) -> str:
         """Where this alert stands: decided (by whom), or what waits for a provider meanwhile."""
-        if escalation.status == "decided" and escalation.decision is not None:
+        if escalation.status == EscalationStatus.DECIDED and escalation.decision is not None:
             decided = t(
                 "alert_decided",
                 decision=t(f"decision_{escalation.decision}"),
@@ -497,9 +503,9 @@ class Alerts:
         if patient.awaiting_clearance:
             return t("alert_waiting")
         open_kinds = {h.kind for h in patient.holds if h.end is None}
-        if "hold" in open_kinds:
+        if HoldKind.HOLD in open_kinds:
             return t("alert_held")
-        if "provider" in open_kinds:
+        if HoldKind.PROVIDER in open_kinds:
             return t("cl_alert_held_by_provider")
         return ""
 
@@ -507,7 +513,7 @@ class Alerts:
         """What the patient was told to do while this waits, as they were told it."""
         stop = escalation.stop or "none"
         told = [PROVIDER_TEXTS.get(f"cl_alert_told_{stop}", stop)]
-        if escalation.tier == "emergency":
+        if escalation.tier == TierCode.EMERGENCY:
             told.append(t("cl_alert_told_emergency", emergency=self.settings.emergency_number))
         if {code for reason in escalation.reasons for code in reason if code} & CRISIS:
             told.append(t("cl_alert_told_crisis", crisis=self.settings.crisis_line))
@@ -545,13 +551,17 @@ def decision_buttons(escalation: Escalation) -> tuple[tuple[Button, ...], ...]:
     A plain message offers only Acknowledge. Once decided, every decision is offered again, so
     a provider can pause or step back from a hold; only a plan let go on leaves nothing to press.
     """
-    if escalation.tier == "message":
-        actions = ["ack"] if escalation.status == "open" else []
-    elif escalation.status == "decided":
-        decisions = [a for a in callbacks.DECISIONS if a != "ack"]
-        actions = [] if escalation.decision == "continue" else decisions
+    if escalation.tier == TierCode.MESSAGE:
+        actions = [Decision.ACK] if escalation.status == EscalationStatus.OPEN else []
+    elif escalation.status == EscalationStatus.DECIDED:
+        decisions: list[Decision] = [a for a in callbacks.DECISIONS if a != Decision.ACK]
+        actions = [] if escalation.decision == Decision.CONTINUE else decisions
     else:
-        actions = [a for a in callbacks.DECISIONS if a != "ack" or escalation.status == "open"]
+        actions = [
+            a
+            for a in callbacks.DECISIONS
+            if a != Decision.ACK or escalation.status == EscalationStatus.OPEN
+        ]
     buttons = [
         Button(t(f"button_decide_{a}"), callbacks.decision(escalation.id, a)) for a in actions
     ]

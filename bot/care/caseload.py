@@ -16,6 +16,7 @@ from bot.care.reminders import holds_of, plan_of
 from bot.rules.nightly import adherence
 from bot.rules.parsing import zone_city
 from bot.rules.plans import Plan, schedule, tonight
+from bot.rules.states import DoseStatus, EscalationStatus, HoldKind, TierCode
 from bot.rules.timing import local_today
 from bot.ui import messages
 from bot.ui.presenters import (
@@ -39,10 +40,14 @@ from storage.models import Invite, Patient
 
 log = logging.getLogger(__name__)
 
-NIGHT_MARKS = {"taken": "✅", "skipped": "⏭", "missed": "❌"}
+NIGHT_MARKS: dict[str, str] = {
+    DoseStatus.TAKEN: "✅",
+    DoseStatus.SKIPPED: "⏭",
+    DoseStatus.MISSED: "❌",
+}
 PENDING = "⏳"  # a night not answered yet (planned, being sent, or sent)
 NO_REMINDER = "▫"
-TIERS = ("emergency", "urgent", "routine")
+TIERS = (TierCode.EMERGENCY, TierCode.URGENT, TierCode.ROUTINE)
 
 
 def _window(nights: dict[date, str], today: date, n: int) -> list[str]:
@@ -60,7 +65,8 @@ def _mark(status: str | None) -> str:
 def _held(patient: Patient, today: date) -> bool:
     # Nights off (skipped, missed, paused, withheld) are not a hold on the dose.
     return any(
-        h.kind != "off" and (h.end is None or h.start <= today < h.end) for h in patient.holds
+        h.kind != HoldKind.OFF and (h.end is None or h.start <= today < h.end)
+        for h in patient.holds
     )
 
 
@@ -230,7 +236,7 @@ class Caseload:
                 end=messages.day(h.end - timedelta(days=1), today),
             )
             for h in p.holds
-            if h.kind != "off"
+            if h.kind != HoldKind.OFF
         ]
         lines.append(
             _t("cl_patient_holds", holds="; ".join(holds)) if holds else _t("cl_patient_no_holds")
@@ -321,15 +327,15 @@ class Caseload:
             paused=sum(p.reminders_paused or p.provider_paused for p in patients),
             blocked=sum(p.blocked_bot for p in patients),
             clearance=sum(p.awaiting_clearance for p in patients),
-            taken=statuses.count("taken"),
-            skipped=statuses.count("skipped"),
-            missed=statuses.count("missed"),
+            taken=statuses.count(DoseStatus.TAKEN),
+            skipped=statuses.count(DoseStatus.SKIPPED),
+            missed=statuses.count(DoseStatus.MISSED),
             adherence=percent(adherence(statuses)),
             escalations=len(escalations),
             tiers=" · ".join(
                 _t("cl_stats_tier", tier=tier_word(k), count=n) for k, n in tiers.items()
             ),
-            decided=sum(e.status == "decided" for e in escalations),
+            decided=sum(e.status == EscalationStatus.DECIDED for e in escalations),
             median=median,
             undelivered=undelivered,
             invites=invites,

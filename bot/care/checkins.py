@@ -25,6 +25,7 @@ from bot.delivery.notifier import Notifier, Unreachable, backoff
 from bot.rules import nightly
 from bot.rules.checkin_schedule import checkin_due
 from bot.rules.findings import Finding, Grade, Tier
+from bot.rules.states import Awaiting, ReportKind, ReportStatus, TierCode
 from bot.rules.timing import local_today
 from bot.rules.triage import EFFECTS, FLAGS, THYROID, Triage, combine, triage
 from bot.rules.triage import Report as Answers
@@ -93,7 +94,7 @@ class Checkins:
         now = self.clock.now()
         kind, for_step = due
         answers: dict[str, object] = {"stage": "intro"}
-        if kind == "tolerance":
+        if kind == ReportKind.TOLERANCE:
             answers["increase_on"] = (
                 dose.night + timedelta(days=self.settings.tolerance_check_days)
             ).isoformat()
@@ -101,7 +102,7 @@ class Checkins:
             Report(
                 patient_id=patient.id,
                 kind=kind,
-                status="scheduled",
+                status=ReportStatus.SCHEDULED,
                 night=dose.night,
                 for_step=for_step,
                 dose_mg=dose.dose_mg,
@@ -137,12 +138,15 @@ class Checkins:
             patient = report.patient
             # An open check-in still due was claimed by a process that died before sending it;
             # any other open one due has been left unfinished too long.
-            asked = report.message_id is not None or report.kind == "asked"
-            unsent = report.status == "open" and not asked
-            if report.status == "open" and not unsent:
+            asked = report.message_id is not None or report.kind == ReportKind.ASKED
+            unsent = report.status == ReportStatus.OPEN and not asked
+            if report.status == ReportStatus.OPEN and not unsent:
                 await self._expire(repo, report, now)
                 return
-            if not (report.status == "scheduled" or unsent) or not patient.receives_reminders:
+            if (
+                not (report.status == ReportStatus.SCHEDULED or unsent)
+                or not patient.receives_reminders
+            ):
                 await repo.claim_report(report.id, report.status, next_action_at=None)
                 await repo.commit()
                 return
@@ -150,7 +154,7 @@ class Checkins:
             if not await repo.claim_report(
                 report.id,
                 report.status,
-                status="open",
+                status=ReportStatus.OPEN,
                 next_action_at=now + nightly.SENDING_TIMEOUT,
                 sent_at=now,
             ):
@@ -170,22 +174,25 @@ class Checkins:
                     report.attempts,
                 )
             except Unreachable:
-                await repo.claim_report(report.id, "open", status="expired")
+                await repo.claim_report(report.id, ReportStatus.OPEN, status=ReportStatus.EXPIRED)
                 await repo.commit()
                 return
             except Exception as exc:
                 log.info("Check-in %s must wait: %s", report.id, type(exc).__name__)
                 await repo.claim_report(
                     report.id,
-                    "open",
-                    status="scheduled",
+                    ReportStatus.OPEN,
+                    status=ReportStatus.SCHEDULED,
                     attempts=report.attempts + 1,
                     next_action_at=now + timedelta(seconds=backoff(report.attempts)),
                 )
                 await repo.commit()
                 return
             await repo.claim_report(
-                report.id, "open", message_id=message_id, next_action_at=now + self.expire_after
+                report.id,
+                ReportStatus.OPEN,
+                message_id=message_id,
+                next_action_at=now + self.expire_after,
             )
             await repo.commit()
 
@@ -202,8 +209,8 @@ class Checkins:
                 info = self.reminders.current(patient)
                 report = Report(
                     patient_id=patient.id,
-                    kind="asked",
-                    status="open",
+                    kind=ReportKind.ASKED,
+                    status=ReportStatus.OPEN,
                     night=local_today(now, zone_of(patient)),
                     dose_mg=info.step.dose_mg if info else None,
                     answers={"stage": "flags"},
@@ -239,7 +246,7 @@ class Checkins:
             if report is None or report.patient.telegram_user_id != user_id:
                 return Step(toast=t("toast_not_yours"))
             stage = report.answers.get("stage")
-            if report.status != "open" or question != ask.asking(report):
+            if report.status != ReportStatus.OPEN or question != ask.asking(report):
                 return Step(toast=t("checkin_stale"))
             if message_id is not None:
                 report.message_id = message_id
@@ -287,7 +294,7 @@ class Checkins:
                 return await self._finish(repo, report, step)
             report.answers = answers
             if answers["stage"] == "words":
-                patient.awaiting = "checkin_words"
+                patient.awaiting = Awaiting.CHECKIN_WORDS
             await repo.commit()
             step.edit = ask.question(report, self.reminders.current_dose_words(patient))
             return step
@@ -297,7 +304,7 @@ class Checkins:
         async with self.db.session() as session:
             repo = Repository(session)
             patient = await repo.patient_by_user(user_id)
-            if patient is None or patient.awaiting != "checkin_words":
+            if patient is None or patient.awaiting != Awaiting.CHECKIN_WORDS:
                 return None
             patient.awaiting = None
             report = await repo.open_report(patient.id)
@@ -338,8 +345,8 @@ class Checkins:
         """Sort the answers, pass on what is concerning, and tell the patient what happens now."""
         patient, now = report.patient, self.clock.now()
         result = await self._triage(repo, report, now)
-        report.status, report.completed_at, report.next_action_at = "done", now, None
-        report.tier = result.tier.name.lower()
+        report.status, report.completed_at, report.next_action_at = ReportStatus.DONE, now, None
+        report.tier = TierCode.of(result.tier)
         earlier = bool(report.answers.get("raised"))
         report.answers = {**report.answers, "stage": "done"}
         raised = await self._raise(repo, report, result)
@@ -354,10 +361,10 @@ class Checkins:
         deadline = (report.sent_at or report.created_at) + self.expire_after
         if now < deadline:
             # Due early (a send recovered after the patient had started answering): wait.
-            await repo.claim_report(report.id, "open", next_action_at=deadline)
+            await repo.claim_report(report.id, ReportStatus.OPEN, next_action_at=deadline)
             await repo.commit()
             return
-        if not await repo.claim_report(report.id, "open", next_action_at=None):
+        if not await repo.claim_report(report.id, ReportStatus.OPEN, next_action_at=None):
             await repo.rollback()  # finished meanwhile
             return
         raised = await self._close(repo, report, now, keep_quiet_tolerance=True)
@@ -377,12 +384,12 @@ class Checkins:
         raised = await self._raise(repo, report, result)
         report.next_action_at = None
         quiet = raised is None and not report.answers.get("raised")
-        if keep_quiet_tolerance and quiet and report.kind == "tolerance":
+        if keep_quiet_tolerance and quiet and report.kind == ReportKind.TOLERANCE:
             return None
-        report.status = "expired"
+        report.status = ReportStatus.EXPIRED
         if result.tier > Tier.NONE:
-            report.tier = result.tier.name.lower()
-        if report.patient.awaiting == "checkin_words":
+            report.tier = TierCode.of(result.tier)
+        if report.patient.awaiting == Awaiting.CHECKIN_WORDS:
             report.patient.awaiting = None
         return raised
 
@@ -390,7 +397,10 @@ class Checkins:
         """After the commit: take the buttons away; send what it raised, and tell the patient."""
         patient = report.patient
         shown = report.message_id
-        if report.status == "expired" and shown not in (None, report.answers.get("buttons_off")):
+        if report.status == ReportStatus.EXPIRED and shown not in (
+            None,
+            report.answers.get("buttons_off"),
+        ):
             await self.notifier.clear_buttons(patient.chat_id, shown)
         if raised is None:
             return
@@ -423,8 +433,8 @@ class Checkins:
             return None
         fresh = Triage(max(f.tier for f in new), new)
         report.answers = {**report.answers, "raised": done + [f.reason for f in new]}
-        before = Tier[report.tier.upper()] if report.tier else Tier.NONE
-        report.tier = max(before, fresh.tier).name.lower()
+        before = TierCode(report.tier).tier if report.tier else Tier.NONE
+        report.tier = TierCode.of(max(before, fresh.tier))
         return await self.concerns.raise_(
             repo, report.patient, fresh, words=report.words, report_id=report.id
         )
@@ -457,7 +467,7 @@ class Checkins:
 
     def _later(self, report: Report) -> str:
         increase = report.answers.get("increase_on")
-        if report.kind == "tolerance" and increase:
+        if report.kind == ReportKind.TOLERANCE and increase:
             return t("checkin_later_tolerance", date=messages.day(date.fromisoformat(increase)))
         return t("checkin_later")
 

@@ -18,6 +18,7 @@ from bot.care import escalations
 from bot.care.alerts import Alerts
 from bot.care.reminders import Reminders
 from bot.rules.findings import CRISIS, Stop, Tier
+from bot.rules.states import DoseStatus
 from bot.rules.triage import Triage
 from bot.ui.messages import clinic_text, dose_words
 from bot.ui.texts import t
@@ -70,7 +71,7 @@ class Concerns:
             patient.withheld_at is not None
             or patient.awaiting_clearance
             or patient.provider_paused
-            or await repo.latest_dose(patient.id, statuses=("taken",)) is None
+            or await repo.latest_dose(patient.id, statuses=(DoseStatus.TAKEN,)) is None
         ):
             # Already told to take no LDN, or not started yet (a concern before the first dose
             # withholds it): a milder concern must never say "keep taking" it.

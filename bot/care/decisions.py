@@ -22,9 +22,17 @@ from bot.care.patient import stop_notice
 from bot.care.reminders import Reminders, zone_of
 from bot.delivery.notifier import Notifier
 from bot.rules.plans import BUILTIN_PLANS, Plan, PlanError, custom_plan
+from bot.rules.states import (
+    AuditAction,
+    Awaiting,
+    Decision,
+    DoseStatus,
+    EscalationStatus,
+    StopCode,
+    TierCode,
+)
 from bot.rules.timing import local_today
 from bot.ui import messages
-from bot.ui.inbox_view import MESSAGE
 from bot.ui.presenters import label_of, who
 from bot.ui.texts import t
 from bot.ui.views import Reply
@@ -34,7 +42,7 @@ from storage.repositories import Repository
 
 log = logging.getLogger(__name__)
 
-RELEASABLE = ("hold", "back", "pause", "morning")
+RELEASABLE = (Decision.HOLD, Decision.BACK, Decision.PAUSE, Decision.MORNING)
 LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 SHORT_PLANS = {"0.5": "builtin-0.5", "1.5": "builtin-1.5"}
 FROM = "from"  # /invite <label> <plan> from <mg>: the dose a patient already on LDN takes now
@@ -92,16 +100,16 @@ class CareTeam:
             if escalation is None:
                 return Outcome(t("toast_gone"))
             now = self.clock.now()
-            if action == "continue":
+            if action == Decision.CONTINUE:
                 others = await self._in_the_way(repo, escalation)
                 if others:
                     ids = ", ".join(f"#{e.id}" for e in others)
                     return Outcome(t("toast_others_open", ids=ids))
-            if action == "ack":
+            if action == Decision.ACK:
                 won = await repo.decide_escalation(
                     escalation.id,
-                    ("open",),
-                    status="acknowledged",
+                    (EscalationStatus.OPEN,),
+                    status=EscalationStatus.ACKNOWLEDGED,
                     acknowledged_by=user_id,
                     acknowledged_at=now,
                     next_action_at=None,
@@ -109,11 +117,11 @@ class CareTeam:
             else:
                 won = await repo.decide_escalation(
                     escalation.id,
-                    ("open", "acknowledged"),
+                    (EscalationStatus.OPEN, EscalationStatus.ACKNOWLEDGED),
                     # A hold, a step back, a pause or a morning dose can later be released,
                     # or changed: a provider may pause or step back from a hold.
                     after=RELEASABLE,
-                    status="decided",
+                    status=EscalationStatus.DECIDED,
                     decision=action,
                     decided_by=user_id,
                     decided_at=now,
@@ -123,7 +131,7 @@ class CareTeam:
                 await repo.rollback()
                 await repo.refresh(escalation)
                 by = escalation.decided_by or escalation.acknowledged_by
-                done = escalation.decision or "ack"
+                done = escalation.decision or Decision.ACK
                 names = await repo.names([by])
                 return Outcome(
                     t("toast_already_decided", decision=t(f"decision_{done}"), who=who(names, by))
@@ -132,7 +140,9 @@ class CareTeam:
             before = self._dose_state(patient)
             # A pause leaves no button on tonight's reminder that could still invite a dose.
             buttons = (
-                await self.reminders.tonights_buttons(repo, patient) if action == "pause" else []
+                await self.reminders.tonights_buttons(repo, patient)
+                if action == Decision.PAUSE
+                else []
             )
             tell = await self._apply(repo, patient, escalation, action)
             await repo.audit(
@@ -167,9 +177,9 @@ class CareTeam:
             e
             for e in await repo.patient_escalations(escalation.patient_id)
             if e.id != escalation.id
-            and e.status != "decided"
-            and e.tier != MESSAGE
-            and (e.id > escalation.id or e.stop == "withhold")
+            and e.status != EscalationStatus.DECIDED
+            and e.tier != TierCode.MESSAGE
+            and (e.id > escalation.id or e.stop == StopCode.WITHHOLD)
         ]
 
     async def _standing(self, repo: Repository, escalation: Escalation) -> tuple[bool, bool]:
@@ -177,20 +187,22 @@ class CareTeam:
         others = [
             e
             for e in await repo.patient_escalations(escalation.patient_id)
-            if e.id != escalation.id and e.tier != MESSAGE
+            if e.id != escalation.id and e.tier != TierCode.MESSAGE
         ]
-        withheld = any(e.stop == "withhold" and e.status != "decided" for e in others)
-        paused = any(e.decision == "pause" for e in others)
+        withheld = any(
+            e.stop == StopCode.WITHHOLD and e.status != EscalationStatus.DECIDED for e in others
+        )
+        paused = any(e.decision == Decision.PAUSE for e in others)
         return withheld, paused
 
     async def _apply(
         self, repo: Repository, patient: Patient, escalation: Escalation, action: str
     ) -> Reply:
         """Change the plan as decided; return what the patient hears."""
-        if action == "ack":
+        if action == Decision.ACK:
             # Seen, not decided: a withhold or a hold stands, and the patient is reminded of it.
             return self._told(patient, t("decided_ack"), seen=True)
-        if action == "pause":
+        if action == Decision.PAUSE:
             # The provider's pause takes the place of the bot's withhold: theirs to lift now.
             patient.provider_paused = True
             patient.withheld_at = None
@@ -206,29 +218,29 @@ class CareTeam:
         # not decided yet, or a pause from another alert, stands until that alert is decided.
         withheld_elsewhere, paused_elsewhere = await self._standing(repo, escalation)
         stopped = patient.withheld_at is not None or patient.awaiting_clearance
-        never_taken = await repo.latest_dose(patient.id, statuses=("taken",)) is None
+        never_taken = await repo.latest_dose(patient.id, statuses=(DoseStatus.TAKEN,)) is None
         patient.provider_paused = patient.provider_paused and paused_elsewhere
         lift = stopped and not withheld_elsewhere
-        if action == "continue" or lift:
+        if action == Decision.CONTINUE or lift:
             await self.reminders.release(repo, patient)
-        if action == "continue":
+        if action == Decision.CONTINUE:
             if first_dose and not patient.provider_paused:
                 return Reply(t("decided_continue_start", bedtime=messages.clock(patient.bedtime)))
             text = t("decided_continue")
-        elif action == "hold":
+        elif action == Decision.HOLD:
             await self.reminders.hold_current_dose(repo, patient, by_provider=True)
             text = t("decided_hold", dose=self.reminders.current_dose_words(patient))
-        elif action == "back":
+        elif action == Decision.BACK:
             first = await self.reminders.step_back(repo, patient)
             later = first is not None and first > _today(patient, self.clock)
             when = t("from_next_night" if later else "from_tonight")
             text = t("decided_back", dose=self.reminders.current_dose_words(patient), when=when)
         else:  # morning
             patient.morning_dose = True
-            patient.awaiting = "set_morning"
+            patient.awaiting = Awaiting.SET_MORNING
             await self.reminders.hold_current_dose(repo, patient, by_provider=True)
             reply = self._told(patient, t("decided_morning"), lifted=lift, first=never_taken)
-            return Reply(reply.text, time_buttons("set_morning", MORNING_CHOICES))
+            return Reply(reply.text, time_buttons(Awaiting.SET_MORNING, MORNING_CHOICES))
         return self._told(patient, text, lifted=lift, first=never_taken)
 
     def _told(
@@ -336,7 +348,7 @@ class CareTeam:
                 patient.id,
                 user_id,
                 self.clock.now(),
-                "message",
+                AuditAction.MESSAGE,
                 {"length": len(text)},
                 escalation_id=escalation.id,
             )

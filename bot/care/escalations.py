@@ -16,7 +16,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.rules.findings import MESSAGE, Finding, Stop, Tier
+from bot.rules.findings import Finding, Stop, Tier
+from bot.rules.states import EscalationStatus, StopCode, TierCode
 from bot.rules.triage import Triage
 from storage.models import Escalation, Patient
 from storage.repositories import Repository
@@ -49,11 +50,11 @@ async def store(
     escalation = _new(
         patient,
         now,
-        tier=findings.tier.name.lower(),
+        tier=TierCode.of(findings.tier),
         reasons=reasons,
         words=words,
         report_id=report_id,
-        stop=None if stop is Stop.NONE else stop.name.lower(),
+        stop=StopCode.of(stop),
     )
     await repo.add(escalation)
     return escalation
@@ -70,12 +71,12 @@ async def fold_target(
     otherwise lift the stop for a reason they may never have seen.
     """
     for escalation in reversed(await repo.open_escalations(patient.id)):
-        if escalation.status != "open":
+        if escalation.status != EscalationStatus.OPEN:
             continue
         if stop is not Stop.NONE and any(r not in escalation.reasons for r in reasons):
             continue
-        told = Stop[escalation.stop.upper()] if escalation.stop else Stop.NONE
-        if Tier[escalation.tier.upper()] >= tier and told >= stop:
+        told = StopCode(escalation.stop).stop if escalation.stop else Stop.NONE
+        if TierCode(escalation.tier).tier >= tier and told >= stop:
             return escalation
     return None
 
@@ -94,7 +95,7 @@ async def store_message(
     repo: Repository, patient: Patient, now: datetime, *, reasons: list[Any], words: str | None
 ) -> Escalation:
     """Record a patient's own message for the care team: its own kind, not an alert, no stop."""
-    escalation = _new(patient, now, tier=MESSAGE, reasons=reasons, words=words)
+    escalation = _new(patient, now, tier=TierCode.MESSAGE, reasons=reasons, words=words)
     await repo.add(escalation)
     return escalation
 
@@ -103,11 +104,11 @@ def _new(
     patient: Patient,
     now: datetime,
     *,
-    tier: str,
+    tier: TierCode,
     reasons: list[Any],
     words: str | None,
     report_id: int | None = None,
-    stop: str | None = None,
+    stop: StopCode | None = None,
 ) -> Escalation:
     """An escalation row, open and due for delivery now."""
     return Escalation(
@@ -116,7 +117,7 @@ def _new(
         tier=tier,
         reasons=reasons,
         words=words,
-        status="open",
+        status=EscalationStatus.OPEN,
         created_at=now,
         next_action_at=now,
         rounds=0,

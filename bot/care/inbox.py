@@ -31,9 +31,10 @@ from bot.delivery.notifier import MaybeSent, Notifier, TryLater, Unreachable
 from bot.rules.findings import CRISIS, Finding, Tier
 from bot.rules.parsing import match_timezone, parse_bedtime, parse_start_date
 from bot.rules.redflags import scan
+from bot.rules.states import Awaiting, ReportKind, ReportStatus, TierCode
 from bot.rules.timing import local_today
 from bot.rules.triage import WITHHOLD_CODES, Triage
-from bot.ui.inbox_view import MEDIA, MESSAGE, Parts, parts_of, reasons
+from bot.ui.inbox_view import MEDIA, Parts, parts_of, reasons
 from bot.ui.messages import clinic_text
 from bot.ui.texts import t
 from bot.ui.views import Reply
@@ -64,9 +65,11 @@ CHIT_CHAT: dict[str, str] = {
 COURTESY = frozenset({"please", "pls", "plz"})
 
 # The questions answered by typing, each with the reader that takes its answer.
-_TIME_STEPS = frozenset({"bedtime", "set_bedtime", "set_morning"})
-_ZONE_STEPS = frozenset({"zone", "set_zone", "zone_confirm", "set_zone_confirm"})
-_DATE_STEPS = frozenset({"start"})
+_TIME_STEPS = frozenset({Awaiting.BEDTIME, Awaiting.SET_BEDTIME, Awaiting.SET_MORNING})
+_ZONE_STEPS = frozenset(
+    {Awaiting.ZONE, Awaiting.SET_ZONE, Awaiting.ZONE_CONFIRM, Awaiting.SET_ZONE_CONFIRM}
+)
+_DATE_STEPS = frozenset({Awaiting.START})
 
 
 @dataclass(frozen=True)
@@ -387,13 +390,13 @@ class Inbox:
         info = self.reminders.current(patient) if patient.enrolled else None
         report = Report(
             patient_id=patient.id,
-            kind="message",
-            status="done",
+            kind=ReportKind.MESSAGE,
+            status=ReportStatus.DONE,
             night=local_today(now, zone_of(patient)) if patient.timezone else now.date(),
             dose_mg=info.step.dose_mg if info else None,
             answers={},
             words=text.strip()[:WORDS_KEPT],
-            tier=max(f.tier for f in found).name.lower(),
+            tier=TierCode.of(max(f.tier for f in found)),
             attempts=0,
             created_at=now,
             sent_at=now,
@@ -448,7 +451,7 @@ class Inbox:
         A copy that cannot be made (the patient deleted it) leaves the header, which says what
         was sent; a copy that must wait fails the delivery, to be tried again with its header.
         """
-        if escalation.tier != MESSAGE:
+        if escalation.tier != TierCode.MESSAGE:
             return
         source = parts_of(escalation).source
         if source is None:

@@ -22,6 +22,7 @@ from bot.care.reminders import Reminders, plan_of, zone_of
 from bot.rules import nightly
 from bot.rules.parsing import match_timezone, parse_bedtime, parse_start_date, zone_city
 from bot.rules.plans import BUILTIN_PLANS, Plan, schedule
+from bot.rules.states import Awaiting
 from bot.rules.timing import local_now, local_today
 from bot.rules.triage import SCREENING, screening
 from bot.ui import callbacks, messages
@@ -71,7 +72,7 @@ class Conversation:
                 if invite is None and not self.settings.allow_self_enrollment:
                     return [Reply(self._fill("invite_needed"))]
                 patient = await repo.add_patient(user_id, chat_id, now)
-                patient.awaiting = "consent"
+                patient.awaiting = Awaiting.CONSENT
                 replies = [Reply(self._fill("welcome"))]
                 if invite is not None:
                     accepted = await self._accept(repo, patient, invite)
@@ -120,8 +121,8 @@ class Conversation:
             return None
         patient.label = invite.label
         patient.plan = invite.plan
-        if patient.awaiting == "plan":
-            patient.awaiting = "zone"
+        if patient.awaiting == Awaiting.PLAN:
+            patient.awaiting = Awaiting.ZONE
         plan = Plan.from_dict(invite.plan)
         if plan.start_step == 1:
             return [Reply(t("invite_plan", plan=messages.plan_name(plan)))]
@@ -172,7 +173,7 @@ class Conversation:
             patient = await repo.patient_by_user(user_id)
             if patient is None or not patient.enrolled:
                 return [Reply(t("not_enrolled"))]
-            patient.awaiting = question
+            patient.awaiting = Awaiting(question)
             await repo.commit()
             return [self.prompt(patient)]
 
@@ -189,12 +190,12 @@ class Conversation:
     def prompt(self, patient: Patient) -> Reply:
         """The question for the patient's current state, with its buttons."""
         step = patient.awaiting
-        if step == "consent":
+        if step == Awaiting.CONSENT:
             return Reply(
                 t("consent"),
                 _row(step, ("yes", t("button_consent_yes")), ("no", t("button_consent_no"))),
             )
-        if step == "screen":
+        if step == Awaiting.SCREEN:
             return Reply(
                 t("screen"),
                 (
@@ -207,25 +208,25 @@ class Conversation:
                 t("screen_q_" + step.removeprefix("screen_")),
                 _row(step, ("yes", t("button_yes_short")), ("no", t("button_no_short"))),
             )
-        if step == "checkin_words":
+        if step == Awaiting.CHECKIN_WORDS:
             return Reply(t("checkin_words"))
-        if step == "set_morning":
+        if step == Awaiting.SET_MORNING:
             return Reply(t("decided_morning"), time_buttons(step, MORNING_CHOICES))
-        if step == "plan":
+        if step == Awaiting.PLAN:
             choices = [(key, t(f"button_plan_{key}")) for key in self._offered_plans()]
             choices.append(("other", t("button_plan_other")))
             return Reply(
                 t("ask_plan"),
                 tuple((Button(label, callbacks.onboarding(step, key)),) for key, label in choices),
             )
-        if step == "start":
+        if step == Awaiting.START:
             return Reply(
                 t("ask_start"),
                 _row(step, ("today", t("button_today")), ("tomorrow", t("button_tomorrow"))),
             )
-        if step in ("bedtime", "set_bedtime"):
+        if step in (Awaiting.BEDTIME, Awaiting.SET_BEDTIME):
             return Reply(t("ask_bedtime"), time_buttons(step, BEDTIME_CHOICES))
-        if step in ("zone", "set_zone"):
+        if step in (Awaiting.ZONE, Awaiting.SET_ZONE):
             default = self.settings.default_timezone
             return Reply(
                 t("ask_timezone"),
@@ -234,24 +235,31 @@ class Conversation:
                     (Button(t("button_zone_other"), callbacks.onboarding(step, "other")),),
                 ),
             )
-        if step in ("zone_confirm", "set_zone_confirm"):
+        if step in (Awaiting.ZONE_CONFIRM, Awaiting.SET_ZONE_CONFIRM):
             return Reply(t("ask_timezone_city"))
-        if step == "summary":
+        if step == Awaiting.SUMMARY:
             return self._summary(patient)
         return Reply(t("toast_unknown"))
 
     async def _typed(self, repo: Repository, patient: Patient, text: str) -> list[Reply]:
         step = patient.awaiting
-        if step in ("bedtime", "set_bedtime", "set_morning"):
+        if step in (Awaiting.BEDTIME, Awaiting.SET_BEDTIME, Awaiting.SET_MORNING):
             bedtime = parse_bedtime(text)
             if bedtime is None:
                 return [Reply(t("bad_bedtime")), self.prompt(patient)]
             return await self._set_bedtime(repo, patient, bedtime)
-        if step in ("zone", "set_zone", "zone_confirm", "set_zone_confirm"):
+        if step in (
+            Awaiting.ZONE,
+            Awaiting.SET_ZONE,
+            Awaiting.ZONE_CONFIRM,
+            Awaiting.SET_ZONE_CONFIRM,
+        ):
             matches = match_timezone(text)
             if not matches:
                 return [Reply(t("bad_timezone"))]
-            patient.awaiting = "set_zone_confirm" if step.startswith("set_") else "zone_confirm"
+            patient.awaiting = (
+                Awaiting.SET_ZONE_CONFIRM if step.startswith("set_") else Awaiting.ZONE_CONFIRM
+            )
             now = self.clock.now()
             buttons = tuple(
                 (
@@ -265,7 +273,7 @@ class Conversation:
             first = matches[0]
             local = messages.clock(local_now(now, ZoneInfo(first.zone)).time())
             return [Reply(t("confirm_timezone", zone=first.label, local_time=local), buttons)]
-        if step == "start":
+        if step == Awaiting.START:
             today = self._today(patient)
             start = parse_start_date(text, today)
             if start is None:
@@ -276,52 +284,61 @@ class Conversation:
 
     async def _pressed(self, repo: Repository, patient: Patient, value: str) -> list[Reply]:
         step = patient.awaiting
-        if step == "consent":
+        if step == Awaiting.CONSENT:
             if value != "yes":
                 await repo.delete_patient(patient)
                 return [Reply(t("consent_declined"))]
             patient.consent_at = self.clock.now()
-            return self._advance(patient, "screen")
-        if step == "screen" or (step is not None and step.startswith("screen_")):
+            return self._advance(patient, Awaiting.SCREEN)
+        if step == Awaiting.SCREEN or (step is not None and step.startswith("screen_")):
             return await self._screened(repo, patient, step, value)
-        if step == "plan":
+        if step == Awaiting.PLAN:
             if value not in self._offered_plans():
                 return [Reply(self._fill("plan_other")), self.prompt(patient)]
             patient.plan = BUILTIN_PLANS[value].to_dict()
             return [
                 Reply(t("plan_chosen", plan=messages.plan_name(BUILTIN_PLANS[value])))
-            ] + self._advance(patient, "zone")
-        if step == "start" and value in ("today", "tomorrow"):
+            ] + self._advance(patient, Awaiting.ZONE)
+        if step == Awaiting.START and value in ("today", "tomorrow"):
             # The calendar date, not the night in progress: "tonight" pressed at 2 a.m. means
             # the coming evening, not the one that is ending.
             today = local_now(self.clock.now(), self._zone(patient)).date()
             return self._set_start(
                 patient, today if value == "today" else today + timedelta(days=1)
             )
-        if step in ("bedtime", "set_bedtime", "set_morning"):
+        if step in (Awaiting.BEDTIME, Awaiting.SET_BEDTIME, Awaiting.SET_MORNING):
             bedtime = parse_bedtime(value[:2] + ":" + value[2:]) if len(value) == 4 else None
             if bedtime is None:
                 return [self.prompt(patient)]
             return await self._set_bedtime(repo, patient, bedtime)
-        if step in ("zone", "set_zone", "zone_confirm", "set_zone_confirm"):
+        if step in (
+            Awaiting.ZONE,
+            Awaiting.SET_ZONE,
+            Awaiting.ZONE_CONFIRM,
+            Awaiting.SET_ZONE_CONFIRM,
+        ):
             if value == "other":
-                patient.awaiting = "set_zone_confirm" if step.startswith("set_") else "zone_confirm"
+                patient.awaiting = (
+                    Awaiting.SET_ZONE_CONFIRM if step.startswith("set_") else Awaiting.ZONE_CONFIRM
+                )
                 return [Reply(t("ask_timezone_city"))]
             if not _real_zone(value):
                 return [self.prompt(patient)]
             return await self._set_zone(repo, patient, value)
-        if step == "summary":
+        if step == Awaiting.SUMMARY:
             if value == "restart":
                 patient.start_date, patient.bedtime, patient.timezone = None, None, None
                 if patient.label is None:  # a provider's prescription stays
                     patient.plan = None
-                return self._advance(patient, "zone" if patient.plan else "plan")
+                return self._advance(patient, Awaiting.ZONE if patient.plan else Awaiting.PLAN)
             assert patient.start_date is not None
             if patient.start_date < self._today(patient):
                 # Confirmed days after the summary was shown: the first night is chosen again.
                 passed = messages.day(patient.start_date, self._today(patient))
                 patient.start_date = None
-                return [Reply(t("start_passed", date=passed))] + self._advance(patient, "start")
+                return [Reply(t("start_passed", date=passed))] + self._advance(
+                    patient, Awaiting.START
+                )
             patient.awaiting = None
             patient.enrolled_at = self.clock.now()
             if patient.awaiting_clearance:
@@ -341,18 +358,18 @@ class Conversation:
         if start > today + timedelta(days=START_FUTURE_DAYS):
             return [Reply(t("start_too_far", days=START_FUTURE_DAYS)), self.prompt(patient)]
         patient.start_date = start
-        return self._advance(patient, "bedtime")
+        return self._advance(patient, Awaiting.BEDTIME)
 
     async def _screened(
         self, repo: Repository, patient: Patient, step: str, value: str
     ) -> list[Reply]:
         """Record a screening answer; after the last, pass any yes to the care team."""
         answers = dict(patient.screening or {})
-        if step == "screen":
+        if step == Awaiting.SCREEN:
             if value == "none":
                 patient.screening = {code: False for code in SCREENING}
                 return self._after_screening(patient)
-            return self._advance(patient, f"screen_{SCREENING[0]}")
+            return self._advance(patient, Awaiting.screen(SCREENING[0]))
         if value not in ("yes", "no"):
             return [self.prompt(patient)]
         code = step.removeprefix("screen_")
@@ -360,7 +377,7 @@ class Conversation:
         patient.screening = answers
         remaining = [c for c in SCREENING if c not in answers]
         if remaining:
-            return self._advance(patient, f"screen_{remaining[0]}")
+            return self._advance(patient, Awaiting.screen(remaining[0]))
         patient.thyroid_medication = answers.get("thyroid", False)
         result = screening(answers)
         if not result.alerts:
@@ -371,24 +388,24 @@ class Conversation:
         return [Reply(self._fill("screen_flagged"))] + self._after_screening(patient)
 
     def _after_screening(self, patient: Patient) -> list[Reply]:
-        return self._advance(patient, "zone" if patient.plan else "plan")
+        return self._advance(patient, Awaiting.ZONE if patient.plan else Awaiting.PLAN)
 
     async def _set_bedtime(self, repo: Repository, patient: Patient, bedtime: time) -> list[Reply]:
         patient.bedtime = bedtime
-        if patient.awaiting == "set_morning":
+        if patient.awaiting == Awaiting.SET_MORNING:
             patient.awaiting = None
             return await self._moved(repo, patient, t("morning_changed", time=_bedtime(patient)))
-        if patient.awaiting == "set_bedtime":
+        if patient.awaiting == Awaiting.SET_BEDTIME:
             patient.awaiting = None
             return await self._moved(repo, patient, t("bedtime_changed", bedtime=_bedtime(patient)))
-        return self._advance(patient, "summary")
+        return self._advance(patient, Awaiting.SUMMARY)
 
     async def _set_zone(self, repo: Repository, patient: Patient, zone: str) -> list[Reply]:
         patient.timezone = zone
-        if patient.awaiting in ("set_zone", "set_zone_confirm"):
+        if patient.awaiting in (Awaiting.SET_ZONE, Awaiting.SET_ZONE_CONFIRM):
             patient.awaiting = None
             return await self._moved(repo, patient, t("zone_changed", zone=zone_city(zone)))
-        return self._advance(patient, "start")
+        return self._advance(patient, Awaiting.START)
 
     async def _moved(self, repo: Repository, patient: Patient, done: str) -> list[Reply]:
         """Plan reminders on the new time; say when the next comes if a recent dose puts it off."""
@@ -410,7 +427,7 @@ class Conversation:
         return [Reply(f"{done}\n\n{note}")]
 
     def _advance(self, patient: Patient, step: str) -> list[Reply]:
-        patient.awaiting = step
+        patient.awaiting = Awaiting(step)
         return [self.prompt(patient)]
 
     def _summary(self, patient: Patient) -> Reply:
@@ -431,7 +448,9 @@ class Conversation:
         )
         return Reply(
             text,
-            _row("summary", ("confirm", t("button_confirm")), ("restart", t("button_restart"))),
+            _row(
+                Awaiting.SUMMARY, ("confirm", t("button_confirm")), ("restart", t("button_restart"))
+            ),
         )
 
     def _offered_plans(self) -> list[str]:

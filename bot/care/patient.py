@@ -10,6 +10,7 @@ from bot.app.settings import Settings
 from bot.care.reminders import Reminders, holds_of, plan_of, zone_of
 from bot.rules.parsing import zone_city
 from bot.rules.plans import schedule, tonight
+from bot.rules.states import DoseStatus, HoldKind
 from bot.rules.timing import local_today
 from bot.ui import callbacks, messages
 from bot.ui.texts import t
@@ -73,7 +74,11 @@ class Care:
                     )
                 ]
                 dose = await repo.dose_on(patient.id, night)
-                if dose is not None and dose.status in ("taken", "skipped", "missed"):
+                if dose is not None and dose.status in (
+                    DoseStatus.TAKEN,
+                    DoseStatus.SKIPPED,
+                    DoseStatus.MISSED,
+                ):
                     lines.append(t("today_status", status=t(f"status_{dose.status}")))
                 if info.next_step is not None and info.next_step_on is not None:
                     lines.append(
@@ -179,7 +184,7 @@ class Care:
 
     def _held_next(self, patient: Patient) -> str:
         """Why the next step waits: "your provider" only when a provider held it."""
-        if any(h.end is None and h.kind == "provider" for h in patient.holds):
+        if any(h.end is None and h.kind == HoldKind.PROVIDER for h in patient.holds):
             return t("today_held_next")
         return messages.clinic_text("today_held_next_bot", self.settings)
 

@@ -21,6 +21,7 @@ from bot.rules import nightly
 from bot.rules.findings import Finding, Stop, Tier
 from bot.rules.nightly import Answer, Verdict
 from bot.rules.plans import OFF, Hold, Plan, Step, Tonight, tonight
+from bot.rules.states import DoseStatus, HoldKind, ReportStatus
 from bot.rules.timing import local_today, night_cutoff, reminder_at, spaced_night, upcoming_night
 from bot.rules.triage import MISSED_NIGHTS, missed_streak
 from bot.ui import messages
@@ -31,10 +32,10 @@ from storage.repositories import Repository
 log = logging.getLogger(__name__)
 
 # A tolerance check that went unanswered, its increase held and passed on to the care team.
-UNANSWERED = "unanswered"
+UNANSWERED = ReportStatus.UNANSWERED
 
 # Nights whose dose the patient took, or was reminded of and may still take.
-ON_DOSE = ("taken", "sent", "snoozed", "sending")
+ON_DOSE = (DoseStatus.TAKEN, DoseStatus.SENT, DoseStatus.SNOOZED, DoseStatus.SENDING)
 
 # At most this many nights are recorded missed after an outage: a longer gap is the provider's call.
 MAX_BACKFILL_NIGHTS = 62
@@ -109,12 +110,14 @@ class Reminders:
         if latest is not None and backfill:
             first_gap = max(gap_from, night - timedelta(days=MAX_BACKFILL_NIGHTS))
             for offset in range((night - first_gap).days):
-                gap = self._new_dose(patient, first_gap + timedelta(days=offset), "missed", last_mg)
+                gap = self._new_dose(
+                    patient, first_gap + timedelta(days=offset), DoseStatus.MISSED, last_mg
+                )
                 await repo.add_dose(gap)
         night = spaced
-        dose = self._new_dose(patient, night, "scheduled", last_mg)
+        dose = self._new_dose(patient, night, DoseStatus.SCHEDULED, last_mg)
         if dose.step_up and await self._increase_waits(repo, patient, dose):
-            dose = self._new_dose(patient, night, "scheduled", last_mg)
+            dose = self._new_dose(patient, night, DoseStatus.SCHEDULED, last_mg)
         if not backfill and dose.remind_at < now:
             # Enrolled, resumed or moved the bedtime after tonight's bedtime but before its cutoff:
             # remind now, as a fresh reminder rather than a late one.
@@ -172,7 +175,11 @@ class Reminders:
         check = await repo.tolerance_report(patient.id, dose.step)
         # Never finished (still waiting, or closed unfinished when a newer check-in came): the
         # increase waits. Answered, or already held and passed on: a provider's decision stands.
-        if check is None or check.status not in ("scheduled", "open", "expired"):
+        if check is None or check.status not in (
+            ReportStatus.SCHEDULED,
+            ReportStatus.OPEN,
+            ReportStatus.EXPIRED,
+        ):
             return False
         now = self.clock.now()
         check.status, check.next_action_at = UNANSWERED, None
@@ -190,7 +197,7 @@ class Reminders:
         )
         # Tonight's reminder already out: the patient was told tonight's dose; change tomorrow.
         while (reminded := await repo.dose_on(patient.id, night)) is not None and (
-            reminded.status != "scheduled"
+            reminded.status != DoseStatus.SCHEDULED
         ):
             night += timedelta(days=1)
         return night
@@ -205,7 +212,7 @@ class Reminders:
         the previous dose, and that night's row is returned for the patient to be told.
         `by_provider`: a provider decided it (the bot's own hold, if open, becomes theirs).
         """
-        kind = "provider" if by_provider else "hold"
+        kind = HoldKind.PROVIDER if by_provider else HoldKind.HOLD
         if not _planned(patient):
             return None
         standing = [h for h in patient.dose_holds if h.end is None]
@@ -283,7 +290,7 @@ class Reminders:
         await repo.delete_holds(patient)
         patient.plan = target.to_dict()
         patient.start_date = night
-        await repo.add_hold(patient, night, self.clock.now(), kind="provider")
+        await repo.add_hold(patient, night, self.clock.now(), kind=HoldKind.PROVIDER)
         if row is not None:
             _give(row, target.steps[target.start_step - 1])
         await self.replan(repo, patient)
@@ -297,7 +304,7 @@ class Reminders:
         if (
             row is not None
             and row.status in nightly.OPEN
-            and row.status != "scheduled"
+            and row.status != DoseStatus.SCHEDULED
             and row.cutoff_at > self.clock.now()
         ):
             return row
@@ -327,7 +334,9 @@ class Reminders:
         planned = await self.plan_next_night(repo, patient, backfill=False)
         if planned is None:
             return 0
-        taken = await repo.latest_dose(patient.id, before=planned.night, statuses=("taken",))
+        taken = await repo.latest_dose(
+            patient.id, before=planned.night, statuses=(DoseStatus.TAKEN,)
+        )
         return 0 if taken is None else (planned.night - taken.night).days - 1
 
     async def night_off(self, repo: Repository, patient: Patient, night: date) -> None:
@@ -394,7 +403,7 @@ class Reminders:
             cutoff_at=night_cutoff(
                 night, patient.bedtime, zone, self.settings.reminder_cutoff_hours
             ),
-            next_action_at=remind if status == "scheduled" else None,
+            next_action_at=remind if status == DoseStatus.SCHEDULED else None,
             sent_late=False,
             snoozes=0,
             attempts=0,
@@ -465,15 +474,15 @@ class Reminders:
                 changed = await repo.claim(
                     dose.id,
                     dose.status,
-                    status="snoozed",
+                    status=DoseStatus.SNOOZED,
                     snoozes=dose.snoozes + 1,
                     next_action_at=until,
                     reminder_message_id=None,
                     followup_message_id=None,
                 )
-                status = "snoozed"
+                status = DoseStatus.SNOOZED
             else:
-                status = answer.value
+                status = DoseStatus(answer.value)
                 until = None
                 changed = await repo.claim(
                     dose.id, dose.status, status=status, answered_at=now, next_action_at=None
@@ -483,10 +492,14 @@ class Reminders:
                 await repo.rollback()
                 await repo.refresh(dose)
                 return replace(result, verdict=Verdict.ALREADY, status=dose.status)
-            if status == "skipped" or (status == "taken" and result.status == "missed"):
-                await self._counted(repo, dose.patient, dose.night, taken=status == "taken")
+            if status == DoseStatus.SKIPPED or (
+                status == DoseStatus.TAKEN and result.status == DoseStatus.MISSED
+            ):
+                await self._counted(
+                    repo, dose.patient, dose.night, taken=status == DoseStatus.TAKEN
+                )
             await repo.commit()
-            late = result.status == "missed"
+            late = result.status == DoseStatus.MISSED
             return replace(result, status=status, snoozed_until=until, after_cutoff=late)
 
     async def _counted(

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date
 
 from bot.rules.plans import Hold, Plan, schedule, tonight
+from bot.rules.states import ReportKind
 
 # A weekly check-in this close (in nights) to another one is left out.
 NEAR = 2
@@ -36,18 +37,18 @@ def checkin_due(
     )
     # Before each increase: is the current dose tolerated? Unanswered, the increase waits.
     if tolerance and to_increase == tolerance:
-        return ("tolerance", info.next_step.number if info.next_step else None)
+        return (ReportKind.TOLERANCE, info.next_step.number if info.next_step else None)
     # A few nights into each new dose (the first one too), when early effects show.
     began = schedule(plan, start, holds)[info.step.number - 1].start
     assert began is not None
     on_dose = (night - began).days
     if after_step_up and on_dose == after_step_up:
-        return ("step_up", None)
+        return (ReportKind.STEP_UP, None)
     # Weekly while titrating (DOMAIN.md), counted from the step's first night, and left out when
     # another check-in is a couple of nights away: one question a few nights apart is enough.
     near_other = (after_step_up and abs(on_dose - after_step_up) <= NEAR) or (
         tolerance and to_increase is not None and abs(to_increase - tolerance) <= NEAR
     )
     if every and info.next_step is not None and on_dose > 0 and on_dose % every == 0:
-        return None if near_other else ("weekly", None)
+        return None if near_other else (ReportKind.WEEKLY, None)
     return None

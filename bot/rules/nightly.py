@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import Enum
 
+from bot.rules.states import DoseStatus
+
 # A reminder sent this long after its time says it is late (the bot was down or Telegram was slow).
 LATE_AFTER = timedelta(minutes=10)
 SNOOZE = timedelta(minutes=30)
@@ -29,8 +31,8 @@ SENDING_TIMEOUT = timedelta(minutes=2)
 # the next night's reminder, even on the 23-hour night of a clock change.
 MIN_DOSE_GAP = timedelta(hours=12)
 
-OPEN = frozenset({"scheduled", "sending", "sent", "snoozed"})
-ANSWERED = frozenset({"taken", "skipped"})
+OPEN = frozenset({DoseStatus.SCHEDULED, DoseStatus.SENDING, DoseStatus.SENT, DoseStatus.SNOOZED})
+ANSWERED = frozenset({DoseStatus.TAKEN, DoseStatus.SKIPPED})
 
 
 class Action(Enum):
@@ -58,11 +60,11 @@ def due_action(status: str, now: datetime, cutoff_at: datetime, followup_sent: b
     """Decide what a row whose check time has come needs."""
     if status not in OPEN:
         return Action.WAIT
-    if status == "sending":
+    if status == DoseStatus.SENDING:
         return Action.RECOVER
     if now >= cutoff_at:
         return Action.MISS
-    if status in ("scheduled", "snoozed"):
+    if status in (DoseStatus.SCHEDULED, DoseStatus.SNOOZED):
         return Action.REMIND
     return Action.WAIT if followup_sent else Action.FOLLOW_UP
 
@@ -95,9 +97,9 @@ def last_dose_at(
     that night: it counts at the cutoff at the latest, not as a dose now. A night reminded and not
     yet answered may be taken from now on.
     """
-    if status == "taken":
+    if status == DoseStatus.TAKEN:
         return min(answered_at or cutoff_at, cutoff_at)
-    if status in ("sending", "sent", "snoozed"):
+    if status in (DoseStatus.SENDING, DoseStatus.SENT, DoseStatus.SNOOZED):
         return max(sent_at or remind_at, now)
     return None
 
@@ -114,10 +116,10 @@ def buttoned(status: str, reminder_id: int | None, followup_id: int | None) -> t
     reminder sent again after it, and its follow-up, carry them again. A missed night keeps one
     button ("I did take it") on its newest message only.
     """
-    if status not in ("sent", "missed"):
+    if status not in (DoseStatus.SENT, DoseStatus.MISSED):
         return ()
     ids = sorted(m for m in (reminder_id, followup_id) if m is not None)
-    return tuple(ids[-1:]) if status == "missed" else tuple(ids)
+    return tuple(ids[-1:]) if status == DoseStatus.MISSED else tuple(ids)
 
 
 def judge_answer(
@@ -126,17 +128,19 @@ def judge_answer(
     """Decide whether a button press on a night's reminder changes anything."""
     if status in ANSWERED:
         return Verdict.ALREADY
-    if status == "scheduled":
+    if status == DoseStatus.SCHEDULED:
         return Verdict.NOT_YET
     if answer is Answer.SNOOZE:
-        too_late = status == "missed" or now + SNOOZE >= cutoff_at or snoozes >= MAX_SNOOZES
+        too_late = (
+            status == DoseStatus.MISSED or now + SNOOZE >= cutoff_at or snoozes >= MAX_SNOOZES
+        )
         return Verdict.TOO_LATE_TO_SNOOZE if too_late else Verdict.RECORD
     # Taken or skipped counts even after the cutoff: the patient is telling us what happened.
     return Verdict.RECORD
 
 
 # The nights that count for adherence: taken, skipped or missed, whether answered or not.
-COUNTED = ("taken", "skipped", "missed")
+COUNTED = (DoseStatus.TAKEN, DoseStatus.SKIPPED, DoseStatus.MISSED)
 
 
 def adherence(statuses: Sequence[str]) -> int | None:
@@ -145,4 +149,4 @@ def adherence(statuses: Sequence[str]) -> int | None:
     if not counted:
         return None
     # Half up, in integers: 1 of 8 nights is 13%, not banker's 12%.
-    return (200 * counted.count("taken") + len(counted)) // (2 * len(counted))
+    return (200 * counted.count(DoseStatus.TAKEN) + len(counted)) // (2 * len(counted))

@@ -11,6 +11,8 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from bot.rules.states import HoldKind
+
 MAX_CAPSULES = 6
 DEFAULT_MAX_MG = Decimal("4.5")
 _NIGHT = timedelta(days=1)
@@ -99,8 +101,8 @@ class Plan:
 # The kinds of stretch that do not count toward a step. A provider's hold and the bot's hold (a
 # concern waiting for a provider) keep the patient at the current dose; nights off are nights the
 # patient did not take LDN (skipped, missed, paused, withheld): a step counts nights on its dose.
-HELD = ("hold", "provider")
-OFF = "off"
+HELD = (HoldKind.HOLD, HoldKind.PROVIDER)
+OFF = HoldKind.OFF
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,7 @@ class Hold:
 
     start: date
     end: date | None
-    kind: str = "hold"
+    kind: str = HoldKind.HOLD
 
     @property
     def holds_dose(self) -> bool:

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from bot.rules.findings import Finding, Grade, Stop, Tier
 from bot.rules.redflags import scan
+from bot.rules.states import DoseStatus
 
 EFFECTS: tuple[str, ...] = ("sleep", "stomach", "tiredness", "restless", "headache", "mood")
 THYROID: tuple[str, ...] = ("racing_heart", "tremor", "heat", "anxiety_insomnia")
@@ -99,7 +100,7 @@ LASTING = timedelta(days=28)
 # and a longer gap needs the provider before resuming. Don't step up someone who may not be taking.
 MISSED_NIGHTS = 3
 # A night skipped on purpose is a night without LDN just as a missed one is.
-NIGHTS_OFF = frozenset({"missed", "skipped"})
+NIGHTS_OFF = frozenset({DoseStatus.MISSED, DoseStatus.SKIPPED})
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from bot.rules.nightly import Answer
+from bot.rules.states import Decision
 from bot.rules.triage import EFFECTS
 
 VERSION = "v1"
@@ -66,7 +67,7 @@ class ReplyPress:
 Press = DosePress | OnboardingPress | SettingsPress | CheckinPress | DecisionPress | ReplyPress
 
 # What a provider may decide on an escalation, in the order the buttons show.
-DECISIONS = ("ack", "continue", "hold", "back", "pause", "morning")
+DECISIONS = tuple(Decision)
 # What the /settings and /delete buttons may ask for.
 SETTINGS_ACTIONS = ("bedtime", "zone", "pause", "resume", "forget", "keep")
 # What a check-in asks: its stages, and each side effect to grade.

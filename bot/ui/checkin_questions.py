@@ -6,6 +6,7 @@ import re
 from datetime import date
 
 from bot.rules.findings import Grade
+from bot.rules.states import ReportKind
 from bot.rules.triage import EFFECTS, FLAGS, THYROID
 from bot.ui import callbacks, messages
 from bot.ui.texts import t
@@ -25,13 +26,13 @@ def asking(report: Report) -> str:
 def intro(report: Report, dose: str) -> Reply:
     """The check-in's first message: what it is about, Start or Not now."""
     increase = report.answers.get("increase_on")
-    if report.kind == "tolerance" and increase:
+    if report.kind == ReportKind.TOLERANCE and increase:
         text = t(
             "checkin_intro_tolerance",
             date=messages.day(date.fromisoformat(increase)),
             dose=dose,
         )
-    elif report.kind == "step_up":
+    elif report.kind == ReportKind.STEP_UP:
         text = t("checkin_intro_step_up", dose=dose)
     else:
         text = t("checkin_intro", dose=dose)

@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.rules.findings import Tier
 from bot.rules.redflags import scan
+from bot.rules.states import ReportKind
 from bot.ui import messages
 from bot.ui.texts_provider import PROVIDER_TEXTS
 from storage.models import Patient, Report
@@ -135,7 +136,7 @@ def report_findings(report: Report, *, typed: bool = False) -> list[str]:
     said = [subject_word(f.effect) for f in in_words if f.tier >= Tier.ROUTINE and f.effect]
     if said:
         found.append(_t("cl_report_said", subjects=", ".join(dict.fromkeys(said))))
-    elif report.kind == "message":
+    elif report.kind == ReportKind.MESSAGE:
         found.append(_t("cl_report_message"))
     elif words and typed:
         found.append(_t("cl_report_typed"))
