@@ -13,6 +13,7 @@ from sqlalchemy import update
 from bot.app.settings import Settings
 from bot.rules.nightly import adherence
 from bot.rules.plans import BUILTIN_PLANS, Hold, Plan, schedule
+from bot.rules.states import AuditAction
 from bot.ui import messages
 from bot.ui.presenters import age, reason_text, split
 from bot.ui.texts_provider import PROVIDER_TEXTS
@@ -506,7 +507,7 @@ async def test_patient_shows_plan_nights_reports_and_actions(harness: Simulation
                 patient_id=ch,
                 actor_user_id=PROVIDER if i % 2 else NAMELESS,
                 at=NOW - timedelta(hours=10 - i),
-                action=f"action_{i}",
+                action=list(AuditAction)[i],
                 detail={},
             )  # fmt: skip
             for i in range(6)
@@ -554,7 +555,8 @@ async def test_patient_shows_plan_nights_reports_and_actions(harness: Simulation
     assert "not shown" not in text
     audit_at = lines.index(_t("cl_patient_audit"))
     audit = lines[audit_at + 1 :]
-    assert [a.rsplit(" · ", 1)[1] for a in audit] == [f"action {i}" for i in range(1, 6)]
+    shown = [str(action).replace("_", " ") for action in list(AuditAction)[1:6]]
+    assert [a.rsplit(" · ", 1)[1] for a in audit] == shown
     # By name where the provider has acted through the bot, else by user id.
     assert [a.split(" · ")[1] for a in audit] == [
         "Nurse on call" if i % 2 else _t("cl_provider_id", id=NAMELESS) for i in range(1, 6)
