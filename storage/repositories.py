@@ -10,6 +10,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction
 from sqlalchemy.orm import selectinload
+from sqlalchemy.sql.elements import ColumnElement
 
 from storage.models import (
     AdminNotice,
@@ -219,7 +220,7 @@ class Repository:
         `when` maps columns to the values they must still hold (None: empty), say
         `{"status": "scheduled"}` or `{"next_action_at": due}`; whoever loses changes nothing.
         """
-        guards = [model.id == row_id]  # type: ignore[attr-defined]
+        guards: list[ColumnElement[bool]] = [model.id == row_id]  # type: ignore[attr-defined]
         for name, value in when.items():
             column = getattr(model, name)
             guards.append(column.is_(None) if value is None else column == value)

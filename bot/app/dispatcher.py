@@ -2,11 +2,10 @@
 
 Every send goes through the outbox (`bot/delivery/outbox.py`): a guarded update claims the row and
 is committed, then Telegram is called, then the outcome is recorded, with the next night planned,
-in one commit. Whoever loses the
-claim sends nothing, so no night is reminded twice, across restarts and across processes; a failure
-puts the row back, due again later. A claim left behind by a process that died is sent again: no
-record says it went out, so a reminder is never lost, and a kill costs at most one duplicate, since
-a process sends one reminder at a time.
+in one commit. Whoever loses the claim sends nothing, so no night is reminded twice, across
+restarts and across processes; a failure puts the row back, due again later. A claim left behind
+by a process that died is sent again: no record says it went out, so a reminder is never lost, and
+a kill costs at most one duplicate, since a process sends one reminder at a time.
 
 Its rounds run on the event loop's monotonic clock (`run`), asking the database what is due by wall
 time: a step of the wall clock, either way, delays nothing.

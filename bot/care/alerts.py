@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -278,7 +278,7 @@ class Alerts:
             await repo.commit()
 
     async def _park(
-        self, repo: Repository, escalation: Escalation, claimed: dict[str, object]
+        self, repo: Repository, escalation: Escalation, claimed: Mapping[str, object]
     ) -> None:
         """Leave an alert that nobody can receive not due (`Repository.wake_parked` finds it)."""
         parked = await repo.claim(Escalation, escalation.id, claimed, next_action_at=None)

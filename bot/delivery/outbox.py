@@ -68,11 +68,18 @@ class Letter(Protocol):
     The hooks write through the repository they are given; the outbox commits.
     """
 
-    # Names the row in logs and spreads its retries, "dose 12" say; failed tries so far.
-    key: str
-    attempts: int
     # Whether a send that may have arrived (`MaybeSent`) counts as sent, or is tried again.
     maybe_sent_is_sent: bool
+
+    @property
+    def key(self) -> str:
+        """Names the row in logs and spreads its retries: "dose 12"."""
+        ...
+
+    @property
+    def attempts(self) -> int:
+        """Failed tries so far."""
+        ...
 
     async def claim(self, repo: Repository) -> bool:
         """The guarded update that takes the row for this send; False: another has it."""
