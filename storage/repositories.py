@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -222,23 +222,21 @@ class Repository:
                 moments.append(moment)
         return min(moments, default=None)
 
-    async def claim(self, dose_id: int, expected: str, **values: object) -> bool:
-        """Move a row on only if it is still in `expected`: the guard against sending twice."""
-        result = await self.session.execute(
-            update(Dose)
-            .where(Dose.id == dose_id, Dose.status == expected)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        return rowcount(result) == 1
+    async def claim(
+        self, model: type[Base], row_id: int, when: Mapping[str, object], **values: object
+    ) -> bool:
+        """Move one row on only if it still is as `when` says: the guard against sending twice.
 
-    async def reclaim(self, dose_id: int, due: datetime, **values: object) -> bool:
-        """Take over a send left unfinished ("sending" still due at `due`), unless another did."""
+        `when` maps columns to the values they must still hold (None: empty), say
+        `{"status": "scheduled"}` or `{"next_action_at": due}`; whoever loses changes nothing.
+        """
+        guards: list[ColumnElement[bool]] = [model.id == row_id]  # type: ignore[attr-defined]
+        for name, value in when.items():
+            column = getattr(model, name)
+            guards.append(column.is_(None) if value is None else column == value)
         result = await self.session.execute(
-            update(Dose)
-            .where(
-                Dose.id == dose_id, Dose.status == DoseStatus.SENDING, Dose.next_action_at == due
-            )
+            update(model)
+            .where(*guards)
             .values(**values)
             .execution_options(synchronize_session=False)
         )
@@ -277,18 +275,6 @@ class Repository:
             .order_by(Patient.id)
         )
         return list(result.scalars().all())
-
-    async def claim_followup(self, dose_id: int, now: datetime) -> bool:
-        """Mark the night's one follow-up as going out, unless it already did."""
-        result = await self.session.execute(
-            update(Dose)
-            .where(
-                Dose.id == dose_id, Dose.status == DoseStatus.SENT, Dose.followup_sent_at.is_(None)
-            )
-            .values(followup_sent_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        return rowcount(result) == 1
 
     async def statuses(self, patient_id: int, last: int, until: date | None = None) -> list[str]:
         """The statuses of the patient's newest `last` nights (up to `until`), oldest first."""
@@ -430,15 +416,6 @@ class Repository:
         )
         return list(result.scalars().all())
 
-    async def claim_report(self, report_id: int, expected: str, **values: object) -> bool:
-        result = await self.session.execute(
-            update(Report)
-            .where(Report.id == report_id, Report.status == expected)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        return rowcount(result) == 1
-
     # Escalations
 
     async def escalation(self, escalation_id: int) -> Escalation | None:
@@ -457,15 +434,27 @@ class Repository:
         )
         return list(result.scalars().all())
 
-    async def claim_escalation(self, escalation_id: int, due: datetime, **values: object) -> bool:
-        """Take a due escalation for one delivery round, unless another worker already did."""
+    async def wake_parked(self, now: datetime) -> int:
+        """Make due now the alerts parked for want of anyone to send them to; return how many.
+
+        Parked is open, not due, and owed a round: never delivered yet (no round), or urgent or
+        emergency, which are raised again until acknowledged, so that once delivered they are
+        always due again (at their renotify time). A routine alert delivered once is done.
+        """
         result = await self.session.execute(
             update(Escalation)
-            .where(Escalation.id == escalation_id, Escalation.next_action_at == due)
-            .values(**values)
+            .where(
+                Escalation.status == EscalationStatus.OPEN,
+                Escalation.next_action_at.is_(None),
+                or_(
+                    Escalation.rounds == 0,
+                    Escalation.tier.in_((TierCode.URGENT, TierCode.EMERGENCY)),
+                ),
+            )
+            .values(next_action_at=now)
             .execution_options(synchronize_session=False)
         )
-        return rowcount(result) == 1
+        return rowcount(result)
 
     async def decide_escalation(
         self,
@@ -633,16 +622,6 @@ class Repository:
             .limit(limit)
         )
         return list(result.scalars().all())
-
-    async def claim_notice(self, notice_id: int, due: datetime, **values: object) -> bool:
-        """Take a due notice for one send, unless another worker already did."""
-        result = await self.session.execute(
-            update(AdminNotice)
-            .where(AdminNotice.id == notice_id, AdminNotice.next_action_at == due)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        return rowcount(result) == 1
 
     async def bring_forward(
         self,

@@ -280,9 +280,9 @@ async def test_claim_moves_a_row_only_from_the_expected_status(db: Database) -> 
         repo = Repository(session)
         await repo.add_dose(dose := _dose(patient_id))
         await repo.commit()
-        assert await repo.claim(dose.id, "sent", status="taken") is False
-        assert await repo.claim(dose.id, "scheduled", status="sending") is True
-        assert await repo.claim(dose.id, "scheduled", status="sending") is False
+        assert await repo.claim(Dose, dose.id, {"status": "sent"}, status="taken") is False
+        assert await repo.claim(Dose, dose.id, {"status": "scheduled"}, status="sending") is True
+        assert await repo.claim(Dose, dose.id, {"status": "scheduled"}, status="sending") is False
         await repo.commit()
     assert await _statuses(db, patient_id) == {NIGHT: "sending"}
 
@@ -297,7 +297,11 @@ async def test_claim_from_concurrent_sessions_has_exactly_one_winner(db: Databas
         async with db.session() as session:
             repo = Repository(session)
             won = await repo.claim(
-                dose.id, "scheduled", status="sent", reminder_message_id=message_id
+                Dose,
+                dose.id,
+                {"status": "scheduled"},
+                status="sent",
+                reminder_message_id=message_id,
             )
             await repo.commit()
             return won
@@ -310,13 +314,16 @@ async def test_claim_from_concurrent_sessions_has_exactly_one_winner(db: Databas
     assert row.reminder_message_id == results.index(True) + 1
 
 
+UNFOLLOWED = {"status": "sent", "followup_sent_at": None}
+
+
 async def test_claim_followup_happens_once(db: Database) -> None:
     patient_id = await _patient(db)
     async with db.session() as session:
         repo = Repository(session)
         await repo.add_dose(dose := _dose(patient_id, status="sent"))
-        assert await repo.claim_followup(dose.id, NOW) is True
-        assert await repo.claim_followup(dose.id, NOW) is False
+        assert await repo.claim(Dose, dose.id, UNFOLLOWED, followup_sent_at=NOW) is True
+        assert await repo.claim(Dose, dose.id, UNFOLLOWED, followup_sent_at=NOW) is False
         await repo.commit()
 
 

@@ -1,11 +1,11 @@
 """The dispatcher: ask the database what is due and move each night on, sending at most once.
 
-Every send follows one pattern: a guarded update claims the row and is committed, then Telegram is
-called, then the outcome is recorded, with the next night planned, in one commit. Whoever loses the
-claim sends nothing, so no night is reminded twice, across restarts and across processes; a failure
-puts the row back, due again later. A claim left behind by a process that died is sent again: no
-record says it went out, so a reminder is never lost, and a kill costs at most one duplicate, since
-a process sends one reminder at a time.
+Every send goes through the outbox (`bot/delivery/outbox.py`): a guarded update claims the row and
+is committed, then Telegram is called, then the outcome is recorded, with the next night planned,
+in one commit. Whoever loses the claim sends nothing, so no night is reminded twice, across
+restarts and across processes; a failure puts the row back, due again later. A claim left behind
+by a process that died is sent again: no record says it went out, so a reminder is never lost, and
+a kill costs at most one duplicate, since a process sends one reminder at a time.
 
 Its rounds run on the event loop's monotonic clock (`run`), asking the database what is due by wall
 time: a step of the wall clock, either way, delays nothing.
@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.app.clock import Clock
@@ -24,7 +25,8 @@ from bot.care.alerts import Alerts
 from bot.care.checkins import Checkins
 from bot.care.escalations import store as store_escalation
 from bot.care.reminders import UNANSWERED, Reminders, holds_of, plan_of, zone_of
-from bot.delivery.notifier import MaybeSent, Notifier, TryLater, Unreachable, backoff
+from bot.delivery.notifier import Notifier, TryLater, Unreachable
+from bot.delivery.outbox import Outbox
 from bot.rules import nightly
 from bot.rules.findings import Finding, Tier
 from bot.rules.nightly import Action
@@ -72,6 +74,7 @@ class Dispatcher:
         self._checked_at: float | None = None
         self._stopping = asyncio.Event()
         self._rounds: asyncio.Task[None] | None = None
+        self.outbox = Outbox(db, clock)
 
     # Rounds
 
@@ -126,27 +129,27 @@ class Dispatcher:
             self._checked_at = self.monotonic()
             await self.self_check()
         looked_at = await self.alerts.dispatch() if self.alerts is not None else 0
-        async with self.db.session() as session:
-            due = await Repository(session).due_dose_ids(self.clock.now(), limit)
-        for dose_id in due:
-            if self._stopping.is_set():
-                break  # shutting down: the rest stays due
-            try:
-                await self.act_on(dose_id)
-            except Exception:
-                # One bad row must not stop the others; it stays due and is tried next round.
-                log.exception("Could not act on dose %s", dose_id)
+        # Shutting down stops the round between rows: the rest stays due.
+        looked_at += await self.outbox.drain(
+            Repository.due_dose_ids,
+            self.act_on,
+            limit,
+            failed="Could not act on dose %s",
+            stopping=self._stopping.is_set,
+        )
         if self.checkins is not None:
             looked_at += await self.checkins.dispatch()
         if self.alerts is not None:
             # Escalations raised by this round (three missed nights, a block) go out now.
             looked_at += await self.alerts.dispatch()
-        return looked_at + len(due)
+        return looked_at
 
     async def _take_over_claims(self, started_at: datetime) -> None:
         """At start-up, make sends claimed before this process began due now, to be sent again.
 
         They belonged to a process that died (or was killed) before it could record the send.
+        Alerts parked for want of a recipient come back too: the recipients come from the
+        settings, which may have changed since.
         """
         async with self.db.session() as session:
             repo = Repository(session)
@@ -154,6 +157,8 @@ class Dispatcher:
             await repo.commit()
         if taken:
             log.warning("%s reminder(s) cut short by a stop are sent again", taken)
+        if self.alerts is not None:
+            await self.alerts.wake("start-up")
 
     async def self_check(self) -> int:
         """Plan the next night of every patient who should be reminded and has none planned.
@@ -200,7 +205,11 @@ class Dispatcher:
                     dose.status, dose.reminder_message_id, dose.followup_message_id
                 )
                 if await repo.claim(
-                    dose.id, dose.status, status=DoseStatus.MISSED, next_action_at=None
+                    Dose,
+                    dose.id,
+                    {"status": dose.status},
+                    status=DoseStatus.MISSED,
+                    next_action_at=None,
                 ):
                     # The night, what it means (a night off the step, a third in a row) and the
                     # next night planned on it are committed together.
@@ -225,7 +234,8 @@ class Dispatcher:
         assert dose.next_action_at is not None
         # Only a reminder sent again after a snooze has a first sending time.
         before = DoseStatus.SNOOZED if dose.sent_at is not None else DoseStatus.SCHEDULED
-        if not await repo.reclaim(dose.id, dose.next_action_at, status=before, next_action_at=now):
+        unfinished = {"status": DoseStatus.SENDING, "next_action_at": dose.next_action_at}
+        if not await repo.claim(Dose, dose.id, unfinished, status=before, next_action_at=now):
             await repo.rollback()
             return False
         await repo.commit()
@@ -271,42 +281,11 @@ class Dispatcher:
         if not patient.receives_reminders:
             # Paused or blocked since: a snoozed night is still recorded missed at its cutoff.
             later = dose.cutoff_at if previous == DoseStatus.SNOOZED else None
-            await repo.claim(dose.id, previous, next_action_at=later)
+            await repo.claim(Dose, dose.id, {"status": previous}, next_action_at=later)
             await repo.commit()
             return
         reply = await self._reminder_reply(repo, dose, patient, now)
-        deadline = now + nightly.SENDING_TIMEOUT
-        claimed = await repo.claim(
-            dose.id, previous, status=DoseStatus.SENDING, next_action_at=deadline
-        )
-        await repo.commit()
-        if not claimed:
-            return
-        try:
-            message_id = await self.notifier.send(patient.chat_id, reply, dose.attempts)
-        except Unreachable:
-            await repo.claim(
-                dose.id, DoseStatus.SENDING, status=previous, next_action_at=dose.cutoff_at
-            )
-            await self._unreachable(repo, patient)
-            return
-        except MaybeSent:
-            # Telegram may have delivered it: count it sent, never twice; the follow-up backs it up.
-            message_id = None
-        except Exception as exc:
-            await self._put_back(repo, dose, DoseStatus.SENDING, exc, now, status=previous)
-            return
-        late = previous == DoseStatus.SCHEDULED and nightly.is_late(dose.remind_at, now)
-        sent_at = dose.sent_at or now
-        await self._record_sent(
-            repo,
-            dose,
-            DoseStatus.SENDING,
-            sent_at=sent_at,
-            since=now,
-            message_id=message_id,
-            late=late,
-        )
+        await self.outbox.send(repo, _Reminder(self, dose, reply, previous, now))
 
     async def _record_sent(
         self,
@@ -319,7 +298,7 @@ class Dispatcher:
         message_id: int | None = None,
         late: bool = False,
     ) -> None:
-        """Record a reminder as out and plan the following night, in one commit.
+        """Record a reminder as out and plan the following night, for one commit (the caller's).
 
         A crash before that commit leaves the claim, sent again after a restart; never a night
         recorded sent with none planned after it. Should planning fail, the send is recorded
@@ -334,7 +313,7 @@ class Dispatcher:
         values["next_action_at"] = nightly.next_check(
             since, followup_sent, dose.cutoff_at, self.followup_after
         )
-        if not await repo.claim(dose.id, expected, **values):
+        if not await repo.claim(Dose, dose.id, {"status": expected}, **values):
             await repo.rollback()
             return
         try:
@@ -344,36 +323,17 @@ class Dispatcher:
                 await self.reminders.plan_next_night(repo, dose.patient, backfill=True)
         except Exception:
             log.exception("Could not plan the night after dose %s", dose.id)
-        await repo.commit()
 
     async def _follow_up(self, repo: Repository, dose: Dose, now: datetime) -> None:
         patient = dose.patient
         if not patient.receives_reminders:
             # Paused or stopped since the reminder: no nudge; the cutoff still records the night.
-            await repo.claim(dose.id, DoseStatus.SENT, next_action_at=dose.cutoff_at)
+            await repo.claim(
+                Dose, dose.id, {"status": DoseStatus.SENT}, next_action_at=dose.cutoff_at
+            )
             await repo.commit()
             return
-        if not await repo.claim_followup(dose.id, now):
-            await repo.rollback()
-            return
-        await repo.claim(dose.id, DoseStatus.SENT, next_action_at=dose.cutoff_at)
-        await repo.commit()
-        words = messages.dose_words(dose.dose_mg, dose.capsules, dose.capsule_mg)
-        reply = Reply(t("followup", dose=words), messages.dose_buttons(dose.id))
-        try:
-            message_id = await self.notifier.send(patient.chat_id, reply, dose.attempts)
-        except Unreachable:
-            await self._unreachable(repo, patient)
-            return
-        except MaybeSent:
-            return  # counted as sent: the night gets one follow-up, never two
-        except Exception as exc:
-            retry_at = now + timedelta(seconds=_delay(exc, dose.attempts))
-            if retry_at < dose.cutoff_at:
-                await self._put_back(repo, dose, DoseStatus.SENT, exc, now, followup_sent_at=None)
-            return
-        await repo.claim(dose.id, DoseStatus.SENT, followup_message_id=message_id, attempts=0)
-        await repo.commit()
+        await self.outbox.send(repo, _FollowUp(self, dose, now))
 
     async def _unreachable(self, repo: Repository, patient: Patient) -> None:
         """The patient blocked the bot: stop, keep their data, tell the care team."""
@@ -382,7 +342,6 @@ class Dispatcher:
         await store_escalation(
             repo, patient, Finding(Tier.ROUTINE, "blocked_bot"), self.clock.now()
         )
-        await repo.commit()
 
     async def _put_back(
         self,
@@ -390,20 +349,23 @@ class Dispatcher:
         dose: Dose,
         expected: str,
         exc: Exception,
-        now: datetime,
+        due: datetime,
         **values: object,
     ) -> None:
-        """Make the row due again later: a flood limit or a network error loses nothing."""
+        """Make the row due again at `due`: a flood limit or a network error loses nothing."""
         if isinstance(exc, TryLater):
             log.info("Sending dose %s must wait: %s", dose.id, exc)
         else:
             # Telegram's description names what was wrong with our request, never patient words.
             log.error("Sending to a patient failed: %s %s", type(exc).__name__, exc)
-        delay = timedelta(seconds=_delay(exc, dose.attempts))
         await repo.claim(
-            dose.id, expected, attempts=dose.attempts + 1, next_action_at=now + delay, **values
+            Dose,
+            dose.id,
+            {"status": expected},
+            attempts=dose.attempts + 1,
+            next_action_at=due,
+            **values,
         )
-        await repo.commit()
 
     async def _reminder_reply(
         self, repo: Repository, dose: Dose, patient: Patient, now: datetime
@@ -468,6 +430,99 @@ class Dispatcher:
         return Reply("\n\n".join(lines), messages.dose_buttons(dose.id))
 
 
-def _delay(exc: Exception, attempts: int) -> float:
-    """Seconds to wait: what Telegram asked for, else a backoff (longer for our own mistakes)."""
-    return exc.seconds if isinstance(exc, TryLater) else backoff(attempts) * 4
+@dataclass
+class _Reminder:
+    """Tonight's reminder, as the outbox sends it: claimed "sending", recorded "sent"."""
+
+    dispatcher: Dispatcher
+    dose: Dose
+    reply: Reply
+    previous: str  # "scheduled", or "snoozed" for one sent again after a snooze
+    now: datetime
+    maybe_sent_is_sent = True  # never twice; the follow-up backs it up
+
+    @property
+    def key(self) -> str:
+        return f"dose {self.dose.id}"
+
+    @property
+    def attempts(self) -> int:
+        return self.dose.attempts
+
+    async def claim(self, repo: Repository) -> bool:
+        deadline = self.now + nightly.SENDING_TIMEOUT
+        status = {"status": self.previous}
+        return await repo.claim(
+            Dose, self.dose.id, status, status=DoseStatus.SENDING, next_action_at=deadline
+        )
+
+    async def send(self) -> int | None:
+        chat_id = self.dose.patient.chat_id
+        return await self.dispatcher.notifier.send(chat_id, self.reply, self.dose.attempts)
+
+    async def sent(self, repo: Repository, message_id: int | None) -> None:
+        dose, now = self.dose, self.now
+        late = self.previous == DoseStatus.SCHEDULED and nightly.is_late(dose.remind_at, now)
+        await self.dispatcher._record_sent(
+            repo, dose, DoseStatus.SENDING, sent_at=dose.sent_at or now, since=now,
+            message_id=message_id, late=late,
+        )  # fmt: skip
+
+    async def retry(self, repo: Repository, exc: Exception, delay: float) -> None:
+        due = self.now + timedelta(seconds=delay)
+        await self.dispatcher._put_back(
+            repo, self.dose, DoseStatus.SENDING, exc, due, status=self.previous
+        )
+
+    async def unreachable(self, repo: Repository, exc: Unreachable) -> None:
+        dose = self.dose
+        back = {"status": self.previous, "next_action_at": dose.cutoff_at}
+        await repo.claim(Dose, dose.id, {"status": DoseStatus.SENDING}, **back)
+        await self.dispatcher._unreachable(repo, dose.patient)
+
+
+@dataclass
+class _FollowUp:
+    """The night's one follow-up, as the outbox sends it: claimed by its `followup_sent_at`."""
+
+    dispatcher: Dispatcher
+    dose: Dose
+    now: datetime
+    maybe_sent_is_sent = True  # the night gets one follow-up, never two
+
+    @property
+    def key(self) -> str:
+        return f"follow-up {self.dose.id}"
+
+    @property
+    def attempts(self) -> int:
+        return self.dose.attempts
+
+    async def claim(self, repo: Repository) -> bool:
+        dose, unsent = self.dose, {"status": DoseStatus.SENT, "followup_sent_at": None}
+        if not await repo.claim(Dose, dose.id, unsent, followup_sent_at=self.now):
+            return False
+        await repo.claim(Dose, dose.id, {"status": DoseStatus.SENT}, next_action_at=dose.cutoff_at)
+        return True
+
+    async def send(self) -> int | None:
+        dose = self.dose
+        words = messages.dose_words(dose.dose_mg, dose.capsules, dose.capsule_mg)
+        reply = Reply(t("followup", dose=words), messages.dose_buttons(dose.id))
+        return await self.dispatcher.notifier.send(dose.patient.chat_id, reply, dose.attempts)
+
+    async def sent(self, repo: Repository, message_id: int | None) -> None:
+        if message_id is not None:
+            sent = {"followup_message_id": message_id, "attempts": 0}
+            await repo.claim(Dose, self.dose.id, {"status": DoseStatus.SENT}, **sent)
+
+    async def retry(self, repo: Repository, exc: Exception, delay: float) -> None:
+        # Past the cutoff there is nothing to follow up: the claim left the night due then.
+        due = self.now + timedelta(seconds=delay)
+        if due < self.dose.cutoff_at:
+            await self.dispatcher._put_back(
+                repo, self.dose, DoseStatus.SENT, exc, due, followup_sent_at=None
+            )
+
+    async def unreachable(self, repo: Repository, exc: Unreachable) -> None:
+        await self.dispatcher._unreachable(repo, self.dose.patient)

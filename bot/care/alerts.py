@@ -1,9 +1,13 @@
 """Escalations: stored first, then delivered to the care team, raised again until someone acts.
 
-Every round follows the dispatcher's pattern: a guarded update claims the escalation and is
-committed before Telegram is called, and each chat's delivery is recorded as it happens, so a crash
-or a failed send resends only what did not arrive. Alerts are delivered at least once: a second copy
-of an alert is far better than none.
+Every round goes through the outbox (`bot/delivery/outbox.py`): a guarded update claims the
+escalation and is committed before Telegram is called, and each chat's delivery is recorded as it
+happens, so a crash or a failed send resends only what did not arrive. Alerts are delivered at least
+once: a second copy of an alert is far better than none.
+
+An alert with nobody to receive it (no provider chat, and no admin, or none reachable) is parked,
+not polled: it comes back when a recipient can exist again, at start-up (the recipients come from
+the settings) and when one of their chats is heard from (`heard_from`).
 
 Admins hear of alerts that fail through their own outbox (`admin_notices`): a notice is a row
 stored in the same transaction as the failure it reports, then sent and retried by the same
@@ -15,23 +19,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.app.clock import Clock
 from bot.app.settings import Settings
 from bot.care.reminders import Reminders, plan_of
-from bot.delivery.notifier import (
-    BACKOFF_SECONDS,
-    PACED,
-    MaybeSent,
-    Moved,
-    Notifier,
-    TryLater,
-    Unreachable,
-    backoff,
-)
+from bot.delivery.notifier import PACED, Moved, Notifier, TryLater, Unreachable
+from bot.delivery.outbox import Outbox, retry_delay
 from bot.rules import nightly
 from bot.rules.findings import CRISIS
 from bot.rules.nightly import adherence
@@ -84,17 +81,47 @@ class Alerts:
         # Called with (escalation, chat, message id) once a copy is sent: a patient's voice note
         # or photo follows its header (`Inbox.bring_media`).
         self.after_send: Callable[[Escalation, int, int], Awaitable[None]] | None = None
+        self.outbox = Outbox(db, clock)
+        # Whether this process parked an alert since it last woke them: a chat heard from then
+        # wakes them (a flag, so that every other update costs nothing).
+        self.parked = False
 
     async def dispatch(self, limit: int = 100) -> int:
         """Deliver every escalation that is due, then the admins' notices; return how many."""
+        delivered = await self.outbox.drain(
+            Repository.due_escalation_ids,
+            self.deliver,
+            limit,
+            failed="Could not deliver escalation %s",
+        )
+        return delivered + await self.dispatch_notices(limit)
+
+    async def wake(self, why: str) -> int:
+        """Make the parked alerts due now, to be sent to whoever can receive them now."""
+        self.parked = False
         async with self.db.session() as session:
-            due = await Repository(session).due_escalation_ids(self.clock.now(), limit)
-        for escalation_id in due:
-            try:
-                await self.deliver(escalation_id)
-            except Exception:
-                log.exception("Could not deliver escalation %s", escalation_id)
-        return len(due) + await self.dispatch_notices(limit)
+            repo = Repository(session)
+            woken = await repo.wake_parked(self.clock.now())
+            await repo.commit()
+        if woken:
+            log.warning("%s alert(s) parked for want of a recipient are due again: %s", woken, why)
+        return woken
+
+    async def heard_from(self, chat_id: int) -> None:
+        """A chat alerts go to wrote (or added the bot): the alerts parked while it was out of
+        reach are sent now, in the background."""
+        settings = self.settings
+        if self.parked and (
+            chat_id in settings.provider_chat_ids or chat_id in settings.admin_user_ids
+        ):
+            self.soon(self._wake_logged(chat_id))
+
+    async def _wake_logged(self, chat_id: int) -> None:
+        try:
+            if await self.wake(f"chat {chat_id} is reachable"):
+                await self.dispatch()
+        except Exception:
+            log.exception("Parked alerts wait for the next start-up or chat heard from")
 
     def deliver_soon(self, escalation_id: int) -> None:
         """Start delivering an escalation now, without waiting for it.
@@ -162,31 +189,30 @@ class Alerts:
             due = escalation.next_action_at
             if due > now:
                 return
+            claimed = {"next_action_at": due}
             if escalation.status == EscalationStatus.DECIDED or (
                 escalation.rounds > 0 and escalation.status != EscalationStatus.OPEN
             ):
-                await repo.claim_escalation(escalation.id, due, next_action_at=None)
+                await repo.claim(Escalation, escalation.id, claimed, next_action_at=None)
                 await repo.commit()
                 return
             round_ = escalation.rounds + 1
             chats = self.recipients(round_)
             if not chats:
-                # Nobody to tell yet: keep it due, so it goes out once a clinic sets the chats.
+                # Nobody to tell: parked, until a start-up with the chats set brings it back.
                 log.error("Escalation %s: no PROVIDER_CHAT_IDS or ADMIN_USER_IDS", escalation.id)
-                later = now + timedelta(seconds=backoff(len(BACKOFF_SECONDS)))
-                await repo.claim_escalation(escalation.id, due, next_action_at=later)
-                await repo.commit()
+                await self._park(repo, escalation, claimed)
                 return
             deadline = now + nightly.SENDING_TIMEOUT
-            if not await repo.claim_escalation(escalation.id, due, next_action_at=deadline):
-                await repo.rollback()
+            claim = repo.claim(Escalation, escalation.id, claimed, next_action_at=deadline)
+            if not await self.outbox.claim(repo, claim):
                 return
-            await repo.commit()
             reply = await self.render(repo, escalation, round_)
             sent = {
                 m.chat_id: m for m in await repo.alert_messages(escalation.id) if m.round == round_
             }
             failed, paced, wait = False, False, 0.0
+            gone = 0  # chats that are out of reach (the bot blocked, or removed from the group)
             for chat_id in chats:
                 row = sent.get(chat_id)
                 if row is not None and row.sent_at is not None:
@@ -202,15 +228,18 @@ class Alerts:
                         await self.after_send(escalation, chat_id, row.message_id)
                     row.sent_at = now
                 except Exception as exc:
+                    delay = retry_delay(
+                        exc, escalation.attempts, f"alert {escalation.id}:{chat_id}"
+                    )
+                    wait = max(wait, delay)
                     if isinstance(exc, TryLater) and exc.cause == PACED:
                         # A busy group's pace, not a failure: the chat gets this round later.
-                        paced, wait = True, max(wait, exc.seconds)
+                        paced = True
                         await repo.commit()
                         continue
                     # A timeout counts as failed too: the alert may arrive twice, never zero times.
                     failed = True
-                    if isinstance(exc, TryLater):
-                        wait = max(wait, exc.seconds)
+                    gone += isinstance(exc, Unreachable)
                     row.failures += 1
                     # Stored with the failure: the admins' notice is sent and retried on its own.
                     await self._report_failure(repo, escalation, chat_id, exc, now)
@@ -220,9 +249,15 @@ class Alerts:
                 await repo.commit()
             since = escalation.last_sent_at or escalation.created_at
             urgent = escalation.tier in (TierCode.URGENT, TierCode.EMERGENCY)
+            to_admins = round_ >= ADMIN_ROUND or not self.settings.provider_chat_ids
+            if gone == len(chats) and to_admins:
+                # No provider chat, and not one admin reachable (each failure is stored for the
+                # admins all the same): parked until one of these chats is heard from.
+                log.error("Escalation %s: no chat it goes to is reachable", escalation.id)
+                await self._park(repo, escalation, {"next_action_at": deadline})
+                return
             if failed and not (urgent and now - since >= self.renotify):
                 # Retry the chats that failed; the others already have this round.
-                wait = max(wait, backoff(escalation.attempts))
                 escalation.attempts += 1
                 escalation.next_action_at = now + timedelta(seconds=wait)
             elif failed:
@@ -244,6 +279,14 @@ class Alerts:
                     else None
                 )
             await repo.commit()
+
+    async def _park(
+        self, repo: Repository, escalation: Escalation, claimed: Mapping[str, object]
+    ) -> None:
+        """Leave an alert that nobody can receive not due (`Repository.wake_parked` finds it)."""
+        parked = await repo.claim(Escalation, escalation.id, claimed, next_action_at=None)
+        await repo.commit()
+        self.parked = self.parked or parked
 
     async def tell_admins(self, text: str, skip: int | None = None, kind: str = "") -> None:
         """Tell every admin (but the chat `skip`): stored first, then sent and retried until done.
@@ -297,14 +340,12 @@ class Alerts:
 
     async def dispatch_notices(self, limit: int = 100) -> int:
         """Send or edit every admin notice that is due; return how many were looked at."""
-        async with self.db.session() as session:
-            due = await Repository(session).due_notice_ids(self.clock.now(), limit)
-        for notice_id in due:
-            try:
-                await self.deliver_notice(notice_id)
-            except Exception:
-                log.exception("Could not deliver admin notice %s", notice_id)
-        return len(due)
+        return await self.outbox.drain(
+            Repository.due_notice_ids,
+            self.deliver_notice,
+            limit,
+            failed="Could not deliver admin notice %s",
+        )
 
     async def _notices_logged(self) -> None:
         try:
@@ -329,47 +370,7 @@ class Alerts:
             now = self.clock.now()
             if notice is None or notice.next_action_at is None or notice.next_action_at > now:
                 return
-            due, deadline = notice.next_action_at, now + nightly.SENDING_TIMEOUT
-            if not await repo.claim_notice(notice.id, due, next_action_at=deadline):
-                await repo.rollback()
-                return
-            await repo.commit()
-            count, reply = notice.count, Reply(notice.text)
-            message_id = notice.message_id
-            try:
-                if message_id is None:
-                    message_id = await self.notifier.send(notice.admin_id, reply, notice.attempts)
-                else:
-                    await self.notifier.revise(notice.admin_id, message_id, reply)
-            except MaybeSent:
-                message_id = notice.message_id  # it may have arrived: never sent twice
-            except Unreachable as exc:
-                log.error("Admin %s cannot be told (%s): %s", notice.admin_id, exc, notice.kind)
-                await repo.refresh(notice)
-                notice.next_action_at = None
-                await repo.commit()
-                return
-            except Exception as exc:
-                await repo.refresh(notice)
-                notice.attempts += 1
-                wait = exc.seconds if isinstance(exc, TryLater) else backoff(notice.attempts) * 4
-                notice.next_action_at = now + timedelta(seconds=wait)
-                if notice.attempts == NOTICE_LOG_AFTER:
-                    # Even the admins cannot be reached: the log is the last place left.
-                    log.error(
-                        "Admin %s not told after %s tries: %s",
-                        notice.admin_id,
-                        notice.attempts,
-                        notice.text,
-                    )
-                await repo.commit()
-                return
-            await repo.refresh(notice)
-            notice.message_id, notice.sent_at, notice.attempts = message_id, now, 0
-            notice.sent_count = count
-            # Folded again while it was being sent: the message is edited to the newest count.
-            notice.next_action_at = now if notice.count != count and message_id else None
-            await repo.commit()
+            await self.outbox.send(repo, _Notice(self.notifier, notice, now))
 
     async def _report_failure(
         self, repo: Repository, escalation: Escalation, chat_id: int, exc: Exception, now: datetime
@@ -538,6 +539,67 @@ class Alerts:
 
     def _at(self, moment: datetime | None) -> str:
         return "" if moment is None else f"{moment:%H:%M} UTC"
+
+
+@dataclass
+class _Notice:
+    """An admin's notice, as the outbox sends it: sent, or its message edited to the new count."""
+
+    notifier: Notifier
+    notice: AdminNotice
+    now: datetime
+    maybe_sent_is_sent = True  # it may have arrived: never sent twice
+    count: int = 0  # the count this send says, read once claimed
+
+    @property
+    def key(self) -> str:
+        return f"notice {self.notice.id}"
+
+    @property
+    def attempts(self) -> int:
+        return self.notice.attempts
+
+    async def claim(self, repo: Repository) -> bool:
+        due, deadline = self.notice.next_action_at, self.now + nightly.SENDING_TIMEOUT
+        when = {"next_action_at": due}
+        return await repo.claim(AdminNotice, self.notice.id, when, next_action_at=deadline)
+
+    async def send(self) -> int | None:
+        notice = self.notice
+        self.count, reply = notice.count, Reply(notice.text)
+        if notice.message_id is None:
+            return await self.notifier.send(notice.admin_id, reply, notice.attempts)
+        await self.notifier.revise(notice.admin_id, notice.message_id, reply)
+        return notice.message_id
+
+    async def sent(self, repo: Repository, message_id: int | None) -> None:
+        notice, now = self.notice, self.now
+        message_id = message_id if message_id is not None else notice.message_id
+        await repo.refresh(notice)
+        notice.message_id, notice.sent_at, notice.attempts = message_id, now, 0
+        notice.sent_count = self.count
+        # Folded again while it was being sent: the message is edited to the newest count.
+        notice.next_action_at = now if notice.count != self.count and message_id else None
+
+    async def retry(self, repo: Repository, exc: Exception, delay: float) -> None:
+        notice = self.notice
+        await repo.refresh(notice)
+        notice.attempts += 1
+        notice.next_action_at = self.now + timedelta(seconds=delay)
+        if notice.attempts == NOTICE_LOG_AFTER:
+            # Even the admins cannot be reached: the log is the last place left.
+            log.error(
+                "Admin %s not told after %s tries: %s",
+                notice.admin_id,
+                notice.attempts,
+                notice.text,
+            )
+
+    async def unreachable(self, repo: Repository, exc: Unreachable) -> None:
+        notice = self.notice
+        log.error("Admin %s cannot be told (%s): %s", notice.admin_id, exc, notice.kind)
+        await repo.refresh(notice)
+        notice.next_action_at = None
 
 
 def _clip(words: str) -> str:

@@ -21,7 +21,8 @@ from bot.app.settings import Settings
 from bot.care.concerns import Concerns, Raised
 from bot.care.patient import stop_notice
 from bot.care.reminders import Reminders, holds_of, plan_of, zone_of
-from bot.delivery.notifier import Notifier, Unreachable, backoff
+from bot.delivery.notifier import Notifier, Unreachable
+from bot.delivery.outbox import Outbox
 from bot.rules import nightly
 from bot.rules.checkin_schedule import checkin_due
 from bot.rules.findings import Finding, Grade, Tier
@@ -74,6 +75,7 @@ class Checkins:
         self.reminders = reminders
         self.concerns = concerns
         self.expire_after = timedelta(hours=settings.checkin_expire_hours)
+        self.outbox = Outbox(db, clock)
 
     # Planning and sending
 
@@ -115,14 +117,9 @@ class Checkins:
 
     async def dispatch(self, limit: int = 200) -> int:
         """Send every check-in that is due, and close those left too long; return how many."""
-        async with self.db.session() as session:
-            due = await Repository(session).due_report_ids(self.clock.now(), limit)
-        for report_id in due:
-            try:
-                await self.send(report_id)
-            except Exception:
-                log.exception("Could not send check-in %s", report_id)
-        return len(due)
+        return await self.outbox.drain(
+            Repository.due_report_ids, self.send, limit, failed="Could not send check-in %s"
+        )
 
     async def send(self, report_id: int) -> None:
         """Claim a planned check-in, then ask its first question; put it back if that fails.
@@ -147,54 +144,11 @@ class Checkins:
                 not (report.status == ReportStatus.SCHEDULED or unsent)
                 or not patient.receives_reminders
             ):
-                await repo.claim_report(report.id, report.status, next_action_at=None)
+                await repo.claim(Report, report.id, {"status": report.status}, next_action_at=None)
                 await repo.commit()
                 return
             previous = await repo.open_report(patient.id)
-            if not await repo.claim_report(
-                report.id,
-                report.status,
-                status=ReportStatus.OPEN,
-                next_action_at=now + nightly.SENDING_TIMEOUT,
-                sent_at=now,
-            ):
-                await repo.rollback()
-                return
-            replaced = None
-            if previous is not None and previous.id != report.id:
-                # A newer check-in replaces one that was never finished: what it had is sorted.
-                replaced = await self._close(repo, previous, now)
-            await repo.commit()
-            if previous is not None and previous.id != report.id:
-                await self._closed(previous, replaced)
-            try:
-                message_id = await self.notifier.send(
-                    patient.chat_id,
-                    ask.intro(report, self.reminders.current_dose_words(report.patient)),
-                    report.attempts,
-                )
-            except Unreachable:
-                await repo.claim_report(report.id, ReportStatus.OPEN, status=ReportStatus.EXPIRED)
-                await repo.commit()
-                return
-            except Exception as exc:
-                log.info("Check-in %s must wait: %s", report.id, type(exc).__name__)
-                await repo.claim_report(
-                    report.id,
-                    ReportStatus.OPEN,
-                    status=ReportStatus.SCHEDULED,
-                    attempts=report.attempts + 1,
-                    next_action_at=now + timedelta(seconds=backoff(report.attempts)),
-                )
-                await repo.commit()
-                return
-            await repo.claim_report(
-                report.id,
-                ReportStatus.OPEN,
-                message_id=message_id,
-                next_action_at=now + self.expire_after,
-            )
-            await repo.commit()
+            await self.outbox.send(repo, _Intro(self, report, previous, now))
 
     async def ask(self, user_id: int) -> list[Reply]:
         """/sideeffects: resume the open check-in, or start one now."""
@@ -361,10 +315,14 @@ class Checkins:
         deadline = (report.sent_at or report.created_at) + self.expire_after
         if now < deadline:
             # Due early (a send recovered after the patient had started answering): wait.
-            await repo.claim_report(report.id, ReportStatus.OPEN, next_action_at=deadline)
+            await repo.claim(
+                Report, report.id, {"status": ReportStatus.OPEN}, next_action_at=deadline
+            )
             await repo.commit()
             return
-        if not await repo.claim_report(report.id, ReportStatus.OPEN, next_action_at=None):
+        if not await repo.claim(
+            Report, report.id, {"status": ReportStatus.OPEN}, next_action_at=None
+        ):
             await repo.rollback()  # finished meanwhile
             return
         raised = await self._close(repo, report, now, keep_quiet_tolerance=True)
@@ -472,6 +430,74 @@ class Checkins:
         return t("checkin_later")
 
     # Questions
+
+
+@dataclass
+class _Intro:
+    """A check-in's first question, as the outbox sends it: claimed "open", put back "scheduled"."""
+
+    checkins: Checkins
+    report: Report
+    previous: Report | None  # the patient's open check-in, which this one replaces
+    now: datetime
+    replaced: Raised | None = None
+    maybe_sent_is_sent = False  # asked again: a check-in may come twice, never be lost
+
+    @property
+    def key(self) -> str:
+        return f"check-in {self.report.id}"
+
+    @property
+    def attempts(self) -> int:
+        return self.report.attempts
+
+    @property
+    def replaces(self) -> bool:
+        return self.previous is not None and self.previous.id != self.report.id
+
+    async def claim(self, repo: Repository) -> bool:
+        report, now = self.report, self.now
+        deadline = now + nightly.SENDING_TIMEOUT
+        when = {"status": report.status}
+        if not await repo.claim(
+            Report, report.id, when, status=ReportStatus.OPEN, next_action_at=deadline, sent_at=now
+        ):
+            return False
+        if self.previous is not None and self.replaces:
+            # A newer check-in replaces one that was never finished: what it had is sorted.
+            self.replaced = await self.checkins._close(repo, self.previous, now)
+        return True
+
+    async def send(self) -> int | None:
+        checkins, report = self.checkins, self.report
+        if self.previous is not None and self.replaces:
+            await checkins._closed(self.previous, self.replaced)
+        words = checkins.reminders.current_dose_words(report.patient)
+        intro = ask.intro(report, words)
+        return await checkins.notifier.send(report.patient.chat_id, intro, report.attempts)
+
+    async def sent(self, repo: Repository, message_id: int | None) -> None:
+        later = self.now + self.checkins.expire_after
+        opened = {"status": ReportStatus.OPEN}
+        await repo.claim(
+            Report, self.report.id, opened, message_id=message_id, next_action_at=later
+        )
+
+    async def retry(self, repo: Repository, exc: Exception, delay: float) -> None:
+        log.info("Check-in %s must wait: %s", self.report.id, type(exc).__name__)
+        await repo.claim(
+            Report,
+            self.report.id,
+            {"status": ReportStatus.OPEN},
+            status=ReportStatus.SCHEDULED,
+            attempts=self.report.attempts + 1,
+            next_action_at=self.now + timedelta(seconds=delay),
+        )
+
+    async def unreachable(self, repo: Repository, exc: Unreachable) -> None:
+        await repo.claim(
+            Report, self.report.id, {"status": ReportStatus.OPEN}, status=ReportStatus.EXPIRED
+        )
 
 
 def _answers(report: Report, now: datetime | None = None) -> Answers:

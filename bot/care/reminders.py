@@ -472,8 +472,9 @@ class Reminders:
                 # The press takes the buttons off the night's messages: forget them, so that
                 # only the reminder sent again (and its follow-up) is ever edited after.
                 changed = await repo.claim(
+                    Dose,
                     dose.id,
-                    dose.status,
+                    {"status": dose.status},
                     status=DoseStatus.SNOOZED,
                     snoozes=dose.snoozes + 1,
                     next_action_at=until,
@@ -485,7 +486,12 @@ class Reminders:
                 status = DoseStatus(answer.value)
                 until = None
                 changed = await repo.claim(
-                    dose.id, dose.status, status=status, answered_at=now, next_action_at=None
+                    Dose,
+                    dose.id,
+                    {"status": dose.status},
+                    status=status,
+                    answered_at=now,
+                    next_action_at=None,
                 )
             if not changed:
                 # Another press won the race a moment ago: report what it recorded.

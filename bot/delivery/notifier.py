@@ -29,6 +29,8 @@ T = TypeVar("T")
 
 # The cause of a TryLater when only our own pacing of the chat held the message back.
 PACED = "paced"
+# The cause of a TryLater when Telegram itself asked us to wait (a flood limit).
+FLOOD = "flood limit"
 # Retry delays for network trouble, growing with each attempt.
 BACKOFF_SECONDS = (5, 15, 60, 120, 300)
 
@@ -205,7 +207,7 @@ class TelegramNotifier:
         except RetryAfter as exc:
             seconds = _seconds(exc.retry_after) + 1
             self.link.flood(chat_id, seconds)
-            raise TryLater(seconds, "flood limit") from None
+            raise TryLater(seconds, FLOOD) from None
         except ChatMigrated as exc:
             # Only groups migrate (a care team's), never a patient's private chat.
             raise Moved(int(exc.new_chat_id)) from None
