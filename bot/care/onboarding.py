@@ -135,16 +135,12 @@ class Conversation:
         )
         return [Reply(text)]
 
-    async def text(self, user_id: int, text: str) -> list[Reply] | None:
-        """Take a typed answer; None when the patient is not being asked anything."""
-        async with self.db.session() as session:
-            repo = Repository(session)
-            patient = await repo.patient_by_user(user_id)
-            if patient is None or patient.awaiting is None:
-                return None
-            replies = await self._typed(repo, patient, text.strip())
-            await repo.commit()
-            return replies
+    async def answer(self, repo: Repository, patient: Patient, text: str) -> list[Reply]:
+        """Take a typed answer to the question being asked, in the caller's unit of work.
+
+        The inbox decides that typed words are an answer (`bot/care/inbox.py`); the caller commits.
+        """
+        return await self._typed(repo, patient, text.strip())
 
     async def press(self, user_id: int, step: str, value: str) -> list[Reply]:
         """Take a button answer, if it answers the question being asked now."""
@@ -175,14 +171,6 @@ class Conversation:
             patient.awaiting = question
             await repo.commit()
             return [self.prompt(patient)]
-
-    async def pending_question(self, user_id: int) -> Reply | None:
-        """The question the patient has not answered yet, if any (to ask it again)."""
-        async with self.db.session() as session:
-            patient = await Repository(session).patient_by_user(user_id)
-            if patient is None or patient.awaiting is None:
-                return None
-            return self.prompt(patient)
 
     # The questions
 
