@@ -15,6 +15,7 @@ from bot.delivery.notifier import keyboard
 from bot.rules.nightly import Verdict
 from bot.ui import callbacks, messages
 from bot.ui.callbacks import CheckinPress, DecisionPress, DosePress, OnboardingPress, SettingsPress
+from bot.ui.render import render
 from bot.ui.texts import t
 from bot.ui.views import Reply
 from handlers import care_team
@@ -137,7 +138,8 @@ async def _settings(
     elif press.action == "zone":
         replies = await services.conversation.ask(user_id, "set_zone")
     elif press.action in ("pause", "resume"):
-        replies = [await services.care.set_paused(user_id, press.action == "pause")]
+        said = await services.care.set_paused(user_id, press.action == "pause")
+        replies = render(said, services.settings)
     elif press.action == "forget":
         await services.privacy.delete(user_id, upto=update_id)
         replies = [Reply(messages.clinic_text("deleted", services.settings))]
