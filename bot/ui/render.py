@@ -29,10 +29,12 @@ def render(said: Said | None, settings: Settings) -> list[Reply]:
 def reply(show: Show, settings: Settings) -> Reply:
     """A reply with its buttons, in words."""
     buttons = tuple(tuple(button(c, settings) for c in row) for row in show.buttons)
-    return Reply(words(show.text, settings), buttons)
+    return Reply(words(show.text, settings), buttons, force_reply=show.force_reply)
 
 
-def button(choice: Choice, settings: Settings) -> Button:
+def button(choice: Choice | Button, settings: Settings) -> Button:
+    if isinstance(choice, Button):
+        return choice
     return Button(words(choice.label, settings), choice.data)
 
 

@@ -80,10 +80,11 @@ class Choice:
 
 @dataclass(frozen=True)
 class Show:
-    """A reply not yet in words: its text and buttons."""
+    """A reply not yet in words: its text and buttons (a `Button` is already in words)."""
 
     text: Text
-    buttons: tuple[tuple[Choice, ...], ...] = ()
+    buttons: tuple[tuple[Choice | Button, ...], ...] = ()
+    force_reply: bool = False  # as `Reply.force_reply`
 
 
 class View(Protocol):
