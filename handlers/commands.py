@@ -13,7 +13,7 @@ from telegram.ext import Application, CommandHandler, filters
 from bot.app.context import Context
 from bot.care.inbox import Incoming
 from bot.ui import callbacks, messages
-from bot.ui.render import render
+from bot.ui.render import render, render_all
 from bot.ui.texts import t
 from bot.ui.views import Button, Reply
 from handlers.messages import incoming_of
@@ -41,8 +41,8 @@ async def start(update: Update, context: Context) -> None:
         await send_replies(context.bot, chat_id, [Reply(t("provider_help"))])
         return
     code = context.args[0] if context.args else None
-    replies = await services.conversation.start(user_id, chat_id, code)
-    await send_replies(context.bot, chat_id, replies)
+    said = await services.conversation.start(user_id, chat_id, code)
+    await send_replies(context.bot, chat_id, render_all(said, services.settings))
 
 
 async def sideeffects(update: Update, context: Context) -> None:

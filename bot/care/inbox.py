@@ -34,6 +34,7 @@ from bot.rules.timing import local_today
 from bot.rules.triage import WITHHOLD_CODES, Triage
 from bot.ui.inbox_view import MEDIA, MESSAGE, Parts, parts_of, reasons
 from bot.ui.messages import clinic_text
+from bot.ui.render import render, render_all
 from bot.ui.texts import t
 from bot.ui.views import Reply
 from storage.db import DATABASE_DOWN, Database
@@ -241,7 +242,7 @@ class Inbox:
             if reads_as_answer(step, text.strip(), self._today(patient)) or attempt(text):
                 answered = await self.conversation.answer(repo, patient, text)
                 await repo.commit()
-                return answered
+                return render_all(answered, self.settings)
             # A sentence at a question is not its answer: it goes to a person, and the question
             # is asked again.
         chat = chit_chat(text)
@@ -502,7 +503,9 @@ class Inbox:
 
     def _question(self, patient: Patient) -> list[Reply]:
         """The question still waiting for an answer, asked again, if any."""
-        return [self.conversation.prompt(patient)] if patient.awaiting is not None else []
+        if patient.awaiting is None:
+            return []
+        return render(self.conversation.prompt(patient), self.settings)
 
     def _care_team(self, user_id: int) -> bool:
         return user_id in self.settings.provider_user_ids or user_id in self.settings.admin_user_ids

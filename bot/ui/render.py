@@ -6,6 +6,8 @@ case returned and send the replies it gives; nothing here reads or writes the da
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from bot.app.settings import Settings
 from bot.rules.plans import Plan, Step
 from bot.ui import messages
@@ -21,7 +23,7 @@ def render(said: Said | None, settings: Settings) -> list[Reply]:
         return [said]
     if isinstance(said, Show):
         return [reply(said, settings)]
-    if isinstance(said, Say | Lines):
+    if isinstance(said, str | Say | Lines | PlanLines):
         return [Reply(words(said, settings))]
     return said.replies(settings)
 
@@ -60,3 +62,8 @@ def _value(value: object, settings: Settings) -> object:
     if isinstance(value, Plan):
         return messages.plan_name(value)
     return value
+
+
+def render_all(said: Iterable[Said], settings: Settings) -> list[Reply]:
+    """The replies to send for several things said, in order."""
+    return [reply for one in said for reply in render(one, settings)]

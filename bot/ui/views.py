@@ -93,4 +93,4 @@ class View(Protocol):
     def replies(self, settings: Settings) -> list[Reply]: ...
 
 
-Said = Reply | Show | Say | Lines | View
+Said = Reply | Show | Text | View
