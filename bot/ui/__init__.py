@@ -14,6 +14,8 @@ view object of its own, holding what the use case read, with a `replies(settings
 `bot/ui/caseload_view.py`. The handlers, or the use case at the notifier's door, call
 `bot.ui.render.render(said, settings)`, which gives the `Reply` objects to send: the only place
 a `Say` becomes words. Tests read what a person reads, so they render too, the same way.
-Converted so far: `bot/care/patient.py`, `caseload.py`, `privacy.py`; the other use cases still
-build `Reply` text themselves, which `render` passes through unchanged.
+`render_all` does the same for a list. Converted so far: `bot/care/patient.py`, `caseload.py`,
+`privacy.py`, `decisions.py`, `onboarding.py`; the inbox, concerns, alerts and check-ins still
+put words together themselves (their `Reply` passes through `render` unchanged), and
+`patient.stop_notice` is `stopped` in words for them.
 """
