@@ -16,6 +16,7 @@ from bot.rules.nightly import Verdict
 from bot.rules.states import Awaiting, DoseStatus
 from bot.ui import callbacks, messages
 from bot.ui.callbacks import CheckinPress, DecisionPress, DosePress, OnboardingPress, SettingsPress
+from bot.ui.render import render, render_all
 from bot.ui.texts import t
 from bot.ui.views import Reply
 from handlers import care_team
@@ -34,9 +35,10 @@ async def on_press(update: Update, context: Context) -> None:
     elif isinstance(press, OnboardingPress):
         await query.answer()
         await _without_buttons(query, context)
-        replies = await context.services.conversation.press(
+        said = await context.services.conversation.press(
             query.from_user.id, press.step, press.value
         )
+        replies = render_all(said, context.services.settings)
         await send_replies(context.bot, query.from_user.id, replies)
     elif isinstance(press, SettingsPress):
         await query.answer()
@@ -134,11 +136,15 @@ async def _settings(
 ) -> None:
     services, user_id = context.services, query.from_user.id
     if press.action == "bedtime":
-        replies = await services.conversation.ask(user_id, Awaiting.SET_BEDTIME)
+        said = await services.conversation.ask(user_id, Awaiting.SET_BEDTIME)
+        replies = render_all(said, services.settings)
     elif press.action == "zone":
-        replies = await services.conversation.ask(user_id, Awaiting.SET_ZONE)
+        said = await services.conversation.ask(user_id, Awaiting.SET_ZONE)
+        replies = render_all(said, services.settings)
     elif press.action in ("pause", "resume"):
-        replies = [await services.care.set_paused(user_id, press.action == "pause")]
+        replies = render(
+            await services.care.set_paused(user_id, press.action == "pause"), services.settings
+        )
     elif press.action == "forget":
         await services.privacy.delete(user_id, upto=update_id)
         replies = [Reply(messages.clinic_text("deleted", services.settings))]

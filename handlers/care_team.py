@@ -13,8 +13,9 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 from bot.app.context import Context
 from bot.ui import callbacks
 from bot.ui.callbacks import DecisionPress, ReplyPress
+from bot.ui.render import render, words
 from bot.ui.texts import t
-from bot.ui.views import Reply
+from bot.ui.views import Say
 from handlers.replies import send_replies
 
 CARE_TEAM_CHATS = filters.ChatType.PRIVATE | filters.ChatType.GROUPS
@@ -23,22 +24,26 @@ CARE_TEAM_CHATS = filters.ChatType.PRIVATE | filters.ChatType.GROUPS
 async def invite(update: Update, context: Context) -> None:
     """Prescribe a plan for a patient label and return the patient's one-time link."""
     assert update.effective_user and update.effective_chat
-    reply = await context.services.care_team.invite(
+    said = await context.services.care_team.invite(
         update.effective_user.id,
         list(context.args or []),
         context.bot.username,
         update.effective_chat.id,
     )
-    await send_replies(context.bot, update.effective_chat.id, [reply])
+    await send_replies(
+        context.bot, update.effective_chat.id, render(said, context.services.settings)
+    )
 
 
 async def revoke(update: Update, context: Context) -> None:
     """Withdraw a patient's link that has not been used yet."""
     assert update.effective_user and update.effective_chat
-    reply = await context.services.care_team.revoke(
+    said = await context.services.care_team.revoke(
         update.effective_user.id, list(context.args or [])
     )
-    await send_replies(context.bot, update.effective_chat.id, [reply])
+    await send_replies(
+        context.bot, update.effective_chat.id, render(said, context.services.settings)
+    )
 
 
 async def on_decision(update: Update, context: Context, press: DecisionPress) -> None:
@@ -48,7 +53,7 @@ async def on_decision(update: Update, context: Context, press: DecisionPress) ->
     outcome = await context.services.care_team.decide(
         query.from_user.id, press.escalation_id, press.action, query.from_user.full_name
     )
-    await query.answer(outcome.toast)
+    await query.answer(words(outcome.toast, context.services.settings))
 
 
 async def on_reply_press(update: Update, context: Context) -> None:
@@ -63,7 +68,7 @@ async def on_reply_press(update: Update, context: Context) -> None:
     outcome = await context.services.care_team.open_reply(
         query.from_user.id, press.escalation_id, query.from_user.full_name
     )
-    await query.answer(outcome.toast)
+    await query.answer(words(outcome.toast, context.services.settings))
 
 
 def _reply_press(data: object) -> bool:
@@ -77,19 +82,21 @@ async def on_reply(update: Update, context: Context) -> None:
     replied = message.reply_to_message
     if not isinstance(replied, Message) or not message.text:
         return
-    reply = await context.services.care_team.relay(
+    said = await context.services.care_team.relay(
         update.effective_user.id,
         update.effective_chat.id,
         replied.message_id,
         message.text,
         update.effective_user.full_name,
     )
-    if reply is None and update.effective_chat.type != "private":
+    if said is None and update.effective_chat.type != "private":
         return  # a group's own conversation: not ours to answer
-    if reply is None:
-        reply = Reply(t("provider_help"))
+    if said is None:
+        said = Say("provider_help")
     try:
-        await send_replies(context.bot, update.effective_chat.id, [reply])
+        await send_replies(
+            context.bot, update.effective_chat.id, render(said, context.services.settings)
+        )
     except TelegramError:
         pass
 

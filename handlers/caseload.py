@@ -7,6 +7,7 @@ from telegram.ext import Application, CommandHandler, filters
 
 from bot.app.context import Context
 from bot.care.caseload import Caseload
+from bot.ui.render import render
 from handlers.replies import send_replies
 
 # A provider's own chat, or the care team's group; who may see what is the use case's call.
@@ -26,28 +27,30 @@ def _ids(update: Update) -> tuple[int, int]:
 async def patients(update: Update, context: Context) -> None:
     """List every enrolled patient with dose, adherence and open escalations."""
     user_id, chat_id = _ids(update)
-    await send_replies(context.bot, chat_id, await _caseload(context).patients(user_id, chat_id))
+    said = await _caseload(context).patients(user_id, chat_id)
+    await send_replies(context.bot, chat_id, render(said, context.services.settings))
 
 
 async def patient(update: Update, context: Context) -> None:
     """Show one patient in full, by label."""
     user_id, chat_id = _ids(update)
     label = " ".join(context.args or ())
-    replies = await _caseload(context).patient(user_id, chat_id, label)
-    await send_replies(context.bot, chat_id, replies)
+    said = await _caseload(context).patient(user_id, chat_id, label)
+    await send_replies(context.bot, chat_id, render(said, context.services.settings))
 
 
 async def escalations(update: Update, context: Context) -> None:
     """List the escalations not yet decided, oldest first."""
     user_id, chat_id = _ids(update)
-    replies = await _caseload(context).escalations(user_id, chat_id)
-    await send_replies(context.bot, chat_id, replies)
+    said = await _caseload(context).escalations(user_id, chat_id)
+    await send_replies(context.bot, chat_id, render(said, context.services.settings))
 
 
 async def stats(update: Update, context: Context) -> None:
     """Show the clinic's figures, for admins."""
     user_id, chat_id = _ids(update)
-    await send_replies(context.bot, chat_id, await _caseload(context).stats(user_id, chat_id))
+    said = await _caseload(context).stats(user_id, chat_id)
+    await send_replies(context.bot, chat_id, render(said, context.services.settings))
 
 
 COMMANDS = (

@@ -14,6 +14,7 @@ from telegram.ext import Application, CommandHandler, filters
 from bot.app.context import Context
 from bot.care.inbox import Incoming
 from bot.ui import callbacks, messages
+from bot.ui.render import render, render_all
 from bot.ui.texts import t
 from bot.ui.views import Button, Reply
 from handlers.messages import incoming_of
@@ -41,8 +42,8 @@ async def start(update: Update, context: Context) -> None:
         await send_replies(context.bot, chat_id, [Reply(t("provider_help"))])
         return
     code = context.args[0] if context.args else None
-    replies = await services.conversation.start(user_id, chat_id, code)
-    await send_replies(context.bot, chat_id, replies)
+    said = await services.conversation.start(user_id, chat_id, code)
+    await send_replies(context.bot, chat_id, render_all(said, services.settings))
 
 
 async def sideeffects(update: Update, context: Context) -> None:
@@ -54,26 +55,29 @@ async def sideeffects(update: Update, context: Context) -> None:
 async def today(update: Update, context: Context) -> None:
     """Show tonight's dose and the next step."""
     user_id, chat_id = _ids(update)
-    await send_replies(context.bot, chat_id, [await context.services.care.today(user_id)])
+    said = await context.services.care.today(user_id)
+    await send_replies(context.bot, chat_id, render(said, context.services.settings))
 
 
 async def plan(update: Update, context: Context) -> None:
     """Show the whole plan with dates."""
     user_id, chat_id = _ids(update)
-    await send_replies(context.bot, chat_id, [await context.services.care.plan(user_id)])
+    said = await context.services.care.plan(user_id)
+    await send_replies(context.bot, chat_id, render(said, context.services.settings))
 
 
 async def settings(update: Update, context: Context) -> None:
     """Show the reminder settings with buttons to change them."""
     user_id, chat_id = _ids(update)
-    await send_replies(context.bot, chat_id, [await context.services.care.settings_menu(user_id)])
+    said = await context.services.care.settings_menu(user_id)
+    await send_replies(context.bot, chat_id, render(said, context.services.settings))
 
 
 async def stop(update: Update, context: Context) -> None:
     """Stop reminders and keep the data."""
     user_id, chat_id = _ids(update)
-    reply = await context.services.care.set_paused(user_id, True, stop=True)
-    await send_replies(context.bot, chat_id, [reply])
+    said = await context.services.care.set_paused(user_id, True, stop=True)
+    await send_replies(context.bot, chat_id, render(said, context.services.settings))
 
 
 async def mydata(update: Update, context: Context) -> None:
@@ -113,9 +117,8 @@ async def whoami(update: Update, context: Context) -> None:
     user_id, chat_id = _ids(update)
     assert update.effective_chat
     private = update.effective_chat.type == ChatType.PRIVATE
-    reply = context.services.care.whoami(user_id, chat_id, private)
-    if reply is not None:
-        await send_replies(context.bot, chat_id, [reply])
+    said = context.services.care.whoami(user_id, chat_id, private)
+    await send_replies(context.bot, chat_id, render(said, context.services.settings))
 
 
 def words_after_command(update: Update, bot_id: int) -> Incoming | None:

@@ -7,6 +7,7 @@ emergency or withhold answer, anything else passed on to the care team as a mess
 
 from __future__ import annotations
 
+from bot.ui.render import render
 from bot.ui.texts import t
 from devtools.simulation import Simulation
 from fake_telegram.core import FakeUser
@@ -26,7 +27,8 @@ async def said_to(care: Simulation, user: FakeUser, text: str) -> list[str]:
 
 async def today_for(care: Simulation, user: FakeUser) -> str:
     """What /today says to the patient now."""
-    return (await care.services.care.today(user.id)).text
+    [reply] = render(await care.services.care.today(user.id), care.services.settings)
+    return reply.text
 
 
 async def test_words_after_today_naming_a_seizure_are_an_emergency_and_today_still_answers(
@@ -89,7 +91,7 @@ async def test_a_please_after_a_command_only_asks_nicely_and_is_not_passed_on(
     user = await enrolled(care)
     assert await said_to(care, user, "/today please") == [await today_for(care, user)]
     assert await said_to(care, user, "/plan thanks") == [
-        (await care.services.care.plan(user.id)).text
+        render(await care.services.care.plan(user.id), care.services.settings)[0].text
     ]
     assert await escalations(care) == []
 

@@ -1,7 +1,9 @@
 """The care team's side: decisions on escalations, replies relayed to patients, invitations.
 
 Only a provider's action changes a plan, and each one is recorded in the audit table (who, when,
-what, why) in the same transaction as the change itself.
+what, why) in the same transaction as the change itself. What to say is returned as data
+(`bot.ui.views`); the handlers put it into words, and what goes out through the notifier from here
+is put into words at its door (`bot.ui.render`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from bot.app.clock import Clock
 from bot.app.settings import Settings
 from bot.care.alerts import Alerts
 from bot.care.onboarding import MORNING_CHOICES, time_buttons
-from bot.care.patient import stop_notice
+from bot.care.patient import stopped
 from bot.care.reminders import Reminders, zone_of
 from bot.delivery.notifier import Notifier
 from bot.rules.plans import BUILTIN_PLANS, Plan, PlanError, custom_plan
@@ -34,8 +36,8 @@ from bot.rules.states import (
 from bot.rules.timing import local_today
 from bot.ui import messages
 from bot.ui.presenters import label_of, who
-from bot.ui.texts import t
-from bot.ui.views import Reply
+from bot.ui.render import render, words
+from bot.ui.views import Lines, Said, Say, Show, Text
 from storage.db import Database
 from storage.models import Escalation, Invite, Patient
 from storage.repositories import Repository
@@ -52,7 +54,7 @@ FROM = "from"  # /invite <label> <plan> from <mg>: the dose a patient already on
 class Outcome:
     """What a provider's press did, for the handler to show."""
 
-    toast: str
+    toast: Say
     changed: bool = False
 
 
@@ -92,19 +94,19 @@ class CareTeam:
         """
         if not self.is_provider(user_id):
             log.warning("Refused a decision on escalation %s by user %s", escalation_id, user_id)
-            return Outcome(t("toast_not_provider"))
+            return Outcome(Say("toast_not_provider"))
         await self.remember(user_id, name)
         async with self.db.session() as session:
             repo = Repository(session)
             escalation = await repo.escalation(escalation_id)
             if escalation is None:
-                return Outcome(t("toast_gone"))
+                return Outcome(Say("toast_gone"))
             now = self.clock.now()
             if action == Decision.CONTINUE:
                 others = await self._in_the_way(repo, escalation)
                 if others:
                     ids = ", ".join(f"#{e.id}" for e in others)
-                    return Outcome(t("toast_others_open", ids=ids))
+                    return Outcome(Say("toast_others_open", {"ids": ids}))
             if action == Decision.ACK:
                 won = await repo.decide_escalation(
                     escalation.id,
@@ -133,8 +135,9 @@ class CareTeam:
                 by = escalation.decided_by or escalation.acknowledged_by
                 done = escalation.decision or Decision.ACK
                 names = await repo.names([by])
+                decision = Say(f"decision_{done}")
                 return Outcome(
-                    t("toast_already_decided", decision=t(f"decision_{done}"), who=who(names, by))
+                    Say("toast_already_decided", {"decision": decision, "who": who(names, by)})
                 )
             patient = escalation.patient
             before = self._dose_state(patient)
@@ -163,7 +166,7 @@ class CareTeam:
             await self._update_copies(repo, escalation)
         await self.reminders.take_buttons_off(patient.chat_id, buttons)
         await self._tell(patient, tell)
-        return Outcome(t("toast_decided", decision=t(f"decision_{action}")), changed=True)
+        return Outcome(Say("toast_decided", {"decision": Say(f"decision_{action}")}), changed=True)
 
     async def _in_the_way(self, repo: Repository, escalation: Escalation) -> list[Escalation]:
         """Alerts that letting the plan go on from this one would override.
@@ -197,22 +200,22 @@ class CareTeam:
 
     async def _apply(
         self, repo: Repository, patient: Patient, escalation: Escalation, action: str
-    ) -> Reply:
+    ) -> Text | Show:
         """Change the plan as decided; return what the patient hears."""
         if action == Decision.ACK:
             # Seen, not decided: a withhold or a hold stands, and the patient is reminded of it.
-            return self._told(patient, t("decided_ack"), seen=True)
+            return self._told(patient, Say("decided_ack"), seen=True)
         if action == Decision.PAUSE:
             # The provider's pause takes the place of the bot's withhold: theirs to lift now.
             patient.provider_paused = True
             patient.withheld_at = None
             await self.reminders.replan(repo, patient)
-            return Reply(messages.clinic_text("decided_pause", self.settings))
+            return Say("decided_pause", clinic=True)
         first_dose = patient.awaiting_clearance
         if patient.start_date is None or patient.bedtime is None or patient.timezone is None:
             # Still enrolling: any decision but a pause clears the way to the first dose.
             await self.reminders.release(repo, patient)
-            return Reply(t("decided_cleared"))
+            return Say("decided_cleared")
         # Every other decision lets the patient take LDN: it lifts a withhold, and a pause made
         # from this alert (a provider changing their mind). A withhold raised by another alert
         # not decided yet, or a pause from another alert, stands until that alert is decided.
@@ -225,46 +228,48 @@ class CareTeam:
             await self.reminders.release(repo, patient)
         if action == Decision.CONTINUE:
             if first_dose and not patient.provider_paused:
-                return Reply(t("decided_continue_start", bedtime=messages.clock(patient.bedtime)))
-            text = t("decided_continue")
+                bedtime = messages.clock(patient.bedtime)
+                return Say("decided_continue_start", {"bedtime": bedtime})
+            text = Say("decided_continue")
         elif action == Decision.HOLD:
             await self.reminders.hold_current_dose(repo, patient, by_provider=True)
-            text = t("decided_hold", dose=self.reminders.current_dose_words(patient))
+            text = Say("decided_hold", {"dose": self.reminders.current_dose_words(patient)})
         elif action == Decision.BACK:
             first = await self.reminders.step_back(repo, patient)
             later = first is not None and first > _today(patient, self.clock)
-            when = t("from_next_night" if later else "from_tonight")
-            text = t("decided_back", dose=self.reminders.current_dose_words(patient), when=when)
+            when = Say("from_next_night" if later else "from_tonight")
+            dose = self.reminders.current_dose_words(patient)
+            text = Say("decided_back", {"dose": dose, "when": when})
         else:  # morning
             patient.morning_dose = True
             patient.awaiting = Awaiting.SET_MORNING
             await self.reminders.hold_current_dose(repo, patient, by_provider=True)
-            reply = self._told(patient, t("decided_morning"), lifted=lift, first=never_taken)
-            return Reply(reply.text, time_buttons(Awaiting.SET_MORNING, MORNING_CHOICES))
+            told = self._told(patient, Say("decided_morning"), lifted=lift, first=never_taken)
+            return Show(told, time_buttons(Awaiting.SET_MORNING, MORNING_CHOICES))
         return self._told(patient, text, lifted=lift, first=never_taken)
 
     def _told(
         self,
         patient: Patient,
-        text: str,
+        text: Say,
         *,
         lifted: bool = False,
         first: bool = False,
         seen: bool = False,
-    ) -> Reply:
+    ) -> Say | Lines:
         """The decision as the patient hears it, never contradicting a stop that still stands.
 
         A withhold raised by another alert, or a provider's pause, is said plainly instead of
         the decision's dose; a decision that ends a withhold says first that LDN may be taken.
         """
-        notice = stop_notice(patient, self.settings)
+        notice = stopped(patient)
         if notice is not None:
-            lead = text if seen else t("decided_while_stopped")
-            return Reply("\n\n".join([lead, notice]))
+            lead = text if seen else Say("decided_while_stopped")
+            return Lines((lead, notice), "\n\n")
         if lifted:
-            lead = t("decided_lifted_start" if first else "decided_lifted")
-            return Reply("\n\n".join([lead, text]))
-        return Reply(text)
+            lead = Say("decided_lifted_start" if first else "decided_lifted")
+            return Lines((lead, text), "\n\n")
+        return text
 
     def _dose_state(self, patient: Patient) -> dict[str, object]:
         info = self.reminders.current(patient)
@@ -285,7 +290,8 @@ class CareTeam:
             if row.message_id is not None:
                 await self.notifier.edit(row.chat_id, row.message_id, reply)
 
-    async def _tell(self, patient: Patient, reply: Reply) -> None:
+    async def _tell(self, patient: Patient, said: Said) -> None:
+        [reply] = render(said, self.settings)
         try:
             await self.notifier.send(patient.chat_id, reply)
         except Exception as exc:
@@ -314,13 +320,14 @@ class CareTeam:
         if old_chat_id not in self.settings.provider_chat_ids:
             return
         log.warning("Provider chat %s is now the supergroup %s", old_chat_id, new_chat_id)
-        await self.alerts.tell_admins(t("admin_group_moved", chat=old_chat_id, new=new_chat_id))
+        moved = Say("admin_group_moved", {"chat": old_chat_id, "new": new_chat_id})
+        await self.alerts.tell_admins(words(moved, self.settings))
 
     # Replies to alerts
 
     async def relay(
         self, user_id: int, chat_id: int, replied_to: int, text: str, name: str | None = None
-    ) -> Reply | None:
+    ) -> Say | None:
         """Send a provider's reply to an alert on to its patient; None if it answers no alert."""
         if self.is_provider(user_id):
             await self.remember(user_id, name)
@@ -331,19 +338,18 @@ class CareTeam:
                 return None
             if not self.is_provider(user_id):
                 log.warning("Refused a reply to an alert by user %s", user_id)
-                return Reply(t("relay_refused"))
+                return Say("relay_refused")
             escalation = await repo.escalation(row.escalation_id)
             if escalation is None:
                 return None
             patient = escalation.patient
             label = label_of(patient)
+            [relayed] = render(Say("care_team_message", {"text": text.strip()}), self.settings)
             try:
-                await self.notifier.send(
-                    patient.chat_id, Reply(t("care_team_message", text=text.strip()))
-                )
+                await self.notifier.send(patient.chat_id, relayed)
             except Exception as exc:
                 log.warning("Could not relay to a patient: %s", type(exc).__name__)
-                return Reply(t("relay_failed", label=label))
+                return Say("relay_failed", {"label": label})
             await repo.audit(
                 patient.id,
                 user_id,
@@ -353,7 +359,7 @@ class CareTeam:
                 escalation_id=escalation.id,
             )
             await repo.commit()
-            return Reply(t("relayed", label=label))
+            return Say("relayed", {"label": label})
 
     async def open_reply(
         self, user_id: int, escalation_id: int, name: str | None = None
@@ -365,56 +371,55 @@ class CareTeam:
         """
         if not self.is_provider(user_id):
             log.warning("Refused a reply press on escalation %s by user %s", escalation_id, user_id)
-            return Outcome(t("relay_refused"))
+            return Outcome(Say("relay_refused"))
         await self.remember(user_id, name)
         async with self.db.session() as session:
             repo = Repository(session)
             escalation = await repo.escalation(escalation_id)
             if escalation is None:
-                return Outcome(t("toast_gone"))
-            ask = Reply(
-                t("inbox_reply_prompt", label=label_of(escalation.patient)), force_reply=True
-            )
+                return Outcome(Say("toast_gone"))
+            prompt = Say("inbox_reply_prompt", {"label": label_of(escalation.patient)})
+            [ask] = render(Show(prompt, force_reply=True), self.settings)
             try:
                 message_id = await self.notifier.send(user_id, ask)
             except Exception as exc:
                 log.warning(
                     "Could not ask provider %s for a reply: %s", user_id, type(exc).__name__
                 )
-                return Outcome(t("inbox_reply_unreachable"))
+                return Outcome(Say("inbox_reply_unreachable"))
             await repo.keep_reply_prompt(escalation.id, user_id, message_id, self.clock.now())
             await repo.commit()
-        return Outcome(t("inbox_reply_toast"))
+        return Outcome(Say("inbox_reply_toast"))
 
     # Invitations
 
     async def invite(
         self, user_id: int, args: list[str], bot_username: str, chat_id: int | None = None
-    ) -> Reply:
+    ) -> Say:
         """Prescribe a plan for a patient label; return the one-time link that enrolls on it."""
         if not self.is_provider(user_id):
             log.warning("Refused /invite by user %s", user_id)
-            return Reply(t("not_provider"))
+            return Say("not_provider")
         if chat_id is not None and chat_id < 0 and chat_id not in self.settings.provider_chat_ids:
             # A link works for whoever taps it first: never into a group that is not the team's.
             log.warning("Refused /invite in group %s", chat_id)
-            return Reply(t("invite_not_here"))
+            return Say("invite_not_here")
         if len(args) < 2:
-            return Reply(t("invite_usage"))
+            return Say("invite_usage")
         label = args[0]
         if not LABEL.match(label):
-            return Reply(t("invite_bad_label"))
+            return Say("invite_bad_label")
         try:
             plan = self._plan(args[1:])
         except PlanError as exc:
-            return Reply(t("invite_bad_plan", reason=str(exc)))
+            return Say("invite_bad_plan", {"reason": str(exc)})
         except (ValueError, IndexError):
-            return Reply(t("invite_usage"))
+            return Say("invite_usage")
         now = self.clock.now()
         async with self.db.session() as session:
             repo = Repository(session)
             if await repo.label_taken(label, now):
-                return Reply(t("invite_label_taken", label=label))
+                return Say("invite_label_taken", {"label": label})
             invite = Invite(
                 code=secrets.token_urlsafe(12),
                 label=label,
@@ -425,42 +430,37 @@ class CareTeam:
             )
             await repo.add(invite)
             await repo.commit()
-        details = dict(
-            label=label,
-            plan=messages.plan_name(plan),
-            expires=f"{invite.expires_at:%Y-%m-%d %H:%M}",
-            link=f"https://t.me/{bot_username}?start={invite.code}",
-        )
+        details = {
+            "label": label,
+            "plan": plan,
+            "expires": f"{invite.expires_at:%Y-%m-%d %H:%M}",
+            "link": f"https://t.me/{bot_username}?start={invite.code}",
+        }
         if plan.start_step == 1:
-            return Reply(t("invite_created", **details))
+            return Say("invite_created", details)
         first = plan.steps[plan.start_step - 1]
-        return Reply(
-            t(
-                "invite_created_from",
-                step=first.number,
-                steps=len(plan.steps),
-                dose=messages.step_words(first),
-                **details,
-            )
+        return Say(
+            "invite_created_from",
+            {"step": first.number, "steps": len(plan.steps), "dose": first, **details},
         )
 
-    async def revoke(self, user_id: int, args: list[str]) -> Reply:
+    async def revoke(self, user_id: int, args: list[str]) -> Say:
         """Withdraw a link not used yet: sent to the wrong person, or no longer wanted."""
         if not self.is_provider(user_id):
             log.warning("Refused /revoke by user %s", user_id)
-            return Reply(t("not_provider"))
+            return Say("not_provider")
         if len(args) != 1:
-            return Reply(t("revoke_usage"))
+            return Say("revoke_usage")
         if not LABEL.match(args[0]):
-            return Reply(t("invite_bad_label"))
+            return Say("invite_bad_label")
         async with self.db.session() as session:
             repo = Repository(session)
             revoked = await repo.revoke_invites(args[0], self.clock.now(), user_id)
             await repo.commit()
         if not revoked:
-            return Reply(t("revoke_none", label=args[0]))
+            return Say("revoke_none", {"label": args[0]})
         log.info("Invitation revoked by provider %s", user_id)
-        return Reply(t("revoked", label=revoked[0]))
+        return Say("revoked", {"label": revoked[0]})
 
     def _plan(self, words: list[str]) -> Plan:
         """Read `<plan> [from <mg>]`; ValueError or IndexError when it is not that shape."""

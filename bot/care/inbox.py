@@ -36,6 +36,7 @@ from bot.rules.timing import local_today
 from bot.rules.triage import WITHHOLD_CODES, Triage
 from bot.ui.inbox_view import MEDIA, Parts, parts_of, reasons
 from bot.ui.messages import clinic_text
+from bot.ui.render import render, render_all
 from bot.ui.texts import t
 from bot.ui.views import Reply
 from storage.db import DATABASE_DOWN, Database
@@ -188,66 +189,87 @@ class Inbox:
             return await self._keep(incoming, found, exc, aided)
 
     async def _receive(self, incoming: Incoming) -> list[Reply]:
+        """One message, one unit of work: one session, and one commit where anything is stored.
+
+        The check-in's last answer is the check-in's own unit of work (`Checkins.words`): the
+        inbox only looks at who wrote, and hands the words over before it writes anything.
+        """
+        async with self.db.session() as session:
+            repo = Repository(session)
+            patient = await repo.patient_by_user(incoming.user_id)
+            if not _checkin_words(incoming, patient):
+                return await self._route(repo, patient, incoming)
+        replies = await self.checkins.words(incoming.user_id, incoming.text or "")
+        if replies is not None:
+            return replies
+        # The check-in that asked is gone: the words are read as any other message, afresh.
+        async with self.db.session() as session:
+            repo = Repository(session)
+            patient = await repo.patient_by_user(incoming.user_id)
+            return await self._route(repo, patient, incoming)
+
+    async def _route(
+        self, repo: Repository, patient: Patient | None, incoming: Incoming
+    ) -> list[Reply]:
         if incoming.after_command:
-            return await self._after_command(incoming)
+            return await self._after_command(repo, patient, incoming)
         if incoming.edited:
-            return await self._edited(incoming)
+            return await self._edited(repo, patient, incoming)
         if incoming.kind != "text":
-            return await self._media(incoming)
-        return await self._text(incoming)
+            return await self._media(repo, patient, incoming)
+        return await self._text(repo, patient, incoming)
 
     # Typed words
 
-    async def _text(self, incoming: Incoming) -> list[Reply]:
+    async def _text(
+        self, repo: Repository, patient: Patient | None, incoming: Incoming
+    ) -> list[Reply]:
         """The order a typed message is tried in: it is a rule, and this is it.
 
-        The check-in's last answer (sorted with the check-in); red flags, before any question's
-        answer, so that an emergency is answered at once, even to a stranger; a reply to the care
-        team; the answer to the question being asked; the care team's own help; chit-chat; and
-        whatever is left goes to a person.
+        The check-in's last answer (sorted with the check-in, see `_receive`); red flags, before
+        any question's answer, so that an emergency is answered at once, even to a stranger; a
+        reply to the care team; the answer to the question being asked; the care team's own
+        help; chit-chat; and whatever is left goes to a person.
         """
         text, user_id = incoming.text or "", incoming.user_id
-        replies = await self.checkins.words(user_id, text)
-        if replies is not None:
-            return replies
-        raised = await self._red_flags(incoming, text)
+        raised = await self._red_flags(repo, patient, incoming, text)
         if raised is not None:
             return raised
-        async with self.db.session() as session:
-            patient = await Repository(session).patient_by_user(user_id)
-            step = patient.awaiting if patient is not None else None
-            today = self._today(patient) if patient is not None else None
         if patient is None:
             if self._care_team(user_id):
                 return [Reply(t("provider_help"))]
             return [Reply(clinic_text("not_understood", self.settings))]
         if answers_care_team(incoming.replying_to):
-            return await self._forward(incoming) + await self._question(user_id)
+            return await self._forward(repo, patient, incoming) + self._question(patient)
+        step = patient.awaiting
         if step is not None:
-            assert today is not None
-            if reads_as_answer(step, text.strip(), today) or attempt(text):
-                answered = await self.conversation.text(user_id, text)
-                if answered is not None:
-                    return answered
+            if reads_as_answer(step, text.strip(), self._today(patient)) or attempt(text):
+                answered = await self.conversation.answer(repo, patient, text)
+                await repo.commit()
+                return render_all(answered, self.settings)
             # A sentence at a question is not its answer: it goes to a person, and the question
             # is asked again.
         chat = chit_chat(text)
-        replies = [Reply(t(chat))] if chat else await self._forward(incoming)
-        return replies + (await self._question(user_id) if step is not None else [])
+        replies = [Reply(t(chat))] if chat else await self._forward(repo, patient, incoming)
+        return replies + self._question(patient)
 
-    async def _edited(self, incoming: Incoming) -> list[Reply]:
+    async def _edited(
+        self, repo: Repository, patient: Patient | None, incoming: Incoming
+    ) -> list[Reply]:
         """An edit is never an answer (no question runs again): only words for a person."""
         text = (incoming.text or "").strip()
         if not text:
             return []
-        raised = await self._red_flags(incoming, text)
+        raised = await self._red_flags(repo, patient, incoming, text)
         if raised is not None:
             return raised
-        if chit_chat(text) or not await self._is_patient(incoming.user_id):
+        if chit_chat(text) or patient is None:
             return []
-        return await self._forward(incoming) + await self._question(incoming.user_id)
+        return await self._forward(repo, patient, incoming) + self._question(patient)
 
-    async def _after_command(self, incoming: Incoming) -> list[Reply]:
+    async def _after_command(
+        self, repo: Repository, patient: Patient | None, incoming: Incoming
+    ) -> list[Reply]:
         """Words typed after a command: read like any words, never as an answer, never lost.
 
         The command answers as well, after these replies: an emergency is answered first, and
@@ -257,26 +279,34 @@ class Inbox:
         text = (incoming.text or "").strip()
         if not text or self._care_team(incoming.user_id):
             return []
-        raised = await self._red_flags(incoming, text, ask_again=False)
+        raised = await self._red_flags(repo, patient, incoming, text, ask_again=False)
         if raised is not None:
             return raised
-        if courtesy(text) or not await self._is_patient(incoming.user_id):
+        if courtesy(text) or patient is None:
             return []
-        return await self._forward(incoming)
+        return await self._forward(repo, patient, incoming)
 
-    async def _media(self, incoming: Incoming) -> list[Reply]:
+    async def _media(
+        self, repo: Repository, patient: Patient | None, incoming: Incoming
+    ) -> list[Reply]:
         """Voice notes, photos, videos and files go to the care team; stickers and such don't."""
-        if not await self._is_patient(incoming.user_id):
+        if patient is None:
             return [Reply(t("not_text"))]
         replies: list[Reply] = []
         if incoming.kind in MEDIA:
             caption = (incoming.text or "").strip()
-            raised = await self._red_flags(incoming, caption, ask_again=False) if caption else None
-            forwarded = await self._forward(incoming)
+            # Two commits: the concern in the caption is committed (and on its way) first, so the
+            # stop it applies never waits on, nor is lost with, the message stored after it.
+            raised = (
+                await self._red_flags(repo, patient, incoming, caption, ask_again=False)
+                if caption
+                else None
+            )
+            forwarded = await self._forward(repo, patient, incoming)
             replies = raised if raised is not None else forwarded
         else:
             replies = [Reply(t("inbox_not_passed_on"))]
-        return replies + await self._question(incoming.user_id)
+        return replies + self._question(patient)
 
     # Red flags
 
@@ -321,7 +351,7 @@ class Inbox:
         while self._kept:
             incoming = self._kept[0]
             try:
-                replies = await self._red_flags(incoming, incoming.text or "", ask_again=False)
+                replies = await self._store_kept(incoming)
             except DATABASE_DOWN as exc:
                 log.warning("Kept red flags still wait for the database (%s)", type(exc).__name__)
                 return
@@ -355,32 +385,44 @@ class Inbox:
         except Exception as exc:
             log.error("Could not send to chat %s: %s", chat_id, type(exc).__name__)
 
+    async def _store_kept(self, incoming: Incoming) -> list[Reply] | None:
+        """Kept red-flag words, stored now in a unit of work of their own."""
+        async with self.db.session() as session:
+            repo = Repository(session)
+            patient = await repo.patient_by_user(incoming.user_id)
+            return await self._red_flags(
+                repo, patient, incoming, incoming.text or "", ask_again=False
+            )
+
     async def _red_flags(
-        self, incoming: Incoming, text: str, ask_again: bool = True
+        self,
+        repo: Repository,
+        patient: Patient | None,
+        incoming: Incoming,
+        text: str,
+        ask_again: bool = True,
     ) -> list[Reply] | None:
         """Raise red flags in the words as a concern and say what to do now; None if none."""
         found = scan(text)
         if not found:
             return None
-        async with self.db.session() as session:
-            repo = Repository(session)
-            patient = await repo.patient_by_user(incoming.user_id)
-            if patient is None:
-                # Someone the bot does not know still hears where to get help, at once; nobody
-                # is alerted, and they are not told anyone was.
-                if any(f.tier is Tier.EMERGENCY for f in found):
-                    return [Reply(self._stranger_emergency())]
-                return None
-            report = await self._report(repo, patient, found, text)
-            result = Triage(max(f.tier for f in found), found, ())
-            raised = await self.concerns.raise_(
-                repo, patient, result, words=report.words, report_id=report.id
-            )
-            reply = self.concerns.reply(raised, patient)
-            await repo.commit()
+        if patient is None:
+            # Someone the bot does not know still hears where to get help, at once; nobody
+            # is alerted, and they are not told anyone was.
+            if any(f.tier is Tier.EMERGENCY for f in found):
+                return [Reply(self._stranger_emergency())]
+            return None
+        report = await self._report(repo, patient, found, text)
+        result = Triage(max(f.tier for f in found), found, ())
+        raised = await self.concerns.raise_(
+            repo, patient, result, words=report.words, report_id=report.id
+        )
+        reply = self.concerns.reply(raised, patient)
+        # Committed at once, before anything else the message leads to: the concern and its stop
+        # stand whatever follows, and the alert is a row before it is sent.
+        await repo.commit()
         self.concerns.deliver_soon(raised)
-        question = await self._question(incoming.user_id) if ask_again else []
-        return [Reply(reply), *question]
+        return [Reply(reply), *(self._question(patient) if ask_again else [])]
 
     async def _report(
         self, repo: Repository, patient: Patient, found: tuple[Finding, ...], text: str
@@ -407,26 +449,22 @@ class Inbox:
 
     # Passing words on
 
-    async def _forward(self, incoming: Incoming) -> list[Reply]:
+    async def _forward(self, repo: Repository, patient: Patient, incoming: Incoming) -> list[Reply]:
         """Store the message for the care team, deliver it now, and say so honestly."""
         kind = kind_of(incoming)
-        async with self.db.session() as session:
-            repo = Repository(session)
-            patient = await repo.patient_by_user(incoming.user_id)
-            if patient is None:
-                return [Reply(clinic_text("not_understood", self.settings))]
-            now = self.clock.now()
-            words = (incoming.text or "").strip()[:WORDS_KEPT] or None
-            parts = Parts(
-                kind=kind,
-                source=incoming.message_id if kind in MEDIA else None,
-                quote=incoming.replying_to if kind == "reply" else None,
-            )
-            escalation = await escalations.store_message(
-                repo, patient, now, reasons=reasons(parts), words=words
-            )
-            await repo.commit()
-            escalation_id = escalation.id
+        now = self.clock.now()
+        words = (incoming.text or "").strip()[:WORDS_KEPT] or None
+        parts = Parts(
+            kind=kind,
+            source=incoming.message_id if kind in MEDIA else None,
+            quote=incoming.replying_to if kind == "reply" else None,
+        )
+        escalation = await escalations.store_message(
+            repo, patient, now, reasons=reasons(parts), words=words
+        )
+        # Stored and committed before it is sent: the dispatcher retries what is stored.
+        await repo.commit()
+        escalation_id = escalation.id
         log.info("Message %s (%s) from patient %s stored", escalation_id, kind, patient.id)
         self.alerts.deliver_soon(escalation_id)
         if not self.settings.has_care_team:
@@ -467,14 +505,11 @@ class Inbox:
 
     # Helpers
 
-    async def _question(self, user_id: int) -> list[Reply]:
+    def _question(self, patient: Patient) -> list[Reply]:
         """The question still waiting for an answer, asked again, if any."""
-        question = await self.conversation.pending_question(user_id)
-        return [question] if question is not None else []
-
-    async def _is_patient(self, user_id: int) -> bool:
-        async with self.db.session() as session:
-            return await Repository(session).patient_by_user(user_id) is not None
+        if patient.awaiting is None:
+            return []
+        return render(self.conversation.prompt(patient), self.settings)
 
     def _care_team(self, user_id: int) -> bool:
         return user_id in self.settings.provider_user_ids or user_id in self.settings.admin_user_ids
@@ -489,6 +524,12 @@ class Inbox:
             emergency=self.settings.emergency_number,
             crisis=self.settings.crisis_line,
         )
+
+
+def _checkin_words(incoming: Incoming, patient: Patient | None) -> bool:
+    """Whether typed words answer the check-in's last question (its own unit of work)."""
+    plain = incoming.kind == "text" and not incoming.edited and not incoming.after_command
+    return plain and patient is not None and patient.awaiting == "checkin_words"
 
 
 def _stops_ldn(found: tuple[Finding, ...]) -> bool:

@@ -17,7 +17,7 @@ from bot.app.clock import Clock
 from bot.app.settings import Settings
 from bot.care.alerts import Alerts
 from bot.care.escalations import store as store_escalation
-from bot.care.patient import stop_notice
+from bot.care.patient import stopped
 from bot.care.reminders import Reminders, plan_of, zone_of
 from bot.rules import nightly
 from bot.rules.parsing import match_timezone, parse_bedtime, parse_start_date, zone_city
@@ -26,11 +26,13 @@ from bot.rules.states import Awaiting
 from bot.rules.timing import local_now, local_today
 from bot.rules.triage import SCREENING, screening
 from bot.ui import callbacks, messages
-from bot.ui.texts import t
-from bot.ui.views import Button, Reply
+from bot.ui.views import Button, Choice, Lines, PlanLines, Say, Show
 from storage.db import Database
 from storage.models import Invite, Patient
 from storage.repositories import Repository
+
+# What a question step says: a sentence, or one with buttons (`bot.ui.render` puts it into words).
+Said = Say | Lines | Show
 
 BEDTIME_CHOICES = ("21:00", "21:30", "22:00", "22:30", "23:00", "23:30")
 # The first night is tonight or later: a patient already on LDN starts at their dose only
@@ -57,7 +59,7 @@ class Conversation:
         self.settings = settings
         self.alerts = alerts
 
-    async def start(self, user_id: int, chat_id: int, code: str | None = None) -> list[Reply]:
+    async def start(self, user_id: int, chat_id: int, code: str | None = None) -> list[Said]:
         """Begin enrollment (with a provider's invitation code), resume it, or welcome back."""
         async with self.db.session() as session:
             repo = Repository(session)
@@ -66,33 +68,33 @@ class Conversation:
             now = self.clock.now()
             if code and (invite is None or invite.used_at is not None or invite.expires_at <= now):
                 if patient is None or not patient.enrolled:
-                    return [Reply(self._fill("invite_invalid"))]
+                    return [Say("invite_invalid", clinic=True)]
                 invite = None
             if patient is None:
                 if invite is None and not self.settings.allow_self_enrollment:
-                    return [Reply(self._fill("invite_needed"))]
+                    return [Say("invite_needed", clinic=True)]
                 patient = await repo.add_patient(user_id, chat_id, now)
                 patient.awaiting = Awaiting.CONSENT
-                replies = [Reply(self._fill("welcome"))]
+                replies: list[Said] = [Say("welcome", clinic=True)]
                 if invite is not None:
                     accepted = await self._accept(repo, patient, invite)
                     if accepted is None and not self.settings.allow_self_enrollment:
                         # Used or withdrawn since we read it: no link, no enrollment.
                         await repo.rollback()
-                        return [Reply(self._fill("invite_invalid"))]
-                    replies += accepted or [Reply(self._fill("invite_invalid"))]
+                        return [Say("invite_invalid", clinic=True)]
+                    replies += accepted or [Say("invite_invalid", clinic=True)]
                 await repo.commit()
                 return replies + [self.prompt(patient)]
             patient.chat_id = chat_id
             if not patient.enrolled and invite is not None and patient.label is None:
                 replies = await self._accept(repo, patient, invite) or [
-                    Reply(self._fill("invite_invalid"))
+                    Say("invite_invalid", clinic=True)
                 ]
                 await repo.commit()
                 return replies + [self.prompt(patient)]
             if not patient.enrolled:
                 await repo.commit()
-                return [Reply(t("onboarding_resume")), self.prompt(patient)]
+                return [Say("onboarding_resume"), self.prompt(patient)]
             patient.awaiting = None
             resumed = long_gap = False
             if patient.blocked_bot or patient.reminders_paused:
@@ -102,20 +104,20 @@ class Conversation:
                 long_gap = await self.reminders.resumed(repo, patient, gap)
                 resumed = True
             await repo.commit()
-            notice = stop_notice(patient, self.settings)
+            notice = stopped(patient)
             if notice is not None:
                 # The care team's stop stands whatever /start turned back on: say so, plainly.
-                return [Reply(t("welcome_back_stopped", stop=notice))]
+                return [Say("welcome_back_stopped", {"stop": notice})]
             if not resumed:
-                return [Reply(t("already_enrolled"))]
-            replies = [Reply(t("welcome_back_resumed", bedtime=_bedtime(patient)))]
+                return [Say("already_enrolled")]
+            replies = [Say("welcome_back_resumed", {"bedtime": _bedtime(patient)})]
             if long_gap:
-                replies.append(Reply(self._fill("resume_after_gap")))
+                replies.append(Say("resume_after_gap", clinic=True))
             return replies
 
     async def _accept(
         self, repo: Repository, patient: Patient, invite: Invite
-    ) -> list[Reply] | None:
+    ) -> list[Said] | None:
         """Enroll on the invitation's plan; None if it was used or withdrawn meanwhile."""
         if not await repo.claim_invite(invite.id, self.clock.now(), patient.id):
             return None
@@ -125,39 +127,29 @@ class Conversation:
             patient.awaiting = Awaiting.ZONE
         plan = Plan.from_dict(invite.plan)
         if plan.start_step == 1:
-            return [Reply(t("invite_plan", plan=messages.plan_name(plan)))]
+            return [Say("invite_plan", {"plan": plan})]
         first = plan.steps[plan.start_step - 1]
-        text = t(
-            "invite_plan_from",
-            plan=messages.plan_name(plan),
-            step=first.number,
-            steps=len(plan.steps),
-            dose=messages.step_words(first),
-        )
-        return [Reply(text)]
+        values = {"plan": plan, "step": first.number, "steps": len(plan.steps), "dose": first}
+        return [Say("invite_plan_from", values)]
 
-    async def text(self, user_id: int, text: str) -> list[Reply] | None:
-        """Take a typed answer; None when the patient is not being asked anything."""
-        async with self.db.session() as session:
-            repo = Repository(session)
-            patient = await repo.patient_by_user(user_id)
-            if patient is None or patient.awaiting is None:
-                return None
-            replies = await self._typed(repo, patient, text.strip())
-            await repo.commit()
-            return replies
+    async def answer(self, repo: Repository, patient: Patient, text: str) -> list[Said]:
+        """Take a typed answer to the question being asked, in the caller's unit of work.
 
-    async def press(self, user_id: int, step: str, value: str) -> list[Reply]:
+        The inbox decides that typed words are an answer (`bot/care/inbox.py`); the caller commits.
+        """
+        return await self._typed(repo, patient, text.strip())
+
+    async def press(self, user_id: int, step: str, value: str) -> list[Said]:
         """Take a button answer, if it answers the question being asked now."""
         async with self.db.session() as session:
             repo = Repository(session)
             patient = await repo.patient_by_user(user_id)
             if patient is None:
-                return [Reply(t("not_enrolled"))]
+                return [Say("not_enrolled")]
             if patient.awaiting != step:
                 if patient.awaiting is None:
-                    return [Reply(t("toast_unknown"))]
-                return [Reply(t("stale_button")), self.prompt(patient)]
+                    return [Say("toast_unknown")]
+                return [Say("stale_button"), self.prompt(patient)]
             replies = await self._pressed(repo, patient, value)
             await repo.commit()
             patient_id = patient.id
@@ -166,87 +158,79 @@ class Conversation:
             await self.alerts.deliver_new(patient_id)
         return replies
 
-    async def ask(self, user_id: int, question: str) -> list[Reply]:
+    async def ask(self, user_id: int, question: str) -> list[Said]:
         """Start a settings question for an enrolled patient."""
         async with self.db.session() as session:
             repo = Repository(session)
             patient = await repo.patient_by_user(user_id)
             if patient is None or not patient.enrolled:
-                return [Reply(t("not_enrolled"))]
+                return [Say("not_enrolled")]
             patient.awaiting = Awaiting(question)
             await repo.commit()
             return [self.prompt(patient)]
 
-    async def pending_question(self, user_id: int) -> Reply | None:
-        """The question the patient has not answered yet, if any (to ask it again)."""
-        async with self.db.session() as session:
-            patient = await Repository(session).patient_by_user(user_id)
-            if patient is None or patient.awaiting is None:
-                return None
-            return self.prompt(patient)
-
     # The questions
 
-    def prompt(self, patient: Patient) -> Reply:
+    def prompt(self, patient: Patient) -> Said:
         """The question for the patient's current state, with its buttons."""
         step = patient.awaiting
         if step == Awaiting.CONSENT:
-            return Reply(
-                t("consent"),
-                _row(step, ("yes", t("button_consent_yes")), ("no", t("button_consent_no"))),
+            return Show(
+                Say("consent"),
+                _row(step, ("yes", Say("button_consent_yes")), ("no", Say("button_consent_no"))),
             )
         if step == Awaiting.SCREEN:
-            return Reply(
-                t("screen"),
+            return Show(
+                Say("screen"),
                 (
-                    (Button(t("button_screen_none"), callbacks.onboarding(step, "none")),),
-                    (Button(t("button_screen_some"), callbacks.onboarding(step, "some")),),
+                    (Choice(Say("button_screen_none"), callbacks.onboarding(step, "none")),),
+                    (Choice(Say("button_screen_some"), callbacks.onboarding(step, "some")),),
                 ),
             )
         if step is not None and step.startswith("screen_"):
-            return Reply(
-                t("screen_q_" + step.removeprefix("screen_")),
-                _row(step, ("yes", t("button_yes_short")), ("no", t("button_no_short"))),
+            return Show(
+                Say("screen_q_" + step.removeprefix("screen_")),
+                _row(step, ("yes", Say("button_yes_short")), ("no", Say("button_no_short"))),
             )
         if step == Awaiting.CHECKIN_WORDS:
-            return Reply(t("checkin_words"))
+            return Say("checkin_words")
         if step == Awaiting.SET_MORNING:
-            return Reply(t("decided_morning"), time_buttons(step, MORNING_CHOICES))
+            return Show(Say("decided_morning"), time_buttons(step, MORNING_CHOICES))
         if step == Awaiting.PLAN:
-            choices = [(key, t(f"button_plan_{key}")) for key in self._offered_plans()]
-            choices.append(("other", t("button_plan_other")))
-            return Reply(
-                t("ask_plan"),
-                tuple((Button(label, callbacks.onboarding(step, key)),) for key, label in choices),
+            choices = [(key, Say(f"button_plan_{key}")) for key in self._offered_plans()]
+            choices.append(("other", Say("button_plan_other")))
+            return Show(
+                Say("ask_plan"),
+                tuple((Choice(label, callbacks.onboarding(step, key)),) for key, label in choices),
             )
         if step == Awaiting.START:
-            return Reply(
-                t("ask_start"),
-                _row(step, ("today", t("button_today")), ("tomorrow", t("button_tomorrow"))),
+            return Show(
+                Say("ask_start"),
+                _row(step, ("today", Say("button_today")), ("tomorrow", Say("button_tomorrow"))),
             )
         if step in (Awaiting.BEDTIME, Awaiting.SET_BEDTIME):
-            return Reply(t("ask_bedtime"), time_buttons(step, BEDTIME_CHOICES))
+            return Show(Say("ask_bedtime"), time_buttons(step, BEDTIME_CHOICES))
         if step in (Awaiting.ZONE, Awaiting.SET_ZONE):
             default = self.settings.default_timezone
-            return Reply(
-                t("ask_timezone"),
+            return Show(
+                Say("ask_timezone"),
                 (
                     (Button(zone_city(default), callbacks.onboarding(step, default)),),
-                    (Button(t("button_zone_other"), callbacks.onboarding(step, "other")),),
+                    (Choice(Say("button_zone_other"), callbacks.onboarding(step, "other")),),
                 ),
             )
         if step in (Awaiting.ZONE_CONFIRM, Awaiting.SET_ZONE_CONFIRM):
-            return Reply(t("ask_timezone_city"))
+            return Say("ask_timezone_city")
         if step == Awaiting.SUMMARY:
             return self._summary(patient)
-        return Reply(t("toast_unknown"))
+        return Say("toast_unknown")
 
-    async def _typed(self, repo: Repository, patient: Patient, text: str) -> list[Reply]:
+    async def _typed(self, repo: Repository, patient: Patient, text: str) -> list[Said]:
         step = patient.awaiting
         if step in (Awaiting.BEDTIME, Awaiting.SET_BEDTIME, Awaiting.SET_MORNING):
             bedtime = parse_bedtime(text)
             if bedtime is None:
-                return [Reply(t("bad_bedtime")), self.prompt(patient)]
+                return [Say("bad_bedtime"), self.prompt(patient)]
             return await self._set_bedtime(repo, patient, bedtime)
         if step in (
             Awaiting.ZONE,
@@ -256,7 +240,7 @@ class Conversation:
         ):
             matches = match_timezone(text)
             if not matches:
-                return [Reply(t("bad_timezone"))]
+                return [Say("bad_timezone")]
             patient.awaiting = (
                 Awaiting.SET_ZONE_CONFIRM if step.startswith("set_") else Awaiting.ZONE_CONFIRM
             )
@@ -269,36 +253,40 @@ class Conversation:
                     ),
                 )
                 for m in matches
-            ) + ((Button(t("button_no_other"), callbacks.onboarding(patient.awaiting, "other")),),)
+            ) + (
+                (Choice(Say("button_no_other"), callbacks.onboarding(patient.awaiting, "other")),),
+            )
             first = matches[0]
             local = messages.clock(local_now(now, ZoneInfo(first.zone)).time())
-            return [Reply(t("confirm_timezone", zone=first.label, local_time=local), buttons)]
+            return [
+                Show(Say("confirm_timezone", {"zone": first.label, "local_time": local}), buttons)
+            ]
         if step == Awaiting.START:
             today = self._today(patient)
             start = parse_start_date(text, today)
             if start is None:
-                return [Reply(t("bad_start")), self.prompt(patient)]
+                return [Say("bad_start"), self.prompt(patient)]
             return self._set_start(patient, start)
         # Questions answered only with buttons: ask again, kindly.
         return [self.prompt(patient)]
 
-    async def _pressed(self, repo: Repository, patient: Patient, value: str) -> list[Reply]:
+    async def _pressed(self, repo: Repository, patient: Patient, value: str) -> list[Said]:
         step = patient.awaiting
         if step == Awaiting.CONSENT:
             if value != "yes":
                 await repo.delete_patient(patient)
-                return [Reply(t("consent_declined"))]
+                return [Say("consent_declined")]
             patient.consent_at = self.clock.now()
             return self._advance(patient, Awaiting.SCREEN)
         if step == Awaiting.SCREEN or (step is not None and step.startswith("screen_")):
             return await self._screened(repo, patient, step, value)
         if step == Awaiting.PLAN:
             if value not in self._offered_plans():
-                return [Reply(self._fill("plan_other")), self.prompt(patient)]
+                return [Say("plan_other", clinic=True), self.prompt(patient)]
             patient.plan = BUILTIN_PLANS[value].to_dict()
-            return [
-                Reply(t("plan_chosen", plan=messages.plan_name(BUILTIN_PLANS[value])))
-            ] + self._advance(patient, Awaiting.ZONE)
+            return [Say("plan_chosen", {"plan": BUILTIN_PLANS[value]})] + self._advance(
+                patient, Awaiting.ZONE
+            )
         if step == Awaiting.START and value in ("today", "tomorrow"):
             # The calendar date, not the night in progress: "tonight" pressed at 2 a.m. means
             # the coming evening, not the one that is ending.
@@ -321,7 +309,7 @@ class Conversation:
                 patient.awaiting = (
                     Awaiting.SET_ZONE_CONFIRM if step.startswith("set_") else Awaiting.ZONE_CONFIRM
                 )
-                return [Reply(t("ask_timezone_city"))]
+                return [Say("ask_timezone_city")]
             if not _real_zone(value):
                 return [self.prompt(patient)]
             return await self._set_zone(repo, patient, value)
@@ -336,33 +324,31 @@ class Conversation:
                 # Confirmed days after the summary was shown: the first night is chosen again.
                 passed = messages.day(patient.start_date, self._today(patient))
                 patient.start_date = None
-                return [Reply(t("start_passed", date=passed))] + self._advance(
-                    patient, Awaiting.START
-                )
+                return [Say("start_passed", {"date": passed}), *self._advance(patient, "start")]
             patient.awaiting = None
             patient.enrolled_at = self.clock.now()
             if patient.awaiting_clearance:
-                return [Reply(self._fill("enrolled_waiting"))]
+                return [Say("enrolled_waiting", clinic=True)]
             await self.reminders.plan_next_night(repo, patient, backfill=False)
-            return [Reply(t("enrolled", bedtime=_bedtime(patient)))]
+            return [Say("enrolled", {"bedtime": _bedtime(patient)})]
         return [self.prompt(patient)]
 
     # Applying answers
 
-    def _set_start(self, patient: Patient, start: date) -> list[Reply]:
+    def _set_start(self, patient: Patient, start: date) -> list[Said]:
         today = self._today(patient)
         if start < today:
             # A first dose in the past would put the patient on a later step from night one.
-            sorry = messages.clinic_text("start_past", self.settings, days=START_FUTURE_DAYS)
-            return [Reply(sorry), self.prompt(patient)]
+            sorry = Say("start_past", {"days": START_FUTURE_DAYS}, clinic=True)
+            return [sorry, self.prompt(patient)]
         if start > today + timedelta(days=START_FUTURE_DAYS):
-            return [Reply(t("start_too_far", days=START_FUTURE_DAYS)), self.prompt(patient)]
+            return [Say("start_too_far", {"days": START_FUTURE_DAYS}), self.prompt(patient)]
         patient.start_date = start
         return self._advance(patient, Awaiting.BEDTIME)
 
     async def _screened(
         self, repo: Repository, patient: Patient, step: str, value: str
-    ) -> list[Reply]:
+    ) -> list[Said]:
         """Record a screening answer; after the last, pass any yes to the care team."""
         answers = dict(patient.screening or {})
         if step == Awaiting.SCREEN:
@@ -385,52 +371,57 @@ class Conversation:
         # A yes: the first dose waits until a provider has seen the answers.
         patient.awaiting_clearance = True
         await store_escalation(repo, patient, result, self.clock.now())
-        return [Reply(self._fill("screen_flagged"))] + self._after_screening(patient)
+        return [Say("screen_flagged", clinic=True)] + self._after_screening(patient)
 
-    def _after_screening(self, patient: Patient) -> list[Reply]:
+    def _after_screening(self, patient: Patient) -> list[Said]:
         return self._advance(patient, Awaiting.ZONE if patient.plan else Awaiting.PLAN)
 
-    async def _set_bedtime(self, repo: Repository, patient: Patient, bedtime: time) -> list[Reply]:
+    async def _set_bedtime(self, repo: Repository, patient: Patient, bedtime: time) -> list[Said]:
         patient.bedtime = bedtime
         if patient.awaiting == Awaiting.SET_MORNING:
             patient.awaiting = None
-            return await self._moved(repo, patient, t("morning_changed", time=_bedtime(patient)))
+            changed = Say("morning_changed", {"time": _bedtime(patient)})
+            return await self._moved(repo, patient, changed)
         if patient.awaiting == Awaiting.SET_BEDTIME:
             patient.awaiting = None
-            return await self._moved(repo, patient, t("bedtime_changed", bedtime=_bedtime(patient)))
+            changed = Say("bedtime_changed", {"bedtime": _bedtime(patient)})
+            return await self._moved(repo, patient, changed)
         return self._advance(patient, Awaiting.SUMMARY)
 
-    async def _set_zone(self, repo: Repository, patient: Patient, zone: str) -> list[Reply]:
+    async def _set_zone(self, repo: Repository, patient: Patient, zone: str) -> list[Said]:
         patient.timezone = zone
         if patient.awaiting in (Awaiting.SET_ZONE, Awaiting.SET_ZONE_CONFIRM):
             patient.awaiting = None
-            return await self._moved(repo, patient, t("zone_changed", zone=zone_city(zone)))
+            changed = Say("zone_changed", {"zone": zone_city(zone)})
+            return await self._moved(repo, patient, changed)
         return self._advance(patient, Awaiting.START)
 
-    async def _moved(self, repo: Repository, patient: Patient, done: str) -> list[Reply]:
+    async def _moved(self, repo: Repository, patient: Patient, done: Say) -> list[Said]:
         """Plan reminders on the new time; say when the next comes if a recent dose puts it off."""
         await self.reminders.replan(repo, patient)
-        notice = stop_notice(patient, self.settings)
+        notice = stopped(patient)
         if notice is not None:
             # Stopped by the care team: the new time is kept for when they lift it.
-            return [Reply(f"{done}\n\n{notice}")]
+            return [Lines((done, notice), "\n\n")]
         later = await self.reminders.put_off(repo, patient)
         if later is None:
-            return [Reply(done)]
+            return [done]
         local = later.remind_at.astimezone(zone_of(patient))
-        note = t(
+        note = Say(
             "reminder_put_off",
-            day=messages.day(local.date()),
-            time=messages.clock(local.time()),
-            hours=int(nightly.MIN_DOSE_GAP.total_seconds() // 3600),
+            {
+                "day": messages.day(local.date()),
+                "time": messages.clock(local.time()),
+                "hours": int(nightly.MIN_DOSE_GAP.total_seconds() // 3600),
+            },
         )
-        return [Reply(f"{done}\n\n{note}")]
+        return [Lines((done, note), "\n\n")]
 
-    def _advance(self, patient: Patient, step: str) -> list[Reply]:
+    def _advance(self, patient: Patient, step: str) -> list[Said]:
         patient.awaiting = Awaiting(step)
         return [self.prompt(patient)]
 
-    def _summary(self, patient: Patient) -> Reply:
+    def _summary(self, patient: Patient) -> Said:
         plan: Plan = plan_of(patient)
         assert patient.start_date is not None
         today = self._today(patient)
@@ -438,19 +429,19 @@ class Conversation:
         # the provider's "from" step for a patient already on LDN); earlier steps are not shown.
         steps = schedule(plan, patient.start_date, [])
         upcoming = steps[plan.start_step - 1 :][:SUMMARY_STEPS]
-        text = t(
+        text = Say(
             "summary",
-            plan=messages.plan_name(plan),
-            start=messages.day(patient.start_date, today),
-            bedtime=_bedtime(patient),
-            zone=zone_city(patient.timezone or ""),
-            steps="\n".join(messages.plan_lines(upcoming, None, today)),
+            {
+                "plan": plan,
+                "start": messages.day(patient.start_date, today),
+                "bedtime": _bedtime(patient),
+                "zone": zone_city(patient.timezone or ""),
+                "steps": PlanLines(tuple(upcoming), None, today),
+            },
         )
-        return Reply(
+        return Show(
             text,
-            _row(
-                Awaiting.SUMMARY, ("confirm", t("button_confirm")), ("restart", t("button_restart"))
-            ),
+            _row("summary", ("confirm", Say("button_confirm")), ("restart", Say("button_restart"))),
         )
 
     def _offered_plans(self) -> list[str]:
@@ -468,9 +459,6 @@ class Conversation:
         """The patient's current night (before 06:00 it is still last night)."""
         return local_today(self.clock.now(), self._zone(patient))
 
-    def _fill(self, key: str) -> str:
-        return messages.clinic_text(key, self.settings)
-
 
 def time_buttons(step: str, choices: tuple[str, ...]) -> tuple[tuple[Button, ...], ...]:
     """Times to tap, three to a row; a payload carries the time as HHMM."""
@@ -478,8 +466,8 @@ def time_buttons(step: str, choices: tuple[str, ...]) -> tuple[tuple[Button, ...
     return tuple(tuple(buttons[i : i + 3]) for i in range(0, len(buttons), 3))
 
 
-def _row(step: str, *choices: tuple[str, str]) -> tuple[tuple[Button, ...], ...]:
-    return (tuple(Button(label, callbacks.onboarding(step, value)) for value, label in choices),)
+def _row(step: str, *choices: tuple[str, Say]) -> tuple[tuple[Choice, ...], ...]:
+    return (tuple(Choice(label, callbacks.onboarding(step, value)) for value, label in choices),)
 
 
 def _bedtime(patient: Patient) -> str:

@@ -29,8 +29,8 @@ from bot.app.clock import Clock
 from bot.app.settings import Settings
 from bot.delivery.notifier import Notifier
 from bot.ui.presenters import label_of
-from bot.ui.texts import t
-from bot.ui.views import Reply
+from bot.ui.render import render
+from bot.ui.views import Lines, Say
 from storage import intake
 from storage.db import Database
 from storage.models import AuditEntry, Base, Dose, Escalation, Report
@@ -93,18 +93,19 @@ class Privacy:
             await repo.commit()
         await self.db.scrub(word_tables())
         # The providers' copies of this patient's alerts lose the patient's answers too.
+        [erased] = render(Say("alert_erased", {"label": label}), self.settings)
         for chat_id, message_id in alerts:
-            await self.notifier.edit(chat_id, message_id, Reply(t("alert_erased", label=label)))
+            await self.notifier.edit(chat_id, message_id, erased)
         if patient.enrolled or waiting:
             # Alerts still open go with the data; the care team must know they were open.
-            text = t("patient_left", label=label)
+            told = [Say("patient_left", {"label": label})]
             if waiting:
-                text += "\n\n" + t(
-                    "patient_left_open", count=len(waiting), tiers=", ".join(waiting)
-                )
+                values = {"count": len(waiting), "tiers": ", ".join(waiting)}
+                told.append(Say("patient_left_open", values))
+            [left] = render(Lines(tuple(told), "\n\n"), self.settings)
             for chat_id in self.settings.provider_chat_ids:
                 try:
-                    await self.notifier.send(chat_id, Reply(text))
+                    await self.notifier.send(chat_id, left)
                 except Exception as exc:
                     log.warning("Could not tell chat %s of a deletion: %s", chat_id, exc)
         return True
