@@ -29,8 +29,8 @@ from fake_telegram.server import FakeBotApiServer
 from storage.db import Database
 from storage.models import AlertMessage, AuditEntry, Escalation, Invite
 from storage.repositories import Repository
-from tests.conftest import TOKEN
 from tests.e2e.test_process import BotProcess, conversation, eventually, refused
+from tests.support.harness import TOKEN
 
 DOCTOR, ADMIN, STRANGER, PATIENT = 5001, 6001, 6666, 3001
 GROUP = -1001234

@@ -26,7 +26,7 @@ from fake_telegram.server import FakeBotApiServer
 from storage.db import Database
 from storage.models import Dose
 from storage.repositories import Repository
-from tests.conftest import TOKEN
+from tests.support.harness import TOKEN
 
 REPO = Path(__file__).resolve().parents[2]
 REMINDER = t("reminder", dose="\x00").split("\x00")[0]

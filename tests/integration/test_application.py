@@ -20,7 +20,7 @@ from devtools.simulation import Simulation, VirtualClock
 from fake_telegram.core import FakeTelegram
 from fake_telegram.transport import FakeRequest
 from storage.models import Dose
-from tests.test_reminders import enroll, reminders
+from tests.integration.test_reminders import enroll, reminders
 
 
 async def _eventually(check: Callable[[], bool], seconds: float = 10.0) -> None:
