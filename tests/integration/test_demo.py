@@ -27,6 +27,9 @@ from devtools.demo import DemoResult, demo_settings, pattern, play
 from devtools.simulate import simulate
 from fake_telegram.core import FakeMessage
 
+# The demo is played once, by one worker, for every test here (`played`, scope module).
+pytestmark = pytest.mark.xdist_group("demo")
+
 STEPS = 7
 FIRST_NIGHT = date(2026, 3, 2)
 PLAN = BUILTIN_PLANS["builtin-0.5"]
