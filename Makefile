@@ -4,7 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run demo test test-postgres lint clean
+# The suite runs on this many processes (pytest-xdist); each has its own databases and ports.
+TEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
+
+.PHONY: install run demo test test-unit test-postgres lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed")'
@@ -22,10 +26,13 @@ demo: $(STAMP) ## Watch a scripted patient's twelve weeks, offline: no token, no
 	$(BIN)/python -m devtools demo
 
 test: $(STAMP) ## Run the whole test suite (SQLite, or TEST_DATABASE_URL when set).
-	$(BIN)/python -m pytest -q
+	$(PYTEST)
+
+test-unit: $(STAMP) ## Run the pure rules and formatting alone (tests/unit/), in seconds.
+	$(BIN)/python -m pytest -q -m unit
 
 test-postgres: $(STAMP) ## Run the suite against the local PostgreSQL.
-	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql+asyncpg://postgres@127.0.0.1:5432/test} $(BIN)/python -m pytest -q
+	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql+asyncpg://postgres@127.0.0.1:5432/test} $(PYTEST)
 
 lint: $(STAMP) ## Check style with ruff, the rooms' imports with import-linter, types with mypy.
 	$(BIN)/ruff check .

@@ -11,11 +11,12 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 from telegram.error import NetworkError
-from telegram.ext import Application
+from telegram.ext import Application, BaseRateLimiter
 
 from bot.app.application import build_application
 from bot.app.context import Services
 from bot.app.settings import Settings
+from bot.delivery.pacing import Pacing
 from bot.delivery.polling import Poller, StoreFailed
 from bot.ui.texts import t
 from fake_telegram.core import FakeMessage, FakeTelegram, FakeUser
@@ -39,6 +40,16 @@ class VirtualClock:
 
     def advance(self, **delta: float) -> None:
         self._now += timedelta(**delta)
+
+
+def paced_on(clock: VirtualClock) -> Pacing:
+    """Telegram's limits for a simulation: its flood waits pass when the virtual time does.
+
+    The overall pace and a group's 20 a minute stay on the real monotonic clock: the fake
+    Telegram counts them in real time, as Telegram does, and refuses a burst paced on a clock
+    that jumps ahead (a virtual minute passes in a moment).
+    """
+    return Pacing(flood_clock=lambda: clock.now().timestamp())
 
 
 class Simulation:
@@ -117,14 +128,19 @@ async def running(
     clock: VirtualClock,
     telegram: FakeTelegram,
     request: FakeRequest | None = None,
+    pacing: BaseRateLimiter[int] | None = None,
 ) -> AsyncIterator[Simulation]:
-    """Start the real Application against `telegram` as run_polling would, and stop it after."""
+    """Start the real Application against `telegram` as run_polling would, and stop it after.
+
+    Telegram's limits are paced as `paced_on` paces them unless `pacing` is given.
+    """
     app = build_application(
         settings,
         clock=clock,
         request=request or FakeRequest(telegram),
         get_updates_request=FakeRequest(telegram),
         dispatch_rounds=False,  # run_until dispatches, on the virtual clock
+        rate_limiter=pacing or paced_on(clock),
     )
     await app.initialize()
     assert app.post_init is not None and app.post_shutdown is not None

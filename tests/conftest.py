@@ -6,9 +6,8 @@ import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
@@ -16,15 +15,32 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.app.settings import Settings
-from bot.ui.texts import t
 from devtools.simulation import Simulation, VirtualClock, running
-from fake_telegram.core import FakeTelegram, FakeUser
+from fake_telegram.core import FakeTelegram
 from storage.db import Database
-from storage.models import Base, Dose, Patient
-from storage.repositories import Repository
+from storage.models import Base
+from tests.support.harness import (  # noqa: F401  (re-exported: tests import them from here)
+    ADMIN,
+    DOCTOR,
+    NURSE,
+    STRANGER,
+    TEST_DATABASE_URL,
+    TOKEN,
+    doses_of,
+    patient_of,
+    take_nights,
+)
 
-TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
-TOKEN = "123456:TEST-token-for-the-fake-server"
+TESTS = Path(__file__).parent
+# The layers, one folder each: `pytest -m unit` runs the pure rules alone, in seconds.
+LAYERS = ("unit", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with its folder's layer; a file outside them counts as integration."""
+    for item in items:
+        folder = item.path.relative_to(TESTS).parts[0]
+        item.add_marker(folder if folder in LAYERS else "integration")
 
 
 @pytest.fixture(scope="session")
@@ -108,43 +124,6 @@ def settings(database_url: str) -> Settings:
     )
 
 
-async def patient_of(harness: Simulation, user: FakeUser) -> Patient | None:
-    """The user's patient row as the database has it now."""
-    async with harness.services.db.session() as session:
-        return await Repository(session).patient_by_user(user.id)
-
-
-async def doses_of(harness: Simulation, user: FakeUser) -> list[Dose]:
-    """Every night's row of the user, oldest first (none before they enroll)."""
-    async with harness.services.db.session() as session:
-        repo = Repository(session)
-        patient = await repo.patient_by_user(user.id)
-        if patient is None:
-            return []
-        return list(await repo.doses_between(patient.id, date.min, date.max))
-
-
-async def take_nights(
-    simulation: Simulation,
-    user: FakeUser,
-    first: date,
-    last: date,
-    zone: str = "America/New_York",
-    hour: int = 23,
-) -> None:
-    """The patient takes every night's dose from `first` to `last`, tapping Taken when reminded.
-
-    A step counts the nights actually taken: tests that need a patient some way into a plan
-    live through those nights rather than pretend a start date in the past.
-    """
-    night = first
-    while night <= last:
-        await simulation.run_until(datetime.combine(night, time(hour, 45), ZoneInfo(zone)))
-        reminder = simulation.reminders_to(user)[-1]
-        await simulation.tap(user, reminder, t("button_taken"))
-        night += timedelta(days=1)
-
-
 @pytest.fixture
 async def harness(
     settings: Settings, clock: VirtualClock, db: Database
@@ -153,9 +132,6 @@ async def harness(
     async with running(settings, clock, telegram) as simulation:
         yield simulation
     assert telegram.client_errors() == [], "the bot sent a request Telegram would refuse"
-
-
-DOCTOR, NURSE, ADMIN, STRANGER = 5001, 5002, 6001, 6666
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import os
 
 from telegram import BotCommand
 from telegram.error import ChatMigrated, TelegramError
-from telegram.ext import Application, ApplicationBuilder, ContextTypes
+from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter, ContextTypes
 from telegram.request import BaseRequest
 
 from bot.app.clock import Clock, SystemClock
@@ -44,10 +44,12 @@ def build_application(
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
     dispatch_rounds: bool = True,
+    rate_limiter: BaseRateLimiter[int] | None = None,
 ) -> Application:
     """Build the bot; `request` swaps the HTTP transport (the tests answer it themselves).
 
-    `dispatch_rounds=False` leaves the dispatcher to be driven from outside (the simulations).
+    `dispatch_rounds=False` leaves the dispatcher to be driven from outside (the simulations);
+    `rate_limiter` replaces the real `Pacing` (a simulation passes its own, `paced_on`).
     """
     # Read Telegram's flood waits as timedeltas, the coming default, without deprecation warnings.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -61,7 +63,9 @@ def build_application(
         # At most 30 requests a second overall; a chat that must wait longer (a busy group, a
         # flood wait) is refused at once, and the dispatcher puts its row back, due after the wait.
         # A clock handed in (a simulation's) also times Telegram's flood waits.
-        .rate_limiter(Pacing(flood_clock=(lambda: clock.now().timestamp()) if clock else None))
+        .rate_limiter(
+            rate_limiter or Pacing(flood_clock=(lambda: clock.now().timestamp()) if clock else None)
+        )
         .post_init(_post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)

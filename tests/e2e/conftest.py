@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import pytest
+
+from storage.db import Database
+from tests.support.updates import Updates
 
 LATENCIES = pytest.StashKey[list[tuple[str, str, float]]]()
 
@@ -35,3 +38,14 @@ def pytest_terminal_summary(
             terminalreporter.write_line(test)
             shown = test
         terminalreporter.write_line(f"{seconds * 1000:8.0f} ms  {what}")
+
+
+@pytest.fixture(autouse=True)
+async def bots_updates(database_url: str) -> AsyncIterator[None]:
+    """Let `handled` read which updates the bot has handled, in this test's database."""
+    Updates.db = Database(database_url)
+    try:
+        yield
+    finally:
+        await Updates.db.dispose()
+        Updates.db = None

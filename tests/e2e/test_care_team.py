@@ -29,8 +29,9 @@ from fake_telegram.server import FakeBotApiServer
 from storage.db import Database
 from storage.models import AlertMessage, AuditEntry, Escalation, Invite
 from storage.repositories import Repository
-from tests.conftest import TOKEN
 from tests.e2e.test_process import BotProcess, conversation, eventually, refused
+from tests.support.harness import TOKEN
+from tests.support.updates import handled
 
 DOCTOR, ADMIN, STRANGER, PATIENT = 5001, 6001, 6666, 3001
 GROUP = -1001234
@@ -135,20 +136,19 @@ def state(messages: Callable[[], list[FakeMessage]]) -> list[tuple[int, str | No
     return [(m.message_id, m.text, repr(m.reply_markup)) for m in messages()]
 
 
-async def changed(messages: Callable[[], list[FakeMessage]], before: list, what: str) -> None:
-    """Wait for the chat to change (a new message or an edit), then for a quiet half second."""
+async def changed(
+    messages: Callable[[], list[FakeMessage]], before: list, update: dict, what: str
+) -> None:
+    """Wait for the chat to change (a new message or an edit), and for `update` to be handled."""
     await eventually(lambda: state(messages) != before, what=what)
-    seen: list = []
-    while seen != state(messages):
-        seen = state(messages)
-        await asyncio.sleep(0.5)
+    await handled(update, what=what)
 
 
 async def tap(user: FakeUser, message: FakeMessage, label: str) -> None:
     """Press the button of `message` whose label starts with `label`; wait for the answer."""
     before = state(user.messages)
-    user.press(message, message.label_starting(label))
-    await changed(user.messages, before, f"an answer to {label!r}")
+    update = user.press(message, message.label_starting(label))
+    await changed(user.messages, before, update, f"an answer to {label!r}")
 
 
 async def say(user: FakeUser, text: str) -> FakeMessage:
@@ -277,15 +277,15 @@ async def test_invite_enroll_severe_report_alert_then_the_doctors_hold_reaches_e
 
     # The doctor replies to the alert: the words go to the patient, from their care team.
     before = state(patient.messages)
-    doctor.reply(alert, "Take it with a small snack tonight.")
-    await changed(patient.messages, before, "the doctor's words")
+    sent = doctor.reply(alert, "Take it with a small snack tonight.")
+    await changed(patient.messages, before, sent, "the doctor's words")
     assert patient.last().text == t("care_team_message", text="Take it with a small snack tonight.")
     await eventually(lambda: doctor.last().text == t("relayed", label=LABEL), what="the receipt")
 
     # The doctor holds the dose: the patient is told, and both copies of the alert say so.
     before = state(patient.messages)
-    doctor.press(alert, t("button_decide_hold"))
-    await changed(patient.messages, before, "the decision")
+    pressed = doctor.press(alert, t("button_decide_hold"))
+    await changed(patient.messages, before, pressed, "the decision")
     # The doctor's hold lets the patient start LDN, at the dose of the first step.
     assert patient.last().text == "\n\n".join(
         (t("decided_lifted_start"), t("decided_hold", dose=FIRST_DOSE))
@@ -448,8 +448,8 @@ async def test_an_alert_that_failed_to_send_outlives_a_sigkill_and_arrives_after
 
     # And it still works: the doctor's hold goes through the new process.
     before = state(patient.messages)
-    doctor.press(alert, t("button_decide_hold"))
-    await changed(patient.messages, before, "the decision")
+    pressed = doctor.press(alert, t("button_decide_hold"))
+    await changed(patient.messages, before, pressed, "the decision")
     # The doctor's hold lets the patient start LDN, at the dose of the first step.
     assert patient.last().text == "\n\n".join(
         (t("decided_lifted_start"), t("decided_hold", dose=FIRST_DOSE))
@@ -485,8 +485,8 @@ async def test_a_stranger_cannot_decide_write_to_the_patient_or_invite(
 
     # The stranger replies to the alert in the group: nothing goes to the patient.
     before = state(clinic.group.messages)
-    in_group.reply(group_alert, "Double your dose tonight.")
-    await changed(clinic.group.messages, before, "the group's answer")
+    sent = in_group.reply(group_alert, "Double your dose tonight.")
+    await changed(clinic.group.messages, before, sent, "the group's answer")
     assert clinic.group.last().text == t("relay_refused")
 
     # And the stranger cannot invite in a private chat.

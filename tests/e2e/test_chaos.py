@@ -25,8 +25,8 @@ from fake_telegram.core import FakeTelegram, FakeUser
 from fake_telegram.server import FakeBotApiServer
 from storage.db import Database
 from storage.models import Dose, Escalation, Patient, Report
-from tests.conftest import TOKEN
 from tests.e2e.test_process import BotProcess, eventually, refused, reminders
+from tests.support.harness import TOKEN
 
 KILLS = 10
 NIGHT = 200  # patients whose reminder is due as the test starts

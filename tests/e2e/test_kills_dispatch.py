@@ -23,9 +23,9 @@ from fake_telegram.server import FakeBotApiServer
 from storage.db import Database
 from storage.models import Escalation
 from storage.repositories import Repository
-from tests.conftest import TOKEN
 from tests.e2e.test_process import BotProcess, eventually, refused
-from tests.seed import seed_patients
+from tests.support.harness import TOKEN
+from tests.support.seed import seed_patients
 
 GROUP = -4002
 

@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -26,7 +26,8 @@ from fake_telegram.server import FakeBotApiServer
 from storage.db import Database
 from storage.models import Dose
 from storage.repositories import Repository
-from tests.conftest import TOKEN
+from tests.support.harness import TOKEN
+from tests.support.updates import handled
 
 REPO = Path(__file__).resolve().parents[2]
 REMINDER = t("reminder", dose="\x00").split("\x00")[0]
@@ -117,13 +118,10 @@ async def bot(
     assert "Traceback" not in process.log.read_text(errors="replace"), process.log_tail()
 
 
-async def settled(user: FakeUser, before: int, what: str) -> None:
-    """Wait for the bot's answer to arrive, all of it: new messages, then a quiet half second."""
+async def settled(user: FakeUser, before: int, update: dict, what: str) -> None:
+    """Wait for the bot's answer to arrive, all of it: new messages, and `update` handled."""
     await eventually(lambda: len(user.messages()) > before, what=what)
-    seen = -1
-    while seen != len(user.messages()):
-        seen = len(user.messages())
-        await asyncio.sleep(0.5)
+    await handled(update, what=what)
 
 
 async def conversation(user: FakeUser, *steps: str) -> None:
@@ -132,10 +130,10 @@ async def conversation(user: FakeUser, *steps: str) -> None:
         count = len(user.messages())
         if step.startswith("["):
             question = next(m for m in reversed(user.messages()) if m.buttons())
-            user.press(question, question.label_starting(step[1:]))
+            update = user.press(question, question.label_starting(step[1:]))
         else:
-            user.send(step)
-        await settled(user, count, what=f"an answer to {step!r}")
+            update = user.send(step)
+        await settled(user, count, update, what=f"an answer to {step!r}")
 
 
 def reminders(user: FakeUser) -> list[FakeMessage]:
@@ -185,13 +183,28 @@ def refused(core: FakeTelegram) -> list[str]:
     return [f"{c.status} {c.method}: {c.body.get('description')}" for c in core.client_errors()]
 
 
-async def test_enrollment_then_the_first_reminder_a_minute_ahead_then_taken(
+async def test_enrollment_then_the_first_reminder_at_the_bedtime_typed_then_taken(
     telegram: tuple[FakeTelegram, FakeBotApiServer], bot: BotProcess, db: Database
 ) -> None:
     core, _ = telegram
     user = core.user(1001)
-    await enroll(user, bedtime_in(1))
-    await eventually(lambda: len(reminders(user)) == 1, seconds=90, what="the reminder")
+    bedtime = bedtime_in(30)
+    night = date.fromisoformat(next_night(bedtime))
+    await enroll(user, bedtime)
+    # The night is due at the bedtime typed; brought forward to now rather than waited for.
+    [row] = await rows(db)
+    due = reminder_at(night, datetime.strptime(bedtime, "%H:%M").time(), ZoneInfo("UTC"))
+    assert (row.night, row.status, row.remind_at, row.next_action_at) == (
+        night,
+        "scheduled",
+        due,
+        due,
+    )
+    async with db.session() as session:
+        now = datetime.now(UTC)
+        await session.execute(update(Dose).values(remind_at=now, next_action_at=now))
+        await session.commit()
+    await eventually(lambda: len(reminders(user)) == 1, seconds=60, what="the reminder")
     user.press(reminders(user)[0], t("button_taken"))
     # Bounded loosely: a busy CI machine has been seen to take over 20 s here.
     await eventually(lambda: t("recorded_taken") in (reminders(user)[0].text or ""), seconds=60)
@@ -332,8 +345,8 @@ async def test_polling_that_fails_for_a_while_is_retried_calmly_and_nothing_is_l
     core, _ = telegram
     user = core.user(1301)
     core.fail("getUpdates", status=502, times=4)
-    user.send("/help")
-    await settled(user, 0, what="the answer to /help, once Telegram answers again")
+    update = user.send("/help")
+    await settled(user, 0, update, what="the answer to /help, once Telegram answers again")
     assert [c.status for c in core.calls("getUpdates") if c.injected] == [502] * 4
     log = bot.log.read_text()
     assert log.count("Polling failed") <= 2, bot.log_tail()

@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from fake_telegram.core import FakeTelegram
 from fake_telegram.server import FakeBotApiServer
 from storage.db import Database
-from tests.conftest import TEST_DATABASE_URL, TOKEN
 from tests.e2e.test_process import BotProcess
+from tests.support.harness import TEST_DATABASE_URL, TOKEN
 
 PASSWORD = "s3cret-Pa55"
 

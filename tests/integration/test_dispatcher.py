@@ -24,9 +24,7 @@ from fake_telegram.core import FakeTelegram
 from storage.db import Database
 from storage.models import Dose, Escalation
 from storage.repositories import Repository
-from tests.conftest import DOCTOR, doses_of, patient_of
-from tests.seed import seed_patients
-from tests.test_reminders import (
+from tests.integration.test_reminders import (
     CUTOFF,
     TONIGHT,
     another_process,
@@ -37,6 +35,8 @@ from tests.test_reminders import (
     nights,
     reminders,
 )
+from tests.support.harness import DOCTOR, doses_of, patient_of
+from tests.support.seed import seed_patients
 
 GROUP = -4001
 

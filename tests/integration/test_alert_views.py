@@ -17,8 +17,8 @@ from bot.ui.texts import t
 from devtools.simulation import Simulation
 from fake_telegram.core import FakeMessage
 from storage.repositories import Repository
-from tests.conftest import DOCTOR, NURSE, patient_of
-from tests.test_care_loop import PATIENT, alerts, audit, enroll, invite, report, settle
+from tests.integration.test_care_loop import PATIENT, alerts, audit, enroll, invite, report, settle
+from tests.support.harness import DOCTOR, NURSE, patient_of
 
 EVERY_DECISION = [t(f"button_decide_{a}") for a in callbacks.DECISIONS if a != "ack"]
 

@@ -9,7 +9,7 @@ import pytest
 
 from bot.app.logs import configure_logging
 from devtools.simulation import Simulation
-from tests.conftest import TOKEN
+from tests.support.harness import TOKEN
 
 NOISY = ("telegram", "httpx", "httpcore", "apscheduler", "aiosqlite", "asyncpg", "sqlalchemy")
 

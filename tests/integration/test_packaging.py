@@ -8,7 +8,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-CHECKOUT = Path(__file__).resolve().parents[1]
+CHECKOUT = Path(__file__).resolve().parents[2]
 
 
 def test_the_wheel_holds_the_bot_and_no_dev_tools(tmp_path: Path) -> None:

@@ -23,8 +23,7 @@ from devtools.simulation import Simulation, running
 from fake_telegram.core import FakeMessage, FakeTelegram, FakeUser
 from storage.models import Report
 from storage.repositories import Repository
-from tests.conftest import ADMIN, DOCTOR, doses_of, patient_of
-from tests.test_care_loop import (
+from tests.integration.test_care_loop import (
     EMERGENCY,
     FIRST_DOSE,
     HELD,
@@ -38,6 +37,7 @@ from tests.test_care_loop import (
     said,
     settle,
 )
+from tests.support.harness import ADMIN, DOCTOR, doses_of, patient_of
 
 NY = ZoneInfo("America/New_York")
 START = date(2026, 3, 4)
@@ -191,7 +191,7 @@ async def test_a_patient_who_blocks_the_bot_is_reported(care: Simulation) -> Non
 
 
 async def _alert_for(care: Simulation, user: FakeUser) -> None:
-    from tests.test_care_loop import report
+    from tests.integration.test_care_loop import report
 
     await report(care, user, grades={"stomach": "grade_3"})
     await settle(care)
@@ -295,7 +295,7 @@ async def test_continuing_after_an_unanswered_tolerance_check_lets_the_increase_
 async def test_a_concern_on_a_step_up_night_before_the_new_dose_is_taken_keeps_tonight_lower(
     care: Simulation,
 ) -> None:
-    from tests.test_care_loop import report
+    from tests.integration.test_care_loop import report
 
     user = care.telegram.user(PATIENT)
     await enroll(care, user, await invite(care, plan="1.5"))
@@ -687,7 +687,7 @@ async def test_a_check_in_replaced_by_a_newer_one_is_sorted_on_what_it_had(
 async def test_a_check_in_while_ldn_is_withheld_never_ends_with_keep_going(
     care: Simulation,
 ) -> None:
-    from tests.test_care_loop import report
+    from tests.integration.test_care_loop import report
 
     user = care.telegram.user(PATIENT)
     await enroll(care, user, await invite(care), first_dose_taken=True)

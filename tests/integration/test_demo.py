@@ -27,6 +27,9 @@ from devtools.demo import DemoResult, demo_settings, pattern, play
 from devtools.simulate import simulate
 from fake_telegram.core import FakeMessage
 
+# The demo is played once, by one worker, for every test here (`played`, scope module).
+pytestmark = pytest.mark.xdist_group("demo")
+
 STEPS = 7
 FIRST_NIGHT = date(2026, 3, 2)
 PLAN = BUILTIN_PLANS["builtin-0.5"]
@@ -241,7 +244,7 @@ def test_the_demos_clinic_has_a_care_team_and_enrolls_by_invitation_only() -> No
 
 def test_demo_stops_quietly_when_its_reader_does(tmp_path: Path) -> None:
     """`python -m devtools demo | head`: no traceback when head has read enough."""
-    checkout = Path(__file__).resolve().parents[1]  # the dev tools live in a checkout, not a wheel
+    checkout = Path(__file__).resolve().parents[2]  # the dev tools live in a checkout, not a wheel
     demo_process = subprocess.Popen(
         [sys.executable, "-m", "devtools", "demo"],
         stdout=subprocess.PIPE,
@@ -731,7 +734,7 @@ def test_simulate_reads_piped_input(tmp_path: Path) -> None:
         text=True,
         timeout=60,
         cwd=tmp_path,  # no .env here, and none is needed
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
     )
     assert result.returncode == 0, result.stderr
     assert chat_view.TAPPED.format(label=t("button_consent_yes")) in result.stdout

@@ -26,7 +26,7 @@ from fake_telegram.core import FakeMessage, FakeTelegram, FakeUser
 from storage.db import Database
 from storage.models import AuditEntry, Escalation, Invite
 from storage.repositories import Repository
-from tests.conftest import ADMIN, DOCTOR, NURSE, STRANGER, doses_of, patient_of
+from tests.support.harness import ADMIN, DOCTOR, NURSE, STRANGER, doses_of, patient_of
 
 PATIENT = 301
 

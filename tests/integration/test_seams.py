@@ -13,10 +13,10 @@ from bot.ui.texts import t
 from devtools.simulation import Simulation
 from storage.db import Database
 from storage.health import DatabaseUnusable, check_database
-from tests.conftest import DOCTOR, NURSE, patient_of
-from tests.test_care_loop import PATIENT, alerts, enroll, escalations, invite, settle
-from tests.test_intake import database_down, sqlite_locked, texts_since
-from tests.test_migrations import _fill, _run
+from tests.integration.test_care_loop import PATIENT, alerts, enroll, escalations, invite, settle
+from tests.integration.test_intake import database_down, sqlite_locked, texts_since
+from tests.integration.test_migrations import _fill, _run
+from tests.support.harness import DOCTOR, NURSE, patient_of
 
 OPIOIDS = "they gave me oxycodone at the dentist"
 LIVER = "my eyes and skin have turned yellow"

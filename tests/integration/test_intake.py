@@ -23,8 +23,8 @@ from devtools.simulation import Simulation, VirtualClock, running
 from fake_telegram.core import FakeTelegram, FakeUser
 from storage.db import Database
 from storage.models import Escalation, ReceivedUpdate
-from tests.conftest import ADMIN, DOCTOR, STRANGER
-from tests.test_care_loop import PATIENT, alerts, enroll, escalations, invite
+from tests.integration.test_care_loop import PATIENT, alerts, enroll, escalations, invite
+from tests.support.harness import ADMIN, DOCTOR, STRANGER
 
 EMERGENCY = t("concern_emergency", emergency="911")
 CRISIS = t("concern_crisis", crisis="988")

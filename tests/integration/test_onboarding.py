@@ -15,7 +15,7 @@ from bot.ui import messages
 from bot.ui.texts import t
 from devtools.simulation import Simulation, running
 from fake_telegram.core import FakeMessage, FakeUser
-from tests.conftest import doses_of, patient_of
+from tests.support.harness import doses_of, patient_of
 
 BEDTIME_LABELS = ["21:00", "21:30", "22:00", "22:30", "23:00", "23:30"]
 WELCOME = dict(clinic="Test Clinic", contact="+1 555 0100", emergency="911")

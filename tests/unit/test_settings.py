@@ -13,7 +13,7 @@ import pytest
 
 from bot.app.settings import Settings, SettingsError, load_settings, require_care_team
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "123456:ABCdef-secret-GHI"
 NAMES = [name.upper() for name in Settings.model_fields]
 

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from bot.ui.texts import t
 from devtools.simulation import Simulation
 from storage.models import AdminNotice, AlertMessage
-from tests.conftest import ADMIN, DOCTOR, NURSE
-from tests.test_care_loop import PATIENT, alerts, enroll, invite, settle
+from tests.integration.test_care_loop import PATIENT, alerts, enroll, invite, settle
+from tests.support.harness import ADMIN, DOCTOR, NURSE
 
 OPIOIDS = "they gave me oxycodone at the dentist"
 

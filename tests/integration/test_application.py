@@ -20,10 +20,11 @@ from devtools.simulation import Simulation, VirtualClock
 from fake_telegram.core import FakeTelegram
 from fake_telegram.transport import FakeRequest
 from storage.models import Dose
-from tests.test_reminders import enroll, reminders
+from tests.integration.test_reminders import enroll, reminders
 
 
-async def _eventually(check: Callable[[], bool], seconds: float = 10.0) -> None:
+async def _eventually(check: Callable[[], bool], seconds: float = 60.0) -> None:
+    """Wait for `check`; the generous default only bounds a machine busy with other work."""
     for _ in range(int(seconds / 0.02)):
         if check():
             return

@@ -20,10 +20,10 @@ from bot.ui.texts import t
 from devtools.simulation import Simulation, VirtualClock, running
 from fake_telegram.core import BLOCKED, FakeTelegram, FakeUser
 from storage.db import Database
-from tests.conftest import ADMIN, DOCTOR, NURSE, STRANGER, patient_of
-from tests.test_care_loop import enroll as enroll_invited
-from tests.test_care_loop import invite
-from tests.test_commands import enroll
+from tests.integration.test_care_loop import enroll as enroll_invited
+from tests.integration.test_care_loop import invite
+from tests.integration.test_commands import enroll
+from tests.support.harness import ADMIN, DOCTOR, NURSE, STRANGER, patient_of
 
 
 @pytest.fixture

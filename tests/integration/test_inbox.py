@@ -22,8 +22,16 @@ from bot.ui.texts import t
 from devtools.simulation import Simulation
 from fake_telegram.core import FakeMessage, FakeUser
 from storage.models import Escalation
-from tests.conftest import DOCTOR, NURSE, STRANGER, doses_of, patient_of
-from tests.test_care_loop import PATIENT, alerts, audit, enroll, escalations, invite, settle
+from tests.integration.test_care_loop import (
+    PATIENT,
+    alerts,
+    audit,
+    enroll,
+    escalations,
+    invite,
+    settle,
+)
+from tests.support.harness import DOCTOR, NURSE, STRANGER, doses_of, patient_of
 
 PASSED_ON = t("inbox_passed_on")
 EMERGENCY_LINE = t("inbox_emergency_line", emergency="911", crisis="988")
@@ -480,7 +488,7 @@ async def test_the_emergency_answer_never_waits_for_a_slow_care_team_chat(
 async def test_a_concern_before_the_first_dose_withholds_rather_than_says_keep_taking(
     care: Simulation,
 ) -> None:
-    from tests.test_care_loop import report
+    from tests.integration.test_care_loop import report
 
     user = await enrolled(care)  # enrolled tonight, no dose taken yet
     answer = await report(care, user, grades={"stomach": "grade_3"})

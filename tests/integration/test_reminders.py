@@ -26,9 +26,9 @@ from fake_telegram.core import FakeMessage, FakeUser
 from fake_telegram.transport import FakeRequest
 from storage.models import Dose
 from storage.repositories import Repository
-from tests.conftest import DOCTOR, doses_of, patient_of, take_nights
-from tests.test_care_loop import PATIENT, alerts, invite, report, settle
-from tests.test_care_loop import enroll as enroll_invited
+from tests.integration.test_care_loop import PATIENT, alerts, invite, report, settle
+from tests.integration.test_care_loop import enroll as enroll_invited
+from tests.support.harness import DOCTOR, doses_of, patient_of, take_nights
 
 NY = ZoneInfo("America/New_York")
 BEDTIME = time(22, 30)
@@ -1267,7 +1267,7 @@ def test_no_text_tells_a_patient_to_check_with_the_care_team_before_a_late_dose(
 async def test_a_concern_on_a_step_up_night_before_the_dose_takes_tonight_back_to_the_last_dose(
     harness: Simulation,
 ) -> None:
-    from tests.test_care_loop import report
+    from tests.integration.test_care_loop import report
 
     user = harness.telegram.user(166)
     await enroll_nights_ago(harness, user, 10, plan="builtin-1.5")  # ten nights of 1.5 mg

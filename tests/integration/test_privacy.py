@@ -12,8 +12,8 @@ from sqlalchemy.engine import Connection
 from bot.ui.texts import t
 from devtools.simulation import Simulation
 from storage.models import AlertMessage, AuditEntry, Dose, Escalation, Invite, Patient, Report
-from tests.conftest import DOCTOR, NURSE, patient_of
-from tests.test_care_loop import PATIENT, alerts, enroll, invite, report, settle
+from tests.integration.test_care_loop import PATIENT, alerts, enroll, invite, report, settle
+from tests.support.harness import DOCTOR, NURSE, patient_of
 
 WORDS = "my ankles have been a bit swollen"
 

@@ -17,9 +17,9 @@ from devtools.simulation import Simulation
 from fake_telegram.core import FakeMessage, FakeUser
 from storage.models import Dose
 from storage.repositories import Repository
-from tests.conftest import ADMIN, DOCTOR, STRANGER, doses_of, patient_of, take_nights
-from tests.test_care_loop import alerts, invite, report
-from tests.test_care_loop import enroll as enroll_invited
+from tests.integration.test_care_loop import alerts, invite, report
+from tests.integration.test_care_loop import enroll as enroll_invited
+from tests.support.harness import ADMIN, DOCTOR, STRANGER, doses_of, patient_of, take_nights
 
 CLINIC = dict(clinic="Test Clinic", contact="+1 555 0100", emergency="911")
 BEDTIME_LABELS = ["21:00", "21:30", "22:00", "22:30", "23:00", "23:30"]

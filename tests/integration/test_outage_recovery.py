@@ -13,8 +13,8 @@ from bot.app.recovery import PROBE_SECONDS
 from bot.delivery.netlog import NetworkFailures, calm
 from bot.ui.texts import t
 from devtools.simulation import Simulation
-from tests.conftest import ADMIN, DOCTOR, NURSE
-from tests.test_care_loop import alerts, enroll, invite
+from tests.integration.test_care_loop import alerts, enroll, invite
+from tests.support.harness import ADMIN, DOCTOR, NURSE
 
 URGENT, EMERGENCY, QUIET = 301, 302, 303
 # Their first night: 22:00 in New York.

@@ -11,9 +11,9 @@ from bot.ui.render import render
 from bot.ui.texts import t
 from devtools.simulation import Simulation
 from fake_telegram.core import FakeUser
-from tests.conftest import DOCTOR, NURSE, STRANGER, patient_of
-from tests.test_care_loop import alerts, escalations, invite
-from tests.test_inbox import EMERGENCY_LINE, PASSED_ON, enrolled, messages_to
+from tests.integration.test_care_loop import alerts, escalations, invite
+from tests.integration.test_inbox import EMERGENCY_LINE, PASSED_ON, enrolled, messages_to
+from tests.support.harness import DOCTOR, NURSE, STRANGER, patient_of
 
 EMERGENCY = t("concern_emergency", emergency="911")
 

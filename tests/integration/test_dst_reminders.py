@@ -12,7 +12,7 @@ import pytest
 from bot.rules.timing import reminder_at
 from bot.ui.texts import t
 from devtools.simulation import Simulation
-from tests.test_reminders import enroll, nights, reminders
+from tests.integration.test_reminders import enroll, nights, reminders
 
 DAY = timedelta(days=1)
 

@@ -19,7 +19,7 @@ from bot.ui.callbacks import MAX_ID
 from bot.ui.texts import t
 from devtools.simulation import Simulation
 from fake_telegram.core import FakeUser
-from tests.test_commands import enroll
+from tests.integration.test_commands import enroll
 
 # Every character, lone surrogates ("\ud800") and control characters included.
 ANY_CHAR = st.characters(codec=None, exclude_categories=())

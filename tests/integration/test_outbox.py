@@ -15,7 +15,7 @@ from fake_telegram.core import FakeTelegram
 from storage.db import Database
 from storage.models import Escalation
 from tests.conftest import ADMIN, DOCTOR, NURSE
-from tests.test_care_loop import PATIENT, alerts, enroll, invite, settle
+from tests.integration.test_care_loop import PATIENT, alerts, enroll, invite, settle
 
 OPIOIDS = "they gave me oxycodone at the dentist"
 

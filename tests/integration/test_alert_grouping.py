@@ -6,8 +6,7 @@ from bot.ui.presenters import reason_text
 from bot.ui.texts import t
 from devtools.simulation import Simulation
 from fake_telegram.core import FakeMessage
-from tests.conftest import DOCTOR, NURSE
-from tests.test_care_loop import (
+from tests.integration.test_care_loop import (
     PATIENT,
     WITHHELD,
     alerts,
@@ -16,6 +15,7 @@ from tests.test_care_loop import (
     invite,
     settle,
 )
+from tests.support.harness import DOCTOR, NURSE
 
 OPIOIDS = "they gave me oxycodone at the dentist"
 
