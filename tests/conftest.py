@@ -80,6 +80,26 @@ def database_url(postgres_url: str | None, tmp_path: Path) -> str:
 
 
 @pytest.fixture
+async def empty_url(database_url: str, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database of the test's own: a new SQLite file in a folder that does not exist yet
+    (migrating must create it), or a new PostgreSQL database, dropped at the end."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "postgresql":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'new' / 'empty.sqlite3'}"
+        return
+    name = f"{url.database}_e{secrets.token_hex(3)}"
+    admin = Database(database_url)
+    async with admin.engine.execution_options(isolation_level="AUTOCOMMIT").connect() as c:
+        await c.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        async with admin.engine.execution_options(isolation_level="AUTOCOMMIT").connect() as c:
+            await c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+@pytest.fixture
 async def db(database_url: str) -> AsyncIterator[Database]:
     """A migrated, empty database, on SQLite or on PostgreSQL when TEST_DATABASE_URL is set."""
     database = Database(database_url)

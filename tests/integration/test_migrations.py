@@ -8,11 +8,9 @@ TEST_DATABASE_URL is set (each test in a database of its own).
 from __future__ import annotations
 
 import os
-import secrets
 import sqlite3
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from contextlib import closing
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -22,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from alembic.script import ScriptDirectory
-from sqlalchemy import CheckConstraint, Column, MetaData, Table, func, insert, select, text
+from sqlalchemy import CheckConstraint, Column, MetaData, Table, func, insert, select
 from sqlalchemy import types as sqltypes
 from sqlalchemy.engine import Connection, make_url
 
@@ -46,25 +44,6 @@ VOCABULARIES: dict[tuple[str, str], tuple[str, ...]] = {
     for constraint in table.constraints
     if isinstance(constraint, CheckConstraint) and "values" in constraint.info
 }
-
-
-@pytest.fixture
-async def fresh_url(database_url: str, tmp_path: Path) -> AsyncIterator[str]:
-    """An empty database of this test's own: a new SQLite file, or a new PostgreSQL database."""
-    url = make_url(database_url)
-    if url.get_backend_name() != "postgresql":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'old.sqlite3'}"
-        return
-    name = f"{url.database}_m{secrets.token_hex(3)}"
-    admin = Database(database_url)
-    async with admin.engine.execution_options(isolation_level="AUTOCOMMIT").connect() as c:
-        await c.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        async with admin.engine.execution_options(isolation_level="AUTOCOMMIT").connect() as c:
-            await c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
 
 
 # Rows made from the reflected schema
@@ -133,9 +112,9 @@ async def _run(db: Database, work: Any) -> Any:
 
 @pytest.mark.parametrize("revision", REVISIONS[:-1])
 async def test_every_row_survives_an_upgrade_to_head_and_the_way_back(
-    fresh_url: str, revision: str
+    empty_url: str, revision: str
 ) -> None:
-    db = Database(fresh_url)
+    db = Database(empty_url)
     try:
         await db.migrate(revision)
         filled = await _run(db, _fill)
@@ -160,11 +139,11 @@ async def test_every_row_survives_an_upgrade_to_head_and_the_way_back(
 
 
 async def test_a_migration_that_would_orphan_rows_is_refused_and_rolled_back(
-    fresh_url: str,
+    empty_url: str,
 ) -> None:
-    if make_url(fresh_url).get_backend_name() != "sqlite":
+    if make_url(empty_url).get_backend_name() != "sqlite":
         pytest.skip("on PostgreSQL the server enforces every foreign key as it goes")
-    db = Database(fresh_url)
+    db = Database(empty_url)
     try:
         await db.migrate("0001")
         before = await _run(db, _fill)
@@ -186,8 +165,8 @@ async def test_a_migration_that_would_orphan_rows_is_refused_and_rolled_back(
         await db.dispose()
 
 
-async def test_a_migration_may_not_cascade(fresh_url: str) -> None:
-    db = Database(fresh_url)
+async def test_a_migration_may_not_cascade(empty_url: str) -> None:
+    db = Database(empty_url)
     try:
         await db.migrate()
 
@@ -268,9 +247,9 @@ def _first_release_patients(connection: Connection) -> None:
 
 
 async def test_a_first_release_database_keeps_every_night_and_hold_and_its_patients_reminded(
-    fresh_url: str, settings: Settings, clock: VirtualClock
+    empty_url: str, settings: Settings, clock: VirtualClock
 ) -> None:
-    old = Database(fresh_url)
+    old = Database(empty_url)
     await old.migrate("0001")
     await _run(old, _first_release_patients)
     before = await _run(old, _counts)
@@ -282,7 +261,7 @@ async def test_a_first_release_database_keeps_every_night_and_hold_and_its_patie
     for user in users:
         user.send("/start")  # they wrote to the bot under the first release
     telegram.take_updates()
-    today = settings.model_copy(update={"database_url": fresh_url})
+    today = settings.model_copy(update={"database_url": empty_url})
     async with running(today, clock, telegram) as bot:  # migrates at start, as the process does
         after = await _run(bot.services.db, _counts)
         assert (after["patients"], after["doses"], after["plan_holds"]) == (3, 24, 3)

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,7 +17,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import CheckConstraint, delete, event, func, insert, inspect, select, text, update
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from bot.rules.states import Awaiting, DoseStatus
@@ -94,27 +92,6 @@ async def _statuses(db: Database, patient_id: int) -> dict[date, str]:
 
 
 # Migrations
-
-
-@pytest.fixture
-async def empty_url(database_url: str, tmp_path: Path) -> AsyncIterator[str]:
-    """A database with nothing in it: a new SQLite file, or a new PostgreSQL database."""
-    url = make_url(database_url)
-    if url.get_backend_name() != "postgresql":
-        # A folder that does not exist yet: migrate() must create it.
-        yield f"sqlite+aiosqlite:///{tmp_path / 'new' / 'empty.sqlite3'}"
-        return
-    name = f"{url.database}_migrations"
-    admin = Database(database_url)
-    async with admin.engine.execution_options(isolation_level="AUTOCOMMIT").connect() as connection:
-        await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        await connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        async with admin.engine.execution_options(isolation_level="AUTOCOMMIT").connect() as c:
-            await c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
 
 
 def _tables_and_version(connection: Connection) -> tuple[set[str], list[str]]:
