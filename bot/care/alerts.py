@@ -283,11 +283,12 @@ class Alerts:
         await repo.commit()
         self.parked = self.parked or parked
 
-    async def tell_admins(self, text: str, skip: int | None = None, kind: str = "") -> None:
+    async def tell_admins(self, said: Text, skip: int | None = None, kind: str = "") -> None:
         """Tell every admin (but the chat `skip`): stored first, then sent and retried until done.
 
         Notices of the same `kind` (the text itself by default) fold into one message.
         """
+        text = words(said, self.settings)
         async with self.db.session() as session:
             repo = Repository(session)
             await self.notice(repo, kind or text[:64], lambda count, since: text, skip)
