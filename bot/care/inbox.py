@@ -34,9 +34,8 @@ from bot.rules.redflags import scan
 from bot.rules.states import Awaiting, ReportKind, ReportStatus, TierCode
 from bot.rules.timing import local_today
 from bot.rules.triage import WITHHOLD_CODES, Triage
-from bot.ui.inbox_view import MEDIA, Parts, parts_of, reasons
+from bot.ui.inbox_view import MEDIA, Parts, from_care_team, parts_of, reasons
 from bot.ui.render import render
-from bot.ui.texts import t
 from bot.ui.views import Lines, Said, Say
 from storage.db import DATABASE_DOWN, Database
 from storage.models import Escalation, Patient, Report
@@ -126,8 +125,7 @@ def reads_as_answer(step: str, text: str, today: date) -> bool:
 
 def answers_care_team(replying_to: str | None) -> bool:
     """Whether the message the patient replies to is one their care team wrote."""
-    header = t("care_team_message", text="").strip()
-    return bool(replying_to and replying_to.strip().startswith(header))
+    return from_care_team(replying_to)
 
 
 def kind_of(incoming: Incoming) -> str:
