@@ -16,7 +16,7 @@ from bot.rules.nightly import Verdict
 from bot.rules.states import Awaiting, DoseStatus
 from bot.ui import callbacks, messages
 from bot.ui.callbacks import CheckinPress, DecisionPress, DosePress, OnboardingPress, SettingsPress
-from bot.ui.render import render, render_all
+from bot.ui.render import render, render_all, words
 from bot.ui.texts import t
 from bot.ui.views import Reply
 from handlers import care_team
@@ -63,7 +63,8 @@ async def _checkin(query: CallbackQuery, press: CheckinPress, context: Context) 
         press.value,
         query.message.message_id if query.message else None,
     )
-    await query.answer(step.toast)
+    settings = context.services.settings
+    await query.answer(None if step.toast is None else words(step.toast, settings))
     if step.toast is not None and step.edit is None and not step.replies:
         return
     if step.edit is not None:
@@ -77,7 +78,7 @@ async def _checkin(query: CallbackQuery, press: CheckinPress, context: Context) 
                 _edited(query, context, markup, step.edit.text)
     else:
         await _without_buttons(query, context)
-    await send_replies(context.bot, query.from_user.id, step.replies)
+    await send_replies(context.bot, query.from_user.id, render_all(step.replies, settings))
 
 
 async def _dose(query: CallbackQuery, press: DosePress, context: Context) -> None:

@@ -49,7 +49,8 @@ async def start(update: Update, context: Context) -> None:
 async def sideeffects(update: Update, context: Context) -> None:
     """Start (or resume) a side-effect check-in."""
     user_id, chat_id = _ids(update)
-    await send_replies(context.bot, chat_id, await context.services.checkins.ask(user_id))
+    said = await context.services.checkins.ask(user_id)
+    await send_replies(context.bot, chat_id, render_all(said, context.services.settings))
 
 
 async def today(update: Update, context: Context) -> None:
@@ -140,7 +141,8 @@ def hearing_words(command: Command) -> Command:
         incoming = words_after_command(update, context.bot.id)
         if incoming is not None:
             _, chat_id = _ids(update)
-            await send_replies(context.bot, chat_id, await context.services.inbox.receive(incoming))
+            said = await context.services.inbox.receive(incoming)
+            await send_replies(context.bot, chat_id, render_all(said, context.services.settings))
         await command(update, context)
 
     return handle

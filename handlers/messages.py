@@ -10,6 +10,7 @@ from telegram.ext import Application, MessageHandler, filters
 from bot.app.context import MENU_COMMANDS, Context
 from bot.care.inbox import Incoming
 from bot.ui.inbox_view import MEDIA
+from bot.ui.render import render_all
 from bot.ui.texts import t
 from bot.ui.views import Reply
 from handlers.replies import send_replies
@@ -20,7 +21,8 @@ PRIVATE = filters.ChatType.PRIVATE
 async def on_message(update: Update, context: Context) -> None:
     """Anything a person sends in private that is not a command: the inbox decides."""
     assert update.effective_chat is not None
-    replies = await context.services.inbox.receive(incoming_of(update, context.bot.id))
+    said = await context.services.inbox.receive(incoming_of(update, context.bot.id))
+    replies = render_all(said, context.services.settings)
     await send_replies(context.bot, update.effective_chat.id, replies)
 
 

@@ -30,7 +30,7 @@ from bot.delivery.notifier import Notifier, TelegramNotifier
 from bot.delivery.pacing import Pacing
 from bot.delivery.shown import Shown
 from bot.ui.messages import team_text
-from bot.ui.texts import t
+from bot.ui.views import Say
 from handlers import register_all
 from storage.db import Database
 
@@ -104,7 +104,7 @@ async def check_provider_chats(application: Application) -> list[int]:
             unreachable.append(chat_id)
             log.warning("Provider chat %s cannot be reached: %s", chat_id, type(exc).__name__)
             await services.alerts.tell_admins(
-                t("admin_unreachable_chat", chat=chat_id, error=type(exc).__name__)
+                Say("admin_unreachable_chat", {"chat": chat_id, "error": type(exc).__name__})
             )
     if not settings.has_care_team:
         log.warning("No provider chat and no admin (ALLOW_NO_CARE_TEAM): alerts reach nobody")

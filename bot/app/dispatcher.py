@@ -33,8 +33,8 @@ from bot.rules.nightly import Action
 from bot.rules.plans import capsule_change_ahead
 from bot.rules.states import DoseStatus, HoldKind
 from bot.ui import messages
-from bot.ui.texts import t
-from bot.ui.views import Reply
+from bot.ui.render import reply as in_words
+from bot.ui.views import Lines, Say, Show, Text
 from storage.db import Database
 from storage.models import Dose, Patient
 from storage.repositories import Repository
@@ -369,34 +369,36 @@ class Dispatcher:
 
     async def _reminder_reply(
         self, repo: Repository, dose: Dose, patient: Patient, now: datetime
-    ) -> Reply:
+    ) -> Show:
         """Tonight's reminder: the dose, and what the patient should know about tonight."""
         plan, holds = plan_of(patient), holds_of(patient)
         assert patient.start_date is not None
         words = messages.dose_words(dose.dose_mg, dose.capsules, dose.capsule_mg)
-        lines = []
+        lines: list[Text] = []
         taken = await repo.latest_dose(patient.id, before=dose.night, statuses=(DoseStatus.TAKEN,))
         if taken is not None and taken.capsule_mg != dose.capsule_mg:
             # New capsules, a new count: six of the new ones out of habit would be far too much,
             # so this comes before anything else, count first.
             lines.append(
-                t(
+                Say(
                     "reminder_capsule_switch",
-                    capsule=messages.mg(dose.capsule_mg),
-                    count=dose.capsules,
-                    old_count=taken.capsules,
+                    {
+                        "capsule": messages.mg(dose.capsule_mg),
+                        "count": dose.capsules,
+                        "old_count": taken.capsules,
+                    },
                 )
             )
         # Only a first reminder can be late: one the patient snoozed comes when they asked for it.
         if dose.status == DoseStatus.SCHEDULED and nightly.is_late(dose.remind_at, now):
             due = messages.clock(dose.remind_at.astimezone(zone_of(patient)).time())
-            lines.append(t("reminder_late", due=due, dose=words))
+            lines.append(Say("reminder_late", {"due": due, "dose": words}))
         else:
             # Moved to the morning by a provider, and a morning time chosen: greet the morning.
             morning = patient.morning_dose and dose.remind_at.astimezone(zone_of(patient)).hour < 12
-            lines.append(t("reminder_morning" if morning else "reminder", dose=words))
+            lines.append(Say("reminder_morning" if morning else "reminder", {"dose": words}))
         if dose.step_up:
-            lines.append(t("reminder_step_up", step=dose.step, steps=len(plan.steps)))
+            lines.append(Say("reminder_step_up", {"step": dose.step, "steps": len(plan.steps)}))
         if self.reminders.held_on(patient, dose.night):
             # Held tonight: say who held it. Only a provider's decision is said as theirs.
             covering = [
@@ -408,10 +410,10 @@ class Dispatcher:
             starts = any(h.start == dose.night for h in covering)
             unanswered = check is not None and check.status == UNANSWERED and starts
             if any(h.kind == HoldKind.PROVIDER for h in covering):
-                lines.append(t("reminder_held_provider"))
+                lines.append(Say("reminder_held_provider"))
             else:
                 held = "tolerance_held" if unanswered else "reminder_held"
-                lines.append(messages.team_text(held, self.settings))
+                lines.append(Say(held, clinic=True))  # or its `_no_team` variant
         previous = await repo.latest_dose(patient.id, before=dose.night)
         yesterday = dose.night - timedelta(days=1)
         if (
@@ -419,15 +421,15 @@ class Dispatcher:
             and previous.status == DoseStatus.MISSED
             and previous.night == yesterday
         ):
-            lines.append(t("reminder_missed_before"))
+            lines.append(Say("reminder_missed_before"))
         notice = self.settings.capsule_notice_days
         change = capsule_change_ahead(plan, patient.start_date, dose.night, holds, notice)
         if change is not None and change.start is not None:
             days = (change.start - dose.night).days
             capsule = messages.mg(change.step.capsule_mg)
             when = messages.nights_ahead(days)
-            lines.append(t("reminder_capsule_change", when=when, capsule=capsule))
-        return Reply("\n\n".join(lines), messages.dose_buttons(dose.id))
+            lines.append(Say("reminder_capsule_change", {"when": when, "capsule": capsule}))
+        return Show(Lines(tuple(lines), "\n\n"), messages.dose_buttons(dose.id))
 
 
 @dataclass
@@ -436,7 +438,7 @@ class _Reminder:
 
     dispatcher: Dispatcher
     dose: Dose
-    reply: Reply
+    reply: Show
     previous: str  # "scheduled", or "snoozed" for one sent again after a snooze
     now: datetime
     maybe_sent_is_sent = True  # never twice; the follow-up backs it up
@@ -458,7 +460,8 @@ class _Reminder:
 
     async def send(self) -> int | None:
         chat_id = self.dose.patient.chat_id
-        return await self.dispatcher.notifier.send(chat_id, self.reply, self.dose.attempts)
+        reply = in_words(self.reply, self.dispatcher.settings)
+        return await self.dispatcher.notifier.send(chat_id, reply, self.dose.attempts)
 
     async def sent(self, repo: Repository, message_id: int | None) -> None:
         dose, now = self.dose, self.now
@@ -508,7 +511,8 @@ class _FollowUp:
     async def send(self) -> int | None:
         dose = self.dose
         words = messages.dose_words(dose.dose_mg, dose.capsules, dose.capsule_mg)
-        reply = Reply(t("followup", dose=words), messages.dose_buttons(dose.id))
+        said = Show(Say("followup", {"dose": words}), messages.dose_buttons(dose.id))
+        reply = in_words(said, self.dispatcher.settings)
         return await self.dispatcher.notifier.send(dose.patient.chat_id, reply, dose.attempts)
 
     async def sent(self, repo: Repository, message_id: int | None) -> None:

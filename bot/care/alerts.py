@@ -12,6 +12,9 @@ the settings) and when one of their chats is heard from (`heard_from`).
 Admins hear of alerts that fail through their own outbox (`admin_notices`): a notice is a row
 stored in the same transaction as the failure it reports, then sent and retried by the same
 claim, commit, send, record pattern; repeats of one kind are folded into one message, edited.
+
+What an alert says is `bot/ui/alert_view.py`'s: this module reads what it needs and puts it into
+words at the notifier's door (`render`), as it does an admin's notice when storing it.
 """
 
 from __future__ import annotations
@@ -30,27 +33,19 @@ from bot.care.reminders import Reminders, plan_of
 from bot.delivery.notifier import PACED, Moved, Notifier, TryLater, Unreachable
 from bot.delivery.outbox import Outbox, retry_delay
 from bot.rules import nightly
-from bot.rules.findings import CRISIS
-from bot.rules.nightly import adherence
-from bot.rules.states import Decision, EscalationStatus, HoldKind, TierCode
-from bot.ui import callbacks, messages
+from bot.rules.states import EscalationStatus, TierCode
+from bot.ui.alert_view import AlertView, at_utc
 from bot.ui.inbox_view import render_message
-from bot.ui.presenters import label_of, percent, reason_text, report_findings, who
-from bot.ui.texts import t
-from bot.ui.texts_provider import PROVIDER_TEXTS
-from bot.ui.views import Button, Reply
+from bot.ui.render import words
+from bot.ui.views import Reply, Say, Text
 from storage.db import Database
-from storage.models import AdminNotice, AlertMessage, Escalation, Patient
+from storage.models import AdminNotice, AlertMessage, Escalation
 from storage.repositories import Repository
 
 log = logging.getLogger(__name__)
 
 # An alert reaches the admins too from this round on, when nobody has acknowledged it.
 ADMIN_ROUND = 3
-# At most this many characters of the patient's words in an alert (all of them in /patient).
-WORDS_SHOWN = 1500
-# Of a folded finding, at most this many characters of the newest words on the "New" line.
-NEW_WORDS_SHOWN = 300
 # Notices of one kind to one admin fold into one message while they keep coming this often.
 FOLD_WINDOW = timedelta(hours=1)
 # A notice that failed this many times (some minutes) is logged as an error, once.
@@ -288,11 +283,12 @@ class Alerts:
         await repo.commit()
         self.parked = self.parked or parked
 
-    async def tell_admins(self, text: str, skip: int | None = None, kind: str = "") -> None:
+    async def tell_admins(self, said: Text, skip: int | None = None, kind: str = "") -> None:
         """Tell every admin (but the chat `skip`): stored first, then sent and retried until done.
 
         Notices of the same `kind` (the text itself by default) fold into one message.
         """
+        text = words(said, self.settings)
         async with self.db.session() as session:
             repo = Repository(session)
             await self.notice(repo, kind or text[:64], lambda count, since: text, skip)
@@ -303,12 +299,13 @@ class Alerts:
         self,
         repo: Repository,
         kind: str,
-        render: Callable[[int, datetime], str],
+        render: Callable[[int, datetime], Text],
         skip: int | None = None,
     ) -> None:
         """Store a notice for every admin in the caller's transaction, folded into a recent one.
 
-        `render(count, since)` writes the text: it names chats and alerts, never a patient.
+        `render(count, since)` says what to tell (stored in words): it names chats and alerts,
+        never a patient.
         """
         now = self.clock.now()
         for admin in self.settings.admin_user_ids:
@@ -319,7 +316,7 @@ class Alerts:
                 row = AdminNotice(
                     admin_id=admin,
                     kind=kind,
-                    text=render(1, now),
+                    text=words(render(1, now), self.settings),
                     count=1,
                     created_at=now,
                     updated_at=now,
@@ -331,7 +328,7 @@ class Alerts:
                 continue
             row.count += 1
             row.updated_at = now
-            text = render(row.count, row.created_at)
+            text = words(render(row.count, row.created_at), self.settings)
             if text != row.text:
                 row.text = text
                 if row.next_action_at is None:
@@ -377,30 +374,25 @@ class Alerts:
     ) -> None:
         """Tell every admin that an alert did not arrive, folded per chat; it names no patient."""
         if isinstance(exc, Moved):
-            text = t(
+            text = Say(
                 "admin_chat_moved",
-                id=escalation.id,
-                tier=escalation.tier,
-                chat=chat_id,
-                new=exc.new_chat_id,
+                {
+                    "id": escalation.id,
+                    "tier": escalation.tier,
+                    "chat": chat_id,
+                    "new": exc.new_chat_id,
+                },
             )
             await self.notice(repo, f"moved:{chat_id}", lambda count, since: text, skip=chat_id)
             return
         error = getattr(exc, "cause", "") or str(exc) or type(exc).__name__
         tier, id_ = escalation.tier, escalation.id
 
-        def render(count: int, since: datetime) -> str:
+        def render(count: int, since: datetime) -> Say:
+            values = {"id": id_, "tier": tier, "chat": chat_id, "error": error}
             if count == 1:
-                return t("admin_delivery_failed", id=id_, tier=tier, chat=chat_id, error=error)
-            return t(
-                "admin_delivery_failing",
-                chat=chat_id,
-                count=count,
-                since=self._at(since),
-                id=id_,
-                tier=tier,
-                error=error,
-            )
+                return Say("admin_delivery_failed", values)
+            return Say("admin_delivery_failing", {**values, "count": count, "since": at_utc(since)})
 
         await self.notice(repo, f"delivery:{chat_id}", render, skip=chat_id)
 
@@ -417,128 +409,26 @@ class Alerts:
                     await self.notifier.edit(row.chat_id, row.message_id, reply)
 
     async def render(self, repo: Repository, escalation: Escalation, round_: int = 1) -> Reply:
-        """The alert as providers see it: who, what, the dose, the history, and the decisions."""
+        """The alert as providers see it, in words: read here, said by `bot.ui.alert_view`."""
         if escalation.tier == TierCode.MESSAGE:
             return render_message(escalation)  # a patient's message, not an alert
         patient = escalation.patient
         names = await repo.names([escalation.acknowledged_by, escalation.decided_by])
-        lines = [self._header(escalation, patient, names)]
-        reasons = [reason_text(code, effect) for code, effect in escalation.reasons]
-        lines.append(t("alert_reasons", reasons="\n".join(f"• {r}" for r in reasons)))
-        if escalation.words:
-            lines.append(t("alert_words", words=_clip(escalation.words)))
-        if escalation.folded and escalation.latest:
-            lines.append(self._new(escalation))
-        lines.append(self._told(escalation))
-        history = await self._history(repo, escalation)
-        if history:
-            lines.append(t("alert_history", lines="\n".join(history)))
-        statuses = await repo.statuses(patient.id, 30)
-        lines.append(
-            t(
-                "alert_adherence",
-                week=percent(adherence(statuses[-7:])),
-                month=percent(adherence(statuses)),
-            )
-        )
-        if round_ > 1:
-            lines.append(t("alert_again", round=round_))
-        if (
-            escalation.status == EscalationStatus.ACKNOWLEDGED
-            and escalation.acknowledged_by is not None
-        ):
-            lines.append(self._acknowledged(escalation, names))
-        if escalation.status != EscalationStatus.DECIDED:
-            lines.append(t("alert_reply_hint"))
-        return Reply("\n\n".join(lines), decision_buttons(escalation))
-
-    def _new(self, escalation: Escalation) -> str:
-        """The newest finding folded into this alert, and how many reports it gathers."""
-        latest = escalation.latest or {}
-        reasons = "; ".join(reason_text(code, effect) for code, effect in latest.get("reasons", []))
-        line = t(
-            "alert_new",
-            at=self._at(escalation.folded_at),
-            count=escalation.folded + 1,
-            reasons=reasons,
-        )
-        words = latest.get("words")
-        if words:
-            shown = words if len(words) <= NEW_WORDS_SHOWN else words[:NEW_WORDS_SHOWN] + "…"
-            line += "\n" + t("alert_new_words", words=shown)
-        return line
-
-    def _acknowledged(self, escalation: Escalation, names: dict[int, str]) -> str:
-        by, at = who(names, escalation.acknowledged_by), self._at(escalation.acknowledged_at)
-        return t("alert_acknowledged", who=by, at=at)
-
-    def _header(self, escalation: Escalation, patient: Patient, names: dict[int, str]) -> str:
-        state = self._state(escalation, patient, names)
         info = self.reminders.current(patient)
-        if info is None:
-            return t("tier_" + escalation.tier) + f" · {label_of(patient)}{state}"
-        plan = plan_of(patient)
-        return t(
-            "alert",
-            tier=t("tier_" + escalation.tier),
-            label=label_of(patient),
-            plan=messages.plan_name(plan),
-            dose=messages.step_words(info.step),
-            step=info.step.number,
-            steps=len(plan.steps),
-            held=state,
-        )
-
-    def _state(self, escalation: Escalation, patient: Patient, names: dict[int, str]) -> str:
-        """Where this alert stands: decided (by whom), or what waits for a provider meanwhile."""
-        if escalation.status == EscalationStatus.DECIDED and escalation.decision is not None:
-            decided = t(
-                "alert_decided",
-                decision=t(f"decision_{escalation.decision}"),
-                who=who(names, escalation.decided_by),
-                at=self._at(escalation.decided_at),
-            )
-            return "\n" + decided
-        if patient.withheld_at is not None:
-            return t("cl_alert_withheld")
-        if patient.awaiting_clearance:
-            return t("alert_waiting")
-        open_kinds = {h.kind for h in patient.holds if h.end is None}
-        if HoldKind.HOLD in open_kinds:
-            return t("alert_held")
-        if HoldKind.PROVIDER in open_kinds:
-            return t("cl_alert_held_by_provider")
-        return ""
-
-    def _told(self, escalation: Escalation) -> str:
-        """What the patient was told to do while this waits, as they were told it."""
-        stop = escalation.stop or "none"
-        told = [PROVIDER_TEXTS.get(f"cl_alert_told_{stop}", stop)]
-        if escalation.tier == TierCode.EMERGENCY:
-            told.append(t("cl_alert_told_emergency", emergency=self.settings.emergency_number))
-        if {code for reason in escalation.reasons for code in reason if code} & CRISIS:
-            told.append(t("cl_alert_told_crisis", crisis=self.settings.crisis_line))
-        what = (
-            told[0]
-            if len(told) == 1
-            else t("cl_alert_told_and", items=", ".join(told[:-1]), last=told[-1])
-        )
-        return t("cl_alert_told", what=what)
-
-    async def _history(self, repo: Repository, escalation: Escalation) -> list[str]:
-        """The two reports completed last before this alert was raised, but its own."""
+        # The two reports completed last before this alert was raised, but its own.
         done = await repo.done_reports(escalation.patient_id, 3, until=escalation.created_at)
-        reports = [r for r in done if r.id != escalation.report_id][-2:]
-        lines = []
-        for report in reports:
-            assert report.completed_at is not None
-            findings = report_findings(report, typed=True)
-            when = messages.day(report.completed_at.date())
-            lines.append(f"{when}: {'; '.join(findings)}")
-        return lines
-
-    def _at(self, moment: datetime | None) -> str:
-        return "" if moment is None else f"{moment:%H:%M} UTC"
+        history = [r for r in done if r.id != escalation.report_id][-2:]
+        statuses = await repo.statuses(patient.id, 30)
+        view = AlertView(
+            escalation,
+            names,
+            info,
+            plan_of(patient) if info is not None else None,
+            tuple(history),
+            tuple(statuses),
+            round_,
+        )
+        return view.reply(self.settings)
 
 
 @dataclass
@@ -600,31 +490,3 @@ class _Notice:
         log.error("Admin %s cannot be told (%s): %s", notice.admin_id, exc, notice.kind)
         await repo.refresh(notice)
         notice.next_action_at = None
-
-
-def _clip(words: str) -> str:
-    """The patient's words, cut to fit: Telegram's limit is 4096 characters for the whole alert."""
-    return words if len(words) <= WORDS_SHOWN else words[:WORDS_SHOWN] + "…"
-
-
-def decision_buttons(escalation: Escalation) -> tuple[tuple[Button, ...], ...]:
-    """Acknowledge (until someone has) and the five decisions, two to a row.
-
-    A plain message offers only Acknowledge. Once decided, every decision is offered again, so
-    a provider can pause or step back from a hold; only a plan let go on leaves nothing to press.
-    """
-    if escalation.tier == TierCode.MESSAGE:
-        actions = [Decision.ACK] if escalation.status == EscalationStatus.OPEN else []
-    elif escalation.status == EscalationStatus.DECIDED:
-        decisions: list[Decision] = [a for a in callbacks.DECISIONS if a != Decision.ACK]
-        actions = [] if escalation.decision == Decision.CONTINUE else decisions
-    else:
-        actions = [
-            a
-            for a in callbacks.DECISIONS
-            if a != Decision.ACK or escalation.status == EscalationStatus.OPEN
-        ]
-    buttons = [
-        Button(t(f"button_decide_{a}"), callbacks.decision(escalation.id, a)) for a in actions
-    ]
-    return tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))

@@ -19,7 +19,7 @@ from decimal import Decimal
 from bot.app.clock import Clock
 from bot.app.settings import Settings
 from bot.care.concerns import Concerns, Raised
-from bot.care.patient import stop_notice
+from bot.care.patient import NOT_ENROLLED, stopped
 from bot.care.reminders import Reminders, holds_of, plan_of, zone_of
 from bot.delivery.notifier import Notifier, Unreachable
 from bot.delivery.outbox import Outbox
@@ -32,8 +32,8 @@ from bot.rules.triage import EFFECTS, FLAGS, THYROID, Triage, combine, triage
 from bot.rules.triage import Report as Answers
 from bot.ui import checkin_questions as ask
 from bot.ui import messages
-from bot.ui.texts import t
-from bot.ui.views import Reply
+from bot.ui.render import render
+from bot.ui.views import Lines, Reply, Said, Say
 from storage.db import Database
 from storage.models import Dose, Patient, Report
 from storage.repositories import Repository
@@ -49,11 +49,15 @@ UNREAD = Finding(Tier.ROUTINE, "words_unread")
 
 @dataclass
 class Step:
-    """What a press did: the pressed message rewritten (or None to drop its buttons), then more."""
+    """What a press did: the pressed message rewritten (or None to drop its buttons), then more.
+
+    The rewritten question is in words already (`bot.ui.checkin_questions`); what follows is
+    said as data (`bot.ui.views`), for the handler to put into words.
+    """
 
     edit: Reply | None = None
-    replies: list[Reply] = field(default_factory=list)
-    toast: str | None = None
+    replies: list[Said] = field(default_factory=list)
+    toast: Say | None = None
 
 
 class Checkins:
@@ -150,13 +154,13 @@ class Checkins:
             previous = await repo.open_report(patient.id)
             await self.outbox.send(repo, _Intro(self, report, previous, now))
 
-    async def ask(self, user_id: int) -> list[Reply]:
+    async def ask(self, user_id: int) -> list[Said]:
         """/sideeffects: resume the open check-in, or start one now."""
         async with self.db.session() as session:
             repo = Repository(session)
             patient = await repo.patient_by_user(user_id)
             if patient is None or not patient.enrolled or patient.plan is None:
-                return [Reply(t("not_enrolled"))]
+                return [NOT_ENROLLED]
             report = await repo.open_report(patient.id)
             now = self.clock.now()
             if report is None:
@@ -198,17 +202,17 @@ class Checkins:
             repo = Repository(session)
             report = await repo.report(report_id)
             if report is None or report.patient.telegram_user_id != user_id:
-                return Step(toast=t("toast_not_yours"))
+                return Step(toast=Say("toast_not_yours"))
             stage = report.answers.get("stage")
             if report.status != ReportStatus.OPEN or question != ask.asking(report):
-                return Step(toast=t("checkin_stale"))
+                return Step(toast=Say("checkin_stale"))
             if message_id is not None:
                 report.message_id = message_id
             patient, answers = report.patient, dict(report.answers)
             step = Step()
             if stage == "intro":
                 if value == "later":
-                    step.replies.append(Reply(self._later(report)))
+                    step.replies.append(self._later(report))
                     # The pressed intro loses its buttons: none to take away when this expires.
                     report.answers = {**answers, "buttons_off": report.message_id}
                     await repo.commit()
@@ -219,11 +223,11 @@ class Checkins:
                     return await self._tick(repo, report, stage, value)
                 if value == "none" and answers.get(stage):
                     # Not offered while a sign is ticked: a stale or forged press never wipes one.
-                    return Step(toast=t("checkin_stale"))
+                    return Step(toast=Say("checkin_stale"))
                 if value == "none":
                     answers[stage] = []
                 elif value != "done":
-                    return Step(toast=t("checkin_stale"))
+                    return Step(toast=Say("checkin_stale"))
                 if stage == "flags" and answers.get("flags"):
                     report.answers = answers
                     return await self._finish(repo, report, step)
@@ -236,7 +240,7 @@ class Checkins:
                     answers["grades"], answers["stage"] = {}, "effect"
             elif stage == "effect":
                 if value not in ("0", "1", "2", "3"):
-                    return Step(toast=t("checkin_stale"))
+                    return Step(toast=Say("checkin_stale"))
                 grades = dict(answers.get("grades", {}))
                 grades[question] = int(value)
                 answers["grades"] = grades
@@ -253,7 +257,7 @@ class Checkins:
             step.edit = ask.question(report, self.reminders.current_dose_words(patient))
             return step
 
-    async def words(self, user_id: int, text: str) -> list[Reply] | None:
+    async def words(self, user_id: int, text: str) -> list[Said] | None:
         """The patient's own words, typed as the check-in's last answer."""
         async with self.db.session() as session:
             repo = Repository(session)
@@ -280,7 +284,7 @@ class Checkins:
         chosen = list(answers.get(stage, []))
         if code in chosen and f"flag_{code}" in answers.get("raised", []):
             # Passed on the moment it was ticked: taking the tick away would not unsay it.
-            return Step(toast=t("checkin_flag_kept"))
+            return Step(toast=Say("checkin_flag_kept"))
         answers[stage] = [c for c in chosen if c != code] if code in chosen else chosen + [code]
         report.answers = answers
         raised = None
@@ -292,7 +296,7 @@ class Checkins:
         step = Step(edit=ask.question(report, self.reminders.current_dose_words(patient)))
         if raised is not None:
             self.concerns.deliver_soon(raised)
-            step.replies.append(Reply(self.concerns.reply(raised, patient)))
+            step.replies.append(self.concerns.reply(raised, patient))
         return step
 
     async def _finish(self, repo: Repository, report: Report, step: Step) -> Step:
@@ -307,7 +311,7 @@ class Checkins:
         await repo.commit()
         if raised is not None:
             self.concerns.deliver_soon(raised)
-        step.replies.append(Reply(self._outcome(result, raised, earlier, patient)))
+        step.replies.append(self._outcome(result, raised, earlier, patient))
         return step
 
     async def _expire(self, repo: Repository, report: Report, now: datetime) -> None:
@@ -363,9 +367,10 @@ class Checkins:
         if raised is None:
             return
         self.concerns.deliver_soon(raised)
-        text = t("checkin_expired_raised") + "\n\n" + self.concerns.reply(raised, patient)
+        told = Lines((Say("checkin_expired_raised"), self.concerns.reply(raised, patient)), "\n\n")
         try:
-            await self.notifier.send(patient.chat_id, Reply(text))
+            for reply in render(told, self.settings):
+                await self.notifier.send(patient.chat_id, reply)
         except Exception as exc:
             # The alert is stored and the stop applied; only this message is lost.
             log.warning("Check-in %s: the patient was not told: %s", report.id, type(exc).__name__)
@@ -399,35 +404,36 @@ class Checkins:
 
     def _outcome(
         self, result: Triage, raised: Raised | None, earlier: bool, patient: Patient
-    ) -> str:
+    ) -> Say | Lines:
         """What the patient reads at the end: what to do now, or a word of thanks and tips."""
         if raised is not None:
-            text = self.concerns.reply(raised, patient)
+            told = self.concerns.reply(raised, patient)
             if UNREAD in result.findings:
-                text = t("checkin_words_unread") + "\n\n" + text
-            return text
+                return Lines((Say("checkin_words_unread"), told), "\n\n")
+            return told
         if earlier or result.alerts:
-            return t("checkin_done_raised")  # all of it was passed on as it was ticked
-        notice = stop_notice(patient, self.settings)
+            return Say("checkin_done_raised")  # all of it was passed on as it was ticked
+        notice = stopped(patient)
         if notice is not None:
             # LDN is stopped: nothing here may read as "keep going with your plan".
-            return "\n\n".join((t("checkin_thanks"), notice))
+            return Lines((Say("checkin_thanks"), notice), "\n\n")
         if result.tier is Tier.INFO:
-            lines = [t("checkin_info"), *(t(tip) for tip in result.tips)]
+            lines = [Say("checkin_info"), *(Say(tip) for tip in result.tips)]
             if any(f.reason == "mild_mood" for f in result.findings):
-                lines.append(t("checkin_mood_watch"))
-            lines.append(t("checkin_info_end"))
-            return "\n\n".join(lines)
-        return t("checkin_none")
+                lines.append(Say("checkin_mood_watch"))
+            lines.append(Say("checkin_info_end"))
+            return Lines(tuple(lines), "\n\n")
+        return Say("checkin_none")
 
     def _after_effects(self, patient: Patient) -> str:
         return "thyroid" if patient.thyroid_medication else "words"
 
-    def _later(self, report: Report) -> str:
+    def _later(self, report: Report) -> Say:
         increase = report.answers.get("increase_on")
         if report.kind == ReportKind.TOLERANCE and increase:
-            return t("checkin_later_tolerance", date=messages.day(date.fromisoformat(increase)))
-        return t("checkin_later")
+            when = messages.day(date.fromisoformat(increase))
+            return Say("checkin_later_tolerance", {"date": when})
+        return Say("checkin_later")
 
     # Questions
 

@@ -20,8 +20,8 @@ from bot.care.reminders import Reminders
 from bot.rules.findings import CRISIS, Stop, Tier
 from bot.rules.states import DoseStatus
 from bot.rules.triage import Triage
-from bot.ui.messages import clinic_text, dose_words
-from bot.ui.texts import t
+from bot.ui.messages import dose_words
+from bot.ui.views import Lines, Say
 from storage.models import Dose, Patient
 from storage.repositories import Repository
 
@@ -107,27 +107,28 @@ class Concerns:
         if raised.buttons and raised.chat_id is not None:
             self.alerts.soon(self.reminders.take_buttons_off(raised.chat_id, raised.buttons))
 
-    def reply(self, raised: Raised, patient: Patient) -> str:
-        """What the patient is told to do now, in plain words."""
-        lines = []
+    def reply(self, raised: Raised, patient: Patient) -> Lines:
+        """What the patient is told to do now, as data (`bot.ui.views`)."""
+        emergency = self.settings.emergency_number
+        lines: list[Say] = []
         if raised.emergency:
-            lines.append(t("concern_emergency", emergency=self.settings.emergency_number))
+            lines.append(Say("concern_emergency", {"emergency": emergency}))
         if raised.crisis:
-            lines.append(t("concern_crisis", crisis=self.settings.crisis_line))
+            lines.append(Say("concern_crisis", {"crisis": self.settings.crisis_line}))
         # Each says who decides: the care team, or the clinic when nobody receives alerts.
         if raised.stop is Stop.WITHHOLD:
-            lines.append(clinic_text("concern_withhold", self.settings))
+            lines.append(Say("concern_withhold", clinic=True))
         elif raised.stop is Stop.HOLD:
             if raised.tonight is not None:
                 row = raised.tonight
                 words = dose_words(row.dose_mg, row.capsules, row.capsule_mg)
-                lines.append(clinic_text("concern_hold_tonight", self.settings, dose=words))
+                lines.append(Say("concern_hold_tonight", {"dose": words}, clinic=True))
             else:
                 words = self.reminders.current_dose_words(patient)
-                lines.append(clinic_text("concern_hold", self.settings, dose=words))
+                lines.append(Say("concern_hold", {"dose": words}, clinic=True))
         if raised.escalation_id is not None:
             # Never claim someone was told when nobody receives alerts.
-            lines.append(t("concern_sent" if self.settings.has_care_team else "concern_not_sent"))
+            lines.append(Say("concern_sent" if self.settings.has_care_team else "concern_not_sent"))
         if not raised.emergency:
-            lines.append(t("concern_unwell", emergency=self.settings.emergency_number))
-        return "\n\n".join(lines)
+            lines.append(Say("concern_unwell", {"emergency": emergency}))
+        return Lines(tuple(lines), "\n\n")

@@ -36,7 +36,7 @@ from bot.rules.states import (
 from bot.rules.timing import local_today
 from bot.ui import messages
 from bot.ui.presenters import label_of, who
-from bot.ui.render import render, words
+from bot.ui.render import render
 from bot.ui.views import Lines, Said, Say, Show, Text
 from storage.db import Database
 from storage.models import Escalation, Invite, Patient
@@ -321,7 +321,7 @@ class CareTeam:
             return
         log.warning("Provider chat %s is now the supergroup %s", old_chat_id, new_chat_id)
         moved = Say("admin_group_moved", {"chat": old_chat_id, "new": new_chat_id})
-        await self.alerts.tell_admins(words(moved, self.settings))
+        await self.alerts.tell_admins(moved)
 
     # Replies to alerts
 

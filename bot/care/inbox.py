@@ -34,11 +34,9 @@ from bot.rules.redflags import scan
 from bot.rules.states import Awaiting, ReportKind, ReportStatus, TierCode
 from bot.rules.timing import local_today
 from bot.rules.triage import WITHHOLD_CODES, Triage
-from bot.ui.inbox_view import MEDIA, Parts, parts_of, reasons
-from bot.ui.messages import clinic_text
-from bot.ui.render import render, render_all
-from bot.ui.texts import t
-from bot.ui.views import Reply
+from bot.ui.inbox_view import MEDIA, Parts, from_care_team, parts_of, reasons
+from bot.ui.render import render
+from bot.ui.views import Lines, Said, Say
 from storage.db import DATABASE_DOWN, Database
 from storage.models import Escalation, Patient, Report
 from storage.repositories import Repository
@@ -127,8 +125,7 @@ def reads_as_answer(step: str, text: str, today: date) -> bool:
 
 def answers_care_team(replying_to: str | None) -> bool:
     """Whether the message the patient replies to is one their care team wrote."""
-    header = t("care_team_message", text="").strip()
-    return bool(replying_to and replying_to.strip().startswith(header))
+    return from_care_team(replying_to)
 
 
 def kind_of(incoming: Incoming) -> str:
@@ -167,8 +164,10 @@ class Inbox:
         self._kept: list[Incoming] = []  # red-flag words the database could not take yet
         self._admins_told_at: float | None = None
 
-    async def receive(self, incoming: Incoming) -> list[Reply]:
+    async def receive(self, incoming: Incoming) -> list[Said]:
         """Answer one message; what is not an answer goes to the care team.
+
+        What to answer is returned as data (`bot.ui.views`): the handlers put it into words.
 
         Red flags are looked for first, without the database: an emergency is answered even when
         the database is down or slow, and the words are then kept in memory until it is back.
@@ -182,13 +181,13 @@ class Inbox:
         try:
             await asyncio.wait({answering}, timeout=FIRST_AID_AFTER)
             if not answering.done() and _urgent_now(found):
-                await self._send(incoming.user_id, Reply(self._first_aid(found)))
+                await self._send(incoming.user_id, self._first_aid(found))
                 aided = True
             return await answering
         except DATABASE_DOWN as exc:
             return await self._keep(incoming, found, exc, aided)
 
-    async def _receive(self, incoming: Incoming) -> list[Reply]:
+    async def _receive(self, incoming: Incoming) -> list[Said]:
         """One message, one unit of work: one session, and one commit where anything is stored.
 
         The check-in's last answer is the check-in's own unit of work (`Checkins.words`): the
@@ -210,7 +209,7 @@ class Inbox:
 
     async def _route(
         self, repo: Repository, patient: Patient | None, incoming: Incoming
-    ) -> list[Reply]:
+    ) -> list[Said]:
         if incoming.after_command:
             return await self._after_command(repo, patient, incoming)
         if incoming.edited:
@@ -223,7 +222,7 @@ class Inbox:
 
     async def _text(
         self, repo: Repository, patient: Patient | None, incoming: Incoming
-    ) -> list[Reply]:
+    ) -> list[Said]:
         """The order a typed message is tried in: it is a rule, and this is it.
 
         The check-in's last answer (sorted with the check-in, see `_receive`); red flags, before
@@ -237,8 +236,8 @@ class Inbox:
             return raised
         if patient is None:
             if self._care_team(user_id):
-                return [Reply(t("provider_help"))]
-            return [Reply(clinic_text("not_understood", self.settings))]
+                return [Say("provider_help")]
+            return [Say("not_understood", clinic=True)]
         if answers_care_team(incoming.replying_to):
             return await self._forward(repo, patient, incoming) + self._question(patient)
         step = patient.awaiting
@@ -246,16 +245,16 @@ class Inbox:
             if reads_as_answer(step, text.strip(), self._today(patient)) or attempt(text):
                 answered = await self.conversation.answer(repo, patient, text)
                 await repo.commit()
-                return render_all(answered, self.settings)
+                return [*answered]
             # A sentence at a question is not its answer: it goes to a person, and the question
             # is asked again.
         chat = chit_chat(text)
-        replies = [Reply(t(chat))] if chat else await self._forward(repo, patient, incoming)
+        replies = [Say(chat)] if chat else await self._forward(repo, patient, incoming)
         return replies + self._question(patient)
 
     async def _edited(
         self, repo: Repository, patient: Patient | None, incoming: Incoming
-    ) -> list[Reply]:
+    ) -> list[Said]:
         """An edit is never an answer (no question runs again): only words for a person."""
         text = (incoming.text or "").strip()
         if not text:
@@ -269,7 +268,7 @@ class Inbox:
 
     async def _after_command(
         self, repo: Repository, patient: Patient | None, incoming: Incoming
-    ) -> list[Reply]:
+    ) -> list[Said]:
         """Words typed after a command: read like any words, never as an answer, never lost.
 
         The command answers as well, after these replies: an emergency is answered first, and
@@ -288,11 +287,11 @@ class Inbox:
 
     async def _media(
         self, repo: Repository, patient: Patient | None, incoming: Incoming
-    ) -> list[Reply]:
+    ) -> list[Said]:
         """Voice notes, photos, videos and files go to the care team; stickers and such don't."""
         if patient is None:
-            return [Reply(t("not_text"))]
-        replies: list[Reply] = []
+            return [Say("not_text")]
+        replies: list[Said] = []
         if incoming.kind in MEDIA:
             caption = (incoming.text or "").strip()
             # Two commits: the concern in the caption is committed (and on its way) first, so the
@@ -305,7 +304,7 @@ class Inbox:
             forwarded = await self._forward(repo, patient, incoming)
             replies = raised if raised is not None else forwarded
         else:
-            replies = [Reply(t("inbox_not_passed_on"))]
+            replies = [Say("inbox_not_passed_on")]
         return replies + self._question(patient)
 
     # Red flags
@@ -317,18 +316,18 @@ class Inbox:
         text = message.get("text") or message.get("caption") or ""
         found = scan(text) if chat.get("type") == "private" and text.strip() else ()
         if _urgent_now(found):
-            await self._send(chat["id"], Reply(self._stranger_emergency()))
+            await self._send(chat["id"], self._stranger_emergency())
         elif _stops_ldn(found):
             # Not an emergency, but LDN must wait (opioids, liver signs...): that needs no database.
-            unwell = t("concern_unwell", emergency=self.settings.emergency_number)
-            await self._send(chat["id"], Reply(f"{t('concern_withhold_kept')}\n\n{unwell}"))
+            unwell = Say("concern_unwell", {"emergency": self.settings.emergency_number})
+            await self._send(chat["id"], Lines((Say("concern_withhold_kept"), unwell), "\n\n"))
         else:
             return  # anything else comes again from Telegram, and is answered then
         await self._tell_admins()
 
     async def _keep(
         self, incoming: Incoming, found: tuple[Finding, ...], exc: BaseException, aided: bool
-    ) -> list[Reply]:
+    ) -> list[Said]:
         """The database failed: keep the words to store later, and say what to do now."""
         log.error(
             "Database failed (%s): red flags from user %s kept in memory, to be stored later",
@@ -337,14 +336,15 @@ class Inbox:
         )
         self._kept.append(incoming)
         await self._tell_admins()
-        lines = [] if aided else [self._first_aid(found)]
+        # First aid where there is some (`_urgent_now`), unless it was given already.
+        first = _urgent_now(found) and not aided
+        lines: list[Lines | Say] = [self._first_aid(found)] if first else []
         if _stops_ldn(found):
-            lines.append(t("concern_withhold_kept"))
-        key = "inbox_kept" if self.settings.has_care_team else "inbox_kept_no_team"
-        lines.append(t(key, clinic=self.settings.clinic_name, contact=self.settings.clinic_contact))
+            lines.append(Say("concern_withhold_kept"))
+        lines.append(Say("inbox_kept", clinic=True))  # or its `_no_team` variant
         if not any(f.tier is Tier.EMERGENCY for f in found):
-            lines.append(t("concern_unwell", emergency=self.settings.emergency_number))
-        return [Reply("\n\n".join(line for line in lines if line))]
+            lines.append(Say("concern_unwell", {"emergency": self.settings.emergency_number}))
+        return [Lines(tuple(lines), "\n\n")]
 
     async def retry_kept(self) -> None:
         """Store words kept while the database was down as the usual concern; tell the patient."""
@@ -357,17 +357,17 @@ class Inbox:
                 return
             self._kept.pop(0)
             log.info("Red flags kept in memory from user %s are stored now", incoming.user_id)
-            for reply in replies or []:
-                await self._send(incoming.user_id, reply)
+            for said in replies or []:
+                await self._send(incoming.user_id, said)
 
-    def _first_aid(self, found: tuple[Finding, ...]) -> str:
+    def _first_aid(self, found: tuple[Finding, ...]) -> Lines:
         """The emergency number, and the crisis line where mood is concerned; no database."""
         lines = []
         if any(f.tier is Tier.EMERGENCY for f in found):
-            lines.append(t("concern_emergency", emergency=self.settings.emergency_number))
+            lines.append(Say("concern_emergency", {"emergency": self.settings.emergency_number}))
         if any(f.effect in CRISIS for f in found):
-            lines.append(t("concern_crisis", crisis=self.settings.crisis_line))
-        return "\n\n".join(lines)
+            lines.append(Say("concern_crisis", {"crisis": self.settings.crisis_line}))
+        return Lines(tuple(lines), "\n\n")
 
     async def _tell_admins(self) -> None:
         """Tell the admins straight away that the database failed (no outbox without it)."""
@@ -377,15 +377,17 @@ class Inbox:
         self._admins_told_at = now
         log.error("Database failed while a patient reported red flags: telling the admins")
         for admin in self.settings.admin_user_ids:
-            await self._send(admin, Reply(t("admin_database_down")))
+            await self._send(admin, Say("admin_database_down"))
 
-    async def _send(self, chat_id: int, reply: Reply) -> None:
+    async def _send(self, chat_id: int, said: Said) -> None:
+        """Send what is said, in words: the inbox's own messages, outside any handler."""
         try:
-            await self.notifier.send(chat_id, reply)
+            for reply in render(said, self.settings):
+                await self.notifier.send(chat_id, reply)
         except Exception as exc:
             log.error("Could not send to chat %s: %s", chat_id, type(exc).__name__)
 
-    async def _store_kept(self, incoming: Incoming) -> list[Reply] | None:
+    async def _store_kept(self, incoming: Incoming) -> list[Said] | None:
         """Kept red-flag words, stored now in a unit of work of their own."""
         async with self.db.session() as session:
             repo = Repository(session)
@@ -401,7 +403,7 @@ class Inbox:
         incoming: Incoming,
         text: str,
         ask_again: bool = True,
-    ) -> list[Reply] | None:
+    ) -> list[Said] | None:
         """Raise red flags in the words as a concern and say what to do now; None if none."""
         found = scan(text)
         if not found:
@@ -410,19 +412,19 @@ class Inbox:
             # Someone the bot does not know still hears where to get help, at once; nobody
             # is alerted, and they are not told anyone was.
             if any(f.tier is Tier.EMERGENCY for f in found):
-                return [Reply(self._stranger_emergency())]
+                return [self._stranger_emergency()]
             return None
         report = await self._report(repo, patient, found, text)
         result = Triage(max(f.tier for f in found), found, ())
         raised = await self.concerns.raise_(
             repo, patient, result, words=report.words, report_id=report.id
         )
-        reply = self.concerns.reply(raised, patient)
+        told = self.concerns.reply(raised, patient)
         # Committed at once, before anything else the message leads to: the concern and its stop
         # stand whatever follows, and the alert is a row before it is sent.
         await repo.commit()
         self.concerns.deliver_soon(raised)
-        return [Reply(reply), *(self._question(patient) if ask_again else [])]
+        return [told, *(self._question(patient) if ask_again else [])]
 
     async def _report(
         self, repo: Repository, patient: Patient, found: tuple[Finding, ...], text: str
@@ -449,7 +451,7 @@ class Inbox:
 
     # Passing words on
 
-    async def _forward(self, repo: Repository, patient: Patient, incoming: Incoming) -> list[Reply]:
+    async def _forward(self, repo: Repository, patient: Patient, incoming: Incoming) -> list[Said]:
         """Store the message for the care team, deliver it now, and say so honestly."""
         kind = kind_of(incoming)
         now = self.clock.now()
@@ -469,19 +471,14 @@ class Inbox:
         self.alerts.deliver_soon(escalation_id)
         if not self.settings.has_care_team:
             # Nobody would read it: never claim otherwise.
-            told = t(
-                "inbox_nobody",
-                clinic=self.settings.clinic_name,
-                contact=self.settings.clinic_contact,
-            )
+            told = Say("inbox_nobody", clinic=True)
         else:
-            told = t("inbox_edit_passed_on" if kind == "edited" else "inbox_passed_on")
-        emergency = t(
+            told = Say("inbox_edit_passed_on" if kind == "edited" else "inbox_passed_on")
+        emergency = Say(
             "inbox_emergency_line",
-            emergency=self.settings.emergency_number,
-            crisis=self.settings.crisis_line,
+            {"emergency": self.settings.emergency_number, "crisis": self.settings.crisis_line},
         )
-        return [Reply(f"{told}\n\n{emergency}")]
+        return [Lines((told, emergency), "\n\n")]
 
     async def bring_media(self, escalation: Escalation, chat_id: int, header_id: int) -> None:
         """Copy a patient's voice note or photo under its header (the hook Alerts calls).
@@ -505,11 +502,11 @@ class Inbox:
 
     # Helpers
 
-    def _question(self, patient: Patient) -> list[Reply]:
+    def _question(self, patient: Patient) -> list[Said]:
         """The question still waiting for an answer, asked again, if any."""
         if patient.awaiting is None:
             return []
-        return render(self.conversation.prompt(patient), self.settings)
+        return [self.conversation.prompt(patient)]
 
     def _care_team(self, user_id: int) -> bool:
         return user_id in self.settings.provider_user_ids or user_id in self.settings.admin_user_ids
@@ -518,11 +515,10 @@ class Inbox:
         zone = zone_of(patient) if patient.timezone else ZoneInfo(self.settings.default_timezone)
         return local_today(self.clock.now(), zone)
 
-    def _stranger_emergency(self) -> str:
-        return t(
+    def _stranger_emergency(self) -> Say:
+        return Say(
             "inbox_emergency_stranger",
-            emergency=self.settings.emergency_number,
-            crisis=self.settings.crisis_line,
+            {"emergency": self.settings.emergency_number, "crisis": self.settings.crisis_line},
         )
 
 

@@ -14,7 +14,6 @@ from bot.rules.plans import schedule, tonight
 from bot.rules.states import DoseStatus, HoldKind
 from bot.rules.timing import local_today
 from bot.ui import callbacks, messages
-from bot.ui.render import words
 from bot.ui.views import Choice, Lines, PlanLines, Say, Show
 from storage.db import Database
 from storage.models import Patient
@@ -195,12 +194,6 @@ def stopped(patient: Patient) -> Say | None:
     if patient.withheld_at is not None or patient.awaiting_clearance:
         return Say("stop_withheld", clinic=True)
     return None
-
-
-def stop_notice(patient: Patient, settings: Settings) -> str | None:
-    """`stopped`, in words: for the use cases that still put their replies into words themselves."""
-    notice = stopped(patient)
-    return None if notice is None else words(notice, settings)
 
 
 async def _enrolled(repo: Repository, user_id: int) -> Patient | None:

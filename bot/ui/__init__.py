@@ -14,8 +14,8 @@ view object of its own, holding what the use case read, with a `replies(settings
 `bot/ui/caseload_view.py`. The handlers, or the use case at the notifier's door, call
 `bot.ui.render.render(said, settings)`, which gives the `Reply` objects to send: the only place
 a `Say` becomes words. Tests read what a person reads, so they render too, the same way.
-`render_all` does the same for a list. Converted so far: `bot/care/patient.py`, `caseload.py`,
-`privacy.py`, `decisions.py`, `onboarding.py`; the inbox, concerns, alerts and check-ins still
-put words together themselves (their `Reply` passes through `render` unchanged), and
-`patient.stop_notice` is `stopped` in words for them.
+`render_all` does the same for a list. The use cases in `bot/care/` and the dispatcher say what
+this way; an alert as providers read it is `bot/ui/alert_view.py`'s view, and a check-in's
+questions are `bot/ui/checkin_questions.py`'s, already in words (a `Reply` passes through
+`render` unchanged).
 """

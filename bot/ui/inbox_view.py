@@ -32,6 +32,12 @@ class Parts:
     quote: str | None = None  # the care-team message it answers
 
 
+def from_care_team(text: str | None) -> bool:
+    """Whether a message the bot sent is one the care team wrote: it starts with their header."""
+    header = t("care_team_message", text="").strip()
+    return bool(text and text.strip().startswith(header))
+
+
 def reasons(parts: Parts) -> list[list[str]]:
     """A message's parts as an escalation's reasons."""
     rows = [[MESSAGE, parts.kind]]
