@@ -78,7 +78,7 @@ class Care:
                         },
                     )
                 )
-                dose = await repo.dose_on(patient.id, night)
+                dose = await repo.nights.on(patient.id, night)
                 if dose is not None and dose.status in (
                     DoseStatus.TAKEN,
                     DoseStatus.SKIPPED,
@@ -204,5 +204,5 @@ def stop_notice(patient: Patient, settings: Settings) -> str | None:
 
 
 async def _enrolled(repo: Repository, user_id: int) -> Patient | None:
-    patient = await repo.patient_by_user(user_id)
+    patient = await repo.patients.by_user(user_id)
     return patient if patient is not None and patient.enrolled else None
