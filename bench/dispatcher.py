@@ -193,10 +193,10 @@ async def time_due_query(db: Database, now: datetime, repeat: int) -> float:
     timings = []
     async with db.session() as session:
         repo = Repository(session)
-        await repo.due_dose_ids(now, 500)
+        await repo.nights.due_ids(now, 500)
         for _ in range(repeat):
             start = time.perf_counter()
-            await repo.due_dose_ids(now, 500)
+            await repo.nights.due_ids(now, 500)
             timings.append(time.perf_counter() - start)
     return statistics.median(timings) * 1000
 
@@ -209,7 +209,7 @@ async def query_plan(db: Database, now: datetime) -> str:
 
     event.listen(db.engine.sync_engine, "before_cursor_execute", capture)
     async with db.session() as session:
-        await Repository(session).due_dose_ids(now, 500)
+        await Repository(session).nights.due_ids(now, 500)
     event.remove(db.engine.sync_engine, "before_cursor_execute", capture)
     statement, parameters = captured[-1]
     postgres = db.url.get_backend_name() == "postgresql"

@@ -517,9 +517,9 @@ async def _night_row(sim: Simulation, night: date) -> tuple[Dose | None, bool]:
     """The night's row, if it was planned, and whether LDN is withheld now."""
     async with sim.services.db.session() as session:
         repo = Repository(session)
-        patient = await repo.patient_by_user(PATIENT_ID)
+        patient = await repo.patients.by_user(PATIENT_ID)
         assert patient is not None
-        return await repo.dose_on(patient.id, night), patient.withheld_at is not None
+        return await repo.nights.on(patient.id, night), patient.withheld_at is not None
 
 
 # The summary
@@ -535,13 +535,13 @@ async def summarise(sim: Simulation, kinds: list[str], out: Callable[[str], None
     """Count the nights, the steps and the care loop from the database, not from the script."""
     async with sim.services.db.session() as session:
         repo = Repository(session)
-        patient = await repo.patient_by_user(PATIENT_ID)
+        patient = await repo.patients.by_user(PATIENT_ID)
         assert patient is not None
-        rows = list(await repo.doses_between(patient.id, date.min, date.max))
+        rows = list(await repo.nights.between(patient.id, date.min, date.max))
         reports: list[Report] = await repo.rows_about(Report, patient.id)
-        escalations = await repo.patient_escalations(patient.id)
+        escalations = await repo.escalations.of_patient(patient.id)
         audit: list[AuditEntry] = await repo.rows_about(AuditEntry, patient.id)
-        names = await repo.names(
+        names = await repo.audit.names(
             [e.decided_by for e in escalations] + [e.actor_user_id for e in audit]
         )
     reminded = [r for r in rows if r.status != DoseStatus.SCHEDULED]

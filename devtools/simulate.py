@@ -101,7 +101,7 @@ class Session:
     async def _zone(self) -> ZoneInfo:
         """The patient's zone once they chose one, until then the clinic's default."""
         async with self.sim.services.db.session() as session:
-            patient = await Repository(session).patient_by_user(self.user.id)
+            patient = await Repository(session).patients.by_user(self.user.id)
         zone = patient.timezone if patient is not None and patient.timezone else None
         return ZoneInfo(zone or self.sim.services.settings.default_timezone)
 

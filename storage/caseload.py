@@ -99,7 +99,7 @@ class CaseloadQueries:
 
     async def names(self, user_ids: list[int]) -> dict[int, str]:
         """The care team's names by user id, where known."""
-        return await Repository(self.session).names(user_ids)
+        return await Repository(self.session).audit.names(user_ids)
 
     async def links_waiting(self, now: datetime) -> list[Invite]:
         """Invitations not used yet and still valid, the soonest to expire first."""

@@ -131,7 +131,7 @@ class Dispatcher:
         looked_at = await self.alerts.dispatch() if self.alerts is not None else 0
         # Shutting down stops the round between rows: the rest stays due.
         looked_at += await self.outbox.drain(
-            Repository.due_dose_ids,
+            lambda repo, now, n: repo.nights.due_ids(now, n),
             self.act_on,
             limit,
             failed="Could not act on dose %s",
@@ -153,7 +153,9 @@ class Dispatcher:
         """
         async with self.db.session() as session:
             repo = Repository(session)
-            taken = await repo.claims_before(started_at + nightly.SENDING_TIMEOUT, started_at)
+            taken = await repo.nights.claims_before(
+                started_at + nightly.SENDING_TIMEOUT, started_at
+            )
             await repo.commit()
         if taken:
             log.warning("%s reminder(s) cut short by a stop are sent again", taken)
@@ -167,13 +169,13 @@ class Dispatcher:
         one commit; this is the net under that rule. Return how many were planned.
         """
         async with self.db.session() as session:
-            missing = await Repository(session).patients_without_next_night()
+            missing = await Repository(session).nights.patients_without_next_night()
         planned = 0
         for patient_id in missing:
             try:
                 async with self.db.session() as session:
                     repo = Repository(session)
-                    patient = await repo.patient(patient_id)
+                    patient = await repo.patients.get(patient_id)
                     if patient is None or patient.plan is None or not patient.receives_reminders:
                         continue
                     if await self.reminders.plan_next_night(repo, patient, backfill=True) is None:
@@ -190,7 +192,7 @@ class Dispatcher:
         """Move one due row on: remind, follow up, recover a dead send, or record it missed."""
         async with self.db.session() as session:
             repo = Repository(session)
-            dose = await repo.dose(dose_id)
+            dose = await repo.nights.get(dose_id)
             now = self.clock.now()
             if dose is None or dose.next_action_at is None or dose.next_action_at > now:
                 return
@@ -263,7 +265,9 @@ class Dispatcher:
     async def _too_soon(self, repo: Repository, dose: Dose, now: datetime) -> bool:
         """Put off a reminder that a dose recorded since it was planned brings too close."""
         patient = dose.patient
-        taken = await repo.latest_dose(patient.id, before=dose.night, statuses=(DoseStatus.TAKEN,))
+        taken = await repo.nights.latest(
+            patient.id, before=dose.night, statuses=(DoseStatus.TAKEN,)
+        )
         if taken is None or not patient.receives_reminders:
             return False
         moment = nightly.last_dose_at(
@@ -375,7 +379,9 @@ class Dispatcher:
         assert patient.start_date is not None
         words = messages.dose_words(dose.dose_mg, dose.capsules, dose.capsule_mg)
         lines: list[Text] = []
-        taken = await repo.latest_dose(patient.id, before=dose.night, statuses=(DoseStatus.TAKEN,))
+        taken = await repo.nights.latest(
+            patient.id, before=dose.night, statuses=(DoseStatus.TAKEN,)
+        )
         if taken is not None and taken.capsule_mg != dose.capsule_mg:
             # New capsules, a new count: six of the new ones out of habit would be far too much,
             # so this comes before anything else, count first.
@@ -406,7 +412,7 @@ class Dispatcher:
                 for h in patient.dose_holds
                 if h.start <= dose.night and (h.end is None or dose.night < h.end)
             ]
-            check = await repo.tolerance_report(patient.id, dose.step + 1)
+            check = await repo.reports.tolerance(patient.id, dose.step + 1)
             starts = any(h.start == dose.night for h in covering)
             unanswered = check is not None and check.status == UNANSWERED and starts
             if any(h.kind == HoldKind.PROVIDER for h in covering):
@@ -414,7 +420,7 @@ class Dispatcher:
             else:
                 held = "tolerance_held" if unanswered else "reminder_held"
                 lines.append(Say(held, clinic=True))  # or its `_no_team` variant
-        previous = await repo.latest_dose(patient.id, before=dose.night)
+        previous = await repo.nights.latest(patient.id, before=dose.night)
         yesterday = dose.night - timedelta(days=1)
         if (
             previous is not None

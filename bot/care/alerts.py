@@ -84,7 +84,7 @@ class Alerts:
     async def dispatch(self, limit: int = 100) -> int:
         """Deliver every escalation that is due, then the admins' notices; return how many."""
         delivered = await self.outbox.drain(
-            Repository.due_escalation_ids,
+            lambda repo, now, n: repo.escalations.due_ids(now, n),
             self.deliver,
             limit,
             failed="Could not deliver escalation %s",
@@ -150,7 +150,7 @@ class Alerts:
         async with self.db.session() as session:
             waiting = [
                 e.id
-                for e in await Repository(session).patient_escalations(patient_id)
+                for e in await Repository(session).escalations.of_patient(patient_id)
                 if e.rounds == 0 and e.next_action_at is not None
             ]
         for escalation_id in waiting:
@@ -177,7 +177,7 @@ class Alerts:
     async def _deliver(self, escalation_id: int) -> None:
         async with self.db.session() as session:
             repo = Repository(session)
-            escalation = await repo.escalation(escalation_id)
+            escalation = await repo.escalations.get(escalation_id)
             now = self.clock.now()
             if escalation is None or escalation.next_action_at is None:
                 return
@@ -204,7 +204,9 @@ class Alerts:
                 return
             reply = await self.render(repo, escalation, round_)
             sent = {
-                m.chat_id: m for m in await repo.alert_messages(escalation.id) if m.round == round_
+                m.chat_id: m
+                for m in await repo.escalations.messages(escalation.id)
+                if m.round == round_
             }
             failed, paced, wait = False, False, 0.0
             gone = 0  # chats that are out of reach (the bot blocked, or removed from the group)
@@ -311,7 +313,7 @@ class Alerts:
         for admin in self.settings.admin_user_ids:
             if admin == skip:
                 continue  # an admin's own failing chat can't hear it
-            row = await repo.admin_notice(admin, kind, since=now - FOLD_WINDOW)
+            row = await repo.notices.foldable(admin, kind, since=now - FOLD_WINDOW)
             if row is None:
                 row = AdminNotice(
                     admin_id=admin,
@@ -338,7 +340,7 @@ class Alerts:
     async def dispatch_notices(self, limit: int = 100) -> int:
         """Send or edit every admin notice that is due; return how many were looked at."""
         return await self.outbox.drain(
-            Repository.due_notice_ids,
+            lambda repo, now, n: repo.notices.due_ids(now, n),
             self.deliver_notice,
             limit,
             failed="Could not deliver admin notice %s",
@@ -363,7 +365,7 @@ class Alerts:
     async def _deliver_notice(self, notice_id: int) -> None:
         async with self.db.session() as session:
             repo = Repository(session)
-            notice = await repo.notice(notice_id)
+            notice = await repo.notices.get(notice_id)
             now = self.clock.now()
             if notice is None or notice.next_action_at is None or notice.next_action_at > now:
                 return
@@ -400,11 +402,11 @@ class Alerts:
         """Edit the providers' copies of an alert a new finding was folded into ("New: ...")."""
         async with self.db.session() as session:
             repo = Repository(session)
-            escalation = await repo.escalation(escalation_id)
+            escalation = await repo.escalations.get(escalation_id)
             if escalation is None:
                 return
             reply = await self.render(repo, escalation, max(escalation.rounds, 1))
-            for row in await repo.alert_messages(escalation.id):
+            for row in await repo.escalations.messages(escalation.id):
                 if row.round > 0 and row.message_id is not None:
                     await self.notifier.edit(row.chat_id, row.message_id, reply)
 
@@ -413,12 +415,12 @@ class Alerts:
         if escalation.tier == TierCode.MESSAGE:
             return render_message(escalation)  # a patient's message, not an alert
         patient = escalation.patient
-        names = await repo.names([escalation.acknowledged_by, escalation.decided_by])
+        names = await repo.audit.names([escalation.acknowledged_by, escalation.decided_by])
         info = self.reminders.current(patient)
         # The two reports completed last before this alert was raised, but its own.
-        done = await repo.done_reports(escalation.patient_id, 3, until=escalation.created_at)
+        done = await repo.reports.done(escalation.patient_id, 3, until=escalation.created_at)
         history = [r for r in done if r.id != escalation.report_id][-2:]
-        statuses = await repo.statuses(patient.id, 30)
+        statuses = await repo.nights.statuses(patient.id, 30)
         view = AlertView(
             escalation,
             names,

@@ -95,7 +95,7 @@ class Checkins:
             every=self.settings.checkin_every_days,
             tolerance=self.settings.tolerance_check_days,
         )
-        if due is None or await repo.report_on(patient.id, dose.night) is not None:
+        if due is None or await repo.reports.on(patient.id, dose.night) is not None:
             return
         now = self.clock.now()
         kind, for_step = due
@@ -122,7 +122,10 @@ class Checkins:
     async def dispatch(self, limit: int = 200) -> int:
         """Send every check-in that is due, and close those left too long; return how many."""
         return await self.outbox.drain(
-            Repository.due_report_ids, self.send, limit, failed="Could not send check-in %s"
+            lambda repo, now, n: repo.reports.due_ids(now, n),
+            self.send,
+            limit,
+            failed="Could not send check-in %s",
         )
 
     async def send(self, report_id: int) -> None:
@@ -132,7 +135,7 @@ class Checkins:
         """
         async with self.db.session() as session:
             repo = Repository(session)
-            report = await repo.report(report_id)
+            report = await repo.reports.get(report_id)
             now = self.clock.now()
             if report is None or report.next_action_at is None or report.next_action_at > now:
                 return
@@ -151,17 +154,17 @@ class Checkins:
                 await repo.claim(Report, report.id, {"status": report.status}, next_action_at=None)
                 await repo.commit()
                 return
-            previous = await repo.open_report(patient.id)
+            previous = await repo.reports.open(patient.id)
             await self.outbox.send(repo, _Intro(self, report, previous, now))
 
     async def ask(self, user_id: int) -> list[Said]:
         """/sideeffects: resume the open check-in, or start one now."""
         async with self.db.session() as session:
             repo = Repository(session)
-            patient = await repo.patient_by_user(user_id)
+            patient = await repo.patients.by_user(user_id)
             if patient is None or not patient.enrolled or patient.plan is None:
                 return [NOT_ENROLLED]
-            report = await repo.open_report(patient.id)
+            report = await repo.reports.open(patient.id)
             now = self.clock.now()
             if report is None:
                 info = self.reminders.current(patient)
@@ -200,7 +203,7 @@ class Checkins:
         """
         async with self.db.session() as session:
             repo = Repository(session)
-            report = await repo.report(report_id)
+            report = await repo.reports.get(report_id)
             if report is None or report.patient.telegram_user_id != user_id:
                 return Step(toast=Say("toast_not_yours"))
             stage = report.answers.get("stage")
@@ -261,11 +264,11 @@ class Checkins:
         """The patient's own words, typed as the check-in's last answer."""
         async with self.db.session() as session:
             repo = Repository(session)
-            patient = await repo.patient_by_user(user_id)
+            patient = await repo.patients.by_user(user_id)
             if patient is None or patient.awaiting != Awaiting.CHECKIN_WORDS:
                 return None
             patient.awaiting = None
-            report = await repo.open_report(patient.id)
+            report = await repo.reports.open(patient.id)
             if report is None or report.answers.get("stage") != "words":
                 # The check-in that asked is gone: the words are read as any other message.
                 await repo.commit()
@@ -377,7 +380,7 @@ class Checkins:
 
     async def _triage(self, repo: Repository, report: Report, now: datetime) -> Triage:
         """What the check-in's answers so far call for, against the patient's earlier ones."""
-        earlier = await repo.done_reports(report.patient_id)
+        earlier = await repo.reports.done(report.patient_id)
         history = [h for h in (_answers(r) for r in earlier if r.id != report.id) if h.at < now]
         result = triage(_answers(report, now), history)
         if not result.alerts and not ask.nothing_more(report.words):

@@ -71,7 +71,7 @@ class Concerns:
             patient.withheld_at is not None
             or patient.awaiting_clearance
             or patient.provider_paused
-            or await repo.latest_dose(patient.id, statuses=(DoseStatus.TAKEN,)) is None
+            or await repo.nights.latest(patient.id, statuses=(DoseStatus.TAKEN,)) is None
         ):
             # Already told to take no LDN, or not started yet (a concern before the first dose
             # withholds it): a milder concern must never say "keep taking" it.

@@ -98,7 +98,7 @@ class CareTeam:
         await self.remember(user_id, name)
         async with self.db.session() as session:
             repo = Repository(session)
-            escalation = await repo.escalation(escalation_id)
+            escalation = await repo.escalations.get(escalation_id)
             if escalation is None:
                 return Outcome(Say("toast_gone"))
             now = self.clock.now()
@@ -108,7 +108,7 @@ class CareTeam:
                     ids = ", ".join(f"#{e.id}" for e in others)
                     return Outcome(Say("toast_others_open", {"ids": ids}))
             if action == Decision.ACK:
-                won = await repo.decide_escalation(
+                won = await repo.escalations.decide(
                     escalation.id,
                     (EscalationStatus.OPEN,),
                     status=EscalationStatus.ACKNOWLEDGED,
@@ -117,7 +117,7 @@ class CareTeam:
                     next_action_at=None,
                 )
             else:
-                won = await repo.decide_escalation(
+                won = await repo.escalations.decide(
                     escalation.id,
                     (EscalationStatus.OPEN, EscalationStatus.ACKNOWLEDGED),
                     # A hold, a step back, a pause or a morning dose can later be released,
@@ -134,7 +134,7 @@ class CareTeam:
                 await repo.refresh(escalation)
                 by = escalation.decided_by or escalation.acknowledged_by
                 done = escalation.decision or Decision.ACK
-                names = await repo.names([by])
+                names = await repo.audit.names([by])
                 decision = Say(f"decision_{done}")
                 return Outcome(
                     Say("toast_already_decided", {"decision": decision, "who": who(names, by)})
@@ -148,7 +148,7 @@ class CareTeam:
                 else []
             )
             tell = await self._apply(repo, patient, escalation, action)
-            await repo.audit(
+            await repo.audit.record(
                 patient.id,
                 user_id,
                 now,
@@ -178,7 +178,7 @@ class CareTeam:
         """
         return [
             e
-            for e in await repo.patient_escalations(escalation.patient_id)
+            for e in await repo.escalations.of_patient(escalation.patient_id)
             if e.id != escalation.id
             and e.status != EscalationStatus.DECIDED
             and e.tier != TierCode.MESSAGE
@@ -189,7 +189,7 @@ class CareTeam:
         """Whether another alert's withhold (undecided) or "Pause LDN" (decided) still stands."""
         others = [
             e
-            for e in await repo.patient_escalations(escalation.patient_id)
+            for e in await repo.escalations.of_patient(escalation.patient_id)
             if e.id != escalation.id and e.tier != TierCode.MESSAGE
         ]
         withheld = any(
@@ -221,7 +221,7 @@ class CareTeam:
         # not decided yet, or a pause from another alert, stands until that alert is decided.
         withheld_elsewhere, paused_elsewhere = await self._standing(repo, escalation)
         stopped = patient.withheld_at is not None or patient.awaiting_clearance
-        never_taken = await repo.latest_dose(patient.id, statuses=(DoseStatus.TAKEN,)) is None
+        never_taken = await repo.nights.latest(patient.id, statuses=(DoseStatus.TAKEN,)) is None
         patient.provider_paused = patient.provider_paused and paused_elsewhere
         lift = stopped and not withheld_elsewhere
         if action == Decision.CONTINUE or lift:
@@ -286,7 +286,7 @@ class CareTeam:
     async def _update_copies(self, repo: Repository, escalation: Escalation) -> None:
         """Rewrite every copy of the alert, so a second provider sees it was handled."""
         reply = await self.alerts.render(repo, escalation)
-        for row in await repo.alert_messages(escalation.id):
+        for row in await repo.escalations.messages(escalation.id):
             if row.message_id is not None:
                 await self.notifier.edit(row.chat_id, row.message_id, reply)
 
@@ -309,7 +309,7 @@ class CareTeam:
         try:
             async with self.db.session() as session:
                 repo = Repository(session)
-                if await repo.remember_name(user_id, name, self.clock.now()):
+                if await repo.audit.remember_name(user_id, name, self.clock.now()):
                     await repo.commit()
         except SQLAlchemyError as exc:
             # Shown by id this time; the name is written at the provider's next action.
@@ -333,13 +333,13 @@ class CareTeam:
             await self.remember(user_id, name)
         async with self.db.session() as session:
             repo = Repository(session)
-            row = await repo.alert_message_at(chat_id, replied_to)
+            row = await repo.escalations.message_at(chat_id, replied_to)
             if row is None:
                 return None
             if not self.is_provider(user_id):
                 log.warning("Refused a reply to an alert by user %s", user_id)
                 return Say("relay_refused")
-            escalation = await repo.escalation(row.escalation_id)
+            escalation = await repo.escalations.get(row.escalation_id)
             if escalation is None:
                 return None
             patient = escalation.patient
@@ -350,7 +350,7 @@ class CareTeam:
             except Exception as exc:
                 log.warning("Could not relay to a patient: %s", type(exc).__name__)
                 return Say("relay_failed", {"label": label})
-            await repo.audit(
+            await repo.audit.record(
                 patient.id,
                 user_id,
                 self.clock.now(),
@@ -375,7 +375,7 @@ class CareTeam:
         await self.remember(user_id, name)
         async with self.db.session() as session:
             repo = Repository(session)
-            escalation = await repo.escalation(escalation_id)
+            escalation = await repo.escalations.get(escalation_id)
             if escalation is None:
                 return Outcome(Say("toast_gone"))
             prompt = Say("inbox_reply_prompt", {"label": label_of(escalation.patient)})
@@ -387,7 +387,9 @@ class CareTeam:
                     "Could not ask provider %s for a reply: %s", user_id, type(exc).__name__
                 )
                 return Outcome(Say("inbox_reply_unreachable"))
-            await repo.keep_reply_prompt(escalation.id, user_id, message_id, self.clock.now())
+            await repo.escalations.keep_reply_prompt(
+                escalation.id, user_id, message_id, self.clock.now()
+            )
             await repo.commit()
         return Outcome(Say("inbox_reply_toast"))
 
@@ -418,7 +420,7 @@ class CareTeam:
         now = self.clock.now()
         async with self.db.session() as session:
             repo = Repository(session)
-            if await repo.label_taken(label, now):
+            if await repo.patients.label_taken(label, now):
                 return Say("invite_label_taken", {"label": label})
             invite = Invite(
                 code=secrets.token_urlsafe(12),
@@ -455,7 +457,7 @@ class CareTeam:
             return Say("invite_bad_label")
         async with self.db.session() as session:
             repo = Repository(session)
-            revoked = await repo.revoke_invites(args[0], self.clock.now(), user_id)
+            revoked = await repo.invites.revoke(args[0], self.clock.now(), user_id)
             await repo.commit()
         if not revoked:
             return Say("revoke_none", {"label": args[0]})

@@ -70,7 +70,7 @@ async def fold_target(
     alert does not have yet needs its own alert: a decision on the alert a provider read would
     otherwise lift the stop for a reason they may never have seen.
     """
-    for escalation in reversed(await repo.open_escalations(patient.id)):
+    for escalation in reversed(await repo.escalations.open_of(patient.id)):
         if escalation.status != EscalationStatus.OPEN:
             continue
         if stop is not Stop.NONE and any(r not in escalation.reasons for r in reasons):

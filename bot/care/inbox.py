@@ -195,7 +195,7 @@ class Inbox:
         """
         async with self.db.session() as session:
             repo = Repository(session)
-            patient = await repo.patient_by_user(incoming.user_id)
+            patient = await repo.patients.by_user(incoming.user_id)
             if not _checkin_words(incoming, patient):
                 return await self._route(repo, patient, incoming)
         replies = await self.checkins.words(incoming.user_id, incoming.text or "")
@@ -204,7 +204,7 @@ class Inbox:
         # The check-in that asked is gone: the words are read as any other message, afresh.
         async with self.db.session() as session:
             repo = Repository(session)
-            patient = await repo.patient_by_user(incoming.user_id)
+            patient = await repo.patients.by_user(incoming.user_id)
             return await self._route(repo, patient, incoming)
 
     async def _route(
@@ -391,7 +391,7 @@ class Inbox:
         """Kept red-flag words, stored now in a unit of work of their own."""
         async with self.db.session() as session:
             repo = Repository(session)
-            patient = await repo.patient_by_user(incoming.user_id)
+            patient = await repo.patients.by_user(incoming.user_id)
             return await self._red_flags(
                 repo, patient, incoming, incoming.text or "", ask_again=False
             )

@@ -63,8 +63,8 @@ class Conversation:
         """Begin enrollment (with a provider's invitation code), resume it, or welcome back."""
         async with self.db.session() as session:
             repo = Repository(session)
-            patient = await repo.patient_by_user(user_id)
-            invite = await repo.invite(code) if code else None
+            patient = await repo.patients.by_user(user_id)
+            invite = await repo.invites.get(code) if code else None
             now = self.clock.now()
             if code and (invite is None or invite.used_at is not None or invite.expires_at <= now):
                 if patient is None or not patient.enrolled:
@@ -73,7 +73,7 @@ class Conversation:
             if patient is None:
                 if invite is None and not self.settings.allow_self_enrollment:
                     return [Say("invite_needed", clinic=True)]
-                patient = await repo.add_patient(user_id, chat_id, now)
+                patient = await repo.patients.add(user_id, chat_id, now)
                 patient.awaiting = Awaiting.CONSENT
                 replies: list[Said] = [Say("welcome", clinic=True)]
                 if invite is not None:
@@ -119,7 +119,7 @@ class Conversation:
         self, repo: Repository, patient: Patient, invite: Invite
     ) -> list[Said] | None:
         """Enroll on the invitation's plan; None if it was used or withdrawn meanwhile."""
-        if not await repo.claim_invite(invite.id, self.clock.now(), patient.id):
+        if not await repo.invites.claim(invite.id, self.clock.now(), patient.id):
             return None
         patient.label = invite.label
         patient.plan = invite.plan
@@ -143,7 +143,7 @@ class Conversation:
         """Take a button answer, if it answers the question being asked now."""
         async with self.db.session() as session:
             repo = Repository(session)
-            patient = await repo.patient_by_user(user_id)
+            patient = await repo.patients.by_user(user_id)
             if patient is None:
                 return [Say("not_enrolled")]
             if patient.awaiting != step:
@@ -162,7 +162,7 @@ class Conversation:
         """Start a settings question for an enrolled patient."""
         async with self.db.session() as session:
             repo = Repository(session)
-            patient = await repo.patient_by_user(user_id)
+            patient = await repo.patients.by_user(user_id)
             if patient is None or not patient.enrolled:
                 return [Say("not_enrolled")]
             patient.awaiting = Awaiting(question)
@@ -274,7 +274,7 @@ class Conversation:
         step = patient.awaiting
         if step == Awaiting.CONSENT:
             if value != "yes":
-                await repo.delete_patient(patient)
+                await repo.patients.delete(patient)
                 return [Say("consent_declined")]
             patient.consent_at = self.clock.now()
             return self._advance(patient, Awaiting.SCREEN)

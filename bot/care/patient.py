@@ -77,7 +77,7 @@ class Care:
                         },
                     )
                 )
-                dose = await repo.dose_on(patient.id, night)
+                dose = await repo.nights.on(patient.id, night)
                 if dose is not None and dose.status in (
                     DoseStatus.TAKEN,
                     DoseStatus.SKIPPED,
@@ -197,5 +197,5 @@ def stopped(patient: Patient) -> Say | None:
 
 
 async def _enrolled(repo: Repository, user_id: int) -> Patient | None:
-    patient = await repo.patient_by_user(user_id)
+    patient = await repo.patients.by_user(user_id)
     return patient if patient is not None and patient.enrolled else None

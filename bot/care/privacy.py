@@ -56,7 +56,7 @@ class Privacy:
         """Everything kept about the patient, as JSON; None when the bot keeps nothing."""
         async with self.db.session() as session:
             repo = Repository(session)
-            patient = await repo.patient_by_user(user_id)
+            patient = await repo.patients.by_user(user_id)
             if patient is None:
                 return None
             data: dict[str, Any] = {
@@ -81,13 +81,13 @@ class Privacy:
         """
         async with self.db.session() as session:
             repo = Repository(session)
-            patient = await repo.patient_by_user(user_id)
+            patient = await repo.patients.by_user(user_id)
             if patient is None:
                 return False
             label = label_of(patient)
-            alerts = await repo.alert_copies(patient.id)
-            waiting = [e.tier for e in await repo.open_escalations(patient.id)]
-            await repo.delete_patient(patient, self.clock.now())
+            alerts = await repo.escalations.alert_copies(patient.id)
+            waiting = [e.tier for e in await repo.escalations.open_of(patient.id)]
+            await repo.patients.delete(patient, self.clock.now())
             # The updates kept by the intake hold the patient's words too.
             await intake.forget_chat(session, patient.chat_id, upto)
             await repo.commit()

@@ -90,14 +90,14 @@ class Reminders:
         missed. After a pause or a block there is no backfill: those nights were not ours to remind.
         Return the night planned, if one was.
         """
-        if not patient.receives_reminders or await repo.unsent_doses(patient.id):
+        if not patient.receives_reminders or await repo.nights.unsent(patient.id):
             return None
         assert patient.start_date is not None
         now = self.clock.now()
         night, latest = await self._first_open(repo, patient, now)
         # The dose the patient is on: the last one taken, or reminded and not yet answered (if
         # that night ends untaken, this night is planned again).
-        taken = await repo.latest_dose(patient.id, statuses=ON_DOSE)
+        taken = await repo.nights.latest(patient.id, statuses=ON_DOSE)
         last_mg = taken.dose_mg if taken is not None else None
         # Once a day, never two close together: a bedtime, a zone or a dose time changed soon
         # after a dose puts the next reminder off to a later night.
@@ -113,7 +113,7 @@ class Reminders:
                 gap = self._new_dose(
                     patient, first_gap + timedelta(days=offset), DoseStatus.MISSED, last_mg
                 )
-                await repo.add_dose(gap)
+                await repo.nights.add(gap)
         night = spaced
         dose = self._new_dose(patient, night, DoseStatus.SCHEDULED, last_mg)
         if dose.step_up and await self._increase_waits(repo, patient, dose):
@@ -122,7 +122,7 @@ class Reminders:
             # Enrolled, resumed or moved the bedtime after tonight's bedtime but before its cutoff:
             # remind now, as a fresh reminder rather than a late one.
             dose.remind_at = dose.next_action_at = now
-        await repo.add_dose(dose)
+        await repo.nights.add(dose)
         if self.plan_checkin is not None:
             await self.plan_checkin(repo, patient, dose)
         return dose
@@ -137,7 +137,7 @@ class Reminders:
             upcoming_night(now, patient.bedtime, zone_of(patient), cutoff_hours),
             patient.start_date,
         )
-        latest = await repo.latest_dose(patient.id, before=before)
+        latest = await repo.nights.latest(patient.id, before=before)
         if latest is not None and latest.night >= night:
             night = latest.night + timedelta(days=1)
         return night, latest
@@ -157,12 +157,12 @@ class Reminders:
 
     async def put_off(self, repo: Repository, patient: Patient) -> Dose | None:
         """The night planned next, if the once-a-day rule put it off to a later night: to say so."""
-        unsent = await repo.unsent_doses(patient.id)
+        unsent = await repo.nights.unsent(patient.id)
         if len(unsent) != 1:
             return None
         planned, now = unsent[0], self.clock.now()
         night, _ = await self._first_open(repo, patient, now, before=planned.night)
-        taken = await repo.latest_dose(patient.id, before=planned.night, statuses=ON_DOSE)
+        taken = await repo.nights.latest(patient.id, before=planned.night, statuses=ON_DOSE)
         spaced = self._spaced(patient, night, taken, now)
         return planned if night < spaced == planned.night else None
 
@@ -172,7 +172,7 @@ class Reminders:
         A concerning answer has already held the patient; here only silence is left: nobody
         knows how the current dose is tolerated, so the increase waits for a provider.
         """
-        check = await repo.tolerance_report(patient.id, dose.step)
+        check = await repo.reports.tolerance(patient.id, dose.step)
         # Never finished (still waiting, or closed unfinished when a newer check-in came): the
         # increase waits. Answered, or already held and passed on: a provider's decision stands.
         if check is None or check.status not in (
@@ -183,7 +183,7 @@ class Reminders:
             return False
         now = self.clock.now()
         check.status, check.next_action_at = UNANSWERED, None
-        await repo.add_hold(patient, dose.night, now)
+        await repo.patients.add_hold(patient, dose.night, now)
         await alerts_store(
             repo, patient, Finding(Tier.ROUTINE, "tolerance_unanswered"), now, stop=Stop.HOLD
         )
@@ -196,7 +196,7 @@ class Reminders:
             self.clock.now(), patient.bedtime, zone_of(patient), self.settings.reminder_cutoff_hours
         )
         # Tonight's reminder already out: the patient was told tonight's dose; change tomorrow.
-        while (reminded := await repo.dose_on(patient.id, night)) is not None and (
+        while (reminded := await repo.nights.on(patient.id, night)) is not None and (
             reminded.status != DoseStatus.SCHEDULED
         ):
             night += timedelta(days=1)
@@ -227,7 +227,7 @@ class Reminders:
         if revert:
             assert tonight_row is not None
             night = tonight_row.night
-        await repo.add_hold(patient, night, self.clock.now(), kind=kind)
+        await repo.patients.add_hold(patient, night, self.clock.now(), kind=kind)
         await repo.refresh(patient)
         if revert:
             assert tonight_row is not None and patient.start_date is not None
@@ -287,10 +287,10 @@ class Reminders:
         target = plan.starting_at(max(info.step.number - 1, 1))
         # The plan begins again at the earlier step on that night, held there: what came before
         # (its holds and nights off included) no longer places any step.
-        await repo.delete_holds(patient)
+        await repo.patients.delete_holds(patient)
         patient.plan = target.to_dict()
         patient.start_date = night
-        await repo.add_hold(patient, night, self.clock.now(), kind=HoldKind.PROVIDER)
+        await repo.patients.add_hold(patient, night, self.clock.now(), kind=HoldKind.PROVIDER)
         if row is not None:
             _give(row, target.steps[target.start_step - 1])
         await self.replan(repo, patient)
@@ -300,7 +300,7 @@ class Reminders:
         self, repo: Repository, patient: Patient, first_open: date
     ) -> Dose | None:
         """Tonight's row when its reminder is out and its dose not recorded yet; else None."""
-        row = await repo.dose_on(patient.id, first_open - timedelta(days=1))
+        row = await repo.nights.on(patient.id, first_open - timedelta(days=1))
         if (
             row is not None
             and row.status in nightly.OPEN
@@ -334,7 +334,7 @@ class Reminders:
         planned = await self.plan_next_night(repo, patient, backfill=False)
         if planned is None:
             return 0
-        taken = await repo.latest_dose(
+        taken = await repo.nights.latest(
             patient.id, before=planned.night, statuses=(DoseStatus.TAKEN,)
         )
         return 0 if taken is None else (planned.night - taken.night).days - 1
@@ -346,7 +346,9 @@ class Reminders:
         have stopped, be unwell, or be out of capsules.
         """
         await self._nights_off(repo, patient, night, night + timedelta(days=1))
-        finding = missed_streak(await repo.statuses(patient.id, MISSED_NIGHTS + 1, until=night))
+        finding = missed_streak(
+            await repo.nights.statuses(patient.id, MISSED_NIGHTS + 1, until=night)
+        )
         if finding is not None:
             await alerts_store(repo, patient, finding, self.clock.now(), stop=Stop.HOLD)
             await self.hold_current_dose(repo, patient)
@@ -360,7 +362,7 @@ class Reminders:
         if touching is not None and touching.end is not None:
             touching.end = max(end, touching.end)
         else:
-            await repo.add_hold(patient, first, self.clock.now(), end=end, kind=OFF)
+            await repo.patients.add_hold(patient, first, self.clock.now(), end=end, kind=OFF)
 
     async def night_on(self, repo: Repository, patient: Patient, night: date) -> None:
         """A night recorded off turned out taken (Taken pressed late): it counts again."""
@@ -369,9 +371,11 @@ class Reminders:
                 continue
             after = night + timedelta(days=1)
             if hold.start < night and after < hold.end:
-                await repo.add_hold(patient, after, self.clock.now(), end=hold.end, kind=OFF)
+                await repo.patients.add_hold(
+                    patient, after, self.clock.now(), end=hold.end, kind=OFF
+                )
             if hold.start == night and hold.end == after:
-                await repo.remove_hold(patient, hold)
+                await repo.patients.remove_hold(patient, hold)
             elif hold.start == night:
                 hold.start = after
             else:
@@ -431,7 +435,7 @@ class Reminders:
         """Stop at once for a patient who blocks the bot; plan the next night when they unblock."""
         async with self.db.session() as session:
             repo = Repository(session)
-            patient = await repo.patient_by_user(telegram_user_id)
+            patient = await repo.patients.by_user(telegram_user_id)
             if patient is None or patient.blocked_bot != reachable:
                 return
             patient.blocked_bot = not reachable
@@ -451,7 +455,7 @@ class Reminders:
         """Record a press on a reminder button for the night that reminder belongs to."""
         async with self.db.session() as session:
             repo = Repository(session)
-            dose = await repo.dose(dose_id)
+            dose = await repo.nights.get(dose_id)
             if dose is None or dose.patient.telegram_user_id != telegram_user_id:
                 return AnswerResult(verdict=None)
             now = self.clock.now()

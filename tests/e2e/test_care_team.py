@@ -246,7 +246,7 @@ async def deliveries(db: Database) -> list[AlertMessage]:
 
 async def open_holds(db: Database, user: FakeUser) -> list[object]:
     async with db.session() as session:
-        patient = await Repository(session).patient_by_user(user.id)
+        patient = await Repository(session).patients.by_user(user.id)
         assert patient is not None
         return [h for h in patient.holds if h.end is None]
 
@@ -498,7 +498,7 @@ async def test_a_stranger_cannot_decide_write_to_the_patient_or_invite(
     assert escalation.acknowledged_by is None
     assert await audit(db) == []
     async with db.session() as session:
-        row = await Repository(session).patient_by_user(patient.id)
+        row = await Repository(session).patients.by_user(patient.id)
         assert row is not None and row.withheld_at is not None  # still withheld: nobody decided
     assert len(patient.messages()) == seen_by_patient
     assert (group_alert.text, group_alert.reply_markup) == (text, markup)

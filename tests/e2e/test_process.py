@@ -277,7 +277,7 @@ async def test_flood_limits_and_server_errors_still_deliver_and_a_blocked_patien
     # Telegram tells the bot at once (the member update "kicked"), and the bot marks them.
     for _ in range(100):
         async with db.session() as session:
-            patient = await Repository(session).patient_by_user(blocked.id)
+            patient = await Repository(session).patients.by_user(blocked.id)
         if patient is not None and patient.blocked_bot:
             break
         await asyncio.sleep(0.1)

@@ -27,7 +27,7 @@ async def store(care: Simulation, finding: Finding, stop: Stop) -> int:
     """An escalation about the patient, stored as the bot stores one, then delivered."""
     async with care.services.db.session() as session:
         repo = Repository(session)
-        patient = await repo.patient_by_user(PATIENT)
+        patient = await repo.patients.by_user(PATIENT)
         assert patient is not None
         result = Triage(finding.tier, (finding,))
         escalation = await escalations.store(repo, patient, result, care.clock.now(), stop=stop)
@@ -122,7 +122,7 @@ async def test_an_alert_on_a_withheld_patient_says_ldn_is_withheld_not_held(
     concerns = care.services.concerns
     async with care.services.db.session() as session:
         repo = Repository(session)
-        patient = await repo.patient_by_user(PATIENT)
+        patient = await repo.patients.by_user(PATIENT)
         assert patient is not None
         found = Finding(Tier.URGENT, "words_opioids", "opioids")
         raised = await concerns.raise_(repo, patient, Triage(found.tier, (found,)))

@@ -26,6 +26,8 @@ from fake_telegram.core import FakeMessage, FakeTelegram, FakeUser
 from storage.db import Database
 from storage.models import AuditEntry, Escalation, Invite
 from storage.repositories import Repository
+from storage.repositories.audit import Audit
+from storage.repositories.invites import Invites
 from tests.support.harness import ADMIN, DOCTOR, NURSE, STRANGER, doses_of, patient_of
 
 PATIENT = 301
@@ -228,7 +230,7 @@ async def test_every_copy_of_an_alert_says_who_acted_by_their_telegram_name(
         assert decided.split(" at ")[0] in (copy.text or ""), copy.text
         assert acknowledged not in (copy.text or "")
     async with care.services.db.session() as session:
-        assert await Repository(session).names([DOCTOR, NURSE]) == {DOCTOR: "Doctor on call"}
+        assert await Repository(session).audit.names([DOCTOR, NURSE]) == {DOCTOR: "Doctor on call"}
     # The audit keeps the stable id, whatever the name.
     assert [(e.actor_user_id, e.action) for e in await audit(care)] == [
         (DOCTOR, "ack"),
@@ -247,7 +249,7 @@ async def test_a_name_that_cannot_be_written_never_costs_the_decision(
     async def locked(*args: object) -> None:
         raise OperationalError("UPDATE care_team", {}, Exception("database is locked"))
 
-    monkeypatch.setattr(Repository, "remember_name", locked)
+    monkeypatch.setattr(Audit, "remember_name", locked)
     await care.tap(doctor, alerts(care, DOCTOR)[0], t("button_decide_hold"))
     assert user.last().text == t("decided_hold", dose="0.5 mg (1 × 0.5 mg capsule)")
     decided = t("alert_decided", decision=t("decision_hold"), who=f"provider {DOCTOR}", at="@")
@@ -383,9 +385,9 @@ async def test_a_link_withdrawn_while_the_patient_taps_it_enrolls_no_one(
 ) -> None:
     user = care.telegram.user(PATIENT)
     code = await invite(care, "AB-1")
-    read = Repository.invite
+    read = Invites.get
 
-    async def read_before_the_revoke(self: Repository, code: str) -> Invite | None:
+    async def read_before_the_revoke(self: Invites, code: str) -> Invite | None:
         # The bot reads the link while it is still good; the doctor withdraws it just after.
         row = await read(self, code)
         assert row is not None
@@ -395,7 +397,7 @@ async def test_a_link_withdrawn_while_the_patient_taps_it_enrolls_no_one(
         return good
 
     await care.say(care.telegram.user(DOCTOR), "/revoke AB-1")
-    monkeypatch.setattr(Repository, "invite", read_before_the_revoke)
+    monkeypatch.setattr(Invites, "get", read_before_the_revoke)
     reply = await care.say(user, f"/start {code}")
     assert reply.text == t("invite_invalid", clinic="Test Clinic", contact="+1 555 0100")
     assert user.last() is reply  # no welcome, no consent question: self-enrollment is off

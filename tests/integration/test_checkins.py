@@ -321,7 +321,7 @@ async def test_typed_words_after_their_check_in_was_replaced_are_read_as_a_messa
     await enroll(care, user, await invite(care))
     async with care.services.db.session() as session:
         repo = Repository(session)
-        patient = await repo.patient_by_user(user.id)
+        patient = await repo.patients.by_user(user.id)
         assert patient is not None
         patient.awaiting = "checkin_words"  # left over from a check-in that has since expired
         await repo.commit()

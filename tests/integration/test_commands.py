@@ -666,7 +666,7 @@ async def stopped(care: Simulation, user: FakeUser, state: str) -> str:
     services = care.services
     async with services.db.session() as session:
         repo = Repository(session)
-        patient = await repo.patient_by_user(user.id)
+        patient = await repo.patients.by_user(user.id)
         assert patient is not None
         answers = Answers(care.clock.now(), Decimal("0.5"), {}, frozenset({"opioids"}))
         result = triage(answers)

@@ -221,7 +221,7 @@ async def test_a_hundred_alerts_queued_for_a_group_hold_back_no_reminder(
     async with db.session() as session:
         repo = Repository(session)
         for user_id in alerted:
-            patient = await repo.patient_by_user(user_id)
+            patient = await repo.patients.by_user(user_id)
             assert patient is not None
             await store(repo, patient, Finding(Tier.ROUTINE, "blocked_bot"), now)
         await repo.commit()

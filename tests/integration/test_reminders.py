@@ -865,7 +865,7 @@ async def test_unblocking_after_a_long_gap_keeps_the_dose_and_asks_the_care_team
     assert patient is not None and not patient.blocked_bot
     assert [h.end for h in patient.dose_holds] == [None]
     async with harness.services.db.session() as session:
-        raised = await Repository(session).open_escalations(patient.id)
+        raised = await Repository(session).escalations.open_of(patient.id)
     assert ["resume_after_gap"] in [[r[0] for r in e.reasons] for e in raised]
 
 
@@ -930,7 +930,7 @@ async def test_resuming_after_a_pause_keeps_the_dose_taken_and_asks_after_a_long
     patient = await patient_of(harness, user)
     assert patient is not None and (len(patient.dose_holds) == 1) is caution
     async with harness.services.db.session() as session:
-        raised = await Repository(session).open_escalations(patient.id)
+        raised = await Repository(session).escalations.open_of(patient.id)
     assert [e.reasons for e in raised] == ([[["resume_after_gap", None]]] if caution else [])
 
     # The nights off did not count toward the step: the dose is the one last taken.
@@ -1001,7 +1001,7 @@ async def test_three_skipped_nights_in_a_row_hold_the_increase_and_ask_once(
     patient = await patient_of(harness, user)
     assert patient is not None and [h.end for h in patient.dose_holds] == [None]
     async with harness.services.db.session() as session:
-        raised = await Repository(session).open_escalations(patient.id)
+        raised = await Repository(session).escalations.open_of(patient.id)
     assert [e.reasons for e in raised] == [[["missed_three", None]]]
     assert raised[0].stop == "hold"
     # The ten nights off are one stretch, not ten rows.

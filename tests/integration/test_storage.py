@@ -78,7 +78,7 @@ def _dose(
 async def _patient(db: Database, user_id: int = 1001) -> int:
     async with db.session() as session:
         repo = Repository(session)
-        patient = await repo.add_patient(user_id, user_id, NOW)
+        patient = await repo.patients.add(user_id, user_id, NOW)
         await repo.commit()
         return patient.id
 
@@ -117,7 +117,7 @@ async def test_migrations_apply_on_an_empty_database_and_again_idempotently(empt
         assert tables == TABLES
         assert versions == [_head()]
         async with db.session() as session:
-            assert await Repository(session).patient(patient_id) is not None
+            assert await Repository(session).patients.get(patient_id) is not None
     finally:
         await db.dispose()
 
@@ -140,13 +140,13 @@ async def test_a_second_row_for_the_same_night_is_refused_and_the_first_kept(db:
     patient_id = await _patient(db)
     async with db.session() as session:
         repo = Repository(session)
-        assert await repo.add_dose(_dose(patient_id, step=1)) is True
-        assert await repo.add_dose(_dose(patient_id, step=2, dose_mg=Decimal("3.0"))) is False
+        assert await repo.nights.add(_dose(patient_id, step=1)) is True
+        assert await repo.nights.add(_dose(patient_id, step=2, dose_mg=Decimal("3.0"))) is False
         # The refused insert rolled back only its savepoint: the session still works.
-        assert await repo.add_dose(_dose(patient_id, NIGHT + timedelta(days=1))) is True
+        assert await repo.nights.add(_dose(patient_id, NIGHT + timedelta(days=1))) is True
         await repo.commit()
     async with db.session() as session:
-        first = await Repository(session).dose_on(patient_id, NIGHT)
+        first = await Repository(session).nights.on(patient_id, NIGHT)
         count = await session.scalar(select(func.count()).select_from(Dose))
     assert first is not None
     assert (first.step, first.dose_mg, first.status) == (1, Decimal("1.5"), "scheduled")
@@ -158,12 +158,12 @@ async def test_a_second_row_for_the_same_night_from_another_session_is_refused(
 ) -> None:
     patient_id = await _patient(db)
     async with db.session() as first, db.session() as second:
-        assert await Repository(first).add_dose(_dose(patient_id, step=1)) is True
+        assert await Repository(first).nights.add(_dose(patient_id, step=1)) is True
         await first.commit()
-        assert await Repository(second).add_dose(_dose(patient_id, step=2)) is False
+        assert await Repository(second).nights.add(_dose(patient_id, step=2)) is False
         await second.commit()
     async with db.session() as session:
-        first_row = await Repository(session).dose_on(patient_id, NIGHT)
+        first_row = await Repository(session).nights.on(patient_id, NIGHT)
     assert first_row is not None and first_row.step == 1
 
 
@@ -197,7 +197,7 @@ async def test_every_closed_vocabulary_is_checked_by_the_database_as_the_models_
 async def test_a_status_outside_its_vocabulary_is_refused_by_the_database(db: Database) -> None:
     patient_id = await _patient(db)
     async with db.session() as session:
-        await Repository(session).add_dose(_dose(patient_id))
+        await Repository(session).nights.add(_dose(patient_id))
         await session.commit()
     # Core statements with the column's plain string type: only the database can refuse them.
     doses = Dose.__table__
@@ -232,10 +232,10 @@ async def test_deleting_a_patient_removes_their_doses_and_holds(db: Database) ->
     async with db.session() as session:
         repo = Repository(session)
         for patient_id in (keep, gone):
-            await repo.add_dose(_dose(patient_id))
-            patient = await repo.patient(patient_id)
+            await repo.nights.add(_dose(patient_id))
+            patient = await repo.patients.get(patient_id)
             assert patient is not None
-            await repo.add_hold(patient, NIGHT, NOW)
+            await repo.patients.add_hold(patient, NIGHT, NOW)
         await repo.commit()
     async with db.session() as session:
         # Core delete: the database's ON DELETE CASCADE does the work, not the ORM.
@@ -255,7 +255,7 @@ async def test_claim_moves_a_row_only_from_the_expected_status(db: Database) -> 
     patient_id = await _patient(db)
     async with db.session() as session:
         repo = Repository(session)
-        await repo.add_dose(dose := _dose(patient_id))
+        await repo.nights.add(dose := _dose(patient_id))
         await repo.commit()
         assert await repo.claim(Dose, dose.id, {"status": "sent"}, status="taken") is False
         assert await repo.claim(Dose, dose.id, {"status": "scheduled"}, status="sending") is True
@@ -267,7 +267,7 @@ async def test_claim_moves_a_row_only_from_the_expected_status(db: Database) -> 
 async def test_claim_from_concurrent_sessions_has_exactly_one_winner(db: Database) -> None:
     patient_id = await _patient(db)
     async with db.session() as session:
-        await Repository(session).add_dose(dose := _dose(patient_id))
+        await Repository(session).nights.add(dose := _dose(patient_id))
         await session.commit()
 
     async def claim(message_id: int) -> bool:
@@ -286,7 +286,7 @@ async def test_claim_from_concurrent_sessions_has_exactly_one_winner(db: Databas
     results = await asyncio.gather(*(claim(n) for n in range(1, 5)))
     assert sorted(results) == [False, False, False, True]
     async with db.session() as session:
-        row = await Repository(session).dose(dose.id)
+        row = await Repository(session).nights.get(dose.id)
     assert row is not None and row.status == "sent"
     assert row.reminder_message_id == results.index(True) + 1
 
@@ -298,7 +298,7 @@ async def test_claim_followup_happens_once(db: Database) -> None:
     patient_id = await _patient(db)
     async with db.session() as session:
         repo = Repository(session)
-        await repo.add_dose(dose := _dose(patient_id, status="sent"))
+        await repo.nights.add(dose := _dose(patient_id, status="sent"))
         assert await repo.claim(Dose, dose.id, UNFOLLOWED, followup_sent_at=NOW) is True
         assert await repo.claim(Dose, dose.id, UNFOLLOWED, followup_sent_at=NOW) is False
         await repo.commit()
@@ -316,14 +316,14 @@ async def test_due_dose_ids_returns_due_rows_oldest_first_within_the_limit(db: D
         for day, minutes in offsets.items():
             due = None if minutes is None else NOW + timedelta(minutes=minutes)
             row = _dose(patient_id, NIGHT + timedelta(days=day), next_action_at=due)
-            await repo.add_dose(row)
+            await repo.nights.add(row)
             ids[day] = row.id
         await repo.commit()
-        assert await repo.due_dose_ids(NOW, 10) == [ids[2], ids[0], ids[4], ids[1]]
-        assert await repo.due_dose_ids(NOW, 2) == [ids[2], ids[0]]
-        assert await repo.due_dose_ids(NOW - timedelta(hours=2), 10) == []
+        assert await repo.nights.due_ids(NOW, 10) == [ids[2], ids[0], ids[4], ids[1]]
+        assert await repo.nights.due_ids(NOW, 2) == [ids[2], ids[0]]
+        assert await repo.nights.due_ids(NOW - timedelta(hours=2), 10) == []
         # Another zone, same instant: the answer does not change.
-        assert await repo.due_dose_ids(NOW.astimezone(ZoneInfo("Asia/Tokyo")), 10) == [
+        assert await repo.nights.due_ids(NOW.astimezone(ZoneInfo("Asia/Tokyo")), 10) == [
             ids[2],
             ids[0],
             ids[4],
@@ -336,11 +336,13 @@ async def test_next_due_at_is_the_earliest_pending_moment(db: Database) -> None:
     async with db.session() as session:
         repo = Repository(session)
         assert await repo.next_due_at() is None
-        await repo.add_dose(_dose(patient_id, NIGHT, status="taken"))
+        await repo.nights.add(_dose(patient_id, NIGHT, status="taken"))
         assert await repo.next_due_at() is None
         for day, hours in ((1, 3), (2, 1)):
             due = NOW + timedelta(hours=hours)
-            await repo.add_dose(_dose(patient_id, NIGHT + timedelta(days=day), next_action_at=due))
+            await repo.nights.add(
+                _dose(patient_id, NIGHT + timedelta(days=day), next_action_at=due)
+            )
         await repo.commit()
         earliest = await repo.next_due_at()
     assert earliest == NOW + timedelta(hours=1)
@@ -363,8 +365,8 @@ async def test_forget_unsent_drops_only_this_patients_scheduled_rows(db: Databas
     async with db.session() as session:
         repo = Repository(session)
         for day, status in enumerate(statuses):
-            await repo.add_dose(_dose(patient_id, NIGHT + timedelta(days=day), status=status))
-        await repo.add_dose(_dose(other_id))
+            await repo.nights.add(_dose(patient_id, NIGHT + timedelta(days=day), status=status))
+        await repo.nights.add(_dose(other_id))
         await repo.forget_unsent(patient_id)
         await repo.commit()
     left = await _statuses(db, patient_id)
@@ -379,14 +381,14 @@ async def test_an_aware_datetime_comes_back_aware_utc_and_equal(db: Database) ->
     written = datetime(2026, 7, 1, 22, 15, 30, 123456, tzinfo=ZoneInfo("America/New_York"))
     async with db.session() as session:
         repo = Repository(session)
-        patient = await repo.add_patient(7, 7, written)
-        await repo.add_dose(_dose(patient.id, remind_at=written, next_action_at=written))
+        patient = await repo.patients.add(7, 7, written)
+        await repo.nights.add(_dose(patient.id, remind_at=written, next_action_at=written))
         await repo.commit()
     async with db.session() as session:
         repo = Repository(session)
-        patient = await repo.patient_by_user(7)
+        patient = await repo.patients.by_user(7)
         assert patient is not None
-        dose = await repo.dose_on(patient.id, NIGHT)
+        dose = await repo.nights.on(patient.id, NIGHT)
         assert dose is not None
         raw = await session.scalar(select(Dose.next_action_at))
     for value in (patient.created_at, dose.remind_at, dose.next_action_at, raw):
@@ -400,7 +402,7 @@ async def test_a_naive_datetime_is_refused(db: Database) -> None:
     async with db.session() as session:
         repo = Repository(session)
         with pytest.raises(StatementError) as error:
-            await repo.add_patient(8, 8, datetime(2026, 3, 4, 17, 0))
+            await repo.patients.add(8, 8, datetime(2026, 3, 4, 17, 0))
         assert isinstance(error.value.orig, ValueError)
         assert "naive" in str(error.value.orig)
     async with db.session() as session:
@@ -451,7 +453,7 @@ async def _plan_of_due_query(db: Database) -> str:
     event.listen(db.engine.sync_engine, "before_cursor_execute", capture)
     try:
         async with db.session() as session:
-            assert len(await Repository(session).due_dose_ids(NOW, 500)) == 10
+            assert len(await Repository(session).nights.due_ids(NOW, 500)) == 10
     finally:
         event.remove(db.engine.sync_engine, "before_cursor_execute", capture)
     ((statement, parameters),) = [c for c in captured if "next_action_at" in c[0]]

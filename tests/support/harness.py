@@ -24,17 +24,17 @@ DOCTOR, NURSE, ADMIN, STRANGER = 5001, 5002, 6001, 6666
 async def patient_of(harness: Simulation, user: FakeUser) -> Patient | None:
     """The user's patient row as the database has it now."""
     async with harness.services.db.session() as session:
-        return await Repository(session).patient_by_user(user.id)
+        return await Repository(session).patients.by_user(user.id)
 
 
 async def doses_of(harness: Simulation, user: FakeUser) -> list[Dose]:
     """Every night's row of the user, oldest first (none before they enroll)."""
     async with harness.services.db.session() as session:
         repo = Repository(session)
-        patient = await repo.patient_by_user(user.id)
+        patient = await repo.patients.by_user(user.id)
         if patient is None:
             return []
-        return list(await repo.doses_between(patient.id, date.min, date.max))
+        return list(await repo.nights.between(patient.id, date.min, date.max))
 
 
 async def take_nights(

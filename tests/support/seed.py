@@ -33,7 +33,7 @@ async def seed_patients(
     async with db.session() as session:
         repo = Repository(session)
         for user_id in user_ids:
-            patient = await repo.add_patient(user_id, user_id, due)
+            patient = await repo.patients.add(user_id, user_id, due)
             patient.consent_at = patient.enrolled_at = due
             patient.plan = BUILTIN_PLANS["builtin-0.5"].to_dict()
             patient.timezone = "UTC"

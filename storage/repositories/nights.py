@@ -1,0 +1,122 @@
+"""Nights: one row per patient and night, the dose and its reminder. Read one night, the newest, a
+range, or their statuses; insert a night once (a second worker's insert loses); find what the
+dispatcher owes now (`due_ids`), the sends a dead process held (`claims_before`), and the patients
+who have no next night planned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from bot.rules.states import DoseStatus
+from storage.db import rowcount
+from storage.models import Dose, Patient
+from storage.repositories.base import Aggregate
+
+
+class Nights(Aggregate):
+    """A patient's nights, one row per night's dose."""
+
+    async def get(self, dose_id: int) -> Dose | None:
+        return await self.session.get(
+            Dose, dose_id, options=[selectinload(Dose.patient).selectinload(Patient.holds)]
+        )
+
+    async def on(self, patient_id: int, night: date) -> Dose | None:
+        result = await self.session.execute(
+            select(Dose).where(Dose.patient_id == patient_id, Dose.night == night)
+        )
+        return result.scalar_one_or_none()
+
+    async def latest(
+        self, patient_id: int, before: date | None = None, statuses: Sequence[str] = ()
+    ) -> Dose | None:
+        """The patient's newest night (before `before`, in one of `statuses` when given)."""
+        query = select(Dose).where(Dose.patient_id == patient_id)
+        if before is not None:
+            query = query.where(Dose.night < before)
+        if statuses:
+            query = query.where(Dose.status.in_(statuses))
+        result = await self.session.execute(query.order_by(Dose.night.desc()).limit(1))
+        return result.scalar_one_or_none()
+
+    async def between(self, patient_id: int, first: date, last: date) -> Sequence[Dose]:
+        result = await self.session.execute(
+            select(Dose)
+            .where(Dose.patient_id == patient_id, Dose.night >= first, Dose.night <= last)
+            .order_by(Dose.night)
+        )
+        return result.scalars().all()
+
+    async def unsent(self, patient_id: int) -> Sequence[Dose]:
+        result = await self.session.execute(
+            select(Dose).where(Dose.patient_id == patient_id, Dose.status == DoseStatus.SCHEDULED)
+        )
+        return result.scalars().all()
+
+    async def add(self, dose: Dose) -> bool:
+        """Insert a night's row; False when another worker inserted that night first."""
+        try:
+            async with self.session.begin_nested():
+                self.session.add(dose)
+                await self.session.flush()
+        except IntegrityError:
+            return False
+        return True
+
+    async def statuses(self, patient_id: int, last: int, until: date | None = None) -> list[str]:
+        """The statuses of the patient's newest `last` nights (up to `until`), oldest first."""
+        query = select(Dose.status).where(Dose.patient_id == patient_id)
+        if until is not None:
+            query = query.where(Dose.night <= until)
+        result = await self.session.execute(query.order_by(Dose.night.desc()).limit(last))
+        return list(reversed(result.scalars().all()))
+
+    async def due_ids(self, now: datetime, limit: int) -> list[int]:
+        """Rows whose next action is due, oldest first; served by ix_doses_next_action_at."""
+        result = await self.session.execute(
+            select(Dose.id)
+            .where(Dose.next_action_at <= now)
+            .order_by(Dose.next_action_at)
+            .limit(limit)
+        )
+        return list(result.scalars().all())
+
+    async def claims_before(self, deadline: datetime, now: datetime) -> int:
+        """Make every send claimed with a deadline before `deadline` due now; return how many."""
+        result = await self.session.execute(
+            update(Dose)
+            .where(Dose.status == DoseStatus.SENDING, Dose.next_action_at < deadline)
+            .values(next_action_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return rowcount(result)
+
+    async def patients_without_next_night(self) -> list[int]:
+        """Patients who should be reminded but have no night planned and none being sent."""
+        planned = select(Dose.id).where(
+            Dose.patient_id == Patient.id,
+            Dose.status.in_((DoseStatus.SCHEDULED, DoseStatus.SENDING)),
+        )
+        result = await self.session.execute(
+            select(Patient.id)
+            .where(
+                Patient.enrolled_at.is_not(None),
+                Patient.start_date.is_not(None),
+                Patient.bedtime.is_not(None),
+                Patient.timezone.is_not(None),
+                Patient.reminders_paused.is_not(True),
+                Patient.blocked_bot.is_not(True),
+                Patient.awaiting_clearance.is_not(True),
+                Patient.provider_paused.is_not(True),
+                Patient.withheld_at.is_(None),
+                ~planned.exists(),
+            )
+            .order_by(Patient.id)
+        )
+        return list(result.scalars().all())
