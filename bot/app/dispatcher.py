@@ -26,7 +26,7 @@ from bot.care.checkins import Checkins
 from bot.care.escalations import store as store_escalation
 from bot.care.reminders import UNANSWERED, Reminders, holds_of, plan_of, zone_of
 from bot.delivery.notifier import Notifier, TryLater, Unreachable
-from bot.delivery.outbox import Outbox
+from bot.delivery.outbox import REFUSED_FACTOR, Outbox
 from bot.rules import nightly
 from bot.rules.findings import Finding, Tier
 from bot.rules.nightly import Action
@@ -448,6 +448,7 @@ class _Reminder:
     previous: str  # "scheduled", or "snoozed" for one sent again after a snooze
     now: datetime
     maybe_sent_is_sent = True  # never twice; the follow-up backs it up
+    refused_factor = REFUSED_FACTOR
 
     @property
     def key(self) -> str:
@@ -498,6 +499,7 @@ class _FollowUp:
     dose: Dose
     now: datetime
     maybe_sent_is_sent = True  # the night gets one follow-up, never two
+    refused_factor = REFUSED_FACTOR
 
     @property
     def key(self) -> str:

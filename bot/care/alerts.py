@@ -31,7 +31,7 @@ from bot.app.clock import Clock
 from bot.app.settings import Settings
 from bot.care.reminders import Reminders, plan_of
 from bot.delivery.notifier import PACED, Moved, Notifier, TryLater, Unreachable
-from bot.delivery.outbox import Outbox, retry_delay
+from bot.delivery.outbox import REFUSED_FACTOR, Outbox, retry_delay
 from bot.rules import nightly
 from bot.rules.states import EscalationStatus, TierCode
 from bot.ui.alert_view import AlertView, at_utc
@@ -225,9 +225,9 @@ class Alerts:
                         await self.after_send(escalation, chat_id, row.message_id)
                     row.sent_at = now
                 except Exception as exc:
-                    delay = retry_delay(
-                        exc, escalation.attempts, f"alert {escalation.id}:{chat_id}"
-                    )
+                    # The plain backoff whatever failed: an alert is never left to wait longer.
+                    key = f"alert {escalation.id}:{chat_id}"
+                    delay = retry_delay(exc, escalation.attempts, key, refused_factor=1)
                     wait = max(wait, delay)
                     if isinstance(exc, TryLater) and exc.cause == PACED:
                         # A busy group's pace, not a failure: the chat gets this round later.
@@ -441,6 +441,7 @@ class _Notice:
     notice: AdminNotice
     now: datetime
     maybe_sent_is_sent = True  # it may have arrived: never sent twice
+    refused_factor = REFUSED_FACTOR
     count: int = 0  # the count this send says, read once claimed
 
     @property

@@ -366,7 +366,12 @@ class Checkins:
             None,
             report.answers.get("buttons_off"),
         ):
-            await self.notifier.clear_buttons(patient.chat_id, shown)
+            try:
+                await self.notifier.clear_buttons(patient.chat_id, shown)
+            except Exception as exc:
+                # Only the old buttons stay (a press on them is refused kindly); what the
+                # check-in raised is still passed on and the patient still told, below.
+                log.warning("Check-in %s: its buttons stay: %s", report.id, type(exc).__name__)
         if raised is None:
             return
         self.concerns.deliver_soon(raised)
@@ -451,6 +456,7 @@ class _Intro:
     now: datetime
     replaced: Raised | None = None
     maybe_sent_is_sent = False  # asked again: a check-in may come twice, never be lost
+    refused_factor = 1.0  # asked again at the plain backoff: it may hold a red flag
 
     @property
     def key(self) -> str:

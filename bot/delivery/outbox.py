@@ -33,26 +33,31 @@ log = logging.getLogger(__name__)
 # A backoff is stretched by up to this share, never shortened: rows that failed together (a
 # bedtime's reminders in an outage) do not all come back in the same second.
 JITTER = 0.1
-# A request Telegram refused as wrong is ours to fix: it waits this many times the backoff.
-REFUSED_FACTOR = 4
+# A request Telegram refused as wrong is ours to fix: a reminder or a notice waits this many
+# times the backoff. Alerts and check-ins keep the plain backoff: one may be a patient in danger.
+REFUSED_FACTOR = 4.0
 
 
-def retry_delay(exc: BaseException, attempts: int, key: str = "") -> float:
+def retry_delay(
+    exc: BaseException, attempts: int, key: str = "", refused_factor: float = REFUSED_FACTOR
+) -> float:
     """Seconds before a failed send of the row `key` is tried again: the one retry policy.
 
     A wait Telegram asked for (a flood limit), or the pace of a busy chat, is waited out as said,
     to the second. Any other `TryLater` waits what it says, the network's backoff; a chat gone
-    (`Unreachable`, for the kinds that retry it) waits the backoff; anything else was a request
-    refused, our own mistake, and waits longer. Backoffs carry a jitter of up to JITTER.
+    (`Unreachable`, for the kinds that retry it) or a send that may have arrived (`MaybeSent`,
+    for the kinds that send it again) waits the backoff; anything else was a request refused,
+    our own mistake, and waits `refused_factor` times the backoff. Backoffs carry a jitter of up
+    to JITTER.
     """
     if isinstance(exc, TryLater) and exc.cause in (FLOOD, PACED):
         return exc.seconds
     if isinstance(exc, TryLater):
         base = exc.seconds
-    elif isinstance(exc, Unreachable):
+    elif isinstance(exc, Unreachable | MaybeSent):
         base = backoff(attempts)
     else:
-        base = backoff(attempts) * REFUSED_FACTOR
+        base = backoff(attempts) * refused_factor
     return base * (1 + JITTER * _spread(key, attempts))
 
 
@@ -70,6 +75,8 @@ class Letter(Protocol):
 
     # Whether a send that may have arrived (`MaybeSent`) counts as sent, or is tried again.
     maybe_sent_is_sent: bool
+    # How many times the backoff a request Telegram refused waits (`retry_delay`).
+    refused_factor: float
 
     @property
     def key(self) -> str:
@@ -154,9 +161,13 @@ class Outbox:
             if letter.maybe_sent_is_sent:
                 await letter.sent(repo, None)
             else:
-                await letter.retry(repo, exc, retry_delay(exc, letter.attempts, letter.key))
+                await letter.retry(
+                    repo, exc, retry_delay(exc, letter.attempts, letter.key, letter.refused_factor)
+                )
         except Exception as exc:
-            await letter.retry(repo, exc, retry_delay(exc, letter.attempts, letter.key))
+            await letter.retry(
+                repo, exc, retry_delay(exc, letter.attempts, letter.key, letter.refused_factor)
+            )
         else:
             await letter.sent(repo, message_id)
         await repo.commit()

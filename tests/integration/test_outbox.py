@@ -28,7 +28,7 @@ OPIOIDS = "they gave me oxycodone at the dentist"
     [
         (TryLater(15, "timed out"), 15.0),  # the network's backoff, as the notifier chose it
         (Unreachable("Forbidden"), float(BACKOFF_SECONDS[2])),  # one alert chat of several
-        (MaybeSent(), float(BACKOFF_SECONDS[2] * REFUSED_FACTOR)),  # a check-in asks again
+        (MaybeSent(), float(BACKOFF_SECONDS[2])),  # a check-in asks again
         (ValueError("Bad Request: can't parse entities"), float(BACKOFF_SECONDS[2] * 4)),
     ],
 )
@@ -47,6 +47,15 @@ def test_a_wait_telegram_asked_for_is_kept_to_the_second() -> None:
     for row in range(50):
         assert retry_delay(TryLater(301, FLOOD), 0, f"dose {row}") == 301
         assert retry_delay(TryLater(2.5, PACED), 3, f"alert {row}") == 2.5
+
+
+def test_alerts_and_check_ins_wait_no_more_than_the_backoff_whatever_failed() -> None:
+    """A refused request waits longer for a reminder; never for an alert or a check-in."""
+    for n in range(8):
+        base = BACKOFF_SECONDS[min(n, len(BACKOFF_SECONDS) - 1)]
+        for exc in (ValueError("Bad Request"), MaybeSent(), Unreachable("Forbidden")):
+            delay = retry_delay(exc, n, f"alert {n}", refused_factor=1)
+            assert base <= delay <= base * (1 + JITTER)
 
 
 def test_the_backoff_grows_with_each_try_and_stops_growing() -> None:
