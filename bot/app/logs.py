@@ -17,14 +17,7 @@ def configure_logging(level: str) -> None:
     for name in QUIET:
         logging.getLogger(name).setLevel(logging.WARNING)
     logging.getLogger("telegram").setLevel(max(logging.INFO, logging.getLevelName(level)))
-    # The rate limiter logs every flood wait as an error with a traceback; the dispatcher handles
-    # them (the night is due again after the wait) and logs them itself, in one line.
-    logging.getLogger("telegram.ext.AIORateLimiter").addFilter(_not_a_flood_wait)
     # During an outage every call fails alike: one line per kind and minute, not a traceback each.
     network = NetworkFailures()
     for handler in logging.getLogger().handlers:
         calm(handler, network)
-
-
-def _not_a_flood_wait(record: logging.LogRecord) -> bool:
-    return not record.getMessage().startswith("Rate limit hit")
