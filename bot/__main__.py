@@ -10,8 +10,8 @@ from telegram.error import InvalidToken, NetworkError
 
 from bot.app.application import build_application
 from bot.app.logs import configure_logging
+from bot.app.serve import serve
 from bot.app.settings import SettingsError, load_settings, require_care_team
-from bot.delivery.polling import serve
 from storage.health import DatabaseUnusable, check_database
 
 NO_TOKEN = (

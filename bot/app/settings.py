@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -58,6 +59,13 @@ class Settings(BaseSettings):
     allow_no_care_team: bool = False
     restart_review_nights: int = Field(default=7, ge=1, le=60)
     checkin_expire_hours: int = Field(default=12, ge=1, le=72)
+    # Webhook mode (`ldn-bot run --webhook`) and this process's web app (/healthz, /metrics).
+    webhook_url: str = ""
+    webhook_secret: SecretStr = SecretStr("")
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8080, ge=0, le=65535)
+    log_format: Literal["text", "json"] = "text"
+    retention_days: int = Field(default=0, ge=0, le=36500)
 
     @field_validator("provider_chat_ids", "provider_user_ids", "admin_user_ids", mode="before")
     @classmethod
@@ -113,6 +121,28 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not an IANA time zone such as Europe/London") from None
         return value
 
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("must be the public https:// address Telegram posts updates to")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr) -> SecretStr:
+        secret = value.get_secret_value().strip()
+        # Telegram's rule for secret_token: 1-256 characters, A-Z, a-z, 0-9, _ and -.
+        if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise ValueError("may hold only letters, digits, _ and - (at most 256)")
+        return SecretStr(secret)
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _log_format(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
     @field_validator("log_level")
     @classmethod
     def _log_level(cls, value: str) -> str:
@@ -130,6 +160,20 @@ class Settings(BaseSettings):
     def token(self) -> str:
         """Return the bot token; only the Telegram client should ever see it."""
         return self.bot_token.get_secret_value()
+
+
+def require_webhook(settings: Settings) -> None:
+    """Webhook mode needs the public address and the secret Telegram sends back with each update."""
+    if not settings.webhook_url:
+        raise SettingsError(
+            "WEBHOOK_URL: webhook mode needs the public https:// address that reaches this "
+            "process (see the README's Run it for a clinic)."
+        )
+    if not settings.webhook_secret.get_secret_value():
+        raise SettingsError(
+            "WEBHOOK_SECRET: webhook mode needs a secret (letters, digits, _ and -), so that "
+            "only Telegram can post updates; for example: openssl rand -hex 32"
+        )
 
 
 def require_care_team(settings: Settings) -> None:

@@ -1,8 +1,7 @@
 """Our own getUpdates loop, in place of python-telegram-bot's Updater: confirm only what is stored.
 
-`serve` runs the Application as `run_polling` would (initialize, post_init, start, the loop, then
-stop, shutdown and post_shutdown on SIGTERM or SIGINT); the loop stores each batch through the
-intake before asking for the next one, and a worker handles what is stored.
+The loop stores each batch through the intake before asking for the next one, and a worker handles
+what is stored. `bot/app/serve.py` runs it, as `run_polling` would run the Updater.
 """
 
 from __future__ import annotations
@@ -10,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError, TimedOut
@@ -143,26 +141,3 @@ class StoreFailed(Exception):
 async def _sleep(stopping: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stopping.wait(), seconds)
-
-
-async def serve(application: Application) -> None:
-    """Run the bot until SIGTERM or SIGINT, starting and stopping it as `run_polling` does."""
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stopping.set)
-    try:
-        await application.initialize()
-        await application.bot.delete_webhook()
-        if application.post_init is not None:
-            await application.post_init(application)
-        await application.start()
-        await Poller(application).run(stopping)
-    finally:
-        if application.running:
-            await application.stop()
-            if application.post_stop is not None:
-                await application.post_stop(application)
-        await application.shutdown()
-        if application.post_shutdown is not None:
-            await application.post_shutdown(application)

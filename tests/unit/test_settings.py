@@ -44,6 +44,12 @@ VALID = {
     "ALLOW_NO_CARE_TEAM": "true",
     "RESTART_REVIEW_NIGHTS": "10",
     "CHECKIN_EXPIRE_HOURS": "24",
+    "WEBHOOK_URL": "https://ldn.example.org/telegram",
+    "WEBHOOK_SECRET": "s3cret_token-value",
+    "WEBHOOK_LISTEN": "0.0.0.0",
+    "WEBHOOK_PORT": "8443",
+    "LOG_FORMAT": "JSON",
+    "RETENTION_DAYS": "365",
 }
 
 
@@ -86,7 +92,13 @@ def test_every_setting_valid_from_the_environment(monkeypatch: pytest.MonkeyPatc
     assert settings.capsule_notice_days == 10
     assert settings.dispatch_interval_seconds == 15
     assert settings.log_level == "DEBUG"
+    assert settings.webhook_url == "https://ldn.example.org/telegram"
+    assert settings.webhook_secret.get_secret_value() == "s3cret_token-value"
+    assert (settings.webhook_listen, settings.webhook_port) == ("0.0.0.0", 8443)
+    assert settings.log_format == "json"
+    assert settings.retention_days == 365
     assert TOKEN not in repr(settings) and TOKEN not in str(settings.model_dump())
+    assert "s3cret_token-value" not in repr(settings)
 
 
 def test_defaults_load_with_nothing_set_and_no_token() -> None:
@@ -159,6 +171,11 @@ def test_database_urls_get_an_async_driver(
         ("LOG_LEVEL", "LOUD"),
         ("TELEGRAM_API_BASE_URL", "api.telegram.org/bot"),
         ("TELEGRAM_API_BASE_URL", "ftp://api.telegram.org/bot"),
+        ("WEBHOOK_URL", "ldn.example.org/telegram"),
+        ("WEBHOOK_SECRET", "has spaces and ; signs"),
+        ("WEBHOOK_PORT", "70000"),
+        ("LOG_FORMAT", "xml"),
+        ("RETENTION_DAYS", "-1"),
     ],
 )
 def test_a_wrong_value_is_one_line_naming_the_variable_without_the_token(
