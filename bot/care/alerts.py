@@ -199,9 +199,17 @@ class Alerts:
                 await self._park(repo, escalation, claimed)
                 return
             deadline = now + nightly.SENDING_TIMEOUT
-            claim = repo.claim(Escalation, escalation.id, claimed, next_action_at=deadline)
+            claim = repo.claim(
+                Escalation,
+                escalation.id,
+                claimed,
+                next_action_at=deadline,
+                sending_until=deadline,
+            )
             if not await self.outbox.claim(repo, claim):
                 return
+            # Written by the claim; kept here so that the end of this send clears it.
+            escalation.sending_until = deadline
             reply = await self.render(repo, escalation, round_)
             sent = {
                 m.chat_id: m
@@ -275,13 +283,16 @@ class Alerts:
                     if escalation.tier in (TierCode.URGENT, TierCode.EMERGENCY)
                     else None
                 )
+            escalation.sending_until = None
             await repo.commit()
 
     async def _park(
         self, repo: Repository, escalation: Escalation, claimed: Mapping[str, object]
     ) -> None:
         """Leave an alert that nobody can receive not due (`Repository.wake_parked` finds it)."""
-        parked = await repo.claim(Escalation, escalation.id, claimed, next_action_at=None)
+        parked = await repo.claim(
+            Escalation, escalation.id, claimed, next_action_at=None, sending_until=None
+        )
         await repo.commit()
         self.parked = self.parked or parked
 
@@ -455,7 +466,9 @@ class _Notice:
     async def claim(self, repo: Repository) -> bool:
         due, deadline = self.notice.next_action_at, self.now + nightly.SENDING_TIMEOUT
         when = {"next_action_at": due}
-        return await repo.claim(AdminNotice, self.notice.id, when, next_action_at=deadline)
+        return await repo.claim(
+            AdminNotice, self.notice.id, when, next_action_at=deadline, sending_until=deadline
+        )
 
     async def send(self) -> int | None:
         notice = self.notice
@@ -470,6 +483,7 @@ class _Notice:
         message_id = message_id if message_id is not None else notice.message_id
         await repo.refresh(notice)
         notice.message_id, notice.sent_at, notice.attempts = message_id, now, 0
+        notice.sending_until = None
         notice.sent_count = self.count
         # Folded again while it was being sent: the message is edited to the newest count.
         notice.next_action_at = now if notice.count != self.count and message_id else None
@@ -479,6 +493,7 @@ class _Notice:
         await repo.refresh(notice)
         notice.attempts += 1
         notice.next_action_at = self.now + timedelta(seconds=delay)
+        notice.sending_until = None
         if notice.attempts == NOTICE_LOG_AFTER:
             # Even the admins cannot be reached: the log is the last place left.
             log.error(
@@ -492,4 +507,4 @@ class _Notice:
         notice = self.notice
         log.error("Admin %s cannot be told (%s): %s", notice.admin_id, exc, notice.kind)
         await repo.refresh(notice)
-        notice.next_action_at = None
+        notice.next_action_at = notice.sending_until = None
