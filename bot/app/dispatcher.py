@@ -25,6 +25,7 @@ from bot.care.alerts import Alerts
 from bot.care.checkins import Checkins
 from bot.care.escalations import store as store_escalation
 from bot.care.reminders import UNANSWERED, Reminders, holds_of, plan_of, zone_of
+from bot.delivery import logctx
 from bot.delivery.notifier import Notifier, TryLater, Unreachable
 from bot.delivery.outbox import REFUSED_FACTOR, Outbox
 from bot.rules import nightly
@@ -188,11 +189,14 @@ class Dispatcher:
             log.warning("Patient %s had no night planned: planned the next one", patient_id)
         return planned
 
+    @logctx.scoped
     async def act_on(self, dose_id: int) -> None:
         """Move one due row on: remind, follow up, recover a dead send, or record it missed."""
+        logctx.note(dose_id=dose_id)
         async with self.db.session() as session:
             repo = Repository(session)
             dose = await repo.nights.get(dose_id)
+            logctx.note(patient_id=dose.patient_id if dose is not None else None)
             now = self.clock.now()
             if dose is None or dose.next_action_at is None or dose.next_action_at > now:
                 return
