@@ -24,6 +24,7 @@ from bot.app.settings import Settings
 from bot.care.alerts import Alerts
 from bot.care.checkins import Checkins
 from bot.care.escalations import store as store_escalation
+from bot.care.privacy import Privacy
 from bot.care.reminders import UNANSWERED, Reminders, holds_of, plan_of, zone_of
 from bot.delivery import logctx
 from bot.delivery.notifier import Notifier, TryLater, Unreachable
@@ -46,6 +47,8 @@ log = logging.getLogger(__name__)
 SELF_CHECK_SECONDS = 600.0
 # At shutdown, the round under way may finish the send it is in; after this it is cut short.
 STOP_WITHIN_SECONDS = 3.0
+# How often, on the wall clock, records kept past RETENTION_DAYS are looked for and erased.
+RETENTION_EVERY = timedelta(hours=1)
 
 
 class Dispatcher:
@@ -73,6 +76,7 @@ class Dispatcher:
         self._started_at: datetime | None = None  # this process's first round
         self._taken_over = False
         self._checked_at: float | None = None
+        self._expired_at: datetime | None = None  # the retention's last look
         self._stopping = asyncio.Event()
         self._rounds: asyncio.Task[None] | None = None
         self.outbox = Outbox(db, clock)
@@ -143,7 +147,23 @@ class Dispatcher:
         if self.alerts is not None:
             # Escalations raised by this round (three missed nights, a block) go out now.
             looked_at += await self.alerts.dispatch()
+        await self.expire_records()
         return looked_at
+
+    async def expire_records(self) -> int:
+        """Erase, at most once an hour, what RETENTION_DAYS keeps no longer; how many patients.
+
+        On the wall clock, so that a virtual clock moves it too; a clock set back looks again.
+        """
+        days, now, last = self.settings.retention_days, self.clock.now(), self._expired_at
+        if not days or (last is not None and timedelta(0) <= now - last < RETENTION_EVERY):
+            return 0
+        self._expired_at = now
+        try:
+            return await Privacy(self.db, self.notifier, self.clock, self.settings).expire(days)
+        except Exception:
+            log.exception("Could not erase the records past RETENTION_DAYS; trying in an hour")
+            return 0
 
     async def _take_over_claims(self, started_at: datetime) -> None:
         """At start-up, make sends claimed before this process began due now, to be sent again.
