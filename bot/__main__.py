@@ -51,7 +51,7 @@ def run_bot() -> int:
     except DatabaseUnusable as error:
         print(f"Cannot start: {error}.", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     application = build_application(settings)
     try:
         # Our own polling loop: an update is confirmed to Telegram only once it is stored.

@@ -30,6 +30,7 @@ from typing import Any
 from bot.app.clock import Clock
 from bot.app.settings import Settings
 from bot.care.reminders import Reminders, plan_of
+from bot.delivery import logctx
 from bot.delivery.notifier import PACED, Moved, Notifier, TryLater, Unreachable
 from bot.delivery.outbox import REFUSED_FACTOR, Outbox, retry_delay
 from bot.rules import nightly
@@ -163,8 +164,10 @@ class Alerts:
             chats += [a for a in self.settings.admin_user_ids if a not in chats]
         return chats
 
+    @logctx.scoped
     async def deliver(self, escalation_id: int) -> None:
         """Send one round of an escalation to every chat that has not had it yet."""
+        logctx.note(escalation_id=escalation_id)
         # While it is under way, the recovery after an outage leaves it alone (never sent twice).
         self.sending[escalation_id] += 1
         try:
@@ -178,6 +181,7 @@ class Alerts:
         async with self.db.session() as session:
             repo = Repository(session)
             escalation = await repo.escalations.get(escalation_id)
+            logctx.note(patient_id=escalation.patient_id if escalation is not None else None)
             now = self.clock.now()
             if escalation is None or escalation.next_action_at is None:
                 return
