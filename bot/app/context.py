@@ -24,6 +24,7 @@ from bot.care.patient import Care
 from bot.care.privacy import Privacy
 from bot.care.reminders import Reminders
 from bot.delivery.intake import Intake
+from bot.delivery.metrics import Metrics
 from bot.delivery.shown import Shown
 from storage.db import Database
 
@@ -61,6 +62,8 @@ class Services:
     intake: Intake
     # What the bot's messages show now, so that a stale press edits nothing (the notifier's own).
     shown: Shown = field(default_factory=Shown)
+    # This process's counters and gauges, served at /metrics (a registry per application).
+    metrics: Metrics = field(default_factory=Metrics)
 
 
 class BotData:
