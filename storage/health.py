@@ -100,3 +100,9 @@ def _reason(exc: BaseException, password: str | None) -> str:
     if isinstance(cause, ConnectionError):
         what = "cannot be reached"
     return f"{what} ({detail})"
+
+
+async def answers(database: Database) -> None:
+    """Ask the database the smallest question there is (`/healthz`); raises if it cannot answer."""
+    async with database.engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
