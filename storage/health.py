@@ -104,5 +104,5 @@ def _reason(exc: BaseException, password: str | None) -> str:
 
 async def answers(database: Database) -> None:
     """Ask the database the smallest question there is (`/healthz`); raises if it cannot answer."""
-    async with database.engine.connect() as connection:
-        await connection.execute(text("SELECT 1"))
+    async with database.session() as session:
+        await session.execute(text("SELECT 1"))

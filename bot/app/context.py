@@ -72,6 +72,8 @@ class BotData:
     services: Services
     # Whether the dispatcher runs its own rounds; a simulation drives it on its virtual clock.
     dispatch_rounds: bool = True
+    # The port this process's web app (/healthz, /metrics, the webhook) listens on, once it does.
+    web_port: int | None = None
 
 
 class Context(CallbackContext[ExtBot[int], dict[Any, Any], dict[Any, Any], BotData]):

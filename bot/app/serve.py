@@ -27,16 +27,20 @@ class WebhookRefused(Exception):
     """Telegram would not post to WEBHOOK_URL; the message is one line naming it."""
 
 
-async def serve(application: Application, *, webhook: bool = False) -> None:
+async def serve(
+    application: Application, *, webhook: bool = False, stopping: asyncio.Event | None = None
+) -> None:
     """Run the bot until SIGTERM or SIGINT: long polling, or Telegram posting to our webhook.
 
     In webhook mode an address that cannot be bound raises `CannotListen`; in polling mode the
-    bot goes on without its web app, with one warning.
+    bot goes on without its web app, with one warning. A test hands in `stopping` instead of
+    sending the process a signal.
     """
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stopping.set)
+    if stopping is None:
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stopping.set)
     worker = Worker(application)
     site = WebApp(application, worker if webhook else None)
     try:

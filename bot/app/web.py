@@ -74,6 +74,7 @@ class WebApp:
             ) from None
         self._runner = runner
         self.port = int(runner.addresses[0][1])
+        self.application.bot_data.web_port = self.port
         self.started_at = self.services.clock.now()
         log.info("Web app listening on %s:%s", host, self.port)
         return self.port
