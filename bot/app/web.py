@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import os
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -68,7 +69,8 @@ class WebApp:
             await web.TCPSite(runner, host, port).start()
         except OSError as exc:
             await runner.cleanup()
-            reason = exc.strerror or type(exc).__name__
+            # asyncio's own message repeats the address: the system's words alone are enough.
+            reason = os.strerror(exc.errno).lower() if exc.errno else type(exc).__name__
             raise CannotListen(
                 f"WEBHOOK_LISTEN, WEBHOOK_PORT: cannot listen on {host}:{port} ({reason})"
             ) from None
