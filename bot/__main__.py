@@ -10,8 +10,9 @@ from telegram.error import InvalidToken, NetworkError
 
 from bot.app.application import build_application
 from bot.app.logs import configure_logging
-from bot.app.serve import serve
-from bot.app.settings import SettingsError, load_settings, require_care_team
+from bot.app.serve import WebhookRefused, serve
+from bot.app.settings import SettingsError, load_settings, require_care_team, require_webhook
+from bot.app.web import CannotListen
 from storage.health import DatabaseUnusable, check_database
 
 NO_TOKEN = (
@@ -22,15 +23,22 @@ NO_TOKEN = (
 
 def main(argv: list[str] | None = None) -> int:
     """Run the bot with the settings in `.env` (the offline demo is `python -m devtools demo`)."""
-    argparse.ArgumentParser(
+    parser = argparse.ArgumentParser(
         prog="ldn-bot",
         description="The LDN titration reminder bot. Settings come from .env (see .env.example).",
-    ).parse_args(argv)
-    return run_bot()
+    )
+    parser.add_argument("command", nargs="?", choices=["run"], default="run", help="run the bot")
+    parser.add_argument(
+        "--webhook",
+        action="store_true",
+        help="take updates from Telegram's webhook (WEBHOOK_URL, WEBHOOK_SECRET), not polling",
+    )
+    args = parser.parse_args(argv)
+    return run_bot(webhook=args.webhook)
 
 
-def run_bot() -> int:
-    """Read the settings, then poll Telegram until stopped."""
+def run_bot(*, webhook: bool = False) -> int:
+    """Read the settings, then poll Telegram, or take its webhook, until stopped."""
     try:
         settings = load_settings()
     except SettingsError as error:
@@ -42,6 +50,8 @@ def run_bot() -> int:
     try:
         # After the token: a new admin first needs a bot, then their own id from it (/whoami).
         require_care_team(settings)
+        if webhook:
+            require_webhook(settings)
     except SettingsError as error:
         print(f"Cannot start: {error}", file=sys.stderr)
         return 2
@@ -54,8 +64,11 @@ def run_bot() -> int:
     configure_logging(settings.log_level, settings.log_format)
     application = build_application(settings)
     try:
-        # Our own polling loop: an update is confirmed to Telegram only once it is stored.
-        asyncio.run(serve(application))
+        # Our own polling loop, or our webhook: an update is confirmed only once it is stored.
+        asyncio.run(serve(application, webhook=webhook))
+    except (CannotListen, WebhookRefused) as error:
+        print(f"Cannot start: {error}.", file=sys.stderr)
+        return 1
     except InvalidToken:
         print("Cannot start: Telegram refused BOT_TOKEN (see @BotFather).", file=sys.stderr)
         return 2

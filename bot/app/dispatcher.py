@@ -80,12 +80,16 @@ class Dispatcher:
         self._stopping = asyncio.Event()
         self._rounds: asyncio.Task[None] | None = None
         self.outbox = Outbox(db, clock)
+        # The wall time the last round finished, and the pause between rounds (`/healthz`).
+        self.last_round_at: datetime | None = None
+        self.interval = float(settings.dispatch_interval_seconds)
 
     # Rounds
 
     def start(self, interval: float) -> None:
         """Run a round now and then every `interval` seconds, until `stop`."""
         self._stopping.clear()
+        self.interval = interval
         self._rounds = asyncio.get_running_loop().create_task(self.run(interval))
 
     async def stop(self) -> None:
@@ -126,6 +130,7 @@ class Dispatcher:
 
     async def dispatch(self, limit: int = 500) -> int:
         """Act on everything due now: alerts first, then nights, then check-ins."""
+        started = time.perf_counter()
         if not self._taken_over:
             self._started_at = self._started_at or self.clock.now()
             await self._take_over_claims(self._started_at)
@@ -148,6 +153,10 @@ class Dispatcher:
             # Escalations raised by this round (three missed nights, a block) go out now.
             looked_at += await self.alerts.dispatch()
         await self.expire_records()
+        # Only a round that finished counts: /healthz says so when none has for a while.
+        self.last_round_at = self.clock.now()
+        if self.outbox.metrics is not None:
+            self.outbox.metrics.round_done(time.perf_counter() - started)
         return looked_at
 
     async def expire_records(self) -> int:
@@ -471,6 +480,7 @@ class _Reminder:
     reply: Show
     previous: str  # "scheduled", or "snoozed" for one sent again after a snooze
     now: datetime
+    kind = "reminder"
     maybe_sent_is_sent = True  # never twice; the follow-up backs it up
     refused_factor = REFUSED_FACTOR
 
@@ -522,6 +532,7 @@ class _FollowUp:
     dispatcher: Dispatcher
     dose: Dose
     now: datetime
+    kind = "follow_up"
     maybe_sent_is_sent = True  # the night gets one follow-up, never two
     refused_factor = REFUSED_FACTOR
 

@@ -232,7 +232,7 @@ class Alerts:
                     )
                     await repo.add(row)
                 try:
-                    row.message_id = await self.notifier.send(chat_id, reply, escalation.attempts)
+                    row.message_id = await self._send(chat_id, reply, escalation.attempts)
                     if self.after_send is not None:
                         await self.after_send(escalation, chat_id, row.message_id)
                     row.sent_at = now
@@ -289,6 +289,21 @@ class Alerts:
                 )
             escalation.sending_until = None
             await repo.commit()
+
+    async def _send(self, chat_id: int, reply: Reply, attempts: int) -> int:
+        """Send one copy of an alert to one chat, counted for /metrics."""
+        outcome = "retried"  # a copy that failed is sent again, unless its chat is gone
+        try:
+            message_id = await self.notifier.send(chat_id, reply, attempts)
+        except Unreachable:
+            outcome = "failed"
+            raise
+        else:
+            outcome = "sent"
+        finally:
+            if self.outbox.metrics is not None:
+                self.outbox.metrics.sent("alert", outcome)
+        return message_id
 
     async def _park(
         self, repo: Repository, escalation: Escalation, claimed: Mapping[str, object]
@@ -455,6 +470,7 @@ class _Notice:
     notifier: Notifier
     notice: AdminNotice
     now: datetime
+    kind = "notice"
     maybe_sent_is_sent = True  # it may have arrived: never sent twice
     refused_factor = REFUSED_FACTOR
     count: int = 0  # the count this send says, read once claimed

@@ -60,8 +60,11 @@ class BotProcess:
             # Patients enrolling alone, with no care team: a trial the bot must be told it is.
             "ALLOW_NO_CARE_TEAM": "true",
             "TOLERANCE_CHECK_DAYS": "0",
+            # Its web app (/healthz, /metrics) on a free port: several bots run side by side.
+            "WEBHOOK_PORT": "0",
             "PYTHONPATH": str(REPO),
         }
+        self.args: list[str] = []  # after `python -m bot`: `run --webhook`, say
         self.workdir = workdir  # no .env there: the environment is the whole configuration
         self.log = workdir / "bot.log"
         self.process: asyncio.subprocess.Process | None = None
@@ -72,6 +75,7 @@ class BotProcess:
                 sys.executable,
                 "-m",
                 "bot",
+                *self.args,
                 cwd=self.workdir,
                 env=self.env,
                 stdout=log,
