@@ -24,6 +24,7 @@ from bot.care.patient import Care
 from bot.care.privacy import Privacy
 from bot.care.reminders import Reminders
 from bot.delivery.intake import Intake
+from bot.delivery.pacing import Lane
 from bot.delivery.shown import Shown
 from storage.db import Database
 
@@ -71,9 +72,9 @@ class BotData:
     dispatch_rounds: bool = True
 
 
-class Context(CallbackContext[ExtBot[int], dict[Any, Any], dict[Any, Any], BotData]):
-    """What a handler receives. Its bot is an `ExtBot[int]`: `int` is what our rate limiter
-    (`Pacing`) takes as `rate_limit_args`, the retries a reply may ask for."""
+class Context(CallbackContext[ExtBot[Lane], dict[Any, Any], dict[Any, Any], BotData]):
+    """What a handler receives. Its bot is an `ExtBot[Lane]`: a `Lane` is what our rate limiter
+    (`Pacing`) takes as `rate_limit_args`, the lane of a request and the retries it asks for."""
 
     @property
     def services(self) -> Services:

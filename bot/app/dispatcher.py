@@ -253,10 +253,10 @@ class Dispatcher:
         """
         try:
             for message_id in buttoned[:-1]:
-                await self.notifier.clear_buttons(chat_id, message_id)
+                await self.notifier.clear_buttons(chat_id, message_id, bulk=True)
             if buttoned:
                 await self.notifier.set_buttons(
-                    chat_id, buttoned[-1], messages.took_it_buttons(dose_id)
+                    chat_id, buttoned[-1], messages.took_it_buttons(dose_id), bulk=True
                 )
         except Exception:
             # The night is recorded; old buttons left behind only record what the patient says.
@@ -468,7 +468,7 @@ class _Reminder:
     async def send(self) -> int | None:
         chat_id = self.dose.patient.chat_id
         reply = in_words(self.reply, self.dispatcher.settings)
-        return await self.dispatcher.notifier.send(chat_id, reply, self.dose.attempts)
+        return await self.dispatcher.notifier.send(chat_id, reply, self.dose.attempts, bulk=True)
 
     async def sent(self, repo: Repository, message_id: int | None) -> None:
         dose, now = self.dose, self.now
@@ -521,7 +521,8 @@ class _FollowUp:
         words = messages.dose_words(dose.dose_mg, dose.capsules, dose.capsule_mg)
         said = Show(Say("followup", {"dose": words}), messages.dose_buttons(dose.id))
         reply = in_words(said, self.dispatcher.settings)
-        return await self.dispatcher.notifier.send(dose.patient.chat_id, reply, dose.attempts)
+        chat_id = dose.patient.chat_id
+        return await self.dispatcher.notifier.send(chat_id, reply, dose.attempts, bulk=True)
 
     async def sent(self, repo: Repository, message_id: int | None) -> None:
         if message_id is not None:
