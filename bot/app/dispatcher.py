@@ -5,10 +5,14 @@ is committed, then Telegram is called, then the outcome is recorded, with the ne
 in one commit. Whoever loses the claim sends nothing, so no night is reminded twice, across
 restarts and across processes; a failure puts the row back, due again later. A claim left behind
 by a process that died is sent again: no record says it went out, so a reminder is never lost, and
-a kill costs at most one duplicate, since a process sends one reminder at a time.
+a kill costs at most IN_FLIGHT duplicates, the sends under way at once.
 
 Its rounds run on the event loop's monotonic clock (`run`), asking the database what is due by wall
-time: a step of the wall clock, either way, delays nothing.
+time: a step of the wall clock, either way, delays nothing. A full round is followed by the next at
+once, until nothing is due; several reminders are under way at once, and the pacing
+(`bot/delivery/pacing.py`) keeps them in the bulk lane, behind every alert and reply. An alert a
+round raises (a third missed night, a patient who blocked the bot) is sent at once, in a task of
+its own, not after the round.
 """
 
 from __future__ import annotations
@@ -45,6 +49,11 @@ log = logging.getLogger(__name__)
 SELF_CHECK_SECONDS = 600.0
 # At shutdown, the round under way may finish the send it is in; after this it is cut short.
 STOP_WITHIN_SECONDS = 3.0
+# Reminders under way at once: enough to keep the pace while the database answers; each may be
+# sent twice if the process is killed in the middle (never lost).
+IN_FLIGHT = 8
+# Rows a round takes: a round this full is followed by the next one at once.
+ROUND_ROWS = 500
 
 
 class Dispatcher:
@@ -75,6 +84,11 @@ class Dispatcher:
         self._stopping = asyncio.Event()
         self._rounds: asyncio.Task[None] | None = None
         self.outbox = Outbox(db, clock)
+        # An in-memory SQLite database is one connection shared by every session: one at a time.
+        shared = db.url.get_backend_name() == "sqlite" and db.url.database in (None, "", ":memory:")
+        self.in_flight = 1 if shared else IN_FLIGHT
+        # Whether the last round left rows due (it was full): the next one starts at once.
+        self.backlog = False
 
     # Rounds
 
@@ -107,6 +121,9 @@ class Dispatcher:
             try:
                 await self.dispatch()
                 failing = False
+                if self.backlog:
+                    await asyncio.sleep(0)  # the next round at once: more is due
+                    continue
             except Exception:
                 # One failing round (the database away, say) is logged; the next one tries again.
                 if failing:
@@ -119,8 +136,11 @@ class Dispatcher:
             except TimeoutError:
                 pass
 
-    async def dispatch(self, limit: int = 500) -> int:
-        """Act on everything due now: alerts first, then nights, then check-ins."""
+    async def dispatch(self, limit: int = ROUND_ROWS) -> int:
+        """Act on what is due now, up to `limit` nights: alerts first, then nights, then check-ins.
+
+        Sets `backlog` when a full round of nights went through without a failure: more wait.
+        """
         if not self._taken_over:
             self._started_at = self._started_at or self.clock.now()
             await self._take_over_claims(self._started_at)
@@ -130,13 +150,17 @@ class Dispatcher:
             await self.self_check()
         looked_at = await self.alerts.dispatch() if self.alerts is not None else 0
         # Shutting down stops the round between rows: the rest stays due.
-        looked_at += await self.outbox.drain(
-            lambda repo, now, n: repo.nights.due_ids(now, n),
+        nights, failures = await self.outbox.drain_in_flight(
+            lambda repo, now, n: repo.nights.due_with_patients(now, n),
             self.act_on,
             limit,
             failed="Could not act on dose %s",
+            in_flight=self.in_flight,
             stopping=self._stopping.is_set,
         )
+        # Rows that fail stay due: a round of them waits the interval, never spins.
+        self.backlog = nights >= limit and not failures
+        looked_at += nights
         if self.checkins is not None:
             looked_at += await self.checkins.dispatch()
         if self.alerts is not None:
@@ -219,6 +243,7 @@ class Dispatcher:
                     await repo.forget_unsent(dose.patient_id)
                     await self.reminders.plan_next_night(repo, dose.patient, backfill=True)
                     await repo.commit()
+                    self._alert_now(dose.patient_id)  # a third night in a row, say
                     await self._close_missed(dose.patient.chat_id, dose.id, buttoned)
             elif action is Action.REMIND:
                 if dose.status == DoseStatus.SCHEDULED and await self._too_soon(repo, dose, now):
@@ -289,7 +314,10 @@ class Dispatcher:
             await repo.commit()
             return
         reply = await self._reminder_reply(repo, dose, patient, now)
-        await self.outbox.send(repo, _Reminder(self, dose, reply, previous, now))
+        letter = _Reminder(self, dose, reply, previous, now)
+        await self.outbox.send(repo, letter)
+        if letter.raised:
+            self._alert_now(patient.id)
 
     async def _record_sent(
         self,
@@ -337,7 +365,15 @@ class Dispatcher:
             )
             await repo.commit()
             return
-        await self.outbox.send(repo, _FollowUp(self, dose, now))
+        letter = _FollowUp(self, dose, now)
+        await self.outbox.send(repo, letter)
+        if letter.raised:
+            self._alert_now(patient.id)
+
+    def _alert_now(self, patient_id: int) -> None:
+        """Send what the round just stored for the care team at once, in a task of its own."""
+        if self.alerts is not None:
+            self.alerts.deliver_new_soon(patient_id)
 
     async def _unreachable(self, repo: Repository, patient: Patient) -> None:
         """The patient blocked the bot: stop, keep their data, tell the care team."""
@@ -449,6 +485,7 @@ class _Reminder:
     now: datetime
     maybe_sent_is_sent = True  # never twice; the follow-up backs it up
     refused_factor = REFUSED_FACTOR
+    raised: bool = False  # an alert was stored: the patient blocked the bot
 
     @property
     def key(self) -> str:
@@ -489,6 +526,7 @@ class _Reminder:
         back = {"status": self.previous, "next_action_at": dose.cutoff_at}
         await repo.claim(Dose, dose.id, {"status": DoseStatus.SENDING}, **back)
         await self.dispatcher._unreachable(repo, dose.patient)
+        self.raised = True
 
 
 @dataclass
@@ -500,6 +538,7 @@ class _FollowUp:
     now: datetime
     maybe_sent_is_sent = True  # the night gets one follow-up, never two
     refused_factor = REFUSED_FACTOR
+    raised: bool = False  # an alert was stored: the patient blocked the bot
 
     @property
     def key(self) -> str:
@@ -539,3 +578,4 @@ class _FollowUp:
 
     async def unreachable(self, repo: Repository, exc: Unreachable) -> None:
         await self.dispatcher._unreachable(repo, self.dose.patient)
+        self.raised = True
