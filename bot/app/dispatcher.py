@@ -84,9 +84,9 @@ class Dispatcher:
         self._stopping = asyncio.Event()
         self._rounds: asyncio.Task[None] | None = None
         self.outbox = Outbox(db, clock)
-        # An in-memory SQLite database is one connection shared by every session: one at a time.
-        shared = db.url.get_backend_name() == "sqlite" and db.url.database in (None, "", ":memory:")
-        self.in_flight = 1 if shared else IN_FLIGHT
+        # SQLite takes one writer at a time (and an in-memory one is a single connection shared
+        # by every session): side by side, the rows would only wait for each other's lock.
+        self.in_flight = 1 if db.url.get_backend_name() == "sqlite" else IN_FLIGHT
         # Whether the last round left rows due (it was full): the next one starts at once.
         self.backlog = False
 
