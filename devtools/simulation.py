@@ -16,7 +16,7 @@ from telegram.ext import Application, BaseRateLimiter
 from bot.app.application import build_application
 from bot.app.context import Services
 from bot.app.settings import Settings
-from bot.delivery.pacing import Pacing
+from bot.delivery.pacing import Lane, Pacing
 from bot.delivery.polling import Poller, StoreFailed
 from bot.ui.texts import t
 from fake_telegram.core import FakeMessage, FakeTelegram, FakeUser
@@ -47,9 +47,10 @@ def paced_on(clock: VirtualClock) -> Pacing:
 
     The overall pace and a group's 20 a minute stay on the real monotonic clock: the fake
     Telegram counts them in real time, as Telegram does, and refuses a burst paced on a clock
-    that jumps ahead (a virtual minute passes in a moment).
+    that jumps ahead (a virtual minute passes in a moment). A chat's own second is not paced:
+    a simulated patient types in no time at all, and the fake does not count it.
     """
-    return Pacing(flood_clock=lambda: clock.now().timestamp())
+    return Pacing(flood_clock=lambda: clock.now().timestamp(), chat_per_second=None)
 
 
 class Simulation:
@@ -128,7 +129,7 @@ async def running(
     clock: VirtualClock,
     telegram: FakeTelegram,
     request: FakeRequest | None = None,
-    pacing: BaseRateLimiter[int] | None = None,
+    pacing: BaseRateLimiter[Lane] | None = None,
 ) -> AsyncIterator[Simulation]:
     """Start the real Application against `telegram` as run_polling would, and stop it after.
 

@@ -20,7 +20,7 @@ from bot.ui.render import render, render_all, words
 from bot.ui.texts import t
 from bot.ui.views import Reply
 from handlers import care_team
-from handlers.replies import REPLY_RETRIES, send_replies
+from handlers.replies import REPLY, send_replies
 
 log = logging.getLogger(__name__)
 
@@ -196,7 +196,7 @@ async def _edit(
         chat_id=message.chat.id,
         message_id=message.message_id,
         reply_markup=markup,
-        rate_limit_args=REPLY_RETRIES,
+        rate_limit_args=REPLY,
     )
 
 

@@ -7,15 +7,17 @@ from collections.abc import Iterable
 from telegram.ext import ExtBot
 
 from bot.delivery.notifier import keyboard
+from bot.delivery.pacing import Lane
 from bot.ui.views import Reply
 
-# A reply to something the patient just did waits out a flood limit this many times.
-REPLY_RETRIES = 2
+# A reply to something the patient just did goes in the urgent lane, and waits out a short
+# flood limit twice.
+REPLY = Lane(retries=2)
 
 
-async def send_replies(bot: ExtBot[int], chat_id: int, replies: Iterable[Reply]) -> None:
+async def send_replies(bot: ExtBot[Lane], chat_id: int, replies: Iterable[Reply]) -> None:
     """Send each reply in order, as plain text with its buttons."""
     for reply in replies:
         await bot.send_message(
-            chat_id, reply.text, reply_markup=keyboard(reply), rate_limit_args=REPLY_RETRIES
+            chat_id, reply.text, reply_markup=keyboard(reply), rate_limit_args=REPLY
         )

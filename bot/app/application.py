@@ -28,7 +28,7 @@ from bot.care.reminders import Reminders
 from bot.delivery.intake import Intake
 from bot.delivery.metrics import Metrics
 from bot.delivery.notifier import Notifier, TelegramNotifier
-from bot.delivery.pacing import Pacing
+from bot.delivery.pacing import Lane, Pacing
 from bot.delivery.shown import Shown
 from bot.ui.messages import team_text
 from bot.ui.views import Say
@@ -45,7 +45,7 @@ def build_application(
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
     dispatch_rounds: bool = True,
-    rate_limiter: BaseRateLimiter[int] | None = None,
+    rate_limiter: BaseRateLimiter[Lane] | None = None,
 ) -> Application:
     """Build the bot; `request` swaps the HTTP transport (the tests answer it themselves).
 
@@ -61,8 +61,9 @@ def build_application(
         .base_url(f"{settings.telegram_api_base_url}")
         .base_file_url(f"{settings.telegram_api_base_url.removesuffix('/bot')}/file/bot")
         .context_types(ContextTypes(context=Context, bot_data=BotData))
-        # At most 30 requests a second overall; a chat that must wait longer (a busy group, a
-        # flood wait) is refused at once, and the dispatcher puts its row back, due after the wait.
+        # An even 29 requests a second, urgent ones first (`bot/delivery/pacing.py`); a chat that
+        # must wait long (a busy group, a flood wait) is refused at once, and the dispatcher puts
+        # its row back, due after the wait.
         # A clock handed in (a simulation's) also times Telegram's flood waits.
         .rate_limiter(
             rate_limiter or Pacing(flood_clock=(lambda: clock.now().timestamp()) if clock else None)

@@ -25,6 +25,7 @@ from bot.care.privacy import Privacy
 from bot.care.reminders import Reminders
 from bot.delivery.intake import Intake
 from bot.delivery.metrics import Metrics
+from bot.delivery.pacing import Lane
 from bot.delivery.shown import Shown
 from storage.db import Database
 
@@ -76,9 +77,9 @@ class BotData:
     web_port: int | None = None
 
 
-class Context(CallbackContext[ExtBot[int], dict[Any, Any], dict[Any, Any], BotData]):
-    """What a handler receives. Its bot is an `ExtBot[int]`: `int` is what our rate limiter
-    (`Pacing`) takes as `rate_limit_args`, the retries a reply may ask for."""
+class Context(CallbackContext[ExtBot[Lane], dict[Any, Any], dict[Any, Any], BotData]):
+    """What a handler receives. Its bot is an `ExtBot[Lane]`: a `Lane` is what our rate limiter
+    (`Pacing`) takes as `rate_limit_args`, the lane of a request and the retries it asks for."""
 
     @property
     def services(self) -> Services:

@@ -5,10 +5,14 @@ is committed, then Telegram is called, then the outcome is recorded, with the ne
 in one commit. Whoever loses the claim sends nothing, so no night is reminded twice, across
 restarts and across processes; a failure puts the row back, due again later. A claim left behind
 by a process that died is sent again: no record says it went out, so a reminder is never lost, and
-a kill costs at most one duplicate, since a process sends one reminder at a time.
+a kill costs at most IN_FLIGHT duplicates, the sends under way at once.
 
 Its rounds run on the event loop's monotonic clock (`run`), asking the database what is due by wall
-time: a step of the wall clock, either way, delays nothing.
+time: a step of the wall clock, either way, delays nothing. A full round is followed by the next at
+once, until nothing is due; several reminders are under way at once, and the pacing
+(`bot/delivery/pacing.py`) keeps them in the bulk lane, behind every alert and reply. An alert a
+round raises (a third missed night, a patient who blocked the bot) is sent at once, in a task of
+its own, not after the round.
 """
 
 from __future__ import annotations
@@ -49,6 +53,11 @@ SELF_CHECK_SECONDS = 600.0
 STOP_WITHIN_SECONDS = 3.0
 # How often, on the wall clock, records kept past RETENTION_DAYS are looked for and erased.
 RETENTION_EVERY = timedelta(hours=1)
+# Reminders under way at once: enough to keep the pace while the database answers; each may be
+# sent twice if the process is killed in the middle (never lost).
+IN_FLIGHT = 8
+# Rows a round takes: a round this full is followed by the next one at once.
+ROUND_ROWS = 500
 
 
 class Dispatcher:
@@ -83,6 +92,11 @@ class Dispatcher:
         # The wall time the last round finished, and the pause between rounds (`/healthz`).
         self.last_round_at: datetime | None = None
         self.interval = float(settings.dispatch_interval_seconds)
+        # SQLite takes one writer at a time (and an in-memory one is a single connection shared
+        # by every session): side by side, the rows would only wait for each other's lock.
+        self.in_flight = 1 if db.url.get_backend_name() == "sqlite" else IN_FLIGHT
+        # Whether the last round left rows due (it was full): the next one starts at once.
+        self.backlog = False
 
     # Rounds
 
@@ -116,6 +130,9 @@ class Dispatcher:
             try:
                 await self.dispatch()
                 failing = False
+                if self.backlog:
+                    await asyncio.sleep(0)  # the next round at once: more is due
+                    continue
             except Exception:
                 # One failing round (the database away, say) is logged; the next one tries again.
                 if failing:
@@ -128,8 +145,11 @@ class Dispatcher:
             except TimeoutError:
                 pass
 
-    async def dispatch(self, limit: int = 500) -> int:
-        """Act on everything due now: alerts first, then nights, then check-ins."""
+    async def dispatch(self, limit: int = ROUND_ROWS) -> int:
+        """Act on what is due now, up to `limit` nights: alerts first, then nights, then check-ins.
+
+        Sets `backlog` when a full round of nights went through without a failure: more wait.
+        """
         started = time.perf_counter()
         if not self._taken_over:
             self._started_at = self._started_at or self.clock.now()
@@ -140,13 +160,17 @@ class Dispatcher:
             await self.self_check()
         looked_at = await self.alerts.dispatch() if self.alerts is not None else 0
         # Shutting down stops the round between rows: the rest stays due.
-        looked_at += await self.outbox.drain(
-            lambda repo, now, n: repo.nights.due_ids(now, n),
+        nights, failures = await self.outbox.drain_in_flight(
+            lambda repo, now, n: repo.nights.due_with_patients(now, n),
             self.act_on,
             limit,
             failed="Could not act on dose %s",
+            in_flight=self.in_flight,
             stopping=self._stopping.is_set,
         )
+        # Rows that fail stay due: a round of them waits the interval, never spins.
+        self.backlog = nights >= limit and not failures
+        looked_at += nights
         if self.checkins is not None:
             looked_at += await self.checkins.dispatch()
         if self.alerts is not None:
@@ -252,6 +276,7 @@ class Dispatcher:
                     await repo.forget_unsent(dose.patient_id)
                     await self.reminders.plan_next_night(repo, dose.patient, backfill=True)
                     await repo.commit()
+                    self._alert_now(dose.patient_id)  # a third night in a row, say
                     await self._close_missed(dose.patient.chat_id, dose.id, buttoned)
             elif action is Action.REMIND:
                 if dose.status == DoseStatus.SCHEDULED and await self._too_soon(repo, dose, now):
@@ -286,10 +311,10 @@ class Dispatcher:
         """
         try:
             for message_id in buttoned[:-1]:
-                await self.notifier.clear_buttons(chat_id, message_id)
+                await self.notifier.clear_buttons(chat_id, message_id, bulk=True)
             if buttoned:
                 await self.notifier.set_buttons(
-                    chat_id, buttoned[-1], messages.took_it_buttons(dose_id)
+                    chat_id, buttoned[-1], messages.took_it_buttons(dose_id), bulk=True
                 )
         except Exception:
             # The night is recorded; old buttons left behind only record what the patient says.
@@ -322,7 +347,10 @@ class Dispatcher:
             await repo.commit()
             return
         reply = await self._reminder_reply(repo, dose, patient, now)
-        await self.outbox.send(repo, _Reminder(self, dose, reply, previous, now))
+        letter = _Reminder(self, dose, reply, previous, now)
+        await self.outbox.send(repo, letter)
+        if letter.raised:
+            self._alert_now(patient.id)
 
     async def _record_sent(
         self,
@@ -370,7 +398,15 @@ class Dispatcher:
             )
             await repo.commit()
             return
-        await self.outbox.send(repo, _FollowUp(self, dose, now))
+        letter = _FollowUp(self, dose, now)
+        await self.outbox.send(repo, letter)
+        if letter.raised:
+            self._alert_now(patient.id)
+
+    def _alert_now(self, patient_id: int) -> None:
+        """Send what the round just stored for the care team at once, in a task of its own."""
+        if self.alerts is not None:
+            self.alerts.deliver_new_soon(patient_id)
 
     async def _unreachable(self, repo: Repository, patient: Patient) -> None:
         """The patient blocked the bot: stop, keep their data, tell the care team."""
@@ -483,6 +519,7 @@ class _Reminder:
     kind = "reminder"
     maybe_sent_is_sent = True  # never twice; the follow-up backs it up
     refused_factor = REFUSED_FACTOR
+    raised: bool = False  # an alert was stored: the patient blocked the bot
 
     @property
     def key(self) -> str:
@@ -502,7 +539,7 @@ class _Reminder:
     async def send(self) -> int | None:
         chat_id = self.dose.patient.chat_id
         reply = in_words(self.reply, self.dispatcher.settings)
-        return await self.dispatcher.notifier.send(chat_id, reply, self.dose.attempts)
+        return await self.dispatcher.notifier.send(chat_id, reply, self.dose.attempts, bulk=True)
 
     async def sent(self, repo: Repository, message_id: int | None) -> None:
         dose, now = self.dose, self.now
@@ -523,6 +560,7 @@ class _Reminder:
         back = {"status": self.previous, "next_action_at": dose.cutoff_at}
         await repo.claim(Dose, dose.id, {"status": DoseStatus.SENDING}, **back)
         await self.dispatcher._unreachable(repo, dose.patient)
+        self.raised = True
 
 
 @dataclass
@@ -535,6 +573,7 @@ class _FollowUp:
     kind = "follow_up"
     maybe_sent_is_sent = True  # the night gets one follow-up, never two
     refused_factor = REFUSED_FACTOR
+    raised: bool = False  # an alert was stored: the patient blocked the bot
 
     @property
     def key(self) -> str:
@@ -556,7 +595,8 @@ class _FollowUp:
         words = messages.dose_words(dose.dose_mg, dose.capsules, dose.capsule_mg)
         said = Show(Say("followup", {"dose": words}), messages.dose_buttons(dose.id))
         reply = in_words(said, self.dispatcher.settings)
-        return await self.dispatcher.notifier.send(dose.patient.chat_id, reply, dose.attempts)
+        chat_id = dose.patient.chat_id
+        return await self.dispatcher.notifier.send(chat_id, reply, dose.attempts, bulk=True)
 
     async def sent(self, repo: Repository, message_id: int | None) -> None:
         if message_id is not None:
@@ -573,3 +613,4 @@ class _FollowUp:
 
     async def unreachable(self, repo: Repository, exc: Unreachable) -> None:
         await self.dispatcher._unreachable(repo, self.dose.patient)
+        self.raised = True

@@ -157,6 +157,16 @@ class Alerts:
         for escalation_id in waiting:
             self.deliver_soon(escalation_id)
 
+    def deliver_new_soon(self, patient_id: int) -> None:
+        """Start delivering, in the background, what was just stored for the patient."""
+        self.soon(self._deliver_new_logged(patient_id))
+
+    async def _deliver_new_logged(self, patient_id: int) -> None:
+        try:
+            await self.deliver_new(patient_id)
+        except Exception:
+            log.exception("Alerts of patient %s wait for the dispatcher", patient_id)
+
     def recipients(self, round_: int) -> list[int]:
         """Who gets a round: the provider chats, and the admins once it has gone unanswered."""
         chats = list(self.settings.provider_chat_ids)

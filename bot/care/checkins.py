@@ -490,7 +490,8 @@ class _Intro:
             await checkins._closed(self.previous, self.replaced)
         words = checkins.reminders.current_dose_words(report.patient)
         intro = ask.intro(report, words)
-        return await checkins.notifier.send(report.patient.chat_id, intro, report.attempts)
+        chat_id = report.patient.chat_id
+        return await checkins.notifier.send(chat_id, intro, report.attempts, bulk=True)
 
     async def sent(self, repo: Repository, message_id: int | None) -> None:
         later = self.now + self.checkins.expire_after

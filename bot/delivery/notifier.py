@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Protocol, TypeVar
 
 import httpx
-from telegram import Bot, ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
+from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -19,8 +19,9 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
+from telegram.ext import ExtBot
 
-from bot.delivery.pacing import Paced
+from bot.delivery.pacing import BULK, URGENT, Lane, Paced
 from bot.delivery.shown import Shown
 from bot.ui.views import Button, Reply
 
@@ -61,12 +62,21 @@ class TryLater(Exception):
 
 
 class Notifier(Protocol):
-    async def send(self, chat_id: int, reply: Reply, attempt: int = 0) -> int: ...
+    """The way out to Telegram. `bulk`: the dispatcher's own sends, paced behind urgent ones."""
 
-    async def clear_buttons(self, chat_id: int, message_id: int) -> None: ...
+    async def send(
+        self, chat_id: int, reply: Reply, attempt: int = 0, *, bulk: bool = False
+    ) -> int: ...
+
+    async def clear_buttons(self, chat_id: int, message_id: int, *, bulk: bool = False) -> None: ...
 
     async def set_buttons(
-        self, chat_id: int, message_id: int, buttons: tuple[tuple[Button, ...], ...]
+        self,
+        chat_id: int,
+        message_id: int,
+        buttons: tuple[tuple[Button, ...], ...],
+        *,
+        bulk: bool = False,
     ) -> None: ...
 
     async def edit(self, chat_id: int, message_id: int, reply: Reply) -> None: ...
@@ -141,16 +151,21 @@ class Link:
 class TelegramNotifier:
     """Send through the bot, classifying every failure as retry-later or unreachable."""
 
-    def __init__(self, bot: Bot, link: Link | None = None) -> None:
+    def __init__(self, bot: ExtBot[Lane], link: Link | None = None) -> None:
         self.bot = bot
         self.shown = Shown()  # shared with the button handlers: an edit only if it changes
         self.link = link or Link()
 
-    async def send(self, chat_id: int, reply: Reply, attempt: int = 0) -> int:
-        """Send a message and return its id."""
+    async def send(
+        self, chat_id: int, reply: Reply, attempt: int = 0, *, bulk: bool = False
+    ) -> int:
+        """Send a message and return its id; `bulk` waits behind every urgent send."""
         markup = ForceReply() if reply.force_reply else keyboard(reply)
+        lane = BULK if bulk else URGENT
         message = await self._sent(
-            self.bot.send_message(chat_id, reply.text, reply_markup=markup), attempt, chat_id
+            self.bot.send_message(chat_id, reply.text, reply_markup=markup, rate_limit_args=lane),
+            attempt,
+            chat_id,
         )
         return message.message_id
 
@@ -230,26 +245,35 @@ class TelegramNotifier:
         self.link.answered()
         return answer
 
-    async def clear_buttons(self, chat_id: int, message_id: int) -> None:
+    async def clear_buttons(self, chat_id: int, message_id: int, *, bulk: bool = False) -> None:
         """Take the buttons off an old message; a failure here loses nothing."""
         if not self.shown.changes(chat_id, message_id, None):
             return
         try:
-            await self.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
+            await self.bot.edit_message_reply_markup(
+                chat_id, message_id, reply_markup=None, rate_limit_args=BULK if bulk else URGENT
+            )
         except TelegramError as exc:
             log.info("Could not clear buttons: %s", type(exc).__name__)
         else:
             self.shown.set(chat_id, message_id, None)
 
     async def set_buttons(
-        self, chat_id: int, message_id: int, buttons: tuple[tuple[Button, ...], ...]
+        self,
+        chat_id: int,
+        message_id: int,
+        buttons: tuple[tuple[Button, ...], ...],
+        *,
+        bulk: bool = False,
     ) -> None:
         """Put new buttons on an old message, its text untouched; a failure here loses nothing."""
         markup = keyboard(Reply("", buttons))
         if not self.shown.changes(chat_id, message_id, markup):
             return
         try:
-            await self.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=markup)
+            await self.bot.edit_message_reply_markup(
+                chat_id, message_id, reply_markup=markup, rate_limit_args=BULK if bulk else URGENT
+            )
         except TelegramError as exc:
             log.info("Could not change buttons: %s", type(exc).__name__)
         else:

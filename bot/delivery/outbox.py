@@ -17,8 +17,10 @@ outbox never imports a use case.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import zlib
+from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Protocol
@@ -144,6 +146,45 @@ class Outbox:
             except Exception:
                 log.exception(failed, row_id)
         return len(ids)
+
+    async def drain_in_flight(
+        self,
+        due: Callable[[Repository, datetime, int], Awaitable[list[tuple[int, int]]]],
+        act: Callable[[int], Awaitable[None]],
+        limit: int,
+        *,
+        failed: str,
+        in_flight: int,
+        stopping: Callable[[], bool] = lambda: False,
+    ) -> tuple[int, int]:
+        """As `drain`, with up to `in_flight` rows under way at once; return how many were due
+        and how many failed.
+
+        `due` gives each row with its owner (a patient): one owner's rows go one after another,
+        in order, never side by side. The pacing keeps the rate, whatever the number in flight.
+        """
+        async with self.db.session() as session:
+            rows = await due(Repository(session), self.clock.now(), limit)
+        owners: dict[int, list[int]] = {}
+        for row_id, owner in rows:
+            owners.setdefault(owner, []).append(row_id)
+        waiting = deque(owners.values())
+        failures = 0
+
+        async def work() -> None:
+            nonlocal failures
+            while waiting and not stopping():
+                for row_id in waiting.popleft():
+                    if stopping():
+                        return
+                    try:
+                        await act(row_id)
+                    except Exception:
+                        failures += 1
+                        log.exception(failed, row_id)
+
+        await asyncio.gather(*(work() for _ in range(min(in_flight, len(waiting)))))
+        return len(rows), failures
 
     async def claim(self, repo: Repository, claimed: Awaitable[bool]) -> bool:
         """Commit a claim won, before anything is sent; roll back one lost."""

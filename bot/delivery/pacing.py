@@ -1,66 +1,116 @@
-"""Pacing our requests to Telegram: 30 a second overall, 20 a minute per group, never a long wait.
+"""Pacing our requests to Telegram: an even pace under its limits, urgent requests first.
 
-python-telegram-bot's `AIORateLimiter` sleeps out a group's 20-a-minute limit inside the request,
-and the dispatcher sends one request at a time: 100 alerts queued for a care-team group held every
-patient's reminder back for a minute and more, and a shutdown for minutes. Here a request whose
-chat's pace would make it wait longer than a moment is refused at once, with Telegram's own
-`RetryAfter` (as `Paced`): the dispatcher leaves its row due for later and goes on with the other
-chats. Only the overall pace is waited for, a thirtieth of a second a request, and a reply to
-something a person just did: it asks for retries (`rate_limit_args`, as `handlers/replies.py`
-does) and waits out a short flood limit of its chat that many times, as the Updater's limiter did.
+Telegram lets a bot send about 30 messages a second overall, about one a second in one chat (a
+short burst passes) and 20 a minute in a group; past that it answers 429 with a `retry_after`.
+- Every request to a chat takes a turn of the overall pace: 29 a second, evenly spaced, with no
+  burst after an idle gap, so that the clock's jitter never takes us over 30.
+- Two lanes. Urgent: alerts, emergencies, replies to what a person just did; the default when
+  nothing says otherwise. Bulk: the dispatcher's reminders, follow-ups and check-ins, which pass
+  `BULK` as `rate_limit_args`. A bulk request takes a turn only when no urgent one waits, and at
+  most 25 a second: an urgent request never waits more than a turn or two behind any backlog.
+- A chat's own pace: a short wait (its next second) is waited out; a longer one (a group's 20 a
+  minute, Telegram's flood wait for that chat) is refused at once with Telegram's own
+  `RetryAfter` (as `Paced`): the dispatcher leaves its row due for later and goes on with the
+  other chats. A reply asks for retries (`Lane.retries`) and waits out a short flood wait.
+- A real 429 pauses every request for its `retry_after`, up to PAUSE_SECONDS: a longer wait names
+  one chat, which alone waits it whole.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
+log = logging.getLogger(__name__)
+
 # Telegram's limits for bots: about 30 messages a second overall, 20 a minute in one group.
-PER_SECOND = 30
+PER_SECOND = 29  # a message of headroom under 30
+BULK_PER_SECOND = 25  # room left for urgent requests while reminders go out
+CHAT_PER_SECOND = 1.0
+CHAT_BURST = 3  # a reply of three messages goes at once, as Telegram lets a chat burst briefly
 GROUP_PER_MINUTE = 20
 GROUP_WINDOW_SECONDS = 61.0  # a second more than Telegram's minute: our clock starts first
+# A chat's own pace is waited out up to this; a request that would wait longer is refused.
+CHAT_WAIT_SECONDS = 2.0
 # A request asking for retries waits out its chat's limit if it is no longer than this.
 RETRY_WAIT_SECONDS = 10.0
+# After a real 429 every request pauses for its retry_after, at most this long.
+PAUSE_SECONDS = 10.0
+# The longest the pace sleeps before looking again (a simulation's clock may have moved).
+LOOK_AGAIN_SECONDS = 0.25
+# The methods that put a message into a chat: they count towards a chat's own pace.
+SENDS = frozenset({"copyMessage", "copyMessages", "forwardMessage", "forwardMessages"})
+
+
+@dataclass(frozen=True)
+class Lane:
+    """What a request asks of the pacing: its lane, and how many short flood waits it waits out."""
+
+    bulk: bool = False
+    retries: int = 0
+
+
+URGENT = Lane()
+BULK = Lane(bulk=True)
 
 
 class Paced(RetryAfter):
     """Our own pacing holds this chat back for `retry_after`: nothing was asked of Telegram."""
 
 
-class Pacing(BaseRateLimiter[int]):
-    """Wait for the overall pace; refuse at once what a chat's own pace would hold back."""
+class Pacing(BaseRateLimiter[Lane]):
+    """Give each request its turn: urgent first, evenly paced, a chat at its own pace."""
 
     def __init__(
         self,
-        per_second: int = PER_SECOND,
+        per_second: float = PER_SECOND,
+        bulk_per_second: float = BULK_PER_SECOND,
         group_per_minute: int = GROUP_PER_MINUTE,
+        chat_per_second: float | None = CHAT_PER_SECOND,
         clock: Callable[[], float] = time.monotonic,
         flood_clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.interval = 1 / per_second
-        self.burst = per_second  # as Telegram's bucket: a burst of a second's worth passes
+        self.bulk_interval = 1 / bulk_per_second
         self.group_per_minute = group_per_minute
+        # None: no pace of a chat's own (a simulation's patients type in no time at all).
+        self.chat_interval = 1 / chat_per_second if chat_per_second else 0.0
         self.clock = clock
-        # Telegram's flood waits are counted on this clock: the application's own under a
+        self.sleep = sleep
+        # Telegram's flood waits are counted on this clock too: the application's own under a
         # simulation's virtual clock, so that a wait of minutes passes when its time does.
         self.flood_clock = flood_clock or clock
-        self._next_turn = 0.0  # the overall pace, as a theoretical arrival time
+        self._next_turn = 0.0  # the earliest moment of the next turn, any lane
+        self._next_bulk = 0.0  # the earliest moment of the next bulk turn
+        self._urgent: deque[asyncio.Future[None]] = deque()
+        self._bulk: deque[asyncio.Future[None]] = deque()
+        self._waiting: asyncio.Event | None = None
+        self._gate: asyncio.Task[None] | None = None
         self._groups: dict[int | str, deque[float]] = {}
-        # A chat Telegram told to wait: until when, on the monotonic clock and on the flood clock.
+        self._chats: dict[int | str, float] = {}  # a chat's next free moment, less its burst
+        # Until when (monotonic, flood clock): every request after a 429; a chat Telegram held.
+        self._paused = (0.0, 0.0)
         self._not_before: dict[int | str, tuple[float, float]] = {}
 
     async def initialize(self) -> None:
-        """Nothing to set up."""
+        """Nothing to set up: the turns start with the first request."""
 
     async def shutdown(self) -> None:
-        """Nothing to release."""
+        """Stop giving turns; a request still waiting is cancelled by its own caller."""
+        gate, self._gate = self._gate, None
+        if gate is not None:
+            gate.cancel()
+            await asyncio.gather(gate, return_exceptions=True)
 
     async def process_request(
         self,
@@ -69,55 +119,67 @@ class Pacing(BaseRateLimiter[int]):
         kwargs: dict[str, Any],
         endpoint: str,
         data: dict[str, Any],
-        rate_limit_args: int | None,
+        rate_limit_args: Lane | int | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        """Send now, after the overall pace, or raise `Paced` if the chat must wait.
-
-        `rate_limit_args` retries: a short wait of the chat is waited out that many times.
-        """
+        """Send at this request's turn, or raise `Paced` if its chat must wait long."""
+        lane = _lane(rate_limit_args)
         chat = _chat_key(data.get("chat_id"))
-        retries = rate_limit_args or 0
+        if chat is None:
+            return await callback(*args, **kwargs)  # no message: getMe, a button's answer
+        retries = lane.retries
         while True:
             try:
-                return await self._send(callback, args, kwargs, chat)
+                return await self._send(callback, args, kwargs, chat, endpoint, lane.bulk)
             except RetryAfter as exc:
                 wait = _seconds(exc)
                 if retries <= 0 or wait > RETRY_WAIT_SECONDS:
                     raise
                 retries -= 1
-                await asyncio.sleep(wait)
-                if chat is not None:
-                    self._not_before.pop(chat, None)  # waited out (on any clock)
+                await self.sleep(wait)
+                self._not_before.pop(chat, None)  # waited out (on any clock)
 
     async def _send(
         self,
         callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
         args: Any,
         kwargs: dict[str, Any],
-        chat: int | str | None,
+        chat: int | str,
+        endpoint: str,
+        bulk: bool,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        if chat is not None:
-            self._check_chat(chat)
-            await self._overall_turn()
+        self._check_held(chat)
+        self._check_group(chat)
+        if endpoint.startswith("send") or endpoint in SENDS:
+            wait = self._chat_turn(chat)
+            if wait > 0:
+                await self.sleep(wait)
+        await self.turn(bulk)
         try:
             return await callback(*args, **kwargs)
         except RetryAfter as exc:
-            # Telegram's own flood wait: the chat's next requests wait without asking again.
-            if chat is not None:
-                seconds = _seconds(exc)
-                self._not_before[chat] = (self.clock() + seconds, self.flood_clock() + seconds)
+            # Telegram's own flood wait: the chat waits it whole, everyone else a moment.
+            seconds = _seconds(exc)
+            self._not_before[chat] = (self.clock() + seconds, self.flood_clock() + seconds)
+            pause = min(seconds, PAUSE_SECONDS)
+            self._paused = (
+                max(self._paused[0], self.clock() + pause),
+                max(self._paused[1], self.flood_clock() + pause),
+            )
+            log.warning("Telegram asked for a pause of %s s: every send waits %s s", seconds, pause)
             raise
 
-    def _check_chat(self, chat: int | str) -> None:
+    def _check_held(self, chat: int | str) -> None:
         # Over when either clock says so: a simulation's frozen clock never holds a chat forever.
         mono, flood = self._not_before.get(chat, (0.0, 0.0))
         wait = min(mono - self.clock(), flood - self.flood_clock())
         if wait > 0:
             raise Paced(_whole(wait))
         self._not_before.pop(chat, None)
-        now = self.clock()
+
+    def _check_group(self, chat: int | str) -> None:
         if isinstance(chat, int) and chat > 0:
-            return  # a private chat: only the overall pace
+            return  # a private chat
+        now = self.clock()
         sent = self._groups.setdefault(chat, deque())
         while sent and now - sent[0] >= GROUP_WINDOW_SECONDS:
             sent.popleft()
@@ -125,14 +187,69 @@ class Pacing(BaseRateLimiter[int]):
             raise Paced(_whole(sent[0] + GROUP_WINDOW_SECONDS - now))
         sent.append(now)
 
-    async def _overall_turn(self) -> None:
-        """Take the next turn of the overall pace, waiting for it (at most a moment per request)."""
+    def _chat_turn(self, chat: int | str) -> float:
+        """Take the chat's next turn; return how long to wait for it, or raise `Paced`."""
+        if not self.chat_interval:
+            return 0.0
         now = self.clock()
-        turn = max(self._next_turn, now)
-        self._next_turn = turn + self.interval
-        wait = turn - (self.burst - 1) * self.interval - now
-        if wait > 0:
-            await asyncio.sleep(wait)
+        free = max(self._chats.get(chat, 0.0), now)  # a burst of CHAT_BURST, then its pace
+        wait = free - (CHAT_BURST - 1) * self.chat_interval - now
+        if wait > CHAT_WAIT_SECONDS:
+            raise Paced(_whole(wait))
+        if len(self._chats) > 10_000:  # forget the chats whose pace is long past
+            self._chats = {c: t for c, t in self._chats.items() if t > now}
+        self._chats[chat] = free + self.chat_interval
+        return wait
+
+    async def turn(self, bulk: bool = False) -> None:
+        """Wait for a turn of the overall pace in the request's lane."""
+        loop = asyncio.get_running_loop()
+        turn: asyncio.Future[None] = loop.create_future()
+        (self._bulk if bulk else self._urgent).append(turn)
+        if self._waiting is None:
+            self._waiting = asyncio.Event()
+        self._waiting.set()
+        if self._gate is None or self._gate.done():
+            self._gate = loop.create_task(self._give_turns())
+        await turn  # cancelled with its caller; the gate skips it then
+
+    async def _give_turns(self) -> None:
+        """Give the waiting requests their turns, one at a time: urgent first, then bulk."""
+        assert self._waiting is not None
+        while True:
+            for lane in (self._urgent, self._bulk):
+                while lane and lane[0].done():
+                    lane.popleft()  # its caller gave up
+            if not self._urgent and not self._bulk:
+                self._waiting.clear()
+                await self._waiting.wait()
+                continue
+            now = self.clock()
+            wait = max(self._pause_left(), self._next_turn - now)
+            if not self._urgent:
+                wait = max(wait, self._next_bulk - now)
+            if wait > 0:
+                # At most a 25th of a second when only bulk waits: an urgent one comes soon.
+                await self.sleep(min(wait, LOOK_AGAIN_SECONDS))
+                continue
+            lane = self._urgent or self._bulk
+            # On time, the pace keeps its schedule; after an idle gap, it starts again from now
+            # (less a quarter turn for the timer's lateness): never a burst.
+            self._next_turn = max(self._next_turn, now - self.interval / 4) + self.interval
+            if lane is self._bulk:
+                self._next_bulk = max(self._next_bulk, now - self.bulk_interval / 4)
+                self._next_bulk += self.bulk_interval
+            lane.popleft().set_result(None)
+
+    def _pause_left(self) -> float:
+        mono, flood = self._paused
+        return min(mono - self.clock(), flood - self.flood_clock())
+
+
+def _lane(rate_limit_args: Lane | int | None) -> Lane:
+    if isinstance(rate_limit_args, Lane):
+        return rate_limit_args
+    return Lane(retries=rate_limit_args or 0)
 
 
 def _chat_key(chat_id: int | str | None) -> int | str | None:

@@ -87,6 +87,16 @@ class Nights(Aggregate):
         )
         return list(result.scalars().all())
 
+    async def due_with_patients(self, now: datetime, limit: int) -> list[tuple[int, int]]:
+        """Rows whose next action is due, oldest first, each with its patient's id."""
+        result = await self.session.execute(
+            select(Dose.id, Dose.patient_id)
+            .where(Dose.next_action_at <= now)
+            .order_by(Dose.next_action_at)
+            .limit(limit)
+        )
+        return [(row.id, row.patient_id) for row in result]
+
     async def claims_before(self, deadline: datetime, now: datetime) -> int:
         """Make every send claimed with a deadline before `deadline` due now; return how many."""
         result = await self.session.execute(

@@ -154,5 +154,5 @@ async def test_an_emergency_answer_waits_out_a_short_flood_limit_on_the_patients
 
     await care.say(user, "I want to kill myself")
 
-    # A reply to the patient waits out a short flood limit (REPLY_RETRIES): never dropped.
+    # A reply to the patient waits out a short flood limit (REPLY): never dropped.
     assert EMERGENCY in texts_since(user, before)
