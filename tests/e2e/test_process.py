@@ -11,7 +11,7 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -44,9 +44,20 @@ async def eventually(check: Callable[[], bool], seconds: float = 20.0, what: str
 
 
 class BotProcess:
-    """`python -m bot` as a child process, pointed at the fake server and a database."""
+    """`python -m bot run` as a child process, pointed at the fake server and a database.
 
-    def __init__(self, base_url: str, database_url: str, workdir: Path) -> None:
+    `run` never migrates, as on a clinic's server: the database is migrated first (the `db`
+    fixture, or `python -m bot migrate`). `command=()` is `ldn-bot` alone: migrate, then poll.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        database_url: str,
+        workdir: Path,
+        command: Sequence[str] = ("run",),
+    ) -> None:
+        self.command = tuple(command)
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_"))},
             "BOT_TOKEN": TOKEN,
@@ -72,6 +83,7 @@ class BotProcess:
                 sys.executable,
                 "-m",
                 "bot",
+                *self.command,
                 cwd=self.workdir,
                 env=self.env,
                 stdout=log,
