@@ -15,13 +15,9 @@ from telegram.error import InvalidToken, NetworkError
 
 from bot.app.application import build_application
 from bot.app.logs import configure_logging
-from bot.app.serve import serve
-from bot.app.settings import (
-    SettingsError,
-    load_settings,
-    require_care_team,
-    require_webhook,
-)
+from bot.app.serve import WebhookRefused, serve
+from bot.app.settings import SettingsError, load_settings, require_care_team, require_webhook
+from bot.app.web import CannotListen
 from storage.db import Migrated
 from storage.health import DatabaseUnusable, WrongRevision, check_database, migrate_database
 
@@ -107,15 +103,11 @@ def run_bot(*, migrate: bool, webhook: bool = False) -> int:
     try:
         # After the token: a new admin first needs a bot, then their own id from it (/whoami).
         require_care_team(settings)
+        if webhook:
+            require_webhook(settings)
     except SettingsError as error:
         print(f"Cannot start: {error}", file=sys.stderr)
         return 2
-    if webhook:
-        try:
-            require_webhook(settings)
-        except SettingsError as error:
-            print(f"Cannot start: {error}", file=sys.stderr)
-            return 2
     try:
         # Before logging is set up and before polling: one line, not the migration's chatter.
         asyncio.run(_ready(settings.database_url, migrate=migrate))
@@ -125,11 +117,14 @@ def run_bot(*, migrate: bool, webhook: bool = False) -> int:
     except WrongRevision as error:
         print(f"Cannot start: {error}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     application = build_application(settings)
     try:
-        # Our own polling loop: an update is confirmed to Telegram only once it is stored.
+        # Our own polling loop, or our webhook: an update is confirmed only once it is stored.
         asyncio.run(serve(application, webhook=webhook))
+    except (CannotListen, WebhookRefused) as error:
+        print(f"Cannot start: {error}.", file=sys.stderr)
+        return 1
     except InvalidToken:
         print("Cannot start: Telegram refused BOT_TOKEN (see @BotFather).", file=sys.stderr)
         return 2

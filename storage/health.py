@@ -148,3 +148,9 @@ def _reason(exc: BaseException, password: str | None) -> str:
     if isinstance(cause, ConnectionError):
         what = "cannot be reached"
     return f"{what} ({detail})"
+
+
+async def answers(database: Database) -> None:
+    """Ask the database the smallest question there is (`/healthz`); raises if it cannot answer."""
+    async with database.session() as session:
+        await session.execute(text("SELECT 1"))

@@ -309,6 +309,8 @@ class Escalation(Base):
     status: Mapped[EscalationStatus] = mapped_column(Vocabulary(EscalationStatus, 16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     next_action_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Claimed and being sent until then (a process died in between once it has passed).
+    sending_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     rounds: Mapped[int] = mapped_column(Integer, default=0)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -368,6 +370,7 @@ class AdminNotice(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     next_action_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sending_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # as an escalation's
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

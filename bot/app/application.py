@@ -26,6 +26,7 @@ from bot.care.patient import Care
 from bot.care.privacy import Privacy
 from bot.care.reminders import Reminders
 from bot.delivery.intake import Intake
+from bot.delivery.metrics import Metrics
 from bot.delivery.notifier import Notifier, TelegramNotifier
 from bot.delivery.pacing import Pacing
 from bot.delivery.shown import Shown
@@ -126,6 +127,9 @@ def build_services(settings: Settings, db: Database, clock: Clock, notifier: Not
     )
     alerts.after_send = inbox.bring_media
     dispatcher = Dispatcher(db, reminders, notifier, clock, settings, checkins, alerts)
+    metrics = Metrics()
+    for outbox in (dispatcher.outbox, alerts.outbox, checkins.outbox):
+        outbox.metrics = metrics  # each counts its sends by kind and outcome
     return Services(
         settings=settings,
         db=db,
@@ -144,6 +148,7 @@ def build_services(settings: Settings, db: Database, clock: Clock, notifier: Not
         # After an outage: what waited goes out once Telegram answers, alerts first.
         recovery=Recovery(db, notifier, clock, alerts, dispatcher.dispatch),
         intake=Intake(db, clock, first_aid=inbox.first_aid),
+        metrics=metrics,
     )
 
 

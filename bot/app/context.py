@@ -24,6 +24,7 @@ from bot.care.patient import Care
 from bot.care.privacy import Privacy
 from bot.care.reminders import Reminders
 from bot.delivery.intake import Intake
+from bot.delivery.metrics import Metrics
 from bot.delivery.shown import Shown
 from storage.db import Database
 
@@ -61,6 +62,8 @@ class Services:
     intake: Intake
     # What the bot's messages show now, so that a stale press edits nothing (the notifier's own).
     shown: Shown = field(default_factory=Shown)
+    # This process's counters and gauges, served at /metrics (a registry per application).
+    metrics: Metrics = field(default_factory=Metrics)
 
 
 class BotData:
@@ -69,6 +72,8 @@ class BotData:
     services: Services
     # Whether the dispatcher runs its own rounds; a simulation drives it on its virtual clock.
     dispatch_rounds: bool = True
+    # The port this process's web app (/healthz, /metrics, the webhook) listens on, once it does.
+    web_port: int | None = None
 
 
 class Context(CallbackContext[ExtBot[int], dict[Any, Any], dict[Any, Any], BotData]):

@@ -24,7 +24,9 @@ from bot.app.settings import Settings
 from bot.care.alerts import Alerts
 from bot.care.checkins import Checkins
 from bot.care.escalations import store as store_escalation
+from bot.care.privacy import Privacy
 from bot.care.reminders import UNANSWERED, Reminders, holds_of, plan_of, zone_of
+from bot.delivery import logctx
 from bot.delivery.notifier import Notifier, TryLater, Unreachable
 from bot.delivery.outbox import REFUSED_FACTOR, Outbox
 from bot.rules import nightly
@@ -45,6 +47,8 @@ log = logging.getLogger(__name__)
 SELF_CHECK_SECONDS = 600.0
 # At shutdown, the round under way may finish the send it is in; after this it is cut short.
 STOP_WITHIN_SECONDS = 3.0
+# How often, on the wall clock, records kept past RETENTION_DAYS are looked for and erased.
+RETENTION_EVERY = timedelta(hours=1)
 
 
 class Dispatcher:
@@ -72,15 +76,20 @@ class Dispatcher:
         self._started_at: datetime | None = None  # this process's first round
         self._taken_over = False
         self._checked_at: float | None = None
+        self._expired_at: datetime | None = None  # the retention's last look
         self._stopping = asyncio.Event()
         self._rounds: asyncio.Task[None] | None = None
         self.outbox = Outbox(db, clock)
+        # The wall time the last round finished, and the pause between rounds (`/healthz`).
+        self.last_round_at: datetime | None = None
+        self.interval = float(settings.dispatch_interval_seconds)
 
     # Rounds
 
     def start(self, interval: float) -> None:
         """Run a round now and then every `interval` seconds, until `stop`."""
         self._stopping.clear()
+        self.interval = interval
         self._rounds = asyncio.get_running_loop().create_task(self.run(interval))
 
     async def stop(self) -> None:
@@ -121,6 +130,7 @@ class Dispatcher:
 
     async def dispatch(self, limit: int = 500) -> int:
         """Act on everything due now: alerts first, then nights, then check-ins."""
+        started = time.perf_counter()
         if not self._taken_over:
             self._started_at = self._started_at or self.clock.now()
             await self._take_over_claims(self._started_at)
@@ -142,7 +152,27 @@ class Dispatcher:
         if self.alerts is not None:
             # Escalations raised by this round (three missed nights, a block) go out now.
             looked_at += await self.alerts.dispatch()
+        await self.expire_records()
+        # Only a round that finished counts: /healthz says so when none has for a while.
+        self.last_round_at = self.clock.now()
+        if self.outbox.metrics is not None:
+            self.outbox.metrics.round_done(time.perf_counter() - started)
         return looked_at
+
+    async def expire_records(self) -> int:
+        """Erase, at most once an hour, what RETENTION_DAYS keeps no longer; how many patients.
+
+        On the wall clock, so that a virtual clock moves it too; a clock set back looks again.
+        """
+        days, now, last = self.settings.retention_days, self.clock.now(), self._expired_at
+        if not days or (last is not None and timedelta(0) <= now - last < RETENTION_EVERY):
+            return 0
+        self._expired_at = now
+        try:
+            return await Privacy(self.db, self.notifier, self.clock, self.settings).expire(days)
+        except Exception:
+            log.exception("Could not erase the records past RETENTION_DAYS; trying in an hour")
+            return 0
 
     async def _take_over_claims(self, started_at: datetime) -> None:
         """At start-up, make sends claimed before this process began due now, to be sent again.
@@ -188,11 +218,14 @@ class Dispatcher:
             log.warning("Patient %s had no night planned: planned the next one", patient_id)
         return planned
 
+    @logctx.scoped
     async def act_on(self, dose_id: int) -> None:
         """Move one due row on: remind, follow up, recover a dead send, or record it missed."""
+        logctx.note(dose_id=dose_id)
         async with self.db.session() as session:
             repo = Repository(session)
             dose = await repo.nights.get(dose_id)
+            logctx.note(patient_id=dose.patient_id if dose is not None else None)
             now = self.clock.now()
             if dose is None or dose.next_action_at is None or dose.next_action_at > now:
                 return
@@ -447,6 +480,7 @@ class _Reminder:
     reply: Show
     previous: str  # "scheduled", or "snoozed" for one sent again after a snooze
     now: datetime
+    kind = "reminder"
     maybe_sent_is_sent = True  # never twice; the follow-up backs it up
     refused_factor = REFUSED_FACTOR
 
@@ -498,6 +532,7 @@ class _FollowUp:
     dispatcher: Dispatcher
     dose: Dose
     now: datetime
+    kind = "follow_up"
     maybe_sent_is_sent = True  # the night gets one follow-up, never two
     refused_factor = REFUSED_FACTOR
 

@@ -1,35 +1,79 @@
 """Run the Application until SIGTERM or SIGINT, as `run_polling` does: polling or a webhook.
 
 initialize, post_init, start, then the loop that takes updates in, then stop, post_stop, shutdown
-and post_shutdown.
+and post_shutdown. The web app (`bot/app/web.py`) listens from before initialize to the end: in
+webhook mode it takes Telegram's posts and the worker alone handles them; in polling mode our
+getUpdates loop takes them, and the web app serves only /healthz and /metrics.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 
+from telegram import Update
+from telegram.error import BadRequest
 from telegram.ext import Application
 
+from bot.app.web import CannotListen, WebApp
 from bot.delivery.polling import Poller
+from bot.delivery.worker import Worker
+
+log = logging.getLogger(__name__)
 
 
-async def serve(application: Application, *, webhook: bool = False) -> None:
-    """Run the bot until SIGTERM or SIGINT: long polling, or Telegram posting to our webhook."""
-    if webhook:
-        raise NotImplementedError("webhook mode")
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stopping.set)
+class WebhookRefused(Exception):
+    """Telegram would not post to WEBHOOK_URL; the message is one line naming it."""
+
+
+async def serve(
+    application: Application, *, webhook: bool = False, stopping: asyncio.Event | None = None
+) -> None:
+    """Run the bot until SIGTERM or SIGINT: long polling, or Telegram posting to our webhook.
+
+    In webhook mode an address that cannot be bound raises `CannotListen`; in polling mode the
+    bot goes on without its web app, with one warning. A test hands in `stopping` instead of
+    sending the process a signal.
+    """
+    if stopping is None:
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stopping.set)
+    worker = Worker(application)
+    site = WebApp(application, worker if webhook else None)
     try:
+        try:
+            await site.start()
+        except CannotListen as exc:
+            if webhook:
+                raise
+            log.warning("No /healthz or /metrics: %s", exc)
         await application.initialize()
-        await application.bot.delete_webhook()
+        if not webhook:
+            await application.bot.delete_webhook()
         if application.post_init is not None:
             await application.post_init(application)
         await application.start()
-        await Poller(application).run(stopping)
+        if webhook:
+            settings = application.bot_data.services.settings
+            try:
+                # Not drop_pending_updates: what Telegram holds for us is still to be handled.
+                await application.bot.set_webhook(
+                    url=settings.webhook_url,
+                    secret_token=settings.webhook_secret.get_secret_value(),
+                    allowed_updates=Update.ALL_TYPES,
+                )
+            except BadRequest as exc:
+                raise WebhookRefused(f"WEBHOOK_URL: Telegram refused it ({exc.message})") from None
+            log.info("Webhook set: Telegram posts updates to this process")
+            await worker.run(stopping)
+        else:
+            await Poller(application, worker).run(stopping)
     finally:
+        # Nothing more is taken in: a post from now on fails, and Telegram sends it again.
+        await site.stop()
         if application.running:
             await application.stop()
             if application.post_stop is not None:

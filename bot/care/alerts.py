@@ -30,6 +30,7 @@ from typing import Any
 from bot.app.clock import Clock
 from bot.app.settings import Settings
 from bot.care.reminders import Reminders, plan_of
+from bot.delivery import logctx
 from bot.delivery.notifier import PACED, Moved, Notifier, TryLater, Unreachable
 from bot.delivery.outbox import REFUSED_FACTOR, Outbox, retry_delay
 from bot.rules import nightly
@@ -163,8 +164,10 @@ class Alerts:
             chats += [a for a in self.settings.admin_user_ids if a not in chats]
         return chats
 
+    @logctx.scoped
     async def deliver(self, escalation_id: int) -> None:
         """Send one round of an escalation to every chat that has not had it yet."""
+        logctx.note(escalation_id=escalation_id)
         # While it is under way, the recovery after an outage leaves it alone (never sent twice).
         self.sending[escalation_id] += 1
         try:
@@ -178,6 +181,7 @@ class Alerts:
         async with self.db.session() as session:
             repo = Repository(session)
             escalation = await repo.escalations.get(escalation_id)
+            logctx.note(patient_id=escalation.patient_id if escalation is not None else None)
             now = self.clock.now()
             if escalation is None or escalation.next_action_at is None:
                 return
@@ -199,9 +203,17 @@ class Alerts:
                 await self._park(repo, escalation, claimed)
                 return
             deadline = now + nightly.SENDING_TIMEOUT
-            claim = repo.claim(Escalation, escalation.id, claimed, next_action_at=deadline)
+            claim = repo.claim(
+                Escalation,
+                escalation.id,
+                claimed,
+                next_action_at=deadline,
+                sending_until=deadline,
+            )
             if not await self.outbox.claim(repo, claim):
                 return
+            # Written by the claim; kept here so that the end of this send clears it.
+            escalation.sending_until = deadline
             reply = await self.render(repo, escalation, round_)
             sent = {
                 m.chat_id: m
@@ -220,7 +232,7 @@ class Alerts:
                     )
                     await repo.add(row)
                 try:
-                    row.message_id = await self.notifier.send(chat_id, reply, escalation.attempts)
+                    row.message_id = await self._send(chat_id, reply, escalation.attempts)
                     if self.after_send is not None:
                         await self.after_send(escalation, chat_id, row.message_id)
                     row.sent_at = now
@@ -275,13 +287,31 @@ class Alerts:
                     if escalation.tier in (TierCode.URGENT, TierCode.EMERGENCY)
                     else None
                 )
+            escalation.sending_until = None
             await repo.commit()
+
+    async def _send(self, chat_id: int, reply: Reply, attempts: int) -> int:
+        """Send one copy of an alert to one chat, counted for /metrics."""
+        outcome = "retried"  # a copy that failed is sent again, unless its chat is gone
+        try:
+            message_id = await self.notifier.send(chat_id, reply, attempts)
+        except Unreachable:
+            outcome = "failed"
+            raise
+        else:
+            outcome = "sent"
+        finally:
+            if self.outbox.metrics is not None:
+                self.outbox.metrics.sent("alert", outcome)
+        return message_id
 
     async def _park(
         self, repo: Repository, escalation: Escalation, claimed: Mapping[str, object]
     ) -> None:
         """Leave an alert that nobody can receive not due (`Repository.wake_parked` finds it)."""
-        parked = await repo.claim(Escalation, escalation.id, claimed, next_action_at=None)
+        parked = await repo.claim(
+            Escalation, escalation.id, claimed, next_action_at=None, sending_until=None
+        )
         await repo.commit()
         self.parked = self.parked or parked
 
@@ -440,6 +470,7 @@ class _Notice:
     notifier: Notifier
     notice: AdminNotice
     now: datetime
+    kind = "notice"
     maybe_sent_is_sent = True  # it may have arrived: never sent twice
     refused_factor = REFUSED_FACTOR
     count: int = 0  # the count this send says, read once claimed
@@ -455,7 +486,9 @@ class _Notice:
     async def claim(self, repo: Repository) -> bool:
         due, deadline = self.notice.next_action_at, self.now + nightly.SENDING_TIMEOUT
         when = {"next_action_at": due}
-        return await repo.claim(AdminNotice, self.notice.id, when, next_action_at=deadline)
+        return await repo.claim(
+            AdminNotice, self.notice.id, when, next_action_at=deadline, sending_until=deadline
+        )
 
     async def send(self) -> int | None:
         notice = self.notice
@@ -470,6 +503,7 @@ class _Notice:
         message_id = message_id if message_id is not None else notice.message_id
         await repo.refresh(notice)
         notice.message_id, notice.sent_at, notice.attempts = message_id, now, 0
+        notice.sending_until = None
         notice.sent_count = self.count
         # Folded again while it was being sent: the message is edited to the newest count.
         notice.next_action_at = now if notice.count != self.count and message_id else None
@@ -479,6 +513,7 @@ class _Notice:
         await repo.refresh(notice)
         notice.attempts += 1
         notice.next_action_at = self.now + timedelta(seconds=delay)
+        notice.sending_until = None
         if notice.attempts == NOTICE_LOG_AFTER:
             # Even the admins cannot be reached: the log is the last place left.
             log.error(
@@ -492,4 +527,4 @@ class _Notice:
         notice = self.notice
         log.error("Admin %s cannot be told (%s): %s", notice.admin_id, exc, notice.kind)
         await repo.refresh(notice)
-        notice.next_action_at = None
+        notice.next_action_at = notice.sending_until = None

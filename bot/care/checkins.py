@@ -455,6 +455,7 @@ class _Intro:
     previous: Report | None  # the patient's open check-in, which this one replaces
     now: datetime
     replaced: Raised | None = None
+    kind = "checkin"
     maybe_sent_is_sent = False  # asked again: a check-in may come twice, never be lost
     refused_factor = 1.0  # asked again at the plain backoff: it may hold a red flag
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import date, datetime, time
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -31,9 +32,9 @@ from bot.delivery.notifier import Notifier
 from bot.ui.presenters import label_of
 from bot.ui.render import render
 from bot.ui.views import Lines, Say
-from storage import intake
+from storage import intake, retention
 from storage.db import Database
-from storage.models import AuditEntry, Base, Dose, Escalation, Report
+from storage.models import AuditEntry, Base, Dose, Escalation, Patient, Report
 from storage.repositories import Repository, word_tables
 
 log = logging.getLogger(__name__)
@@ -84,23 +85,15 @@ class Privacy:
             patient = await repo.patients.by_user(user_id)
             if patient is None:
                 return False
-            label = label_of(patient)
-            alerts = await repo.escalations.alert_copies(patient.id)
-            waiting = [e.tier for e in await repo.escalations.open_of(patient.id)]
-            await repo.patients.delete(patient, self.clock.now())
-            # The updates kept by the intake hold the patient's words too.
-            await intake.forget_chat(session, patient.chat_id, upto)
+            gone = await self._erase(repo, patient, upto)
             await repo.commit()
         await self.db.scrub(word_tables())
-        # The providers' copies of this patient's alerts lose the patient's answers too.
-        [erased] = render(Say("alert_erased", {"label": label}), self.settings)
-        for chat_id, message_id in alerts:
-            await self.notifier.edit(chat_id, message_id, erased)
-        if patient.enrolled or waiting:
+        await self._blank_copies(gone, "alert_erased")
+        if gone.enrolled or gone.waiting:
             # Alerts still open go with the data; the care team must know they were open.
-            told = [Say("patient_left", {"label": label})]
-            if waiting:
-                values = {"count": len(waiting), "tiers": ", ".join(waiting)}
+            told = [Say("patient_left", {"label": gone.label})]
+            if gone.waiting:
+                values = {"count": len(gone.waiting), "tiers": ", ".join(gone.waiting)}
                 told.append(Say("patient_left_open", values))
             [left] = render(Lines(tuple(told), "\n\n"), self.settings)
             for chat_id in self.settings.provider_chat_ids:
@@ -109,6 +102,70 @@ class Privacy:
                 except Exception as exc:
                     log.warning("Could not tell chat %s of a deletion: %s", chat_id, exc)
         return True
+
+    async def expire(self, days: int, limit: int = 100) -> int:
+        """Erase, as /delete does, the patients out of care and silent for more than `days`.
+
+        Out of care: no reminder goes to them (they stopped or paused, blocked the bot, never
+        finished enrolling, or the care team paused LDN). Silent: nothing recorded about them
+        for `days` (storage/retention.py says what counts). A patient with an alert the care
+        team has not decided on is kept until it is decided: the decision is the clinic's to
+        make on the record, and starts the count again. Return how many were erased.
+        """
+        now = self.clock.now()
+        before = now - timedelta(days=days)
+        async with self.db.session() as session:
+            found = await retention.expired(session, before, now, limit)
+        erased: list[_Gone] = []
+        for patient_id in found:
+            async with self.db.session() as session:
+                repo = Repository(session)
+                # Asked again in the erasing transaction: a patient who wrote meanwhile stays.
+                if not await retention.expired(session, before, now, 1, only=patient_id):
+                    continue
+                patient = await repo.patients.get(patient_id)
+                if patient is None:
+                    continue
+                erased.append(await self._erase(repo, patient, None))
+                await repo.commit()
+        if not erased:
+            return 0
+        await self.db.scrub(word_tables())
+        for gone in erased:
+            await self._blank_copies(gone, "alert_expired")
+        # Counts only: the records are gone, and so are the ids that named them.
+        count = len(erased)
+        log.info("Erased the records of %d patient(s) out of care for over %d days", count, days)
+        return count
+
+    async def _erase(self, repo: Repository, patient: Patient, upto: int | None) -> _Gone:
+        """Delete the patient's rows, for the caller's commit; what the care team still holds."""
+        gone = _Gone(
+            label=label_of(patient),
+            alerts=await repo.escalations.alert_copies(patient.id),
+            waiting=[e.tier for e in await repo.escalations.open_of(patient.id)],
+            enrolled=patient.enrolled,
+        )
+        await repo.patients.delete(patient, self.clock.now())
+        # The updates kept by the intake hold the patient's words too.
+        await intake.forget_chat(repo.session, patient.chat_id, upto)
+        return gone
+
+    async def _blank_copies(self, gone: _Gone, key: str) -> None:
+        """The providers' copies of the patient's alerts lose the patient's answers too."""
+        [erased] = render(Say(key, {"label": gone.label}), self.settings)
+        for chat_id, message_id in gone.alerts:
+            await self.notifier.edit(chat_id, message_id, erased)
+
+
+@dataclass(frozen=True)
+class _Gone:
+    """What is left to do for a patient erased: their alerts' copies, and whom to tell."""
+
+    label: str
+    alerts: list[tuple[int, int]]
+    waiting: list[str]
+    enrolled: bool
 
 
 def _row(row: Base) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.app.clock import Clock
+from bot.delivery import logctx
 from storage import intake as queries
 from storage.db import DATABASE_DOWN, Database
 
@@ -124,7 +125,8 @@ class Intake:
             for update_id, payload in batch:
                 self._again.discard(update_id)
                 try:
-                    await process(payload)
+                    with logctx.about(update_id=update_id):
+                        await process(payload)
                 except Exception as exc:
                     log.error("Update %s failed: %s", update_id, type(exc).__name__, exc_info=exc)
                 if update_id in self._again:

@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.app.clock import Clock
+from bot.delivery.metrics import Metrics
 from bot.delivery.notifier import FLOOD, PACED, MaybeSent, TryLater, Unreachable, backoff
 from storage.db import Database
 from storage.repositories import Repository
@@ -73,6 +74,8 @@ class Letter(Protocol):
     The hooks write through the repository they are given; the outbox commits.
     """
 
+    # What it is, as `/metrics` counts it: one of `bot.delivery.metrics.KINDS`.
+    kind: str
     # Whether a send that may have arrived (`MaybeSent`) counts as sent, or is tried again.
     maybe_sent_is_sent: bool
     # How many times the backoff a request Telegram refused waits (`retry_delay`).
@@ -112,9 +115,10 @@ class Letter(Protocol):
 class Outbox:
     """Drain what is due, and send each row claimed, committed, sent, then recorded."""
 
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, metrics: Metrics | None = None) -> None:
         self.db = db
         self.clock = clock
+        self.metrics = metrics  # set by the wiring; counts each send by kind and outcome
 
     async def drain(
         self,
@@ -153,12 +157,15 @@ class Outbox:
         """Claim, commit, send, then record the send or put the row back; False if not claimed."""
         if not await self.claim(repo, letter.claim(repo)):
             return False
+        outcome = "retried"
         try:
             message_id = await letter.send()
         except Unreachable as exc:
+            outcome = "failed"
             await letter.unreachable(repo, exc)
         except MaybeSent as exc:
             if letter.maybe_sent_is_sent:
+                outcome = "sent"
                 await letter.sent(repo, None)
             else:
                 await letter.retry(
@@ -169,6 +176,9 @@ class Outbox:
                 repo, exc, retry_delay(exc, letter.attempts, letter.key, letter.refused_factor)
             )
         else:
+            outcome = "sent"
             await letter.sent(repo, message_id)
         await repo.commit()
+        if self.metrics is not None:
+            self.metrics.sent(letter.kind, outcome)
         return True

@@ -1,7 +1,8 @@
 """Our own getUpdates loop, in place of python-telegram-bot's Updater: confirm only what is stored.
 
-The loop stores each batch through the intake before asking for the next one, and a worker handles
-what is stored. `bot/app/serve.py` runs it, as `run_polling` would run the Updater.
+The loop stores each batch through the intake before asking for the next one, and the worker
+(`bot/delivery/worker.py`) handles what is stored. `bot/app/serve.py` runs both, as `run_polling`
+would run the Updater; in webhook mode the worker runs alone.
 """
 
 from __future__ import annotations
@@ -15,23 +16,22 @@ from telegram.error import InvalidToken, NetworkError, TimedOut
 from telegram.ext import Application
 
 from bot.delivery.intake import Intake, Payload
-from storage.db import DATABASE_DOWN
+from bot.delivery.worker import Worker, sleep
 
 log = logging.getLogger(__name__)
 
 POLL_TIMEOUT = 10  # seconds a long poll waits for updates
 RETRY_SECONDS = (0.5, 1, 2, 4)  # after a failed poll, or a database that would not take a batch
 LOG_EVERY = 60.0  # seconds between two lines about the same trouble
-WORK_EVERY = 5.0  # seconds between two looks at stored work even when nothing new came
 
 
 class Poller:
-    """Fetch updates, keep them, confirm them, and hand them to the Application."""
+    """Fetch updates, keep them, confirm them, and wake the worker that hands them on."""
 
-    def __init__(self, application: Application) -> None:
+    def __init__(self, application: Application, worker: Worker | None = None) -> None:
         self.application = application
+        self.worker = worker or Worker(application)
         self.offset: int | None = None
-        self._new = asyncio.Event()
         self._failures = 0
         self._logged_at = 0.0
 
@@ -49,28 +49,22 @@ class Poller:
         payloads: list[Payload] = [u.to_dict() for u in updates]
         if not await self.intake.store(payloads):
             raise StoreFailed
+        self.application.bot_data.services.metrics.received(len(payloads))
         self.offset = updates[-1].update_id + 1
-        self._new.set()
+        self.worker.wake()
         return len(updates)
 
     async def work(self) -> int:
-        """Handle what is stored, oldest first, then red flags kept while the database was down."""
-        handled = await self.intake.handle(self.process)
-        await self.application.bot_data.services.inbox.retry_kept()
-        return handled
-
-    async def process(self, payload: Payload) -> None:
-        await self.application.process_update(Update.de_json(payload, self.application.bot))
+        """Handle what is stored (the worker's `work`, for those that drive the loop by hand)."""
+        return await self.worker.work()
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Poll and work until `stopping` is set; stored updates not handled wait for a restart."""
-        self._new.set()  # what a crash left stored and not handled goes first
-        worker = asyncio.create_task(self._work_loop(stopping))
+        worker = asyncio.create_task(self.worker.run(stopping))
         try:
             await self._poll_loop(stopping)
         finally:
             stopping.set()
-            self._new.set()
             await worker
 
     async def _poll_loop(self, stopping: asyncio.Event) -> None:
@@ -98,25 +92,6 @@ class Poller:
                 self._failures = 0
         self._logged_at = 0.0
 
-    async def _work_loop(self, stopping: asyncio.Event) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._new.wait(), WORK_EVERY)
-            self._new.clear()
-            if stopping.is_set():
-                return
-            try:
-                while await self.work() and not stopping.is_set():
-                    pass
-            except DATABASE_DOWN as exc:
-                log.error(
-                    "Cannot handle stored updates: the database failed (%s)", type(exc).__name__
-                )
-                await _sleep(stopping, RETRY_SECONDS[0])
-            except Exception as exc:
-                log.error("Handling stored updates failed: %s", type(exc).__name__, exc_info=exc)
-                await _sleep(stopping, RETRY_SECONDS[0])
-
     async def _pause(self, stopping: asyncio.Event, what: str, exc: Exception) -> None:
         """Wait a little longer after each failure in a row; one calm line, no traceback."""
         seconds = RETRY_SECONDS[min(self._failures, len(RETRY_SECONDS) - 1)]
@@ -131,13 +106,8 @@ class Poller:
                 RETRY_SECONDS[-1],
             )
         self._failures += 1
-        await _sleep(stopping, seconds)
+        await sleep(stopping, seconds)
 
 
 class StoreFailed(Exception):
     """The database did not take a batch: it is not confirmed, and comes again."""
-
-
-async def _sleep(stopping: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stopping.wait(), seconds)

@@ -641,6 +641,10 @@ TEXTS: dict[str, str] = {
     ),
     "delete_kept": "Nothing was deleted.",
     "alert_erased": "Patient {label} deleted their data; this alert's details are gone.",
+    "alert_expired": (
+        "Patient {label}'s records reached the end of the clinic's retention period and were "
+        "erased; this alert's details are gone."
+    ),
     "patient_left": "Patient {label} deleted their data and no longer uses the bot.",
     "patient_left_open": (
         "⚠️ {count} alert(s) about them were still open ({tiers}): please contact them directly."

@@ -183,8 +183,8 @@ class Repository:
         """Make due now what failed sends put off: alerts, admin notices, the nights of `chats`.
 
         Only rows waiting after a failure (attempts above 0), never one being sent (a night
-        "sending", the alerts and notices in `busy`), and none that waits out a flood limit of
-        a chat in `flooded`. Returns the alerts due now as (id, tier).
+        "sending", an alert or notice claimed by any process, or in `busy`), and none that
+        waits out a flood limit of a chat in `flooded`. Returns the alerts due now as (id, tier).
         """
         held = select(AlertMessage.escalation_id).where(
             AlertMessage.chat_id.in_(list(flooded)), AlertMessage.sent_at.is_(None)
@@ -197,6 +197,7 @@ class Repository:
                 Escalation.status != EscalationStatus.DECIDED,
                 Escalation.id.not_in(held),
                 Escalation.id.not_in(list(busy)),
+                or_(Escalation.sending_until.is_(None), Escalation.sending_until <= now),
             )
             .values(next_action_at=now)
             .execution_options(synchronize_session=False)
@@ -208,6 +209,7 @@ class Repository:
                 AdminNotice.attempts > 0,
                 AdminNotice.admin_id.not_in(list(flooded)),
                 AdminNotice.id.not_in(list(busy_notices)),
+                or_(AdminNotice.sending_until.is_(None), AdminNotice.sending_until <= now),
             )
             .values(next_action_at=now)
             .execution_options(synchronize_session=False)

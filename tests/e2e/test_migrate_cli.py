@@ -218,7 +218,8 @@ async def answers_start(url: str, workdir: Path, command: tuple[str, ...]) -> No
     """Start the bot with `command`, see it answer /start, and stop it with SIGTERM: exit 0."""
     core = FakeTelegram()
     async with FakeBotApiServer(core, token=TOKEN) as server:
-        bot = BotProcess(server.base_url, url, workdir, command=command)
+        bot = BotProcess(server.base_url, url, workdir)
+        bot.args = list(command)
         await bot.start()
         try:
             user = core.user(7001)

@@ -11,7 +11,7 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -47,17 +47,10 @@ class BotProcess:
     """`python -m bot run` as a child process, pointed at the fake server and a database.
 
     `run` never migrates, as on a clinic's server: the database is migrated first (the `db`
-    fixture, or `python -m bot migrate`). `command=()` is `ldn-bot` alone: migrate, then poll.
+    fixture, or `python -m bot migrate`). `args = []` is `ldn-bot` alone: migrate, then poll.
     """
 
-    def __init__(
-        self,
-        base_url: str,
-        database_url: str,
-        workdir: Path,
-        command: Sequence[str] = ("run",),
-    ) -> None:
-        self.command = tuple(command)
+    def __init__(self, base_url: str, database_url: str, workdir: Path) -> None:
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_"))},
             "BOT_TOKEN": TOKEN,
@@ -71,8 +64,11 @@ class BotProcess:
             # Patients enrolling alone, with no care team: a trial the bot must be told it is.
             "ALLOW_NO_CARE_TEAM": "true",
             "TOLERANCE_CHECK_DAYS": "0",
+            # Its web app (/healthz, /metrics) on a free port: several bots run side by side.
+            "WEBHOOK_PORT": "0",
             "PYTHONPATH": str(REPO),
         }
+        self.args: list[str] = ["run"]  # after `python -m bot`: `run --webhook`, say
         self.workdir = workdir  # no .env there: the environment is the whole configuration
         self.log = workdir / "bot.log"
         self.process: asyncio.subprocess.Process | None = None
@@ -83,7 +79,7 @@ class BotProcess:
                 sys.executable,
                 "-m",
                 "bot",
-                *self.command,
+                *self.args,
                 cwd=self.workdir,
                 env=self.env,
                 stdout=log,

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 from collections.abc import Iterator
 
 import pytest
 
-from bot.app.logs import configure_logging
+from bot.app.logs import Ids, JsonLines, configure_logging
+from bot.delivery import logctx
+from bot.delivery.netlog import calm
 from devtools.simulation import Simulation
 from tests.support.harness import TOKEN
+from tests.support.seed import seed_patients
 
 NOISY = ("telegram", "httpx", "httpcore", "apscheduler", "aiosqlite", "asyncpg", "sqlalchemy")
 
@@ -40,3 +45,80 @@ async def test_a_conversation_at_debug_level_logs_no_token_and_no_patient_words(
     logged = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
     assert TOKEN not in logged and TOKEN.split(":")[1] not in logged
     assert "knees" not in logged
+
+
+@pytest.fixture
+def json_lines() -> Iterator[io.StringIO]:
+    """The root logger's lines as `LOG_FORMAT=json` writes them, with the filters it installs."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonLines())
+    calm(handler)
+    handler.addFilter(Ids())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield stream
+    finally:
+        root.removeHandler(handler)
+
+
+async def test_json_lines_carry_the_update_id_and_no_patient_words_or_token(
+    debug_logging: None, harness: Simulation, json_lines: io.StringIO
+) -> None:
+    logging.getLogger().setLevel(logging.DEBUG)
+    user = harness.telegram.user(171)
+    await harness.say(user, "/start")
+    await harness.say(user, "my knees ache and I feel low")
+    written = json_lines.getvalue()
+    lines = [json.loads(line) for line in written.splitlines()]
+    assert lines and all({"time", "level", "logger", "message"} <= set(line) for line in lines)
+    # No care team here: the words' alert is logged as undeliverable, while the update is handled.
+    about_update = [line for line in lines if "update_id" in line]
+    assert about_update and {"patient_id", "escalation_id"} <= set(about_update[0])
+    assert TOKEN not in written and TOKEN.split(":")[1] not in written
+    assert "knees" not in written
+
+
+async def test_a_json_line_of_the_dispatcher_carries_the_dose_and_patient(
+    harness: Simulation, json_lines: io.StringIO, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    services = harness.services
+    [patient_id] = await seed_patients(services.db, services.settings, [172], harness.clock.now())
+    harness.telegram.fail("sendMessage", status=429, retry_after=3)
+    await harness.dispatch()
+    lines = [json.loads(line) for line in json_lines.getvalue().splitlines()]
+    about_dose = [line for line in lines if "dose_id" in line]
+    assert about_dose and all(line["patient_id"] == patient_id for line in about_dose)
+    assert "update_id" not in about_dose[0]
+
+
+def test_a_json_line_has_the_error_as_fields_and_the_ids_of_where_it_was_logged() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonLines())
+    handler.addFilter(Ids())
+    log = logging.getLogger("tests.json_lines")
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        with logctx.about(update_id=7, dose_id=3):
+            try:
+                secret = "words a patient typed"
+                raise ValueError("refused")
+            except ValueError:
+                log.exception("Could not act on dose %s", 3)
+        log.warning("After")
+    finally:
+        log.removeHandler(handler)
+        log.propagate = True
+    first, after = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert (first["message"], first["update_id"], first["dose_id"]) == (
+        "Could not act on dose 3",
+        7,
+        3,
+    )
+    assert first["error"] == "ValueError" and "Traceback" in first["traceback"]
+    assert secret not in stream.getvalue()  # frames' code, never their local values
+    assert "update_id" not in after and "dose_id" not in after

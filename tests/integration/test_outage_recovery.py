@@ -7,12 +7,16 @@ import io
 import logging
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
 from telegram.error import NetworkError
 
 from bot.app.recovery import PROBE_SECONDS
 from bot.delivery.netlog import NetworkFailures, calm
+from bot.rules.nightly import SENDING_TIMEOUT
+from bot.rules.states import TierCode
 from bot.ui.texts import t
 from devtools.simulation import Simulation
+from storage.models import Escalation
 from tests.integration.test_care_loop import alerts, enroll, invite
 from tests.support.harness import ADMIN, DOCTOR, NURSE
 
@@ -151,3 +155,38 @@ async def test_an_outage_of_many_calls_logs_a_line_per_kind_and_minute_without_t
     # Per minute: a line for each logger and kind of failure, not one per failed call.
     assert len(lines) <= 5 * 4 + 4, "\n".join(lines)
     assert any("Telegram answers again after 5 min" in line for line in lines), "\n".join(lines)
+
+
+async def test_the_recovery_leaves_an_alert_another_process_is_sending_to_that_process(
+    care: Simulation,
+) -> None:
+    await three_patients(care)
+    await outage(care, FIRST_REMINDER - timedelta(minutes=10), 12)
+    # Another instance on the same database has just claimed the urgent alert and is sending it:
+    # its claim is in the row (this process's memory knows nothing of it).
+    now = care.clock.now()
+    deadline = now + SENDING_TIMEOUT
+    async with care.services.db.session() as session:
+        urgent = (
+            await session.execute(select(Escalation).where(Escalation.tier == TierCode.URGENT))
+        ).scalar_one()
+        assert urgent.attempts > 0 and urgent.next_action_at is not None
+        urgent.next_action_at = urgent.sending_until = deadline
+        await session.commit()
+
+    care.clock.advance(seconds=PROBE_SECONDS)
+    assert await care.services.recovery.probe()
+
+    # The emergency goes out at once; the urgent alert is the other instance's to send.
+    for chat in (DOCTOR, NURSE):
+        assert [a.text.split(" · ")[0] for a in alerts(care, chat) if a.text] == [
+            t("tier_emergency")
+        ]
+    # That instance died before it recorded the send: once its claim runs out, it is taken over.
+    await care.run_until(deadline + timedelta(minutes=1))
+    for chat in (DOCTOR, NURSE):
+        tiers = [a.text.split(" · ")[0] for a in alerts(care, chat) if a.text]
+        assert tiers == [t("tier_emergency"), t("tier_urgent")]
+    async with care.services.db.session() as session:
+        rows = (await session.execute(select(Escalation))).scalars().all()
+        assert all(row.sending_until is None for row in rows)
