@@ -40,7 +40,7 @@ from bot.ui import messages
 from bot.ui.presenters import reason_text, who
 from bot.ui.texts import t
 from devtools.chat_view import GUTTER, ChatView, Line, Printer
-from devtools.simulation import Simulation, VirtualClock, running
+from devtools.simulation import Simulation, VirtualClock, migrate, running
 from fake_telegram.core import FakeMessage, FakeTelegram, FakeUser
 from storage.models import AuditEntry, Dose, Escalation, Report
 from storage.repositories import Repository
@@ -454,6 +454,7 @@ async def play(seed: int, full: bool, out: Callable[[str], None], database_url: 
     view.typed("/start", DOCTOR)
     doctor_user.send("/start")
     telegram.user(ADMIN_ID, first_name="Admin").send("/start")
+    await migrate(database_url)  # as `ldn-bot` alone does before it starts
     async with running(demo_settings(database_url, care_team=True), clock, telegram) as sim:
         patient = ScriptedUser(sim, user, view)
         doctor = ScriptedUser(sim, doctor_user, view, DOCTOR)

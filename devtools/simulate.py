@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from devtools.chat_view import ChatView, Printer
 from devtools.demo import PATIENT_ID, demo_settings
-from devtools.simulation import Simulation, VirtualClock, running
+from devtools.simulation import Simulation, VirtualClock, migrate, running
 from fake_telegram.core import FakeMessage, FakeTelegram, FakeUser
 from storage.repositories import Repository
 
@@ -121,6 +121,7 @@ async def simulate(
     bot_log = logging.getLogger("bot")
     level = bot_log.level
     bot_log.setLevel(logging.ERROR)
+    await migrate(database_url)  # as `ldn-bot` alone does before it starts
     try:
         async with running(demo_settings(database_url), clock, telegram) as sim:
             session = Session(sim, out)

@@ -21,7 +21,7 @@ from bot.delivery.polling import Poller, StoreFailed
 from bot.ui.texts import t
 from fake_telegram.core import FakeMessage, FakeTelegram, FakeUser
 from fake_telegram.transport import FakeRequest
-from storage.db import DATABASE_DOWN
+from storage.db import DATABASE_DOWN, Database
 from storage.repositories import Repository
 
 
@@ -123,6 +123,15 @@ class Simulation:
         return [m for m in user.messages() if t("button_taken") in m.buttons()]
 
 
+async def migrate(database_url: str) -> None:
+    """Bring the database to the newest revision, as `ldn-bot` does before it starts the bot."""
+    database = Database(database_url)
+    try:
+        await database.migrate()
+    finally:
+        await database.dispose()
+
+
 @asynccontextmanager
 async def running(
     settings: Settings,
@@ -133,6 +142,7 @@ async def running(
 ) -> AsyncIterator[Simulation]:
     """Start the real Application against `telegram` as run_polling would, and stop it after.
 
+    It never migrates, as the bot's start-up never does: the database is migrated already.
     Telegram's limits are paced as `paced_on` paces them unless `pacing` is given.
     """
     app = build_application(

@@ -1,4 +1,4 @@
-"""The database: one async engine, a session per update or job, migrations at start-up."""
+"""The database: one async engine, a session per update or job, migrations under one lock."""
 
 from __future__ import annotations
 
@@ -6,13 +6,16 @@ import logging
 import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
 import asyncpg
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, CursorResult, Result, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection, DBAPICursor, ExecutionContext
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -30,12 +33,26 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 ALEMBIC_INI = Path(__file__).with_name("alembic.ini")
 
+# The key of the PostgreSQL advisory lock an upgrade holds for its transaction: any fixed number,
+# the same in every version, so that two processes migrating one database take turns.
+MIGRATION_LOCK = 7_460_215_038
+# How long an upgrade on SQLite waits for another process's upgrade (or any writer) to finish.
+SQLITE_LOCK_WAIT_MS = 10 * 60 * 1000
+
 # A statement that would take rows or constraints of other tables with it.
 _CASCADING = re.compile(r"^\s*(DROP\b.*\bCASCADE\b|TRUNCATE\b)", re.IGNORECASE | re.DOTALL)
 
 
 class MigrationError(Exception):
     """A migration that would have lost data; it was rolled back, nothing was changed."""
+
+
+@dataclass(frozen=True)
+class Migrated:
+    """The revision a database was at before an upgrade, and after (None: an empty database)."""
+
+    before: str | None
+    after: str | None
 
 
 class Database:
@@ -52,20 +69,48 @@ class Database:
         async with self._sessions() as session:
             yield session
 
-    async def migrate(self, revision: str = "head") -> None:
-        """Bring the schema up to the newest migration (or to `revision`), losing no row."""
-        await self._alembic(lambda config: command.upgrade(config, revision))
+    async def migrate(self, revision: str = "head") -> Migrated:
+        """Bring the schema up to the newest migration (or to `revision`), losing no row.
+
+        Several processes may start at once: the upgrade takes the lock (see `guarded`), then
+        reads where the database is, so whoever waited finds nothing left to do. A database at
+        the newest revision already is only read: no write lock is taken.
+        """
+        before = await self.revision(create=True)
+        if revision == "head" and before == head_revision():
+            return Migrated(before, before)
+        seen: dict[str, str | None] = {}
+
+        def upgrade(connection: Connection) -> None:
+            seen["before"] = current_revision(connection)
+            command.upgrade(alembic_config(connection), revision)
+            seen["after"] = current_revision(connection)
+
+        await self._alembic(upgrade)
+        return Migrated(seen["before"], seen["after"])
 
     async def downgrade(self, revision: str) -> None:
         """Take the schema back to `revision`, losing no row of the tables that stay."""
-        await self._alembic(lambda config: command.downgrade(config, revision))
+        await self._alembic(lambda c: command.downgrade(alembic_config(c), revision))
 
-    async def _alembic(self, run: Callable[[Config], None]) -> None:
-        _ensure_sqlite_folder(
-            self.url.database if self.url.get_backend_name() == "sqlite" else None
-        )
+    async def revision(self, *, create: bool = False) -> str | None:
+        """The revision the database is at; None when it has none (empty, or a new file).
+
+        `create`: make a SQLite file's folder first, as an upgrade must.
+        """
+        if create:
+            _ensure_sqlite_folder(self._sqlite_file)
         async with self.engine.connect() as connection:
-            await connection.run_sync(guarded, lambda c: run(alembic_config(c)))
+            return await connection.run_sync(current_revision)
+
+    async def _alembic(self, run: Callable[[Connection], None]) -> None:
+        _ensure_sqlite_folder(self._sqlite_file)
+        async with self.engine.connect() as connection:
+            await connection.run_sync(guarded, run)
+
+    @property
+    def _sqlite_file(self) -> str | None:
+        return self.url.database if self.url.get_backend_name() == "sqlite" else None
 
     async def scrub(self, tables: Sequence[str]) -> None:
         """Take what was just deleted from `tables` out of the database's files; never raises.
@@ -113,6 +158,24 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+def head_revision() -> str:
+    """The newest revision this version of the bot knows."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None, "storage/migrations has no revision"
+    return head
+
+
+def known_revision(revision: str) -> bool:
+    """Whether this version of the bot has `revision` among its migrations."""
+    scripts = ScriptDirectory.from_config(alembic_config())
+    return any(script.revision == revision for script in scripts.walk_revisions())
+
+
+def current_revision(connection: Connection) -> str | None:
+    """The revision the database on `connection` is at; None when it has none."""
+    return MigrationContext.configure(connection).get_current_revision()
+
+
 def guarded(connection: Connection, migrate: Callable[[Connection], None]) -> None:
     """Run `migrate` on `connection` in one transaction that cannot lose a row.
 
@@ -122,6 +185,11 @@ def guarded(connection: Connection, migrate: Callable[[Connection], None]) -> No
     while migrations run (SQLite's own procedure for altering a table), and checked after:
     one orphaned row and everything is rolled back. On PostgreSQL the server checks every
     constraint as it goes, so only a cascading DROP or a TRUNCATE could lose rows: refused.
+
+    One process at a time: on PostgreSQL the transaction first takes an advisory lock that it
+    holds until it ends; on SQLite it begins IMMEDIATE, taking the write lock at once. Another
+    process migrating the same database waits for the first one's commit (on SQLite up to 10
+    minutes), then sees the schema as that one left it.
     """
     event.listen(connection, "before_cursor_execute", _refuse_cascades)
     try:
@@ -129,6 +197,9 @@ def guarded(connection: Connection, migrate: Callable[[Connection], None]) -> No
             _guarded_sqlite(connection, migrate)
         else:
             with connection.begin():
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+                )
                 migrate(connection)
     finally:
         event.remove(connection, "before_cursor_execute", _refuse_cascades)
@@ -141,8 +212,10 @@ def _guarded_sqlite(connection: Connection, migrate: Callable[[Connection], None
     connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
     if connection.exec_driver_sql("PRAGMA foreign_keys").scalar() != 0:
         raise MigrationError("SQLite kept its foreign keys on; no migration was run")
+    waited = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
     try:
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_LOCK_WAIT_MS}")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
         try:
             migrate(connection)
             orphans = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
@@ -157,6 +230,7 @@ def _guarded_sqlite(connection: Connection, migrate: Callable[[Connection], None
             raise
         connection.exec_driver_sql("COMMIT")
     finally:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={int(waited or 0)}")
         connection.exec_driver_sql("PRAGMA foreign_keys=ON")
         connection.commit()  # ends SQLAlchemy's own record of a transaction; SQLite has none
 

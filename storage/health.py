@@ -1,18 +1,21 @@
-"""The start-up check: the database answers, has our schema, and takes a write.
+"""The start-up check and the upgrade: the database answers, is at our revision, takes a write.
 
 Run before polling starts, so that a database the bot cannot use stops it with one line naming
 DATABASE_URL and what failed, instead of tracebacks or a bot that runs on and fails every update.
+Starting never migrates (`ldn-bot migrate` does, or `ldn-bot` alone, the single-process start).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
-from storage.db import Database, MigrationError
+from storage.db import Database, Migrated, MigrationError, head_revision, known_revision
 
 # Long enough for a database server that is starting; a blackholed host fails within it.
 TIMEOUT_SECONDS = 20
@@ -42,8 +45,49 @@ class DatabaseUnusable(Exception):
     """The database cannot be used; the message is one line, without the password."""
 
 
+class WrongRevision(Exception):
+    """The database is not at the revision this version needs; the message says what to do."""
+
+
 async def check_database(url: str) -> None:
-    """Connect, migrate and try a write that is rolled back; DatabaseUnusable if any fails."""
+    """Connect, check the revision and try a write that is rolled back; never migrates.
+
+    DatabaseUnusable if the database cannot be used, WrongRevision if it is behind or ahead.
+    """
+    async with _opened(url) as database:
+        await asyncio.wait_for(_use(database), TIMEOUT_SECONDS)
+
+
+async def migrate_database(url: str) -> Migrated:
+    """Upgrade the database to the newest revision, after any other process doing the same.
+
+    Only reaching the database is timed: waiting for another process's upgrade is not.
+    """
+    async with _opened(url) as database:
+        before = await asyncio.wait_for(database.revision(create=True), TIMEOUT_SECONDS)
+        if before is not None and not known_revision(before):
+            raise WrongRevision(_ahead(before))
+        return await database.migrate()
+
+
+def _behind(current: str | None) -> str:
+    where = f"at revision {current}" if current else "empty"
+    return (
+        f"the database is {where} and this version needs {head_revision()}. "
+        "Run `ldn-bot migrate` first."
+    )
+
+
+def _ahead(current: str) -> str:
+    return (
+        f"the database is at revision {current}, from a newer version of the bot; this version "
+        f"knows revisions up to {head_revision()}. Run the newer version."
+    )
+
+
+@asynccontextmanager
+async def _opened(url: str) -> AsyncIterator[Database]:
+    """The database at `url`, every failure to use it turned into one DatabaseUnusable line."""
     try:
         shown = make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
@@ -51,7 +95,7 @@ async def check_database(url: str) -> None:
     database = None
     try:
         database = Database(url)
-        await asyncio.wait_for(_use(database), TIMEOUT_SECONDS)
+        yield database
     except TimeoutError:
         raise DatabaseUnusable(
             f"the database at DATABASE_URL={shown} did not answer in {TIMEOUT_SECONDS} s"
@@ -73,7 +117,11 @@ async def check_database(url: str) -> None:
 
 
 async def _use(database: Database) -> None:
-    await database.migrate()
+    current = await database.revision()
+    if current != head_revision():
+        raise WrongRevision(
+            _ahead(current) if current and not known_revision(current) else _behind(current)
+        )
     async with database.engine.connect() as connection:
         # A write that changes nothing, rolled back: it needs the write lock and a writable file
         # (SQLite), or a transaction that is not read-only (PostgreSQL).

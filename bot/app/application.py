@@ -154,8 +154,9 @@ def build_services(settings: Settings, db: Database, clock: Clock, notifier: Not
 
 
 async def _post_init(application: Application) -> None:
+    # The schema is migrated before start-up (`ldn-bot migrate`), never here: several instances
+    # starting at once would race; `ldn-bot run` has checked the revision already.
     services: Services = application.bot_data.services
-    await services.db.migrate()
     settings = services.settings
     await application.bot.set_my_commands(
         [BotCommand(name, team_text(f"command_{name}", settings)) for name in MENU_COMMANDS]

@@ -1,8 +1,9 @@
 """Alembic environment: the application hands over its connection, or an admin runs alembic.
 
 By hand (`alembic -c storage/alembic.ini upgrade head`) the database is the app's own
-`DATABASE_URL` (the environment, then `.env`), and the migration runs under the same guard as at
-start-up: no cascade, foreign keys checked, everything rolled back if a row would be lost.
+`DATABASE_URL` (the environment, then `.env`), and the migration runs under the same lock and
+guard as `ldn-bot migrate`: no cascade, foreign keys checked, everything rolled back if a row
+would be lost.
 """
 
 import asyncio

@@ -44,7 +44,11 @@ async def eventually(check: Callable[[], bool], seconds: float = 20.0, what: str
 
 
 class BotProcess:
-    """`python -m bot` as a child process, pointed at the fake server and a database."""
+    """`python -m bot run` as a child process, pointed at the fake server and a database.
+
+    `run` never migrates, as on a clinic's server: the database is migrated first (the `db`
+    fixture, or `python -m bot migrate`). `args = []` is `ldn-bot` alone: migrate, then poll.
+    """
 
     def __init__(self, base_url: str, database_url: str, workdir: Path) -> None:
         self.env = {
@@ -64,7 +68,7 @@ class BotProcess:
             "WEBHOOK_PORT": "0",
             "PYTHONPATH": str(REPO),
         }
-        self.args: list[str] = []  # after `python -m bot`: `run --webhook`, say
+        self.args: list[str] = ["run"]  # after `python -m bot`: `run --webhook`, say
         self.workdir = workdir  # no .env there: the environment is the whole configuration
         self.log = workdir / "bot.log"
         self.process: asyncio.subprocess.Process | None = None

@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection, make_url
 from bot.app.settings import Settings
 from bot.rules.plans import BUILTIN_PLANS
 from bot.rules.timing import night_cutoff, reminder_at
-from devtools.simulation import VirtualClock, running
+from devtools.simulation import VirtualClock, migrate, running
 from fake_telegram.core import FakeTelegram
 from storage.db import ALEMBIC_INI, Database, MigrationError, alembic_config, guarded
 from storage.models import Base
@@ -262,7 +262,8 @@ async def test_a_first_release_database_keeps_every_night_and_hold_and_its_patie
         user.send("/start")  # they wrote to the bot under the first release
     telegram.take_updates()
     today = settings.model_copy(update={"database_url": empty_url})
-    async with running(today, clock, telegram) as bot:  # migrates at start, as the process does
+    await migrate(empty_url)  # as `ldn-bot migrate` does before the bot is started again
+    async with running(today, clock, telegram) as bot:
         after = await _run(bot.services.db, _counts)
         assert (after["patients"], after["doses"], after["plan_holds"]) == (3, 24, 3)
         await bot.run_until(datetime.combine(TONIGHT, time(22, 5), NEW_YORK))

@@ -12,7 +12,7 @@ from bot.delivery.intake import BATCH
 from bot.ui.texts import t
 from devtools.simulation import Simulation
 from storage.db import Database
-from storage.health import DatabaseUnusable, check_database
+from storage.health import DatabaseUnusable, migrate_database
 from tests.integration.test_care_loop import PATIENT, alerts, enroll, escalations, invite, settle
 from tests.integration.test_intake import database_down, sqlite_locked, texts_since
 from tests.integration.test_migrations import _fill, _run
@@ -123,7 +123,7 @@ async def test_words_typed_right_after_delete_is_confirmed_are_still_answered(
     assert EMERGENCY in texts_since(user, before)
 
 
-async def test_a_database_whose_upgrade_is_refused_stops_start_up_in_one_line(
+async def test_a_database_whose_upgrade_is_refused_stops_the_migration_in_one_line(
     tmp_path: Path,
 ) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path}/old.sqlite3"
@@ -139,7 +139,7 @@ async def test_a_database_whose_upgrade_is_refused_stops_start_up_in_one_line(
         connection.commit()
 
     with pytest.raises(DatabaseUnusable) as refused:
-        await check_database(url)
+        await migrate_database(url)
     assert "DATABASE_URL" in str(refused.value) and "\n" not in str(refused.value)
 
 
