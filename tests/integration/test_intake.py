@@ -27,7 +27,6 @@ from tests.integration.test_care_loop import PATIENT, alerts, enroll, escalation
 from tests.support.harness import ADMIN, DOCTOR, STRANGER
 
 EMERGENCY = t("concern_emergency", emergency="911")
-CRISIS = t("concern_crisis", crisis="988")
 
 
 async def kept_updates(sim: Simulation) -> list[ReceivedUpdate]:
@@ -192,11 +191,12 @@ async def test_a_locked_sqlite_file_still_gives_the_emergency_answer_and_the_wor
     user = await patient(care)
     before = len(user.messages())
     user.send("I want to kill myself")
-    await care.poller.fetch(wait=0)  # stored before the lock: its handler meets the lock
+    await care.poller.fetch(wait=0)  # stored before the lock: claiming it meets the lock
     with sqlite_locked(database_url):
         await care.deliver()
         answer = texts_since(user, before)
-        assert EMERGENCY in answer and CRISIS in answer, answer
+        # First aid from what is stored, as for an update the database could not take.
+        assert EMERGENCY.split(",")[0] in answer and "988" in answer, answer
         assert t("error") not in answer and t("concern_sent") not in answer
     await care.deliver()
     async with care.services.db.session() as session:
