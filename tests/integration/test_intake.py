@@ -388,6 +388,33 @@ async def test_an_update_to_handle_again_holds_its_chat_and_not_the_others(
         assert seen == [1, 3, 1, 2]
 
 
+async def test_two_bots_on_one_database_answer_each_message_once_and_in_order(
+    settings: Settings, clock: VirtualClock, db: Database
+) -> None:
+    telegram = FakeTelegram(clock=clock.now)
+    users = [telegram.user(4100 + i) for i in range(8)]
+    for user in users:
+        for text in ("/help", "/today", "/help"):
+            user.send(text)
+    async with (
+        running(settings, clock, telegram) as one,
+        running(settings, clock, telegram) as two,
+    ):
+        await one.poller.fetch(wait=0)  # one bot stores them; both handle what is stored
+
+        async def work(bot: Simulation) -> None:
+            while await bot.poller.work():
+                pass
+
+        await asyncio.gather(work(one), work(two))
+        assert all(row.handled_at is not None for row in await stored(db))
+    for user in users:
+        # Each answered once, in the order asked: help, today, help.
+        first, middle, last = [m.text for m in user.messages()]
+        assert first == last != middle
+    assert telegram.client_errors() == []
+
+
 async def stored(db: Database) -> list[ReceivedUpdate]:
     async with db.session() as session:
         rows = await session.execute(select(ReceivedUpdate).order_by(ReceivedUpdate.update_id))
