@@ -85,7 +85,7 @@ class Intake:
         # Names this process in its claims: the host, the process, and this intake of it.
         self.name = f"{socket.gethostname()[:64]}:{os.getpid()}:{secrets.token_hex(4)}"
         self._lock = asyncio.Lock()
-        self._claimed: set[int] = set()  # claimed by this process, being handled
+        self._claimed: set[int] = set()  # claimed here, being handled: their leases are renewed
         self._done: set[int] = set()  # handled, not yet marked so (the database failed between)
         self._again: set[int] = set()  # the database failed under these updates' handlers
         self._tries: dict[int, int] = {}
@@ -142,7 +142,11 @@ class Intake:
         what the database raises when it is down: the caller tries again later.
         """
         async with self._lock:
-            await self._mark()
+            try:
+                await self._mark()
+            except DATABASE_DOWN:
+                await self._aid_waiting(self.clock.now())
+                raise
             renewing = asyncio.create_task(self._keep_renewing())
             try:
                 handled = await self._handle(process, limit)
@@ -172,7 +176,8 @@ class Intake:
                 back = []
                 for task in finished:
                     update_id = running.pop(task)
-                    if task.result():
+                    self._claimed.discard(update_id)  # renewed no more: marked, or released
+                    if not task.cancelled() and task.result():
                         self._done.add(update_id)
                         handled += 1
                     else:
@@ -190,6 +195,7 @@ class Intake:
             if running:
                 await asyncio.wait(running)
                 for task, update_id in running.items():
+                    self._claimed.discard(update_id)
                     if not task.cancelled() and task.result():
                         self._done.add(update_id)
             raise
@@ -239,11 +245,13 @@ class Intake:
         await self._aid(payloads)
 
     async def _release(self, update_ids: list[int]) -> None:
-        """Give up the claims on updates to be handled again: any process may take them."""
+        """Give up the claims on updates to be handled again: any process may take them.
+
+        If the database fails here, the claims run out on their own.
+        """
         async with self.db.session() as session:
             await queries.release(session, self.name, update_ids)
             await session.commit()
-        self._claimed.difference_update(update_ids)
 
     async def _keep_renewing(self) -> None:
         """Renew the claims of the updates being handled, while they are."""
@@ -253,7 +261,7 @@ class Intake:
 
     async def renew(self) -> None:
         """Extend the lease of every claim this process holds; never raises for the database."""
-        claimed = set(self._claimed - self._done)
+        claimed = set(self._claimed)
         if not claimed:
             return
         try:
@@ -275,7 +283,6 @@ class Intake:
         async with self.db.session() as session:
             await queries.mark_handled(session, self._done, self.clock.now())
             await session.commit()
-        self._claimed.difference_update(self._done)
         self._aided.difference_update(self._done)
         self._done.clear()
 
