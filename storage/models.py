@@ -427,3 +427,7 @@ class ReceivedUpdate(Base):
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Which process handles it, until when (`bot/delivery/intake.py`): a lease, renewed while
+    # the handler runs; once it ran out (the process died), another process takes it over.
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

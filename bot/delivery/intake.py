@@ -3,21 +3,31 @@
 python-telegram-bot's Updater confirms an update (the next getUpdates offset) as soon as it is
 queued, before any handler runs, so a crash loses what was fetched and not yet handled. Here a
 batch is stored and committed first, and only then confirmed (the next getUpdates asks from the
-last update + 1). Stored updates are handed to the Application one at a time, oldest first, so
-each chat's are handled in order, and each is marked handled once its handler returned. After a
-crash the updates not handled yet are handled first; the one being handled at the moment of the
-crash is handled again (twice beats never). An update Telegram sends twice is kept once.
+last update + 1). An update Telegram sends twice is kept once.
+
+Several processes may share the database (webhooks behind a load balancer): each update is
+claimed by one of them for a while (a lease, `storage/intake.py`) before it is handled, and
+marked handled once its handler returned. Only a chat's oldest update not handled yet can be
+claimed, so each chat's updates are handled in order, one at a time, while different chats are
+handled at the same time (up to `CONCURRENCY` at once). The lease is renewed while a handler
+runs; a process that dies leaves claims that run out, and another process (or itself, started
+again) takes them over: the update being handled at the moment of the crash is handled again
+(twice beats never).
 
 If the database cannot take a batch, it is not confirmed: Telegram sends it again. An emergency
 in it is answered at once all the same, from memory (`first_aid`), once per update.
-A webhook would feed `store` the same way, answering Telegram only once it returned.
+The webhook (`bot/app/web.py`) feeds `store` the same way, answering Telegram only once it returned.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+import os
+import secrets
+import socket
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,8 +42,16 @@ Payload = dict[str, Any]
 
 KEEP_HANDLED = timedelta(days=1)  # ids of handled updates, to know one sent again
 PURGE_EVERY = timedelta(hours=1)
-BATCH = 20  # updates handled between two looks at whether the process is stopping
+BATCH = 100  # updates handled between two looks at whether the process is stopping
 MAX_RETRIES = 30  # a handler the database keeps failing is tried this often, then let go
+CONCURRENCY = 32  # updates of different chats handled at once
+# A claim's lease, renewed every RENEW_EVERY seconds while its handler runs: a process that died
+# holds up its chats' next updates at most this long. Three renewals must fail in a row before
+# another process could take over an update still being handled. The processes' clocks must
+# agree to well within it (NTP does).
+LEASE = timedelta(seconds=30)
+RENEW_EVERY = 10.0
+AID_LOOK = 50  # stored updates looked at for an emergency when the database refuses claims
 
 
 def chat_of(payload: Payload) -> int | None:
@@ -58,15 +76,21 @@ class Intake:
         db: Database,
         clock: Clock,
         first_aid: Callable[[Payload], Awaitable[None]] | None = None,
+        *,
+        concurrency: int = CONCURRENCY,
     ) -> None:
         self.db = db
         self.clock = clock
         self.first_aid = first_aid
+        self.concurrency = concurrency
+        # Names this process in its claims: the host, the process, and this intake of it.
+        self.name = f"{socket.gethostname()[:64]}:{os.getpid()}:{secrets.token_hex(4)}"
         self._lock = asyncio.Lock()
+        self._claimed: set[int] = set()  # claimed here, being handled: their leases are renewed
         self._done: set[int] = set()  # handled, not yet marked so (the database failed between)
         self._again: set[int] = set()  # the database failed under these updates' handlers
         self._tries: dict[int, int] = {}
-        self._aided: set[int] = set()  # updates not stored whose emergency was answered
+        self._aided: set[int] = set()  # updates not handled whose emergency was answered
         self._purged_at: datetime | None = None
 
     async def store(self, payloads: list[Payload]) -> bool:
@@ -113,35 +137,147 @@ class Intake:
     async def handle(
         self, process: Callable[[Payload], Awaitable[None]], limit: int = BATCH
     ) -> int:
-        """Hand up to `limit` stored updates to `process`, oldest first; how many were handled.
+        """Claim up to `limit` stored updates and hand them to `process`; how many were handled.
 
-        Raises what the database raises when it is down: the caller tries again later.
+        Different chats' updates are handled at the same time, each chat's in order. Raises
+        what the database raises when it is down: the caller tries again later.
         """
         async with self._lock:
-            await self._mark()
-            async with self.db.session() as session:
-                batch = await queries.pending(session, limit)
-            handled = 0
-            for update_id, payload in batch:
-                self._again.discard(update_id)
-                try:
-                    with logctx.about(update_id=update_id):
-                        await process(payload)
-                except Exception as exc:
-                    log.error("Update %s failed: %s", update_id, type(exc).__name__, exc_info=exc)
-                if update_id in self._again:
-                    tries = self._tries[update_id] = self._tries.get(update_id, 0) + 1
-                    if tries < MAX_RETRIES:
-                        # In order: nothing after it is handled before it.
-                        log.warning("Update %s is kept to be handled again", update_id)
-                        break
-                    log.error("Update %s failed %d times: let go", update_id, tries)
-                self._tries.pop(update_id, None)
-                self._done.add(update_id)
-                handled += 1
+            try:
                 await self._mark()
+            except DATABASE_DOWN:
+                await self._aid_waiting(self.clock.now())
+                raise
+            renewing = asyncio.create_task(self._keep_renewing())
+            try:
+                handled = await self._handle(process, limit)
+            finally:
+                renewing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await renewing
             await self._purge()
             return handled
+
+    async def _handle(self, process: Callable[[Payload], Awaitable[None]], limit: int) -> int:
+        handled = started = 0
+        kept: set[int] = set()  # to be handled again: not claimed again before the next call
+        running: dict[asyncio.Task[bool], int] = {}
+        try:
+            while True:
+                room = min(self.concurrency - len(running), limit - started)
+                if room > 0:
+                    # A chat whose update just finished has its next one claimable now.
+                    for update_id, payload in await self._claim(room, kept):
+                        task = asyncio.create_task(self._one(process, update_id, payload))
+                        running[task] = update_id
+                        started += 1
+                if not running:
+                    return handled
+                finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                back = []
+                for task in finished:
+                    update_id = running.pop(task)
+                    self._claimed.discard(update_id)  # renewed no more: marked, or released
+                    if not task.cancelled() and task.result():
+                        self._done.add(update_id)
+                        handled += 1
+                    else:
+                        back.append(update_id)
+                if back:
+                    kept.update(back)
+                    await self._release(back)
+                await self._mark()
+        except BaseException as exc:
+            # The database failed, or the caller is stopping: the handlers under way finish
+            # (or stop, if cancelled); what they handled is marked at the next call.
+            if isinstance(exc, asyncio.CancelledError):
+                for task in running:
+                    task.cancel()
+            if running:
+                await asyncio.wait(running)
+                for task, update_id in running.items():
+                    self._claimed.discard(update_id)
+                    if not task.cancelled() and task.result():
+                        self._done.add(update_id)
+            raise
+
+    async def _one(
+        self, process: Callable[[Payload], Awaitable[None]], update_id: int, payload: Payload
+    ) -> bool:
+        """Hand one update to `process`; False if it is to be handled again."""
+        self._again.discard(update_id)
+        try:
+            with logctx.about(update_id=update_id):
+                await process(payload)
+        except Exception as exc:
+            log.error("Update %s failed: %s", update_id, type(exc).__name__, exc_info=exc)
+        if update_id in self._again:
+            tries = self._tries[update_id] = self._tries.get(update_id, 0) + 1
+            if tries < MAX_RETRIES:
+                # In order: nothing after it in its chat is claimed before it is handled.
+                log.warning("Update %s is kept to be handled again", update_id)
+                return False
+            log.error("Update %s failed %d times: let go", update_id, tries)
+        self._tries.pop(update_id, None)
+        return True
+
+    async def _claim(self, limit: int, skip: Iterable[int]) -> list[tuple[int, Payload]]:
+        """Claim updates for this process; first aid from what is stored if the database refuses."""
+        now = self.clock.now()
+        try:
+            async with self.db.session() as session:
+                batch = await queries.claim(session, self.name, now, now + LEASE, limit, skip)
+                await session.commit()
+        except DATABASE_DOWN:
+            # It may still be read (a locked SQLite file): an emergency waiting there is
+            # answered from memory now, as one the database could not store would be.
+            await self._aid_waiting(now)
+            raise
+        self._claimed.update(update_id for update_id, _ in batch)
+        return batch
+
+    async def _aid_waiting(self, now: datetime) -> None:
+        if self.first_aid is None:
+            return
+        try:
+            async with self.db.session() as session:
+                payloads = await queries.unclaimed(session, now, AID_LOOK)
+        except DATABASE_DOWN:
+            return  # nothing readable: what could not be stored was answered at `store`
+        await self._aid(payloads)
+
+    async def _release(self, update_ids: list[int]) -> None:
+        """Give up the claims on updates to be handled again: any process may take them.
+
+        If the database fails here, the claims run out on their own.
+        """
+        async with self.db.session() as session:
+            await queries.release(session, self.name, update_ids)
+            await session.commit()
+
+    async def _keep_renewing(self) -> None:
+        """Renew the claims of the updates being handled, while they are."""
+        while True:
+            await asyncio.sleep(RENEW_EVERY)
+            await self.renew()
+
+    async def renew(self) -> None:
+        """Extend the lease of every claim this process holds; never raises for the database."""
+        claimed = set(self._claimed)
+        if not claimed:
+            return
+        try:
+            async with self.db.session() as session:
+                held = await queries.renew(session, self.name, claimed, self.clock.now() + LEASE)
+                await session.commit()
+        except DATABASE_DOWN as exc:
+            log.warning("Could not renew %d claims (%s)", len(claimed), type(exc).__name__)
+            return
+        if held < len(claimed):
+            log.warning(
+                "%d updates being handled here were taken over after their lease ran out",
+                len(claimed) - held,
+            )
 
     async def _mark(self) -> None:
         if not self._done:
@@ -149,6 +285,7 @@ class Intake:
         async with self.db.session() as session:
             await queries.mark_handled(session, self._done, self.clock.now())
             await session.commit()
+        self._aided.difference_update(self._done)
         self._done.clear()
 
     async def _purge(self) -> None:
