@@ -6,10 +6,9 @@ queries, commands, pending updates) and lets tests script the users' side
 (:class:`FakeUser`, :class:`FakeGroup`). Its parts live beside it: ``state`` (chats, messages,
 calls), ``validation`` (api.json and Telegram's rules), ``methods`` (one handler per method),
 ``updates`` (the queue and getUpdates), ``webhook`` (posting updates to a webhook once
-``setWebhook`` is called, to ``deliver_webhooks_to`` on loopback), ``faults`` (what tests inject)
-and ``users``. Adapters
-(``transport.FakeRequest`` for PTB in process, ``server.FakeBotApiServer`` over HTTP) only
-decode requests and encode answers. The public names stay importable from here.
+``setWebhook`` is called, to ``deliver_webhooks_to`` on loopback), ``faults`` (what tests
+inject) and ``users``. Adapters (``transport.FakeRequest`` for PTB in process,
+``server.FakeBotApiServer`` over HTTP) only decode requests and encode answers. The public names stay importable from here.
 """
 
 from __future__ import annotations
