@@ -8,7 +8,8 @@ calls), ``validation`` (api.json and Telegram's rules), ``methods`` (one handler
 ``updates`` (the queue and getUpdates), ``webhook`` (posting updates to a webhook once
 ``setWebhook`` is called, to ``deliver_webhooks_to`` on loopback), ``faults`` (what tests
 inject) and ``users``. Adapters (``transport.FakeRequest`` for PTB in process,
-``server.FakeBotApiServer`` over HTTP) only decode requests and encode answers. The public names stay importable from here.
+``server.FakeBotApiServer`` over HTTP) only decode requests and encode answers. The public
+names stay importable from here.
 """
 
 from __future__ import annotations
