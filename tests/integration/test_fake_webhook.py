@@ -16,6 +16,7 @@ from aiohttp import web
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Conflict
 
+from fake_telegram.__main__ import main as fake_main
 from fake_telegram.core import FakeTelegram
 from fake_telegram.server import FakeBotApiServer
 from fake_telegram.webhook import SECRET_HEADER, chat_of
@@ -153,6 +154,22 @@ async def test_an_empty_url_removes_the_webhook(bot: Bot) -> None:
         await bot.set_webhook("")
         assert (await bot.get_webhook_info()).url == ""
         assert await bot.get_updates() == ()
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["http://clinic.example.org/telegram", "https://127.0.0.1:8443/telegram", "http://10.0.0.5/"],
+)
+def test_the_fake_posts_only_to_plain_http_on_loopback(target: str) -> None:
+    with pytest.raises(ValueError, match="deliver_webhooks_to must be"):
+        FakeTelegram(deliver_webhooks_to=target)
+
+
+def test_standalone_fake_refuses_a_webhook_target_off_loopback(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert fake_main(["--port", "0", "--deliver-webhooks-to", "http://example.org/"]) == 1
+    assert "Cannot start: deliver_webhooks_to must be on loopback" in capsys.readouterr().err
 
 
 # ----------------------------------------------------------------------- posting to it
