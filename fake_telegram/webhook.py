@@ -175,15 +175,15 @@ class WebhookDelivery:
         del self._workers[key]
 
     async def _post(self, update: dict, chat: int | None) -> WebhookAttempt:
-        status, error = 0, NOT_DELIVERED
+        status, error = 0, NOT_DELIVERED  # nowhere to post: as if nothing answered
         if self.deliver_to is not None:
             async with self._connections:
                 status, error = await self._send(self.deliver_to, update)
-        attempt = WebhookAttempt(update["update_id"], chat, status, error)
+        attempt = WebhookAttempt(update["update_id"], chat, status, error or None)
         self.attempts.append(attempt)
         return attempt
 
-    async def _send(self, url: str, update: dict) -> tuple[int, str | None]:
+    async def _send(self, url: str, update: dict) -> tuple[int, str]:
         if self._session is None:
             self._session = aiohttp.ClientSession()
         headers = {"Content-Type": "application/json"}
@@ -207,7 +207,7 @@ class WebhookDelivery:
         except aiohttp.ClientError:
             return 0, "Connection reset by peer"
         if 200 <= status < 300:
-            return status, None
+            return status, ""
         with contextlib.suppress(ValueError):
             return status, f"Wrong response from the webhook: {status} {HTTPStatus(status).phrase}"
         return status, f"Wrong response from the webhook: {status}"
