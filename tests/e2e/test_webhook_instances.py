@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.app.settings import Settings
 from bot.rules.states import DoseStatus
@@ -188,6 +188,7 @@ async def test_two_webhook_processes_send_a_night_once_and_lose_nothing_when_one
             for _, _, update in typed:
                 await handled(update, what="a red flag")
             await eventually(lambda: core.pending_updates == [], what="every update accepted")
+            await alerts_out(db, FLAGGED)
             await asyncio.sleep(2)  # duplicates, if any, have time to show
         finally:
             codes = [await bot.stop() if bot.process is not None else 0 for bot in bots]
@@ -232,6 +233,23 @@ async def test_two_webhook_processes_send_a_night_once_and_lose_nothing_when_one
     assert [r for r in refused(core) if not r.startswith(("403", "409", "429"))] == [], logs
     for bot in bots:
         assert "Traceback" not in bot.log.read_text(errors="replace"), bot.log_tail()
+
+
+async def alerts_out(db: Database, patients: int, seconds: float = 60.0) -> None:
+    """Wait, bounded, until `patients` patients' escalations have reached the care team."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        async with db.session() as session:
+            sent = await session.scalar(
+                select(func.count(func.distinct(Escalation.patient_id))).where(
+                    Escalation.last_sent_at.is_not(None)
+                )
+            )
+        if (sent or 0) >= patients:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{sent} of {patients} patients' red flags alerted")
+        await asyncio.sleep(0.2)
 
 
 def accepted_ids(core: FakeTelegram) -> set[int]:
