@@ -1,6 +1,7 @@
 """Run the fake Telegram Bot API standalone, for a person to point the real bot at.
 
     python -m fake_telegram [--port 8081] [--token 123456:FAKE] [--host 127.0.0.1]
+                            [--deliver-webhooks-to http://127.0.0.1:8080/telegram]
 
 It prints its base URL and serves until Ctrl-C. In another terminal::
 
@@ -11,6 +12,8 @@ It prints its base URL and serves until Ctrl-C. In another terminal::
 admin, who gets the alerts: ``show 1``.)
 
 Without ``--token`` any token is accepted; with it, others get 401 (the bot's InvalidToken).
+With ``--deliver-webhooks-to``, a bot that sets a webhook (any https:// address) gets each update
+posted to that plain http:// address on loopback instead, as Telegram would post it.
 Only loopback addresses can be bound. What the bot sends is printed as it happens, and lines
 typed on stdin play the patients' side (``help`` lists them)::
 
@@ -121,8 +124,8 @@ def _read_stdin(loop: asyncio.AbstractEventLoop, lines: asyncio.Queue[str | None
         pass
 
 
-async def serve(host: str, port: int, token: str | None) -> None:
-    core = FakeTelegram()
+async def serve(host: str, port: int, token: str | None, webhook: str | None = None) -> None:
+    core = FakeTelegram(deliver_webhooks_to=webhook)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     with contextlib.suppress(NotImplementedError):
@@ -163,6 +166,7 @@ async def serve(host: str, port: int, token: str | None) -> None:
                 report()
         finally:
             report()
+            await core.aclose()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -172,9 +176,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1", help="a loopback address")
     parser.add_argument("--port", type=int, default=8081)
     parser.add_argument("--token", default=None, help="the only token accepted (default: any)")
+    parser.add_argument(
+        "--deliver-webhooks-to",
+        default=None,
+        metavar="URL",
+        help="post a webhook's updates to this http:// address on loopback",
+    )
     args = parser.parse_args(argv)
     try:
-        asyncio.run(serve(args.host, args.port, args.token))
+        asyncio.run(serve(args.host, args.port, args.token, args.deliver_webhooks_to))
     except KeyboardInterrupt:
         pass
     except (ValueError, OSError) as err:

@@ -5,9 +5,11 @@
 queries, commands, pending updates) and lets tests script the users' side
 (:class:`FakeUser`, :class:`FakeGroup`). Its parts live beside it: ``state`` (chats, messages,
 calls), ``validation`` (api.json and Telegram's rules), ``methods`` (one handler per method),
-``updates`` (the queue and getUpdates), ``faults`` (what tests inject) and ``users``. Adapters
-(``transport.FakeRequest`` for PTB in process, ``server.FakeBotApiServer`` over HTTP) only
-decode requests and encode answers. The public names stay importable from here.
+``updates`` (the queue and getUpdates), ``webhook`` (posting updates to a webhook once
+``setWebhook`` is called, to ``deliver_webhooks_to`` on loopback), ``faults`` (what tests
+inject) and ``users``. Adapters (``transport.FakeRequest`` for PTB in process,
+``server.FakeBotApiServer`` over HTTP) only decode requests and encode answers. The public
+names stay importable from here.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from fake_telegram.validation import (
     check_required,
     load_spec,
 )
+from fake_telegram.webhook import WebhookAttempt, WebhookDelivery, loopback_http
 
 __all__ = [
     "BLOCKED",
@@ -44,6 +47,7 @@ __all__ = [
     "FakeTelegram",
     "FakeUser",
     "InjectedTimeout",
+    "WebhookAttempt",
     "attach_uploads",
     "load_spec",
 ]
@@ -61,6 +65,8 @@ class FakeTelegram(BotMethods):
         spec: dict | None = None,
         bot_first_name: str = "LDN Test Bot",
         group_rate_limit: int | None = GROUP_SENDS_PER_MINUTE,
+        deliver_webhooks_to: str | None = None,
+        webhook_backoff: float = 0.05,
     ):
         self.clock = clock or (lambda: datetime.now(UTC))
         self.bot_id = bot_id
@@ -78,6 +84,11 @@ class FakeTelegram(BotMethods):
         self._users: dict[int, FakeUser] = {}
         self._groups: dict[int, FakeGroup] = {}
         self._updates = UpdateQueue()
+        self._webhook = WebhookDelivery(
+            self._updates, self.clock, backoff=webhook_backoff, backoff_max=20 * webhook_backoff
+        )
+        self._webhook_setting: tuple[str, str, int] | None = None
+        self.deliver_webhooks_to = deliver_webhooks_to
         self._query_ids = itertools.count(4100000000000000001)
         self._file_ids = itertools.count(1)
         self._queries: dict[str, dict] = {}  # callback query id -> who pressed what, answered?
@@ -89,6 +100,26 @@ class FakeTelegram(BotMethods):
         self._handlers: dict[str, Callable[[dict], Any]] = self._method_handlers()
 
     # ------------------------------------------------------------------ public test helpers
+
+    @property
+    def deliver_webhooks_to(self) -> str | None:
+        """Where a webhook's posts really go: an http:// address on loopback (None: nowhere).
+
+        Tests cannot serve https, so this stands in for whatever https URL the bot set."""
+        return self._webhook.deliver_to
+
+    @deliver_webhooks_to.setter
+    def deliver_webhooks_to(self, url: str | None) -> None:
+        self._webhook.deliver_to = None if url is None else loopback_http(url)
+
+    @property
+    def webhook_attempts(self) -> list[WebhookAttempt]:
+        """Every POST of an update to the webhook, in the order they were answered."""
+        return self._webhook.attempts
+
+    async def aclose(self) -> None:
+        """Stop posting to a webhook and close its HTTP client (call at the end of a test)."""
+        await self._webhook.aclose()
 
     @property
     def bot_user(self) -> dict:

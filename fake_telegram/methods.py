@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from fake_telegram.state import Chat, FakeMessage
 from fake_telegram.updates import UpdateQueue
@@ -38,11 +39,13 @@ from fake_telegram.validation import (
     check_markup,
     check_text,
 )
+from fake_telegram.webhook import WebhookDelivery
 
 __all__ = ["GROUP_SENDS_PER_MINUTE", "SENDS_PER_SECOND", "BotMethods"]
 
 SENDS_PER_SECOND = 30
 GROUP_SENDS_PER_MINUTE = 20
+WEBHOOK_PORTS = frozenset({80, 88, 443, 8443})  # the only ports Telegram posts to
 # What users' messages carry that no bot can copy: Telegram's service messages.
 _SERVICE_KINDS = frozenset(
     {
@@ -67,6 +70,8 @@ class BotMethods:
     clock: Callable[[], datetime]
     group_rate_limit: int | None
     webhook_url: str
+    _webhook: WebhookDelivery
+    _webhook_setting: tuple[str, str, int] | None  # url, secret, max_connections
     commands: list[dict] | None
     command_sets: dict[tuple[str, str], list[dict]]
     callback_answers: dict[str, dict]
@@ -141,26 +146,55 @@ class BotMethods:
         }
 
     def _set_webhook(self, params: dict) -> bool:
-        url = params["url"]
-        if not str(url).startswith("https://"):
+        url = str(params["url"])
+        if not url:  # "Use an empty string to remove webhook integration"
+            return self._delete_webhook(params)
+        parts = urlsplit(url)
+        if parts.scheme != "https" or not parts.hostname:
             raise bad("bad webhook: An HTTPS URL must be provided for webhook")
-        self.webhook_url = url
+        try:
+            port = parts.port or 443
+        except ValueError:
+            raise bad("bad webhook: Wrong port number specified in the URL") from None
+        if port not in WEBHOOK_PORTS:
+            raise bad("bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443")
+        secret = params.get("secret_token") or ""
+        if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
+            raise bad("secret token contains unallowed characters")
+        connections = params.get("max_connections") or 40
+        if not isinstance(connections, int) or not 1 <= connections <= 100:
+            raise bad("max_connections must be between 1 and 100")
+        self._updates.allow(params.get("allowed_updates"))
         if params.get("drop_pending_updates"):
             self._updates.clear()
+        setting = (url, secret, connections)
+        if setting != self._webhook_setting or not self._webhook.running:
+            self._webhook_setting = setting
+            self.webhook_url = url
+            self._webhook.start(secret, connections)
         return True
 
     def _delete_webhook(self, params: dict) -> bool:
         self.webhook_url = ""
+        self._webhook_setting = None
+        self._webhook.halt()
         if params.get("drop_pending_updates"):
             self._updates.clear()
         return True
 
     def _get_webhook_info(self, params: dict) -> dict:
-        return {
+        info: dict[str, Any] = {
             "url": self.webhook_url,
             "has_custom_certificate": False,
             "pending_update_count": len(self._updates.pending),
         }
+        if self.webhook_url and self._webhook_setting is not None:
+            info["max_connections"] = self._webhook_setting[2]
+            info["allowed_updates"] = self._updates.allowed
+            if self._webhook.last_error_date is not None:
+                info["last_error_date"] = self._webhook.last_error_date
+                info["last_error_message"] = self._webhook.last_error_message
+        return info
 
     @staticmethod
     def _command_key(params: dict) -> tuple[str, str]:

@@ -15,7 +15,7 @@ import itertools
 
 from fake_telegram.validation import ApiError
 
-__all__ = ["DEFAULT_ALLOWED", "UpdateQueue"]
+__all__ = ["DEFAULT_ALLOWED", "UpdateQueue", "update_kind"]
 
 # Update kinds Telegram delivers when allowed_updates was never set (or set to []).
 DEFAULT_ALLOWED = frozenset(
@@ -76,6 +76,28 @@ class UpdateQueue:
     def clear(self) -> None:
         self.pending.clear()
 
+    def allow(self, allowed: list[str] | None) -> None:
+        """Remember ``allowed_updates`` (None: keep the last; []: the default kinds)."""
+        if allowed is not None:
+            self._allowed = frozenset(allowed) if allowed else DEFAULT_ALLOWED
+
+    def allowed_pending(self) -> list[dict]:
+        """The pending updates, with those of kinds not allowed dropped (as getUpdates does)."""
+        self.pending = [u for u in self.pending if update_kind(u) in self._allowed]
+        return list(self.pending)
+
+    @property
+    def allowed(self) -> list[str]:
+        return sorted(self._allowed)
+
+    def confirm(self, update_id: int) -> None:
+        """One update was accepted by the webhook: it is no longer pending."""
+        self.pending = [u for u in self.pending if u["update_id"] != update_id]
+
+    def changed(self) -> asyncio.Event:
+        """An event set the next time an update arrives (or a poll begins)."""
+        return self._wakeup
+
     async def get(self, params: dict) -> list[dict]:
         """``getUpdates``: confirm, filter, and long-poll up to ``timeout`` seconds."""
         offset = params.get("offset")
@@ -83,9 +105,7 @@ class UpdateQueue:
         if not isinstance(limit, int) or not 1 <= limit <= 100:
             limit = 100
         timeout = params.get("timeout") or 0
-        if params.get("allowed_updates") is not None:
-            allowed = params["allowed_updates"]
-            self._allowed = frozenset(allowed) if allowed else DEFAULT_ALLOWED
+        self.allow(params.get("allowed_updates"))
         if isinstance(offset, int) and offset:
             if offset > 0:
                 self.pending = [u for u in self.pending if u["update_id"] >= offset]
@@ -97,8 +117,7 @@ class UpdateQueue:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + float(timeout)
         while True:
-            self.pending = [u for u in self.pending if _update_kind(u) in self._allowed]
-            if self.pending:
+            if self.allowed_pending():
                 return copy.deepcopy(self.pending[:limit])
             remaining = deadline - loop.time()
             if remaining <= 0:
@@ -116,5 +135,5 @@ class UpdateQueue:
                 )
 
 
-def _update_kind(update: dict) -> str:
+def update_kind(update: dict) -> str:
     return next(k for k in update if k != "update_id")

@@ -70,6 +70,8 @@ INLINE_BUTTON_KINDS = (
     "callback_game",
     "pay",
 )
+# Required fields that may be empty: setWebhook's url "" removes the webhook.
+EMPTY_ALLOWED = {"setWebhook": ("url",)}
 # Required fields with Telegram's own wording when missing.
 EMPTY_MESSAGES = {
     "chat_id": "Bad Request: chat_id is empty",
@@ -168,6 +170,8 @@ def check_required(method_spec: dict, params: dict) -> None:
         if not f["required"]:
             continue
         value = params.get(f["name"])
+        if value == "" and f["name"] in EMPTY_ALLOWED.get(method_spec["name"], ()):
+            continue
         if value is None or value == "":
             name = f["name"]
             raise ApiError(400, EMPTY_MESSAGES.get(name, f"Bad Request: {name} is required"))
