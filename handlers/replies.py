@@ -10,9 +10,9 @@ from bot.delivery.notifier import keyboard
 from bot.delivery.pacing import Lane
 from bot.ui.views import Reply
 
-# A reply to something the patient just did goes in the urgent lane, and waits out a short
-# flood limit twice.
-REPLY = Lane(retries=2)
+# A reply to something the patient just did goes in the urgent lane, is not held to the chat's
+# own pace (a conversation waits for nothing), and waits out a short flood limit twice.
+REPLY = Lane(retries=2, chat_pace=False)
 
 
 async def send_replies(bot: ExtBot[Lane], chat_id: int, replies: Iterable[Reply]) -> None:

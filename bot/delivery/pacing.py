@@ -11,7 +11,9 @@ short burst passes) and 20 a minute in a group; past that it answers 429 with a 
 - A chat's own pace: a short wait (its next second) is waited out; a longer one (a group's 20 a
   minute, Telegram's flood wait for that chat) is refused at once with Telegram's own
   `RetryAfter` (as `Paced`): the dispatcher leaves its row due for later and goes on with the
-  other chats. A reply asks for retries (`Lane.retries`) and waits out a short flood wait.
+  other chats. A reply to what a person just did is not held to its chat's second (a
+  conversation waits for nothing), asks for retries (`Lane.retries`) and waits out a short
+  flood wait.
 - A real 429 pauses every request for its `retry_after`, up to PAUSE_SECONDS: a longer wait names
   one chat, which alone waits it whole.
 """
@@ -57,6 +59,10 @@ class Lane:
 
     bulk: bool = False
     retries: int = 0
+    # Whether the chat's own pace applies. An answer to what a person just did is not held to
+    # it (as python-telegram-bot's own limiter does): tapping through a conversation, they wait
+    # for nothing; the overall pace and a group's 20 a minute still hold, and a 429 is waited out.
+    chat_pace: bool = True
 
 
 URGENT = Lane()
@@ -129,7 +135,7 @@ class Pacing(BaseRateLimiter[Lane]):
         retries = lane.retries
         while True:
             try:
-                return await self._send(callback, args, kwargs, chat, endpoint, lane.bulk)
+                return await self._send(callback, args, kwargs, chat, endpoint, lane)
             except RetryAfter as exc:
                 wait = _seconds(exc)
                 if retries <= 0 or wait > RETRY_WAIT_SECONDS:
@@ -145,15 +151,15 @@ class Pacing(BaseRateLimiter[Lane]):
         kwargs: dict[str, Any],
         chat: int | str,
         endpoint: str,
-        bulk: bool,
+        lane: Lane,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         self._check_held(chat)
         self._check_group(chat)
-        if endpoint.startswith("send") or endpoint in SENDS:
+        if lane.chat_pace and (endpoint.startswith("send") or endpoint in SENDS):
             wait = self._chat_turn(chat)
             if wait > 0:
                 await self.sleep(wait)
-        await self.turn(bulk)
+        await self.turn(lane.bulk)
         try:
             return await callback(*args, **kwargs)
         except RetryAfter as exc:
