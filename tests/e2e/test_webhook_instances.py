@@ -12,10 +12,8 @@ was accepted by a webhook and handled; nothing is left pending.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import signal
 import socket
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -40,10 +38,6 @@ pytestmark = [
     pytest.mark.skipif(
         not TEST_DATABASE_URL, reason="two processes sharing one database: PostgreSQL only"
     ),
-    pytest.mark.skipif(
-        importlib.util.find_spec("bot.app.web") is None,
-        reason="webhook mode (`run --webhook`, bot/app/web.py) is not in this tree yet",
-    ),
 ]
 
 NIGHT = 500  # patients whose reminder is due as the test starts
@@ -66,28 +60,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class WebhookProcess(BotProcess):
-    """`python -m bot run --webhook` as a child process."""
-
-    async def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot",
-                "run",
-                "--webhook",
-                cwd=self.workdir,
-                env=self.env,
-                stdout=log,
-                stderr=log,
-            )
-
-
 def webhook_process(base_url: str, database_url: str, workdir: Path, port: int) -> BotProcess:
     """A webhook process listening on `port`, behind PUBLIC_URL; the care team is one admin."""
     workdir.mkdir()
-    bot = WebhookProcess(base_url, database_url, workdir)
+    bot = BotProcess(base_url, database_url, workdir)
+    bot.args = ["run", "--webhook"]
     bot.env.update(
         {
             "WEBHOOK_URL": PUBLIC_URL,
