@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
             "Without a command: migrate the database, then poll Telegram (one process)."
         ),
     )
-    commands = parser.add_subparsers(dest="command", metavar="command")
+    commands = parser.add_subparsers(dest="command", metavar="[command]")
     commands.add_parser(
         "migrate",
         help="upgrade the database to this version's newest revision, then exit",
