@@ -64,7 +64,7 @@ def chat_of(patient: int) -> int:
 
 @dataclass
 class Seen:
-    """One call the fake answered, on its monotonic clock."""
+    """One call the fake answered, on its monotonic clock as it arrived."""
 
     at: float
     method: str
@@ -103,13 +103,14 @@ class Fake:
 
         class Recording(FakeTelegram):  # type: ignore[misc]
             async def call(self, method: str, params: dict) -> tuple[int, dict]:
+                at = time.monotonic()  # on arrival: a long poll is seen when it is asked
                 status, body = await super().call(method, params)
                 chat = params.get("chat_id") if params else None
                 try:
                     chat = int(chat) if chat is not None else None
                 except (TypeError, ValueError):
                     chat = None
-                seen.append(Seen(time.monotonic(), method, status, chat))
+                seen.append(Seen(at, method, status, chat))
                 return status, body
 
             def _check_flood(self, chat: Any) -> None:
@@ -513,6 +514,16 @@ class Timer:
 
 
 # ------------------------------------------------------------------------ the bare echo bot
+
+
+def start_echo(base_url: str) -> subprocess.Popen[bytes]:
+    """The bare echo bot below, as a process of its own (as our bot runs)."""
+    return subprocess.Popen(
+        [sys.executable, __file__, "echo", base_url],
+        env=bot_env(base_url, "sqlite://"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def echo_main(base_url: str) -> None:
