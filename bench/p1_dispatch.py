@@ -41,7 +41,7 @@ def unpaced_rate_limiter() -> Any:
         return None
 
 
-async def ours(url: str, fake: harness.Fake, count: int) -> dict[str, Any]:
+async def ours(url: str, fake: harness.Fake, count: int, paced: bool = False) -> dict[str, Any]:
 
     now = datetime.now(UTC).replace(microsecond=0)
     await harness.seed(url, 1, count, lambda p: now - timedelta(minutes=1 + p % 9), now)
@@ -49,7 +49,7 @@ async def ours(url: str, fake: harness.Fake, count: int) -> dict[str, Any]:
     fake.open_chats(chats)
     settings = harness.settings_for(url, fake.base_url)
     application = build_application(
-        settings, dispatch_rounds=False, rate_limiter=unpaced_rate_limiter()
+        settings, dispatch_rounds=False, rate_limiter=None if paced else unpaced_rate_limiter()
     )
     services = application.bot_data.services
     statements = 0
@@ -115,27 +115,37 @@ async def bare(fake: harness.Fake, count: int, concurrency: int) -> dict[str, An
     }
 
 
-async def one_backend(url: str | None, count: int) -> list[dict[str, Any]]:
+async def one_backend(url: str | None, count: int, paced: bool) -> list[dict[str, Any]]:
     async with harness.fresh_database(url, "p1") as own:
         with harness.Fake(limits=False) as fake:
             base1 = await bare(fake, count, 1)
             mine = await ours(own, fake, count)
             base8 = await bare(fake, count, 8)
-        name = harness.backend(own)
-    return [
-        {"backend": name, "sender": "ours (build_application + Dispatcher)", **mine},
-        {"backend": name, "sender": "bare PTB, 1 at a time", **base1, "ratio": 1.0},
-        {"backend": name, "sender": "bare PTB, 8 at a time", **base8},
-    ]
+        rows = [
+            {"backend": harness.backend(own), "sender": "ours (build_application + Dispatcher)"}
+            | mine,
+            {"backend": harness.backend(own), "sender": "bare PTB, 1 at a time", "ratio": 1.0}
+            | base1,
+            {"backend": harness.backend(own), "sender": "bare PTB, 8 at a time"} | base8,
+        ]
+    if paced:  # our own pacing as in production, on a new database
+        async with harness.fresh_database(url, "p1") as own:
+            with harness.Fake(limits=False) as fake:
+                rows.append(
+                    {"backend": harness.backend(own), "sender": "ours, production pacing"}
+                    | await ours(own, fake, count, paced=True)
+                )
+    return rows
 
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     for url in [None] + ([args.database_url] if args.database_url else []):
-        block = await one_backend(url, args.reminders)
-        ours_row, base1, base8 = block
-        ours_row["ratio"] = ours_row["per_s"] / base1["per_s"]
-        ours_row["ratio_8"] = ours_row["per_s"] / base8["per_s"]
+        block = await one_backend(url, args.reminders, args.with_pacing)
+        ours_row, base1, base8, *paced = block
+        for row in [ours_row, *paced]:
+            row["ratio"] = row["per_s"] / base1["per_s"]
+            row["ratio_8"] = row["per_s"] / base8["per_s"]
         base8["ratio"] = base8["per_s"] / base1["per_s"]
         rows += block
     return {
@@ -156,6 +166,11 @@ def main() -> None:
     parser.add_argument(
         "--database-url",
         help="also on this PostgreSQL server (a database of its own is created there and dropped)",
+    )
+    parser.add_argument(
+        "--with-pacing",
+        action="store_true",
+        help="also ours with the production pacing (30 a second), against the same baseline",
     )
     parser.add_argument("--json", action="store_true", help="also print one line of JSON")
     args = parser.parse_args()
