@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import inspect
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,12 +34,9 @@ TEXT = "Time for tonight's dose: 4.5 mg (3 capsules of 1.5 mg). Tap when you hav
 
 
 def unpaced_rate_limiter() -> Any:
-    """Our own pacing with its overall rate out of the way (as the settings allow, or by hand)."""
-
-    try:
-        return Pacing(per_second=1_000_000)
-    except TypeError:
-        return None
+    """Our own pacing with every rate of it (`*per_second`) raised out of the way."""
+    rates = [name for name in inspect.signature(Pacing).parameters if name.endswith("per_second")]
+    return Pacing(**dict.fromkeys(rates, 1_000_000))
 
 
 async def ours(url: str, fake: harness.Fake, count: int, paced: bool = False) -> dict[str, Any]:
