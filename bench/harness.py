@@ -338,10 +338,18 @@ def bot_env(base_url: str, database_url: str, **extra: str) -> dict[str, str]:
     )
 
 
-def run_arguments(env: dict[str, str]) -> list[str]:
-    """`run` when `python -m bot` has subcommands (`migrate`, `run`), nothing when it has none."""
+def run_arguments(env: dict[str, str], folder: str) -> list[str]:
+    """`run` when `python -m bot` has subcommands (`migrate`, `run`), nothing when it has none.
+
+    Asked in the bot's own empty folder: `-m` looks in the current folder first.
+    """
     shown = subprocess.run(
-        [sys.executable, "-m", "bot", "--help"], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "bot", "--help"],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     return ["run"] if "migrate" in shown.stdout else []
 
@@ -357,7 +365,7 @@ class BotProcess:
         self.started_at = 0.0
 
     def start(self) -> None:
-        arguments = run_arguments(self.env)
+        arguments = run_arguments(self.env, self.folder.name)
         with self.log.open("ab") as log:
             self.started_at = time.monotonic()
             self.process = subprocess.Popen(
