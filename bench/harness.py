@@ -52,7 +52,6 @@ TOKEN = "123456:BENCH"
 CARE_TEAM = -1001000000001  # the provider group that gets the alerts
 FIRST_CHAT = 10_000_000  # patient p's Telegram id and chat id: FIRST_CHAT + p
 CHUNK = 20_000
-ANSWERS = ("sendMessage", "editMessageText", "editMessageReplyMarkup", "answerCallbackQuery")
 
 
 def chat_of(patient: int) -> int:
