@@ -426,22 +426,24 @@ class FixedClock:
 
 
 class StubNotifier:
-    """Telegram answering at once: what is left is our own work."""
+    """Telegram answering at once: what is left is our own work (keywords taken and ignored)."""
 
     def __init__(self) -> None:
         self.sent = 0
 
-    async def send(self, chat_id: int, reply: object, attempt: int = 0) -> int:
+    async def send(self, chat_id: int, reply: object, attempt: int = 0, **_: object) -> int:
         self.sent += 1
         return self.sent
 
-    async def clear_buttons(self, chat_id: int, message_id: int) -> None:
+    async def clear_buttons(self, chat_id: int, message_id: int, **_: object) -> None:
         return None
 
-    async def set_buttons(self, chat_id: int, message_id: int, buttons: object) -> None:
+    async def set_buttons(
+        self, chat_id: int, message_id: int, buttons: object, **_: object
+    ) -> None:
         return None
 
-    async def edit(self, chat_id: int, message_id: int, reply: object) -> None:
+    async def edit(self, chat_id: int, message_id: int, reply: object, **_: object) -> None:
         return None
 
 
