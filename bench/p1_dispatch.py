@@ -1,0 +1,188 @@
+"""P1: dispatch capacity with Telegram's limits off, against a bare python-telegram-bot sender.
+
+    python -m bench.p1_dispatch [--reminders 2000] [--database-url postgresql://...] [--json]
+
+N reminders are due at once. Ours: the real Application from `build_application`, our pacing's
+overall rate raised out of the way, its Dispatcher driven round after round (`dispatch()`) until
+nothing is due and the fake has every reminder. The baseline: `Bot.send_message` in a loop to the
+same chats, one at a time (our dispatcher sends one at a time today), and again 8 at a time;
+both on the same fake Bot API server, its limits off, in the same run. SQL statements counted on
+the engine; CPU is this thread's (the fake runs in a thread of its own).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import inspect
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import event
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.app.application import build_application
+from bot.delivery.pacing import Pacing
+
+if __package__:
+    from bench import harness
+else:  # run by path, against another checkout's bot
+    import harness  # type: ignore[no-redef]
+
+TEXT = "Time for tonight's dose: 4.5 mg (3 capsules of 1.5 mg). Tap when you have taken it."
+
+
+def unpaced_rate_limiter() -> Any:
+    """Our own pacing with every rate of it (`*per_second`) raised out of the way."""
+    rates = [name for name in inspect.signature(Pacing).parameters if name.endswith("per_second")]
+    return Pacing(**dict.fromkeys(rates, 1_000_000))
+
+
+async def ours(url: str, fake: harness.Fake, count: int, paced: bool = False) -> dict[str, Any]:
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    await harness.seed(url, 1, count, lambda p: now - timedelta(minutes=1 + p % 9), now)
+    chats = {harness.chat_of(p) for p in range(1, count + 1)}
+    fake.open_chats(chats)
+    settings = harness.settings_for(url, fake.base_url)
+    application = build_application(
+        settings, dispatch_rounds=False, rate_limiter=None if paced else unpaced_rate_limiter()
+    )
+    services = application.bot_data.services
+    statements = 0
+
+    def counted(*_: object) -> None:
+        nonlocal statements
+        statements += 1
+
+    await application.initialize()
+    mark = fake.mark()
+    try:
+        engine = services.db.engine.sync_engine
+        event.listen(engine, "before_cursor_execute", counted)
+        timer = harness.Timer()
+        timer.start()
+        rounds = 0
+        while await services.dispatcher.dispatch():
+            rounds += 1
+        await harness.wait_until(lambda: len(fake.sends(chats, since=mark)) >= count, 60)
+        timer.stop()
+        event.remove(engine, "before_cursor_execute", counted)
+    finally:
+        await application.shutdown()
+        await services.db.dispose()
+    sends = fake.sends(chats, since=mark)
+    return {
+        "sent": len(sends),
+        "chats": len(harness.per_chat(sends)),
+        "seconds": timer.wall,
+        "per_s": len(sends) / timer.wall,
+        "cpu_ms_each": timer.cpu * 1000 / max(len(sends), 1),
+        "sql_each": statements / max(len(sends), 1),
+        "rounds": rounds,
+    }
+
+
+async def bare(fake: harness.Fake, count: int, concurrency: int) -> dict[str, Any]:
+    """`Bot.send_message` to each chat, `concurrency` at a time, as a bare PTB sender would."""
+
+    chats = [harness.chat_of(p) for p in range(1, count + 1)]
+    fake.open_chats(chats)
+    keyboard = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=f"v1:d:{label}")] for label in ("A", "B", "C")]
+    )
+    mark = fake.mark()
+    queue = list(reversed(chats))
+    async with Bot(harness.TOKEN, base_url=fake.base_url) as bot:
+        timer = harness.Timer()
+        timer.start()
+
+        async def worker() -> None:
+            while queue:
+                await bot.send_message(queue.pop(), TEXT, reply_markup=keyboard)
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        timer.stop()
+    sent = len(fake.sends(set(chats), since=mark))
+    return {
+        "sent": sent,
+        "seconds": timer.wall,
+        "per_s": sent / timer.wall,
+        "cpu_ms_each": timer.cpu * 1000 / max(sent, 1),
+    }
+
+
+async def one_backend(url: str | None, count: int, paced: bool) -> list[dict[str, Any]]:
+    async with harness.fresh_database(url, "p1") as own:
+        with harness.Fake(limits=False) as fake:
+            base1 = await bare(fake, count, 1)
+            mine = await ours(own, fake, count)
+            base8 = await bare(fake, count, 8)
+        rows = [
+            {"backend": harness.backend(own), "sender": "ours (build_application + Dispatcher)"}
+            | mine,
+            {"backend": harness.backend(own), "sender": "bare PTB, 1 at a time", "ratio": 1.0}
+            | base1,
+            {"backend": harness.backend(own), "sender": "bare PTB, 8 at a time"} | base8,
+        ]
+    if paced:  # our own pacing as in production, on a new database
+        async with harness.fresh_database(url, "p1") as own:
+            with harness.Fake(limits=False) as fake:
+                rows.append(
+                    {"backend": harness.backend(own), "sender": "ours, production pacing"}
+                    | await ours(own, fake, count, paced=True)
+                )
+    return rows
+
+
+async def main_async(args: argparse.Namespace) -> dict[str, Any]:
+    rows: list[dict[str, Any]] = []
+    for url in [None] + ([args.database_url] if args.database_url else []):
+        block = await one_backend(url, args.reminders, args.with_pacing)
+        ours_row, base1, base8, *paced = block
+        for row in [ours_row, *paced]:
+            row["ratio"] = row["per_s"] / base1["per_s"]
+            row["ratio_8"] = row["per_s"] / base8["per_s"]
+        base8["ratio"] = base8["per_s"] / base1["per_s"]
+        rows += block
+    return {
+        "bench": "p1_dispatch",
+        "reminders": args.reminders,
+        "rows": rows,
+        **harness.machine(),
+        "notes": [
+            "ratio: reminders/s over the bare sender's, 1 at a time, same server, "
+            "same run; ratio_8 against 8 at a time"
+        ],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reminders", type=int, default=2_000)
+    parser.add_argument(
+        "--database-url",
+        help="also on this PostgreSQL server (a database of its own is created there and dropped)",
+    )
+    parser.add_argument(
+        "--with-pacing",
+        action="store_true",
+        help="also ours with the production pacing (30 a second), against the same baseline",
+    )
+    parser.add_argument("--json", action="store_true", help="also print one line of JSON")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    result = asyncio.run(main_async(args))
+    result["total_s"] = time.perf_counter() - started
+    harness.emit(
+        f"P1: {args.reminders:,} reminders due at once, Telegram's limits off",
+        result,
+        result["rows"],
+        ["backend", "sender", "sent", "per_s", "ratio", "cpu_ms_each", "sql_each"],
+        args.json,
+    )
+
+
+if __name__ == "__main__":
+    main()
