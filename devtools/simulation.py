@@ -99,7 +99,9 @@ class Simulation:
         return user.last()
 
     async def dispatch(self) -> None:
+        """A round, and the alerts it raised: sent at once in tasks of their own, awaited here."""
         await self.services.dispatcher.dispatch()
+        await self.services.alerts.settle()
 
     async def run_until(self, moment: datetime) -> None:
         """Move the clock to `moment`, stopping at every due time on the way, as rounds would."""

@@ -78,5 +78,7 @@ async def test_sigterm_with_100_alerts_queued_for_a_group_exits_within_ten_secon
             .select_from(Escalation)
             .where(Escalation.rounds == 0, Escalation.next_action_at.is_not(None))
         )
-    assert waiting == len(alerted) - in_group  # what was not sent stays due
+    # What was not sent stays due. A send cut short by the stop's deadline (a loaded machine)
+    # may have reached the group unrecorded: it stays due too, sent again, never lost.
+    assert len(alerted) - in_group <= waiting <= len(alerted) - in_group + 1
     assert refused(core) == []
