@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -58,6 +59,17 @@ RETENTION_EVERY = timedelta(hours=1)
 IN_FLIGHT = 8
 # Rows a round takes: a round this full is followed by the next one at once.
 ROUND_ROWS = 500
+# Reminders claimed by one statement: few enough that each goes out well within its claim
+# (SENDING_TIMEOUT), even at Telegram's pace; more rows per claim would save little more.
+CLAIM_ROWS = 32
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    """A reminder claimed in a batch: until when, and its status before the claim."""
+
+    deadline: datetime
+    previous: str
 
 
 class Dispatcher:
@@ -97,6 +109,8 @@ class Dispatcher:
         self.in_flight = 1 if db.url.get_backend_name() == "sqlite" else IN_FLIGHT
         # Whether the last round left rows due (it was full): the next one starts at once.
         self.backlog = False
+        # Reminders claimed in a batch and not yet acted on, by row.
+        self._claimed: dict[int, _Claimed] = {}
 
     # Rounds
 
@@ -159,15 +173,20 @@ class Dispatcher:
             self._checked_at = self.monotonic()
             await self.self_check()
         looked_at = await self.alerts.dispatch() if self.alerts is not None else 0
-        # Shutting down stops the round between rows: the rest stays due.
-        nights, failures = await self.outbox.drain_in_flight(
-            lambda repo, now, n: repo.nights.due_with_patients(now, n),
-            self.act_on,
-            limit,
-            failed="Could not act on dose %s",
-            in_flight=self.in_flight,
-            stopping=self._stopping.is_set,
-        )
+        # First reminders and snoozed ones, claimed a batch at a time; then every other row due
+        # (follow-ups, missed nights, sends cut short), one at a time.
+        nights, failures = await self._remind_in_batches(limit)
+        if nights < limit and not self._stopping.is_set():
+            # Shutting down stops the round between rows: the rest stays due.
+            more, failed = await self.outbox.drain_in_flight(
+                lambda repo, now, n: repo.nights.due_with_patients(now, n),
+                self.act_on,
+                limit - nights,
+                failed="Could not act on dose %s",
+                in_flight=self.in_flight,
+                stopping=self._stopping.is_set,
+            )
+            nights, failures = nights + more, failures + failed
         # Rows that fail stay due: a round of them waits the interval, never spins.
         self.backlog = nights >= limit and not failures
         looked_at += nights
@@ -182,6 +201,51 @@ class Dispatcher:
         if self.outbox.metrics is not None:
             self.outbox.metrics.round_done(time.perf_counter() - started)
         return looked_at
+
+    async def _remind_in_batches(self, limit: int) -> tuple[int, int]:
+        """Claim due reminders CLAIM_ROWS at a time and send them; return how many and failures.
+
+        Each batch is claimed in one statement and committed before anything is sent, as a
+        one-row claim is. A batch cut short by a stop is put back, due now.
+        """
+        done = failures = 0
+        while done < limit and not self._stopping.is_set():
+            size = min(CLAIM_ROWS, limit - done)
+            now = self.clock.now()
+            deadline = now + nightly.SENDING_TIMEOUT
+            async with self.db.session() as session:
+                repo = Repository(session)
+                rows = await repo.nights.claim_reminders(now, deadline, size)
+                await repo.commit()
+            if not rows:
+                break
+            for dose_id, _, previous in rows:
+                self._claimed[dose_id] = _Claimed(deadline, previous)
+            owners = [(dose_id, patient_id) for dose_id, patient_id, _ in rows]
+            try:
+                acted, failed = await self.outbox.drain_in_flight(
+                    _given(owners),
+                    self.act_on,
+                    len(owners),
+                    failed="Could not act on dose %s",
+                    in_flight=self.in_flight,
+                    stopping=self._stopping.is_set,
+                )
+            finally:
+                left = [dose_id for dose_id, _ in owners if self._claimed.pop(dose_id, None)]
+                if left:
+                    await self._release(left, deadline)
+            done, failures = done + acted, failures + failed
+            if len(rows) < size:
+                break
+        return done, failures
+
+    async def _release(self, ids: list[int], deadline: datetime) -> None:
+        """Put back reminders claimed and never sent (a stop came first): due now."""
+        async with self.db.session() as session:
+            repo = Repository(session)
+            await repo.nights.release_claims(ids, deadline, self.clock.now())
+            await repo.commit()
 
     async def expire_records(self) -> int:
         """Erase, at most once an hour, what RETENTION_DAYS keeps no longer; how many patients.
@@ -246,11 +310,22 @@ class Dispatcher:
     async def act_on(self, dose_id: int) -> None:
         """Move one due row on: remind, follow up, recover a dead send, or record it missed."""
         logctx.note(dose_id=dose_id)
+        claimed = self._claimed.pop(dose_id, None)
         async with self.db.session() as session:
             repo = Repository(session)
             dose = await repo.nights.get(dose_id)
             logctx.note(patient_id=dose.patient_id if dose is not None else None)
             now = self.clock.now()
+            if (
+                claimed is not None
+                and dose is not None
+                and now < claimed.deadline
+                and dose.status == DoseStatus.SENDING
+                and dose.next_action_at == claimed.deadline
+                and await self._remind_claimed(repo, dose, claimed.previous, now)
+            ):
+                return
+            # Not claimed in a batch, or put back: one row at a time, as always.
             if dose is None or dose.next_action_at is None or dose.next_action_at > now:
                 return
             followup_sent = dose.followup_sent_at is not None
@@ -279,9 +354,12 @@ class Dispatcher:
                     self._alert_now(dose.patient_id)  # a third night in a row, say
                     await self._close_missed(dose.patient.chat_id, dose.id, buttoned)
             elif action is Action.REMIND:
-                if dose.status == DoseStatus.SCHEDULED and await self._too_soon(repo, dose, now):
+                taken = await self._last_taken(repo, dose)
+                if dose.status == DoseStatus.SCHEDULED and await self._too_soon(
+                    repo, dose, now, taken
+                ):
                     return
-                await self._remind(repo, dose, now)
+                await self._remind(repo, dose, now, taken)
             elif action is Action.FOLLOW_UP:
                 await self._follow_up(repo, dose, now)
 
@@ -320,25 +398,62 @@ class Dispatcher:
             # The night is recorded; old buttons left behind only record what the patient says.
             log.exception("Could not take the buttons off missed dose %s", dose_id)
 
-    async def _too_soon(self, repo: Repository, dose: Dose, now: datetime) -> bool:
-        """Put off a reminder that a dose recorded since it was planned brings too close."""
-        patient = dose.patient
-        taken = await repo.nights.latest(
-            patient.id, before=dose.night, statuses=(DoseStatus.TAKEN,)
+    async def _remind_claimed(
+        self, repo: Repository, dose: Dose, previous: str, now: datetime
+    ) -> bool:
+        """Send a reminder claimed in a batch; False: put back as it was, for the one-row way.
+
+        The rare turns (the patient paused or blocked since, a dose recorded too close) are
+        put back, due now, and taken one row at a time, where their rules live.
+        """
+        taken = await self._last_taken(repo, dose)
+        if dose.patient.receives_reminders and not (
+            previous == DoseStatus.SCHEDULED and self._too_close(dose, taken, now)
+        ):
+            first = previous == DoseStatus.SCHEDULED
+            reply = await self._reminder_reply(repo, dose, dose.patient, now, taken, first)
+            letter = _Reminder(self, dose, reply, previous, now, claimed=True)
+            await self.outbox.send(repo, letter)
+            if letter.raised:
+                self._alert_now(dose.patient_id)
+            return True
+        mine = {"status": DoseStatus.SENDING, "next_action_at": dose.next_action_at}
+        if not await repo.claim(Dose, dose.id, mine, status=previous, next_action_at=now):
+            await repo.rollback()
+            return True  # no longer ours: nothing to do
+        await repo.commit()
+        await repo.refresh(dose)
+        return False
+
+    async def _last_taken(self, repo: Repository, dose: Dose) -> Dose | None:
+        """The patient's last night recorded taken before this one."""
+        return await repo.nights.latest(
+            dose.patient_id, before=dose.night, statuses=(DoseStatus.TAKEN,)
         )
-        if taken is None or not patient.receives_reminders:
+
+    def _too_close(self, dose: Dose, taken: Dose | None, now: datetime) -> bool:
+        """Whether the dose last taken is too close for this night's reminder now."""
+        if taken is None or not dose.patient.receives_reminders:
             return False
         moment = nightly.last_dose_at(
             taken.status, taken.remind_at, taken.sent_at, taken.answered_at, taken.cutoff_at, now
         )
-        if not nightly.too_soon(now, moment):
+        return nightly.too_soon(now, moment)
+
+    async def _too_soon(
+        self, repo: Repository, dose: Dose, now: datetime, taken: Dose | None
+    ) -> bool:
+        """Put off a reminder that a dose recorded since it was planned brings too close."""
+        if not self._too_close(dose, taken, now):
             return False
         # Planned again, it goes to the first night far enough from that dose.
-        await self.reminders.replan(repo, patient)
+        await self.reminders.replan(repo, dose.patient)
         await repo.commit()
         return True
 
-    async def _remind(self, repo: Repository, dose: Dose, now: datetime) -> None:
+    async def _remind(
+        self, repo: Repository, dose: Dose, now: datetime, taken: Dose | None
+    ) -> None:
         patient, previous = dose.patient, dose.status
         if not patient.receives_reminders:
             # Paused or blocked since: a snoozed night is still recorded missed at its cutoff.
@@ -346,7 +461,8 @@ class Dispatcher:
             await repo.claim(Dose, dose.id, {"status": previous}, next_action_at=later)
             await repo.commit()
             return
-        reply = await self._reminder_reply(repo, dose, patient, now)
+        first = previous == DoseStatus.SCHEDULED
+        reply = await self._reminder_reply(repo, dose, patient, now, taken, first)
         letter = _Reminder(self, dose, reply, previous, now)
         await self.outbox.send(repo, letter)
         if letter.raised:
@@ -441,16 +557,23 @@ class Dispatcher:
         )
 
     async def _reminder_reply(
-        self, repo: Repository, dose: Dose, patient: Patient, now: datetime
+        self,
+        repo: Repository,
+        dose: Dose,
+        patient: Patient,
+        now: datetime,
+        taken: Dose | None,
+        first: bool,
     ) -> Show:
-        """Tonight's reminder: the dose, and what the patient should know about tonight."""
+        """Tonight's reminder: the dose, and what the patient should know about tonight.
+
+        `taken` is the patient's last night recorded taken before this one; `first`, whether
+        this is the night's first reminder (not one after a snooze).
+        """
         plan, holds = plan_of(patient), holds_of(patient)
         assert patient.start_date is not None
         words = messages.dose_words(dose.dose_mg, dose.capsules, dose.capsule_mg)
         lines: list[Text] = []
-        taken = await repo.nights.latest(
-            patient.id, before=dose.night, statuses=(DoseStatus.TAKEN,)
-        )
         if taken is not None and taken.capsule_mg != dose.capsule_mg:
             # New capsules, a new count: six of the new ones out of habit would be far too much,
             # so this comes before anything else, count first.
@@ -465,7 +588,7 @@ class Dispatcher:
                 )
             )
         # Only a first reminder can be late: one the patient snoozed comes when they asked for it.
-        if dose.status == DoseStatus.SCHEDULED and nightly.is_late(dose.remind_at, now):
+        if first and nightly.is_late(dose.remind_at, now):
             due = messages.clock(dose.remind_at.astimezone(zone_of(patient)).time())
             lines.append(Say("reminder_late", {"due": due, "dose": words}))
         else:
@@ -507,6 +630,17 @@ class Dispatcher:
         return Show(Lines(tuple(lines), "\n\n"), messages.dose_buttons(dose.id))
 
 
+def _given(
+    rows: list[tuple[int, int]],
+) -> Callable[[Repository, datetime, int], Awaitable[list[tuple[int, int]]]]:
+    """Rows already claimed, as the outbox asks for what is due."""
+
+    async def due(_repo: Repository, _now: datetime, _limit: int) -> list[tuple[int, int]]:
+        return rows
+
+    return due
+
+
 @dataclass
 class _Reminder:
     """Tonight's reminder, as the outbox sends it: claimed "sending", recorded "sent"."""
@@ -520,6 +654,7 @@ class _Reminder:
     maybe_sent_is_sent = True  # never twice; the follow-up backs it up
     refused_factor = REFUSED_FACTOR
     raised: bool = False  # an alert was stored: the patient blocked the bot
+    claimed: bool = False  # already claimed, in a batch (`Nights.claim_reminders`), committed
 
     @property
     def key(self) -> str:
@@ -530,6 +665,8 @@ class _Reminder:
         return self.dose.attempts
 
     async def claim(self, repo: Repository) -> bool:
+        if self.claimed:
+            return True
         deadline = self.now + nightly.SENDING_TIMEOUT
         status = {"status": self.previous}
         return await repo.claim(

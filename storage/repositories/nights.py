@@ -1,7 +1,7 @@
 """Nights: one row per patient and night, the dose and its reminder. Read one night, the newest, a
 range, or their statuses; insert a night once (a second worker's insert loses); find what the
-dispatcher owes now (`due_ids`), the sends a dead process held (`claims_before`), and the patients
-who have no next night planned.
+dispatcher owes now (`due_ids`), claim a batch of reminders in one statement (`claim_reminders`),
+the sends a dead process held (`claims_before`), and the patients who have no next night planned.
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from bot.rules.states import DoseStatus
 from storage.db import rowcount
@@ -96,6 +96,71 @@ class Nights(Aggregate):
             .limit(limit)
         )
         return [(row.id, row.patient_id) for row in result]
+
+    async def claim_reminders(
+        self, now: datetime, deadline: datetime, limit: int
+    ) -> list[tuple[int, int, str]]:
+        """Claim up to `limit` due reminders in one statement; return (id, patient, status before).
+
+        Each row moves to "sending" until `deadline`, as a one-row claim does. Taken: a night still
+        scheduled or snoozed, before its cutoff, and its patient's only row due (one with an older
+        night due goes one row at a time, in order). On PostgreSQL the rows are locked with SKIP
+        LOCKED: two processes claiming at once split them, neither waits, none is taken twice.
+        """
+        other = aliased(Dose)
+        waiting = (DoseStatus.SCHEDULED, DoseStatus.SNOOZED)
+        due = (
+            select(Dose.id)
+            .where(
+                Dose.next_action_at <= now,
+                Dose.status.in_(waiting),
+                Dose.cutoff_at > now,
+                ~select(other.id)
+                .where(
+                    other.patient_id == Dose.patient_id,
+                    other.id != Dose.id,
+                    other.next_action_at <= now,
+                )
+                .exists(),
+            )
+            .order_by(Dose.next_action_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        result = await self.session.execute(
+            update(Dose)
+            .where(Dose.id.in_(due.scalar_subquery()), Dose.status.in_(waiting))
+            .values(status=DoseStatus.SENDING, next_action_at=deadline)
+            .returning(Dose.id, Dose.patient_id, Dose.sent_at, Dose.remind_at)
+            .execution_options(synchronize_session=False)
+        )
+        rows = sorted(result.all(), key=lambda row: (row.remind_at, row.id))
+        # Only a reminder sent again after a snooze has a first sending time (as `_reclaim` reads).
+        return [
+            (
+                row.id,
+                row.patient_id,
+                DoseStatus.SCHEDULED if row.sent_at is None else DoseStatus.SNOOZED,
+            )
+            for row in rows
+        ]
+
+    async def release_claims(self, ids: Sequence[int], deadline: datetime, now: datetime) -> int:
+        """Put back, due now, reminders claimed until `deadline` and never acted on; how many."""
+        if not ids:
+            return 0
+        before = case((Dose.sent_at.is_(None), DoseStatus.SCHEDULED), else_=DoseStatus.SNOOZED)
+        result = await self.session.execute(
+            update(Dose)
+            .where(
+                Dose.id.in_(ids),
+                Dose.status == DoseStatus.SENDING,
+                Dose.next_action_at == deadline,
+            )
+            .values(status=before, next_action_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return rowcount(result)
 
     async def claims_before(self, deadline: datetime, now: datetime) -> int:
         """Make every send claimed with a deadline before `deadline` due now; return how many."""
