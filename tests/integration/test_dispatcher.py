@@ -287,3 +287,37 @@ async def test_a_stale_claim_is_sent_again_not_when_it_may_have_been_delivered(
     assert len(reminders(user)) == 1
     row = await night(harness, user, TONIGHT)
     assert (row.status, row.reminder_message_id) == ("sent", None)
+
+
+# Alerts raised by a round (issue 11)
+
+
+async def test_an_alert_raised_in_a_round_of_many_reminders_goes_out_before_its_last_reminder(
+    settings: Settings, clock: VirtualClock, db: Database
+) -> None:
+    """A patient who blocked the bot, met in a round of 40 reminders: the care team hears of it
+    while the round goes on, not after it."""
+    care = settings.model_copy(
+        update={"provider_chat_ids": (GROUP,), "provider_user_ids": (DOCTOR,)}
+    )
+    telegram = FakeTelegram(clock=clock.now)
+    telegram.group(GROUP)
+    patients = [telegram.user(4400 + i, opened=True) for i in range(40)]
+    await seed_patients(db, care, [u.id for u in patients], clock.now())
+    gone = patients[0]  # the first reminder of the round
+    gone.block()
+
+    async with running(care, clock, telegram) as simulation:
+        await asyncio.wait_for(simulation.dispatch(), 60)
+
+    def to(call: object, chat_id: int) -> bool:
+        params = getattr(call, "params", {})
+        return getattr(call, "method", "") == "sendMessage" and int(params["chat_id"]) == chat_id
+
+    order = telegram.requests
+    refused = [i for i, c in enumerate(order) if to(c, gone.id) and c.status == 403]
+    alerted = [i for i, c in enumerate(order) if to(c, GROUP) and c.ok]
+    reminded = [i for i, c in enumerate(order) if any(to(c, u.id) for u in patients[1:]) and c.ok]
+    assert len(refused) == 1 and len(alerted) == 1 and len(reminded) == 39
+    assert refused[0] < alerted[0] < reminded[-1]
+    assert all(len(reminders(u)) == 1 for u in patients[1:])
