@@ -2,8 +2,11 @@
 
 Every send goes through the outbox (`bot/delivery/outbox.py`): a guarded update claims the row and
 is committed, then Telegram is called, then the outcome is recorded, with the next night planned,
-in one commit. Whoever loses the claim sends nothing, so no night is reminded twice, across
-restarts and across processes; a failure puts the row back, due again later. A claim left behind
+in one commit. Reminders due are claimed CLAIM_ROWS at a time, by one `UPDATE ... RETURNING` (SKIP
+LOCKED on PostgreSQL: two processes split the rows), and what their words need is read for the
+whole batch; every other row due goes one at a time. Whoever loses the claim sends nothing, so no
+night is reminded twice, across restarts and across processes; a failure puts the row back, due
+again later. A claim left behind
 by a process that died is sent again: no record says it went out, so a reminder is never lost, and
 a kill costs at most IN_FLIGHT duplicates, the sends under way at once.
 
@@ -66,10 +69,15 @@ CLAIM_ROWS = 32
 
 @dataclass(frozen=True)
 class _Claimed:
-    """A reminder claimed in a batch: until when, and its status before the claim."""
+    """A reminder claimed in a batch: until when, its status before the claim, and what its
+    words need, read for the whole batch (the night, its patient and holds, two earlier nights).
+    """
 
     deadline: datetime
     previous: str
+    dose: Dose
+    taken: Dose | None  # the patient's last night recorded taken before this one
+    before: Dose | None  # the patient's night before this one
 
 
 class Dispatcher:
@@ -219,8 +227,7 @@ class Dispatcher:
                 await repo.commit()
             if not rows:
                 break
-            for dose_id, _, previous in rows:
-                self._claimed[dose_id] = _Claimed(deadline, previous)
+            await self._read_for(rows, deadline)
             owners = [(dose_id, patient_id) for dose_id, patient_id, _ in rows]
             try:
                 acted, failed = await self.outbox.drain_in_flight(
@@ -239,6 +246,20 @@ class Dispatcher:
             if len(rows) < size:
                 break
         return done, failures
+
+    async def _read_for(self, rows: list[tuple[int, int, str]], deadline: datetime) -> None:
+        """Read what a batch of claimed reminders needs, in a few statements for them all."""
+        ids = [dose_id for dose_id, _, _ in rows]
+        async with self.db.session() as session:
+            nights = Repository(session).nights
+            doses = {dose.id: dose for dose in await nights.many(ids)}
+            taken = await nights.latest_before_each(ids, (DoseStatus.TAKEN,))
+            before = await nights.latest_before_each(ids)
+        for dose_id, _, previous in rows:
+            if dose_id in doses:
+                self._claimed[dose_id] = _Claimed(
+                    deadline, previous, doses[dose_id], taken.get(dose_id), before.get(dose_id)
+                )
 
     async def _release(self, ids: list[int], deadline: datetime) -> None:
         """Put back reminders claimed and never sent (a stop came first): due now."""
@@ -311,21 +332,14 @@ class Dispatcher:
         """Move one due row on: remind, follow up, recover a dead send, or record it missed."""
         logctx.note(dose_id=dose_id)
         claimed = self._claimed.pop(dose_id, None)
+        if claimed is not None and await self._remind_claimed(claimed):
+            return
+        # Not claimed in a batch, or put back: one row at a time, as always.
         async with self.db.session() as session:
             repo = Repository(session)
             dose = await repo.nights.get(dose_id)
             logctx.note(patient_id=dose.patient_id if dose is not None else None)
             now = self.clock.now()
-            if (
-                claimed is not None
-                and dose is not None
-                and now < claimed.deadline
-                and dose.status == DoseStatus.SENDING
-                and dose.next_action_at == claimed.deadline
-                and await self._remind_claimed(repo, dose, claimed.previous, now)
-            ):
-                return
-            # Not claimed in a batch, or put back: one row at a time, as always.
             if dose is None or dose.next_action_at is None or dose.next_action_at > now:
                 return
             followup_sent = dose.followup_sent_at is not None
@@ -398,32 +412,35 @@ class Dispatcher:
             # The night is recorded; old buttons left behind only record what the patient says.
             log.exception("Could not take the buttons off missed dose %s", dose_id)
 
-    async def _remind_claimed(
-        self, repo: Repository, dose: Dose, previous: str, now: datetime
-    ) -> bool:
-        """Send a reminder claimed in a batch; False: put back as it was, for the one-row way.
+    async def _remind_claimed(self, claimed: _Claimed) -> bool:
+        """Send a reminder claimed in a batch; False: left for the one-row way.
 
         The rare turns (the patient paused or blocked since, a dose recorded too close) are
-        put back, due now, and taken one row at a time, where their rules live.
+        put back, due now, and taken one row at a time, where their rules live; so is a claim
+        whose time ran out before its turn came (sent again, as one cut short).
         """
-        taken = await self._last_taken(repo, dose)
-        if dose.patient.receives_reminders and not (
-            previous == DoseStatus.SCHEDULED and self._too_close(dose, taken, now)
-        ):
-            first = previous == DoseStatus.SCHEDULED
-            reply = await self._reminder_reply(repo, dose, dose.patient, now, taken, first)
-            letter = _Reminder(self, dose, reply, previous, now, claimed=True)
-            await self.outbox.send(repo, letter)
-            if letter.raised:
-                self._alert_now(dose.patient_id)
-            return True
-        mine = {"status": DoseStatus.SENDING, "next_action_at": dose.next_action_at}
-        if not await repo.claim(Dose, dose.id, mine, status=previous, next_action_at=now):
-            await repo.rollback()
-            return True  # no longer ours: nothing to do
-        await repo.commit()
-        await repo.refresh(dose)
-        return False
+        dose, previous, now = claimed.dose, claimed.previous, self.clock.now()
+        logctx.note(patient_id=dose.patient_id)
+        if now >= claimed.deadline:
+            return False
+        first = previous == DoseStatus.SCHEDULED
+        async with self.db.session() as session:
+            repo = Repository(session)
+            if dose.patient.receives_reminders and not (
+                first and self._too_close(dose, claimed.taken, now)
+            ):
+                reply = await self._reminder_reply(
+                    repo, dose, dose.patient, now, claimed.taken, claimed.before, first
+                )
+                letter = _Reminder(self, dose, reply, previous, now, claimed=True)
+                await self.outbox.send(repo, letter)
+                if letter.raised:
+                    self._alert_now(dose.patient_id)
+                return True
+            mine = {"status": DoseStatus.SENDING, "next_action_at": claimed.deadline}
+            if await repo.claim(Dose, dose.id, mine, status=previous, next_action_at=now):
+                await repo.commit()
+            return False
 
     async def _last_taken(self, repo: Repository, dose: Dose) -> Dose | None:
         """The patient's last night recorded taken before this one."""
@@ -462,7 +479,8 @@ class Dispatcher:
             await repo.commit()
             return
         first = previous == DoseStatus.SCHEDULED
-        reply = await self._reminder_reply(repo, dose, patient, now, taken, first)
+        before = await repo.nights.latest(patient.id, before=dose.night)
+        reply = await self._reminder_reply(repo, dose, patient, now, taken, before, first)
         letter = _Reminder(self, dose, reply, previous, now)
         await self.outbox.send(repo, letter)
         if letter.raised:
@@ -500,8 +518,8 @@ class Dispatcher:
         try:
             async with repo.savepoint():
                 # On fresh data: a provider may have held or paused the patient meanwhile.
-                await repo.refresh(dose.patient)
-                await self.reminders.plan_next_night(repo, dose.patient, backfill=True)
+                patient = await repo.patients.fresh(dose.patient_id)
+                await self.reminders.plan_next_night(repo, patient, backfill=True)
         except Exception:
             log.exception("Could not plan the night after dose %s", dose.id)
 
@@ -563,12 +581,14 @@ class Dispatcher:
         patient: Patient,
         now: datetime,
         taken: Dose | None,
+        previous: Dose | None,
         first: bool,
     ) -> Show:
         """Tonight's reminder: the dose, and what the patient should know about tonight.
 
-        `taken` is the patient's last night recorded taken before this one; `first`, whether
-        this is the night's first reminder (not one after a snooze).
+        `taken` is the patient's last night recorded taken before this one, `previous` the night
+        before this one; `first`, whether this is the night's first reminder (not one after a
+        snooze).
         """
         plan, holds = plan_of(patient), holds_of(patient)
         assert patient.start_date is not None
@@ -612,7 +632,6 @@ class Dispatcher:
             else:
                 held = "tolerance_held" if unanswered else "reminder_held"
                 lines.append(Say(held, clinic=True))  # or its `_no_team` variant
-        previous = await repo.nights.latest(patient.id, before=dose.night)
         yesterday = dose.night - timedelta(days=1)
         if (
             previous is not None
@@ -696,7 +715,8 @@ class _Reminder:
         dose = self.dose
         back = {"status": self.previous, "next_action_at": dose.cutoff_at}
         await repo.claim(Dose, dose.id, {"status": DoseStatus.SENDING}, **back)
-        await self.dispatcher._unreachable(repo, dose.patient)
+        # Read here: a night claimed in a batch was read in a session of its own.
+        await self.dispatcher._unreachable(repo, await repo.patients.fresh(dose.patient_id))
         self.raised = True
 
 

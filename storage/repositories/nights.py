@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import case, select, update
+from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import aliased, joinedload
 
 from bot.rules.states import DoseStatus
 from storage.db import rowcount
@@ -23,9 +23,41 @@ class Nights(Aggregate):
     """A patient's nights, one row per night's dose."""
 
     async def get(self, dose_id: int) -> Dose | None:
+        # The patient in the same statement (a join), its holds in one more.
         return await self.session.get(
-            Dose, dose_id, options=[selectinload(Dose.patient).selectinload(Patient.holds)]
+            Dose, dose_id, options=[joinedload(Dose.patient).selectinload(Patient.holds)]
         )
+
+    async def many(self, ids: Sequence[int]) -> list[Dose]:
+        """These nights, each with its patient (a join) and the patients' holds (one more)."""
+        result = await self.session.execute(
+            select(Dose)
+            .where(Dose.id.in_(ids))
+            .options(joinedload(Dose.patient).selectinload(Patient.holds))
+        )
+        return list(result.scalars().all())
+
+    async def latest_before_each(
+        self, ids: Sequence[int], statuses: Sequence[str] = ()
+    ) -> dict[int, Dose]:
+        """For each night of `ids`, its patient's newest night before it (in `statuses` when
+        given), in one statement: as `latest`, for a batch."""
+        tonight = aliased(Dose)
+        newest = func.row_number().over(partition_by=tonight.id, order_by=Dose.night.desc())
+        earlier = (
+            select(Dose.id.label("earlier_id"), tonight.id.label("for_id"), newest.label("rank"))
+            .join(tonight, and_(tonight.patient_id == Dose.patient_id, Dose.night < tonight.night))
+            .where(tonight.id.in_(ids))
+        )
+        if statuses:
+            earlier = earlier.where(Dose.status.in_(statuses))
+        ranked = earlier.subquery()
+        result = await self.session.execute(
+            select(Dose, ranked.c.for_id)
+            .join(ranked, ranked.c.earlier_id == Dose.id)
+            .where(ranked.c.rank == 1)
+        )
+        return {for_id: dose for dose, for_id in result.tuples()}
 
     async def on(self, patient_id: int, night: date) -> Dose | None:
         result = await self.session.execute(

@@ -321,3 +321,22 @@ async def test_an_alert_raised_in_a_round_of_many_reminders_goes_out_before_its_
     assert len(refused) == 1 and len(alerted) == 1 and len(reminded) == 39
     assert refused[0] < alerted[0] < reminded[-1]
     assert all(len(reminders(u)) == 1 for u in patients[1:])
+
+
+async def test_two_processes_claiming_batches_of_the_same_eighty_reminders_send_each_once(
+    settings: Settings, clock: VirtualClock, db: Database
+) -> None:
+    """Reminders are claimed a batch at a time: two processes at once share them, none twice."""
+    telegram = FakeTelegram(clock=clock.now)
+    patients = [telegram.user(4500 + i, opened=True) for i in range(80)]
+    await seed_patients(db, settings, [u.id for u in patients], clock.now())
+
+    async with running(settings, clock, telegram) as one, running(settings, clock, telegram) as two:
+        await asyncio.wait_for(asyncio.gather(one.dispatch(), two.dispatch()), 120)
+
+    assert [len(reminders(u)) for u in patients] == [1] * 80
+    async with db.session() as session:
+        statuses = (await session.execute(select(Dose.status).where(Dose.night == TONIGHT))).all()
+    sent = [s for (s,) in statuses if s == "sent"]
+    assert len(sent) == 80
+    assert telegram.client_errors() == []
