@@ -6,9 +6,9 @@ in one commit. Reminders due are claimed CLAIM_ROWS at a time, by one `UPDATE ..
 LOCKED on PostgreSQL: two processes split the rows), and what their words need is read for the
 whole batch; every other row due goes one at a time. Whoever loses the claim sends nothing, so no
 night is reminded twice, across restarts and across processes; a failure puts the row back, due
-again later. A claim left behind
-by a process that died is sent again: no record says it went out, so a reminder is never lost, and
-a kill costs at most IN_FLIGHT duplicates, the sends under way at once.
+again later. A claim left behind by a process that died is sent again: no record says it went
+out, so a reminder is never lost, and a kill costs at most IN_FLIGHT duplicates, the sends under
+way at once (the rest of its batch was never sent: it goes out once, after the restart).
 
 Its rounds run on the event loop's monotonic clock (`run`), asking the database what is due by wall
 time: a step of the wall clock, either way, delays nothing. A full round is followed by the next at
