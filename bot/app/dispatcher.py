@@ -227,7 +227,12 @@ class Dispatcher:
                 await repo.commit()
             if not rows:
                 break
-            await self._read_for(rows, deadline)
+            try:
+                await self._read_for(rows, deadline)
+            except Exception:
+                # Nothing was sent: the batch is due again at once, not when its claim runs out.
+                await self._release([dose_id for dose_id, _, _ in rows], deadline)
+                raise
             owners = [(dose_id, patient_id) for dose_id, patient_id, _ in rows]
             try:
                 acted, failed = await self.outbox.drain_in_flight(
