@@ -421,16 +421,23 @@ class Dispatcher:
         """Send a reminder claimed in a batch; False: left for the one-row way.
 
         The rare turns (the patient paused or blocked since, a dose recorded too close) are
-        put back, due now, and taken one row at a time, where their rules live; so is a claim
-        whose time ran out before its turn came (sent again, as one cut short).
+        put back, due now, and taken one row at a time, where their rules live. A claim with
+        less than half its time left when its turn comes is renewed first, as a one-row claim:
+        a send never starts on a claim about to run out.
         """
         dose, previous, now = claimed.dose, claimed.previous, self.clock.now()
         logctx.note(patient_id=dose.patient_id)
-        if now >= claimed.deadline:
-            return False
         first = previous == DoseStatus.SCHEDULED
+        mine = {"status": DoseStatus.SENDING, "next_action_at": claimed.deadline}
         async with self.db.session() as session:
             repo = Repository(session)
+            if now >= claimed.deadline - nightly.SENDING_TIMEOUT / 2:
+                renewed = now + nightly.SENDING_TIMEOUT
+                if not await repo.claim(Dose, dose.id, mine, next_action_at=renewed):
+                    await repo.rollback()
+                    return True  # taken over meanwhile: not ours to send
+                await repo.commit()
+                mine = {"status": DoseStatus.SENDING, "next_action_at": renewed}
             if dose.patient.receives_reminders and not (
                 first and self._too_close(dose, claimed.taken, now)
             ):
@@ -442,7 +449,6 @@ class Dispatcher:
                 if letter.raised:
                     self._alert_now(dose.patient_id)
                 return True
-            mine = {"status": DoseStatus.SENDING, "next_action_at": claimed.deadline}
             if await repo.claim(Dose, dose.id, mine, status=previous, next_action_at=now):
                 await repo.commit()
             return False

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import delete, select
@@ -340,3 +340,25 @@ async def test_two_processes_claiming_batches_of_the_same_eighty_reminders_send_
     sent = [s for (s,) in statuses if s == "sent"]
     assert len(sent) == 80
     assert telegram.client_errors() == []
+
+
+async def test_a_batch_claim_about_to_run_out_is_renewed_before_its_send_and_sent_once(
+    harness: Simulation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch whose turn comes late (a slow Telegram): each claim is renewed, never sent on one
+    that another process could take over meanwhile."""
+    user = harness.telegram.user(205)
+    await enroll(harness, user)
+    dispatcher = harness.services.dispatcher
+    read_for = dispatcher._read_for
+
+    async def slow(rows: list[tuple[int, int, str]], deadline: datetime) -> None:
+        await read_for(rows, deadline)
+        harness.clock.advance(seconds=nightly.SENDING_TIMEOUT.total_seconds() * 0.75)
+
+    monkeypatch.setattr(dispatcher, "_read_for", slow)
+    harness.clock.set(bedtime(TONIGHT))
+    await harness.dispatch()
+    assert len(reminders(user)) == 1
+    row = await night(harness, user, TONIGHT)
+    assert row.status == "sent"
