@@ -50,17 +50,23 @@ class StubNotifier:
     def __init__(self) -> None:
         self.sent = 0
 
-    async def send(self, chat_id: int, reply: Reply, attempt: int = 0) -> int:
+    async def send(
+        self, chat_id: int, reply: Reply, attempt: int = 0, *, bulk: bool = False
+    ) -> int:
         self.sent += 1
         return self.sent
 
-    async def clear_buttons(self, chat_id: int, message_id: int) -> None:
+    async def clear_buttons(self, chat_id: int, message_id: int, *, bulk: bool = False) -> None:
         return None
 
-    async def set_buttons(self, chat_id: int, message_id: int, buttons: object) -> None:
+    async def set_buttons(
+        self, chat_id: int, message_id: int, buttons: object, *, bulk: bool = False
+    ) -> None:
         return None
 
-    async def edit(self, chat_id: int, message_id: int, reply: Reply) -> None:
+    async def edit(
+        self, chat_id: int, message_id: int, reply: Reply, *, bulk: bool = False
+    ) -> None:
         return None
 
 
@@ -75,6 +81,7 @@ class Result:
     plan: str
     dispatched: int
     dispatch_s: float
+    dispatch_cpu_s: float
     statements: int
 
 
@@ -258,11 +265,12 @@ async def run(
             statements += 1
 
         event.listen(db.engine.sync_engine, "before_cursor_execute", count)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         dispatched = 0
         while looked_at := await dispatcher.dispatch():
             dispatched += looked_at
         dispatch_s = time.perf_counter() - started
+        dispatch_cpu_s = time.process_time() - cpu
         event.remove(db.engine.sync_engine, "before_cursor_execute", count)
         assert notifier.sent == due, f"sent {notifier.sent} reminders for {due} due rows"
         return Result(
@@ -275,6 +283,7 @@ async def run(
             plan,
             dispatched,
             dispatch_s,
+            dispatch_cpu_s,
             statements,
         )
     finally:
@@ -295,16 +304,18 @@ def report(results: list[Result], patients: int, repeat: int) -> None:
         "no index ms",
         "ratio",
         "dispatch ms/row",
+        "CPU ms/row",
         "SQL/row",
     )
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join("---" for _ in header) + "|")
     for r in results:
         per_row = r.dispatch_s * 1000 / max(r.dispatched, 1)
+        cpu_per_row = r.dispatch_cpu_s * 1000 / max(r.dispatched, 1)
         print(
             f"| {r.backend} | {r.dose_rows:,} | {r.due_rows} | {r.setup_s:.1f} | "
             f"{r.query_ms:.2f} | {r.query_noindex_ms:.2f} | "
-            f"{r.query_noindex_ms / r.query_ms:.0f}x | {per_row:.2f} | "
+            f"{r.query_noindex_ms / r.query_ms:.0f}x | {per_row:.2f} | {cpu_per_row:.2f} | "
             f"{r.statements / max(r.dispatched, 1):.1f} |"
         )
     print()

@@ -2,10 +2,13 @@
 
 Every send goes through the outbox (`bot/delivery/outbox.py`): a guarded update claims the row and
 is committed, then Telegram is called, then the outcome is recorded, with the next night planned,
-in one commit. Whoever loses the claim sends nothing, so no night is reminded twice, across
-restarts and across processes; a failure puts the row back, due again later. A claim left behind
-by a process that died is sent again: no record says it went out, so a reminder is never lost, and
-a kill costs at most IN_FLIGHT duplicates, the sends under way at once.
+in one commit. Reminders due are claimed CLAIM_ROWS at a time, by one `UPDATE ... RETURNING` (SKIP
+LOCKED on PostgreSQL: two processes split the rows), and what their words need is read for the
+whole batch; every other row due goes one at a time. Whoever loses the claim sends nothing, so no
+night is reminded twice, across restarts and across processes; a failure puts the row back, due
+again later. A claim left behind by a process that died is sent again: no record says it went
+out, so a reminder is never lost, and a kill costs at most IN_FLIGHT duplicates, the sends under
+way at once (the rest of its batch was never sent: it goes out once, after the restart).
 
 Its rounds run on the event loop's monotonic clock (`run`), asking the database what is due by wall
 time: a step of the wall clock, either way, delays nothing. A full round is followed by the next at
@@ -20,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -58,6 +62,22 @@ RETENTION_EVERY = timedelta(hours=1)
 IN_FLIGHT = 8
 # Rows a round takes: a round this full is followed by the next one at once.
 ROUND_ROWS = 500
+# Reminders claimed by one statement: few enough that each goes out well within its claim
+# (SENDING_TIMEOUT), even at Telegram's pace; more rows per claim would save little more.
+CLAIM_ROWS = 32
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    """A reminder claimed in a batch: until when, its status before the claim, and what its
+    words need, read for the whole batch (the night, its patient and holds, two earlier nights).
+    """
+
+    deadline: datetime
+    previous: str
+    dose: Dose
+    taken: Dose | None  # the patient's last night recorded taken before this one
+    before: Dose | None  # the patient's night before this one
 
 
 class Dispatcher:
@@ -97,6 +117,8 @@ class Dispatcher:
         self.in_flight = 1 if db.url.get_backend_name() == "sqlite" else IN_FLIGHT
         # Whether the last round left rows due (it was full): the next one starts at once.
         self.backlog = False
+        # Reminders claimed in a batch and not yet acted on, by row.
+        self._claimed: dict[int, _Claimed] = {}
 
     # Rounds
 
@@ -159,15 +181,20 @@ class Dispatcher:
             self._checked_at = self.monotonic()
             await self.self_check()
         looked_at = await self.alerts.dispatch() if self.alerts is not None else 0
-        # Shutting down stops the round between rows: the rest stays due.
-        nights, failures = await self.outbox.drain_in_flight(
-            lambda repo, now, n: repo.nights.due_with_patients(now, n),
-            self.act_on,
-            limit,
-            failed="Could not act on dose %s",
-            in_flight=self.in_flight,
-            stopping=self._stopping.is_set,
-        )
+        # First reminders and snoozed ones, claimed a batch at a time; then every other row due
+        # (follow-ups, missed nights, sends cut short), one at a time.
+        nights, failures = await self._remind_in_batches(limit)
+        if nights < limit and not self._stopping.is_set():
+            # Shutting down stops the round between rows: the rest stays due.
+            more, failed = await self.outbox.drain_in_flight(
+                lambda repo, now, n: repo.nights.due_with_patients(now, n),
+                self.act_on,
+                limit - nights,
+                failed="Could not act on dose %s",
+                in_flight=self.in_flight,
+                stopping=self._stopping.is_set,
+            )
+            nights, failures = nights + more, failures + failed
         # Rows that fail stay due: a round of them waits the interval, never spins.
         self.backlog = nights >= limit and not failures
         looked_at += nights
@@ -182,6 +209,69 @@ class Dispatcher:
         if self.outbox.metrics is not None:
             self.outbox.metrics.round_done(time.perf_counter() - started)
         return looked_at
+
+    async def _remind_in_batches(self, limit: int) -> tuple[int, int]:
+        """Claim due reminders CLAIM_ROWS at a time and send them; return how many and failures.
+
+        Each batch is claimed in one statement and committed before anything is sent, as a
+        one-row claim is. A batch cut short by a stop is put back, due now.
+        """
+        done = failures = 0
+        while done < limit and not self._stopping.is_set():
+            size = min(CLAIM_ROWS, limit - done)
+            now = self.clock.now()
+            deadline = now + nightly.SENDING_TIMEOUT
+            async with self.db.session() as session:
+                repo = Repository(session)
+                rows = await repo.nights.claim_reminders(now, deadline, size)
+                await repo.commit()
+            if not rows:
+                break
+            try:
+                await self._read_for(rows, deadline)
+            except Exception:
+                # Nothing was sent: the batch is due again at once, not when its claim runs out.
+                await self._release([dose_id for dose_id, _, _ in rows], deadline)
+                raise
+            owners = [(dose_id, patient_id) for dose_id, patient_id, _ in rows]
+            try:
+                acted, failed = await self.outbox.drain_in_flight(
+                    _given(owners),
+                    self.act_on,
+                    len(owners),
+                    failed="Could not act on dose %s",
+                    in_flight=self.in_flight,
+                    stopping=self._stopping.is_set,
+                )
+            finally:
+                left = [dose_id for dose_id, _ in owners if self._claimed.pop(dose_id, None)]
+                if left:
+                    await self._release(left, deadline)
+            done, failures = done + acted, failures + failed
+            if len(rows) < size:
+                break
+        return done, failures
+
+    async def _read_for(self, rows: list[tuple[int, int, str]], deadline: datetime) -> None:
+        """Read what a batch of claimed reminders needs, in a few statements for them all."""
+        ids = [dose_id for dose_id, _, _ in rows]
+        async with self.db.session() as session:
+            nights = Repository(session).nights
+            doses = {dose.id: dose for dose in await nights.many(ids)}
+            taken = await nights.latest_before_each(ids, (DoseStatus.TAKEN,))
+            before = await nights.latest_before_each(ids)
+        for dose_id, _, previous in rows:
+            if dose_id in doses:
+                self._claimed[dose_id] = _Claimed(
+                    deadline, previous, doses[dose_id], taken.get(dose_id), before.get(dose_id)
+                )
+
+    async def _release(self, ids: list[int], deadline: datetime) -> None:
+        """Put back reminders claimed and never sent (a stop came first): due now."""
+        async with self.db.session() as session:
+            repo = Repository(session)
+            await repo.nights.release_claims(ids, deadline, self.clock.now())
+            await repo.commit()
 
     async def expire_records(self) -> int:
         """Erase, at most once an hour, what RETENTION_DAYS keeps no longer; how many patients.
@@ -246,6 +336,10 @@ class Dispatcher:
     async def act_on(self, dose_id: int) -> None:
         """Move one due row on: remind, follow up, recover a dead send, or record it missed."""
         logctx.note(dose_id=dose_id)
+        claimed = self._claimed.pop(dose_id, None)
+        if claimed is not None and await self._remind_claimed(claimed):
+            return
+        # Not claimed in a batch, or put back: one row at a time, as always.
         async with self.db.session() as session:
             repo = Repository(session)
             dose = await repo.nights.get(dose_id)
@@ -279,9 +373,12 @@ class Dispatcher:
                     self._alert_now(dose.patient_id)  # a third night in a row, say
                     await self._close_missed(dose.patient.chat_id, dose.id, buttoned)
             elif action is Action.REMIND:
-                if dose.status == DoseStatus.SCHEDULED and await self._too_soon(repo, dose, now):
+                taken = await self._last_taken(repo, dose)
+                if dose.status == DoseStatus.SCHEDULED and await self._too_soon(
+                    repo, dose, now, taken
+                ):
                     return
-                await self._remind(repo, dose, now)
+                await self._remind(repo, dose, now, taken)
             elif action is Action.FOLLOW_UP:
                 await self._follow_up(repo, dose, now)
 
@@ -320,25 +417,71 @@ class Dispatcher:
             # The night is recorded; old buttons left behind only record what the patient says.
             log.exception("Could not take the buttons off missed dose %s", dose_id)
 
-    async def _too_soon(self, repo: Repository, dose: Dose, now: datetime) -> bool:
-        """Put off a reminder that a dose recorded since it was planned brings too close."""
-        patient = dose.patient
-        taken = await repo.nights.latest(
-            patient.id, before=dose.night, statuses=(DoseStatus.TAKEN,)
+    async def _remind_claimed(self, claimed: _Claimed) -> bool:
+        """Send a reminder claimed in a batch; False: left for the one-row way.
+
+        The rare turns (the patient paused or blocked since, a dose recorded too close) are
+        put back, due now, and taken one row at a time, where their rules live. A claim with
+        less than half its time left when its turn comes is renewed first, as a one-row claim:
+        a send never starts on a claim about to run out.
+        """
+        dose, previous, now = claimed.dose, claimed.previous, self.clock.now()
+        logctx.note(patient_id=dose.patient_id)
+        first = previous == DoseStatus.SCHEDULED
+        mine = {"status": DoseStatus.SENDING, "next_action_at": claimed.deadline}
+        async with self.db.session() as session:
+            repo = Repository(session)
+            if now >= claimed.deadline - nightly.SENDING_TIMEOUT / 2:
+                renewed = now + nightly.SENDING_TIMEOUT
+                if not await repo.claim(Dose, dose.id, mine, next_action_at=renewed):
+                    await repo.rollback()
+                    return True  # taken over meanwhile: not ours to send
+                await repo.commit()
+                mine = {"status": DoseStatus.SENDING, "next_action_at": renewed}
+            if dose.patient.receives_reminders and not (
+                first and self._too_close(dose, claimed.taken, now)
+            ):
+                reply = await self._reminder_reply(
+                    repo, dose, dose.patient, now, claimed.taken, claimed.before, first
+                )
+                letter = _Reminder(self, dose, reply, previous, now, claimed=True)
+                await self.outbox.send(repo, letter)
+                if letter.raised:
+                    self._alert_now(dose.patient_id)
+                return True
+            if await repo.claim(Dose, dose.id, mine, status=previous, next_action_at=now):
+                await repo.commit()
+            return False
+
+    async def _last_taken(self, repo: Repository, dose: Dose) -> Dose | None:
+        """The patient's last night recorded taken before this one."""
+        return await repo.nights.latest(
+            dose.patient_id, before=dose.night, statuses=(DoseStatus.TAKEN,)
         )
-        if taken is None or not patient.receives_reminders:
+
+    def _too_close(self, dose: Dose, taken: Dose | None, now: datetime) -> bool:
+        """Whether the dose last taken is too close for this night's reminder now."""
+        if taken is None or not dose.patient.receives_reminders:
             return False
         moment = nightly.last_dose_at(
             taken.status, taken.remind_at, taken.sent_at, taken.answered_at, taken.cutoff_at, now
         )
-        if not nightly.too_soon(now, moment):
+        return nightly.too_soon(now, moment)
+
+    async def _too_soon(
+        self, repo: Repository, dose: Dose, now: datetime, taken: Dose | None
+    ) -> bool:
+        """Put off a reminder that a dose recorded since it was planned brings too close."""
+        if not self._too_close(dose, taken, now):
             return False
         # Planned again, it goes to the first night far enough from that dose.
-        await self.reminders.replan(repo, patient)
+        await self.reminders.replan(repo, dose.patient)
         await repo.commit()
         return True
 
-    async def _remind(self, repo: Repository, dose: Dose, now: datetime) -> None:
+    async def _remind(
+        self, repo: Repository, dose: Dose, now: datetime, taken: Dose | None
+    ) -> None:
         patient, previous = dose.patient, dose.status
         if not patient.receives_reminders:
             # Paused or blocked since: a snoozed night is still recorded missed at its cutoff.
@@ -346,7 +489,9 @@ class Dispatcher:
             await repo.claim(Dose, dose.id, {"status": previous}, next_action_at=later)
             await repo.commit()
             return
-        reply = await self._reminder_reply(repo, dose, patient, now)
+        first = previous == DoseStatus.SCHEDULED
+        before = await repo.nights.latest(patient.id, before=dose.night)
+        reply = await self._reminder_reply(repo, dose, patient, now, taken, before, first)
         letter = _Reminder(self, dose, reply, previous, now)
         await self.outbox.send(repo, letter)
         if letter.raised:
@@ -384,8 +529,8 @@ class Dispatcher:
         try:
             async with repo.savepoint():
                 # On fresh data: a provider may have held or paused the patient meanwhile.
-                await repo.refresh(dose.patient)
-                await self.reminders.plan_next_night(repo, dose.patient, backfill=True)
+                patient = await repo.patients.fresh(dose.patient_id)
+                await self.reminders.plan_next_night(repo, patient, backfill=True)
         except Exception:
             log.exception("Could not plan the night after dose %s", dose.id)
 
@@ -441,16 +586,25 @@ class Dispatcher:
         )
 
     async def _reminder_reply(
-        self, repo: Repository, dose: Dose, patient: Patient, now: datetime
+        self,
+        repo: Repository,
+        dose: Dose,
+        patient: Patient,
+        now: datetime,
+        taken: Dose | None,
+        previous: Dose | None,
+        first: bool,
     ) -> Show:
-        """Tonight's reminder: the dose, and what the patient should know about tonight."""
+        """Tonight's reminder: the dose, and what the patient should know about tonight.
+
+        `taken` is the patient's last night recorded taken before this one, `previous` the night
+        before this one; `first`, whether this is the night's first reminder (not one after a
+        snooze).
+        """
         plan, holds = plan_of(patient), holds_of(patient)
         assert patient.start_date is not None
         words = messages.dose_words(dose.dose_mg, dose.capsules, dose.capsule_mg)
         lines: list[Text] = []
-        taken = await repo.nights.latest(
-            patient.id, before=dose.night, statuses=(DoseStatus.TAKEN,)
-        )
         if taken is not None and taken.capsule_mg != dose.capsule_mg:
             # New capsules, a new count: six of the new ones out of habit would be far too much,
             # so this comes before anything else, count first.
@@ -465,7 +619,7 @@ class Dispatcher:
                 )
             )
         # Only a first reminder can be late: one the patient snoozed comes when they asked for it.
-        if dose.status == DoseStatus.SCHEDULED and nightly.is_late(dose.remind_at, now):
+        if first and nightly.is_late(dose.remind_at, now):
             due = messages.clock(dose.remind_at.astimezone(zone_of(patient)).time())
             lines.append(Say("reminder_late", {"due": due, "dose": words}))
         else:
@@ -489,7 +643,6 @@ class Dispatcher:
             else:
                 held = "tolerance_held" if unanswered else "reminder_held"
                 lines.append(Say(held, clinic=True))  # or its `_no_team` variant
-        previous = await repo.nights.latest(patient.id, before=dose.night)
         yesterday = dose.night - timedelta(days=1)
         if (
             previous is not None
@@ -507,6 +660,17 @@ class Dispatcher:
         return Show(Lines(tuple(lines), "\n\n"), messages.dose_buttons(dose.id))
 
 
+def _given(
+    rows: list[tuple[int, int]],
+) -> Callable[[Repository, datetime, int], Awaitable[list[tuple[int, int]]]]:
+    """Rows already claimed, as the outbox asks for what is due."""
+
+    async def due(_repo: Repository, _now: datetime, _limit: int) -> list[tuple[int, int]]:
+        return rows
+
+    return due
+
+
 @dataclass
 class _Reminder:
     """Tonight's reminder, as the outbox sends it: claimed "sending", recorded "sent"."""
@@ -520,6 +684,7 @@ class _Reminder:
     maybe_sent_is_sent = True  # never twice; the follow-up backs it up
     refused_factor = REFUSED_FACTOR
     raised: bool = False  # an alert was stored: the patient blocked the bot
+    claimed: bool = False  # already claimed, in a batch (`Nights.claim_reminders`), committed
 
     @property
     def key(self) -> str:
@@ -530,6 +695,8 @@ class _Reminder:
         return self.dose.attempts
 
     async def claim(self, repo: Repository) -> bool:
+        if self.claimed:
+            return True
         deadline = self.now + nightly.SENDING_TIMEOUT
         status = {"status": self.previous}
         return await repo.claim(
@@ -559,7 +726,8 @@ class _Reminder:
         dose = self.dose
         back = {"status": self.previous, "next_action_at": dose.cutoff_at}
         await repo.claim(Dose, dose.id, {"status": DoseStatus.SENDING}, **back)
-        await self.dispatcher._unreachable(repo, dose.patient)
+        # Read here: a night claimed in a batch was read in a session of its own.
+        await self.dispatcher._unreachable(repo, await repo.patients.fresh(dose.patient_id))
         self.raised = True
 
 

@@ -1,7 +1,7 @@
 """Nights: one row per patient and night, the dose and its reminder. Read one night, the newest, a
 range, or their statuses; insert a night once (a second worker's insert loses); find what the
-dispatcher owes now (`due_ids`), the sends a dead process held (`claims_before`), and the patients
-who have no next night planned.
+dispatcher owes now (`due_ids`), claim a batch of reminders in one statement (`claim_reminders`),
+the sends a dead process held (`claims_before`), and the patients who have no next night planned.
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, joinedload
 
 from bot.rules.states import DoseStatus
 from storage.db import rowcount
@@ -23,9 +23,41 @@ class Nights(Aggregate):
     """A patient's nights, one row per night's dose."""
 
     async def get(self, dose_id: int) -> Dose | None:
+        # The patient in the same statement (a join), its holds in one more.
         return await self.session.get(
-            Dose, dose_id, options=[selectinload(Dose.patient).selectinload(Patient.holds)]
+            Dose, dose_id, options=[joinedload(Dose.patient).selectinload(Patient.holds)]
         )
+
+    async def many(self, ids: Sequence[int]) -> list[Dose]:
+        """These nights, each with its patient (a join) and the patients' holds (one more)."""
+        result = await self.session.execute(
+            select(Dose)
+            .where(Dose.id.in_(ids))
+            .options(joinedload(Dose.patient).selectinload(Patient.holds))
+        )
+        return list(result.scalars().all())
+
+    async def latest_before_each(
+        self, ids: Sequence[int], statuses: Sequence[str] = ()
+    ) -> dict[int, Dose]:
+        """For each night of `ids`, its patient's newest night before it (in `statuses` when
+        given), in one statement: as `latest`, for a batch."""
+        tonight = aliased(Dose)
+        newest = func.row_number().over(partition_by=tonight.id, order_by=Dose.night.desc())
+        earlier = (
+            select(Dose.id.label("earlier_id"), tonight.id.label("for_id"), newest.label("rank"))
+            .join(tonight, and_(tonight.patient_id == Dose.patient_id, Dose.night < tonight.night))
+            .where(tonight.id.in_(ids))
+        )
+        if statuses:
+            earlier = earlier.where(Dose.status.in_(statuses))
+        ranked = earlier.subquery()
+        result = await self.session.execute(
+            select(Dose, ranked.c.for_id)
+            .join(ranked, ranked.c.earlier_id == Dose.id)
+            .where(ranked.c.rank == 1)
+        )
+        return {for_id: dose for dose, for_id in result.tuples()}
 
     async def on(self, patient_id: int, night: date) -> Dose | None:
         result = await self.session.execute(
@@ -96,6 +128,71 @@ class Nights(Aggregate):
             .limit(limit)
         )
         return [(row.id, row.patient_id) for row in result]
+
+    async def claim_reminders(
+        self, now: datetime, deadline: datetime, limit: int
+    ) -> list[tuple[int, int, str]]:
+        """Claim up to `limit` due reminders in one statement; return (id, patient, status before).
+
+        Each row moves to "sending" until `deadline`, as a one-row claim does. Taken: a night still
+        scheduled or snoozed, before its cutoff, and its patient's only row due (one with an older
+        night due goes one row at a time, in order). On PostgreSQL the rows are locked with SKIP
+        LOCKED: two processes claiming at once split them, neither waits, none is taken twice.
+        """
+        other = aliased(Dose)
+        waiting = (DoseStatus.SCHEDULED, DoseStatus.SNOOZED)
+        due = (
+            select(Dose.id)
+            .where(
+                Dose.next_action_at <= now,
+                Dose.status.in_(waiting),
+                Dose.cutoff_at > now,
+                ~select(other.id)
+                .where(
+                    other.patient_id == Dose.patient_id,
+                    other.id != Dose.id,
+                    other.next_action_at <= now,
+                )
+                .exists(),
+            )
+            .order_by(Dose.next_action_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        result = await self.session.execute(
+            update(Dose)
+            .where(Dose.id.in_(due.scalar_subquery()), Dose.status.in_(waiting))
+            .values(status=DoseStatus.SENDING, next_action_at=deadline)
+            .returning(Dose.id, Dose.patient_id, Dose.sent_at, Dose.remind_at)
+            .execution_options(synchronize_session=False)
+        )
+        rows = sorted(result.all(), key=lambda row: (row.remind_at, row.id))
+        # Only a reminder sent again after a snooze has a first sending time (as `_reclaim` reads).
+        return [
+            (
+                row.id,
+                row.patient_id,
+                DoseStatus.SCHEDULED if row.sent_at is None else DoseStatus.SNOOZED,
+            )
+            for row in rows
+        ]
+
+    async def release_claims(self, ids: Sequence[int], deadline: datetime, now: datetime) -> int:
+        """Put back, due now, reminders claimed until `deadline` and never acted on; how many."""
+        if not ids:
+            return 0
+        before = case((Dose.sent_at.is_(None), DoseStatus.SCHEDULED), else_=DoseStatus.SNOOZED)
+        result = await self.session.execute(
+            update(Dose)
+            .where(
+                Dose.id.in_(ids),
+                Dose.status == DoseStatus.SENDING,
+                Dose.next_action_at == deadline,
+            )
+            .values(status=before, next_action_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return rowcount(result)
 
     async def claims_before(self, deadline: datetime, now: datetime) -> int:
         """Make every send claimed with a deadline before `deadline` due now; return how many."""

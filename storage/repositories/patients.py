@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from bot.rules.states import HoldKind
 from storage.models import Invite, Patient, PlanHold
@@ -29,6 +29,16 @@ class Patients(Aggregate):
 
     async def get(self, patient_id: int) -> Patient | None:
         return await self.session.get(Patient, patient_id, options=[selectinload(Patient.holds)])
+
+    async def fresh(self, patient_id: int) -> Patient:
+        """A patient and their holds read anew, in one statement: another may have changed them."""
+        result = await self.session.execute(
+            select(Patient)
+            .where(Patient.id == patient_id)
+            .options(joinedload(Patient.holds))
+            .execution_options(populate_existing=True)
+        )
+        return result.unique().scalar_one()
 
     async def add(self, telegram_user_id: int, chat_id: int, now: datetime) -> Patient:
         patient = Patient(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import delete, select
@@ -287,3 +287,78 @@ async def test_a_stale_claim_is_sent_again_not_when_it_may_have_been_delivered(
     assert len(reminders(user)) == 1
     row = await night(harness, user, TONIGHT)
     assert (row.status, row.reminder_message_id) == ("sent", None)
+
+
+# Alerts raised by a round (issue 11)
+
+
+async def test_an_alert_raised_in_a_round_of_many_reminders_goes_out_before_its_last_reminder(
+    settings: Settings, clock: VirtualClock, db: Database
+) -> None:
+    """A patient who blocked the bot, met in a round of 40 reminders: the care team hears of it
+    while the round goes on, not after it."""
+    care = settings.model_copy(
+        update={"provider_chat_ids": (GROUP,), "provider_user_ids": (DOCTOR,)}
+    )
+    telegram = FakeTelegram(clock=clock.now)
+    telegram.group(GROUP)
+    patients = [telegram.user(4400 + i, opened=True) for i in range(40)]
+    await seed_patients(db, care, [u.id for u in patients], clock.now())
+    gone = patients[0]  # the first reminder of the round
+    gone.block()
+
+    async with running(care, clock, telegram) as simulation:
+        await asyncio.wait_for(simulation.dispatch(), 60)
+
+    def to(call: object, chat_id: int) -> bool:
+        params = getattr(call, "params", {})
+        return getattr(call, "method", "") == "sendMessage" and int(params["chat_id"]) == chat_id
+
+    order = telegram.requests
+    refused = [i for i, c in enumerate(order) if to(c, gone.id) and c.status == 403]
+    alerted = [i for i, c in enumerate(order) if to(c, GROUP) and c.ok]
+    reminded = [i for i, c in enumerate(order) if any(to(c, u.id) for u in patients[1:]) and c.ok]
+    assert len(refused) == 1 and len(alerted) == 1 and len(reminded) == 39
+    assert refused[0] < alerted[0] < reminded[-1]
+    assert all(len(reminders(u)) == 1 for u in patients[1:])
+
+
+async def test_two_processes_claiming_batches_of_the_same_eighty_reminders_send_each_once(
+    settings: Settings, clock: VirtualClock, db: Database
+) -> None:
+    """Reminders are claimed a batch at a time: two processes at once share them, none twice."""
+    telegram = FakeTelegram(clock=clock.now)
+    patients = [telegram.user(4500 + i, opened=True) for i in range(80)]
+    await seed_patients(db, settings, [u.id for u in patients], clock.now())
+
+    async with running(settings, clock, telegram) as one, running(settings, clock, telegram) as two:
+        await asyncio.wait_for(asyncio.gather(one.dispatch(), two.dispatch()), 120)
+
+    assert [len(reminders(u)) for u in patients] == [1] * 80
+    async with db.session() as session:
+        statuses = (await session.execute(select(Dose.status).where(Dose.night == TONIGHT))).all()
+    sent = [s for (s,) in statuses if s == "sent"]
+    assert len(sent) == 80
+    assert telegram.client_errors() == []
+
+
+async def test_a_batch_claim_about_to_run_out_is_renewed_before_its_send_and_sent_once(
+    harness: Simulation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch whose turn comes late (a slow Telegram): each claim is renewed, never sent on one
+    that another process could take over meanwhile."""
+    user = harness.telegram.user(205)
+    await enroll(harness, user)
+    dispatcher = harness.services.dispatcher
+    read_for = dispatcher._read_for
+
+    async def slow(rows: list[tuple[int, int, str]], deadline: datetime) -> None:
+        await read_for(rows, deadline)
+        harness.clock.advance(seconds=nightly.SENDING_TIMEOUT.total_seconds() * 0.75)
+
+    monkeypatch.setattr(dispatcher, "_read_for", slow)
+    harness.clock.set(bedtime(TONIGHT))
+    await harness.dispatch()
+    assert len(reminders(user)) == 1
+    row = await night(harness, user, TONIGHT)
+    assert row.status == "sent"
