@@ -104,6 +104,10 @@ class Dispatcher:
         self.monotonic = time.monotonic
         self._started_at: datetime | None = None  # this process's first round
         self._taken_over = False
+        # Whether other processes share the database (webhook mode): then a claim found at
+        # start-up may be a live instance's, sending right now, and is left to run out
+        # (`SENDING_TIMEOUT`) instead of being sent again at once.
+        self.shared = False
         self._checked_at: float | None = None
         self._expired_at: datetime | None = None  # the retention's last look
         self._stopping = asyncio.Event()
@@ -292,15 +296,19 @@ class Dispatcher:
         """At start-up, make sends claimed before this process began due now, to be sent again.
 
         They belonged to a process that died (or was killed) before it could record the send.
-        Alerts parked for want of a recipient come back too: the recipients come from the
-        settings, which may have changed since.
+        Not when other instances share the database (`shared`): a claim may be one of theirs,
+        and one whose process died is taken over once it runs out. Alerts parked for want of a
+        recipient come back too: the recipients come from the settings, which may have changed
+        since.
         """
-        async with self.db.session() as session:
-            repo = Repository(session)
-            taken = await repo.nights.claims_before(
-                started_at + nightly.SENDING_TIMEOUT, started_at
-            )
-            await repo.commit()
+        taken = 0
+        if not self.shared:
+            async with self.db.session() as session:
+                repo = Repository(session)
+                taken = await repo.nights.claims_before(
+                    started_at + nightly.SENDING_TIMEOUT, started_at
+                )
+                await repo.commit()
         if taken:
             log.warning("%s reminder(s) cut short by a stop are sent again", taken)
         if self.alerts is not None:

@@ -51,7 +51,10 @@ async def serve(
                 raise
             log.warning("No /healthz or /metrics: %s", exc)
         await application.initialize()
-        if not webhook:
+        if webhook:
+            # Other instances may share the database: their claims are theirs until they run out.
+            application.bot_data.services.dispatcher.shared = True
+        else:
             await application.bot.delete_webhook()
         if application.post_init is not None:
             await application.post_init(application)

@@ -172,6 +172,30 @@ async def test_a_kill_between_the_claim_and_the_send_is_sent_at_the_restart(
     assert len(reminders(user)) == 1 and len(followups(user)) == 1
 
 
+async def test_an_instance_starting_beside_others_leaves_their_claims_to_run_out(
+    harness: Simulation, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Webhook mode, several instances: a claim found at start-up may be a live one's."""
+    user = harness.telegram.user(204)
+    await enroll(harness, user)
+    due = bedtime(TONIGHT)
+    monkeypatch.setattr(harness.services.dispatcher.notifier, "send", killed)
+    harness.clock.set(due)
+    with pytest.raises(Killed):  # or still sending, in another instance: the row cannot tell
+        await harness.dispatch()
+    assert (await night(harness, user, TONIGHT)).status == "sending"
+
+    harness.clock.advance(seconds=10)
+    async with another_process(harness, settings) as started:
+        started.services.dispatcher.shared = True
+        await started.dispatch()
+        assert reminders(user) == []  # not taken from an instance that may be sending it
+        # Its claim runs out: that instance died, and the night goes out, once.
+        await started.run_until(due + nightly.SENDING_TIMEOUT + timedelta(seconds=30))
+        assert len(reminders(user)) == 1
+        assert (await night(started, user, TONIGHT)).status == "sent"
+
+
 async def test_a_two_minute_partition_records_no_night_sent_that_was_not_delivered(
     harness: Simulation, settings: Settings
 ) -> None:
