@@ -116,25 +116,33 @@ class Privacy:
         before = now - timedelta(days=days)
         async with self.db.session() as session:
             found = await retention.expired(session, before, now, limit)
-        erased: list[_Gone] = []
+        count = 0
         for patient_id in found:
             async with self.db.session() as session:
                 repo = Repository(session)
-                # Asked again in the erasing transaction: a patient who wrote meanwhile stays.
+                # Locked, then asked again in the erasing transaction: a patient who came back
+                # meanwhile stays, and another instance erasing them too waits, then skips.
+                if not await repo.patients.lock(patient_id):
+                    continue
                 if not await retention.expired(session, before, now, 1, only=patient_id):
                     continue
                 patient = await repo.patients.get(patient_id)
                 if patient is None:
                     continue
-                erased.append(await self._erase(repo, patient, None))
+                gone = await self._erase(repo, patient, None)
                 await repo.commit()
-        if not erased:
+            count += 1
+            # At once, each: the ids of the care team's copies went with the rows.
+            try:
+                await self._blank_copies(gone, "alert_expired")
+            except Exception as exc:
+                log.warning(
+                    "Could not blank the copies of an erased record: %s", type(exc).__name__
+                )
+        if not count:
             return 0
         await self.db.scrub(word_tables())
-        for gone in erased:
-            await self._blank_copies(gone, "alert_expired")
         # Counts only: the records are gone, and so are the ids that named them.
-        count = len(erased)
         log.info("Erased the records of %d patient(s) out of care for over %d days", count, days)
         return count
 

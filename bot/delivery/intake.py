@@ -177,11 +177,13 @@ class Intake:
                 back = []
                 for task in finished:
                     update_id = running.pop(task)
-                    self._claimed.discard(update_id)  # renewed no more: marked, or released
                     if not task.cancelled() and task.result():
+                        # Still renewed until marked: if the database fails in between, no
+                        # other process takes it over while this one can still mark it.
                         self._done.add(update_id)
                         handled += 1
                     else:
+                        self._claimed.discard(update_id)  # released
                         back.append(update_id)
                 if back:
                     kept.update(back)
@@ -196,9 +198,10 @@ class Intake:
             if running:
                 await asyncio.wait(running)
                 for task, update_id in running.items():
-                    self._claimed.discard(update_id)
                     if not task.cancelled() and task.result():
                         self._done.add(update_id)
+                    else:
+                        self._claimed.discard(update_id)
             raise
 
     async def _one(
@@ -286,6 +289,7 @@ class Intake:
             await queries.mark_handled(session, self._done, self.clock.now())
             await session.commit()
         self._aided.difference_update(self._done)
+        self._claimed.difference_update(self._done)  # marked: renewed no more
         self._done.clear()
 
     async def _purge(self) -> None:

@@ -27,6 +27,16 @@ class Patients(Aggregate):
         )
         return result.scalar_one_or_none()
 
+    async def lock(self, patient_id: int) -> bool:
+        """Lock the patient's row until the commit (PostgreSQL; SQLite has one writer anyway).
+
+        False if there is no such patient any more.
+        """
+        result = await self.session.execute(
+            select(Patient.id).where(Patient.id == patient_id).with_for_update()
+        )
+        return result.scalar_one_or_none() is not None
+
     async def get(self, patient_id: int) -> Patient | None:
         return await self.session.get(Patient, patient_id, options=[selectinload(Patient.holds)])
 
