@@ -5,8 +5,9 @@ stands in for (round robin over the two processes, 502 when one is down, so that
 again and the next try goes to the other). A night of 500 reminders goes out while 20 patients
 type red flags; one process is killed with SIGKILL halfway through the night and started again.
 Then: every reminder went out (what the killed process had claimed, once its claims ran out),
-a second time only for a night some process was sending at the kill or at the restart; every red flag was stored once and alerted to the care team; every update
-was accepted by a webhook and handled; nothing is left pending.
+a second time only for a night some process was sending at the kill or at the restart; every
+red flag was stored once and alerted to the care team; every update was accepted by a webhook and
+handled; nothing is left pending.
 """
 
 from __future__ import annotations
