@@ -14,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    ColumnElement,
     Date,
     DateTime,
     ForeignKey,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     Time,
     TypeDecorator,
     UniqueConstraint,
+    and_,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -166,6 +168,18 @@ class Patient(Base):
             and not self.provider_paused
             and self.withheld_at is None
         )
+
+
+def receives_reminders() -> ColumnElement[bool]:
+    """`Patient.receives_reminders`, in SQL: a patient whose reminders go out."""
+    return and_(
+        Patient.enrolled_at.is_not(None),
+        Patient.reminders_paused.is_(False),
+        Patient.blocked_bot.is_(False),
+        Patient.awaiting_clearance.is_(False),
+        Patient.provider_paused.is_(False),
+        Patient.withheld_at.is_(None),
+    )
 
 
 class PlanHold(Base):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, func, not_, select, union_all
+from sqlalchemy import Select, func, not_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.rules.states import EscalationStatus, TierCode
@@ -23,19 +23,8 @@ from storage.models import (
     PlanHold,
     ReceivedUpdate,
     Report,
+    receives_reminders,
 )
-
-
-def _in_care() -> ColumnElement[bool]:
-    """What `Patient.receives_reminders` says, in SQL: a patient whose reminders go out."""
-    return and_(
-        Patient.enrolled_at.is_not(None),
-        Patient.reminders_paused.is_(False),
-        Patient.blocked_bot.is_(False),
-        Patient.awaiting_clearance.is_(False),
-        Patient.provider_paused.is_(False),
-        Patient.withheld_at.is_(None),
-    )
 
 
 def _waiting() -> Select[tuple[int]]:
@@ -49,7 +38,7 @@ async def expired(
     session: AsyncSession, before: datetime, now: datetime, limit: int, only: int | None = None
 ) -> list[int]:
     """Ids of patients out of care, no alert waiting, whose last trace came before `before`."""
-    candidates = select(Patient.id).where(not_(_in_care()), Patient.id.not_in(_waiting()))
+    candidates = select(Patient.id).where(not_(receives_reminders()), Patient.id.not_in(_waiting()))
     if only is not None:
         candidates = candidates.where(Patient.id == only)
     ids = candidates.scalar_subquery()

@@ -15,7 +15,7 @@ from sqlalchemy.orm import aliased, joinedload
 
 from bot.rules.states import DoseStatus
 from storage.db import rowcount
-from storage.models import Dose, Patient
+from storage.models import Dose, Patient, receives_reminders
 from storage.repositories.base import Aggregate
 
 
@@ -213,15 +213,10 @@ class Nights(Aggregate):
         result = await self.session.execute(
             select(Patient.id)
             .where(
-                Patient.enrolled_at.is_not(None),
+                receives_reminders(),
                 Patient.start_date.is_not(None),
                 Patient.bedtime.is_not(None),
                 Patient.timezone.is_not(None),
-                Patient.reminders_paused.is_not(True),
-                Patient.blocked_bot.is_not(True),
-                Patient.awaiting_clearance.is_not(True),
-                Patient.provider_paused.is_not(True),
-                Patient.withheld_at.is_(None),
                 ~planned.exists(),
             )
             .order_by(Patient.id)
