@@ -22,10 +22,10 @@ from pathlib import Path
 
 from sqlalchemy import event, insert, text
 
+from bench.harness import FixedClock, StubNotifier
 from bot.app.application import build_services
 from bot.app.settings import Settings
 from bot.rules.plans import BUILTIN_PLANS
-from bot.ui.views import Reply
 from storage.db import Database
 from storage.models import Dose, Patient
 from storage.repositories import Repository
@@ -34,40 +34,6 @@ SCHEMA = "ldn_bench"
 INDEX = "ix_doses_next_action_at"
 PAST_NIGHTS = 30
 CHUNK = 20_000
-
-
-class FixedClock:
-    def __init__(self, now: datetime) -> None:
-        self._now = now
-
-    def now(self) -> datetime:
-        return self._now
-
-
-class StubNotifier:
-    """Telegram answered instantly: what remains is our own database work."""
-
-    def __init__(self) -> None:
-        self.sent = 0
-
-    async def send(
-        self, chat_id: int, reply: Reply, attempt: int = 0, *, bulk: bool = False
-    ) -> int:
-        self.sent += 1
-        return self.sent
-
-    async def clear_buttons(self, chat_id: int, message_id: int, *, bulk: bool = False) -> None:
-        return None
-
-    async def set_buttons(
-        self, chat_id: int, message_id: int, buttons: object, *, bulk: bool = False
-    ) -> None:
-        return None
-
-    async def edit(
-        self, chat_id: int, message_id: int, reply: Reply, *, bulk: bool = False
-    ) -> None:
-        return None
 
 
 @dataclass
