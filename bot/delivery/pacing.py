@@ -2,20 +2,22 @@
 
 Telegram lets a bot send about 30 messages a second overall, about one a second in one chat (a
 short burst passes) and 20 a minute in a group; past that it answers 429 with a `retry_after`.
-- Every request to a chat takes a turn of the overall pace: 29 a second, evenly spaced, with no
+- Every request to a chat takes a turn of the overall pace: 29.5 a second, evenly spaced, with no
   burst after an idle gap, so that the clock's jitter never takes us over 30.
-- Two lanes. Urgent: alerts, emergencies, replies to what a person just did; the default when
-  nothing says otherwise. Bulk: the dispatcher's reminders, follow-ups and check-ins, which pass
-  `BULK` as `rate_limit_args`. A bulk request takes a turn only when no urgent one waits, and at
-  most 28.5 a second: an urgent request never waits more than a turn or two behind any backlog.
+- Three lanes. Answers to what a person just did (`Lane.at_once`) go at once: a patient tapping
+  through a conversation waits for no pace, and the bulk lane makes room for each (it counts as
+  a turn taken). Urgent: alerts, emergencies, anything else nothing says otherwise of; they wait
+  for a turn, ahead of every bulk request. Bulk: the dispatcher's reminders, follow-ups and
+  check-ins, which pass `BULK` as `rate_limit_args`: a turn only when no urgent request waits.
+  However long the backlog, an urgent request waits a turn or two at most, an answer none.
 - A chat's own pace: a short wait (its next second) is waited out; a longer one (a group's 20 a
   minute, Telegram's flood wait for that chat) is refused at once with Telegram's own
   `RetryAfter` (as `Paced`): the dispatcher leaves its row due for later and goes on with the
   other chats. A reply to what a person just did is not held to its chat's second (a
   conversation waits for nothing), asks for retries (`Lane.retries`) and waits out a short
   flood wait.
-- A real 429 pauses every request for its `retry_after`, up to PAUSE_SECONDS: a longer wait names
-  one chat, which alone waits it whole.
+- A real 429 pauses every request for its `retry_after`, up to PAUSE_SECONDS, answers too: a
+  longer wait names one chat, which alone waits it whole.
 """
 
 from __future__ import annotations
@@ -35,8 +37,9 @@ from telegram.ext import BaseRateLimiter
 log = logging.getLogger(__name__)
 
 # Telegram's limits for bots: about 30 messages a second overall, 20 a minute in one group.
-PER_SECOND = 29  # a message of headroom under 30
-BULK_PER_SECOND = 28.5  # urgent requests go first anyway; half a turn a second stays free
+PER_SECOND = 29.5  # half a message of headroom under 30
+# Bulk requests may take every turn: urgent ones go first anyway, and answers go at once.
+BULK_PER_SECOND = PER_SECOND
 CHAT_PER_SECOND = 1.0
 CHAT_BURST = 3  # a reply of three messages goes at once, as Telegram lets a chat burst briefly
 GROUP_PER_MINUTE = 20
@@ -63,6 +66,9 @@ class Lane:
     # it (as python-telegram-bot's own limiter does): tapping through a conversation, they wait
     # for nothing; the overall pace and a group's 20 a minute still hold, and a 429 is waited out.
     chat_pace: bool = True
+    # Whether it goes without waiting for a turn of the overall pace: an answer to what a person
+    # just did. It still counts: the bulk lane gives up a turn for it. A 429's pause holds it.
+    at_once: bool = False
 
 
 URGENT = Lane()
@@ -159,7 +165,10 @@ class Pacing(BaseRateLimiter[Lane]):
             wait = self._chat_turn(chat)
             if wait > 0:
                 await self.sleep(wait)
-        await self.turn(lane.bulk)
+        if lane.at_once:
+            await self._answer_turn()
+        else:
+            await self.turn(lane.bulk)
         try:
             return await callback(*args, **kwargs)
         except RetryAfter as exc:
@@ -206,6 +215,13 @@ class Pacing(BaseRateLimiter[Lane]):
             self._chats = {c: t for c, t in self._chats.items() if t > now}
         self._chats[chat] = free + self.chat_interval
         return wait
+
+    async def _answer_turn(self) -> None:
+        """An answer's turn: now (after a 429's pause), the bulk lane giving up one for it."""
+        while (pause := self._pause_left()) > 0:
+            await self.sleep(min(pause, LOOK_AGAIN_SECONDS))  # a virtual clock may end it early
+        now = self.clock()
+        self._next_bulk = max(self._next_bulk, now - self.bulk_interval / 4) + self.interval
 
     async def turn(self, bulk: bool = False) -> None:
         """Wait for a turn of the overall pace in the request's lane."""

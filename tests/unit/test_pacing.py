@@ -246,3 +246,40 @@ async def test_a_request_cancelled_while_waiting_gives_its_turn_away(
     assert [name for _, name in telegram.sent][-1] == "alert"
     assert len(telegram.sent) <= 6
     await pacing.shutdown()
+
+
+ANSWER = Lane(retries=2, chat_pace=False, at_once=True)
+
+
+async def test_an_answer_goes_at_once_and_the_bulk_lane_makes_room_for_it(
+    pacing: Pacing, telegram: Telegram, time: FakeTime
+) -> None:
+    bulk = [
+        asyncio.create_task(send(pacing, telegram, f"reminder {i}", 2000 + i, BULK))
+        for i in range(120)
+    ]
+    await telegram.tenth.wait()
+    asked_at = []
+    for i in range(15):  # a patient tapping through a conversation, three answers a second
+        asked_at.append(time.now)
+        await send(pacing, telegram, f"answer {i}", PATIENT, ANSWER)
+        await time.sleep(1 / 3)
+    await asyncio.gather(*bulk)
+    answered_at = [t for t, name in telegram.sent if name.startswith("answer")]
+    assert answered_at == asked_at  # none waited for a turn, nor for its chat's second
+    # Answers and reminders together keep the overall pace: each answer took a reminder's turn.
+    assert most_in_a_second([t for t, _ in telegram.sent]) <= 30
+    await pacing.shutdown()
+
+
+async def test_an_answer_waits_out_a_real_429s_pause(
+    pacing: Pacing, telegram: Telegram, time: FakeTime
+) -> None:
+    telegram.flood[OTHER] = 3
+    with pytest.raises(RetryAfter):
+        await send(pacing, telegram, "refused", OTHER)
+    paused_at = time.now
+    await send(pacing, telegram, "answer", PATIENT, ANSWER)
+    [(sent_at, _)] = telegram.sent
+    assert sent_at >= paused_at + 3
+    await pacing.shutdown()
