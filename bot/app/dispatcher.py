@@ -12,7 +12,8 @@ way at once (the rest of its batch was never sent: it goes out once, after the r
 
 Its rounds run on the event loop's monotonic clock (`run`), asking the database what is due by wall
 time: a step of the wall clock, either way, delays nothing. A full round is followed by the next at
-once, until nothing is due; several reminders are under way at once, and the pacing
+once, until nothing is due; several reminders are under way at once, the next batch claimed
+while the last of one are sent, and the pacing
 (`bot/delivery/pacing.py`) keeps them in the bulk lane, behind every alert and reply. An alert a
 round raises (a third missed night, a patient who blocked the bot) is sent at once, in a task of
 its own, not after the round.
@@ -23,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -218,43 +219,106 @@ class Dispatcher:
         """Claim due reminders CLAIM_ROWS at a time and send them; return how many and failures.
 
         Each batch is claimed in one statement and committed before anything is sent, as a
-        one-row claim is. A batch cut short by a stop is put back, due now.
+        one-row claim is. With several reminders in flight, the next batch is claimed while the
+        last rows of this one are under way, so the pace never waits for a claim; on SQLite (one
+        at a time) it is claimed once the last one is done. One patient's rows go one after
+        another. Rows claimed and not started when a stop comes are put back, due now.
         """
-        done = failures = 0
-        while done < limit and not self._stopping.is_set():
-            size = min(CLAIM_ROWS, limit - done)
-            now = self.clock.now()
-            deadline = now + nightly.SENDING_TIMEOUT
-            async with self.db.session() as session:
-                repo = Repository(session)
-                rows = await repo.nights.claim_reminders(now, deadline, size)
-                await repo.commit()
-            if not rows:
-                break
+        waiting: deque[tuple[int, int]] = deque()  # claimed and read, not started: (dose, patient)
+        claimed: list[int] = []  # every row claimed by this call
+        later: dict[int, deque[int]] = {}  # rows of a patient whose earlier row is under way
+        taken = failures = running = 0
+        more = True  # another batch may be due
+        changed = asyncio.Event()  # a row was taken or finished, a batch came, or none will
+
+        def hungry() -> bool:
+            if self.in_flight > 1:
+                return len(waiting) < self.in_flight
+            return not waiting and not running
+
+        async def feed() -> None:
+            nonlocal taken, more
             try:
-                await self._read_for(rows, deadline)
-            except Exception:
-                # Nothing was sent: the batch is due again at once, not when its claim runs out.
-                await self._release([dose_id for dose_id, _, _ in rows], deadline)
-                raise
-            owners = [(dose_id, patient_id) for dose_id, patient_id, _ in rows]
-            try:
-                acted, failed = await self.outbox.drain_in_flight(
-                    _given(owners),
-                    self.act_on,
-                    len(owners),
-                    failed="Could not act on dose %s",
-                    in_flight=self.in_flight,
-                    stopping=self._stopping.is_set,
-                )
+                while more and not self._stopping.is_set():
+                    if not hungry():
+                        changed.clear()
+                        await changed.wait()
+                        continue
+                    size = min(CLAIM_ROWS, limit - taken)
+                    batch = await self._claim_batch(size)
+                    taken += len(batch)
+                    claimed.extend(dose_id for dose_id, _ in batch)
+                    waiting.extend(batch)
+                    more = len(batch) == size and taken < limit
+                    changed.set()
             finally:
-                left = [dose_id for dose_id, _ in owners if self._claimed.pop(dose_id, None)]
-                if left:
-                    await self._release(left, deadline)
-            done, failures = done + acted, failures + failed
-            if len(rows) < size:
-                break
-        return done, failures
+                more = False
+                changed.set()
+
+        async def work() -> None:
+            nonlocal failures, running
+            while not self._stopping.is_set():
+                if not waiting:
+                    if not more:
+                        return
+                    changed.clear()
+                    await changed.wait()
+                    continue
+                dose_id, patient_id = waiting.popleft()
+                if patient_id in later:
+                    later[patient_id].append(dose_id)  # after the one under way
+                    continue
+                later[patient_id] = deque([dose_id])
+                running += 1
+                changed.set()
+                try:
+                    while later[patient_id] and not self._stopping.is_set():
+                        row = later[patient_id].popleft()
+                        try:
+                            await self.act_on(row)
+                        except Exception:
+                            failures += 1
+                            log.exception("Could not act on dose %s", row)
+                finally:
+                    del later[patient_id]
+                    running -= 1
+                    changed.set()
+
+        try:
+            feeding = asyncio.ensure_future(feed())
+            results = await asyncio.gather(
+                feeding, *(work() for _ in range(self.in_flight)), return_exceptions=True
+            )
+        finally:
+            left: dict[datetime, list[int]] = {}  # by deadline: a release names its claim's
+            for dose_id in claimed:
+                if (unsent := self._claimed.pop(dose_id, None)) is not None:
+                    left.setdefault(unsent.deadline, []).append(dose_id)
+            for deadline, ids in left.items():
+                await self._release(ids, deadline)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result  # the database failed under a claim: the round fails
+        return taken, failures
+
+    async def _claim_batch(self, size: int) -> list[tuple[int, int]]:
+        """Claim up to `size` reminders due and read what their words need: (dose, patient) each.
+
+        If the reading fails, nothing was sent: the batch is due again at once, not when its
+        claim runs out.
+        """
+        now = self.clock.now()
+        deadline = now + nightly.SENDING_TIMEOUT
+        async with self.db.session() as session:
+            repo = Repository(session)
+            rows = await repo.nights.claim_reminders(now, deadline, size)
+            await repo.commit()
+        try:
+            await self._read_for(rows, deadline)
+        except Exception:
+            await self._release([dose_id for dose_id, _, _ in rows], deadline)
+            raise
+        return [(dose_id, patient_id) for dose_id, patient_id, _ in rows]
 
     async def _read_for(self, rows: list[tuple[int, int, str]], deadline: datetime) -> None:
         """Read what a batch of claimed reminders needs, in a few statements for them all."""
@@ -666,17 +730,6 @@ class Dispatcher:
             when = messages.nights_ahead(days)
             lines.append(Say("reminder_capsule_change", {"when": when, "capsule": capsule}))
         return Show(Lines(tuple(lines), "\n\n"), messages.dose_buttons(dose.id))
-
-
-def _given(
-    rows: list[tuple[int, int]],
-) -> Callable[[Repository, datetime, int], Awaitable[list[tuple[int, int]]]]:
-    """Rows already claimed, as the outbox asks for what is due."""
-
-    async def due(_repo: Repository, _now: datetime, _limit: int) -> list[tuple[int, int]]:
-        return rows
-
-    return due
 
 
 @dataclass
