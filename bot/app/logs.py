@@ -9,14 +9,72 @@ from __future__ import annotations
 
 import json
 import logging
+import traceback
 from datetime import UTC, datetime
 from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+from telegram.error import InvalidToken, TelegramError
 
 from bot.delivery import logctx
 from bot.delivery.netlog import NetworkFailures, calm
 
 QUIET = ("httpx", "httpcore", "apscheduler", "aiosqlite", "asyncpg", "sqlalchemy")
 TEXT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+# Errors whose message is the system's, the database driver's or Telegram's own words: kept in a
+# traceback. Any other error's message may quote what a patient wrote (a value that failed to
+# parse, a key looked up): its type and frames are logged, its message withheld. InvalidToken's
+# message holds the token.
+SAYS_NO_WORDS: tuple[type[BaseException], ...] = (OSError, TimeoutError, SQLAlchemyError)
+WITHHELD = "(message withheld: it may quote what someone wrote)"
+
+CAUSE = "\nThe above exception was the direct cause of the following exception:\n\n"
+CONTEXT = "\nDuring handling of the above exception, another exception occurred:\n\n"
+
+
+def traceback_without_words(error: BaseException) -> str:
+    """A traceback's frames (file, line, code) and each error's type, in the usual order; an
+    error's message only where `SAYS_NO_WORDS` or Telegram's own."""
+    chain: list[tuple[BaseException, str]] = []
+    current: BaseException | None = error
+    link = ""
+    while current is not None and all(current is not seen for seen, _ in chain):
+        chain.append((current, link))
+        if current.__cause__ is not None:
+            current, link = current.__cause__, CAUSE
+        elif current.__context__ is not None and not current.__suppress_context__:
+            current, link = current.__context__, CONTEXT
+        else:
+            current = None
+    parts: list[str] = []
+    for exc, led_to in reversed(chain):
+        parts.append("Traceback (most recent call last):\n")
+        parts.extend(traceback.format_list(traceback.extract_tb(exc.__traceback__)))
+        name = type(exc).__qualname__
+        module = type(exc).__module__
+        if module not in ("builtins", "__main__"):
+            name = f"{module}.{name}"
+        parts.append(f"{name}: {_message(exc)}\n" if str(exc) else f"{name}\n")
+        if led_to:
+            parts.append(led_to)
+    return "".join(parts).rstrip("\n")
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, InvalidToken):
+        return WITHHELD
+    if isinstance(exc, SAYS_NO_WORDS + (TelegramError,)):
+        return str(exc)
+    return WITHHELD
+
+
+class Plain(logging.Formatter):
+    """Readable lines; a traceback without what an error's message may quote."""
+
+    def formatException(self, ei: Any) -> str:  # noqa: N802 (logging's name)
+        return traceback_without_words(ei[1]) if ei and ei[1] is not None else ""
 
 
 class Ids(logging.Filter):
@@ -28,7 +86,7 @@ class Ids(logging.Filter):
         return True
 
 
-class JsonLines(logging.Formatter):
+class JsonLines(Plain):
     """One JSON object a line: time, level, logger, message, the ids, and an error if any."""
 
     def format(self, record: logging.LogRecord) -> str:
@@ -44,7 +102,8 @@ class JsonLines(logging.Formatter):
         if record.exc_info and record.exc_info[1] is not None:
             error = record.exc_info[1]
             entry["error"] = type(error).__name__
-            # The frames' file, line and code, as in the text format: never their local values.
+            # The frames' file, line and code, as in the text format: never their local values,
+            # nor a message that may quote a patient.
             entry["traceback"] = self.formatException(record.exc_info)
         elif record.exc_text:
             entry["traceback"] = record.exc_text
@@ -56,7 +115,7 @@ class JsonLines(logging.Formatter):
 def configure_logging(level: str, fmt: str = "text") -> None:
     """Log to stderr at `level`, as readable lines ("text") or JSON lines ("json")."""
     handler = logging.StreamHandler()
-    handler.setFormatter(JsonLines() if fmt == "json" else logging.Formatter(TEXT))
+    handler.setFormatter(JsonLines() if fmt == "json" else Plain(TEXT))
     logging.basicConfig(level=level, handlers=[handler])
     # Whatever LOG_LEVEL says: httpx logs every request URL, and Telegram's URLs carry the bot
     # token; python-telegram-bot's debug output holds the token and the patients' messages; the

@@ -8,8 +8,10 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy.exc import OperationalError
+from telegram.error import NetworkError
 
-from bot.app.logs import Ids, JsonLines, configure_logging
+from bot.app.logs import TEXT, Ids, JsonLines, Plain, configure_logging
 from bot.delivery import logctx
 from bot.delivery.netlog import calm
 from devtools.simulation import Simulation
@@ -122,3 +124,40 @@ def test_a_json_line_has_the_error_as_fields_and_the_ids_of_where_it_was_logged(
     assert first["error"] == "ValueError" and "Traceback" in first["traceback"]
     assert secret not in stream.getvalue()  # frames' code, never their local values
     assert "update_id" not in after and "dose_id" not in after
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_traceback_keeps_its_frames_and_types_but_no_words_an_error_quotes(fmt: str) -> None:
+    """An error raised on what a patient typed may quote it: its message is withheld; the
+    network's and the database's own messages are kept, they say what failed."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonLines() if fmt == "json" else Plain(TEXT))
+    log = logging.getLogger("tests.withheld")
+    log.addHandler(handler)
+    log.propagate = False
+    words = "my chest hurts since the new dose"
+    try:
+        try:
+            try:
+                int(words)
+            except ValueError as exc:
+                raise KeyError(words) from exc
+        except KeyError:
+            log.exception("Update %s failed", 12)
+        try:
+            raise NetworkError("Connection refused")
+        except NetworkError:
+            log.exception("Polling failed")
+        try:
+            raise OperationalError("SELECT 1", None, ConnectionRefusedError("db down"))
+        except OperationalError:
+            log.exception("Round failed")
+    finally:
+        log.removeHandler(handler)
+        log.propagate = True
+    out = stream.getvalue()
+    assert words not in out and words not in out.encode().decode("unicode_escape")
+    assert "ValueError" in out and "KeyError" in out and "direct cause" in out
+    assert "int(words)" in out  # the frames' code is kept: it says where
+    assert "Connection refused" in out and "db down" in out
