@@ -4,12 +4,14 @@ Telegram lets a bot send about 30 messages a second overall, about one a second 
 short burst passes) and 20 a minute in a group; past that it answers 429 with a `retry_after`.
 - Every request to a chat takes a turn of the overall pace: 29.5 a second, evenly spaced, with no
   burst after an idle gap, so that the clock's jitter never takes us over 30.
-- Three lanes. Answers to what a person just did (`Lane.at_once`) go at once: a patient tapping
-  through a conversation waits for no pace, and the bulk lane makes room for each (it counts as
-  a turn taken). Urgent: alerts, emergencies, anything else nothing says otherwise of; they wait
-  for a turn, ahead of every bulk request. Bulk: the dispatcher's reminders, follow-ups and
-  check-ins, which pass `BULK` as `rate_limit_args`: a turn only when no urgent request waits.
-  However long the backlog, an urgent request waits a turn or two at most, an answer none.
+- Three lanes. Answers to what a person just did (`Lane.at_once`) go at once, up to
+  ANSWER_BURST ahead of the pace: a patient tapping through a conversation waits for no
+  reminder, and the turns after it move back by one for each (the pace counts it). More answers
+  than the pace allows wait their turn as urgent ones do. Urgent: alerts, emergencies, anything
+  else nothing says otherwise of; they wait for a turn, ahead of every bulk request. Bulk: the
+  dispatcher's reminders, follow-ups and check-ins, which pass `BULK` as `rate_limit_args`: a
+  turn only when no urgent request waits. However long the backlog, an urgent request waits a
+  few turns at most, an answer none.
 - A chat's own pace: a short wait (its next second) is waited out; a longer one (a group's 20 a
   minute, Telegram's flood wait for that chat) is refused at once with Telegram's own
   `RetryAfter` (as `Paced`): the dispatcher leaves its row due for later and goes on with the
@@ -40,6 +42,9 @@ log = logging.getLogger(__name__)
 PER_SECOND = 29.5  # half a message of headroom under 30
 # Bulk requests may take every turn: urgent ones go first anyway, and answers go at once.
 BULK_PER_SECOND = PER_SECOND
+# Answers that may go at once, ahead of the pace (a short burst, well under Telegram's): past
+# them, answers wait their turn, and the pace holds whatever the number of people typing.
+ANSWER_BURST = 10
 CHAT_PER_SECOND = 1.0
 CHAT_BURST = 3  # a reply of three messages goes at once, as Telegram lets a chat burst briefly
 GROUP_PER_MINUTE = 20
@@ -67,7 +72,7 @@ class Lane:
     # for nothing; the overall pace and a group's 20 a minute still hold, and a 429 is waited out.
     chat_pace: bool = True
     # Whether it goes without waiting for a turn of the overall pace: an answer to what a person
-    # just did. It still counts: the bulk lane gives up a turn for it. A 429's pause holds it.
+    # just did. It still counts: the turns after it move back by one. A 429's pause holds it.
     at_once: bool = False
 
 
@@ -217,11 +222,15 @@ class Pacing(BaseRateLimiter[Lane]):
         return wait
 
     async def _answer_turn(self) -> None:
-        """An answer's turn: now (after a 429's pause), the bulk lane giving up one for it."""
+        """An answer's turn: now (after a 429's pause), the turns after it moving back by one;
+        past ANSWER_BURST turns ahead of the pace, a turn as an urgent request's."""
         while (pause := self._pause_left()) > 0:
             await self.sleep(min(pause, LOOK_AGAIN_SECONDS))  # a virtual clock may end it early
         now = self.clock()
-        self._next_bulk = max(self._next_bulk, now - self.bulk_interval / 4) + self.interval
+        if self._next_turn - now > (ANSWER_BURST - 1) * self.interval:
+            await self.turn()
+            return
+        self._next_turn = max(self._next_turn, now - self.interval / 4) + self.interval
 
     async def turn(self, bulk: bool = False) -> None:
         """Wait for a turn of the overall pace in the request's lane."""

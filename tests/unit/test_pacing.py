@@ -12,6 +12,7 @@ import pytest
 from telegram.error import RetryAfter
 
 from bot.delivery.pacing import (
+    ANSWER_BURST,
     BULK,
     BULK_PER_SECOND,
     CHAT_BURST,
@@ -282,4 +283,21 @@ async def test_an_answer_waits_out_a_real_429s_pause(
     await send(pacing, telegram, "answer", PATIENT, ANSWER)
     [(sent_at, _)] = telegram.sent
     assert sent_at >= paused_at + 3
+    await pacing.shutdown()
+
+
+async def test_a_flood_of_answers_goes_a_short_burst_at_once_then_at_the_pace(
+    pacing: Pacing, telegram: Telegram, time: FakeTime
+) -> None:
+    """A hundred answers at once (a patient pasting line after line, a crowd tapping): a few go
+    at once, the rest at the pace, and Telegram's 30 a second is never passed."""
+    start = time.now
+    await asyncio.gather(
+        *(send(pacing, telegram, f"answer {i}", 4000 + i, ANSWER) for i in range(100))
+    )
+    times = [t for t, _ in telegram.sent]
+    assert len(times) == 100
+    assert times.count(start) == ANSWER_BURST
+    assert most_in_a_second(times) <= 30
+    assert max(times) - start >= (100 - 30) / PER_SECOND  # the rest waited their turns
     await pacing.shutdown()
