@@ -537,8 +537,7 @@ class Dispatcher:
         try:
             async with repo.savepoint():
                 # On fresh data: a provider may have held or paused the patient meanwhile.
-                patient = await repo.patients.fresh(dose.patient_id)
-                await self.reminders.plan_next_night(repo, patient, backfill=True)
+                await self.reminders.plan_after_reminder(repo, dose.patient_id)
         except Exception:
             log.exception("Could not plan the night after dose %s", dose.id)
 

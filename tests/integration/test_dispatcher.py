@@ -60,7 +60,7 @@ async def test_a_kill_while_the_next_night_is_planned_leaves_no_patient_without_
     user = harness.telegram.user(201)
     await enroll(harness, user)
     due = bedtime(TONIGHT)
-    monkeypatch.setattr(harness.services.reminders, "plan_next_night", killed)
+    monkeypatch.setattr(harness.services.reminders, "plan_after_reminder", killed)
     harness.clock.set(due)
     with pytest.raises(Killed):
         await harness.dispatch()
