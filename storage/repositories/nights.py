@@ -7,14 +7,27 @@ the sends a dead process held (`claims_before`), and the patients who have no ne
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, Table, and_, bindparam, case, func, inspect, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import (
+    Select,
+    Table,
+    TextClause,
+    and_,
+    bindparam,
+    case,
+    func,
+    inspect,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from bot.rules.states import DoseStatus
 from storage.db import rowcount
@@ -115,9 +128,14 @@ class Nights(Aggregate):
         session: planning never changes a night after it is planned.
         """
         given = inspect(dose).dict
-        # Only the columns given: the others take their defaults; the database numbers the row.
-        values = {c.key: given[c.key] for c in _DOSES.columns if c.key in given and c.key != "id"}
-        result = await self.session.execute(_PLAN[self.session.bind.dialect.name], values)
+        # The columns given, and the defaults of the others, as an ORM insert would; never the
+        # id: the database numbers the row.
+        values = {
+            c.key: given[c.key] if c.key in given else _DEFAULTS[c.key]
+            for c in _DOSES.columns
+            if c.key != "id" and (c.key in given or c.key in _DEFAULTS)
+        }
+        result = await self.session.execute(_plan(tuple(values)), values)
         return rowcount(result) == 1
 
     async def for_planning(self, patient_id: int) -> tuple[Patient, Dose | None, bool] | None:
@@ -298,10 +316,24 @@ def _for_planning() -> Select[Any]:
 
 
 _FOR_PLANNING = _for_planning()
-# `Nights.plan`'s insert on each backend: a night another worker inserted first is left alone.
-_PLAN = {
-    dialect.__name__.rsplit(".", 1)[-1]: dialect.insert(_DOSES).on_conflict_do_nothing(
-        index_elements=["patient_id", "night"]
-    )
-    for dialect in (postgresql, sqlite)
+
+# The defaults `Nights.plan` gives the columns of a night not set: plain values, all of them.
+_DEFAULTS = {
+    c.key: c.default.arg
+    for c in _DOSES.columns
+    if isinstance(c.default, ScalarElementColumnDefault)
 }
+assert len(_DEFAULTS) == sum(c.default is not None for c in _DOSES.columns)
+
+
+@functools.cache
+def _plan(keys: tuple[str, ...]) -> TextClause:
+    """`Nights.plan`'s insert of these columns, built once: a night another worker inserted
+    first is left alone. As text, the same on both backends: SQLAlchemy 2.0 compiles an
+    `on_conflict_do_nothing` insert anew at each run, which costs more than the insert."""
+    columns = [_DOSES.c[key] for key in keys]
+    return text(
+        f"INSERT INTO {_DOSES.name} ({', '.join(c.name for c in columns)}) "
+        f"VALUES ({', '.join(f':{c.key}' for c in columns)}) "
+        "ON CONFLICT (patient_id, night) DO NOTHING"
+    ).bindparams(*(bindparam(c.key, type_=c.type) for c in columns))
