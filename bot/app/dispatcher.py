@@ -583,8 +583,10 @@ class Dispatcher:
         """Record a reminder as out and plan the following night, for one commit (the caller's).
 
         A crash before that commit leaves the claim, sent again after a restart; never a night
-        recorded sent with none planned after it. Should planning fail, the send is recorded
-        alone (never sent twice for a bug) and the self-check plans the night.
+        recorded sent with none planned after it. Should planning fail, what it wrote is rolled
+        back and the send recorded alone (never sent twice for a bug), and the self-check plans
+        the night. The transaction holds nothing else (the claim was committed before the send),
+        so no savepoint is needed for that.
         """
         values: dict[str, object] = {"status": DoseStatus.SENT, "sent_at": sent_at, "attempts": 0}
         if message_id is not None:
@@ -595,16 +597,18 @@ class Dispatcher:
         values["next_action_at"] = nightly.next_check(
             since, followup_sent, dose.cutoff_at, self.followup_after
         )
-        if not await repo.claim(Dose, dose.id, {"status": expected}, **values):
+        dose_id, patient_id = dose.id, dose.patient_id  # a rollback expires the row
+        if not await repo.claim(Dose, dose_id, {"status": expected}, **values):
             await repo.rollback()
             return
         try:
-            async with repo.savepoint():
-                # On fresh data: a provider may have held or paused the patient meanwhile.
-                patient = await repo.patients.fresh(dose.patient_id)
-                await self.reminders.plan_next_night(repo, patient, backfill=True)
+            # On fresh data: a provider may have held or paused the patient meanwhile.
+            await self.reminders.plan_after_reminder(repo, patient_id)
         except Exception:
-            log.exception("Could not plan the night after dose %s", dose.id)
+            log.exception("Could not plan the night after dose %s", dose_id)
+            await repo.rollback()
+            if not await repo.claim(Dose, dose_id, {"status": expected}, **values):
+                await repo.rollback()
 
     async def _follow_up(self, repo: Repository, dose: Dose, now: datetime) -> None:
         patient = dose.patient

@@ -56,6 +56,14 @@ def zone_of(patient: Patient) -> ZoneInfo:
 
 
 @dataclass(frozen=True)
+class Known:
+    """A patient's nights as planning reads them, read with the patient in one statement."""
+
+    latest: Dose | None  # the newest night
+    unsent: bool  # whether a night is planned and not reminded yet
+
+
+@dataclass(frozen=True)
 class AnswerResult:
     """What became of a press on a reminder button, for the handler to show."""
 
@@ -82,22 +90,28 @@ class Reminders:
     # Planning nights
 
     async def plan_next_night(
-        self, repo: Repository, patient: Patient, *, backfill: bool
+        self, repo: Repository, patient: Patient, *, backfill: bool, known: Known | None = None
     ) -> Dose | None:
         """Make sure the patient's next night has its row; record skipped-over nights as missed.
 
         `backfill` is for the dispatcher after downtime: nights that passed with no row are recorded
         missed. After a pause or a block there is no backfill: those nights were not ours to remind.
+        `known`: the patient's nights as read with them, in the same transaction (not read again).
         Return the night planned, if one was.
         """
-        if not patient.receives_reminders or await repo.nights.unsent(patient.id):
+        if not patient.receives_reminders:
+            return None
+        if known.unsent if known is not None else await repo.nights.unsent(patient.id):
             return None
         assert patient.start_date is not None
         now = self.clock.now()
-        night, latest = await self._first_open(repo, patient, now)
+        night, latest = await self._first_open(repo, patient, now, known=known)
         # The dose the patient is on: the last one taken, or reminded and not yet answered (if
         # that night ends untaken, this night is planned again).
-        taken = await repo.nights.latest(patient.id, statuses=ON_DOSE)
+        if known is not None and latest is not None and latest.status in ON_DOSE:
+            taken: Dose | None = latest  # the newest night is the newest on the dose
+        else:
+            taken = await repo.nights.latest(patient.id, statuses=ON_DOSE)
         last_mg = taken.dose_mg if taken is not None else None
         # Once a day, never two close together: a bedtime, a zone or a dose time changed soon
         # after a dose puts the next reminder off to a later night.
@@ -113,7 +127,7 @@ class Reminders:
                 gap = self._new_dose(
                     patient, first_gap + timedelta(days=offset), DoseStatus.MISSED, last_mg
                 )
-                await repo.nights.add(gap)
+                await repo.nights.plan(gap)
         night = spaced
         dose = self._new_dose(patient, night, DoseStatus.SCHEDULED, last_mg)
         if dose.step_up and await self._increase_waits(repo, patient, dose):
@@ -122,13 +136,46 @@ class Reminders:
             # Enrolled, resumed or moved the bedtime after tonight's bedtime but before its cutoff:
             # remind now, as a fresh reminder rather than a late one.
             dose.remind_at = dose.next_action_at = now
-        await repo.nights.add(dose)
+        await repo.nights.plan(dose)
         if self.plan_checkin is not None:
             await self.plan_checkin(repo, patient, dose)
         return dose
 
+    async def plan_after_reminder(self, repo: Repository, patient_id: int) -> None:
+        """Plan the night after one whose reminder just went out (its row updated as sent).
+
+        On fresh data: a provider may have held or paused the patient meanwhile. The usual night,
+        the one after with nothing to record off and no increase to check, is planned from one
+        read of the patient with their nights, as `plan_next_night` would plan it; any other
+        night is planned by `plan_next_night`, on the patient as the session keeps them.
+        """
+        read = await repo.nights.for_planning(patient_id)
+        if read is None:
+            return
+        patient, latest, unsent = read
+        if not patient.receives_reminders or unsent:
+            return
+        known = Known(latest, unsent)
+        if latest is not None and latest.status in ON_DOSE:
+            now = self.clock.now()
+            night, _ = await self._first_open(repo, patient, now, known=known)
+            if self._spaced(patient, night, latest, now) == latest.night + timedelta(days=1):
+                dose = self._new_dose(patient, night, DoseStatus.SCHEDULED, latest.dose_mg)
+                if not dose.step_up:
+                    await repo.nights.plan(dose)
+                    if self.plan_checkin is not None:
+                        await self.plan_checkin(repo, patient, dose)
+                    return
+        fresh = await repo.patients.fresh(patient_id)
+        await self.plan_next_night(repo, fresh, backfill=True, known=known)
+
     async def _first_open(
-        self, repo: Repository, patient: Patient, now: datetime, before: date | None = None
+        self,
+        repo: Repository,
+        patient: Patient,
+        now: datetime,
+        before: date | None = None,
+        known: Known | None = None,
     ) -> tuple[date, Dose | None]:
         """The first night not over after the patient's last row (before `before`), and that row."""
         assert patient.bedtime is not None and patient.start_date is not None
@@ -137,7 +184,10 @@ class Reminders:
             upcoming_night(now, patient.bedtime, zone_of(patient), cutoff_hours),
             patient.start_date,
         )
-        latest = await repo.nights.latest(patient.id, before=before)
+        if known is not None and before is None:
+            latest = known.latest
+        else:
+            latest = await repo.nights.latest(patient.id, before=before)
         if latest is not None and latest.night >= night:
             night = latest.night + timedelta(days=1)
         return night, latest

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Update, bindparam, delete, func, inspect, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction
 
 from bot.rules.states import DoseStatus, EscalationStatus, ReportStatus, TierCode
@@ -105,17 +105,20 @@ class Repository:
 
         `when` maps columns to the values they must still hold (None: empty), say
         `{"status": "scheduled"}` or `{"next_action_at": due}`; whoever loses changes nothing.
+        The values are plain values, bound as parameters of a statement built once per shape.
         """
-        guards: list[ColumnElement[bool]] = [model.id == row_id]  # type: ignore[attr-defined]
-        for name, value in when.items():
-            column = getattr(model, name)
-            guards.append(column.is_(None) if value is None else column == value)
-        result = await self.session.execute(
-            update(model)
-            .where(*guards)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
+        shape = (model, tuple((name, value is None) for name, value in when.items()), *values)
+        statement = _claims.get(shape)
+        if statement is None:
+            statement = _claims[shape] = _claim(model, when, values)
+        params = {f"w_{name}": value for name, value in when.items() if value is not None}
+        params.update({f"v_{name}": value for name, value in values.items()})
+        params["row_id"] = row_id
+        # What the session holds unwritten goes first, as the ORM's own update would flush it.
+        session = self.session
+        if session.autoflush and (session.new or session.dirty or session.deleted):
+            await session.flush()
+        result = await session.execute(statement, params)
         return rowcount(result) == 1
 
     async def rows_about(self, model: Any, patient_id: int) -> list[Any]:
@@ -231,3 +234,20 @@ class Repository:
             select(Escalation.id, Escalation.tier).where(Escalation.next_action_at <= now)
         )
         return [(id_, tier) for id_, tier in result.all()]
+
+
+# `Repository.claim`'s statements, one per model, guards and values changed: building a
+# statement and its cache key costs more than running it. They are Core updates of the table:
+# the ORM's update builds anew, at each run, what it compiles.
+_claims: dict[tuple[object, ...], Update] = {}
+
+
+def _claim(model: type[Base], when: Mapping[str, object], values: Mapping[str, object]) -> Update:
+    """The guarded update of one row of `model`, its values and guards bound by name."""
+    columns = inspect(model).columns
+    guards: list[ColumnElement[bool]] = [columns["id"] == bindparam("row_id")]
+    for name, value in when.items():
+        column = columns[name]
+        guards.append(column.is_(None) if value is None else column == bindparam(f"w_{name}"))
+    bound = {columns[name]: bindparam(f"v_{name}", type_=columns[name].type) for name in values}
+    return update(columns["id"].table).where(*guards).values(bound)

@@ -1,22 +1,42 @@
 """Nights: one row per patient and night, the dose and its reminder. Read one night, the newest, a
-range, or their statuses; insert a night once (a second worker's insert loses); find what the
+range, or their statuses, or what planning the next night reads, with the patient, in one
+statement; insert a night once (a second worker's insert loses); find what the
 dispatcher owes now (`due_ids`), claim a batch of reminders in one statement (`claim_reminders`),
 the sends a dead process held (`claims_before`), and the patients who have no next night planned.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import and_, case, func, select, update
+from sqlalchemy import (
+    Select,
+    Table,
+    TextClause,
+    and_,
+    bindparam,
+    case,
+    func,
+    inspect,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from bot.rules.states import DoseStatus
 from storage.db import rowcount
-from storage.models import Dose, Patient, receives_reminders
+from storage.models import Dose, Patient, PlanHold, receives_reminders
 from storage.repositories.base import Aggregate
+
+_PATIENTS: Table = Patient.__table__  # type: ignore[assignment]
+_DOSES: Table = Dose.__table__  # type: ignore[assignment]
+_HOLDS: Table = PlanHold.__table__  # type: ignore[assignment]
 
 
 class Nights(Aggregate):
@@ -100,6 +120,46 @@ class Nights(Aggregate):
         except IntegrityError:
             return False
         return True
+
+    async def plan(self, dose: Dose) -> bool:
+        """Insert a night planned, as `add` does, in one statement and without a savepoint.
+
+        False when another worker inserted that night first. The row object stays out of the
+        session: planning never changes a night after it is planned.
+        """
+        given = inspect(dose).dict
+        # The columns given, and the defaults of the others, as an ORM insert would; never the
+        # id: the database numbers the row.
+        values = {
+            c.key: given[c.key] if c.key in given else _DEFAULTS[c.key]
+            for c in _DOSES.columns
+            if c.key != "id" and (c.key in given or c.key in _DEFAULTS)
+        }
+        result = await self.session.execute(_plan(tuple(values)), values)
+        return rowcount(result) == 1
+
+    async def for_planning(self, patient_id: int) -> tuple[Patient, Dose | None, bool] | None:
+        """The patient and their holds read anew, their newest night, and whether a night is
+        planned and not reminded yet: what planning their next night reads, in one statement.
+
+        The rows come apart from the session, never written through: the patient's holds are
+        changed only on a patient the session keeps (`Patients.fresh`).
+        """
+        result = await self.session.execute(_FOR_PLANNING, {"patient_id": patient_id})
+        rows = result.all()
+        if not rows:
+            return None
+        first = rows[0]
+        holds = [
+            PlanHold(**{c.key: row[f"h_{c.key}"] for c in _HOLDS.columns})
+            for row in (r._mapping for r in rows)
+            if row["h_id"] is not None
+        ]
+        patient = Patient(**{c.key: first._mapping[c.key] for c in _PATIENTS.columns}, holds=holds)
+        newest = None
+        if first._mapping["n_id"] is not None:
+            newest = Dose(**{c.key: first._mapping[f"n_{c.key}"] for c in _DOSES.columns})
+        return patient, newest, bool(first._mapping["unsent"])
 
     async def statuses(self, patient_id: int, last: int, until: date | None = None) -> list[str]:
         """The statuses of the patient's newest `last` nights (up to `until`), oldest first."""
@@ -222,3 +282,58 @@ class Nights(Aggregate):
             .order_by(Patient.id)
         )
         return list(result.scalars().all())
+
+
+def _for_planning() -> Select[Any]:
+    """`Nights.for_planning`'s statement, built once: the patient's row for each of their holds
+    (one row without any), with their newest night and whether one is planned unsent."""
+    newest, other = _DOSES.alias("newest"), _DOSES.alias("other")
+    latest = (
+        select(other.c.id)
+        .where(other.c.patient_id == _PATIENTS.c.id)
+        .order_by(other.c.night.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    unsent = (
+        select(other.c.id)
+        .where(other.c.patient_id == _PATIENTS.c.id, other.c.status == DoseStatus.SCHEDULED)
+        .exists()
+    )
+    return (
+        select(
+            *_PATIENTS.columns,
+            *(c.label(f"n_{c.key}") for c in newest.columns),
+            *(c.label(f"h_{c.key}") for c in _HOLDS.columns),
+            unsent.label("unsent"),
+        )
+        .select_from(_PATIENTS)
+        .outerjoin(newest, newest.c.id == latest)
+        .outerjoin(_HOLDS, _HOLDS.c.patient_id == _PATIENTS.c.id)
+        .where(_PATIENTS.c.id == bindparam("patient_id"))
+        .order_by(_HOLDS.c.start)
+    )
+
+
+_FOR_PLANNING = _for_planning()
+
+# The defaults `Nights.plan` gives the columns of a night not set: plain values, all of them.
+_DEFAULTS = {
+    c.key: c.default.arg
+    for c in _DOSES.columns
+    if isinstance(c.default, ScalarElementColumnDefault)
+}
+assert len(_DEFAULTS) == sum(c.default is not None for c in _DOSES.columns)
+
+
+@functools.cache
+def _plan(keys: tuple[str, ...]) -> TextClause:
+    """`Nights.plan`'s insert of these columns, built once: a night another worker inserted
+    first is left alone. As text, the same on both backends: SQLAlchemy 2.0 compiles an
+    `on_conflict_do_nothing` insert anew at each run, which costs more than the insert."""
+    columns = [_DOSES.c[key] for key in keys]
+    return text(
+        f"INSERT INTO {_DOSES.name} ({', '.join(c.name for c in columns)}) "
+        f"VALUES ({', '.join(f':{c.key}' for c in columns)}) "
+        "ON CONFLICT (patient_id, night) DO NOTHING"
+    ).bindparams(*(bindparam(c.key, type_=c.type) for c in columns))

@@ -60,7 +60,7 @@ async def test_a_kill_while_the_next_night_is_planned_leaves_no_patient_without_
     user = harness.telegram.user(201)
     await enroll(harness, user)
     due = bedtime(TONIGHT)
-    monkeypatch.setattr(harness.services.reminders, "plan_next_night", killed)
+    monkeypatch.setattr(harness.services.reminders, "plan_after_reminder", killed)
     harness.clock.set(due)
     with pytest.raises(Killed):
         await harness.dispatch()
@@ -141,6 +141,37 @@ async def test_a_patient_with_no_night_planned_gets_one_at_start_up_and_every_te
     async with another_process(harness, settings) as restarted:
         await restarted.dispatch()  # its first round, at start-up
     assert (await night(harness, user, tomorrow)).status == "scheduled"
+
+
+async def test_planning_that_fails_half_way_keeps_nothing_of_it_and_records_the_send(
+    harness: Simulation, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A bug in planning, after it wrote the next night: the send is recorded alone, once, and
+    the self-check plans the night."""
+    user = harness.telegram.user(206)
+    await enroll(harness, user)
+    ticks = [1000.0]
+    harness.services.dispatcher.monotonic = lambda: ticks[0]
+    plan = harness.services.reminders.plan_after_reminder
+
+    async def fails_after_writing(repo: Repository, patient_id: int) -> None:
+        await plan(repo, patient_id)
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(harness.services.reminders, "plan_after_reminder", fails_after_writing)
+    with caplog.at_level(logging.ERROR, logger="bot.app.dispatcher"):
+        await harness.run_until(bedtime(TONIGHT))
+    [reminder] = reminders(user)
+    row = await night(harness, user, TONIGHT)
+    assert (row.status, row.reminder_message_id) == ("sent", reminder.message_id)
+    tomorrow = TONIGHT + timedelta(days=1)
+    assert tomorrow not in await nights(harness, user)
+    assert "Could not plan the night after dose" in caplog.text
+
+    ticks[0] += SELF_CHECK_SECONDS
+    await harness.dispatch()
+    assert (await night(harness, user, tomorrow)).status == "scheduled"
+    assert len(reminders(user)) == 1
 
 
 # A claim whose send never happened (finding 3)
