@@ -9,15 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, exists, or_, select, update
+from sqlalchemy import Integer, Table, bindparam, delete, exists, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.sql.dml import ReturningUpdate
 
 from storage.db import rowcount
 from storage.models import ReceivedUpdate
+
+# On the table, not the mapped class: the ORM's bulk paths cost more than the statements here.
+TABLE = cast(Table, ReceivedUpdate.__table__)
+KEEP_POSTGRESQL = postgresql.insert(TABLE).on_conflict_do_nothing(index_elements=["update_id"])
+KEEP_SQLITE = sqlite.insert(TABLE).on_conflict_do_nothing(index_elements=["update_id"])
 
 
 async def keep(
@@ -30,9 +35,44 @@ async def keep(
     ]
     if not values:
         return
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(ReceivedUpdate).on_conflict_do_nothing(index_elements=["update_id"])
-    await session.execute(statement, values)
+    postgres = session.bind.dialect.name == "postgresql"
+    await session.execute(KEEP_POSTGRESQL if postgres else KEEP_SQLITE, values)
+
+
+def _claim_statement() -> ReturningUpdate[tuple[int, dict[str, Any] | None]]:
+    """The claim, built once: building a statement this size costs more than running it."""
+    candidate = TABLE.alias("candidate")
+    older = TABLE.alias("older")
+    earlier_in_chat = (
+        select(older.c.update_id)
+        .where(
+            older.c.chat_id == candidate.c.chat_id,
+            older.c.handled_at.is_(None),
+            older.c.update_id < candidate.c.update_id,
+        )
+        .correlate(candidate)
+    )
+    picked = (
+        select(candidate.c.update_id)
+        .where(
+            candidate.c.handled_at.is_(None),
+            or_(candidate.c.claimed_until.is_(None), candidate.c.claimed_until < bindparam("now")),
+            ~exists(earlier_in_chat),
+            candidate.c.update_id.not_in(bindparam("skip", expanding=True)),
+        )
+        .order_by(candidate.c.update_id)
+        .limit(bindparam("limit", type_=Integer))
+        .with_for_update(skip_locked=True, of=candidate)
+    )
+    return (
+        update(TABLE)
+        .where(TABLE.c.update_id.in_(picked.scalar_subquery()))
+        .values(claimed_by=bindparam("by"), claimed_until=bindparam("until"))
+        .returning(TABLE.c.update_id, TABLE.c.payload)
+    )
+
+
+CLAIM = _claim_statement()
 
 
 async def claim(
@@ -50,37 +90,8 @@ async def claim(
     on PostgreSQL the rows are locked as they are picked and rows another process is claiming
     at that moment are skipped (`FOR UPDATE SKIP LOCKED`); SQLite has one writer at a time.
     """
-    candidate = aliased(ReceivedUpdate, name="candidate")
-    older = aliased(ReceivedUpdate, name="older")
-    earlier_in_chat = (
-        select(older.update_id)
-        .where(
-            older.chat_id == candidate.chat_id,
-            older.handled_at.is_(None),
-            older.update_id < candidate.update_id,
-        )
-        .correlate(candidate)
-    )
-    picked = (
-        select(candidate.update_id)
-        .where(
-            candidate.handled_at.is_(None),
-            or_(candidate.claimed_until.is_(None), candidate.claimed_until < now),
-            ~exists(earlier_in_chat),
-        )
-        .order_by(candidate.update_id)
-        .limit(limit)
-        .with_for_update(skip_locked=True, of=candidate)
-    )
-    skipped = list(skip)
-    if skipped:
-        picked = picked.where(candidate.update_id.not_in(skipped))
-    result = await session.execute(
-        update(ReceivedUpdate)
-        .where(ReceivedUpdate.update_id.in_(picked.scalar_subquery()))
-        .values(claimed_by=by, claimed_until=until)
-        .returning(ReceivedUpdate.update_id, ReceivedUpdate.payload)
-    )
+    parameters = {"by": by, "now": now, "until": until, "limit": limit, "skip": list(skip)}
+    result = await session.execute(CLAIM, parameters)
     # RETURNING keeps no order.
     return sorted(((row.update_id, row.payload) for row in result), key=lambda row: row[0])
 
@@ -122,13 +133,16 @@ async def unclaimed(session: AsyncSession, now: datetime, limit: int) -> list[di
     return [payload for payload in result.scalars() if payload]
 
 
+MARK_HANDLED = (
+    update(TABLE)
+    .where(TABLE.c.update_id.in_(bindparam("ids", expanding=True)))
+    .values(handled_at=bindparam("now"), payload=None, claimed_by=None, claimed_until=None)
+)
+
+
 async def mark_handled(session: AsyncSession, update_ids: Iterable[int], now: datetime) -> None:
     """Mark updates handled and drop what they said: only their ids are kept, a day."""
-    await session.execute(
-        update(ReceivedUpdate)
-        .where(ReceivedUpdate.update_id.in_(list(update_ids)))
-        .values(handled_at=now, payload=None, claimed_by=None, claimed_until=None)
-    )
+    await session.execute(MARK_HANDLED, {"ids": list(update_ids), "now": now})
 
 
 async def purge(session: AsyncSession, handled_before: datetime) -> int:

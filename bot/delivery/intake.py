@@ -91,10 +91,17 @@ class Intake:
         self._again: set[int] = set()  # the database failed under these updates' handlers
         self._tries: dict[int, int] = {}
         self._aided: set[int] = set()  # updates not handled whose emergency was answered
+        self._stored = asyncio.Event()  # something was stored: the handling loop looks at once
         self._purged_at: datetime | None = None
+        # The last `handle` found nothing more to claim (else it stopped at its limit).
+        self.drained = False
 
     async def store(self, payloads: list[Payload]) -> bool:
-        """Keep the batch and commit; False if the database could not take it (don't confirm)."""
+        """Keep the batch and commit; False if the database could not take it (don't confirm).
+
+        Updates being handled here meanwhile (`handle`) do not hold the batch back: it is
+        claimed as soon as it is committed.
+        """
         rows = [(p["update_id"], chat_of(p), p) for p in payloads]
         try:
             async with self.db.session() as session:
@@ -109,6 +116,7 @@ class Intake:
             await self._aid(payloads)
             return False
         self._aided.difference_update(p["update_id"] for p in payloads)
+        self._stored.set()
         return True
 
     async def _aid(self, payloads: list[Payload]) -> None:
@@ -164,16 +172,26 @@ class Intake:
         running: dict[asyncio.Task[bool], int] = {}
         try:
             while True:
+                self._stored.clear()  # what is stored from now on wakes the wait below
                 room = min(self.concurrency - len(running), limit - started)
-                if room > 0:
+                if room > 0 or self._done:
                     # A chat whose update just finished has its next one claimable now.
-                    for update_id, payload in await self._claim(room, kept):
+                    for update_id, payload in await self._claim(max(room, 0), kept):
                         task = asyncio.create_task(self._one(process, update_id, payload))
                         running[task] = update_id
                         started += 1
                 if not running:
+                    self.drained = started < limit  # so its last claim found nothing
                     return handled
-                finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                # Until a handler finishes, or an update is stored: it is handled at once.
+                stored = asyncio.ensure_future(self._stored.wait())
+                try:
+                    finished, _ = await asyncio.wait(
+                        [*running, stored], return_when=asyncio.FIRST_COMPLETED
+                    )
+                finally:
+                    stored.cancel()
+                finished.discard(stored)
                 back = []
                 for task in finished:
                     update_id = running.pop(task)
@@ -188,7 +206,6 @@ class Intake:
                 if back:
                     kept.update(back)
                     await self._release(back)
-                await self._mark()
         except BaseException as exc:
             # The database failed, or the caller is stopping: the handlers under way finish
             # (or stop, if cancelled); what they handled is marked at the next call.
@@ -225,17 +242,25 @@ class Intake:
         return True
 
     async def _claim(self, limit: int, skip: Iterable[int]) -> list[tuple[int, Payload]]:
-        """Claim updates for this process; first aid from what is stored if the database refuses."""
+        """Mark what was handled and claim for this process, one transaction; first aid if the
+        database refuses."""
         now = self.clock.now()
+        done = set(self._done)
         try:
             async with self.db.session() as session:
-                batch = await queries.claim(session, self.name, now, now + LEASE, limit, skip)
+                if done:
+                    await queries.mark_handled(session, done, now)
+                batch = []
+                if limit > 0:
+                    until = now + LEASE
+                    batch = await queries.claim(session, self.name, now, until, limit, skip)
                 await session.commit()
         except DATABASE_DOWN:
             # It may still be read (a locked SQLite file): an emergency waiting there is
             # answered from memory now, as one the database could not store would be.
             await self._aid_waiting(now)
             raise
+        self._marked(done)
         self._claimed.update(update_id for update_id, _ in batch)
         return batch
 
@@ -285,12 +310,16 @@ class Intake:
     async def _mark(self) -> None:
         if not self._done:
             return
+        done = set(self._done)
         async with self.db.session() as session:
-            await queries.mark_handled(session, self._done, self.clock.now())
+            await queries.mark_handled(session, done, self.clock.now())
             await session.commit()
-        self._aided.difference_update(self._done)
-        self._claimed.difference_update(self._done)  # marked: renewed no more
-        self._done.clear()
+        self._marked(done)
+
+    def _marked(self, done: set[int]) -> None:
+        self._aided.difference_update(done)
+        self._claimed.difference_update(done)  # marked: renewed no more
+        self._done.difference_update(done)
 
     async def _purge(self) -> None:
         """Forget updates handled more than a day ago, at most once an hour."""

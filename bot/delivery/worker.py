@@ -77,7 +77,8 @@ class Worker:
             if stopping.is_set():
                 return
             try:
-                while await self.work() and not stopping.is_set():
+                # Again at once only if the intake stopped at its limit with more to claim.
+                while await self.work() and not self.intake.drained and not stopping.is_set():
                     pass
             except DATABASE_DOWN as exc:
                 log.error(

@@ -20,12 +20,13 @@ class Patients(Aggregate):
     """The patients' own rows and their plan holds."""
 
     async def by_user(self, telegram_user_id: int) -> Patient | None:
+        """The patient and their holds, in one statement: every message starts here."""
         result = await self.session.execute(
             select(Patient)
             .where(Patient.telegram_user_id == telegram_user_id)
-            .options(selectinload(Patient.holds))
+            .options(joinedload(Patient.holds))
         )
-        return result.scalar_one_or_none()
+        return result.unique().scalar_one_or_none()
 
     async def lock(self, patient_id: int) -> bool:
         """Lock the patient's row until the commit (PostgreSQL; SQLite has one writer anyway).

@@ -370,6 +370,27 @@ async def test_a_slow_handler_in_one_chat_does_not_hold_other_chats_back(
         assert ended.index(last) < ended.index(1) < ended.index(2)
 
 
+async def test_an_update_stored_while_another_chat_is_handled_is_handled_without_waiting(
+    database_url: str, clock: VirtualClock, db: Database
+) -> None:
+    recorder = Recorder()
+    ended = asyncio.Event()
+    recorder.watch = lambda: ended.set() if recorder.ended() else None
+    async with intakes(database_url, clock, 1) as (intake,):
+        await intake.store([payload(1, 7001)])
+        recorder.hold[1] = asyncio.Event()
+        handling = asyncio.create_task(intake.handle(recorder.process(intake)))
+        await recorder.began.setdefault(1, asyncio.Event()).wait()
+        # Stored while chat 7001's handler runs: handled while it still does.
+        await intake.store([payload(2, 7002), payload(3, 7001)])
+        await asyncio.wait_for(ended.wait(), 60)
+        assert recorder.ended() == [2]
+        recorder.hold[1].set()
+        assert await asyncio.wait_for(handling, 60) == 3
+        assert recorder.ended() == [2, 1, 3], "chat 7001 still in order"
+    assert all(row.handled_at is not None for row in await stored(db))
+
+
 async def test_an_update_to_handle_again_holds_its_chat_and_not_the_others(
     database_url: str, clock: VirtualClock, db: Database
 ) -> None:
