@@ -13,7 +13,7 @@ import traceback
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from telegram.error import InvalidToken, TelegramError
 
 from bot.delivery import logctx
@@ -23,11 +23,10 @@ QUIET = ("httpx", "httpcore", "apscheduler", "aiosqlite", "asyncpg", "sqlalchemy
 TEXT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
-# Errors whose message is the system's, the database driver's or Telegram's own words: kept in a
-# traceback. Any other error's message may quote what a patient wrote (a value that failed to
-# parse, a key looked up): its type and frames are logged, its message withheld. InvalidToken's
-# message holds the token.
-SAYS_NO_WORDS: tuple[type[BaseException], ...] = (OSError, TimeoutError, SQLAlchemyError)
+# A traceback keeps the messages of the system's and Telegram's own errors (a connection refused,
+# a chat not found), and of a database error only the driver's error type. Any other error's
+# message may quote what a patient wrote (a value that failed to parse, a key looked up, a row):
+# its type and frames are logged, its message withheld. InvalidToken's message holds the token.
 WITHHELD = "(message withheld: it may quote what someone wrote)"
 
 CAUSE = "\nThe above exception was the direct cause of the following exception:\n\n"
@@ -36,7 +35,7 @@ CONTEXT = "\nDuring handling of the above exception, another exception occurred:
 
 def traceback_without_words(error: BaseException) -> str:
     """A traceback's frames (file, line, code) and each error's type, in the usual order; an
-    error's message only where `SAYS_NO_WORDS` or Telegram's own."""
+    error's message only where it cannot quote anyone (`_message`)."""
     chain: list[tuple[BaseException, str]] = []
     current: BaseException | None = error
     link = ""
@@ -63,9 +62,18 @@ def traceback_without_words(error: BaseException) -> str:
 
 
 def _message(exc: BaseException) -> str:
-    if isinstance(exc, InvalidToken):
-        return WITHHELD
-    if isinstance(exc, SAYS_NO_WORDS + (TelegramError,)):
+    if isinstance(exc, DBAPIError):
+        # The driver's words may quote a row (PostgreSQL's "DETAIL: Failing row contains ..."):
+        # the driver's error type and SQLSTATE say what failed.
+        orig = exc.orig
+        if orig is None:
+            return WITHHELD
+        code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+        kind = f"{type(orig).__module__}.{type(orig).__qualname__}"
+        return f"{kind} (SQLSTATE {code})" if code else kind
+    if isinstance(exc, SQLAlchemyError | InvalidToken):
+        return WITHHELD  # a statement's error may quote a value; the token's holds the token
+    if isinstance(exc, OSError | TimeoutError | TelegramError):
         return str(exc)
     return WITHHELD
 

@@ -42,9 +42,11 @@ log = logging.getLogger(__name__)
 PER_SECOND = 29.5  # half a message of headroom under 30
 # Bulk requests may take every turn: urgent ones go first anyway, and answers go at once.
 BULK_PER_SECOND = PER_SECOND
-# Answers that may go at once, ahead of the pace (a short burst, well under Telegram's): past
-# them, answers wait their turn, and the pace holds whatever the number of people typing.
-ANSWER_BURST = 10
+# Answers that may go at once, ahead of the pace: past them, answers wait their turn, and the
+# pace holds whatever the number of people typing. The turns they take come back out of the
+# next ones, so over time the pace holds; within one second it may pass by this many (Telegram
+# counts its limit over time: python-telegram-bot's own limiter lets a burst of 30 through).
+ANSWER_BURST = 5
 CHAT_PER_SECOND = 1.0
 CHAT_BURST = 3  # a reply of three messages goes at once, as Telegram lets a chat burst briefly
 GROUP_PER_MINUTE = 20

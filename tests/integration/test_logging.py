@@ -8,7 +8,7 @@ import logging
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from telegram.error import NetworkError
 
 from bot.app.logs import TEXT, Ids, JsonLines, Plain, configure_logging
@@ -128,8 +128,8 @@ def test_a_json_line_has_the_error_as_fields_and_the_ids_of_where_it_was_logged(
 
 @pytest.mark.parametrize("fmt", ["text", "json"])
 def test_a_traceback_keeps_its_frames_and_types_but_no_words_an_error_quotes(fmt: str) -> None:
-    """An error raised on what a patient typed may quote it: its message is withheld; the
-    network's and the database's own messages are kept, they say what failed."""
+    """An error raised on what a patient typed may quote it, and so may the database's: their
+    messages are withheld (the driver's error type is kept); the network's own are kept."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonLines() if fmt == "json" else Plain(TEXT))
@@ -153,6 +153,11 @@ def test_a_traceback_keeps_its_frames_and_types_but_no_words_an_error_quotes(fmt
             raise OperationalError("SELECT 1", None, ConnectionRefusedError("db down"))
         except OperationalError:
             log.exception("Round failed")
+        try:  # PostgreSQL's DETAIL quotes the row that failed, a patient's words in it
+            detail = f"null value in column\nDETAIL:  Failing row contains ({words})."
+            raise IntegrityError("INSERT INTO reports", None, ValueError(detail))
+        except IntegrityError:
+            log.exception("Could not store")
     finally:
         log.removeHandler(handler)
         log.propagate = True
@@ -160,4 +165,5 @@ def test_a_traceback_keeps_its_frames_and_types_but_no_words_an_error_quotes(fmt
     assert words not in out and words not in out.encode().decode("unicode_escape")
     assert "ValueError" in out and "KeyError" in out and "direct cause" in out
     assert "int(words)" in out  # the frames' code is kept: it says where
-    assert "Connection refused" in out and "db down" in out
+    assert "Connection refused" in out  # the network's own words
+    assert "OperationalError: builtins.ConnectionRefusedError" in out  # the driver's: its type
