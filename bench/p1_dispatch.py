@@ -5,8 +5,9 @@
 N reminders are due at once. Ours: the real Application from `build_application`, our pacing's
 overall rate raised out of the way, its Dispatcher driven round after round (`dispatch()`) until
 nothing is due and the fake has every reminder. The baseline: `Bot.send_message` in a loop to the
-same chats, one at a time (our dispatcher sends one at a time today), and again 8 at a time;
-both on the same fake Bot API server, its limits off, in the same run. SQL statements counted on
+same chats, one at a time (our dispatcher sends one at a time today), and again 8 at a time,
+on PTB's own transport (httpx); and one at a time on ours (aiohttp, `bot/delivery/transport.py`);
+all on the same fake Bot API server, its limits off, in the same run. SQL statements counted on
 the engine; CPU is this thread's (the fake runs in a thread of its own).
 """
 
@@ -21,15 +22,22 @@ from typing import Any
 
 from sqlalchemy import event
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.request import BaseRequest
 
 from bot.app.application import build_application
 from bot.delivery.pacing import Pacing
+
+try:
+    from bot.delivery.transport import AiohttpRequest as OurTransport
+except ImportError:  # an older checkout, run by path: it has no transport of its own
+    OurTransport = None  # type: ignore[assignment,misc]
 
 if __package__:
     from bench import harness
 else:  # run by path, against another checkout's bot
     import harness  # type: ignore[no-redef]
 
+SAME = "bare PTB on our transport, 1 at a time"
 TEXT = "Time for tonight's dose: 4.5 mg (3 capsules of 1.5 mg). Tap when you have taken it."
 
 
@@ -84,8 +92,11 @@ async def ours(url: str, fake: harness.Fake, count: int, paced: bool = False) ->
     }
 
 
-async def bare(fake: harness.Fake, count: int, concurrency: int) -> dict[str, Any]:
-    """`Bot.send_message` to each chat, `concurrency` at a time, as a bare PTB sender would."""
+async def bare(
+    fake: harness.Fake, count: int, concurrency: int, request: BaseRequest | None = None
+) -> dict[str, Any]:
+    """`Bot.send_message` to each chat, `concurrency` at a time, as a bare PTB sender would;
+    on PTB's own transport (httpx) unless `request` is given."""
 
     chats = [harness.chat_of(p) for p in range(1, count + 1)]
     fake.open_chats(chats)
@@ -94,7 +105,7 @@ async def bare(fake: harness.Fake, count: int, concurrency: int) -> dict[str, An
     )
     mark = fake.mark()
     queue = list(reversed(chats))
-    async with Bot(harness.TOKEN, base_url=fake.base_url) as bot:
+    async with Bot(harness.TOKEN, base_url=fake.base_url, request=request) as bot:
         timer = harness.Timer()
         timer.start()
 
@@ -119,13 +130,15 @@ async def one_backend(url: str | None, count: int, paced: bool) -> list[dict[str
             base1 = await bare(fake, count, 1)
             mine = await ours(own, fake, count)
             base8 = await bare(fake, count, 8)
+            base_own = await bare(fake, count, 1, OurTransport()) if OurTransport else None
+        backend = harness.backend(own)
         rows = [
-            {"backend": harness.backend(own), "sender": "ours (build_application + Dispatcher)"}
-            | mine,
-            {"backend": harness.backend(own), "sender": "bare PTB, 1 at a time", "ratio": 1.0}
-            | base1,
-            {"backend": harness.backend(own), "sender": "bare PTB, 8 at a time"} | base8,
+            {"backend": backend, "sender": "ours (build_application + Dispatcher)"} | mine,
+            {"backend": backend, "sender": "bare PTB, 1 at a time", "ratio": 1.0} | base1,
+            {"backend": backend, "sender": "bare PTB, 8 at a time"} | base8,
         ]
+        if base_own is not None:
+            rows.append({"backend": backend, "sender": SAME} | base_own)
     if paced:  # our own pacing as in production, on a new database
         async with harness.fresh_database(url, "p1") as own:
             with harness.Fake(limits=False) as fake:
@@ -136,16 +149,24 @@ async def one_backend(url: str | None, count: int, paced: bool) -> list[dict[str
     return rows
 
 
+def with_ratios(block: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each row's rate over the bare sender's (1 at a time), ours also over the others'."""
+    senders = {row["sender"]: row for row in block}
+    base1, base8 = senders["bare PTB, 1 at a time"], senders["bare PTB, 8 at a time"]
+    same = senders.get(SAME)
+    for row in block:
+        row["ratio"] = row["per_s"] / base1["per_s"]
+        if row["sender"].startswith("ours"):
+            row["ratio_8"] = row["per_s"] / base8["per_s"]
+            if same is not None:
+                row["ratio_same"] = row["per_s"] / same["per_s"]
+    return block
+
+
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     for url in [None] + ([args.database_url] if args.database_url else []):
-        block = await one_backend(url, args.reminders, args.with_pacing)
-        ours_row, base1, base8, *paced = block
-        for row in [ours_row, *paced]:
-            row["ratio"] = row["per_s"] / base1["per_s"]
-            row["ratio_8"] = row["per_s"] / base8["per_s"]
-        base8["ratio"] = base8["per_s"] / base1["per_s"]
-        rows += block
+        rows += with_ratios(await one_backend(url, args.reminders, args.with_pacing))
     return {
         "bench": "p1_dispatch",
         "reminders": args.reminders,
@@ -153,7 +174,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         **harness.machine(),
         "notes": [
             "ratio: reminders/s over the bare sender's, 1 at a time, same server, "
-            "same run; ratio_8 against 8 at a time"
+            "same run; ratio_8 against 8 at a time; ratio_same against the bare sender "
+            "on our transport (aiohttp), 1 at a time"
         ],
     }
 
@@ -179,7 +201,7 @@ def main() -> None:
         f"P1: {args.reminders:,} reminders due at once, Telegram's limits off",
         result,
         result["rows"],
-        ["backend", "sender", "sent", "per_s", "ratio", "cpu_ms_each", "sql_each"],
+        ["backend", "sender", "sent", "per_s", "ratio", "ratio_same", "cpu_ms_each", "sql_each"],
         args.json,
     )
 

@@ -30,6 +30,7 @@ from bot.delivery.metrics import Metrics
 from bot.delivery.notifier import Notifier, TelegramNotifier
 from bot.delivery.pacing import Lane, Pacing
 from bot.delivery.shown import Shown
+from bot.delivery.transport import AiohttpRequest
 from bot.ui.messages import team_text
 from bot.ui.views import Say
 from handlers import register_all
@@ -75,10 +76,11 @@ def build_application(
         # what the database holds (`bot/delivery/polling.py`, `bot/delivery/intake.py`).
         .updater(None)
     )
-    if request is not None:
-        builder = builder.request(request)
-    if get_updates_request is not None:
-        builder = builder.get_updates_request(get_updates_request)
+    # aiohttp, not PTB's httpx: a third of the CPU a request (`bot/delivery/transport.py`).
+    builder = builder.request(request or AiohttpRequest())
+    builder = builder.get_updates_request(
+        get_updates_request or AiohttpRequest(connection_pool_size=1)
+    )
     application = builder.build()
 
     application.bot_data.dispatch_rounds = dispatch_rounds

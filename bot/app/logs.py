@@ -13,13 +13,14 @@ import traceback
 from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from telegram.error import InvalidToken, TelegramError
 
 from bot.delivery import logctx
 from bot.delivery.netlog import NetworkFailures, calm
 
-QUIET = ("httpx", "httpcore", "apscheduler", "aiosqlite", "asyncpg", "sqlalchemy")
+QUIET = ("httpx", "httpcore", "aiohttp.client", "apscheduler", "aiosqlite", "asyncpg", "sqlalchemy")
 TEXT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
@@ -73,6 +74,10 @@ def _message(exc: BaseException) -> str:
         return f"{kind} (SQLSTATE {code})" if code else kind
     if isinstance(exc, SQLAlchemyError | InvalidToken):
         return WITHHELD  # a statement's error may quote a value; the token's holds the token
+    if isinstance(exc, aiohttp.ClientError) and not isinstance(exc, aiohttp.ClientConnectorError):
+        # aiohttp's messages quote the URL, and the URL holds the token; a connection error's
+        # names only the host and the system's error.
+        return WITHHELD
     if isinstance(exc, OSError | TimeoutError | TelegramError):
         return str(exc)
     return WITHHELD

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Protocol, TypeVar
 
+import aiohttp
 import httpx
 from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
 from telegram.error import (
@@ -294,16 +295,28 @@ class TelegramNotifier:
             self.shown.set(chat_id, message_id, markup, reply.text)
 
 
-def never_left(exc: TimedOut) -> bool:
-    """Whether a timed-out request was never written: no connection, or none free in the pool.
+def never_left(exc: NetworkError) -> bool:
+    """Whether a failed request was never written: no connection, or none free in the pool.
 
-    python-telegram-bot raises TimedOut for every httpx timeout, the httpx one as its cause; a
-    read or write timeout, or one of unknown cause, may have reached Telegram.
+    python-telegram-bot's HTTPXRequest and our AiohttpRequest (`bot/delivery/transport.py`)
+    raise TimedOut for every timeout, the library's own error as its cause. A connection that
+    could not be made (refused, or not made in time) or a pool with no free connection in time
+    never sent anything. A read or write timeout, or one of unknown cause (aiohttp's timeout of
+    the whole request), may have reached Telegram.
     """
     cause = exc.__cause__
-    return isinstance(cause, (httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ConnectError)) or (
-        "pool timeout" in exc.message.lower()
-    )
+    return isinstance(cause, NEVER_WRITTEN) or "pool timeout" in exc.message.lower()
+
+
+# aiohttp's ConnectionTimeoutError covers both the wait for a free connection in the pool and
+# the connecting; ClientConnectorError is a connection refused, unresolved or its TLS failed.
+NEVER_WRITTEN = (
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.ConnectError,
+    aiohttp.ConnectionTimeoutError,
+    aiohttp.ClientConnectorError,
+)
 
 
 def _seconds(value: float | timedelta) -> float:

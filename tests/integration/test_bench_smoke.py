@@ -33,7 +33,7 @@ def bench(script: str, *arguments: str) -> dict[str, Any]:
 def test_p1_sends_every_reminder_once_through_ours_and_the_bare_sender() -> None:
     result = bench("p1_dispatch", "--reminders", "20")
     backends = ["sqlite", "postgresql"] if TEST_DATABASE_URL else ["sqlite"]
-    assert [r["backend"] for r in result["rows"]] == [b for b in backends for _ in range(3)]
+    assert [r["backend"] for r in result["rows"]] == [b for b in backends for _ in range(4)]
     for row in result["rows"]:
         assert row["sent"] == 20
         assert row["per_s"] > 0 and row["cpu_ms_each"] > 0 and row["ratio"] > 0
