@@ -109,8 +109,6 @@ class WebApp:
             # Telegram sends it again; the intake already answered an emergency in it.
             return web.json_response({"ok": False, "error": "not stored"}, status=500)
         self.services.metrics.received()
-        assert self.worker is not None
-        self.worker.wake()
         return web.json_response({"ok": True})
 
     async def healthz(self, request: web.Request) -> web.Response:

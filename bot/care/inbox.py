@@ -346,6 +346,11 @@ class Inbox:
             lines.append(Say("concern_unwell", {"emergency": self.settings.emergency_number}))
         return [Lines(tuple(lines), "\n\n")]
 
+    @property
+    def keeps_words(self) -> bool:
+        """Red-flag words wait in memory for the database (`retry_kept`)."""
+        return bool(self._kept)
+
     async def retry_kept(self) -> None:
         """Store words kept while the database was down as the usual concern; tell the patient."""
         while self._kept:

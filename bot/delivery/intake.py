@@ -14,6 +14,11 @@ runs; a process that dies leaves claims that run out, and another process (or it
 again) takes them over: the update being handled at the moment of the crash is handled again
 (twice beats never).
 
+While the worker's handling loop runs (`handle` with `linger`), `store` claims in its own
+transaction what that loop has room for (same claim, same rules) and starts the handlers at once:
+no second transaction between an update's arrival and its handler. A process killed between the
+two leaves claims that run out like any other (at most `LEASE` late).
+
 If the database cannot take a batch, it is not confirmed: Telegram sends it again. An emergency
 in it is answered at once all the same, from memory (`first_aid`), once per update.
 The webhook (`bot/app/web.py`) feeds `store` the same way, answering Telegram only once it returned.
@@ -68,6 +73,36 @@ def chat_of(payload: Payload) -> int | None:
     return None
 
 
+class _Loop:
+    """The handling loop under way, as `store` sees it: its handlers and the room left in it."""
+
+    def __init__(
+        self,
+        process: Callable[[Payload], Awaitable[None]],
+        limit: int,
+        stopping: asyncio.Event | None,
+    ) -> None:
+        self.process = process
+        self.limit = limit
+        self.stopping = stopping
+        self.running: dict[asyncio.Task[bool], int] = {}
+        self.started = 0
+        self.reserved = 0  # room a `store` is claiming for, its transaction not yet committed
+        self.kept: set[int] = set()  # to be handled again: not claimed again before the next call
+        self.closed = False
+
+    def room(self, concurrency: int) -> int:
+        """How many more updates it may start now."""
+        if self.closed or (self.stopping is not None and self.stopping.is_set()):
+            return 0
+        free = min(concurrency - len(self.running), self.limit - self.started)
+        return max(free - self.reserved, 0)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.running) or self.reserved > 0
+
+
 class Intake:
     """Keep updates before they are confirmed; hand them to the bot from there, exactly once."""
 
@@ -91,21 +126,40 @@ class Intake:
         self._again: set[int] = set()  # the database failed under these updates' handlers
         self._tries: dict[int, int] = {}
         self._aided: set[int] = set()  # updates not handled whose emergency was answered
-        self._stored = asyncio.Event()  # something was stored: the handling loop looks at once
+        self._stored = asyncio.Event()  # wakes the handling loop: something was stored
+        self._look = False  # stored and not claimed by `store`: the handling loop claims
+        self._loop: _Loop | None = None  # the handling loop under way, if any
+        self._handed: list[asyncio.Task[bool]] = []  # the handlers the last `store` started
         self._purged_at: datetime | None = None
         # The last `handle` found nothing more to claim (else it stopped at its limit).
         self.drained = False
 
+    @property
+    def taking(self) -> bool:
+        """A handling loop runs that `store` hands what it claims to."""
+        return self._loop is not None and not self._loop.closed
+
     async def store(self, payloads: list[Payload]) -> bool:
         """Keep the batch and commit; False if the database could not take it (don't confirm).
 
-        Updates being handled here meanwhile (`handle`) do not hold the batch back: it is
-        claimed as soon as it is committed.
+        While a handling loop runs (`handle`), what it has room for is claimed in the same
+        transaction and its handlers start as the commit returns; otherwise the loop (or the
+        next `handle`) claims it.
         """
         rows = [(p["update_id"], chat_of(p), p) for p in payloads]
+        loop = self._loop
+        room = loop.room(self.concurrency) if loop is not None else 0
+        kept = loop.kept if loop is not None else set()
+        if loop is not None:
+            loop.reserved += room
         try:
+            now = self.clock.now()
             async with self.db.session() as session:
-                await queries.keep(session, rows, self.clock.now())
+                await queries.keep(session, rows, now)
+                batch = []
+                if room:
+                    until = now + LEASE
+                    batch = await queries.claim(session, self.name, now, until, room, kept)
                 await session.commit()
         except DATABASE_DOWN as exc:
             log.error(
@@ -115,9 +169,45 @@ class Intake:
             )
             await self._aid(payloads)
             return False
+        finally:
+            if loop is not None:
+                loop.reserved -= room
+                self._stored.set()  # the loop may wait for this reservation to end
         self._aided.difference_update(p["update_id"] for p in payloads)
+        if not room:
+            self._look = True
+        elif batch and loop is not None:
+            await self._hand(loop, batch)
         self._stored.set()
         return True
+
+    async def _hand(self, loop: _Loop, batch: list[tuple[int, Payload]]) -> None:
+        """Start the handlers of updates `store` claimed; give them up if the loop stopped."""
+        if loop.closed:
+            # Stopping: any process may take them now (or once their claims ran out).
+            with contextlib.suppress(*DATABASE_DOWN):
+                await self._release([update_id for update_id, _ in batch])
+            return
+        self._claimed.update(update_id for update_id, _ in batch)
+        self._handed = self._start(loop, batch)
+
+    def _start(self, loop: _Loop, batch: list[tuple[int, Payload]]) -> list[asyncio.Task[bool]]:
+        tasks = []
+        for update_id, payload in batch:
+            task = asyncio.create_task(self._one(loop.process, update_id, payload))
+            loop.running[task] = update_id
+            loop.started += 1
+            tasks.append(task)
+        return tasks
+
+    async def started(self, seconds: float) -> None:
+        """Wait up to `seconds` for the handlers the last `store` started to finish.
+
+        Whoever stores next (the poller's next getUpdates) would take the event loop from them.
+        """
+        tasks, self._handed = self._handed, []
+        if tasks:
+            await asyncio.wait(tasks, timeout=seconds)
 
     async def _aid(self, payloads: list[Payload]) -> None:
         """Answer an emergency in updates the database could not take, once each."""
@@ -143,12 +233,19 @@ class Intake:
             self.again(update_id)
 
     async def handle(
-        self, process: Callable[[Payload], Awaitable[None]], limit: int = BATCH
+        self,
+        process: Callable[[Payload], Awaitable[None]],
+        limit: int = BATCH,
+        *,
+        linger: float = 0.0,
+        stopping: asyncio.Event | None = None,
     ) -> int:
         """Claim up to `limit` stored updates and hand them to `process`; how many were handled.
 
-        Different chats' updates are handled at the same time, each chat's in order. Raises
-        what the database raises when it is down: the caller tries again later.
+        Different chats' updates are handled at the same time, each chat's in order. With
+        `linger`, nothing left to handle, it waits that many seconds for what `store` hands it
+        (until `stopping` is set) before it returns. Raises what the database raises when it is
+        down: the caller tries again later.
         """
         async with self._lock:
             try:
@@ -158,7 +255,7 @@ class Intake:
                 raise
             renewing = asyncio.create_task(self._keep_renewing())
             try:
-                handled = await self._handle(process, limit)
+                handled = await self._handle(_Loop(process, limit, stopping), linger)
             finally:
                 renewing.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -166,32 +263,50 @@ class Intake:
             await self._purge()
             return handled
 
-    async def _handle(self, process: Callable[[Payload], Awaitable[None]], limit: int) -> int:
-        handled = started = 0
-        kept: set[int] = set()  # to be handled again: not claimed again before the next call
-        running: dict[asyncio.Task[bool], int] = {}
+    async def _handle(self, loop: _Loop, linger: float) -> int:
+        self._loop = loop
+        try:
+            return await self._run(loop, linger)
+        finally:
+            loop.closed = True
+            self._loop = None
+
+    async def _run(self, loop: _Loop, linger: float) -> int:
+        handled = 0
+        look = True  # claim: at the start, after a handler finished, after a store or a linger
+        running = loop.running
+        stop = asyncio.ensure_future(loop.stopping.wait()) if loop.stopping else None
         try:
             while True:
                 self._stored.clear()  # what is stored from now on wakes the wait below
-                room = min(self.concurrency - len(running), limit - started)
-                if room > 0 or self._done:
-                    # A chat whose update just finished has its next one claimable now.
-                    for update_id, payload in await self._claim(max(room, 0), kept):
-                        task = asyncio.create_task(self._one(process, update_id, payload))
-                        running[task] = update_id
-                        started += 1
-                if not running:
-                    self.drained = started < limit  # so its last claim found nothing
+                if look or self._look:
+                    self._look = False
+                    room = loop.room(self.concurrency)
+                    if room > 0 or self._done:
+                        # A chat whose update just finished has its next one claimable now.
+                        self._start(loop, await self._claim(room, loop.kept))
+                idle = not loop.busy
+                if idle and (not linger or loop.room(self.concurrency) == 0):
+                    self.drained = loop.started < loop.limit  # so its last claim found nothing
                     return handled
-                # Until a handler finishes, or an update is stored: it is handled at once.
+                # Until a handler finishes, or an update is stored (`store` may start it).
                 stored = asyncio.ensure_future(self._stored.wait())
+                waits = [*running, stored, *([stop] if stop and not stop.done() else [])]
                 try:
                     finished, _ = await asyncio.wait(
-                        [*running, stored], return_when=asyncio.FIRST_COMPLETED
+                        waits,
+                        timeout=linger if idle else None,
+                        return_when=asyncio.FIRST_COMPLETED,
                     )
                 finally:
                     stored.cancel()
+                if idle and not finished:
+                    self.drained = True  # lingered with nothing: the caller looks in a while
+                    return handled
                 finished.discard(stored)
+                if stop is not None:
+                    finished.discard(stop)
+                look = bool(finished)
                 back = []
                 for task in finished:
                     update_id = running.pop(task)
@@ -204,11 +319,12 @@ class Intake:
                         self._claimed.discard(update_id)  # released
                         back.append(update_id)
                 if back:
-                    kept.update(back)
+                    loop.kept.update(back)
                     await self._release(back)
         except BaseException as exc:
             # The database failed, or the caller is stopping: the handlers under way finish
             # (or stop, if cancelled); what they handled is marked at the next call.
+            loop.closed = True  # `store` starts no more here
             if isinstance(exc, asyncio.CancelledError):
                 for task in running:
                     task.cancel()
@@ -220,6 +336,9 @@ class Intake:
                     else:
                         self._claimed.discard(update_id)
             raise
+        finally:
+            if stop is not None:
+                stop.cancel()
 
     async def _one(
         self, process: Callable[[Payload], Awaitable[None]], update_id: int, payload: Payload

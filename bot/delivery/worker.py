@@ -1,7 +1,8 @@
 """The worker: hand the updates the intake stored to the Application, oldest first.
 
 It runs alone in webhook mode (Telegram posts, the web app stores) and beside the `Poller` in
-polling mode (our getUpdates loop stores). Either way, whoever stores an update calls `wake`.
+polling mode (our getUpdates loop stores). Either way the intake's `store` hands what it stored to
+the worker's running loop, or wakes it.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ class Worker:
 
     def __init__(self, application: Application) -> None:
         self.application = application
-        self._new = asyncio.Event()
 
     @property
     def intake(self) -> Intake:
@@ -39,14 +39,19 @@ class Worker:
     def metrics(self) -> Metrics:
         return self.application.bot_data.services.metrics
 
-    def wake(self) -> None:
-        """Something new is stored: look now rather than at the next `WORK_EVERY`."""
-        self._new.set()
+    async def work(self, stopping: asyncio.Event | None = None) -> int:
+        """Handle what is stored, oldest first, then red flags kept while the database was down.
 
-    async def work(self) -> int:
-        """Handle what is stored, oldest first, then red flags kept while the database was down."""
-        handled = await self.intake.handle(self.process)
-        await self.application.bot_data.services.inbox.retry_kept()
+        With `stopping` (the running worker), the intake's loop stays open up to `WORK_EVERY`
+        with nothing to do, so that `store` hands it what comes meanwhile in its own
+        transaction; shorter while kept red flags wait for the database.
+        """
+        inbox = self.application.bot_data.services.inbox
+        linger = 0.0
+        if stopping is not None:
+            linger = RETRY_SECONDS if inbox.keeps_words else WORK_EVERY
+        handled = await self.intake.handle(self.process, linger=linger, stopping=stopping)
+        await inbox.retry_kept()
         return handled
 
     async def process(self, payload: Payload) -> None:
@@ -58,28 +63,9 @@ class Worker:
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Work until `stopping` is set; what a crash left stored and not handled goes first."""
-        self._new.set()
-        watch = asyncio.ensure_future(self._wake_on(stopping))
-        try:
-            await self._loop(stopping)
-        finally:
-            watch.cancel()
-
-    async def _wake_on(self, stopping: asyncio.Event) -> None:
-        await stopping.wait()
-        self._new.set()
-
-    async def _loop(self, stopping: asyncio.Event) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._new.wait(), WORK_EVERY)
-            self._new.clear()
-            if stopping.is_set():
-                return
+        while not stopping.is_set():
             try:
-                # Again at once only if the intake stopped at its limit with more to claim.
-                while await self.work() and not self.intake.drained and not stopping.is_set():
-                    pass
+                await self.work(stopping)
             except DATABASE_DOWN as exc:
                 log.error(
                     "Cannot handle stored updates: the database failed (%s)", type(exc).__name__

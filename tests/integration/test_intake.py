@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import random
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 
 import pytest
@@ -434,6 +434,127 @@ async def test_two_bots_on_one_database_answer_each_message_once_and_in_order(
         first, middle, last = [m.text for m in user.messages()]
         assert first == last != middle
     assert telegram.client_errors() == []
+
+
+# The running worker: `store` claims in its own transaction and starts the handler at once
+
+
+@asynccontextmanager
+async def handling(intake: Intake, recorder: Recorder) -> AsyncIterator[None]:
+    """The worker's loop: `handle` waiting for what is stored, until the block ends."""
+    stopping = asyncio.Event()
+    loop = asyncio.create_task(
+        intake.handle(recorder.process(intake), linger=60, stopping=stopping)
+    )
+    await taking(intake)
+    try:
+        yield
+    finally:
+        stopping.set()
+        await asyncio.wait_for(loop, 60)
+
+
+async def taking(intake: Intake) -> None:
+    """Until the intake's handling loop runs (a moment after it was started)."""
+    for _ in range(6000):
+        if intake.taking:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the handling loop did not start")
+
+
+def claims_apart(intake: Intake, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The updates the intake claims in a transaction of their own (not the store's)."""
+    claimed: list[int] = []
+    claim = intake._claim
+
+    async def spy(limit: int, skip: Iterable[int]) -> list[tuple[int, Payload]]:
+        batch = await claim(limit, skip)
+        claimed.extend(update_id for update_id, _ in batch)
+        return batch
+
+    monkeypatch.setattr(intake, "_claim", spy)
+    return claimed
+
+
+async def test_an_update_stored_while_the_worker_waits_is_claimed_by_the_store_and_handled_once(
+    database_url: str, clock: VirtualClock, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorder = Recorder()
+    ended = asyncio.Event()
+    recorder.watch = lambda: ended.set() if recorder.ended() else None
+    async with intakes(database_url, clock, 1) as (intake,):
+        apart = claims_apart(intake, monkeypatch)
+        recorder.hold[1] = asyncio.Event()
+        async with handling(intake, recorder):
+            assert await intake.store([payload(1, 7001)])
+            # When the store returns, the update is this process's and its handler started.
+            [row] = await stored(db)
+            assert row.claimed_by == intake.name and row.handled_at is None
+            await asyncio.wait_for(recorder.began.setdefault(1, asyncio.Event()).wait(), 60)
+            recorder.hold[1].set()
+            await asyncio.wait_for(ended.wait(), 60)
+        assert recorder.ended() == [1]
+        assert apart == [], "no claim of its own"
+        [row] = await stored(db)
+        assert row.handled_at is not None
+
+
+async def test_two_processes_storing_as_they_handle_take_each_update_once_each_chat_in_order(
+    database_url: str, clock: VirtualClock, db: Database
+) -> None:
+    recorder = Recorder()
+    total = 60
+    ended = asyncio.Event()
+    recorder.watch = lambda: ended.set() if len(recorder.ended()) >= total else None
+    recorder.pause = lambda update_id: update_id * 7919 % 13 / 1000
+    rng = random.Random(5)
+    chats = [9000 + i for i in range(4)]
+    order = chats + rng.choices(chats, k=total - len(chats))
+    updates = [payload(1000 + i, chat) for i, chat in enumerate(order)]
+    async with intakes(database_url, clock, 2) as (first, second):
+        async with handling(first, recorder), handling(second, recorder):
+            # Each stores every other update, one at a time, while both handle: a chat's next
+            # update is often stored by one process while the other handles the one before.
+            for i, update in enumerate(updates):
+                assert await (first, second)[i % 2].store([update])
+                await asyncio.sleep(rng.choice((0, 0, 0.003)))
+            await asyncio.wait_for(ended.wait(), 60)
+        assert sorted(recorder.ended()) == [u["update_id"] for u in updates], "each once"
+        assert recorder.ended(first) and recorder.ended(second)
+        for chat in chats:
+            ids = [u["update_id"] for u in updates if u["message"]["chat"]["id"] == chat]
+            in_chat = [(kind, u) for kind, u, _ in recorder.events if u in ids]
+            assert in_chat == [(kind, u) for u in ids for kind in ("start", "end")]
+        assert all(row.handled_at is not None for row in await stored(db))
+
+
+async def test_a_process_killed_between_storing_and_handling_leaves_the_update_to_be_taken_over(
+    database_url: str, clock: VirtualClock, db: Database
+) -> None:
+    recorder = Recorder()
+    async with intakes(database_url, clock, 2) as (killed, alive):
+        stopping = asyncio.Event()
+        loop = asyncio.create_task(
+            killed.handle(recorder.process(killed), linger=60, stopping=stopping)
+        )
+        await taking(killed)
+        recorder.hold = {1: asyncio.Event(), 3: asyncio.Event()}  # they never finish there
+        assert await killed.store([payload(1, 7001), payload(2, 7001), payload(3, 7002)])
+        loop.cancel()  # the process is gone, its handlers with it
+        with pytest.raises(asyncio.CancelledError):
+            await loop
+        recorder.hold.clear()
+        assert recorder.ended() == []
+        claimed = {row.update_id: row.claimed_by for row in await stored(db)}
+        assert claimed == {1: killed.name, 2: None, 3: killed.name}
+        await drain(alive, recorder)
+        assert recorder.ended() == [], "its claims hold their chats until their lease runs out"
+        clock.advance(seconds=LEASE.total_seconds() + 1)
+        await drain(alive, recorder)
+        assert recorder.ended() == [1, 3, 2], "taken over, then chat 7001's next, in order"
+        assert recorder.ended(killed) == []
+    assert all(row.handled_at is not None for row in await stored(db))
 
 
 async def stored(db: Database) -> list[ReceivedUpdate]:

@@ -196,6 +196,24 @@ async def test_a_post_with_the_secret_is_stored_then_answered(running: Running) 
     await eventually(lambda: any(consent in m.buttons() for m in user.messages()))
 
 
+async def test_a_post_is_claimed_as_it_is_stored_and_answered_once(running: Running) -> None:
+    intake = running.services.intake
+    await eventually(lambda: intake.taking)  # the worker waits for what is posted
+    user = running.telegram.user(7004)
+    update = user.send("/help")
+    assert await running.post(update) == 200
+    # By the 200 the update was this process's: claimed in the transaction that stored it.
+    async with running.services.db.session() as session:
+        row = await session.get(ReceivedUpdate, update["update_id"])
+    assert row is not None
+    assert row.claimed_by == intake.name or row.handled_at is not None
+    await eventually(lambda: len(user.messages()) == 1)
+    assert await running.post(update) == 200  # Telegram sends it again: kept once, not handled
+    assert await running.post(user.send("/help")) == 200
+    await eventually(lambda: len(user.messages()) >= 2)
+    assert len(user.messages()) == 2, "the update sent again was not answered again"
+
+
 async def test_junk_is_a_bad_request_and_nothing_is_stored(running: Running) -> None:
     assert await running.post(b"this is not json") == 400
     assert await running.post(b"\xff\xfe") == 400
