@@ -77,11 +77,13 @@ def build_application(
         .updater(None)
     )
     # aiohttp, not PTB's httpx: a third of the CPU a request (`bot/delivery/transport.py`).
-    builder = builder.request(request or AiohttpRequest())
-    builder = builder.get_updates_request(
-        get_updates_request or AiohttpRequest(connection_pool_size=1)
+    transports = (
+        request or AiohttpRequest(),
+        get_updates_request or AiohttpRequest(connection_pool_size=1),
     )
+    builder = builder.request(transports[0]).get_updates_request(transports[1])
     application = builder.build()
+    application.bot_data.transports = transports
 
     application.bot_data.dispatch_rounds = dispatch_rounds
     application.bot_data.services = build_services(

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from telegram.ext import CallbackContext, ExtBot
+from telegram.request import BaseRequest
 
 from bot.app.clock import Clock
 from bot.app.dispatcher import Dispatcher
@@ -75,6 +76,9 @@ class BotData:
     dispatch_rounds: bool = True
     # The port this process's web app (/healthz, /metrics, the webhook) listens on, once it does.
     web_port: int | None = None
+    # The bot's two HTTP transports (calls, getUpdates), closed at the end even when the bot never
+    # got as far as initializing (python-telegram-bot closes them only once it has).
+    transports: tuple[BaseRequest, ...] = ()
 
 
 class Context(CallbackContext[ExtBot[Lane], dict[Any, Any], dict[Any, Any], BotData]):

@@ -82,5 +82,7 @@ async def serve(
             if application.post_stop is not None:
                 await application.post_stop(application)
         await application.shutdown()
+        for transport in application.bot_data.transports:
+            await transport.shutdown()  # if initialize failed half-way (Telegram unreachable)
         if application.post_shutdown is not None:
             await application.post_shutdown(application)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime, timedelta
@@ -345,6 +346,23 @@ async def test_a_token_telegram_refuses_stops_start_up_with_exit_code_2(
     log = bot.log.read_text()
     assert "Cannot start: Telegram refused BOT_TOKEN (see @BotFather)." in log
     assert "Traceback" not in log and "NOT-the-token" not in log
+    assert "Unclosed" not in log, "the HTTP sessions are closed on the way out"
+
+
+async def test_a_telegram_that_does_not_answer_stops_start_up_in_one_line_with_exit_code_1(
+    database_url: str, db: Database, tmp_path: Path
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on once it is closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    bot = BotProcess(f"http://127.0.0.1:{port}/bot", database_url, tmp_path)
+    await bot.start()
+    assert bot.process is not None
+    assert await asyncio.wait_for(bot.process.wait(), 30) == 1
+    log = bot.log.read_text()
+    assert f"Cannot start: Telegram did not answer at http://127.0.0.1:{port}/bot" in log, log
+    assert "Traceback" not in log and TOKEN.split(":")[1] not in log
+    assert "Unclosed" not in log, "the HTTP sessions are closed on the way out"
 
 
 async def test_polling_that_fails_for_a_while_is_retried_calmly_and_nothing_is_lost(
