@@ -148,7 +148,8 @@ class Intake:
         """
         rows = [(p["update_id"], chat_of(p), p) for p in payloads]
         loop = self._loop
-        room = loop.room(self.concurrency) if loop is not None else 0
+        # No more room than the batch could use: concurrent stores (webhook posts) share it.
+        room = min(loop.room(self.concurrency), len(rows)) if loop is not None else 0
         kept = loop.kept if loop is not None else set()
         if loop is not None:
             loop.reserved += room
@@ -174,9 +175,9 @@ class Intake:
                 loop.reserved -= room
                 self._stored.set()  # the loop may wait for this reservation to end
         self._aided.difference_update(p["update_id"] for p in payloads)
-        if not room:
-            self._look = True
-        elif batch and loop is not None:
+        if len(batch) < len(rows):
+            self._look = True  # some of it (or all) is for the loop to claim
+        if batch and loop is not None:
             await self._hand(loop, batch)
         self._stored.set()
         return True
@@ -187,6 +188,8 @@ class Intake:
             # Stopping: any process may take them now (or once their claims ran out).
             with contextlib.suppress(*DATABASE_DOWN):
                 await self._release([update_id for update_id, _ in batch])
+            self._look = True  # the next loop claims them at once
+            self._stored.set()
             return
         self._claimed.update(update_id for update_id, _ in batch)
         self._handed = self._start(loop, batch)
@@ -280,8 +283,9 @@ class Intake:
             while True:
                 self._stored.clear()  # what is stored from now on wakes the wait below
                 if look or self._look:
-                    self._look = False
                     room = loop.room(self.concurrency)
+                    if room > 0:
+                        self._look = False  # else a store holds the room: look once it is done
                     if room > 0 or self._done:
                         # A chat whose update just finished has its next one claimable now.
                         self._start(loop, await self._claim(room, loop.kept))
