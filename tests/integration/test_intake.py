@@ -252,6 +252,16 @@ class Recorder:
         name = intake.name if intake else None
         return [u for kind, u, by in self.events if kind == "end" and name in (None, by)]
 
+    def each_once_in_order(self, updates: list[Payload], *by: Intake) -> None:
+        """Each update handled once, every intake of `by` handling some, and each chat's one
+        at a time, in order, whichever intake handled them: start, end, start, end..."""
+        assert sorted(self.ended()) == [u["update_id"] for u in updates], "each handled once"
+        assert all(self.ended(intake) for intake in by)
+        for chat in {u["message"]["chat"]["id"] for u in updates}:
+            ids = [u["update_id"] for u in updates if u["message"]["chat"]["id"] == chat]
+            in_chat = [(kind, u) for kind, u, _ in self.events if u in ids]
+            assert in_chat == [(kind, u) for u in ids for kind in ("start", "end")]
+
 
 @asynccontextmanager
 async def intakes(
@@ -298,14 +308,7 @@ async def test_two_processes_handle_each_of_200_updates_once_and_each_chat_in_or
         await asyncio.gather(drain(first, recorder), drain(second, recorder))
         await asyncio.gather(drain(first, recorder), drain(second, recorder))
 
-        ended = recorder.ended()
-        assert sorted(ended) == [u["update_id"] for u in updates], "each handled exactly once"
-        assert recorder.ended(first) and recorder.ended(second)
-        for chat in range(9000, 9000 + CHATS):
-            ids = [u["update_id"] for u in updates if u["message"]["chat"]["id"] == chat]
-            # One at a time and in order, whichever process: start, end, start, end...
-            in_chat = [(kind, u) for kind, u, _ in recorder.events if u in ids]
-            assert in_chat == [(kind, u) for u in ids for kind in ("start", "end")]
+        recorder.each_once_in_order(updates, first, second)
         assert all(row.handled_at is not None for row in await stored(db))
 
 
@@ -520,12 +523,7 @@ async def test_two_processes_storing_as_they_handle_take_each_update_once_each_c
                 assert await (first, second)[i % 2].store([update])
                 await asyncio.sleep(rng.choice((0, 0, 0.003)))
             await asyncio.wait_for(ended.wait(), 60)
-        assert sorted(recorder.ended()) == [u["update_id"] for u in updates], "each once"
-        assert recorder.ended(first) and recorder.ended(second)
-        for chat in chats:
-            ids = [u["update_id"] for u in updates if u["message"]["chat"]["id"] == chat]
-            in_chat = [(kind, u) for kind, u, _ in recorder.events if u in ids]
-            assert in_chat == [(kind, u) for u in ids for kind in ("start", "end")]
+        recorder.each_once_in_order(updates, first, second)
         assert all(row.handled_at is not None for row in await stored(db))
 
 
