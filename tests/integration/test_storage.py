@@ -476,3 +476,29 @@ async def test_the_due_query_uses_ix_doses_next_action_at(db: Database) -> None:
         used = r"SEARCH doses USING (COVERING )?INDEX ix_doses_next_action_at"
         assert re.search(used, plan), plan
         assert "TEMP B-TREE" not in plan, plan
+
+
+async def test_a_busy_round_reuses_its_connections_rather_than_opening_new_ones(
+    db: Database,
+) -> None:
+    """As many sessions at once as the dispatcher and the intake run, twice: the second time opens
+    no connection, and none is closed between (on PostgreSQL; SQLite has one file, no pool)."""
+    if db.url.get_backend_name() != "postgresql":
+        pytest.skip("a pool of server connections is PostgreSQL's")
+    opened = 0
+
+    def count(*_: object) -> None:
+        nonlocal opened
+        opened += 1
+
+    event.listen(db.engine.sync_engine, "connect", count)
+
+    async def busy() -> None:
+        async with db.session() as session:
+            await session.execute(text("SELECT pg_sleep(0.05)"))
+
+    await asyncio.gather(*(busy() for _ in range(16)))
+    first = opened
+    await asyncio.gather(*(busy() for _ in range(16)))
+    assert first > 0
+    assert opened == first
