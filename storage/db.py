@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, CursorResult, Result, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection, DBAPICursor, ExecutionContext
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -46,6 +47,11 @@ SQLITE_LOCK_WAIT_MS = 10 * 60 * 1000
 # round went 40% faster with these). Two instances stay within the server's usual 100.
 POOL_SIZE = 20
 POOL_OVERFLOW = 20
+# A connection handed back to the pool this many seconds ago or more is checked before it is
+# used again (a server restarted meanwhile closed it). One in steady use is not: the check costs
+# three round trips, and should its server be gone, its next statement fails as DATABASE_DOWN
+# (the work is kept and tried again) and the pool drops every connection opened before.
+PING_IDLE_SECONDS = 2.0
 
 # A statement that would take rows or constraints of other tables with it.
 _CASCADING = re.compile(r"^\s*(DROP\b.*\bCASCADE\b|TRUNCATE\b)", re.IGNORECASE | re.DOTALL)
@@ -258,13 +264,11 @@ def _refuse_cascades(
 def _create_engine(url: str) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(
-            url,
-            pool_pre_ping=True,
-            pool_size=POOL_SIZE,
-            max_overflow=POOL_OVERFLOW,
-            hide_parameters=True,
+        engine = create_async_engine(
+            url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW, hide_parameters=True
         )
+        _ping_when_idle(engine)
+        return engine
     in_memory = parsed.database in (None, "", ":memory:")
     engine = create_async_engine(
         url,
@@ -287,6 +291,27 @@ def _create_engine(url: str) -> AsyncEngine:
         cursor.close()
 
     return engine
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """Check a pooled connection before its use when it has lain idle PING_IDLE_SECONDS."""
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _handed_back(_dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _check_if_idle(
+        dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry, _proxy: object
+    ) -> None:
+        since = record.info.pop("idle_since", None)
+        if since is None or time.monotonic() - since < PING_IDLE_SECONDS:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:
+            # The pool closes it and opens another (three tries), as its own pre-ping would.
+            raise DisconnectionError() from exc
 
 
 def _ensure_sqlite_folder(database: str | None) -> None:

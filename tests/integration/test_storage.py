@@ -21,7 +21,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from bot.rules.states import Awaiting, DoseStatus
-from storage.db import MIGRATIONS, Database
+from storage import db as storage_db
+from storage.db import DATABASE_DOWN, MIGRATIONS, Database
 from storage.models import Base, Dose, Patient, PlanHold
 from storage.repositories import Repository
 
@@ -502,3 +503,42 @@ async def test_a_busy_round_reuses_its_connections_rather_than_opening_new_ones(
     await asyncio.gather(*(busy() for _ in range(16)))
     assert first > 0
     assert opened == first
+
+
+async def _kill_pooled_connection(db: Database) -> None:
+    """Use one connection, hand it back, then have the server end it (as a restart would)."""
+    async with db.session() as session:
+        pid = (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+    killer = Database(db.url.render_as_string(hide_password=False))
+    async with killer.session() as session:
+        await session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    await killer.dispose()
+    await asyncio.sleep(0.1)  # the server closes the socket
+
+
+async def test_a_pooled_connection_that_died_while_idle_is_replaced_unseen(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Idle PING_IDLE_SECONDS or more, a connection is checked first: the work never sees it."""
+    if db.url.get_backend_name() != "postgresql":
+        pytest.skip("a pool of server connections is PostgreSQL's")
+    monkeypatch.setattr(storage_db, "PING_IDLE_SECONDS", 0.0)
+    await _kill_pooled_connection(db)
+    async with db.session() as session:
+        assert (await session.execute(text("SELECT 1"))).scalar_one() == 1
+
+
+async def test_a_connection_in_steady_use_that_died_fails_once_as_the_database_down(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not checked (it was in use a moment ago): its statement fails as DATABASE_DOWN, which
+    every caller keeps and tries again, and the next session gets a new connection."""
+    if db.url.get_backend_name() != "postgresql":
+        pytest.skip("a pool of server connections is PostgreSQL's")
+    monkeypatch.setattr(storage_db, "PING_IDLE_SECONDS", 3600.0)
+    await _kill_pooled_connection(db)
+    with pytest.raises(DATABASE_DOWN):
+        async with db.session() as session:
+            await session.execute(text("SELECT 1"))
+    async with db.session() as session:
+        assert (await session.execute(text("SELECT 1"))).scalar_one() == 1
