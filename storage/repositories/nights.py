@@ -80,9 +80,7 @@ class Nights(Aggregate):
         return {for_id: dose for dose, for_id in result.tuples()}
 
     async def on(self, patient_id: int, night: date) -> Dose | None:
-        result = await self.session.execute(
-            select(Dose).where(Dose.patient_id == patient_id, Dose.night == night)
-        )
+        result = await self.session.execute(_ON, {"patient_id": patient_id, "night": night})
         return result.scalar_one_or_none()
 
     async def latest(
@@ -316,6 +314,10 @@ def _for_planning() -> Select[Any]:
 
 
 _FOR_PLANNING = _for_planning()
+# `Nights.on`'s, built once: a patient's every look at tonight reads it.
+_ON = select(Dose).where(
+    Dose.patient_id == bindparam("patient_id"), Dose.night == bindparam("night")
+)
 
 # The defaults `Nights.plan` gives the columns of a night not set: plain values, all of them.
 _DEFAULTS = {

@@ -8,12 +8,19 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from bot.rules.states import HoldKind
 from storage.models import Invite, Patient, PlanHold
 from storage.repositories.base import Aggregate
+
+# Built once: every message starts with it, and building it anew added half again to its cost.
+_BY_USER = (
+    select(Patient)
+    .where(Patient.telegram_user_id == bindparam("user_id"))
+    .options(joinedload(Patient.holds))
+)
 
 
 class Patients(Aggregate):
@@ -21,11 +28,7 @@ class Patients(Aggregate):
 
     async def by_user(self, telegram_user_id: int) -> Patient | None:
         """The patient and their holds, in one statement: every message starts here."""
-        result = await self.session.execute(
-            select(Patient)
-            .where(Patient.telegram_user_id == telegram_user_id)
-            .options(joinedload(Patient.holds))
-        )
+        result = await self.session.execute(_BY_USER, {"user_id": telegram_user_id})
         return result.unique().scalar_one_or_none()
 
     async def lock(self, patient_id: int) -> bool:
