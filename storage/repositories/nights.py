@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    Integer,
     Select,
     Table,
     TextClause,
@@ -27,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.sql.dml import ReturningUpdate
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from bot.rules.states import DoseStatus
@@ -50,11 +52,7 @@ class Nights(Aggregate):
 
     async def many(self, ids: Sequence[int]) -> list[Dose]:
         """These nights, each with its patient (a join) and the patients' holds (one more)."""
-        result = await self.session.execute(
-            select(Dose)
-            .where(Dose.id.in_(ids))
-            .options(joinedload(Dose.patient).selectinload(Patient.holds))
-        )
+        result = await self.session.execute(_MANY, {"ids": list(ids)})
         return list(result.scalars().all())
 
     async def latest_before_each(
@@ -62,21 +60,10 @@ class Nights(Aggregate):
     ) -> dict[int, Dose]:
         """For each night of `ids`, its patient's newest night before it (in `statuses` when
         given), in one statement: as `latest`, for a batch."""
-        tonight = aliased(Dose)
-        newest = func.row_number().over(partition_by=tonight.id, order_by=Dose.night.desc())
-        earlier = (
-            select(Dose.id.label("earlier_id"), tonight.id.label("for_id"), newest.label("rank"))
-            .join(tonight, and_(tonight.patient_id == Dose.patient_id, Dose.night < tonight.night))
-            .where(tonight.id.in_(ids))
-        )
+        parameters: dict[str, Any] = {"ids": list(ids)}
         if statuses:
-            earlier = earlier.where(Dose.status.in_(statuses))
-        ranked = earlier.subquery()
-        result = await self.session.execute(
-            select(Dose, ranked.c.for_id)
-            .join(ranked, ranked.c.earlier_id == Dose.id)
-            .where(ranked.c.rank == 1)
-        )
+            parameters["statuses"] = list(statuses)
+        result = await self.session.execute(_latest_before_each(bool(statuses)), parameters)
         return {for_id: dose for dose, for_id in result.tuples()}
 
     async def on(self, patient_id: int, night: date) -> Dose | None:
@@ -197,32 +184,8 @@ class Nights(Aggregate):
         night due goes one row at a time, in order). On PostgreSQL the rows are locked with SKIP
         LOCKED: two processes claiming at once split them, neither waits, none is taken twice.
         """
-        other = aliased(Dose)
-        waiting = (DoseStatus.SCHEDULED, DoseStatus.SNOOZED)
-        due = (
-            select(Dose.id)
-            .where(
-                Dose.next_action_at <= now,
-                Dose.status.in_(waiting),
-                Dose.cutoff_at > now,
-                ~select(other.id)
-                .where(
-                    other.patient_id == Dose.patient_id,
-                    other.id != Dose.id,
-                    other.next_action_at <= now,
-                )
-                .exists(),
-            )
-            .order_by(Dose.next_action_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
         result = await self.session.execute(
-            update(Dose)
-            .where(Dose.id.in_(due.scalar_subquery()), Dose.status.in_(waiting))
-            .values(status=DoseStatus.SENDING, next_action_at=deadline)
-            .returning(Dose.id, Dose.patient_id, Dose.sent_at, Dose.remind_at)
-            .execution_options(synchronize_session=False)
+            _CLAIM_REMINDERS, {"now": now, "deadline": deadline, "limit": limit}
         )
         rows = sorted(result.all(), key=lambda row: (row.remind_at, row.id))
         # Only a reminder sent again after a snooze has a first sending time (as `_reclaim` reads).
@@ -314,6 +277,71 @@ def _for_planning() -> Select[Any]:
 
 
 _FOR_PLANNING = _for_planning()
+
+
+def _claim_reminders() -> ReturningUpdate[tuple[int, int, datetime | None, datetime]]:
+    """`Nights.claim_reminders`'s statement, built once: building it took longer than running it,
+    and held the event loop while it did."""
+    other = aliased(Dose)
+    waiting = (DoseStatus.SCHEDULED, DoseStatus.SNOOZED)
+    now = bindparam("now", type_=_DOSES.c.next_action_at.type)
+    due = (
+        select(Dose.id)
+        .where(
+            Dose.next_action_at <= now,
+            Dose.status.in_(waiting),
+            Dose.cutoff_at > now,
+            ~select(other.id)
+            .where(
+                other.patient_id == Dose.patient_id,
+                other.id != Dose.id,
+                other.next_action_at <= now,
+            )
+            .exists(),
+        )
+        .order_by(Dose.next_action_at)
+        .limit(bindparam("limit", type_=Integer))
+        .with_for_update(skip_locked=True)
+    )
+    return (
+        update(Dose)
+        .where(Dose.id.in_(due.scalar_subquery()), Dose.status.in_(waiting))
+        .values(status=DoseStatus.SENDING, next_action_at=bindparam("deadline"))
+        .returning(Dose.id, Dose.patient_id, Dose.sent_at, Dose.remind_at)
+        .execution_options(synchronize_session=False)
+    )
+
+
+_CLAIM_REMINDERS = _claim_reminders()
+# `Nights.many`'s, built once: the dispatcher reads each batch of reminders with it.
+_MANY = (
+    select(Dose)
+    .where(Dose.id.in_(bindparam("ids", expanding=True)))
+    .options(joinedload(Dose.patient).selectinload(Patient.holds))
+)
+
+
+@functools.cache
+def _latest_before_each(by_status: bool) -> Select[tuple[Dose, int]]:
+    """`Nights.latest_before_each`'s statement, built once for each shape: building it (an
+    aliased night, a window, a subquery) held the event loop for milliseconds at each batch."""
+    tonight = aliased(Dose)
+    newest = func.row_number().over(partition_by=tonight.id, order_by=Dose.night.desc())
+    earlier = (
+        select(Dose.id.label("earlier_id"), tonight.id.label("for_id"), newest.label("rank"))
+        .join(tonight, and_(tonight.patient_id == Dose.patient_id, Dose.night < tonight.night))
+        .where(tonight.id.in_(bindparam("ids", expanding=True)))
+    )
+    if by_status:
+        earlier = earlier.where(Dose.status.in_(bindparam("statuses", expanding=True)))
+    ranked = earlier.subquery()
+    return (
+        select(Dose, ranked.c.for_id)
+        .join(ranked, ranked.c.earlier_id == Dose.id)
+        .where(ranked.c.rank == 1)
+    )
+
+
 # `Nights.on`'s, built once: a patient's every look at tonight reads it.
 _ON = select(Dose).where(
     Dose.patient_id == bindparam("patient_id"), Dose.night == bindparam("night")
