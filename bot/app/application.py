@@ -92,6 +92,9 @@ def build_application(
         clock or SystemClock(),
         TelegramNotifier(application.bot),
     )
+    pacing = application.bot.rate_limiter
+    if isinstance(pacing, Pacing):
+        pacing.answering = application.bot_data.services.intake.answering  # bulk makes way
     register_all(application)
     return application
 
@@ -132,6 +135,8 @@ def build_services(settings: Settings, db: Database, clock: Clock, notifier: Not
     )
     alerts.after_send = inbox.bring_media
     dispatcher = Dispatcher(db, reminders, notifier, clock, settings, checkins, alerts)
+    intake = Intake(db, clock, first_aid=inbox.first_aid)
+    dispatcher.answering = intake.answering
     metrics = Metrics()
     for outbox in (dispatcher.outbox, alerts.outbox, checkins.outbox):
         outbox.metrics = metrics  # each counts its sends by kind and outcome
@@ -152,7 +157,7 @@ def build_services(settings: Settings, db: Database, clock: Clock, notifier: Not
         shown=notifier.shown if isinstance(notifier, TelegramNotifier) else Shown(),
         # After an outage: what waited goes out once Telegram answers, alerts first.
         recovery=Recovery(db, notifier, clock, alerts, dispatcher.dispatch),
-        intake=Intake(db, clock, first_aid=inbox.first_aid),
+        intake=intake,
         metrics=metrics,
     )
 

@@ -36,6 +36,7 @@ from bot.care.escalations import store as store_escalation
 from bot.care.privacy import Privacy
 from bot.care.reminders import UNANSWERED, Reminders, holds_of, plan_of, zone_of
 from bot.delivery import logctx
+from bot.delivery.answering import Answering
 from bot.delivery.notifier import Notifier, TryLater, Unreachable
 from bot.delivery.outbox import REFUSED_FACTOR, Outbox
 from bot.rules import nightly
@@ -124,6 +125,8 @@ class Dispatcher:
         self.backlog = False
         # Reminders claimed in a batch and not yet acted on, by row.
         self._claimed: dict[int, _Claimed] = {}
+        # The answers under way (set by the wiring): each reminder makes way for them first.
+        self.answering: Answering | None = None
 
     # Rounds
 
@@ -245,6 +248,7 @@ class Dispatcher:
                         await changed.wait()
                         continue
                     size = min(CLAIM_ROWS, limit - taken)
+                    await self._make_way()
                     batch = await self._claim_batch(size)
                     taken += len(batch)
                     claimed.extend(dose_id for dose_id, _ in batch)
@@ -275,6 +279,7 @@ class Dispatcher:
                     while later[patient_id] and not self._stopping.is_set():
                         row = later[patient_id].popleft()
                         try:
+                            await self._make_way()
                             await self.act_on(row)
                         except Exception:
                             failures += 1
@@ -300,6 +305,11 @@ class Dispatcher:
             if isinstance(result, BaseException):
                 raise result  # the database failed under a claim: the round fails
         return taken, failures
+
+    async def _make_way(self) -> None:
+        """Let the answers under way go first: a patient never waits behind a reminder round."""
+        if self.answering is not None:
+            await self.answering.make_way()
 
     async def _claim_batch(self, size: int) -> list[tuple[int, int]]:
         """Claim up to `size` reminders due and read what their words need: (dose, patient) each.

@@ -38,6 +38,7 @@ from typing import Any
 
 from bot.app.clock import Clock
 from bot.delivery import logctx
+from bot.delivery.answering import Answering
 from storage import intake as queries
 from storage.db import DATABASE_DOWN, Database
 
@@ -130,6 +131,8 @@ class Intake:
         self._look = False  # stored and not claimed by `store`: the handling loop claims
         self._loop: _Loop | None = None  # the handling loop under way, if any
         self._handed: list[asyncio.Task[bool]] = []  # the handlers the last `store` started
+        # Stores and handlers under way: the dispatcher makes way for them.
+        self.answering = Answering()
         self._purged_at: datetime | None = None
         # The last `handle` found nothing more to claim (else it stopped at its limit).
         self.drained = False
@@ -153,6 +156,7 @@ class Intake:
         kept = loop.kept if loop is not None else set()
         if loop is not None:
             loop.reserved += room
+        self.answering.begin()
         try:
             now = self.clock.now()
             async with self.db.session() as session:
@@ -171,6 +175,7 @@ class Intake:
             await self._aid(payloads)
             return False
         finally:
+            self.answering.end()
             if loop is not None:
                 loop.reserved -= room
                 self._stored.set()  # the loop may wait for this reservation to end
@@ -198,6 +203,8 @@ class Intake:
         tasks = []
         for update_id, payload in batch:
             task = asyncio.create_task(self._one(loop.process, update_id, payload))
+            self.answering.begin()  # until the handler's task is done, cancelled ones too
+            task.add_done_callback(lambda _: self.answering.end())
             loop.running[task] = update_id
             loop.started += 1
             tasks.append(task)

@@ -10,8 +10,10 @@ short burst passes) and 20 a minute in a group; past that it answers 429 with a 
   than the pace allows wait their turn as urgent ones do. Urgent: alerts, emergencies, anything
   else nothing says otherwise of; they wait for a turn, ahead of every bulk request. Bulk: the
   dispatcher's reminders, follow-ups and check-ins, which pass `BULK` as `rate_limit_args`: a
-  turn only when no urgent request waits. However long the backlog, an urgent request waits a
-  few turns at most, an answer none.
+  turn only when no urgent request waits, and none while the bot is answering someone (up to a
+  quarter of a second a turn, `bot/delivery/answering.py`): the CPU a reminder takes
+  would make the answer wait. However long the backlog, an urgent request waits a few turns at
+  most, an answer none.
 - A chat's own pace: a short wait (its next second) is waited out; a longer one (a group's 20 a
   minute, Telegram's flood wait for that chat) is refused at once with Telegram's own
   `RetryAfter` (as `Paced`): the dispatcher leaves its row due for later and goes on with the
@@ -35,6 +37,8 @@ from typing import Any
 
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
+
+from bot.delivery.answering import Answering
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +124,8 @@ class Pacing(BaseRateLimiter[Lane]):
         # Until when (monotonic, flood clock): every request after a 429; a chat Telegram held.
         self._paused = (0.0, 0.0)
         self._not_before: dict[int | str, tuple[float, float]] = {}
+        # The answers under way (set by the wiring): a bulk turn makes way for them first.
+        self.answering: Answering | None = None
 
     async def initialize(self) -> None:
         """Nothing to set up: the turns start with the first request."""
@@ -249,6 +255,7 @@ class Pacing(BaseRateLimiter[Lane]):
     async def _give_turns(self) -> None:
         """Give the waiting requests their turns, one at a time: urgent first, then bulk."""
         assert self._waiting is not None
+        made_way = False  # the next bulk turn has made way for answers once: it goes now
         while True:
             for lane in (self._urgent, self._bulk):
                 while lane and lane[0].done():
@@ -265,6 +272,10 @@ class Pacing(BaseRateLimiter[Lane]):
                 # At most a 25th of a second when only bulk waits: an urgent one comes soon.
                 await self.sleep(min(wait, LOOK_AGAIN_SECONDS))
                 continue
+            if not self._urgent and not made_way and self.answering and self.answering.busy:
+                made_way = True
+                await self.answering.make_way()
+                continue
             lane = self._urgent or self._bulk
             # On time, the pace keeps its schedule; after an idle gap, it starts again from now
             # (less a quarter turn for the timer's lateness): never a burst.
@@ -272,6 +283,7 @@ class Pacing(BaseRateLimiter[Lane]):
             if lane is self._bulk:
                 self._next_bulk = max(self._next_bulk, now - self.bulk_interval / 4)
                 self._next_bulk += self.bulk_interval
+                made_way = False
             lane.popleft().set_result(None)
 
     def _pause_left(self) -> float:

@@ -559,3 +559,21 @@ async def stored(db: Database) -> list[ReceivedUpdate]:
     async with db.session() as session:
         rows = await session.execute(select(ReceivedUpdate).order_by(ReceivedUpdate.update_id))
         return list(rows.scalars())
+
+
+async def test_the_bot_counts_as_answering_while_a_handler_runs_and_no_longer_once_it_ended(
+    database_url: str, clock: VirtualClock, db: Database
+) -> None:
+    """What the dispatcher and the pacing make way for (bot/delivery/answering.py)."""
+    recorder = Recorder()
+    async with intakes(database_url, clock, 1) as (intake,):
+        await intake.store([payload(1, 7001)])
+        assert not intake.answering.busy  # stored, not yet handled
+        recorder.hold[1] = asyncio.Event()
+        handling = asyncio.create_task(intake.handle(recorder.process(intake)))
+        await recorder.began.setdefault(1, asyncio.Event()).wait()
+        assert intake.answering.busy
+        recorder.hold[1].set()
+        assert await asyncio.wait_for(handling, 60) == 1
+        await asyncio.sleep(0)  # the done callback of the handler's task
+        assert not intake.answering.busy

@@ -9,11 +9,15 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
+
 from bot.app.settings import Settings
+from bot.delivery import answering as answering_module
 from bot.ui.texts import t
 from devtools.simulation import Simulation
 from fake_telegram.state import Call
 from tests.integration.test_care_loop import alerts
+from tests.integration.test_reminders import TONIGHT, bedtime, enroll, night, reminders
 from tests.support.harness import DOCTOR
 from tests.support.seed import seed_patients
 
@@ -71,3 +75,24 @@ async def test_a_thousand_reminders_and_an_alert_typed_meanwhile_cause_no_429(
     assert len(sent_to) - reminders_before >= PATIENTS // 2
     assert alert.date <= int((now + timedelta(minutes=1)).timestamp())
     assert care.telegram.client_errors() == []
+
+
+async def test_a_reminder_due_while_the_bot_answers_someone_waits_for_the_answer(
+    harness: Simulation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dispatcher makes way for answers under way (their CPU is the same event loop), then
+    sends as soon as none is."""
+    monkeypatch.setattr(answering_module, "MAKE_WAY_SECONDS", 30.0)
+    user = harness.telegram.user(205)
+    await enroll(harness, user)
+    harness.clock.set(bedtime(TONIGHT))
+    answering = harness.services.intake.answering
+    answering.begin()  # an update being handled
+    round_ = asyncio.create_task(harness.dispatch())
+    await asyncio.sleep(0.2)
+    assert reminders(user) == [] and not round_.done()
+    # Not even claimed: its claim, its reading and its words wait too.
+    assert (await night(harness, user, TONIGHT)).status == "scheduled"
+    answering.end()
+    await asyncio.wait_for(round_, 10)
+    assert len(reminders(user)) == 1

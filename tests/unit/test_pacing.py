@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from telegram.error import RetryAfter
 
+from bot.delivery import answering as answering_module
+from bot.delivery.answering import Answering
 from bot.delivery.pacing import (
     ANSWER_BURST,
     BULK,
@@ -288,3 +290,55 @@ async def test_a_flood_of_answers_goes_a_short_burst_at_once_then_at_the_pace(
     assert most_in_a_second(times) <= 30
     assert max(times) - start >= (100 - 30) / PER_SECOND  # the rest waited their turns
     await pacing.shutdown()
+
+
+async def test_a_bulk_turn_makes_way_for_an_answer_under_way_and_an_urgent_one_does_not(
+    pacing: Pacing, telegram: Telegram, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the bot answers someone, reminders wait (their CPU would slow the answer down);
+    an alert does not."""
+    monkeypatch.setattr(answering_module, "MAKE_WAY_SECONDS", 30.0)
+    pacing.answering = answering = Answering()
+    answering.begin()
+    reminder = asyncio.create_task(send(pacing, telegram, "reminder", OTHER, BULK))
+    await send(pacing, telegram, "alert", GROUP)
+    await asyncio.sleep(0.05)
+    assert [name for _, name in telegram.sent] == ["alert"]
+    answering.end()
+    await asyncio.wait_for(reminder, 5)
+    assert [name for _, name in telegram.sent] == ["alert", "reminder"]
+    await pacing.shutdown()
+
+
+async def test_under_answers_that_never_stop_each_bulk_turn_makes_way_once_then_goes(
+    pacing: Pacing, telegram: Telegram, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(answering_module, "MAKE_WAY_SECONDS", 0.02)
+    pacing.answering = answering = Answering()
+    answering.begin()  # and never ends
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await asyncio.wait_for(
+        asyncio.gather(*(send(pacing, telegram, f"r{i}", 2000 + i, BULK) for i in range(5))), 5
+    )
+    assert len(telegram.sent) == 5
+    # Each turn made way once (the pace's own sleeps are on the fake clock: they take no time).
+    assert loop.time() - started >= 5 * 0.02
+    await pacing.shutdown()
+
+
+async def test_making_way_waits_for_the_last_answer_to_end_and_not_when_none_is_under_way(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(answering_module, "MAKE_WAY_SECONDS", 30.0)
+    answering = Answering()
+    await asyncio.wait_for(answering.make_way(), 1)  # none under way: at once
+    answering.begin()
+    answering.begin()
+    waiting = asyncio.create_task(answering.make_way())
+    answering.end()
+    await asyncio.sleep(0.02)
+    assert not waiting.done()  # one is still under way
+    answering.end()
+    await asyncio.wait_for(waiting, 1)
+    assert not answering.busy
