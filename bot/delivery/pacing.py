@@ -11,9 +11,9 @@ short burst passes) and 20 a minute in a group; past that it answers 429 with a 
   else nothing says otherwise of; they wait for a turn, ahead of every bulk request. Bulk: the
   dispatcher's reminders, follow-ups and check-ins, which pass `BULK` as `rate_limit_args`: a
   turn only when no urgent request waits, and none while the bot is answering someone (up to a
-  quarter of a second a turn, `bot/delivery/answering.py`): the CPU a reminder takes
-  would make the answer wait. However long the backlog, an urgent request waits a few turns at
-  most, an answer none.
+  quarter of a second a turn, a quarter of the time in all, and never once an urgent request
+  comes: `bot/delivery/answering.py`): the CPU a reminder takes would make the answer wait.
+  However long the backlog, an urgent request waits a few turns at most, an answer none.
 - A chat's own pace: a short wait (its next second) is waited out; a longer one (a group's 20 a
   minute, Telegram's flood wait for that chat) is refused at once with Telegram's own
   `RetryAfter` (as `Paced`): the dispatcher leaves its row due for later and goes on with the
@@ -118,6 +118,8 @@ class Pacing(BaseRateLimiter[Lane]):
         self._urgent: deque[asyncio.Future[None]] = deque()
         self._bulk: deque[asyncio.Future[None]] = deque()
         self._waiting: asyncio.Event | None = None
+        # Set when an urgent request asks for a turn: it ends the gate's making way for answers.
+        self._urgent_came = asyncio.Event()
         self._gate: asyncio.Task[None] | None = None
         self._groups: dict[int | str, deque[float]] = {}
         self._chats: dict[int | str, float] = {}  # a chat's next free moment, less its burst
@@ -245,6 +247,8 @@ class Pacing(BaseRateLimiter[Lane]):
         loop = asyncio.get_running_loop()
         turn: asyncio.Future[None] = loop.create_future()
         (self._bulk if bulk else self._urgent).append(turn)
+        if not bulk:
+            self._urgent_came.set()
         if self._waiting is None:
             self._waiting = asyncio.Event()
         self._waiting.set()
@@ -273,8 +277,9 @@ class Pacing(BaseRateLimiter[Lane]):
                 await self.sleep(min(wait, LOOK_AGAIN_SECONDS))
                 continue
             if not self._urgent and not made_way and self.answering and self.answering.busy:
-                made_way = True
-                await self.answering.make_way()
+                self._urgent_came.clear()
+                await self.answering.make_way(until=self._urgent_came)
+                made_way = not self._urgent_came.is_set()  # else again, once the urgent went
                 continue
             lane = self._urgent or self._bulk
             # On time, the pace keeps its schedule; after an idle gap, it starts again from now

@@ -310,7 +310,27 @@ async def test_a_bulk_turn_makes_way_for_an_answer_under_way_and_an_urgent_one_d
     await pacing.shutdown()
 
 
-async def test_under_answers_that_never_stop_each_bulk_turn_makes_way_once_then_goes(
+async def test_an_urgent_request_ends_the_way_a_bulk_turn_makes_for_answers(
+    pacing: Pacing, telegram: Telegram, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An alert that comes while a reminder makes way for an answer goes at once: the way made is
+    for answers, and an alert never waits for it."""
+    monkeypatch.setattr(answering_module, "MAKE_WAY_SECONDS", 30.0)
+    pacing.answering = answering = Answering()
+    answering.begin()
+    reminder = asyncio.create_task(send(pacing, telegram, "reminder", OTHER, BULK))
+    await asyncio.sleep(0.05)  # the reminder's turn is making way now
+    await asyncio.wait_for(send(pacing, telegram, "alert", GROUP), 2)
+    assert [name for _, name in telegram.sent] == ["alert"]
+    await asyncio.sleep(0.05)
+    assert not reminder.done()  # the answer is still under way
+    answering.end()
+    await asyncio.wait_for(reminder, 5)
+    assert [name for _, name in telegram.sent] == ["alert", "reminder"]
+    await pacing.shutdown()
+
+
+async def test_under_answers_that_never_stop_bulk_turns_still_go(
     pacing: Pacing, telegram: Telegram, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(answering_module, "MAKE_WAY_SECONDS", 0.02)
@@ -322,9 +342,30 @@ async def test_under_answers_that_never_stop_each_bulk_turn_makes_way_once_then_
         asyncio.gather(*(send(pacing, telegram, f"r{i}", 2000 + i, BULK) for i in range(5))), 5
     )
     assert len(telegram.sent) == 5
-    # Each turn made way once (the pace's own sleeps are on the fake clock: they take no time).
-    assert loop.time() - started >= 5 * 0.02
+    # The first turn made way (the pace's own sleeps are on the fake clock: they take no time).
+    assert loop.time() - started >= 0.02
     await pacing.shutdown()
+
+
+async def test_making_way_takes_at_most_its_share_of_the_time_under_answers_that_never_stop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A handler stuck on a slow network counts as an answer under way: reminders still go at
+    three quarters of their pace at least."""
+    monkeypatch.setattr(answering_module, "MAKE_WAY_SECONDS", 0.05)
+    answering = Answering()
+    answering.begin()  # and never ends
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    waited = 0.0
+    while loop.time() - started < 1.0:
+        before = loop.time()
+        await asyncio.gather(answering.make_way(), answering.make_way())  # two workers at once
+        waited += loop.time() - before
+        await asyncio.sleep(0.01)  # a reminder's work
+    elapsed = loop.time() - started
+    assert waited >= 0.05  # the first wait was whole
+    assert waited <= answering_module.SHARE * elapsed + 0.05 + 0.03
 
 
 async def test_making_way_waits_for_the_last_answer_to_end_and_not_when_none_is_under_way(
