@@ -4,7 +4,9 @@ Every send goes through the outbox (`bot/delivery/outbox.py`): a guarded update 
 is committed, then Telegram is called, then the outcome is recorded, with the next night planned,
 in one commit. Reminders due are claimed CLAIM_ROWS at a time, by one `UPDATE ... RETURNING` (SKIP
 LOCKED on PostgreSQL: two processes split the rows), and what their words need is read for the
-whole batch; every other row due goes one at a time. Whoever loses the claim sends nothing, so no
+whole batch; every other row due goes one at a time. The records of reminders that went out side
+by side share one transaction (`records`, a group commit: `storage/grouped.py`), and each sender
+waits for its own before its next reminder. Whoever loses the claim sends nothing, so no
 night is reminded twice, across restarts and across processes; a failure puts the row back, due
 again later. A claim left behind by a process that died is sent again: no record says it went
 out, so a reminder is never lost, and a kill costs at most IN_FLIGHT duplicates, the sends under
@@ -48,8 +50,10 @@ from bot.ui import messages
 from bot.ui.render import reply as in_words
 from bot.ui.views import Lines, Say, Show, Text
 from storage.db import Database
+from storage.grouped import GroupCommit
 from storage.models import Dose, Patient
 from storage.repositories import Repository
+from storage.repositories.nights import Sent
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +131,12 @@ class Dispatcher:
         self._claimed: dict[int, _Claimed] = {}
         # The answers under way (set by the wiring): each reminder makes way for them first.
         self.answering: Answering | None = None
+        # Reminders out, recorded with their next nights: those that went out side by side,
+        # in one transaction. Each sender waits for its own record before it takes the next
+        # row, so a kill still leaves at most `in_flight` sent and not recorded.
+        self.records: GroupCommit[tuple[Sent, int]] = GroupCommit(
+            db, self._record_together, self._record_alone
+        )
 
     # Rounds
 
@@ -148,6 +158,11 @@ class Dispatcher:
             rounds.cancel()
             await asyncio.gather(rounds, return_exceptions=True)
             log.warning("Stopped the dispatcher mid-round: the rest stays due")
+        try:
+            # Sends that went out are recorded before the database closes.
+            await asyncio.wait_for(self.records.wait(), STOP_WITHIN_SECONDS)
+        except TimeoutError:
+            log.warning("Stopped before the last reminders out were recorded: sent again later")
 
     async def run(self, interval: float) -> None:
         """Dispatch every `interval` seconds of the event loop's monotonic time.
@@ -579,45 +594,37 @@ class Dispatcher:
         if letter.raised:
             self._alert_now(patient.id)
 
-    async def _record_sent(
-        self,
-        repo: Repository,
-        dose: Dose,
-        expected: str,
-        *,
-        sent_at: datetime,
-        since: datetime,
-        message_id: int | None = None,
-        late: bool = False,
-    ) -> None:
-        """Record a reminder as out and plan the following night, for one commit (the caller's).
+    async def _record_together(self, repo: Repository, sent: list[tuple[Sent, int]]) -> None:
+        """Record reminders out and plan each one's following night, for one commit.
 
-        A crash before that commit leaves the claim, sent again after a restart; never a night
-        recorded sent with none planned after it. Should planning fail, what it wrote is rolled
-        back and the send recorded alone (never sent twice for a bug), and the self-check plans
-        the night. The transaction holds nothing else (the claim was committed before the send),
-        so no savepoint is needed for that.
+        A crash before that commit leaves the claims, sent again after a restart; never a night
+        recorded sent with none planned after it. A row no longer "sending" (taken over) is not
+        recorded, and its patient's next night is not planned here.
         """
-        values: dict[str, object] = {"status": DoseStatus.SENT, "sent_at": sent_at, "attempts": 0}
-        if message_id is not None:
-            values["reminder_message_id"] = message_id
-        if late:
-            values["sent_late"] = True
-        followup_sent = dose.followup_sent_at is not None
-        values["next_action_at"] = nightly.next_check(
-            since, followup_sent, dose.cutoff_at, self.followup_after
+        recorded = await repo.nights.record_sent([row for row, _ in sent])
+        await self.reminders.plan_after_reminders(
+            repo, [patient_id for row, patient_id in sent if row.dose_id in recorded]
         )
-        dose_id, patient_id = dose.id, dose.patient_id  # a rollback expires the row
-        if not await repo.claim(Dose, dose_id, {"status": expected}, **values):
+
+    async def _record_alone(self, repo: Repository, sent: tuple[Sent, int]) -> None:
+        """Record one reminder out and plan the following night, for one commit (the caller's):
+        how a row is recorded when recording it with others failed.
+
+        Should planning fail, what it wrote is rolled back and the send recorded alone (never
+        sent twice for a bug), and the self-check plans the night. The transaction holds
+        nothing else (the claim was committed before the send), so no savepoint is needed.
+        """
+        row, patient_id = sent
+        if not await repo.nights.record_sent([row]):
             await repo.rollback()
             return
         try:
             # On fresh data: a provider may have held or paused the patient meanwhile.
             await self.reminders.plan_after_reminder(repo, patient_id)
         except Exception:
-            log.exception("Could not plan the night after dose %s", dose_id)
+            log.exception("Could not plan the night after dose %s", row.dose_id)
             await repo.rollback()
-            if not await repo.claim(Dose, dose_id, {"status": expected}, **values):
+            if not await repo.nights.record_sent([row]):
                 await repo.rollback()
 
     async def _follow_up(self, repo: Repository, dose: Dose, now: datetime) -> None:
@@ -784,12 +791,19 @@ class _Reminder:
         return await self.dispatcher.notifier.send(chat_id, reply, self.dose.attempts, bulk=True)
 
     async def sent(self, repo: Repository, message_id: int | None) -> None:
-        dose, now = self.dose, self.now
-        late = self.previous == DoseStatus.SCHEDULED and nightly.is_late(dose.remind_at, now)
-        await self.dispatcher._record_sent(
-            repo, dose, DoseStatus.SENDING, sent_at=dose.sent_at or now, since=now,
-            message_id=message_id, late=late,
-        )  # fmt: skip
+        """Recorded with the reminders that went out meanwhile (`Dispatcher.records`), not
+        through `repo`: this returns once the record is committed."""
+        dose, now, dispatcher = self.dose, self.now, self.dispatcher
+        row = Sent(
+            dose.id,
+            sent_at=dose.sent_at or now,
+            next_action_at=nightly.next_check(
+                now, dose.followup_sent_at is not None, dose.cutoff_at, dispatcher.followup_after
+            ),
+            message_id=message_id,
+            late=self.previous == DoseStatus.SCHEDULED and nightly.is_late(dose.remind_at, now),
+        )
+        await dispatcher.records.write((row, dose.patient_id))
 
     async def retry(self, repo: Repository, exc: Exception, delay: float) -> None:
         due = self.now + timedelta(seconds=delay)

@@ -142,32 +142,51 @@ class Reminders:
         return dose
 
     async def plan_after_reminder(self, repo: Repository, patient_id: int) -> None:
-        """Plan the night after one whose reminder just went out (its row updated as sent).
+        """Plan the night after one whose reminder just went out (its row updated as sent)."""
+        await self.plan_after_reminders(repo, [patient_id])
 
-        On fresh data: a provider may have held or paused the patient meanwhile. The usual night,
+    async def plan_after_reminders(self, repo: Repository, patient_ids: Sequence[int]) -> None:
+        """Plan the night after each night whose reminder just went out (each row updated as
+        sent), for these patients.
+
+        On fresh data: a provider may have held or paused a patient meanwhile. The usual night,
         the one after with nothing to record off and no increase to check, is planned from one
-        read of the patient with their nights, as `plan_next_night` would plan it; any other
-        night is planned by `plan_next_night`, on the patient as the session keeps them.
+        read of all the patients with their nights, and inserted for all of them at once, as
+        `plan_next_night` would plan it; any other night is planned by `plan_next_night`, on the
+        patient as the session keeps them.
         """
-        read = await repo.nights.for_planning(patient_id)
-        if read is None:
-            return
-        patient, latest, unsent = read
-        if not patient.receives_reminders or unsent:
-            return
-        known = Known(latest, unsent)
-        if latest is not None and latest.status in ON_DOSE:
-            now = self.clock.now()
-            night, _ = await self._first_open(repo, patient, now, known=known)
-            if self._spaced(patient, night, latest, now) == latest.night + timedelta(days=1):
-                dose = self._new_dose(patient, night, DoseStatus.SCHEDULED, latest.dose_mg)
-                if not dose.step_up:
-                    await repo.nights.plan(dose)
-                    if self.plan_checkin is not None:
-                        await self.plan_checkin(repo, patient, dose)
-                    return
-        fresh = await repo.patients.fresh(patient_id)
-        await self.plan_next_night(repo, fresh, backfill=True, known=known)
+        patient_ids = list(dict.fromkeys(patient_ids))
+        reads = await repo.nights.for_planning_many(patient_ids)
+        usual: list[Dose] = []
+        for patient_id in patient_ids:
+            if (read := reads.get(patient_id)) is None:
+                continue
+            patient, latest, unsent = read
+            if not patient.receives_reminders or unsent:
+                continue
+            known = Known(latest, unsent)
+            if (dose := await self._usual_next(repo, patient, known)) is not None:
+                if self.plan_checkin is not None:
+                    await self.plan_checkin(repo, patient, dose)
+                usual.append(dose)
+                continue
+            fresh = await repo.patients.fresh(patient_id)
+            await self.plan_next_night(repo, fresh, backfill=True, known=known)
+        await repo.nights.plan_many(usual)
+
+    async def _usual_next(self, repo: Repository, patient: Patient, known: Known) -> Dose | None:
+        """The usual next night after a reminder, not yet inserted: the night after the newest,
+        on the same dose's plan, with no night to record off and no increase to check; None
+        when it is not that simple."""
+        latest = known.latest
+        if latest is None or latest.status not in ON_DOSE:
+            return None
+        now = self.clock.now()
+        night, _ = await self._first_open(repo, patient, now, known=known)
+        if self._spaced(patient, night, latest, now) != latest.night + timedelta(days=1):
+            return None
+        dose = self._new_dose(patient, night, DoseStatus.SCHEDULED, latest.dose_mg)
+        return None if dose.step_up else dose
 
     async def _first_open(
         self,

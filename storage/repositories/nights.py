@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import (
     Integer,
@@ -20,15 +20,19 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    false,
     func,
     inspect,
+    or_,
     select,
     text,
     update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.dml import ReturningUpdate
+from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from bot.rules.states import DoseStatus
@@ -39,6 +43,18 @@ from storage.repositories.base import Aggregate
 _PATIENTS: Table = Patient.__table__  # type: ignore[assignment]
 _DOSES: Table = Dose.__table__  # type: ignore[assignment]
 _HOLDS: Table = PlanHold.__table__  # type: ignore[assignment]
+
+M = TypeVar("M", Patient, Dose, PlanHold)
+
+
+class Sent(NamedTuple):
+    """A reminder out, as `Nights.record_sent` records it."""
+
+    dose_id: int
+    sent_at: datetime  # the night's first sending (a snoozed night keeps its first)
+    next_action_at: datetime  # the follow-up, or the cutoff
+    message_id: int | None  # None: it may have arrived; the id on record stays
+    late: bool  # it went out well after its time
 
 
 class Nights(Aggregate):
@@ -112,16 +128,38 @@ class Nights(Aggregate):
         False when another worker inserted that night first. The row object stays out of the
         session: planning never changes a night after it is planned.
         """
-        given = inspect(dose).dict
-        # The columns given, and the defaults of the others, as an ORM insert would; never the
-        # id: the database numbers the row.
-        values = {
-            c.key: given[c.key] if c.key in given else _DEFAULTS[c.key]
-            for c in _DOSES.columns
-            if c.key != "id" and (c.key in given or c.key in _DEFAULTS)
-        }
+        values = _planned(dose)
         result = await self.session.execute(_plan(tuple(values)), values)
         return rowcount(result) == 1
+
+    async def plan_many(self, doses: Sequence[Dose]) -> None:
+        """Insert nights planned, as `plan` does, in one statement for each shape of row (one,
+        as planning makes them): a night another worker inserted first is left alone."""
+        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for dose in doses:
+            values = _planned(dose)
+            shapes.setdefault(tuple(values), []).append(values)
+        for keys, rows in shapes.items():
+            # One row as one statement; several as one executemany.
+            await self.session.execute(_plan(keys), rows if len(rows) > 1 else rows[0])
+
+    async def record_sent(self, rows: Sequence[Sent]) -> set[int]:
+        """Record reminders out, in one statement: "sent", when, the message, the next look.
+
+        Only a row still "sending" is recorded (the guard of a one-row claim); return the ids
+        recorded. Attempts start again from zero.
+        """
+        if not rows:
+            return set()
+        params: dict[str, Any] = {}
+        for i, row in enumerate(rows):
+            params[f"id_{i}"] = row.dose_id
+            params[f"sent_at_{i}"] = row.sent_at
+            params[f"next_{i}"] = row.next_action_at
+            params[f"message_{i}"] = row.message_id
+            params[f"late_{i}"] = row.late
+        result = await self.session.execute(_record_sent(len(rows)), params)
+        return set(result.scalars())
 
     async def for_planning(self, patient_id: int) -> tuple[Patient, Dose | None, bool] | None:
         """The patient and their holds read anew, their newest night, and whether a night is
@@ -130,21 +168,35 @@ class Nights(Aggregate):
         The rows come apart from the session, never written through: the patient's holds are
         changed only on a patient the session keeps (`Patients.fresh`).
         """
-        result = await self.session.execute(_FOR_PLANNING, {"patient_id": patient_id})
-        rows = result.all()
-        if not rows:
-            return None
-        first = rows[0]
-        holds = [
-            PlanHold(**{c.key: row[f"h_{c.key}"] for c in _HOLDS.columns})
-            for row in (r._mapping for r in rows)
-            if row["h_id"] is not None
-        ]
-        patient = Patient(**{c.key: first._mapping[c.key] for c in _PATIENTS.columns}, holds=holds)
-        newest = None
-        if first._mapping["n_id"] is not None:
-            newest = Dose(**{c.key: first._mapping[f"n_{c.key}"] for c in _DOSES.columns})
-        return patient, newest, bool(first._mapping["unsent"])
+        return (await self.for_planning_many([patient_id])).get(patient_id)
+
+    async def for_planning_many(
+        self, patient_ids: Sequence[int]
+    ) -> dict[int, tuple[Patient, Dose | None, bool]]:
+        """As `for_planning`, for several patients in one statement, by patient's id (a patient
+        not found is left out)."""
+        if len(patient_ids) == 1:  # the statement for one, its SQL the same at each run
+            result = await self.session.execute(_FOR_ONE, {"patient_id": patient_ids[0]})
+        else:
+            result = await self.session.execute(_FOR_MANY, {"patient_ids": list(patient_ids)})
+        by_patient: dict[int, list[Any]] = {}
+        for row in result:
+            by_patient.setdefault(row.id, []).append(row._mapping)
+        read = {}
+        for patient_id, rows in by_patient.items():
+            first = rows[0]
+            holds = [
+                _apart(PlanHold, {c.key: row[f"h_{c.key}"] for c in _HOLDS.columns})
+                for row in rows
+                if row["h_id"] is not None
+            ]
+            patient = _apart(Patient, {c.key: first[c.key] for c in _PATIENTS.columns})
+            set_committed_value(patient, "holds", holds)
+            newest = None
+            if first["n_id"] is not None:
+                newest = _apart(Dose, {c.key: first[f"n_{c.key}"] for c in _DOSES.columns})
+            read[patient_id] = (patient, newest, bool(first["unsent"]))
+        return read
 
     async def statuses(self, patient_id: int, last: int, until: date | None = None) -> list[str]:
         """The statuses of the patient's newest `last` nights (up to `until`), oldest first."""
@@ -245,9 +297,10 @@ class Nights(Aggregate):
         return list(result.scalars().all())
 
 
-def _for_planning() -> Select[Any]:
-    """`Nights.for_planning`'s statement, built once: the patient's row for each of their holds
-    (one row without any), with their newest night and whether one is planned unsent."""
+def _for_planning(many: bool) -> Select[Any]:
+    """`Nights.for_planning_many`'s statement, built once for one patient and once for several:
+    each patient's row for each of their holds (one row without any), with their newest night
+    and whether one is planned unsent."""
     newest, other = _DOSES.alias("newest"), _DOSES.alias("other")
     latest = (
         select(other.c.id)
@@ -271,12 +324,16 @@ def _for_planning() -> Select[Any]:
         .select_from(_PATIENTS)
         .outerjoin(newest, newest.c.id == latest)
         .outerjoin(_HOLDS, _HOLDS.c.patient_id == _PATIENTS.c.id)
-        .where(_PATIENTS.c.id == bindparam("patient_id"))
-        .order_by(_HOLDS.c.start)
+        .where(
+            _PATIENTS.c.id.in_(bindparam("patient_ids", expanding=True))
+            if many
+            else _PATIENTS.c.id == bindparam("patient_id")
+        )
+        .order_by(_PATIENTS.c.id, _HOLDS.c.start)
     )
 
 
-_FOR_PLANNING = _for_planning()
+_FOR_ONE, _FOR_MANY = _for_planning(False), _for_planning(True)
 
 
 def _claim_reminders() -> ReturningUpdate[tuple[int, int, datetime | None, datetime]]:
@@ -367,3 +424,57 @@ def _plan(keys: tuple[str, ...]) -> TextClause:
         f"VALUES ({', '.join(f':{c.key}' for c in columns)}) "
         "ON CONFLICT (patient_id, night) DO NOTHING"
     ).bindparams(*(bindparam(c.key, type_=c.type) for c in columns))
+
+
+def _apart(model: type[M], values: dict[str, Any]) -> M:
+    """A row read, as an object of `model` apart from any session, to be read and never written
+    through: its values set as loading sets them (the constructor's events for each column cost
+    more than the statement that read them)."""
+    row = model.__mapper__.class_manager.new_instance()
+    row.__dict__.update(values)
+    return row
+
+
+def _planned(dose: Dose) -> dict[str, Any]:
+    """A night's row as `Nights.plan` inserts it: the columns given, and the defaults of the
+    others, as an ORM insert would; never the id: the database numbers the row."""
+    given = inspect(dose).dict
+    return {
+        c.key: given[c.key] if c.key in given else _DEFAULTS[c.key]
+        for c in _DOSES.columns
+        if c.key != "id" and (c.key in given or c.key in _DEFAULTS)
+    }
+
+
+@functools.cache
+def _record_sent(size: int) -> ReturningUpdate[tuple[int]]:
+    """`Nights.record_sent`'s statement for `size` rows, built once for each size: each row's
+    values picked by its id (CASE), the same on both backends."""
+    c = _DOSES.c
+    ids = [bindparam(f"id_{i}", type_=c.id.type) for i in range(size)]
+
+    def each(name: str, column: Any) -> Any:
+        picks = [(ids[i], bindparam(f"{name}_{i}", type_=column.type)) for i in range(size)]
+        return case(*picks, value=c.id, else_=column)
+
+    late: list[BindParameter[bool]] = [
+        bindparam(f"late_{i}", type_=c.sent_late.type) for i in range(size)
+    ]
+    return (
+        update(_DOSES)
+        .where(c.id.in_(ids), c.status == DoseStatus.SENDING)
+        .values(
+            status=DoseStatus.SENT,
+            attempts=0,
+            sent_at=each("sent_at", c.sent_at),
+            next_action_at=each("next", c.next_action_at),
+            reminder_message_id=func.coalesce(
+                each("message", c.reminder_message_id), c.reminder_message_id
+            ),
+            sent_late=case(
+                (or_(false(), *(and_(c.id == ids[i], late[i]) for i in range(size))), True),
+                else_=c.sent_late,
+            ),
+        )
+        .returning(c.id)
+    )

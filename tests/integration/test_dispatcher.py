@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import delete, select
@@ -60,7 +61,7 @@ async def test_a_kill_while_the_next_night_is_planned_leaves_no_patient_without_
     user = harness.telegram.user(201)
     await enroll(harness, user)
     due = bedtime(TONIGHT)
-    monkeypatch.setattr(harness.services.reminders, "plan_after_reminder", killed)
+    monkeypatch.setattr(harness.services.reminders, "plan_after_reminders", killed)
     harness.clock.set(due)
     with pytest.raises(Killed):
         await harness.dispatch()
@@ -152,13 +153,13 @@ async def test_planning_that_fails_half_way_keeps_nothing_of_it_and_records_the_
     await enroll(harness, user)
     ticks = [1000.0]
     harness.services.dispatcher.monotonic = lambda: ticks[0]
-    plan = harness.services.reminders.plan_after_reminder
+    plan = harness.services.reminders.plan_after_reminders
 
-    async def fails_after_writing(repo: Repository, patient_id: int) -> None:
-        await plan(repo, patient_id)
+    async def fails_after_writing(repo: Repository, patient_ids: list[int]) -> None:
+        await plan(repo, patient_ids)
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(harness.services.reminders, "plan_after_reminder", fails_after_writing)
+    monkeypatch.setattr(harness.services.reminders, "plan_after_reminders", fails_after_writing)
     with caplog.at_level(logging.ERROR, logger="bot.app.dispatcher"):
         await harness.run_until(bedtime(TONIGHT))
     [reminder] = reminders(user)
@@ -256,6 +257,38 @@ async def test_a_two_minute_partition_records_no_night_sent_that_was_not_deliver
     for user in users:
         rows_ = await nights(harness, user)
         assert [r.status for r in rows_.values()] == ["sent", "scheduled"]
+
+
+async def test_reminders_that_went_out_side_by_side_are_recorded_together_each_as_its_own(
+    harness: Simulation, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Group commit: the records of reminders sent side by side share one transaction, and
+    each night still gets its own message id and its own next night."""
+    core, db, dispatcher = harness.telegram, harness.services.db, harness.services.dispatcher
+    due = harness.clock.now()
+    users = [core.user(3101 + i, opened=True) for i in range(12)]
+    await seed_patients(db, settings, [u.id for u in users], due)
+    # Several under way at once, on SQLite too (where it is one by default).
+    monkeypatch.setattr(dispatcher, "in_flight", 4)
+    batches: list[int] = []
+    together = dispatcher.records.together
+
+    async def counted(repo: Repository, sent: list[Any]) -> None:
+        batches.append(len(sent))
+        if len(batches) == 1:
+            await asyncio.sleep(0.2)  # a slow first commit: the others' records queue behind it
+        await together(repo, sent)
+
+    monkeypatch.setattr(dispatcher.records, "together", counted)
+    await harness.run_until(due + timedelta(seconds=5))
+
+    assert sum(batches) == 12 and len(batches) < 12 and max(batches) > 1
+    for user in users:
+        [reminder] = reminders(user)
+        rows_ = await nights(harness, user)
+        tonight, tomorrow = rows_.values()
+        assert (tonight.status, tonight.reminder_message_id) == ("sent", reminder.message_id)
+        assert (tomorrow.night - tonight.night, tomorrow.status) == (timedelta(days=1), "scheduled")
 
 
 # Per-chat pacing (finding 12)

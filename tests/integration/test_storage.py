@@ -25,6 +25,7 @@ from storage import db as storage_db
 from storage.db import DATABASE_DOWN, MIGRATIONS, Database
 from storage.models import Base, Dose, Patient, PlanHold
 from storage.repositories import Repository
+from storage.repositories.nights import Sent
 
 NOW = datetime(2026, 3, 4, 17, 0, tzinfo=UTC)
 NIGHT = date(2026, 3, 4)
@@ -290,6 +291,126 @@ async def test_claim_from_concurrent_sessions_has_exactly_one_winner(db: Databas
         row = await Repository(session).nights.get(dose.id)
     assert row is not None and row.status == "sent"
     assert row.reminder_message_id == results.index(True) + 1
+
+
+async def test_record_sent_records_each_row_its_own_values_and_only_rows_still_sending(
+    db: Database,
+) -> None:
+    """Reminders out recorded together (a group commit): one statement, each row its own."""
+    first, second, third = [await _patient(db, 1001 + n) for n in range(3)]
+    async with db.session() as session:
+        repo = Repository(session)
+        at = NOW - timedelta(minutes=20)
+        mine = _dose(first, status="sending", reminder_message_id=7)
+        snoozed = _dose(second, status="sending", sent_at=at, sent_late=True)
+        taken_over = _dose(third, status="taken")
+        for dose in (mine, snoozed, taken_over):
+            await repo.nights.add(dose)
+        await repo.commit()
+        later = NOW + timedelta(minutes=30)
+        recorded = await repo.nights.record_sent(
+            [
+                Sent(mine.id, NOW, later, message_id=None, late=True),
+                Sent(snoozed.id, at, later + timedelta(hours=1), message_id=12, late=False),
+                Sent(taken_over.id, NOW, later, message_id=13, late=False),
+            ]
+        )
+        await repo.commit()
+    assert recorded == {mine.id, snoozed.id}
+    async with db.session() as session:
+        rows = {
+            d.id: d
+            for d in await Repository(session).nights.many([mine.id, snoozed.id, taken_over.id])
+        }
+    # A send that may have arrived (no message id) keeps the id on record; a late one is late.
+    assert (rows[mine.id].status, rows[mine.id].sent_at, rows[mine.id].next_action_at) == (
+        "sent",
+        NOW,
+        later,
+    )
+    assert (rows[mine.id].reminder_message_id, rows[mine.id].sent_late) == (7, True)
+    # A snoozed night keeps its first sending and its lateness, and gets its new message.
+    assert (rows[snoozed.id].sent_at, rows[snoozed.id].next_action_at) == (
+        at,
+        later + timedelta(hours=1),
+    )
+    assert (rows[snoozed.id].reminder_message_id, rows[snoozed.id].sent_late) == (12, True)
+    # A row no longer "sending" is left as it is.
+    assert (rows[taken_over.id].status, rows[taken_over.id].reminder_message_id) == ("taken", None)
+
+
+async def test_for_planning_many_reads_each_patient_as_for_planning_reads_one(
+    db: Database,
+) -> None:
+    held, quiet, planned = [await _patient(db, 2001 + n) for n in range(3)]
+    async with db.session() as session:
+        repo = Repository(session)
+        patient = await repo.patients.get(held)
+        assert patient is not None
+        await repo.patients.add_hold(patient, NIGHT + timedelta(days=2), NOW)
+        await repo.patients.add_hold(patient, NIGHT - timedelta(days=3), NOW, end=NIGHT)
+        await repo.nights.add(_dose(held, NIGHT - timedelta(days=1), status="taken"))
+        await repo.nights.add(_dose(held, NIGHT, status="sent"))
+        await repo.nights.add(_dose(planned, NIGHT))
+        await repo.commit()
+    async with db.session() as session:
+        nights = Repository(session).nights
+        many = await nights.for_planning_many([held, quiet, planned, 999_999])
+        one = {p: await nights.for_planning(p) for p in (held, quiet, planned)}
+    assert set(many) == {held, quiet, planned}  # a patient not found is left out
+
+    def seen(read: tuple[Patient, Dose | None, bool] | None) -> object:
+        assert read is not None
+        patient, newest, unsent = read
+        holds = [(h.start, h.end, h.kind) for h in patient.holds]
+        night = None if newest is None else (newest.night, newest.status)
+        return patient.id, patient.telegram_user_id, holds, night, unsent
+
+    assert (
+        seen(many[held])
+        == seen(one[held])
+        == (
+            held,
+            2001,
+            [(NIGHT - timedelta(days=3), NIGHT, "hold"), (NIGHT + timedelta(days=2), None, "hold")],
+            (NIGHT, "sent"),
+            False,
+        )
+    )
+    assert seen(many[quiet]) == seen(one[quiet]) == (quiet, 2002, [], None, False)
+    assert (
+        seen(many[planned])
+        == seen(one[planned])
+        == (
+            planned,
+            2003,
+            [],
+            (NIGHT, "scheduled"),
+            True,
+        )
+    )
+
+
+async def test_plan_many_inserts_every_night_once_and_leaves_one_planned_first(
+    db: Database,
+) -> None:
+    patients = [await _patient(db, 3001 + n) for n in range(4)]
+    async with db.session() as session:
+        repo = Repository(session)
+        await repo.nights.add(_dose(patients[0], step=2))  # planned first, by another worker
+        await repo.commit()
+        await repo.nights.plan_many([_dose(p, step=1) for p in patients])
+        await repo.nights.plan_many([_dose(patients[1], NIGHT + timedelta(days=1))])
+        await repo.commit()
+    async with db.session() as session:
+        rows = await session.execute(select(Dose.patient_id, Dose.night, Dose.step))
+        assert sorted(rows.tuples().all()) == [
+            (patients[0], NIGHT, 2),
+            (patients[1], NIGHT, 1),
+            (patients[1], NIGHT + timedelta(days=1), 1),
+            (patients[2], NIGHT, 1),
+            (patients[3], NIGHT, 1),
+        ]
 
 
 UNFOLLOWED = {"status": "sent", "followup_sent_at": None}
