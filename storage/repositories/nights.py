@@ -67,20 +67,48 @@ class Nights(Aggregate):
         )
 
     async def many(self, ids: Sequence[int]) -> list[Dose]:
-        """These nights, each with its patient (a join) and the patients' holds (one more)."""
+        """These nights, each with its patient and the patients' holds, in one statement.
+
+        The rows come apart from the session, to be read and never written through (as
+        `for_planning_many`'s): the dispatcher words a batch of reminders from them.
+        """
         result = await self.session.execute(_MANY, {"ids": list(ids)})
-        return list(result.scalars().all())
+        doses: dict[int, Dose] = {}
+        patients: dict[int, Patient] = {}
+        holds: dict[int, dict[int, PlanHold]] = {}  # by patient, by hold, in order of start
+        for row in result:
+            values = row._mapping
+            patient_id = values["id"]
+            if patient_id not in patients:
+                patients[patient_id] = _apart(
+                    Patient, {c.key: values[c.key] for c in _PATIENTS.columns}
+                )
+                holds[patient_id] = {}
+            if (hold_id := values["h_id"]) is not None and hold_id not in holds[patient_id]:
+                hold = {c.key: values[f"h_{c.key}"] for c in _HOLDS.columns}
+                holds[patient_id][hold_id] = _apart(PlanHold, hold)
+            if (dose_id := values["n_id"]) not in doses:
+                doses[dose_id] = _apart(Dose, {c.key: values[f"n_{c.key}"] for c in _DOSES.columns})
+        for patient_id, patient in patients.items():
+            set_committed_value(patient, "holds", list(holds[patient_id].values()))
+        for dose in doses.values():
+            set_committed_value(dose, "patient", patients[dose.patient_id])
+        return list(doses.values())
 
     async def latest_before_each(
         self, ids: Sequence[int], statuses: Sequence[str] = ()
     ) -> dict[int, Dose]:
         """For each night of `ids`, its patient's newest night before it (in `statuses` when
-        given), in one statement: as `latest`, for a batch."""
+        given), in one statement: as `latest`, for a batch, apart from the session (to be read,
+        as `many`'s)."""
         parameters: dict[str, Any] = {"ids": list(ids)}
         if statuses:
             parameters["statuses"] = list(statuses)
         result = await self.session.execute(_latest_before_each(bool(statuses)), parameters)
-        return {for_id: dose for dose, for_id in result.tuples()}
+        return {
+            values["for_id"]: _apart(Dose, {c.key: values[c.key] for c in _DOSES.columns})
+            for values in (row._mapping for row in result)
+        }
 
     async def on(self, patient_id: int, night: date) -> Dose | None:
         result = await self.session.execute(_ON, {"patient_id": patient_id, "night": night})
@@ -372,14 +400,21 @@ def _claim_reminders() -> ReturningUpdate[tuple[int, int, datetime | None, datet
 _CLAIM_REMINDERS = _claim_reminders()
 # `Nights.many`'s, built once: the dispatcher reads each batch of reminders with it.
 _MANY = (
-    select(Dose)
-    .where(Dose.id.in_(bindparam("ids", expanding=True)))
-    .options(joinedload(Dose.patient).selectinload(Patient.holds))
+    select(
+        *_PATIENTS.columns,
+        *(c.label(f"n_{c.key}") for c in _DOSES.columns),
+        *(c.label(f"h_{c.key}") for c in _HOLDS.columns),
+    )
+    .select_from(_DOSES)
+    .join(_PATIENTS, _PATIENTS.c.id == _DOSES.c.patient_id)
+    .outerjoin(_HOLDS, _HOLDS.c.patient_id == _PATIENTS.c.id)
+    .where(_DOSES.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_DOSES.c.id, _HOLDS.c.start)
 )
 
 
 @functools.cache
-def _latest_before_each(by_status: bool) -> Select[tuple[Dose, int]]:
+def _latest_before_each(by_status: bool) -> Select[Any]:
     """`Nights.latest_before_each`'s statement, built once for each shape: building it (an
     aliased night, a window, a subquery) held the event loop for milliseconds at each batch."""
     tonight = aliased(Dose)
@@ -393,8 +428,8 @@ def _latest_before_each(by_status: bool) -> Select[tuple[Dose, int]]:
         earlier = earlier.where(Dose.status.in_(bindparam("statuses", expanding=True)))
     ranked = earlier.subquery()
     return (
-        select(Dose, ranked.c.for_id)
-        .join(ranked, ranked.c.earlier_id == Dose.id)
+        select(*_DOSES.columns, ranked.c.for_id)
+        .join(ranked, ranked.c.earlier_id == _DOSES.c.id)
         .where(ranked.c.rank == 1)
     )
 

@@ -413,6 +413,53 @@ async def test_plan_many_inserts_every_night_once_and_leaves_one_planned_first(
         ]
 
 
+async def test_many_reads_each_night_with_its_patient_and_their_holds_in_order(
+    db: Database,
+) -> None:
+    """The dispatcher's read of a batch of reminders: one statement, rows apart from the session."""
+    held, plain = [await _patient(db, 4001 + n) for n in range(2)]
+    async with db.session() as session:
+        repo = Repository(session)
+        patient = await repo.patients.get(held)
+        assert patient is not None
+        await repo.patients.add_hold(patient, NIGHT + timedelta(days=2), NOW)
+        await repo.patients.add_hold(patient, NIGHT - timedelta(days=3), NOW, end=NIGHT)
+        doses = [
+            _dose(held, NIGHT - timedelta(days=1), status="taken"),
+            _dose(held, NIGHT, status="sending"),
+            _dose(plain, NIGHT, status="sending"),
+            _dose(plain, NIGHT + timedelta(days=1)),
+        ]
+        for dose in doses:
+            await repo.nights.add(dose)
+        await repo.commit()
+        ids = [dose.id for dose in doses]
+    async with db.session() as session:
+        nights = Repository(session).nights
+        read = {dose.id: dose for dose in await nights.many(ids[:3] + [999_999])}
+        taken = await nights.latest_before_each(ids, ("taken",))
+        before = await nights.latest_before_each(ids)
+    assert sorted(read) == ids[:3]
+    seen = {
+        dose_id: (
+            dose.night,
+            dose.status,
+            dose.patient.telegram_user_id,
+            [(h.start, h.end) for h in dose.patient.holds],
+        )
+        for dose_id, dose in read.items()
+    }
+    holds = [(NIGHT - timedelta(days=3), NIGHT), (NIGHT + timedelta(days=2), None)]
+    assert seen == {
+        ids[0]: (NIGHT - timedelta(days=1), "taken", 4001, holds),
+        ids[1]: (NIGHT, "sending", 4001, holds),
+        ids[2]: (NIGHT, "sending", 4002, []),
+    }
+    assert read[ids[0]].patient is read[ids[1]].patient  # one patient, read once
+    assert {i: d.id for i, d in taken.items()} == {ids[1]: ids[0]}
+    assert {i: d.id for i, d in before.items()} == {ids[1]: ids[0], ids[3]: ids[2]}
+
+
 UNFOLLOWED = {"status": "sent", "followup_sent_at": None}
 
 
