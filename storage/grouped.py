@@ -84,14 +84,23 @@ class GroupCommit(Generic[T]):
     async def _write(self, batch: list[tuple[T, asyncio.Future[None]]]) -> None:
         try:
             await self._together(batch)
-        except Exception:
-            if len(batch) > 1:
-                log.warning("Could not write %s rows together: one at a time", len(batch))
-            await asyncio.gather(*(self._alone(item, done) for item, done in batch))
+        except Exception as exc:
+            # The type only: a database error's text may quote the values bound.
+            log.warning(
+                "Could not write %s row(s) together (%s): one at a time",
+                len(batch),
+                type(exc).__name__,
+            )
+        else:
+            for _, done in batch:
+                if not done.done():
+                    done.set_result(None)
             return
-        for _, done in batch:
-            if not done.done():
-                done.set_result(None)
+        alone = [self._alone(item, done) for item, done in batch]
+        # Each ends before a kill in one of them goes on: none is left running unowned.
+        for result in await asyncio.gather(*alone, return_exceptions=True):
+            if isinstance(result, BaseException):
+                raise result
 
     async def _together(self, batch: list[tuple[T, asyncio.Future[None]]]) -> None:
         async with self.db.session() as session:

@@ -602,9 +602,10 @@ class Dispatcher:
         recorded, and its patient's next night is not planned here.
         """
         recorded = await repo.nights.record_sent([row for row, _ in sent])
-        await self.reminders.plan_after_reminders(
-            repo, [patient_id for row, patient_id in sent if row.dose_id in recorded]
-        )
+        if recorded:
+            await self.reminders.plan_after_reminders(
+                repo, [patient_id for row, patient_id in sent if row.dose_id in recorded]
+            )
 
     async def _record_alone(self, repo: Repository, sent: tuple[Sent, int]) -> None:
         """Record one reminder out and plan the following night, for one commit (the caller's):

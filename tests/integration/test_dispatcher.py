@@ -25,6 +25,7 @@ from fake_telegram.core import FakeTelegram
 from storage.db import Database
 from storage.models import Dose, Escalation
 from storage.repositories import Repository
+from storage.repositories.nights import Sent
 from tests.integration.test_reminders import (
     CUTOFF,
     TONIGHT,
@@ -289,6 +290,36 @@ async def test_reminders_that_went_out_side_by_side_are_recorded_together_each_a
         tonight, tomorrow = rows_.values()
         assert (tonight.status, tonight.reminder_message_id) == ("sent", reminder.message_id)
         assert (tomorrow.night - tonight.night, tomorrow.status) == (timedelta(days=1), "scheduled")
+
+
+async def test_a_record_that_lost_its_guard_records_nothing_and_plans_no_night(
+    harness: Simulation, settings: Settings
+) -> None:
+    """In a group commit, a night no longer "sending" (taken over meanwhile) is neither recorded
+    nor planned after; the others of its transaction are."""
+    core, db, dispatcher = harness.telegram, harness.services.db, harness.services.dispatcher
+    due = harness.clock.now()
+    users = [core.user(3201 + i, opened=True) for i in range(2)]
+    await seed_patients(db, settings, [u.id for u in users], due)
+    async with db.session() as session:
+        rows = (await session.execute(select(Dose).order_by(Dose.patient_id))).scalars().all()
+        for row, status in zip(rows, ("sending", "taken"), strict=True):
+            row.status = status
+        await session.commit()
+    later = due + timedelta(minutes=30)
+    async with db.session() as session:
+        repo = Repository(session)
+        sent = [(Sent(r.id, due, later, 100 + n, False), r.patient_id) for n, r in enumerate(rows)]
+        await dispatcher._record_together(repo, sent)
+        await repo.commit()
+    recorded, taken_over = [await nights(harness, user) for user in users]
+    tonight = rows[0].night
+    assert [(r.status, r.reminder_message_id) for r in recorded.values()] == [
+        ("sent", 100),
+        ("scheduled", None),
+    ]
+    assert next(reversed(recorded)) == tonight + timedelta(days=1)
+    assert [(r.status, r.reminder_message_id) for r in taken_over.values()] == [("taken", None)]
 
 
 # Per-chat pacing (finding 12)

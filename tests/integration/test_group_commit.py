@@ -120,10 +120,42 @@ async def test_a_kill_in_a_transaction_reaches_every_caller_and_commits_nothing(
         raise Killed
 
     group = GroupCommit(db, killed, writes.write_alone)
-    results = await asyncio.gather(*(group.write(n) for n in (1, 2, 3)), return_exceptions=True)
+    writes.hold.clear()
+    first = asyncio.ensure_future(group.write(1))
+    await writes.entered.wait()
+    queued = [asyncio.ensure_future(group.write(n)) for n in (2, 3)]  # behind the killed one
+    writes.hold.set()
+    # Every caller hears of it (none waits for ever).
+    results = await asyncio.wait_for(asyncio.gather(first, *queued, return_exceptions=True), 5)
     assert all(isinstance(result, Killed) for result in results)
+    assert writes.batches == [[1]]  # those queued behind it were not written either
     assert writes.alone == []  # a kill is not a failure to write again
     assert await _stored(db) == []
+
+
+async def test_a_kill_while_rows_are_written_one_at_a_time_lets_the_others_finish_first(
+    db: Database,
+) -> None:
+    writes = Writes(db)
+    alone = writes.write_alone
+
+    async def killed_at_the_bad_one(repo: Repository, item: int) -> None:
+        if item == BAD:
+            raise Killed
+        await asyncio.sleep(0.05)  # the others are still writing when the kill comes
+        await alone(repo, item)
+
+    group = GroupCommit(db, writes.write_together, killed_at_the_bad_one)
+    writes.hold.clear()
+    first = asyncio.ensure_future(group.write(1))
+    await writes.entered.wait()
+    more = {n: asyncio.ensure_future(group.write(n)) for n in (2, BAD, 4)}
+    writes.hold.set()
+    await first
+    await asyncio.gather(*more.values(), return_exceptions=True)
+    assert more[2].result() is None and more[4].result() is None  # written, and told so
+    assert isinstance(more[BAD].exception(), Killed)
+    assert await _stored(db) == [1, 2, 4]
 
 
 async def test_a_caller_cancelled_while_it_waits_leaves_its_item_committed(db: Database) -> None:

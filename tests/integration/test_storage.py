@@ -297,14 +297,15 @@ async def test_record_sent_records_each_row_its_own_values_and_only_rows_still_s
     db: Database,
 ) -> None:
     """Reminders out recorded together (a group commit): one statement, each row its own."""
-    first, second, third = [await _patient(db, 1001 + n) for n in range(3)]
+    first, second, third, fourth = [await _patient(db, 1001 + n) for n in range(4)]
     async with db.session() as session:
         repo = Repository(session)
         at = NOW - timedelta(minutes=20)
-        mine = _dose(first, status="sending", reminder_message_id=7)
+        mine = _dose(first, status="sending", reminder_message_id=7, attempts=1)
         snoozed = _dose(second, status="sending", sent_at=at, sent_late=True)
         taken_over = _dose(third, status="taken")
-        for dose in (mine, snoozed, taken_over):
+        on_time = _dose(fourth, status="sending", attempts=3)
+        for dose in (mine, snoozed, taken_over, on_time):
             await repo.nights.add(dose)
         await repo.commit()
         later = NOW + timedelta(minutes=30)
@@ -313,15 +314,18 @@ async def test_record_sent_records_each_row_its_own_values_and_only_rows_still_s
                 Sent(mine.id, NOW, later, message_id=None, late=True),
                 Sent(snoozed.id, at, later + timedelta(hours=1), message_id=12, late=False),
                 Sent(taken_over.id, NOW, later, message_id=13, late=False),
+                Sent(on_time.id, NOW, later, message_id=14, late=False),
             ]
         )
         await repo.commit()
-    assert recorded == {mine.id, snoozed.id}
+    assert recorded == {mine.id, snoozed.id, on_time.id}
     async with db.session() as session:
-        rows = {
-            d.id: d
-            for d in await Repository(session).nights.many([mine.id, snoozed.id, taken_over.id])
-        }
+        ids = [mine.id, snoozed.id, taken_over.id, on_time.id]
+        rows = {d.id: d for d in await Repository(session).nights.many(ids)}
+    # Failed tries start again from zero once a reminder is out.
+    assert [rows[mine.id].attempts, rows[snoozed.id].attempts, rows[on_time.id].attempts] == [0] * 3
+    # One on time is not late.
+    assert (rows[on_time.id].reminder_message_id, rows[on_time.id].sent_late) == (14, False)
     # A send that may have arrived (no message id) keeps the id on record; a late one is late.
     assert (rows[mine.id].status, rows[mine.id].sent_at, rows[mine.id].next_action_at) == (
         "sent",
