@@ -72,27 +72,13 @@ class Nights(Aggregate):
         The rows come apart from the session, to be read and never written through (as
         `for_planning_many`'s): the dispatcher words a batch of reminders from them.
         """
-        result = await self.session.execute(_MANY, {"ids": list(ids)})
+        rows = [row._mapping for row in await self.session.execute(_MANY, {"ids": list(ids)})]
+        patients = _patients(rows)
         doses: dict[int, Dose] = {}
-        patients: dict[int, Patient] = {}
-        holds: dict[int, dict[int, PlanHold]] = {}  # by patient, by hold, in order of start
-        for row in result:
-            values = row._mapping
-            patient_id = values["id"]
-            if patient_id not in patients:
-                patients[patient_id] = _apart(
-                    Patient, {c.key: values[c.key] for c in _PATIENTS.columns}
-                )
-                holds[patient_id] = {}
-            if (hold_id := values["h_id"]) is not None and hold_id not in holds[patient_id]:
-                hold = {c.key: values[f"h_{c.key}"] for c in _HOLDS.columns}
-                holds[patient_id][hold_id] = _apart(PlanHold, hold)
+        for values in rows:
             if (dose_id := values["n_id"]) not in doses:
-                doses[dose_id] = _apart(Dose, {c.key: values[f"n_{c.key}"] for c in _DOSES.columns})
-        for patient_id, patient in patients.items():
-            set_committed_value(patient, "holds", list(holds[patient_id].values()))
-        for dose in doses.values():
-            set_committed_value(dose, "patient", patients[dose.patient_id])
+                doses[dose_id] = dose = _apart(Dose, _prefixed(values, _DOSES, "n_"))
+                set_committed_value(dose, "patient", patients[dose.patient_id])
         return list(doses.values())
 
     async def latest_before_each(
@@ -106,7 +92,7 @@ class Nights(Aggregate):
             parameters["statuses"] = list(statuses)
         result = await self.session.execute(_latest_before_each(bool(statuses)), parameters)
         return {
-            values["for_id"]: _apart(Dose, {c.key: values[c.key] for c in _DOSES.columns})
+            values["for_id"]: _apart(Dose, _prefixed(values, _DOSES))
             for values in (row._mapping for row in result)
         }
 
@@ -207,23 +193,15 @@ class Nights(Aggregate):
             result = await self.session.execute(_FOR_ONE, {"patient_id": patient_ids[0]})
         else:
             result = await self.session.execute(_FOR_MANY, {"patient_ids": list(patient_ids)})
-        by_patient: dict[int, list[Any]] = {}
-        for row in result:
-            by_patient.setdefault(row.id, []).append(row._mapping)
-        read = {}
-        for patient_id, rows in by_patient.items():
-            first = rows[0]
-            holds = [
-                _apart(PlanHold, {c.key: row[f"h_{c.key}"] for c in _HOLDS.columns})
-                for row in rows
-                if row["h_id"] is not None
-            ]
-            patient = _apart(Patient, {c.key: first[c.key] for c in _PATIENTS.columns})
-            set_committed_value(patient, "holds", holds)
-            newest = None
-            if first["n_id"] is not None:
-                newest = _apart(Dose, {c.key: first[f"n_{c.key}"] for c in _DOSES.columns})
-            read[patient_id] = (patient, newest, bool(first["unsent"]))
+        rows = [row._mapping for row in result]
+        patients = _patients(rows)
+        read: dict[int, tuple[Patient, Dose | None, bool]] = {}
+        for values in rows:  # a patient's first row holds their newest night
+            if (patient_id := values["id"]) not in read:
+                newest = None
+                if values["n_id"] is not None:
+                    newest = _apart(Dose, _prefixed(values, _DOSES, "n_"))
+                read[patient_id] = (patients[patient_id], newest, bool(values["unsent"]))
         return read
 
     async def statuses(self, patient_id: int, last: int, until: date | None = None) -> list[str]:
@@ -468,6 +446,27 @@ def _apart(model: type[M], values: dict[str, Any]) -> M:
     row = model.__mapper__.class_manager.new_instance()
     row.__dict__.update(values)
     return row
+
+
+def _prefixed(values: Any, table: Table, prefix: str = "") -> dict[str, Any]:
+    """The columns of `table` in a row read, each labelled `prefix` + its key."""
+    return {c.key: values[f"{prefix}{c.key}"] for c in table.columns}
+
+
+def _patients(rows: Sequence[Any]) -> dict[int, Patient]:
+    """The patients in rows read with their holds (a row for each hold, `h_` columns, none for
+    a patient without), each with their holds in the order read, by id: apart from the session."""
+    patients: dict[int, Patient] = {}
+    holds: dict[int, dict[int, PlanHold]] = {}  # by patient, by hold
+    for values in rows:
+        if (patient_id := values["id"]) not in patients:
+            patients[patient_id] = _apart(Patient, _prefixed(values, _PATIENTS))
+            holds[patient_id] = {}
+        if (hold_id := values["h_id"]) is not None and hold_id not in holds[patient_id]:
+            holds[patient_id][hold_id] = _apart(PlanHold, _prefixed(values, _HOLDS, "h_"))
+    for patient_id, patient in patients.items():
+        set_committed_value(patient, "holds", list(holds[patient_id].values()))
+    return patients
 
 
 def _planned(dose: Dose) -> dict[str, Any]:

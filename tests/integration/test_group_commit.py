@@ -62,15 +62,20 @@ class Writes:
     def group(self) -> GroupCommit[int]:
         return GroupCommit(self.db, self.write_together, self.write_alone)
 
+    async def first_held(self, group: GroupCommit[int]) -> asyncio.Future[None]:
+        """Write item 1, its transaction held under way (not committed) until `hold` is set."""
+        self.hold.clear()
+        first = asyncio.ensure_future(group.write(1))
+        await self.entered.wait()
+        return first
+
 
 async def test_what_comes_while_a_transaction_commits_goes_together_in_the_next(
     db: Database,
 ) -> None:
     writes = Writes(db)
     group = writes.group()
-    writes.hold.clear()
-    first = asyncio.ensure_future(group.write(1))
-    await writes.entered.wait()  # the first transaction is under way, not committed
+    first = await writes.first_held(group)  # the first transaction is under way, not committed
     more = [asyncio.ensure_future(group.write(n)) for n in (2, 3, 4, 5)]
     await asyncio.sleep(0.05)
     assert not first.done() and await _stored(db) == []  # nobody returns before the commit
@@ -95,9 +100,7 @@ async def test_a_failed_transaction_is_written_again_one_at_a_time_and_only_the_
 ) -> None:
     writes = Writes(db)
     group = writes.group()
-    writes.hold.clear()
-    first = asyncio.ensure_future(group.write(1))
-    await writes.entered.wait()
+    first = await writes.first_held(group)
     more = {n: asyncio.ensure_future(group.write(n)) for n in (2, BAD, 4)}
     writes.hold.set()
     await first
@@ -120,9 +123,7 @@ async def test_a_kill_in_a_transaction_reaches_every_caller_and_commits_nothing(
         raise Killed
 
     group = GroupCommit(db, killed, writes.write_alone)
-    writes.hold.clear()
-    first = asyncio.ensure_future(group.write(1))
-    await writes.entered.wait()
+    first = await writes.first_held(group)
     queued = [asyncio.ensure_future(group.write(n)) for n in (2, 3)]  # behind the killed one
     writes.hold.set()
     # Every caller hears of it (none waits for ever).
@@ -146,9 +147,7 @@ async def test_a_kill_while_rows_are_written_one_at_a_time_lets_the_others_finis
         await alone(repo, item)
 
     group = GroupCommit(db, writes.write_together, killed_at_the_bad_one)
-    writes.hold.clear()
-    first = asyncio.ensure_future(group.write(1))
-    await writes.entered.wait()
+    first = await writes.first_held(group)
     more = {n: asyncio.ensure_future(group.write(n)) for n in (2, BAD, 4)}
     writes.hold.set()
     await first
@@ -162,9 +161,7 @@ async def test_a_caller_cancelled_while_it_waits_leaves_its_item_committed(db: D
     """A stop that cuts a round short: the reminder went out, so its record still goes in."""
     writes = Writes(db)
     group = writes.group()
-    writes.hold.clear()
-    waiting = asyncio.ensure_future(group.write(1))
-    await writes.entered.wait()
+    waiting = await writes.first_held(group)
     waiting.cancel()
     await asyncio.gather(waiting, return_exceptions=True)
     writes.hold.set()

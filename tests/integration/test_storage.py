@@ -343,16 +343,25 @@ async def test_record_sent_records_each_row_its_own_values_and_only_rows_still_s
     assert (rows[taken_over.id].status, rows[taken_over.id].reminder_message_id) == ("taken", None)
 
 
+# The holds `_hold_twice` gives a patient, in order of start: one closed, one open.
+HELD = [(NIGHT - timedelta(days=3), NIGHT), (NIGHT + timedelta(days=2), None)]
+
+
+async def _hold_twice(repo: Repository, patient_id: int) -> None:
+    """Give the patient the holds of HELD, the open one first: reads must order them."""
+    patient = await repo.patients.get(patient_id)
+    assert patient is not None
+    for start, end in reversed(HELD):
+        await repo.patients.add_hold(patient, start, NOW, end=end)
+
+
 async def test_for_planning_many_reads_each_patient_as_for_planning_reads_one(
     db: Database,
 ) -> None:
     held, quiet, planned = [await _patient(db, 2001 + n) for n in range(3)]
     async with db.session() as session:
         repo = Repository(session)
-        patient = await repo.patients.get(held)
-        assert patient is not None
-        await repo.patients.add_hold(patient, NIGHT + timedelta(days=2), NOW)
-        await repo.patients.add_hold(patient, NIGHT - timedelta(days=3), NOW, end=NIGHT)
+        await _hold_twice(repo, held)
         await repo.nights.add(_dose(held, NIGHT - timedelta(days=1), status="taken"))
         await repo.nights.add(_dose(held, NIGHT, status="sent"))
         await repo.nights.add(_dose(planned, NIGHT))
@@ -424,10 +433,7 @@ async def test_many_reads_each_night_with_its_patient_and_their_holds_in_order(
     held, plain = [await _patient(db, 4001 + n) for n in range(2)]
     async with db.session() as session:
         repo = Repository(session)
-        patient = await repo.patients.get(held)
-        assert patient is not None
-        await repo.patients.add_hold(patient, NIGHT + timedelta(days=2), NOW)
-        await repo.patients.add_hold(patient, NIGHT - timedelta(days=3), NOW, end=NIGHT)
+        await _hold_twice(repo, held)
         doses = [
             _dose(held, NIGHT - timedelta(days=1), status="taken"),
             _dose(held, NIGHT, status="sending"),
@@ -453,10 +459,9 @@ async def test_many_reads_each_night_with_its_patient_and_their_holds_in_order(
         )
         for dose_id, dose in read.items()
     }
-    holds = [(NIGHT - timedelta(days=3), NIGHT), (NIGHT + timedelta(days=2), None)]
     assert seen == {
-        ids[0]: (NIGHT - timedelta(days=1), "taken", 4001, holds),
-        ids[1]: (NIGHT, "sending", 4001, holds),
+        ids[0]: (NIGHT - timedelta(days=1), "taken", 4001, HELD),
+        ids[1]: (NIGHT, "sending", 4001, HELD),
         ids[2]: (NIGHT, "sending", 4002, []),
     }
     assert read[ids[0]].patient is read[ids[1]].patient  # one patient, read once
