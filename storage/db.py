@@ -17,7 +17,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event, text
-from sqlalchemy.engine import Connection, CursorResult, Result, make_url
+from sqlalchemy.engine import URL, Connection, CursorResult, Result, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection, DBAPICursor, ExecutionContext
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
@@ -121,6 +121,12 @@ class Database:
         _ensure_sqlite_folder(self._sqlite_file)
         async with self.engine.connect() as connection:
             await connection.run_sync(guarded, run)
+
+    @property
+    def one_connection(self) -> bool:
+        """Whether every session shares one connection (an in-memory SQLite database): their
+        transactions would mix, so work on it goes one row at a time."""
+        return _in_memory(self.url)
 
     @property
     def _sqlite_file(self) -> str | None:
@@ -269,7 +275,7 @@ def _create_engine(url: str) -> AsyncEngine:
         )
         _ping_when_idle(engine)
         return engine
-    in_memory = parsed.database in (None, "", ":memory:")
+    in_memory = _in_memory(parsed)
     engine = create_async_engine(
         url,
         # Error messages then never carry the values of a statement into the logs.
@@ -312,6 +318,10 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
         except Exception as exc:
             # The pool closes it and opens another (three tries), as its own pre-ping would.
             raise DisconnectionError() from exc
+
+
+def _in_memory(url: URL) -> bool:
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
 
 def _ensure_sqlite_folder(database: str | None) -> None:

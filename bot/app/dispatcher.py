@@ -122,9 +122,10 @@ class Dispatcher:
         # The wall time the last round finished, and the pause between rounds (`/healthz`).
         self.last_round_at: datetime | None = None
         self.interval = float(settings.dispatch_interval_seconds)
-        # SQLite takes one writer at a time (and an in-memory one is a single connection shared
-        # by every session): side by side, the rows would only wait for each other's lock.
-        self.in_flight = 1 if db.url.get_backend_name() == "sqlite" else IN_FLIGHT
+        # Side by side, the sends overlap and their records share a transaction (`records`),
+        # on SQLite too, where writers take turns. Not on an in-memory database: its one
+        # connection is every session's, and their transactions would mix.
+        self.in_flight = 1 if db.one_connection else IN_FLIGHT
         # Whether the last round left rows due (it was full): the next one starts at once.
         self.backlog = False
         # Reminders claimed in a batch and not yet acted on, by row.
@@ -238,9 +239,9 @@ class Dispatcher:
 
         Each batch is claimed in one statement and committed before anything is sent, as a
         one-row claim is. With several reminders in flight, the next batch is claimed while the
-        last rows of this one are under way, so the pace never waits for a claim; on SQLite (one
-        at a time) it is claimed once the last one is done. One patient's rows go one after
-        another. Rows claimed and not started when a stop comes are put back, due now.
+        last rows of this one are under way, so the pace never waits for a claim; one at a time
+        (an in-memory database), it is claimed once the last one is done. One patient's rows go
+        one after another. Rows claimed and not started when a stop comes are put back, due now.
         """
         waiting: deque[tuple[int, int]] = deque()  # claimed and read, not started: (dose, patient)
         claimed: list[int] = []  # every row claimed by this call

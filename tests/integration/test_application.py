@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, tzinfo
+from pathlib import Path
 
 import apscheduler.schedulers.base
 import pytest
@@ -13,6 +14,7 @@ from telegram.ext import JobQueue
 
 from bot.app.application import build_application
 from bot.app.context import MENU_COMMANDS
+from bot.app.dispatcher import IN_FLIGHT
 from bot.app.settings import Settings
 from bot.delivery.polling import Poller
 from bot.ui.texts import t
@@ -140,3 +142,22 @@ async def test_a_wall_clock_set_back_an_hour_delays_no_reminder(
         await app.stop()
         await app.post_stop(app)
     assert telegram.client_errors() == []
+
+
+@pytest.mark.parametrize(
+    ("database", "in_flight"),
+    [("sqlite+aiosqlite://", 1), ("sqlite+aiosqlite:///{folder}/bot.sqlite3", IN_FLIGHT)],
+)
+async def test_reminders_go_side_by_side_unless_every_session_shares_one_connection(
+    settings: Settings, tmp_path: Path, database: str, in_flight: int
+) -> None:
+    """A SQLite file takes writers in turn, so reminders go out side by side as on PostgreSQL;
+    an in-memory database is one connection for every session, whose transactions would mix."""
+    settings = settings.model_copy(update={"database_url": database.format(folder=tmp_path)})
+    app = build_application(settings, request=FakeRequest(FakeTelegram()))
+    services = app.bot_data.services
+    try:
+        assert services.db.one_connection == (in_flight == 1)
+        assert services.dispatcher.in_flight == in_flight
+    finally:
+        await services.db.dispose()
