@@ -4,11 +4,16 @@ initialize, post_init, start, then the loop that takes updates in, then stop, po
 and post_shutdown. The web app (`bot/app/web.py`) listens from before initialize to the end: in
 webhook mode it takes Telegram's posts and the worker alone handles them; in polling mode our
 getUpdates loop takes them, and the web app serves only /healthz and /metrics.
+
+Once started, what start-up made is set aside from Python's garbage collector (`set_aside`): a
+full collection would otherwise walk every object of the framework, the ORM and the metrics,
+and every answer under way would wait for it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 
@@ -59,6 +64,7 @@ async def serve(
         if application.post_init is not None:
             await application.post_init(application)
         await application.start()
+        set_aside()
         if webhook:
             settings = application.bot_data.services.settings
             try:
@@ -75,6 +81,7 @@ async def serve(
         else:
             await Poller(application, worker).run(stopping)
     finally:
+        gc.unfreeze()  # what start-up made may go now (and a test may serve again)
         # Nothing more is taken in: a post from now on fails, and Telegram sends it again.
         await site.stop()
         if application.running:
@@ -86,3 +93,15 @@ async def serve(
             await transport.shutdown()  # if initialize failed half-way (Telegram unreachable)
         if application.post_shutdown is not None:
             await application.post_shutdown(application)
+
+
+def set_aside() -> None:
+    """Set the objects that exist now aside from the garbage collector (`gc.freeze`).
+
+    A full collection walks every object the process holds. A started bot holds about 145,000
+    from start-up alone, and one walk of them took 80-130 ms here, about once a minute under
+    load, with every answer under way waiting. They live as long as the process: set aside, a
+    full collection walks only what came after (2-5 ms).
+    """
+    gc.collect()
+    gc.freeze()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -347,3 +348,13 @@ async def test_polling_goes_on_without_its_web_app_when_the_port_is_taken(
     warned = [r for r in caplog.records if "/healthz" in r.getMessage()]
     assert len(warned) == 1
     assert f"cannot listen on 127.0.0.1:{taken_port}" in warned[0].getMessage()
+
+
+async def test_what_start_up_made_is_set_aside_from_the_collector_while_serving(
+    settings: Settings, clock: VirtualClock, db: Database
+) -> None:
+    """A full collection walks only what came after start-up, while the bot serves; once it
+    stops, everything is the collector's again."""
+    async with serving(web_settings(settings), clock):
+        assert gc.get_freeze_count() > len(gc.get_objects())
+    assert gc.get_freeze_count() == 0
