@@ -64,3 +64,14 @@ def test_p4_answers_every_message_of_ours_and_of_the_echo_bot() -> None:
         assert (row["typed"], row["answered"]) == (5, 5)
         assert row["p99_ms"] >= row["p50_ms"] > 0
     assert result["rows"][2]["reminders_meanwhile"] > 0
+
+
+def test_gc_pause_times_a_started_bot_with_its_start_up_set_aside_and_without() -> None:
+    result = bench("gc_pause", "--repeat", "2")
+    backends = ["sqlite", "postgresql"] if TEST_DATABASE_URL else ["sqlite"]
+    assert [r["backend"] for r in result["rows"]] == backends
+    for row in result["rows"]:
+        # A started bot holds tens of thousands of objects; set aside, a walk finds almost none.
+        assert row["walked"] > 10_000 and row["set_aside"] > 10_000
+        assert row["walked_after"] < row["walked"] // 100
+        assert row["full_ms"] > 0 and row["set_aside_ms"] >= 0
