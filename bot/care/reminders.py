@@ -37,6 +37,9 @@ UNANSWERED = ReportStatus.UNANSWERED
 # Nights whose dose the patient took, or was reminded of and may still take.
 ON_DOSE = (DoseStatus.TAKEN, DoseStatus.SENT, DoseStatus.SNOOZED, DoseStatus.SENDING)
 
+# A press is judged again this often when the night moved on between its reading and its record.
+ANSWER_TRIES = 3
+
 # At most this many nights are recorded missed after an outage: a longer gap is the provider's call.
 MAX_BACKFILL_NIGHTS = 62
 
@@ -521,65 +524,81 @@ class Reminders:
     # Answers
 
     async def answer(self, telegram_user_id: int, dose_id: int, answer: Answer) -> AnswerResult:
-        """Record a press on a reminder button for the night that reminder belongs to."""
-        async with self.db.session() as session:
-            repo = Repository(session)
-            dose = await repo.nights.get(dose_id)
-            if dose is None or dose.patient.telegram_user_id != telegram_user_id:
-                return AnswerResult(verdict=None)
-            now = self.clock.now()
-            verdict = nightly.judge_answer(dose.status, answer, now, dose.cutoff_at, dose.snoozes)
-            result = AnswerResult(
-                verdict=verdict,
-                status=dose.status,
-                chat_id=dose.patient.chat_id,
-                other_message_ids=nightly.buttoned(
-                    dose.status, dose.reminder_message_id, dose.followup_message_id
-                ),
-                timezone=dose.patient.timezone,
+        """Record a press on a reminder button for the night that reminder belongs to.
+
+        The press is judged on the night as read, and recorded only if the night is still so.
+        A night that moved on meanwhile (its reminder recorded sent a moment after the patient
+        saw it, say) is read and judged again: a press is never lost to a race.
+        """
+        for _ in range(ANSWER_TRIES):
+            async with self.db.session() as session:
+                repo = Repository(session)
+                dose = await repo.nights.get(dose_id)
+                if dose is None or dose.patient.telegram_user_id != telegram_user_id:
+                    return AnswerResult(verdict=None)
+                if (result := await self._answer(repo, dose, answer)) is not None:
+                    return result
+        # Moved on under every try (never seen): nothing recorded.
+        return AnswerResult(Verdict.ALREADY)
+
+    async def _answer(self, repo: Repository, dose: Dose, answer: Answer) -> AnswerResult | None:
+        """Judge a press on the night as read and record it, in one commit; None when the night
+        moved on since it was read, and nothing was recorded."""
+        now = self.clock.now()
+        verdict = nightly.judge_answer(dose.status, answer, now, dose.cutoff_at, dose.snoozes)
+        result = AnswerResult(
+            verdict=verdict,
+            status=dose.status,
+            chat_id=dose.patient.chat_id,
+            other_message_ids=nightly.buttoned(
+                dose.status, dose.reminder_message_id, dose.followup_message_id
+            ),
+            timezone=dose.patient.timezone,
+        )
+        if verdict is not Verdict.RECORD:
+            return result
+        if answer is Answer.SNOOZE:
+            until = now + nightly.SNOOZE
+            # The press takes the buttons off the night's messages: forget them, so that
+            # only the reminder sent again (and its follow-up) is ever edited after.
+            changed = await repo.claim(
+                Dose,
+                dose.id,
+                {"status": dose.status},
+                status=DoseStatus.SNOOZED,
+                snoozes=dose.snoozes + 1,
+                next_action_at=until,
+                reminder_message_id=None,
+                followup_message_id=None,
             )
-            if verdict is not Verdict.RECORD:
-                return result
-            if answer is Answer.SNOOZE:
-                until = now + nightly.SNOOZE
-                # The press takes the buttons off the night's messages: forget them, so that
-                # only the reminder sent again (and its follow-up) is ever edited after.
-                changed = await repo.claim(
-                    Dose,
-                    dose.id,
-                    {"status": dose.status},
-                    status=DoseStatus.SNOOZED,
-                    snoozes=dose.snoozes + 1,
-                    next_action_at=until,
-                    reminder_message_id=None,
-                    followup_message_id=None,
-                )
-                status = DoseStatus.SNOOZED
-            else:
-                status = DoseStatus(answer.value)
-                until = None
-                changed = await repo.claim(
-                    Dose,
-                    dose.id,
-                    {"status": dose.status},
-                    status=status,
-                    answered_at=now,
-                    next_action_at=None,
-                )
-            if not changed:
-                # Another press won the race a moment ago: report what it recorded.
-                await repo.rollback()
-                await repo.refresh(dose)
-                return replace(result, verdict=Verdict.ALREADY, status=dose.status)
-            if status == DoseStatus.SKIPPED or (
-                status == DoseStatus.TAKEN and result.status == DoseStatus.MISSED
-            ):
-                await self._counted(
-                    repo, dose.patient, dose.night, taken=status == DoseStatus.TAKEN
-                )
-            await repo.commit()
-            late = result.status == DoseStatus.MISSED
-            return replace(result, status=status, snoozed_until=until, after_cutoff=late)
+            status = DoseStatus.SNOOZED
+        else:
+            status = DoseStatus(answer.value)
+            until = None
+            changed = await repo.claim(
+                Dose,
+                dose.id,
+                {"status": dose.status},
+                status=status,
+                answered_at=now,
+                next_action_at=None,
+            )
+        if not changed:
+            # Another press won the race a moment ago, or the reminder's record did: the
+            # night is read and judged again as it is now.
+            await repo.rollback()
+            return None
+        if status == DoseStatus.SKIPPED or (
+            status == DoseStatus.TAKEN and result.status == DoseStatus.MISSED
+        ):
+            await self._counted(repo, dose.patient, dose.night, taken=status == DoseStatus.TAKEN)
+        elif result.status == DoseStatus.SENDING and status == DoseStatus.TAKEN:
+            # Pressed before the reminder's record was written: that record, finding the night
+            # answered, plans no night after it, so the press does.
+            await self.replan(repo, dose.patient)
+        await repo.commit()
+        late = result.status == DoseStatus.MISSED
+        return replace(result, status=status, snoozed_until=until, after_cutoff=late)
 
     async def _counted(
         self, repo: Repository, patient: Patient, night: date, *, taken: bool

@@ -10,6 +10,7 @@ import asyncio
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -214,6 +215,98 @@ async def test_taken_records_the_night_and_writes_it_under_the_reminder(
     await harness.run_until(bedtime(TONIGHT) + CUTOFF + timedelta(hours=1))
     assert len(user.messages()) == count
     assert (await night(harness, user, TONIGHT)).status == "taken"
+
+
+class _RecordHeld:
+    """Each reminder's record (sent, its message, the next night) held until `go` is set: the
+    moment between a reminder reaching the patient and its record being written."""
+
+    def __init__(self, harness: Simulation, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.go = asyncio.Event()
+        records = harness.services.dispatcher.records
+        together = records.together
+
+        async def held(repo: Repository, sent: list[Any]) -> None:
+            await self.go.wait()
+            await together(repo, sent)
+
+        monkeypatch.setattr(records, "together", held)
+        self.records = records
+
+
+async def _sent_and_held(harness: Simulation, user: FakeUser, held: _RecordHeld) -> asyncio.Task:
+    """Tonight's reminder out, its record held: the round's task, and the night "sending"."""
+    harness.clock.set(bedtime(TONIGHT) + timedelta(minutes=1))
+    round_ = asyncio.create_task(harness.dispatch())
+    for _ in range(500):
+        if reminders(user):
+            break
+        await asyncio.sleep(0.01)
+    assert (await night(harness, user, TONIGHT)).status == "sending"
+    return round_
+
+
+async def test_taken_pressed_before_the_reminder_is_recorded_counts_and_tomorrow_is_planned(
+    harness: Simulation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The press wins: the night is taken, and since the reminder's record then finds it
+    answered (and plans nothing), the press plans tomorrow."""
+    user = harness.telegram.user(150)
+    await enroll(harness, user)
+    held = _RecordHeld(harness, monkeypatch)
+    round_ = await _sent_and_held(harness, user, held)
+    [reminder] = reminders(user)
+
+    await harness.tap(user, reminder, t("button_taken"))
+    held.go.set()
+    await round_
+
+    assert last_toast(harness) == t("toast_taken")
+    pressed = harness.telegram.message(user.id, reminder.message_id)
+    assert pressed is not None and pressed.text is not None
+    assert pressed.text.endswith(t("recorded_taken")) and pressed.buttons() == []
+    rows = await nights(harness, user)
+    assert [(n, r.status) for n, r in rows.items()] == [
+        (TONIGHT, "taken"),
+        (TONIGHT + timedelta(days=1), "scheduled"),
+    ]
+
+
+async def test_taken_pressed_as_the_reminder_is_recorded_is_judged_again_and_counts(
+    harness: Simulation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The record wins between the press's reading of the night ("sending") and its writing:
+    the press, which lost its guard, reads the night again ("sent") and is recorded; it was
+    answered with nothing and the buttons taken away."""
+    user = harness.telegram.user(151)
+    await enroll(harness, user)
+    held = _RecordHeld(harness, monkeypatch)
+    round_ = await _sent_and_held(harness, user, held)
+    [reminder] = reminders(user)
+    claim = Repository.claim
+
+    async def after_the_record(
+        repo: Repository, model: type, row_id: int, when: Any, **values: object
+    ) -> bool:
+        if model is Dose and when == {"status": "sending"} and not held.go.is_set():
+            held.go.set()
+            await round_  # the record is committed: "sent", tomorrow planned
+        return await claim(repo, model, row_id, when, **values)
+
+    monkeypatch.setattr(Repository, "claim", after_the_record)
+    await harness.tap(user, reminder, t("button_taken"))
+
+    assert held.go.is_set(), "the press never met the night still sending"
+    assert last_toast(harness) == t("toast_taken")
+    pressed = harness.telegram.message(user.id, reminder.message_id)
+    assert pressed is not None and pressed.text is not None
+    assert pressed.text.endswith(t("recorded_taken")) and pressed.buttons() == []
+    rows = await nights(harness, user)
+    assert [(n, r.status) for n, r in rows.items()] == [
+        (TONIGHT, "taken"),
+        (TONIGHT + timedelta(days=1), "scheduled"),
+    ]
+    assert rows[TONIGHT].reminder_message_id == reminder.message_id
 
 
 async def test_taken_on_the_follow_up_takes_the_buttons_off_both_messages(
