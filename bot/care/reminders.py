@@ -594,8 +594,9 @@ class Reminders:
             await self._counted(repo, dose.patient, dose.night, taken=status == DoseStatus.TAKEN)
         elif result.status == DoseStatus.SENDING and status == DoseStatus.TAKEN:
             # Pressed before the reminder's record was written: that record, finding the night
-            # answered, plans no night after it, so the press does.
-            await self.replan(repo, dose.patient)
+            # answered, plans no night after it, so the press plans it as the record would have
+            # (nothing when a night is planned already: after a snooze, say).
+            await self.plan_next_night(repo, dose.patient, backfill=True)
         await repo.commit()
         late = result.status == DoseStatus.MISSED
         return replace(result, status=status, snoozed_until=until, after_cutoff=late)

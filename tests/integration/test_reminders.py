@@ -234,12 +234,15 @@ class _RecordHeld:
         self.records = records
 
 
-async def _sent_and_held(harness: Simulation, user: FakeUser, held: _RecordHeld) -> asyncio.Task:
-    """Tonight's reminder out, its record held: the round's task, and the night "sending"."""
-    harness.clock.set(bedtime(TONIGHT) + timedelta(minutes=1))
+async def _sent_and_held(
+    harness: Simulation, user: FakeUser, held: _RecordHeld, at: datetime | None = None
+) -> asyncio.Task:
+    """Tonight's reminder out (at `at`), its record held: the round's task, the night "sending"."""
+    harness.clock.set(at or bedtime(TONIGHT) + timedelta(minutes=1))
+    before = len(reminders(user))
     round_ = asyncio.create_task(harness.dispatch())
     for _ in range(500):
-        if reminders(user):
+        if len(reminders(user)) > before:
             break
         await asyncio.sleep(0.01)
     assert (await night(harness, user, TONIGHT)).status == "sending"
@@ -265,6 +268,30 @@ async def test_taken_pressed_before_the_reminder_is_recorded_counts_and_tomorrow
     pressed = harness.telegram.message(user.id, reminder.message_id)
     assert pressed is not None and pressed.text is not None
     assert pressed.text.endswith(t("recorded_taken")) and pressed.buttons() == []
+    rows = await nights(harness, user)
+    assert [(n, r.status) for n, r in rows.items()] == [
+        (TONIGHT, "taken"),
+        (TONIGHT + timedelta(days=1), "scheduled"),
+    ]
+
+
+async def test_taken_pressed_before_a_snoozed_reminder_is_recorded_plans_no_second_night(
+    harness: Simulation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sent again after a snooze, the night already has tomorrow planned (by its first
+    record): a Taken pressed before the second record plans nothing more."""
+    user = harness.telegram.user(152)
+    await enroll(harness, user)
+    await harness.run_until(bedtime(TONIGHT) + timedelta(minutes=1))
+    await harness.tap(user, reminders(user)[0], t("button_snooze"))
+    held = _RecordHeld(harness, monkeypatch)
+    again = bedtime(TONIGHT) + timedelta(minutes=1) + nightly.SNOOZE
+    round_ = await _sent_and_held(harness, user, held, again)
+
+    await harness.tap(user, reminders(user)[-1], t("button_taken"))
+    held.go.set()
+    await round_
+
     rows = await nights(harness, user)
     assert [(n, r.status) for n, r in rows.items()] == [
         (TONIGHT, "taken"),
