@@ -231,13 +231,13 @@ class _RecordHeld:
             await together(repo, sent)
 
         monkeypatch.setattr(records, "together", held)
-        self.records = records
 
 
-async def _sent_and_held(
-    harness: Simulation, user: FakeUser, held: _RecordHeld, at: datetime | None = None
-) -> asyncio.Task:
-    """Tonight's reminder out (at `at`), its record held: the round's task, the night "sending"."""
+async def _sent(
+    harness: Simulation, user: FakeUser, at: datetime | None = None
+) -> asyncio.Task[None]:
+    """Tonight's reminder out (at `at`), its record held (`_RecordHeld`): the round's task, and
+    the night still "sending"."""
     harness.clock.set(at or bedtime(TONIGHT) + timedelta(minutes=1))
     before = len(reminders(user))
     round_ = asyncio.create_task(harness.dispatch())
@@ -257,7 +257,7 @@ async def test_taken_pressed_before_the_reminder_is_recorded_counts_and_tomorrow
     user = harness.telegram.user(150)
     await enroll(harness, user)
     held = _RecordHeld(harness, monkeypatch)
-    round_ = await _sent_and_held(harness, user, held)
+    round_ = await _sent(harness, user)
     [reminder] = reminders(user)
 
     await harness.tap(user, reminder, t("button_taken"))
@@ -286,7 +286,7 @@ async def test_taken_pressed_before_a_snoozed_reminder_is_recorded_plans_no_seco
     await harness.tap(user, reminders(user)[0], t("button_snooze"))
     held = _RecordHeld(harness, monkeypatch)
     again = bedtime(TONIGHT) + timedelta(minutes=1) + nightly.SNOOZE
-    round_ = await _sent_and_held(harness, user, held, again)
+    round_ = await _sent(harness, user, again)
 
     await harness.tap(user, reminders(user)[-1], t("button_taken"))
     held.go.set()
@@ -303,12 +303,12 @@ async def test_taken_pressed_as_the_reminder_is_recorded_is_judged_again_and_cou
     harness: Simulation, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The record wins between the press's reading of the night ("sending") and its writing:
-    the press, which lost its guard, reads the night again ("sent") and is recorded; it was
-    answered with nothing and the buttons taken away."""
+    the press, which lost its guard, reads the night again ("sent") and is recorded (it was
+    told nothing, recorded nothing and lost its buttons)."""
     user = harness.telegram.user(151)
     await enroll(harness, user)
     held = _RecordHeld(harness, monkeypatch)
-    round_ = await _sent_and_held(harness, user, held)
+    round_ = await _sent(harness, user)
     [reminder] = reminders(user)
     claim = Repository.claim
 
