@@ -249,6 +249,24 @@ async def _sent(
     return round_
 
 
+def _written_taken_under(harness: Simulation, user: FakeUser, reminder: FakeMessage) -> None:
+    """The press was answered "taken", written under the reminder, its buttons gone."""
+    assert last_toast(harness) == t("toast_taken")
+    pressed = harness.telegram.message(user.id, reminder.message_id)
+    assert pressed is not None and pressed.text is not None
+    assert pressed.text.endswith(t("recorded_taken")) and pressed.buttons() == []
+
+
+async def _taken_and_tomorrow_planned(harness: Simulation, user: FakeUser) -> dict[date, Dose]:
+    """Tonight taken and tomorrow planned, once: the patient's nights, by night."""
+    rows = await nights(harness, user)
+    assert [(n, r.status) for n, r in rows.items()] == [
+        (TONIGHT, "taken"),
+        (TONIGHT + timedelta(days=1), "scheduled"),
+    ]
+    return rows
+
+
 async def test_taken_pressed_before_the_reminder_is_recorded_counts_and_tomorrow_is_planned(
     harness: Simulation, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -264,15 +282,8 @@ async def test_taken_pressed_before_the_reminder_is_recorded_counts_and_tomorrow
     held.go.set()
     await round_
 
-    assert last_toast(harness) == t("toast_taken")
-    pressed = harness.telegram.message(user.id, reminder.message_id)
-    assert pressed is not None and pressed.text is not None
-    assert pressed.text.endswith(t("recorded_taken")) and pressed.buttons() == []
-    rows = await nights(harness, user)
-    assert [(n, r.status) for n, r in rows.items()] == [
-        (TONIGHT, "taken"),
-        (TONIGHT + timedelta(days=1), "scheduled"),
-    ]
+    _written_taken_under(harness, user, reminder)
+    await _taken_and_tomorrow_planned(harness, user)
 
 
 async def test_taken_pressed_before_a_snoozed_reminder_is_recorded_plans_no_second_night(
@@ -292,11 +303,7 @@ async def test_taken_pressed_before_a_snoozed_reminder_is_recorded_plans_no_seco
     held.go.set()
     await round_
 
-    rows = await nights(harness, user)
-    assert [(n, r.status) for n, r in rows.items()] == [
-        (TONIGHT, "taken"),
-        (TONIGHT + timedelta(days=1), "scheduled"),
-    ]
+    await _taken_and_tomorrow_planned(harness, user)
 
 
 async def test_taken_pressed_as_the_reminder_is_recorded_is_judged_again_and_counts(
@@ -324,15 +331,8 @@ async def test_taken_pressed_as_the_reminder_is_recorded_is_judged_again_and_cou
     await harness.tap(user, reminder, t("button_taken"))
 
     assert held.go.is_set(), "the press never met the night still sending"
-    assert last_toast(harness) == t("toast_taken")
-    pressed = harness.telegram.message(user.id, reminder.message_id)
-    assert pressed is not None and pressed.text is not None
-    assert pressed.text.endswith(t("recorded_taken")) and pressed.buttons() == []
-    rows = await nights(harness, user)
-    assert [(n, r.status) for n, r in rows.items()] == [
-        (TONIGHT, "taken"),
-        (TONIGHT + timedelta(days=1), "scheduled"),
-    ]
+    _written_taken_under(harness, user, reminder)
+    rows = await _taken_and_tomorrow_planned(harness, user)
     assert rows[TONIGHT].reminder_message_id == reminder.message_id
 
 
