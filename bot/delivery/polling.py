@@ -48,6 +48,7 @@ class Poller:
         if not updates:
             return 0
         payloads: list[Payload] = [u.to_dict() for u in updates]
+        self.worker.parsed(updates)  # before `store`, which may start their handlers
         if not await self.intake.store(payloads):
             raise StoreFailed
         self.application.bot_data.services.metrics.received(len(payloads))

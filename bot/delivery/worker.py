@@ -11,6 +11,8 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import OrderedDict
+from collections.abc import Iterable
 
 from telegram import Update
 from telegram.ext import Application
@@ -23,6 +25,9 @@ log = logging.getLogger(__name__)
 
 RETRY_SECONDS = 0.5  # after the database failed under the stored updates
 WORK_EVERY = 5.0  # seconds between two looks at stored work even when nothing new came
+# Updates the poller read, kept as it parsed them until handled here: one another process took
+# over, or a restart, is parsed again from what was stored. The oldest go first past this many.
+PARSED_KEPT = 1_000
 
 
 class Worker:
@@ -30,6 +35,7 @@ class Worker:
 
     def __init__(self, application: Application) -> None:
         self.application = application
+        self._parsed: OrderedDict[int, Update] = OrderedDict()
 
     @property
     def intake(self) -> Intake:
@@ -54,10 +60,21 @@ class Worker:
         await inbox.retry_kept()
         return handled
 
+    def parsed(self, updates: Iterable[Update]) -> None:
+        """Keep updates the poller already parsed, each to be handled as it is: parsed again from
+        its stored payload, every answer would wait a third of a millisecond more."""
+        for update in updates:
+            self._parsed[update.update_id] = update
+        while len(self._parsed) > PARSED_KEPT:
+            self._parsed.popitem(last=False)
+
     async def process(self, payload: Payload) -> None:
         started = time.perf_counter()
         try:
-            await self.application.process_update(Update.de_json(payload, self.application.bot))
+            update = self._parsed.pop(payload["update_id"], None)
+            if update is None:
+                update = Update.de_json(payload, self.application.bot)
+            await self.application.process_update(update)
         finally:
             self.metrics.handled(time.perf_counter() - started)
 

@@ -10,13 +10,15 @@ from pathlib import Path
 import apscheduler.schedulers.base
 import pytest
 from sqlalchemy import update
-from telegram.ext import JobQueue
+from telegram import Update
+from telegram.ext import ContextTypes, JobQueue, TypeHandler
 
 from bot.app.application import build_application
 from bot.app.context import MENU_COMMANDS
 from bot.app.dispatcher import IN_FLIGHT
 from bot.app.settings import Settings
 from bot.delivery.polling import Poller
+from bot.delivery.worker import PARSED_KEPT, Worker
 from bot.ui.texts import t
 from devtools.simulation import Simulation, VirtualClock
 from fake_telegram.core import FakeTelegram
@@ -93,6 +95,52 @@ async def test_polling_and_the_dispatchers_rounds_run_together(
     reminders = [m for m in user.messages() if m.text.startswith("🌙")]
     assert len(reminders) == 1
     assert [c["command"] for c in telegram.commands or []] == list(MENU_COMMANDS)
+    assert telegram.client_errors() == []
+
+
+async def test_an_update_is_handled_as_the_poller_read_it_and_parsed_again_only_once_let_go(
+    settings: Settings, clock: VirtualClock, db: object
+) -> None:
+    """Each update is parsed once, not again from what was stored; the poller's updates are
+    kept only until handled, and at most PARSED_KEPT of them: one let go is parsed again."""
+    telegram = FakeTelegram(clock=clock.now)
+    app = build_application(
+        settings,
+        clock=clock,
+        request=FakeRequest(telegram),
+        get_updates_request=FakeRequest(telegram),
+    )
+    handed: list[Update] = []
+
+    async def spy(update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        handed.append(update)
+
+    app.add_handler(TypeHandler(Update, spy), group=-10)  # first, whatever comes after
+    read: list[Update] = []
+    worker = Worker(app)
+    keep = worker.parsed
+
+    def parsed(updates: list[Update]) -> None:
+        read.extend(updates)
+        keep(updates)
+
+    worker.parsed = parsed  # type: ignore[method-assign]
+    poller = Poller(app, worker)
+    user = telegram.user(5007)
+    async with app:
+        user.send("/help")
+        assert await poller.fetch(wait=0) == 1
+        assert await poller.work() == 1
+        assert handed == read and handed[0] is read[0]
+
+        user.send("/plan")
+        assert await poller.fetch(wait=0) == 1
+        others = [Update(update_id=10**9 + n) for n in range(PARSED_KEPT)]
+        keep(others)  # as many more read and not handled here: the /plan is let go
+        assert await poller.work() == 1
+        again = handed[-1]
+        assert again is not read[-1] and again.to_dict() == read[-1].to_dict()
+        assert again.message is not None and again.message.text == "/plan"
     assert telegram.client_errors() == []
 
 
