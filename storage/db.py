@@ -57,6 +57,7 @@ POOL_OVERFLOW = 20
 # a round trip, and should its server be gone, its next statement fails as DATABASE_DOWN
 # (the work is kept and tried again) and the pool drops every connection opened before.
 PING_IDLE_SECONDS = 2.0
+PING_TIMEOUT_SECONDS = 5.0
 
 # A statement that would take rows or constraints of other tables with it.
 _CASCADING = re.compile(r"^\s*(DROP\b.*\bCASCADE\b|TRUNCATE\b)", re.IGNORECASE | re.DOTALL)
@@ -322,7 +323,10 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
             # One round trip: the driver's own ping wraps its query in BEGIN and ROLLBACK (three),
             # and this one runs on a quiet clinic's every message. A plain query outside a
             # transaction, unprepared, is safe behind a transaction-pooling PgBouncer too.
-            cast(AdaptedConnection, dbapi_connection).run_async(lambda c: c.execute("SELECT 1"))
+            # A server gone without closing the socket would hold the checkout: 5 s at most.
+            cast(AdaptedConnection, dbapi_connection).run_async(
+                lambda c: c.execute("SELECT 1", timeout=PING_TIMEOUT_SECONDS)
+            )
         except Exception as exc:
             # The pool closes it and opens another (three tries), as its own pre-ping would.
             raise DisconnectionError() from exc
