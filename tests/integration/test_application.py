@@ -132,6 +132,8 @@ async def test_an_update_is_handled_as_the_poller_read_it_and_parsed_again_only_
         assert await poller.fetch(wait=0) == 1
         assert await poller.work() == 1
         assert handed == read and handed[0] is read[0]
+        await worker.process(read[0].to_dict())  # handled again (its database failed): anew
+        assert handed[-1] is not read[0] and handed[-1].to_dict() == read[0].to_dict()
 
         user.send("/plan")
         assert await poller.fetch(wait=0) == 1
