@@ -25,8 +25,9 @@ log = logging.getLogger(__name__)
 
 RETRY_SECONDS = 0.5  # after the database failed under the stored updates
 WORK_EVERY = 5.0  # seconds between two looks at stored work even when nothing new came
-# Updates the poller read, kept as it parsed them until handled here: one another process took
-# over, or a restart, is parsed again from what was stored. The oldest go first past this many.
+# Updates the poller read, kept as parsed until handled here. One handled again, taken over by
+# another process, or read before a restart is parsed again from what was stored; past this
+# many kept, the oldest go first.
 PARSED_KEPT = 1_000
 
 
