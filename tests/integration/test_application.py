@@ -11,7 +11,7 @@ import apscheduler.schedulers.base
 import pytest
 from sqlalchemy import update
 from telegram import Update
-from telegram.ext import ContextTypes, JobQueue, TypeHandler
+from telegram.ext import Application, ContextTypes, JobQueue, TypeHandler
 
 from bot.app.application import build_application
 from bot.app.context import MENU_COMMANDS
@@ -28,6 +28,18 @@ from tests.integration.test_reminders import enroll, reminders
 from tests.support.updates import Updates, handled
 
 
+def _on_fake_telegram(settings: Settings, clock: VirtualClock) -> tuple[Application, FakeTelegram]:
+    """The application as `run` builds it, its requests answered by a fake Telegram."""
+    telegram = FakeTelegram(clock=clock.now)
+    app = build_application(
+        settings,
+        clock=clock,
+        request=FakeRequest(telegram),
+        get_updates_request=FakeRequest(telegram),
+    )
+    return app, telegram
+
+
 async def _eventually(check: Callable[[], bool], seconds: float = 60.0) -> None:
     """Wait for `check`; the generous default only bounds a machine busy with other work."""
     for _ in range(int(seconds / 0.02)):
@@ -42,13 +54,7 @@ async def test_polling_and_the_dispatchers_rounds_run_together(
 ) -> None:
     """Enroll over our own polling loop, then the dispatcher's own rounds send the reminder."""
     settings = settings.model_copy(update={"dispatch_interval_seconds": 1})
-    telegram = FakeTelegram(clock=clock.now)
-    app = build_application(
-        settings,
-        clock=clock,
-        request=FakeRequest(telegram),
-        get_updates_request=FakeRequest(telegram),
-    )
+    app, telegram = _on_fake_telegram(settings, clock)
     user = telegram.user(5005)
     async with app:
         assert app.post_init is not None
@@ -103,13 +109,7 @@ async def test_an_update_is_handled_as_the_poller_read_it_and_parsed_again_only_
 ) -> None:
     """Each update is parsed once, not again from what was stored; the poller's updates are
     kept only until handled, and at most PARSED_KEPT of them: one let go is parsed again."""
-    telegram = FakeTelegram(clock=clock.now)
-    app = build_application(
-        settings,
-        clock=clock,
-        request=FakeRequest(telegram),
-        get_updates_request=FakeRequest(telegram),
-    )
+    app, telegram = _on_fake_telegram(settings, clock)
     handed: list[Update] = []
 
     async def spy(update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
@@ -165,13 +165,7 @@ async def test_a_wall_clock_set_back_an_hour_delays_no_reminder(
     monkeypatch.setattr(apscheduler.schedulers.base, "datetime", _Wall)
     monkeypatch.setattr(JobQueue, "_tz_now", lambda self: clock.now().astimezone(UTC))
     settings = settings.model_copy(update={"dispatch_interval_seconds": 1})
-    telegram = FakeTelegram(clock=clock.now)
-    app = build_application(
-        settings,
-        clock=clock,
-        request=FakeRequest(telegram),
-        get_updates_request=FakeRequest(telegram),
-    )
+    app, telegram = _on_fake_telegram(settings, clock)
     user = telegram.user(5006)
     async with app:
         assert app.post_init is not None and app.post_stop is not None
