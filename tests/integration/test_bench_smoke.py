@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.support.harness import TEST_DATABASE_URL
 
 REPO = Path(__file__).resolve().parents[2]
@@ -31,14 +33,29 @@ def bench(script: str, *arguments: str) -> dict[str, Any]:
 
 
 def test_p1_sends_every_reminder_once_through_ours_and_the_bare_sender() -> None:
-    result = bench("p1_dispatch", "--reminders", "20")
+    result = bench("p1_dispatch", "--reminders", "20", "--pairs", "2")
     backends = ["sqlite", "postgresql"] if TEST_DATABASE_URL else ["sqlite"]
-    assert [r["backend"] for r in result["rows"]] == [b for b in backends for _ in range(4)]
-    for row in result["rows"]:
-        assert row["sent"] == 20
-        assert row["per_s"] > 0 and row["cpu_ms_each"] > 0 and row["ratio"] > 0
-        if row["sender"].startswith("ours"):
-            assert row["chats"] == 20 and row["sql_each"] > 0
+    assert list(dict.fromkeys(r["backend"] for r in result["rows"])) == backends
+    bare, ours = "bare PTB, 1 at a time", "ours (build_application + Dispatcher)"
+    for backend in backends:
+        rows = [r for r in result["rows"] if r["backend"] == backend]
+        *runs, median = rows
+        assert [r["sender"] for r in runs] == [bare, ours, bare, ours] + [
+            "bare PTB, 8 at a time",
+            "bare PTB on our transport, 1 at a time",
+        ]
+        for row in runs:
+            assert row["sent"] == 20
+            assert row["per_s"] > 0 and row["cpu_ms_each"] > 0 and row["ratio"] > 0
+            if row["sender"] == ours:
+                assert row["chats"] == 20 and row["sql_each"] > 0
+        # Each pair's ratio is ours over the bare sender run just before it; the figure, their
+        # median (of two: their mean).
+        pairs = [(runs[i], runs[i + 1]) for i in (0, 2)]
+        for first, then in pairs:
+            assert then["ratio"] == pytest.approx(then["per_s"] / first["per_s"])
+        assert median["sender"] == "ours, median of 2 pairs"
+        assert median["ratio"] == pytest.approx(sum(then["ratio"] for _, then in pairs) / 2)
 
 
 def test_p2_delivers_each_reminder_once_and_every_red_flag_reaches_the_care_team() -> None:
