@@ -149,6 +149,8 @@ DOCTOR_REPLY = (
     "week."
 )
 DOCTOR_READS_AFTER = 8  # minutes after the alert arrives
+# The check-in whose words the bot cannot judge: the provider reads them and acknowledges.
+ACKNOWLEDGED = 17
 
 # Weeks in, out of the blue, the patient tells the bot of an opioid (DOMAIN.md, "Withhold or hold").
 WITHHELD_NIGHT = 51  # 0-based: Wed 22 Apr, week 8; no step-up or check-in that night or the next
@@ -380,6 +382,14 @@ async def provider_decides(doctor: ScriptedUser) -> None:
     await doctor.tap(t("button_decide_continue"), alert)
 
 
+async def provider_acknowledges(doctor: ScriptedUser) -> None:
+    """Words for review arrive; the provider reads them and acknowledges: nothing to decide."""
+    await doctor.wait(1)  # the dispatcher's next round delivers the alert
+    alert = doctor.newest_with(t("button_decide_ack"))
+    await doctor.wait(DOCTOR_READS_AFTER)
+    await doctor.tap(t("button_decide_ack"), alert)
+
+
 async def opioid_report(patient: ScriptedUser, doctor: ScriptedUser, night: date) -> bool:
     """Out of the blue, the patient tells of an opioid; the provider sees the alert; /today.
 
@@ -489,6 +499,8 @@ async def play(seed: int, full: bool, out: Callable[[str], None], database_url: 
                 await answer_checkin(patient, answer)
                 if checkins == ALERTING:
                     await provider_decides(doctor)
+                elif checkins == ACKNOWLEDGED:
+                    await provider_acknowledges(doctor)
                 lines = view.take()
                 parts.append((lines, routine_checkin(lines, answer, checkins == 1)))
             await live_night(patient, night, kind, rng)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import time
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -52,6 +53,9 @@ class Settings(BaseSettings):
     admin_user_ids: ChatIds = ()
     allow_self_enrollment: bool = False
     escalation_renotify_minutes: int = Field(default=30, ge=5, le=1440)
+    escalation_max_resends: int = Field(default=6, ge=0, le=1000)
+    routine_review_hours: int = Field(default=24, ge=1, le=168)
+    care_team_quiet_hours: str = ""
     checkin_after_step_up_days: int = Field(default=3, ge=0, le=14)
     checkin_every_days: int = Field(default=7, ge=0, le=28)
     tolerance_check_days: int = Field(default=2, ge=0, le=7)
@@ -143,6 +147,14 @@ class Settings(BaseSettings):
     def _log_format(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
 
+    @field_validator("care_team_quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            _quiet_window(value)
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _log_level(cls, value: str) -> str:
@@ -157,9 +169,30 @@ class Settings(BaseSettings):
         return bool(self.provider_chat_ids or self.admin_user_ids)
 
     @property
+    def quiet_hours(self) -> tuple[time, time] | None:
+        """CARE_TEAM_QUIET_HOURS as (start, end), local times in DEFAULT_TIMEZONE; None: none."""
+        return _quiet_window(self.care_team_quiet_hours) if self.care_team_quiet_hours else None
+
+    @property
     def token(self) -> str:
         """Return the bot token; only the Telegram client should ever see it."""
         return self.bot_token.get_secret_value()
+
+
+def _quiet_window(value: str) -> tuple[time, time]:
+    """A window such as 22:00-07:00 as two times; ValueError, in words an admin can act on, else."""
+    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", value)
+    hint = "write the start and end as HH:MM-HH:MM, for example 22:00-07:00"
+    if match is None:
+        raise ValueError(hint)
+    start_hour, start_minute, end_hour, end_minute = (int(part) for part in match.groups())
+    try:
+        start, end = time(start_hour, start_minute), time(end_hour, end_minute)
+    except ValueError:
+        raise ValueError(f"{hint}; hours go from 00 to 23 and minutes from 00 to 59") from None
+    if start == end:
+        raise ValueError("starts and ends at the same time; leave it empty for no quiet hours")
+    return start, end
 
 
 def require_webhook(settings: Settings) -> None:

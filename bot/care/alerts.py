@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.app.clock import Clock
 from bot.app.settings import Settings
@@ -33,7 +34,7 @@ from bot.care.reminders import Reminders, plan_of
 from bot.delivery import logctx
 from bot.delivery.notifier import PACED, Moved, Notifier, TryLater, Unreachable
 from bot.delivery.outbox import REFUSED_FACTOR, Outbox, retry_delay
-from bot.rules import nightly
+from bot.rules import nightly, timing
 from bot.rules.states import EscalationStatus, TierCode
 from bot.ui.alert_view import AlertView, at_utc
 from bot.ui.inbox_view import render_message
@@ -47,6 +48,8 @@ log = logging.getLogger(__name__)
 
 # An alert reaches the admins too from this round on, when nobody has acknowledged it.
 ADMIN_ROUND = 3
+# The tiers raised again every ESCALATION_RENOTIFY_MINUTES and never held by quiet hours.
+URGENT_TIERS = (TierCode.URGENT, TierCode.EMERGENCY)
 # Notices of one kind to one admin fold into one message while they keep coming this often.
 FOLD_WINDOW = timedelta(hours=1)
 # A notice that failed this many times (some minutes) is logged as an error, once.
@@ -70,6 +73,8 @@ class Alerts:
         self.settings = settings
         self.reminders = reminders
         self.renotify = timedelta(minutes=settings.escalation_renotify_minutes)
+        self.routine_review = timedelta(hours=settings.routine_review_hours)
+        self.quiet_zone = ZoneInfo(settings.default_timezone)
         self._underway: set[asyncio.Task[None]] = set()
         # Escalations and admin notices being delivered by this process now.
         self.sending: Counter[int] = Counter()
@@ -168,11 +173,39 @@ class Alerts:
             log.exception("Alerts of patient %s wait for the dispatcher", patient_id)
 
     def recipients(self, round_: int) -> list[int]:
-        """Who gets a round: the provider chats, and the admins once it has gone unanswered."""
+        """Who gets a round: the provider chats, and the admins once it has gone unanswered.
+
+        Sent again ESCALATION_MAX_RESENDS times and still unanswered, it goes to the admins only:
+        a provider's chat is not filled with one alert. With no admin it stays with the providers.
+        """
+        admins = self.settings.admin_user_ids
+        if self.admins_only(round_):
+            return list(admins)
         chats = list(self.settings.provider_chat_ids)
         if round_ >= ADMIN_ROUND or not chats:
-            chats += [a for a in self.settings.admin_user_ids if a not in chats]
+            chats += [a for a in admins if a not in chats]
         return chats
+
+    def admins_only(self, round_: int) -> bool:
+        """Whether round `round_` goes to the admins alone (ESCALATION_MAX_RESENDS are spent)."""
+        resends = self.settings.escalation_max_resends
+        return round_ > 1 + resends and bool(self.settings.admin_user_ids)
+
+    def raised_again_after(self, tier: str) -> timedelta | None:
+        """How long an alert of `tier` nobody acknowledged waits before it is raised again: an
+        urgent one ESCALATION_RENOTIFY_MINUTES, a routine one ROUTINE_REVIEW_HOURS. A patient's
+        message is not raised again: it waits in `/escalations` for a reply."""
+        if tier in URGENT_TIERS:
+            return self.renotify
+        return self.routine_review if tier == TierCode.ROUTINE else None
+
+    def quiet_until(self, tier: str, now: datetime) -> datetime | None:
+        """When CARE_TEAM_QUIET_HOURS end, if `now` is within them and the alert may wait for
+        that: a routine alert. Urgent alerts and a patient's own words always go at once."""
+        quiet = self.settings.quiet_hours
+        if quiet is None or tier != TierCode.ROUTINE:
+            return None
+        return timing.quiet_until(now, *quiet, self.quiet_zone)
 
     @logctx.scoped
     async def deliver(self, escalation_id: int) -> None:
@@ -203,6 +236,11 @@ class Alerts:
                 escalation.rounds > 0 and escalation.status != EscalationStatus.OPEN
             ):
                 await repo.claim(Escalation, escalation.id, claimed, next_action_at=None)
+                await repo.commit()
+                return
+            if (morning := self.quiet_until(escalation.tier, now)) is not None:
+                # A routine alert in the care team's quiet hours waits for their end.
+                await repo.claim(Escalation, escalation.id, claimed, next_action_at=morning)
                 await repo.commit()
                 return
             round_ = escalation.rounds + 1
@@ -267,15 +305,15 @@ class Alerts:
                     continue
                 await repo.commit()
             since = escalation.last_sent_at or escalation.created_at
-            urgent = escalation.tier in (TierCode.URGENT, TierCode.EMERGENCY)
-            to_admins = round_ >= ADMIN_ROUND or not self.settings.provider_chat_ids
+            again = self.raised_again_after(escalation.tier)
+            to_admins = any(chat in self.settings.admin_user_ids for chat in chats)
             if gone == len(chats) and to_admins:
                 # No provider chat, and not one admin reachable (each failure is stored for the
                 # admins all the same): parked until one of these chats is heard from.
                 log.error("Escalation %s: no chat it goes to is reachable", escalation.id)
                 await self._park(repo, escalation, {"next_action_at": deadline})
                 return
-            if failed and not (urgent and now - since >= self.renotify):
+            if failed and not (again is not None and now - since >= again):
                 # Retry the chats that failed; the others already have this round.
                 escalation.attempts += 1
                 escalation.next_action_at = now + timedelta(seconds=wait)
@@ -292,11 +330,7 @@ class Alerts:
                 escalation.rounds = round_
                 escalation.attempts = 0
                 escalation.last_sent_at = now
-                escalation.next_action_at = (
-                    now + self.renotify
-                    if escalation.tier in (TierCode.URGENT, TierCode.EMERGENCY)
-                    else None
-                )
+                escalation.next_action_at = now + again if again is not None else None
             escalation.sending_until = None
             await repo.commit()
 
@@ -469,6 +503,7 @@ class Alerts:
             tuple(history),
             tuple(statuses),
             round_,
+            admins_only=self.admins_only(round_),
         )
         return view.reply(self.settings)
 

@@ -27,6 +27,7 @@ __all__ = [
     "local_now",
     "local_today",
     "night_cutoff",
+    "quiet_until",
     "reminder_at",
     "require_utc",
     "spaced_night",
@@ -96,3 +97,25 @@ def local_today(now: datetime, tz: ZoneInfo) -> date:
     if local.time() < NIGHT_ROLLOVER:
         return local.date() - timedelta(days=1)
     return local.date()
+
+
+def quiet_until(now: datetime, start: time, end: time, tz: ZoneInfo) -> datetime | None:
+    """Return the UTC instant the quiet hours [start, end) end, local times in `tz`, if `now`
+    falls within them; None when it does not. A window may span midnight (22:00-07:00).
+
+    An end that does not exist that day (the clocks spring forward over it) is moved later by
+    the gap, as a bedtime is; an end that comes twice is its first occurrence, and a `now`
+    already past it counts as outside.
+    """
+    local = local_now(now, tz)
+    at = local.time().replace(fold=0)
+    if start < end:
+        inside, day = start <= at < end, local.date()
+    elif at >= start:
+        inside, day = True, local.date() + timedelta(days=1)
+    else:
+        inside, day = at < end, local.date()
+    if not inside:
+        return None
+    ends = datetime.combine(day, end.replace(fold=0), tzinfo=tz).astimezone(UTC)
+    return ends if ends > require_utc(now) else None

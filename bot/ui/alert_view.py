@@ -39,6 +39,7 @@ class AlertView:
     history: tuple[Report, ...]  # the two reports completed last before it, but its own
     statuses: tuple[str, ...]  # the statuses of the patient's last 30 nights, oldest first
     round: int = 1
+    admins_only: bool = False  # the providers had it ESCALATION_MAX_RESENDS times again
 
     def replies(self, settings: Settings) -> list[Reply]:
         return [self.reply(settings)]
@@ -66,6 +67,8 @@ class AlertView:
         )
         if self.round > 1:
             lines.append(t("alert_again", round=self.round))
+        if self.admins_only:
+            lines.append(t("alert_admins_only", times=settings.escalation_max_resends + 1))
         if (
             escalation.status == EscalationStatus.ACKNOWLEDGED
             and escalation.acknowledged_by is not None

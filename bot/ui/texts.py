@@ -568,6 +568,10 @@ TEXTS: dict[str, str] = {
     "alert_new_words": "Their newest words: “{words}”",
     "alert_reply_hint": "Reply to this message to write to the patient.",
     "alert_again": "⏰ Sent again ({round}): nobody has acknowledged this yet.",
+    "alert_admins_only": (
+        "The providers have had this {times} times with no answer, so from now on only the "
+        "admins get it. Please make sure someone looks at it."
+    ),
     "alert_acknowledged": "👀 Acknowledged by {who} at {at}.",
     "alert_decided": "✅ {decision} by {who} at {at}. The patient has been told.",
     "button_decide_ack": "👀 Acknowledge",

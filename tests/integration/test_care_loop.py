@@ -6,8 +6,11 @@ providers (DOCTOR, NURSE) and an ADMIN who have opened the bot.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -639,8 +642,10 @@ async def test_a_screening_yes_holds_the_first_dose_until_a_provider_clears_it(
     assert patient is not None and patient.awaiting_clearance and patient.thyroid_medication
     await care.run_until(datetime(2026, 3, 6, 12, tzinfo=UTC))
     assert care.reminders_to(user) == [] and await doses_of(care, user) == []
-    [alert] = alerts(care, DOCTOR)
-    assert reason_text("screening_thyroid", "thyroid") in alert.text
+    # Unanswered for a day and more: raised again once, the day after.
+    first, alert = alerts(care, DOCTOR)
+    assert reason_text("screening_thyroid", "thyroid") in first.text
+    assert t("alert_again", round=2) in alert.text
 
     await care.tap(care.telegram.user(DOCTOR), alert, t("button_decide_continue"))
 
@@ -804,17 +809,125 @@ async def test_an_urgent_alert_nobody_acknowledges_is_sent_again_and_reaches_the
     assert escalation.status == "acknowledged" and escalation.acknowledged_by == NURSE
 
 
-async def test_a_routine_alert_is_sent_once(care: Simulation) -> None:
-    user = care.telegram.user(PATIENT)
+async def routine_alert(care: Simulation, user: FakeUser) -> None:
+    """The patient reports a moderate effect twice, a week apart: a routine alert is stored."""
     await enroll(care, user, await invite(care), first_dose_taken=True)
     first = await report(care, user, grades={"tiredness": "grade_2"})
     assert first.text.startswith(t("checkin_info")) and await escalations(care) == []
     care.clock.advance(days=7)
     second = await report(care, user, grades={"tiredness": "grade_2"})
     assert second.text == HELD
-    await settle(care, 300)
+
+
+async def test_a_routine_alert_nobody_acknowledges_is_raised_again_after_the_review_hours(
+    care: Simulation,
+) -> None:
+    user = care.telegram.user(PATIENT)
+    await routine_alert(care, user)
+    review = care.services.settings.routine_review_hours
+    # Not every half hour, as an urgent one: once, for the whole of the review hours.
+    await settle(care, review * 60 - 5)
     [alert] = alerts(care, DOCTOR)
-    assert alert.text.startswith(t("tier_routine"))
+    assert alert.text.startswith(t("tier_routine")) and alerts(care, ADMIN) == []
+
+    await settle(care, 10)
+    assert len(alerts(care, DOCTOR)) == 2 and len(alerts(care, NURSE)) == 2
+    assert t("alert_again", round=2) in alerts(care, DOCTOR)[-1].text
+    await settle(care, review * 60)
+    assert len(alerts(care, DOCTOR)) == 3 and len(alerts(care, ADMIN)) == 1
+
+    await care.tap(care.telegram.user(DOCTOR), alerts(care, DOCTOR)[-1], t("button_decide_ack"))
+    await settle(care, review * 60 + 10)
+    again = [a for a in alerts(care, DOCTOR) if t("alert_again", round=4) in a.text]
+    assert again == [] and len(alerts(care, ADMIN)) == 1
+
+
+@asynccontextmanager
+async def clinic(
+    clock: VirtualClock, settings: Settings, staff: tuple[int, ...] = (DOCTOR, NURSE, ADMIN)
+) -> AsyncIterator[Simulation]:
+    """The bot on these settings, its `staff` having opened it."""
+    telegram = FakeTelegram(clock=clock.now)
+    for user_id in staff:
+        telegram.user(user_id).send("/start")
+    async with running(settings, clock, telegram) as care:
+        await care.deliver()
+        yield care
+
+
+async def test_an_alert_sent_again_its_most_times_goes_to_the_admins_only(
+    care_settings: Settings, clock: VirtualClock, db: Database
+) -> None:
+    capped = care_settings.model_copy(update={"escalation_max_resends": 3})
+    async with clinic(clock, capped) as care:
+        user = care.telegram.user(PATIENT)
+        await enroll(care, user, await invite(care))
+        await report(care, user, grades={"stomach": "grade_3"})
+        renotify = capped.escalation_renotify_minutes
+        await settle(care, 3 * renotify + 1)
+        # The first sending and three more: the providers' last.
+        assert len(alerts(care, DOCTOR)) == 4 and len(alerts(care, ADMIN)) == 2
+        assert t("alert_admins_only", times=4) not in alerts(care, ADMIN)[-1].text
+
+        await settle(care, 2 * renotify)
+        assert len(alerts(care, DOCTOR)) == 4 and len(alerts(care, NURSE)) == 4
+        assert len(alerts(care, ADMIN)) == 4
+        assert t("alert_admins_only", times=4) in alerts(care, ADMIN)[-1].text
+
+        # A provider can still act on an earlier copy: the admins hear no more of it.
+        await care.tap(care.telegram.user(NURSE), alerts(care, NURSE)[-1], t("button_decide_ack"))
+        await settle(care, 3 * renotify)
+        assert len(alerts(care, ADMIN)) == 4
+        [escalation] = await escalations(care)
+        assert escalation.status == "acknowledged" and escalation.acknowledged_by == NURSE
+
+
+async def test_with_no_admin_an_alert_stays_with_the_providers_past_its_most_sendings(
+    care_settings: Settings, clock: VirtualClock, db: Database
+) -> None:
+    alone = care_settings.model_copy(update={"escalation_max_resends": 1, "admin_user_ids": ()})
+    async with clinic(clock, alone, (DOCTOR, NURSE)) as care:
+        user = care.telegram.user(PATIENT)
+        await enroll(care, user, await invite(care))
+        await report(care, user, grades={"stomach": "grade_3"})
+        await settle(care, 3 * alone.escalation_renotify_minutes + 1)
+        # Nobody else would ever hear of it: raised again to the providers, as before the cap.
+        assert len(alerts(care, DOCTOR)) == 4 and len(alerts(care, NURSE)) == 4
+        assert all(t("alert_admins_only", times=2) not in a.text for a in alerts(care, DOCTOR))
+
+
+async def test_a_routine_alert_in_the_quiet_hours_waits_for_their_end(
+    care_settings: Settings, clock: VirtualClock, db: Database
+) -> None:
+    quiet = care_settings.model_copy(update={"care_team_quiet_hours": "21:00-08:00"})
+    async with clinic(clock, quiet) as care:
+        user = care.telegram.user(PATIENT)
+        await routine_alert(care, user)
+        # Reported late in the evening in New York (DEFAULT_TIMEZONE), within the quiet hours.
+        local = care.clock.now().astimezone(ZoneInfo(quiet.default_timezone))
+        assert local.hour >= 21
+        await settle(care, 60)
+        assert alerts(care, DOCTOR) == [] and len(await escalations(care)) == 1
+        morning = local.replace(hour=8, minute=0) + timedelta(days=1)
+        await care.run_until(morning.astimezone(UTC) - timedelta(minutes=1))
+        assert alerts(care, DOCTOR) == []
+        await settle(care, 2)
+        [alert] = alerts(care, DOCTOR)
+        assert alert.text.startswith(t("tier_routine")) and len(alerts(care, NURSE)) == 1
+
+
+async def test_an_urgent_alert_in_the_quiet_hours_goes_at_once(
+    care_settings: Settings, clock: VirtualClock, db: Database
+) -> None:
+    quiet = care_settings.model_copy(update={"care_team_quiet_hours": "00:00-23:59"})
+    async with clinic(clock, quiet) as care:
+        user = care.telegram.user(PATIENT)
+        await enroll(care, user, await invite(care))
+        await report(care, user, grades={"stomach": "grade_3"})
+        [alert] = alerts(care, DOCTOR)
+        assert alert.text.startswith(t("tier_urgent"))
+        await settle(care, quiet.escalation_renotify_minutes)
+        assert len(alerts(care, DOCTOR)) == 2
 
 
 async def test_a_failing_provider_chat_is_retried_and_the_admin_told(care: Simulation) -> None:

@@ -281,9 +281,11 @@ async def test_continuing_after_an_unanswered_tolerance_check_lets_the_increase_
     await enroll(care, user, await invite(care))
     await take_nights(care, user, START, date(2026, 3, 18))
     await settle(care)
-    [alert] = [a for a in alerts(care, DOCTOR) if a.text.startswith(t("tier_routine"))]
+    # One alert, raised again while nobody answers it: the provider may answer on any copy.
+    routine = [a for a in alerts(care, DOCTOR) if a.text.startswith(t("tier_routine"))]
+    assert routine and len(await escalations(care)) == 1
 
-    await care.tap(care.telegram.user(DOCTOR), alert, t("button_decide_continue"))
+    await care.tap(care.telegram.user(DOCTOR), routine[-1], t("button_decide_continue"))
     await take_nights(care, user, date(2026, 3, 19), date(2026, 3, 19))
 
     nights = {d.night: d for d in await doses_of(care, user)}

@@ -454,11 +454,11 @@ def test_demo_summary_reads_the_care_loop_from_the_database(
 ) -> None:
     result, lines = played
     # The nausea held the increase; the opioid withheld LDN; the patient's words alone, later
-    # on, reach the provider too and stop nothing; nobody has answered those yet.
+    # on, reach the provider too and stop nothing: the provider acknowledges them.
     assert result.escalations == [
         ("urgent", "decided", "continue", demo.DOCTOR_ID, "hold"),
         ("urgent", "decided", "continue", demo.DOCTOR_ID, "withhold"),
-        ("routine", "open", None, None, None),
+        ("routine", "acknowledged", None, None, None),
     ]
     assert result.audit == [
         (demo.DOCTOR_ID, "message"),
@@ -466,6 +466,7 @@ def test_demo_summary_reads_the_care_loop_from_the_database(
         (demo.DOCTOR_ID, "ack"),
         (demo.DOCTOR_ID, "message"),
         (demo.DOCTOR_ID, "continue"),
+        (demo.DOCTOR_ID, "ack"),
     ]
     assert demo.SUMMARY_ESCALATIONS.format(count=3) in lines
     [escalation] = [line for line in lines if line.startswith("  #1 ")]
@@ -483,7 +484,7 @@ def test_demo_summary_reads_the_care_loop_from_the_database(
     # The words alone are named as such, not as a red flag about "unread".
     [passed_on] = [line for line in lines if line.startswith("  #3 ")]
     assert f": {t('cl_reason_words_unread')}. " in passed_on
-    assert demo.SUMMARY_AUDIT.format(count=5) in lines
+    assert demo.SUMMARY_AUDIT.format(count=6) in lines
     audit = [line for line in lines if line.startswith("  ") and " UTC · " in line]
     continued = t("decision_continue")
     assert [line.split(" · ", 1)[1] for line in audit] == [
@@ -492,6 +493,7 @@ def test_demo_summary_reads_the_care_loop_from_the_database(
         f"{who} · {demo.AUDIT_DECISION.format(decision=t('decision_ack'), id=2)}",
         f"{who} · {demo.AUDIT_MESSAGE.format(id=2)}",
         f"{who} · {demo.AUDIT_DECISION.format(decision=continued, id=2)}",
+        f"{who} · {demo.AUDIT_DECISION.format(decision=t('decision_ack'), id=3)}",
     ]
 
 

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -50,6 +51,9 @@ VALID = {
     "WEBHOOK_PORT": "8443",
     "LOG_FORMAT": "JSON",
     "RETENTION_DAYS": "365",
+    "ESCALATION_MAX_RESENDS": "4",
+    "ROUTINE_REVIEW_HOURS": "12",
+    "CARE_TEAM_QUIET_HOURS": " 21:30 - 7:00 ",
 }
 
 
@@ -97,6 +101,9 @@ def test_every_setting_valid_from_the_environment(monkeypatch: pytest.MonkeyPatc
     assert (settings.webhook_listen, settings.webhook_port) == ("0.0.0.0", 8443)
     assert settings.log_format == "json"
     assert settings.retention_days == 365
+    assert settings.escalation_max_resends == 4
+    assert settings.routine_review_hours == 12
+    assert settings.quiet_hours == (time(21, 30), time(7, 0))
     assert TOKEN not in repr(settings) and TOKEN not in str(settings.model_dump())
     assert "s3cret_token-value" not in repr(settings)
 
@@ -176,6 +183,13 @@ def test_database_urls_get_an_async_driver(
         ("WEBHOOK_PORT", "70000"),
         ("LOG_FORMAT", "xml"),
         ("RETENTION_DAYS", "-1"),
+        ("ESCALATION_MAX_RESENDS", "-1"),
+        ("ROUTINE_REVIEW_HOURS", "0"),
+        ("ROUTINE_REVIEW_HOURS", "169"),
+        ("CARE_TEAM_QUIET_HOURS", "10pm-7am"),
+        ("CARE_TEAM_QUIET_HOURS", "22:00"),
+        ("CARE_TEAM_QUIET_HOURS", "24:00-07:00"),
+        ("CARE_TEAM_QUIET_HOURS", "22:00-22:00"),
     ],
 )
 def test_a_wrong_value_is_one_line_naming_the_variable_without_the_token(

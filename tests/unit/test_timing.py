@@ -10,6 +10,7 @@ from bot.rules.timing import (
     local_now,
     local_today,
     night_cutoff,
+    quiet_until,
     reminder_at,
     require_utc,
     spaced_night,
@@ -353,3 +354,34 @@ def test_spaced_night_counts_a_reminder_already_due_at_now():
 def test_spaced_night_refuses_naive_instants():
     with pytest.raises(ValueError):
         spaced_night(date(2026, 3, 5), time(8), NEW_YORK, datetime(2026, 3, 5), utc(2026, 3, 5))
+
+
+# Quiet hours: when a window of local wall times ends, if an instant falls within it.
+
+
+@pytest.mark.parametrize(
+    ("now", "start", "end", "ends"),
+    [
+        # 22:00-07:00 in New York (EST, UTC-5): 23:30 local is within, ending 07:00 next morning.
+        (utc(2026, 12, 2, 4, 30), time(22), time(7), utc(2026, 12, 2, 12)),
+        # 03:00 local, after midnight: ends the same morning.
+        (utc(2026, 12, 2, 8), time(22), time(7), utc(2026, 12, 2, 12)),
+        # 22:00 sharp is within; 07:00 sharp is not.
+        (utc(2026, 12, 2, 3), time(22), time(7), utc(2026, 12, 2, 12)),
+        (utc(2026, 12, 2, 12), time(22), time(7), None),
+        (utc(2026, 12, 2, 17), time(22), time(7), None),
+        # A window within one day: 12:00-14:00.
+        (utc(2026, 12, 2, 17, 30), time(12), time(14), utc(2026, 12, 2, 19)),
+        (utc(2026, 12, 2, 19, 30), time(12), time(14), None),
+        # The clocks spring forward on 2026-03-08 (02:00 -> 03:00): 07:00 is EDT, UTC-4.
+        (utc(2026, 3, 8, 4), time(22), time(7), utc(2026, 3, 8, 11)),
+        # They fall back on 2026-11-01 (02:00 -> 01:00): an end at 01:30 is its first occurrence
+        # (EDT); at 01:45 EST, after it, the window is over.
+        (utc(2026, 11, 1, 4), time(22), time(1, 30), utc(2026, 11, 1, 5, 30)),
+        (utc(2026, 11, 1, 6, 45), time(22), time(1, 30), None),
+    ],
+)
+def test_quiet_until_gives_the_end_of_the_window_now_falls_within(
+    now: datetime, start: time, end: time, ends: datetime | None
+) -> None:
+    assert quiet_until(now, start, end, NEW_YORK) == ends
