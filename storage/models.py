@@ -392,6 +392,28 @@ class AdminNotice(Base):
     sent_count: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class Digest(Base):
+    """The care team's daily digest to one provider chat: planned for its day, then sent once.
+
+    It holds no patient data: what it says is read when it is sent.
+    """
+
+    __tablename__ = "digests"
+    __table_args__ = (
+        UniqueConstraint("chat_id", "day", name="uq_digests_chat_day"),
+        Index("ix_digests_next_action_at", "next_action_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    day: Mapped[date] = mapped_column(Date)  # in DEFAULT_TIMEZONE
+    next_action_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sending_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # as an escalation's
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class AuditEntry(Base):
     """A provider's action on a patient's plan or care: who, when, what, and why."""
 

@@ -20,6 +20,7 @@ from bot.care.alerts import Alerts
 from bot.care.checkins import Checkins
 from bot.care.concerns import Concerns
 from bot.care.decisions import CareTeam
+from bot.care.digest import Digests
 from bot.care.inbox import Inbox
 from bot.care.onboarding import Conversation
 from bot.care.patient import Care
@@ -135,10 +136,11 @@ def build_services(settings: Settings, db: Database, clock: Clock, notifier: Not
     )
     alerts.after_send = inbox.bring_media
     dispatcher = Dispatcher(db, reminders, notifier, clock, settings, checkins, alerts)
+    dispatcher.digests = Digests(db, notifier, clock, settings)
     intake = Intake(db, clock, first_aid=inbox.first_aid)
     dispatcher.answering = intake.answering
     metrics = Metrics()
-    for outbox in (dispatcher.outbox, alerts.outbox, checkins.outbox):
+    for outbox in (dispatcher.outbox, alerts.outbox, checkins.outbox, dispatcher.digests.outbox):
         outbox.metrics = metrics  # each counts its sends by kind and outcome
     return Services(
         settings=settings,

@@ -34,6 +34,7 @@ from bot.app.clock import Clock
 from bot.app.settings import Settings
 from bot.care.alerts import Alerts
 from bot.care.checkins import Checkins
+from bot.care.digest import Digests
 from bot.care.escalations import store as store_escalation
 from bot.care.privacy import Privacy
 from bot.care.reminders import UNANSWERED, Reminders, holds_of, plan_of, zone_of
@@ -130,6 +131,8 @@ class Dispatcher:
         self.backlog = False
         # Reminders claimed in a batch and not yet acted on, by row.
         self._claimed: dict[int, _Claimed] = {}
+        # The care team's daily digest (set by the wiring; it sends nothing unless asked for).
+        self.digests: Digests | None = None
         # The answers under way (set by the wiring): each reminder makes way for them first.
         self.answering: Answering | None = None
         # Reminders out, recorded with their next nights: those that went out side by side,
@@ -224,6 +227,8 @@ class Dispatcher:
         looked_at += nights
         if self.checkins is not None:
             looked_at += await self.checkins.dispatch()
+        if self.digests is not None:
+            looked_at += await self.digests.dispatch()
         if self.alerts is not None:
             # Escalations raised by this round (three missed nights, a block) go out now.
             looked_at += await self.alerts.dispatch()

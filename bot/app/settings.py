@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 TELEGRAM_API = "https://api.telegram.org/bot"
@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     escalation_max_resends: int = Field(default=6, ge=0, le=1000)
     routine_review_hours: int = Field(default=24, ge=1, le=168)
     care_team_quiet_hours: str = ""
+    care_team_digest_at: str = ""
     checkin_after_step_up_days: int = Field(default=3, ge=0, le=14)
     checkin_every_days: int = Field(default=7, ge=0, le=28)
     tolerance_check_days: int = Field(default=2, ge=0, le=7)
@@ -147,12 +148,12 @@ class Settings(BaseSettings):
     def _log_format(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
 
-    @field_validator("care_team_quiet_hours")
+    @field_validator("care_team_quiet_hours", "care_team_digest_at")
     @classmethod
-    def _quiet_hours(cls, value: str) -> str:
+    def _times_of_day(cls, value: str, info: ValidationInfo) -> str:
         value = value.strip()
-        if value:
-            _quiet_window(value)
+        if value:  # empty: none
+            (_quiet_window if info.field_name == "care_team_quiet_hours" else _clock_time)(value)
         return value
 
     @field_validator("log_level")
@@ -174,22 +175,34 @@ class Settings(BaseSettings):
         return _quiet_window(self.care_team_quiet_hours) if self.care_team_quiet_hours else None
 
     @property
+    def digest_at(self) -> time | None:
+        """CARE_TEAM_DIGEST_AT, a local time in DEFAULT_TIMEZONE; None: no daily digest."""
+        return _clock_time(self.care_team_digest_at) if self.care_team_digest_at else None
+
+    @property
     def token(self) -> str:
         """Return the bot token; only the Telegram client should ever see it."""
         return self.bot_token.get_secret_value()
 
 
+def _clock_time(value: str) -> time:
+    """A time of day such as 08:00 as a time; ValueError, in words an admin can act on, else."""
+    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", value)
+    if match is None or int(match[1]) > 23 or int(match[2]) > 59:
+        raise ValueError("write a time of day as HH:MM, for example 08:00")
+    return time(int(match[1]), int(match[2]))
+
+
 def _quiet_window(value: str) -> tuple[time, time]:
     """A window such as 22:00-07:00 as two times; ValueError, in words an admin can act on, else."""
-    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", value)
-    hint = "write the start and end as HH:MM-HH:MM, for example 22:00-07:00"
-    if match is None:
-        raise ValueError(hint)
-    start_hour, start_minute, end_hour, end_minute = (int(part) for part in match.groups())
+    first, dash, second = value.partition("-")
     try:
-        start, end = time(start_hour, start_minute), time(end_hour, end_minute)
+        if not dash:
+            raise ValueError
+        start, end = _clock_time(first), _clock_time(second)
     except ValueError:
-        raise ValueError(f"{hint}; hours go from 00 to 23 and minutes from 00 to 59") from None
+        hint = "write the start and end as HH:MM-HH:MM, for example 22:00-07:00"
+        raise ValueError(hint) from None
     if start == end:
         raise ValueError("starts and ends at the same time; leave it empty for no quiet hours")
     return start, end

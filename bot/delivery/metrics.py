@@ -16,7 +16,7 @@ from bot.rules.nightly import LATE_AFTER
 from storage import metrics as queries
 from storage.db import Database
 
-KINDS = ("reminder", "follow_up", "checkin", "alert", "notice")
+KINDS = ("reminder", "follow_up", "checkin", "alert", "notice", "digest")
 OUTCOMES = ("sent", "failed", "retried")  # failed: given up (the chat is gone); retried: put back
 TIERS = ("emergency", "urgent", "routine", "message")
 # An open escalation's age bucket: the label, and how old it may be to fall in it.

@@ -178,6 +178,43 @@ class EscalationsView:
 
 
 @dataclass(frozen=True)
+class DigestView:
+    """The care team's daily digest: who enrolled since the day before, the alerts waiting for a
+    decision, and who took fewer than half of their doses over the last 7 nights."""
+
+    now: datetime
+    day: date
+    enrolled: tuple[str, ...]  # labels, in the order they enrolled
+    waiting: tuple[Escalation, ...]  # not decided yet, oldest first
+    low: tuple[tuple[str, int], ...]  # (label, percent taken), lowest first
+
+    def replies(self, settings: Settings) -> list[Reply]:
+        lines = [_t("digest_header", day=messages.day(self.day))]
+        if self.enrolled:
+            labels = ", ".join(self.enrolled)
+            lines.append(_t("digest_enrolled", count=len(self.enrolled), labels=labels))
+        else:
+            lines.append(_t("digest_enrolled_none"))
+        if self.waiting:
+            urgent = sum(e.tier in (TierCode.URGENT, TierCode.EMERGENCY) for e in self.waiting)
+            oldest = age(self.now - self.waiting[0].created_at)
+            lines.append(
+                _t("digest_waiting", count=len(self.waiting), urgent=urgent, oldest=oldest)
+            )
+        else:
+            lines.append(_t("digest_waiting_none"))
+        if self.low:
+            rows = [_t("digest_low_line", label=label, percent=percent(n)) for label, n in self.low]
+            lines.append(_t("digest_low", lines="\n".join(rows)))
+        else:
+            lines.append(_t("digest_low_none"))
+        lines.append(_t("digest_footer"))
+        # A blank line between the parts; a long list of labels goes on in a second message.
+        blocks = [f"{line}\n" for line in lines[:-1]] + lines[-1:]
+        return [Reply(chunk) for chunk in split(blocks)]
+
+
+@dataclass(frozen=True)
 class StatsView:
     """/stats: the clinic's figures over the last 30 days."""
 

@@ -64,6 +64,19 @@ PROVIDER_TEXTS: dict[str, str] = {
     "cl_audit_line": "• {at} UTC · {actor} · {action}",
     "cl_provider_id": "provider {id}",
     "cl_someone": "someone",
+    # The daily digest (CARE_TEAM_DIGEST_AT)
+    "digest_header": "📋 Your daily summary, {day}",
+    "digest_enrolled": "New since yesterday ({count}): {labels}",
+    "digest_enrolled_none": "No one new enrolled since yesterday.",
+    "digest_waiting": (
+        "Alerts waiting for a decision: {count} ({urgent} urgent). "
+        "The oldest came {oldest}. /escalations shows them."
+    ),
+    "digest_waiting_none": "No alert is waiting for a decision.",
+    "digest_low": "Took fewer than half of their doses over the last 7 nights:\n{lines}",
+    "digest_low_line": "• {label}: {percent}",
+    "digest_low_none": "Everyone took at least half of their doses over the last 7 nights.",
+    "digest_footer": "/patients shows everyone.",
     # /escalations
     "cl_escalations_none": "Nothing is waiting: every escalation has been decided. 🌿",
     "cl_escalations_header": "Open escalations ({count}), oldest first:",

@@ -24,6 +24,7 @@ from storage.models import (
     AdminNotice,
     AlertMessage,
     Base,
+    Digest,
     Dose,
     Escalation,
     Invite,
@@ -31,6 +32,7 @@ from storage.models import (
     Report,
 )
 from storage.repositories.audit import Audit
+from storage.repositories.digests import Digests
 from storage.repositories.escalations import Escalations
 from storage.repositories.invites import Invites
 from storage.repositories.nights import Nights
@@ -79,6 +81,7 @@ class Repository:
         self.invites = Invites(session)
         self.audit = Audit(session)
         self.notices = Notices(session)
+        self.digests = Digests(session)
 
     async def commit(self) -> None:
         await self.session.commit()
@@ -131,7 +134,7 @@ class Repository:
     async def next_due_at(self) -> datetime | None:
         """The earliest moment any row needs the dispatcher (simulations jump straight to it)."""
         moments = []
-        for model in (Dose, Report, Escalation, AdminNotice):
+        for model in (Dose, Report, Escalation, AdminNotice, Digest):
             result = await self.session.execute(select(func.min(model.next_action_at)))
             moment = result.scalar_one_or_none()
             if moment is not None:

@@ -41,6 +41,7 @@ TABLES = {
     "updates",
     "care_team",
     "admin_notices",
+    "digests",
     "alembic_version",
 }
 

@@ -54,6 +54,7 @@ VALID = {
     "ESCALATION_MAX_RESENDS": "4",
     "ROUTINE_REVIEW_HOURS": "12",
     "CARE_TEAM_QUIET_HOURS": " 21:30 - 7:00 ",
+    "CARE_TEAM_DIGEST_AT": "7:45",
 }
 
 
@@ -104,6 +105,7 @@ def test_every_setting_valid_from_the_environment(monkeypatch: pytest.MonkeyPatc
     assert settings.escalation_max_resends == 4
     assert settings.routine_review_hours == 12
     assert settings.quiet_hours == (time(21, 30), time(7, 0))
+    assert settings.digest_at == time(7, 45)
     assert TOKEN not in repr(settings) and TOKEN not in str(settings.model_dump())
     assert "s3cret_token-value" not in repr(settings)
 
@@ -190,6 +192,8 @@ def test_database_urls_get_an_async_driver(
         ("CARE_TEAM_QUIET_HOURS", "22:00"),
         ("CARE_TEAM_QUIET_HOURS", "24:00-07:00"),
         ("CARE_TEAM_QUIET_HOURS", "22:00-22:00"),
+        ("CARE_TEAM_DIGEST_AT", "8am"),
+        ("CARE_TEAM_DIGEST_AT", "24:00"),
     ],
 )
 def test_a_wrong_value_is_one_line_naming_the_variable_without_the_token(
